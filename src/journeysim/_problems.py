@@ -1,0 +1,77 @@
+"""Collecting validation problems with their key paths (internal)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import Problem, ValidationError
+
+__all__ = ["Collector", "is_probability", "is_number"]
+
+
+def is_number(value: Any) -> bool:
+    """True for a finite int or float that is not a bool."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def is_probability(value: Any) -> bool:
+    """True for a number in [0, 1]."""
+    return is_number(value) and 0.0 <= value <= 1.0
+
+
+class Collector:
+    """Gathers problems so that all of them are reported at once.
+
+    ``prefix`` is prepended to every path added through this collector, and
+    :meth:`child` gives a collector for a nested key that shares the same list.
+    """
+
+    __slots__ = ("problems", "prefix")
+
+    def __init__(self, prefix: str = "", problems: list[Problem] | None = None) -> None:
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.prefix = prefix
+
+    def _join(self, path: str) -> str:
+        if not self.prefix:
+            return path
+        if not path:
+            return self.prefix
+        return self.prefix + ("" if path.startswith("[") else ".") + path
+
+    def add(self, path: str, message: str) -> None:
+        """Record that the value at ``path`` (relative to the prefix) is wrong."""
+        self.problems.append(Problem(self._join(path), message))
+
+    def child(self, path: str) -> "Collector":
+        """A collector for the key ``path`` below this one, sharing the problem list."""
+        return Collector(self._join(path), self.problems)
+
+    def absorb(self, error: ValidationError, path: str = "") -> None:
+        """Add the problems of ``error``, re-rooted below ``path``."""
+        for p in error.problems:
+            self.problems.append(Problem(self.child(path)._join(p.path), p.message, p.file, p.line))
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`ValidationError` if any problem was recorded."""
+        if self.problems:
+            raise ValidationError(self.problems)
+
+    def probability(self, path: str, value: Any) -> None:
+        """Check that ``value`` is a probability."""
+        if not is_probability(value):
+            self.add(path, f"{value!r} is not a probability in [0, 1]")
+
+    def probability_table(self, path: str, value: Any) -> None:
+        """Check a probability, or a per-class table of them."""
+        if isinstance(value, Mapping):
+            for key, v in value.items():
+                self.probability(f"{path}.{key}", v)
+        else:
+            self.probability(path, value)

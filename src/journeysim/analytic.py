@@ -1,0 +1,141 @@
+"""Exact system quality from the mesosystem graph (no simulation).
+
+Under the assumption that defects are independent, the probability that a
+journey of class *k* is defect-free solves a linear system (an absorbing Markov
+chain over the clinical microsystems). With ``q(n)`` the probability of finishing
+defect-free from the start of a visit to ``n``::
+
+    q(n) = Qm(n) * ( p_exit(n) + sum_j p(n, j) * Qh(n, j) * q(j) )
+
+where ``Qm(n)`` is the quality of the visit including its support requests,
+``Qm(n) = prod_d (1 - p_d) * prod_r (1 - p_r + p_r * Qs(r))`` with ``Qs(r)`` the
+quality of the support visit times the request handoff's information and
+services qualities, and ``Qh(n, j)`` is the product over the three handoff
+kinds. The class's system quality is ``sum_e P(entry = e) q(e)``; the overall
+value weights classes by arrival rate. On a straight pathway this is the product
+of the microsystem and handoff qualities along it.
+
+The sparse system is solved with :func:`scipy.sparse.linalg.spsolve`, so graphs
+of thousands of microsystems take milliseconds.
+
+Examples
+--------
+>>> from journeysim.distributions import Exponential
+>>> from journeysim.elements import Microsystem, Handoff, PatientClass
+>>> from journeysim.model import Model
+>>> m = Model([Microsystem("A", capacity=1, service=Exponential(1), defect=0.1),
+...            Microsystem("B", capacity=1, service=Exponential(1), defect=0.2)],
+...           [Handoff("A", "B", defects={"information": 0.5})],
+...           classes=[PatientClass("all", entry="A", rate=0.1)])
+>>> round(exact_quality(m).system, 6)   # 0.9 * 0.5 * 0.8
+0.36
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numpy.typing import NDArray
+
+from .model import Model
+
+__all__ = ["ExactQuality", "exact_quality", "visit_quality"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExactQuality:
+    """The exact (independent-defects) quality of a model.
+
+    Attributes
+    ----------
+    system : float
+        Probability that a journey is defect-free, classes weighted by arrival rate.
+    by_class : mapping of str to float
+        The same per patient class.
+    from_node : mapping of str to mapping of str to float
+        ``from_node[class][node]``: probability of finishing defect-free from the
+        start of a visit to ``node`` (the ``q(n)`` of the recursion).
+    expected_visits : mapping of str to mapping of str to float
+        ``expected_visits[class][node]``: mean number of visits per journey.
+    """
+
+    system: float
+    by_class: Mapping[str, float]
+    from_node: Mapping[str, Mapping[str, float]]
+    expected_visits: Mapping[str, Mapping[str, float]]
+
+
+def visit_quality(model: Model, node: str, class_name: str) -> float:
+    """Quality of one visit to a clinical ``node``, including its support requests.
+
+    Examples
+    --------
+    >>> from journeysim.distributions import Exponential
+    >>> from journeysim.elements import Microsystem, ServiceRequest, PatientClass
+    >>> m = Model([Microsystem("ED", capacity=2, service=Exponential(1), defect=0.1),
+    ...            Microsystem("Lab", kind="support", capacity=1, service=Exponential(1), defect=0.2)],
+    ...           requests=[ServiceRequest("ED", "Lab", probability=0.5)],
+    ...           classes=[PatientClass("all", entry="ED", rate=0.1)])
+    >>> round(visit_quality(m, "ED", "all"), 6)   # 0.9 * (0.5 + 0.5 * 0.8)
+    0.81
+    """
+    q = model.microsystem(node).quality_for(class_name)
+    for r in model.requests:
+        if r.source != node:
+            continue
+        p = r.probability.get(class_name)  # type: ignore[union-attr]
+        qs = model.microsystem(r.target).quality_for(class_name) * r.defects.quality_for(class_name)  # type: ignore[union-attr]
+        q *= 1.0 - p + p * qs
+    return q
+
+
+def _solve(matrix: sp.csr_matrix, rhs: NDArray[np.float64]) -> NDArray[np.float64]:
+    if matrix.shape[0] == 1:
+        return rhs / matrix.toarray()[0, 0]
+    return np.asarray(spla.spsolve(matrix.tocsc(), rhs), dtype=float)
+
+
+def exact_quality(model: Model) -> ExactQuality:
+    """Solve the exact system quality of ``model`` (independent defects).
+
+    Returns
+    -------
+    ExactQuality
+    """
+    nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
+    index = {n: i for i, n in enumerate(nodes)}
+    n = len(nodes)
+    by_class: dict[str, float] = {}
+    from_node: dict[str, dict[str, float]] = {}
+    visits: dict[str, dict[str, float]] = {}
+    eye = sp.identity(n, format="csr")
+    for k in model.classes:
+        name = k.name
+        qm = np.array([visit_quality(model, node, name) for node in nodes])
+        rows, cols, prob, good = [], [], [], []
+        for h in model.handoffs:
+            p = h.probability.get(name)  # type: ignore[union-attr]
+            if p > 0:
+                rows.append(index[h.source])
+                cols.append(index[h.target])
+                prob.append(p)
+                good.append(p * h.defects.quality_for(name))  # type: ignore[union-attr]
+        routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
+        quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
+        exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)
+        q = _solve((eye - sp.diags(qm) @ quality).tocsr(), qm * exit_p)
+        entry = np.zeros(n)
+        for node, p in k.entries:
+            entry[index[node]] += p
+        v = _solve((eye - routing).T.tocsr(), entry)
+        by_class[name] = float(entry @ q)
+        from_node[name] = dict(zip(nodes, q.tolist()))
+        visits[name] = dict(zip(nodes, v.tolist()))
+    rates = np.array([k.rate for k in model.classes])
+    values = np.array([by_class[k.name] for k in model.classes])
+    system = float(rates @ values / rates.sum()) if rates.sum() > 0 else float(values.mean())
+    return ExactQuality(system, by_class, from_node, visits)

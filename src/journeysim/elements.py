@@ -1,0 +1,501 @@
+"""The building blocks of a mesosystem: microsystems, handoffs, service
+requests and patient classes.
+
+Each element is a frozen dataclass that checks its own values when it is made
+and raises :class:`~journeysim.errors.ValidationError` listing every problem.
+Checks that need the whole model (unknown node names, routing that sums over
+1, unreachable nodes) are made by :class:`~journeysim.model.Model`.
+
+Probabilities that may differ per patient class are given either as one number
+or as a mapping ``{class name: probability}``, optionally with a ``"default"``
+entry for the classes not named (without it they get 0).
+
+Examples
+--------
+>>> from journeysim.distributions import Exponential
+>>> ed = Microsystem("ED", capacity=30, service=Exponential(180), defect=0.02)
+>>> ed.quality_for("STEMI")
+0.98
+>>> Handoff("EMS", "ED", probability={"STEMI": 0.9, "default": 0.4}).probability.get("NSTEMI")
+0.4
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from ._problems import Collector, is_number
+from .distributions import Distribution, Fixed
+from .errors import ValidationError
+
+__all__ = [
+    "ByClass",
+    "ProbabilityLike",
+    "Step",
+    "Defect",
+    "Microsystem",
+    "HandoffDefects",
+    "Handoff",
+    "ServiceRequest",
+    "PatientClass",
+    "HANDOFF_KINDS",
+    "per_day",
+    "per_hour",
+]
+
+#: The three kinds of handoff defect named by the clinical-microsystem literature.
+HANDOFF_KINDS: tuple[str, str, str] = ("patient", "information", "services")
+
+
+def per_day(rate: float) -> float:
+    """Convert a rate per day to the engine's rate per minute.
+
+    Examples
+    --------
+    >>> per_day(1440)
+    1.0
+    """
+    return rate / 1440.0
+
+
+def per_hour(rate: float) -> float:
+    """Convert a rate per hour to the engine's rate per minute.
+
+    Examples
+    --------
+    >>> per_hour(60)
+    1.0
+    """
+    return rate / 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ByClass:
+    """A probability that may differ per patient class.
+
+    Parameters
+    ----------
+    default : float
+        Value for classes not listed in ``values``.
+    values : tuple of (str, float)
+        Per-class values.
+
+    Examples
+    --------
+    >>> p = ByClass.of({"STEMI": 0.9})
+    >>> p.get("STEMI"), p.get("NSTEMI")
+    (0.9, 0.0)
+    >>> ByClass.of(0.3).get("anyone")
+    0.3
+    """
+
+    default: float = 0.0
+    values: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, value: "ProbabilityLike", *, path: str = "") -> "ByClass":
+        """Normalise a number, a mapping or a ByClass; raise on non-probabilities."""
+        if isinstance(value, ByClass):
+            return value
+        c = Collector(path)
+        if isinstance(value, Mapping):
+            default = value.get("default", 0.0)
+            pairs = tuple((str(k), v) for k, v in value.items() if k != "default")
+            if "default" in value:
+                c.probability("default", default)
+            for k, v in pairs:
+                c.probability(k, v)
+            c.raise_if_any()
+            return cls(float(default), tuple((k, float(v)) for k, v in pairs))
+        c.probability("", value)
+        c.raise_if_any()
+        return cls(float(value))
+
+    def get(self, class_name: str) -> float:
+        """The value for ``class_name``."""
+        for k, v in self.values:
+            if k == class_name:
+                return v
+        return self.default
+
+    def class_names(self) -> tuple[str, ...]:
+        """The classes listed explicitly."""
+        return tuple(k for k, _ in self.values)
+
+    def is_zero(self) -> bool:
+        """True when the value is 0 for every class."""
+        return self.default == 0.0 and all(v == 0.0 for _, v in self.values)
+
+    def to_plain(self) -> float | dict[str, float]:
+        """A number, or a mapping with a ``default`` entry, for JSON output."""
+        if not self.values:
+            return self.default
+        return {**dict(self.values), "default": self.default}
+
+
+ProbabilityLike: TypeAlias = "float | Mapping[str, float] | ByClass"
+
+
+def _by_class(c: Collector, path: str, value: object) -> ByClass:
+    try:
+        return ByClass.of(value)  # type: ignore[arg-type]
+    except ValidationError as err:
+        c.absorb(err, path)
+        return ByClass()
+
+
+def _check_name(c: Collector, path: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        c.add(path, f"must be a non-empty string, got {value!r}")
+    elif any(ch in value for ch in "[]=>\n") or "->" in value:
+        c.add(path, f"{value!r} may not contain '->', '=>', '[', ']' or a newline")
+
+
+def _check_distribution(c: Collector, path: str, value: object) -> None:
+    if not isinstance(value, Distribution):
+        c.add(path, f"must be a distribution (Fixed, Exponential, LogNormal, ...), got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A named step of a visit (e.g. ``door_to_ecg``); the visit lasts the sum of its steps.
+
+    Examples
+    --------
+    >>> Step("device", Fixed(30)).duration.mean
+    30.0
+    """
+
+    name: str
+    duration: Distribution
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        _check_name(c, "name", self.name)
+        _check_distribution(c, "duration", self.duration)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """A named way a visit can go wrong, with its probability per visit.
+
+    Examples
+    --------
+    >>> Defect("aspirin_missed", ByClass.of({"STEMI": 0.015, "NSTEMI": 0.021})).probability.get("NSTEMI")
+    0.021
+    """
+
+    name: str
+    probability: ByClass
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        _check_name(c, "name", self.name)
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Microsystem:
+    """A clinical or support microsystem: a process node of the mesosystem.
+
+    Parameters
+    ----------
+    name : str
+        Unique name, e.g. ``"ED"``.
+    kind : {"clinical", "support"}
+        Clinical microsystems receive patients by handoff; support microsystems
+        (lab, radiology, pharmacy) serve requests from clinical ones.
+    capacity : int or None
+        Number of servers (beds, teams); ``None`` (or ``"unlimited"``) for no limit.
+    service : Distribution or sequence of Step
+        Duration of the visit's own work, in minutes. With steps, the visit
+        lasts the sum of the steps, drawn independently.
+    defect : float or mapping, optional
+        Shorthand for a single defect named ``"defect"``.
+    defects : mapping of str to probability, optional
+        Named, independent defects; the visit is defective if any occurs.
+    reference : str
+        Where the numbers come from (a citation), shown in reports.
+
+    Examples
+    --------
+    >>> from journeysim.distributions import LogNormal
+    >>> cath = Microsystem("CathLab", capacity=2, service=[Step("to_device", LogNormal(30, 0.3)),
+    ...                    Step("closure", LogNormal(30, 0.3))], defects={"bleed": 0.01})
+    >>> round(cath.service_mean, 2)
+    62.76
+    """
+
+    name: str
+    kind: Literal["clinical", "support"] = "clinical"
+    capacity: int | None = None
+    service: Distribution | tuple[Step, ...] = field(default_factory=lambda: Fixed(0.0))
+    defect: ProbabilityLike | None = None
+    defects: tuple[Defect, ...] | Mapping[str, ProbabilityLike] = ()
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        _check_name(c, "name", self.name)
+        if self.kind not in ("clinical", "support"):
+            c.add("kind", f"must be 'clinical' or 'support', got {self.kind!r}")
+        cap = self.capacity
+        if cap == "unlimited" or (isinstance(cap, float) and math.isinf(cap) and cap > 0):
+            object.__setattr__(self, "capacity", None)
+        elif cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            c.add("capacity", f"must be a positive integer or 'unlimited', got {cap!r}")
+        service = self.service
+        if isinstance(service, Sequence) and not isinstance(service, str):
+            steps = tuple(service)
+            if not steps:
+                c.add("service", "needs at least one step")
+            names = [s.name for s in steps if isinstance(s, Step)]
+            for i, s in enumerate(steps):
+                if not isinstance(s, Step):
+                    c.add(f"service[{i}]", f"must be a Step, got {s!r}")
+            for dup in sorted({n for n in names if names.count(n) > 1}):
+                c.add("service", f"step name {dup!r} is used more than once")
+            object.__setattr__(self, "service", steps)
+        else:
+            _check_distribution(c, "service", service)
+        defects: list[Defect] = []
+        if self.defect is not None:
+            defects.append(Defect("defect", _by_class(c, "defect", self.defect)))
+        raw = self.defects
+        items = raw.items() if isinstance(raw, Mapping) else ((d.name, d) for d in raw)
+        for name, value in items:
+            if isinstance(value, Defect):
+                defects.append(value)
+            else:
+                try:
+                    defects.append(Defect(str(name), _by_class(c, f"defects.{name}", value)))
+                except ValidationError as err:
+                    c.absorb(err, f"defects.{name}")
+        seen = [d.name for d in defects]
+        for dup in sorted({n for n in seen if seen.count(n) > 1}):
+            c.add("defects", f"defect name {dup!r} is used more than once")
+        object.__setattr__(self, "defect", None)
+        object.__setattr__(self, "defects", tuple(defects))
+        c.raise_if_any()
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The visit's steps; a single distribution is one step named ``"service"``."""
+        if isinstance(self.service, tuple):
+            return self.service
+        return (Step("service", self.service),)
+
+    @property
+    def service_mean(self) -> float:
+        """Mean duration of the visit's own work, in minutes."""
+        return sum(s.duration.mean for s in self.steps)
+
+    def quality_for(self, class_name: str) -> float:
+        """Probability that a visit of ``class_name`` has none of this node's own defects."""
+        q = 1.0
+        for d in self.defects:
+            q *= 1.0 - d.probability.get(class_name)
+        return q
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffDefects:
+    """Defect probabilities of a handoff, one per kind (patient, information, services).
+
+    Examples
+    --------
+    >>> HandoffDefects(information=0.43).quality_for("STEMI")
+    0.5700000000000001
+    """
+
+    patient: ProbabilityLike = 0.0
+    information: ProbabilityLike = 0.0
+    services: ProbabilityLike = 0.0
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        for kind in HANDOFF_KINDS:
+            object.__setattr__(self, kind, _by_class(c, kind, getattr(self, kind)))
+        c.raise_if_any()
+
+    def get(self, kind: str) -> ByClass:
+        """The probability table of one kind."""
+        return getattr(self, kind)  # type: ignore[no-any-return]
+
+    def quality_for(self, class_name: str) -> float:
+        """Probability that the handoff has no defect of any kind."""
+        q = 1.0
+        for kind in HANDOFF_KINDS:
+            q *= 1.0 - self.get(kind).get(class_name)
+        return q
+
+
+def _handoff_defects(c: Collector, value: object, kinds: tuple[str, ...]) -> HandoffDefects:
+    if isinstance(value, HandoffDefects):
+        return value
+    if isinstance(value, Mapping):
+        for key in value:
+            if key not in kinds:
+                c.add(f"defects.{key}", f"unknown defect kind; expected one of {', '.join(kinds)}")
+        try:
+            return HandoffDefects(**{k: value[k] for k in kinds if k in value})
+        except ValidationError as err:
+            c.absorb(err, "defects")
+            return HandoffDefects()
+    c.add("defects", f"must be a mapping of kind to probability, got {value!r}")
+    return HandoffDefects()
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A handoff of a patient from one clinical microsystem to another.
+
+    Parameters
+    ----------
+    source, target : str
+        Names of the sending and receiving microsystems.
+    probability : float or mapping
+        Probability that a patient leaving ``source`` goes to ``target``
+        (per class if a mapping). What remains below 1 at ``source`` leaves
+        the pathway (discharge, transfer out or death).
+    delay : Distribution
+        Transfer time, in minutes.
+    defects : HandoffDefects or mapping
+        Probability of a defect of each kind: ``patient``, ``information``, ``services``.
+    reference : str
+        Where the numbers come from (a citation), shown in reports.
+
+    Examples
+    --------
+    >>> h = Handoff("EMS", "ED", defects={"information": 0.43})
+    >>> h.label
+    'EMS->ED'
+    """
+
+    source: str
+    target: str
+    probability: ProbabilityLike = 1.0
+    delay: Distribution = field(default_factory=lambda: Fixed(0.0))
+    defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        _check_name(c, "from", self.source)
+        _check_name(c, "to", self.target)
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "delay", self.delay)
+        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, HANDOFF_KINDS))
+        c.raise_if_any()
+
+    @property
+    def label(self) -> str:
+        """``"source->target"``, the handoff's name in results."""
+        return f"{self.source}->{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """A request from a clinical microsystem to a support microsystem.
+
+    During a visit to ``source`` the request is made with ``probability``; it
+    waits for ``target``'s capacity, takes ``target``'s service time, and the
+    result travels back after ``delay``. The visit cannot end before every
+    requested result is back. The support visit has its own defects, and the
+    request/result handoff its own ``information`` and ``services`` defects.
+
+    Examples
+    --------
+    >>> ServiceRequest("ED", "Lab", defects={"information": 0.01}).label
+    'ED=>Lab'
+    """
+
+    source: str
+    target: str
+    probability: ProbabilityLike = 1.0
+    delay: Distribution = field(default_factory=lambda: Fixed(0.0))
+    defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        _check_name(c, "from", self.source)
+        _check_name(c, "to", self.target)
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "delay", self.delay)
+        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, ("information", "services")))
+        c.raise_if_any()
+
+    @property
+    def label(self) -> str:
+        """``"source=>target"``, the request's name in results."""
+        return f"{self.source}=>{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientClass:
+    """A population of patients with the same pathway rules (e.g. STEMI).
+
+    Parameters
+    ----------
+    name : str
+        Unique name.
+    entry : str or mapping of str to float
+        Microsystem where journeys start, or probabilities over several entry
+        microsystems (arrival channels) that sum to 1.
+    rate : float
+        Poisson arrival rate, per minute (see :func:`per_day`, :func:`per_hour`).
+    priority : int
+        Waiting patients of higher priority are served first; FIFO within a priority.
+    reference : str
+        Where the numbers come from (a citation), shown in reports.
+
+    Examples
+    --------
+    >>> stemi = PatientClass("STEMI", entry={"EMS": 0.49, "ED": 0.51}, rate=per_day(0.3), priority=1)
+    >>> stemi.entries
+    (('EMS', 0.49), ('ED', 0.51))
+    """
+
+    name: str
+    entry: str | Mapping[str, float] | tuple[tuple[str, float], ...]
+    rate: float
+    priority: int = 0
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        _check_name(c, "name", self.name)
+        entry = self.entry
+        if isinstance(entry, str):
+            _check_name(c, "entry", entry)
+            entries: tuple[tuple[str, float], ...] = ((entry, 1.0),)
+        elif isinstance(entry, (Mapping, tuple)):
+            entries = tuple(entry.items()) if isinstance(entry, Mapping) else entry
+            if not entries:
+                c.add("entry", "needs at least one entry microsystem")
+            for k, v in entries:
+                c.probability(f"entry.{k}", v)
+            total = sum(v for _, v in entries if is_number(v))
+            if entries and abs(total - 1.0) > 1e-9:
+                c.add("entry", f"entry probabilities must sum to 1, got {total:g}")
+            entries = tuple((str(k), float(v)) for k, v in entries if is_number(v))
+        else:
+            c.add("entry", f"must be a microsystem name or a mapping of names to probabilities, got {entry!r}")
+            entries = ()
+        object.__setattr__(self, "entry", entries)
+        if not is_number(self.rate) or self.rate < 0:
+            c.add("rate", f"must be a non-negative number of arrivals per minute, got {self.rate!r}")
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            c.add("priority", f"must be an integer, got {self.priority!r}")
+        c.raise_if_any()
+
+    @property
+    def entries(self) -> tuple[tuple[str, float], ...]:
+        """``(microsystem, probability)`` pairs of the arrival channels."""
+        return self.entry  # type: ignore[return-value]

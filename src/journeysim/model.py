@@ -1,0 +1,294 @@
+"""The validated mesosystem model: microsystems wired by handoffs and requests.
+
+:class:`Model` is frozen and checked as a whole when it is made: every name a
+handoff, request or class refers to must exist; routing probabilities out of a
+microsystem may not exceed 1 for any class; every microsystem must be reachable
+by some patient; and every patient must be able to leave the pathway. All
+problems are reported together, each named by its key path.
+
+Examples
+--------
+>>> from journeysim.distributions import Exponential
+>>> from journeysim.elements import Microsystem, Handoff, PatientClass, per_hour
+>>> m = Model(
+...     microsystems=[Microsystem("A", capacity=1, service=Exponential(5)),
+...                   Microsystem("B", capacity=2, service=Exponential(8))],
+...     handoffs=[Handoff("A", "B")],
+...     classes=[PatientClass("walk-in", entry="A", rate=per_hour(6))],
+... )
+>>> sorted(m.graph.nodes)
+['A', 'B']
+>>> m.graph.edges["A", "B"]["probability"]
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import networkx as nx
+
+from ._problems import Collector
+from .elements import (
+    ByClass,
+    Handoff,
+    Microsystem,
+    PatientClass,
+    ServiceRequest,
+)
+
+__all__ = ["Model"]
+
+_TOLERANCE = 1e-9
+
+
+def _describe(kind: str, index: int, label: str) -> str:
+    return f"{kind}[{index}] ({label})"
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A validated mesosystem: what the engine simulates and the analytics solve.
+
+    Parameters
+    ----------
+    microsystems : sequence of Microsystem
+    handoffs : sequence of Handoff
+    requests : sequence of ServiceRequest
+    classes : sequence of PatientClass
+    name : str
+        A label for results and reports.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem found, by key path.
+    """
+
+    microsystems: tuple[Microsystem, ...]
+    handoffs: tuple[Handoff, ...] = ()
+    requests: tuple[ServiceRequest, ...] = ()
+    classes: tuple[PatientClass, ...] = ()
+    name: str = "model"
+    _nodes: Mapping[str, Microsystem] = field(init=False, repr=False, compare=False)
+    _graph: nx.DiGraph = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("microsystems", "handoffs", "requests", "classes"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, tuple(value) if isinstance(value, Iterable) else value)
+        c = Collector()
+        self._check_types(c)
+        c.raise_if_any()
+        object.__setattr__(self, "_nodes", MappingProxyType({m.name: m for m in self.microsystems}))
+        self.check(c, flow=True)
+        c.raise_if_any()
+        object.__setattr__(self, "_graph", nx.freeze(self._build_graph()))
+
+    def check(self, c: Collector, *, flow: bool = True) -> None:
+        """Add the whole-model problems to ``c``.
+
+        With ``flow=False`` only names and references are checked, not routing
+        sums, reachability or the possibility to leave: the scenario loader uses
+        this when some elements could not be built, since their absence would
+        make the flow checks report problems that are not really there.
+        """
+        self._check_names(c)
+        self._check_references(c, self._nodes)
+        if flow and not c.problems:
+            self._check_routing(c)
+        if flow and not c.problems:
+            self._check_flow(c)
+
+    @classmethod
+    def partial(
+        cls,
+        microsystems: Sequence[Microsystem],
+        handoffs: Sequence[Handoff],
+        requests: Sequence[ServiceRequest],
+        classes: Sequence[PatientClass],
+    ) -> "Model":
+        """An unchecked model of the elements that could be built, for :meth:`check` (internal)."""
+        self = object.__new__(cls)
+        for name, value in (
+            ("microsystems", tuple(microsystems)),
+            ("handoffs", tuple(handoffs)),
+            ("requests", tuple(requests)),
+            ("classes", tuple(classes)),
+            ("name", "partial"),
+            ("_nodes", MappingProxyType({m.name: m for m in microsystems})),
+        ):
+            object.__setattr__(self, name, value)
+        return self
+
+    # -- checks -------------------------------------------------------------
+    def _check_types(self, c: Collector) -> None:
+        expected = {
+            "microsystems": Microsystem,
+            "handoffs": Handoff,
+            "requests": ServiceRequest,
+            "classes": PatientClass,
+        }
+        for name, cls in expected.items():
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                c.add(name, f"must be a sequence of {cls.__name__}")
+                continue
+            for i, item in enumerate(value):
+                if not isinstance(item, cls):
+                    c.add(f"{name}[{i}]", f"must be a {cls.__name__}, got {type(item).__name__}")
+        if isinstance(self.microsystems, tuple) and not self.microsystems:
+            c.add("microsystems", "a model needs at least one microsystem")
+        if isinstance(self.classes, tuple) and not self.classes:
+            c.add("classes", "a model needs at least one patient class")
+
+    def _check_names(self, c: Collector) -> None:
+        def dupes(kind: str, labels: Sequence[str]) -> None:
+            seen: dict[str, int] = {}
+            for i, label in enumerate(labels):
+                if label in seen:
+                    c.add(_describe(kind, i, label), f"duplicates {kind}[{seen[label]}]")
+                else:
+                    seen[label] = i
+
+        dupes("microsystems", [m.name for m in self.microsystems])
+        dupes("classes", [k.name for k in self.classes])
+        dupes("handoffs", [h.label.replace("->", " -> ") for h in self.handoffs])
+        dupes("requests", [r.label.replace("=>", " => ") for r in self.requests])
+
+    def _check_class_table(self, c: Collector, path: str, table: ByClass) -> None:
+        known = {k.name for k in self.classes}
+        for name in table.class_names():
+            if name not in known:
+                c.add(f"{path}.{name}", f"unknown patient class {name!r}{_suggest(name, known)}")
+
+    def _check_references(self, c: Collector, nodes: Mapping[str, Microsystem]) -> None:
+        def node(path: str, name: str, kind: str) -> None:
+            m = nodes.get(name)
+            if m is None:
+                c.add(path, f"unknown microsystem {name!r}{_suggest(name, nodes)}")
+            elif m.kind != kind:
+                c.add(path, f"{name!r} is a {m.kind} microsystem; expected a {kind} one")
+
+        for i, h in enumerate(self.handoffs):
+            path = _describe("handoffs", i, f"{h.source} -> {h.target}")
+            node(f"{path}.from", h.source, "clinical")
+            node(f"{path}.to", h.target, "clinical")
+            self._check_class_table(c, f"{path}.probability", h.probability)  # type: ignore[arg-type]
+            for kind in ("patient", "information", "services"):
+                self._check_class_table(c, f"{path}.defects.{kind}", h.defects.get(kind))  # type: ignore[union-attr]
+        for i, r in enumerate(self.requests):
+            path = _describe("requests", i, f"{r.source} => {r.target}")
+            node(f"{path}.from", r.source, "clinical")
+            node(f"{path}.to", r.target, "support")
+            self._check_class_table(c, f"{path}.probability", r.probability)  # type: ignore[arg-type]
+            for kind in ("information", "services"):
+                self._check_class_table(c, f"{path}.defects.{kind}", r.defects.get(kind))  # type: ignore[union-attr]
+        for i, k in enumerate(self.classes):
+            for name, _ in k.entries:
+                node(f"{_describe('classes', i, k.name)}.entry", name, "clinical")
+        for i, m in enumerate(self.microsystems):
+            for d in m.defects:
+                self._check_class_table(c, f"{_describe('microsystems', i, m.name)}.defects.{d.name}", d.probability)
+
+    def _check_routing(self, c: Collector) -> None:
+        for k in self.classes:
+            for node, total in self._outflow(k.name).items():
+                if total > 1.0 + _TOLERANCE:
+                    i = next(j for j, m in enumerate(self.microsystems) if m.name == node)
+                    c.add(
+                        _describe("microsystems", i, node),
+                        f"handoff probabilities out of {node!r} add up to {total:g} > 1 for class {k.name!r}",
+                    )
+
+    def _check_flow(self, c: Collector) -> None:
+        reached: set[str] = set()
+        for k in self.classes:
+            if k.rate == 0:
+                continue
+            graph = self.class_graph(k.name)
+            entries = [n for n, p in k.entries if p > 0]
+            reach = set(entries)
+            for e in entries:
+                reach |= nx.descendants(graph, e)
+            reached |= reach
+            outflow = self._outflow(k.name)
+            leavers = {n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE}
+            can_leave = set(leavers)
+            for n in leavers:
+                can_leave |= nx.ancestors(graph, n)
+            for i, m in enumerate(self.microsystems):
+                if m.name in reach and m.name not in can_leave:
+                    c.add(
+                        _describe("microsystems", i, m.name),
+                        f"patients of class {k.name!r} who reach {m.name!r} can never leave the pathway "
+                        "(every route from it loops back with probability 1)",
+                    )
+            for r in self.requests:
+                if r.source in reach and r.probability.get(k.name) > 0:  # type: ignore[union-attr]
+                    reached.add(r.target)
+        for i, m in enumerate(self.microsystems):
+            if m.name not in reached:
+                c.add(_describe("microsystems", i, m.name), "no patient can reach this microsystem")
+
+    # -- queries ------------------------------------------------------------
+    def _outflow(self, class_name: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for h in self.handoffs:
+            out[h.source] = out.get(h.source, 0.0) + h.probability.get(class_name)  # type: ignore[union-attr]
+        return out
+
+    def class_graph(self, class_name: str) -> nx.DiGraph:
+        """Clinical microsystems and the handoffs that ``class_name`` takes with positive probability."""
+        g = nx.DiGraph()
+        g.add_nodes_from(m.name for m in self.microsystems if m.kind == "clinical")
+        g.add_edges_from(
+            (h.source, h.target) for h in self.handoffs if h.probability.get(class_name) > 0  # type: ignore[union-attr]
+        )
+        return g
+
+    def _build_graph(self) -> nx.DiGraph:
+        g = nx.DiGraph(name=self.name)
+        for m in self.microsystems:
+            g.add_node(m.name, kind=m.kind, capacity=m.capacity, microsystem=m)
+        for h in self.handoffs:
+            g.add_edge(
+                h.source, h.target, kind="handoff", probability=h.probability.to_plain(), handoff=h  # type: ignore[union-attr]
+            )
+        for r in self.requests:
+            g.add_edge(
+                r.source, r.target, kind="request", probability=r.probability.to_plain(), request=r  # type: ignore[union-attr]
+            )
+        return g
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The mesosystem as a read-only networkx DiGraph.
+
+        Nodes carry ``kind``, ``capacity`` and the ``microsystem``; edges carry
+        ``kind`` (``"handoff"`` or ``"request"``), ``probability`` and the element.
+        """
+        return self._graph
+
+    def microsystem(self, name: str) -> Microsystem:
+        """The microsystem called ``name``."""
+        return self._nodes[name]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the patient classes, in order."""
+        return tuple(k.name for k in self.classes)
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Names of the microsystems, in order."""
+        return tuple(m.name for m in self.microsystems)
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""

@@ -1,0 +1,77 @@
+"""A scenario: a model plus the settings of the experiment that runs it.
+
+Examples
+--------
+>>> from journeysim.distributions import Exponential
+>>> from journeysim.elements import Microsystem, PatientClass
+>>> from journeysim.model import Model
+>>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
+...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+>>> s = Scenario(model, name="clinic", horizon=10_000, warmup=1_000, replications=5, seed=1)
+>>> s.with_settings(replications=10).replications
+10
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from ._problems import Collector, is_number
+from .model import Model
+
+__all__ = ["Scenario"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A model and how to run it.
+
+    Parameters
+    ----------
+    model : Model
+    name : str
+    horizon : float
+        Length of each replication, in minutes. Arrivals stop at the horizon.
+    warmup : float
+        Journeys that arrive before this time (minutes) are simulated but left
+        out of every statistic.
+    replications : int
+        Number of independent replications.
+    seed : int or None
+        Root seed; ``None`` draws fresh entropy (recorded in the results).
+    source : str or None
+        Path of the scenario file, when it came from one.
+    description : str
+        Free text shown in reports.
+    """
+
+    model: Model
+    name: str = "scenario"
+    horizon: float = 525_600.0
+    warmup: float = 0.0
+    replications: int = 1
+    seed: int | None = None
+    source: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.model, Model):
+            c.add("model", f"must be a Model, got {type(self.model).__name__}")
+        if not is_number(self.horizon) or self.horizon <= 0:
+            c.add("horizon", f"must be a positive number of minutes, got {self.horizon!r}")
+        if not is_number(self.warmup) or self.warmup < 0:
+            c.add("warmup", f"must be a non-negative number of minutes, got {self.warmup!r}")
+        elif is_number(self.horizon) and self.warmup >= self.horizon:
+            c.add("warmup", f"must be shorter than the horizon ({self.warmup:g} >= {self.horizon:g} minutes)")
+        if isinstance(self.replications, bool) or not isinstance(self.replications, int) or self.replications < 1:
+            c.add("replications", f"must be a positive integer, got {self.replications!r}")
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
+            c.add("seed", f"must be a non-negative integer, got {self.seed!r}")
+        c.raise_if_any()
+
+    def with_settings(self, **changes: Any) -> "Scenario":
+        """A copy with some settings changed (``dataclasses.replace``), validated again."""
+        return dataclasses.replace(self, **changes)

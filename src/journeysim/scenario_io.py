@@ -1,0 +1,504 @@
+"""Scenario files: the only module that knows the TOML format.
+
+A scenario file is data. It is read with :mod:`tomllib` (never evaluated),
+may start from another file with ``extends = "base.toml"``, and is turned into
+a validated :class:`~journeysim.scenario.Scenario`. Every problem in the file is
+reported at once, each with the file, the line of the entry where TOML lets us
+know it, and the key path, e.g.::
+
+    ami.toml:88: handoffs[3] (ED -> CathLab).defects.information: 1.4 is not a probability in [0, 1]
+
+The format is documented key by key in ``docs/scenarios.md``.
+
+Examples
+--------
+>>> text = '''
+... [scenario]
+... name = "clinic"
+... horizon_days = 10
+... [[classes]]
+... name = "all"
+... entry = "Clinic"
+... rate_per_hour = 6
+... [[microsystems]]
+... name = "Clinic"
+... capacity = 1
+... service = { dist = "exponential", mean = 8 }
+... '''
+>>> s = loads_scenario(text)
+>>> s.horizon, s.model.microsystem("Clinic").capacity
+(14400.0, 1)
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._problems import Collector, is_number
+from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from .elements import Handoff, HandoffDefects, Microsystem, PatientClass, ServiceRequest, Step
+from .errors import Problem, ValidationError
+from .model import Model
+from .scenario import Scenario
+
+__all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution"]
+
+_UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
+_ARRAYS = ("classes", "microsystems", "handoffs", "requests")
+_TOP_KEYS = ("extends", "scenario", *_ARRAYS)
+_SCENARIO_KEYS = (
+    "name", "description", "horizon_days", "horizon_hours", "horizon_minutes",
+    "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed",
+)
+_CLASS_KEYS = ("name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "reference", "remove")
+_NODE_KEYS = ("name", "kind", "capacity", "service", "steps", "defect", "defects", "reference", "remove")
+_HANDOFF_KEYS = ("from", "to", "probability", "delay", "defects", "reference", "remove")
+_DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "fixed": (("value",),),
+    "exponential": (("mean",),),
+    "lognormal": (("median", "log_sd"), ("mean", "sd")),
+    "gamma": (("shape", "scale"), ("mean", "sd")),
+    "triangular": (("low", "mode", "high"),),
+    "uniform": (("low", "high"),),
+    "empirical": (("values",),),
+}
+# parameters that are not durations, so a unit does not scale them
+_UNITLESS = {"log_sd", "shape"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSpec:
+    """The plain data of a scenario file after ``extends`` is resolved.
+
+    Attributes
+    ----------
+    data : dict
+        The merged TOML document.
+    file : str
+        The file that was read (the last of an ``extends`` chain).
+    origins : dict
+        ``(array name, index) -> (file, line)`` of each entry of ``classes``,
+        ``microsystems``, ``handoffs`` and ``requests``, for error messages.
+    """
+
+    data: Mapping[str, Any]
+    file: str
+    origins: Mapping[tuple[str, int], tuple[str, int | None]] = field(default_factory=dict)
+
+
+# -- reading and merging -----------------------------------------------------------
+def _header_lines(text: str, array: str) -> list[int]:
+    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(array) + r"\s*\]\]")
+    return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+
+
+def _identity(array: str, entry: Mapping[str, Any]) -> Any:
+    if array in ("handoffs", "requests"):
+        return (entry.get("from"), entry.get("to"))
+    return entry.get("name")
+
+
+def _merge_entry(base: dict[str, Any], change: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in change.items():
+        if key == "defects" and isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            merged[key] = {**base[key], **value}
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec:
+    """Read a scenario file, resolving ``extends``, without validating it.
+
+    Raises
+    ------
+    ValidationError
+        When a file cannot be read, is not valid TOML, or ``extends`` loops.
+    """
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValidationError([Problem("", f"cannot read the file: {err.strerror or err}", shown)]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        line = getattr(err, "lineno", None)
+        if line is None:
+            m = re.search(r"line (\d+)", str(err))
+            line = int(m.group(1)) if m else None
+        raise ValidationError([Problem("", f"TOML syntax error: {err}", shown, line)]) from None
+    origins: dict[tuple[str, int], tuple[str, int | None]] = {}
+    for array in _ARRAYS:
+        lines = _header_lines(text, array)
+        entries = data.get(array)
+        if isinstance(entries, list):
+            for i in range(len(entries)):
+                origins[(array, i)] = (shown, lines[i] if i < len(lines) else None)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return ScenarioSpec(data, shown, origins)
+    if not isinstance(base_name, str):
+        raise ValidationError([Problem("extends", f"must be a file name, got {base_name!r}", shown)])
+    base_path = (path.parent / base_name).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ValidationError([Problem("extends", f"{base_name!r} extends itself (directly or through others)", shown)])
+    base = read_spec(base_path, _seen=(*_seen, path.resolve()))
+    merged: dict[str, Any] = copy.deepcopy(dict(base.data))
+    merged_origins = dict(base.origins)
+    problems: list[Problem] = []
+    for key, value in data.items():
+        if key in _ARRAYS and isinstance(value, list) and isinstance(merged.get(key, []), list):
+            target: list[Any] = merged.setdefault(key, [])
+            for i, entry in enumerate(value):
+                if not isinstance(entry, Mapping):
+                    target.append(entry)
+                    continue
+                ident = _identity(key, entry)
+                match = next(
+                    (j for j, old in enumerate(target) if isinstance(old, Mapping) and _identity(key, old) == ident),
+                    None,
+                )
+                if entry.get("remove") is True:
+                    if match is None:
+                        problems.append(
+                            Problem(f"{key}[{i}]", f"remove = true, but {base_name} has no such entry", shown,
+                                    origins.get((key, i), (shown, None))[1])
+                        )
+                    else:
+                        del target[match]
+                        for j in range(match, len(target)):
+                            merged_origins[(key, j)] = merged_origins.get((key, j + 1), (shown, None))
+                    continue
+                if match is None:
+                    merged_origins[(key, len(target))] = origins.get((key, i), (shown, None))
+                    target.append(copy.deepcopy(entry))
+                else:
+                    target[match] = _merge_entry(target[match], entry)
+                    merged_origins[(key, match)] = origins.get((key, i), (shown, None))
+        elif key == "scenario" and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = copy.deepcopy(value)
+    if problems:
+        raise ValidationError(problems)
+    return ScenarioSpec(merged, shown, merged_origins)
+
+
+# -- building the model --------------------------------------------------------------
+def _unknown_keys(c: Collector, table: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    for key in table:
+        if key not in allowed:
+            match = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean {match[0]!r}?" if match else f"; expected one of {', '.join(allowed)}"
+            c.add(key, f"unknown key{hint}")
+
+
+def _table(c: Collector, path: str, value: Any) -> Mapping[str, Any] | None:
+    if not isinstance(value, Mapping):
+        c.add(path, f"must be a table, got {value!r}")
+        return None
+    return value
+
+
+def _time(c: Collector, table: Mapping[str, Any], stem: str, *, required: bool) -> float | None:
+    keys = [k for k in (f"{stem}_days", f"{stem}_hours", f"{stem}_minutes") if k in table]
+    if len(keys) > 1:
+        c.add(keys[1], f"give only one of {', '.join(keys)}")
+        return None
+    if not keys:
+        if required:
+            c.add(f"{stem}_days", f"is required (or {stem}_hours / {stem}_minutes)")
+        return None
+    key = keys[0]
+    value = table[key]
+    if not is_number(value) or value < 0:
+        c.add(key, f"must be a non-negative number, got {value!r}")
+        return None
+    return float(value) * _UNITS[key.rsplit("_", 1)[1]]
+
+
+def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | None:
+    """Build a distribution from its scenario-file form; record problems in ``c``.
+
+    A bare number is a fixed duration. A table names ``dist`` and its parameters,
+    with an optional ``unit`` (``minutes``, ``hours`` or ``days``; default minutes).
+
+    Examples
+    --------
+    >>> c = Collector()
+    >>> parse_distribution({"dist": "lognormal", "median": 1.2, "log_sd": 0.5, "unit": "days"}, c, "stay")
+    LogNormal(median=1728.0, log_sd=0.5)
+    >>> parse_distribution({"dist": "normal", "mean": 3}, c, "stay") is None, str(c.problems[0])
+    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, triangular, uniform, empirical")
+    """
+    if is_number(value):
+        if value < 0:
+            c.add(path, f"a duration must be non-negative, got {value!r}")
+            return None
+        return Fixed(float(value))
+    sub = c.child(path)
+    if not isinstance(value, Mapping):
+        c.add(path, f"must be a number of minutes or a distribution table like {{ dist = \"exponential\", mean = 5 }}, got {value!r}")
+        return None
+    kind = value.get("dist")
+    if kind not in _DIST_PARAMS:
+        if kind is None:
+            sub.add("dist", f"is required; one of {', '.join(_DIST_PARAMS)}")
+        else:
+            sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(_DIST_PARAMS)}")
+        return None
+    unit = value.get("unit", "minutes")
+    if unit not in _UNITS:
+        sub.add("unit", f"must be one of {', '.join(_UNITS)}, got {unit!r}")
+        return None
+    scale = _UNITS[unit]
+    params = {k: v for k, v in value.items() if k not in ("dist", "unit")}
+    forms = _DIST_PARAMS[kind]
+    form = next((f for f in forms if set(f) == set(params)), None)
+    if form is None:
+        allowed = sorted({p for f in forms for p in f})
+        for key in params:
+            if key not in allowed:
+                match = difflib.get_close_matches(key, allowed, n=1)
+                sub.add(key, f"unknown parameter of {kind}" + (f"; did you mean {match[0]!r}?" if match else ""))
+        wanted = " or ".join("(" + ", ".join(f) + ")" for f in forms)
+        sub.add("", f"{kind} needs parameters {wanted}, got ({', '.join(params) or 'none'})")
+        return None
+    if kind == "empirical":
+        values = params["values"]
+        if not isinstance(values, list) or not all(is_number(v) for v in values):
+            sub.add("values", "must be a list of numbers")
+            return None
+        params = {"values": tuple(float(v) * scale for v in values)}
+    else:
+        bad = [k for k, v in params.items() if not is_number(v)]
+        for k in bad:
+            sub.add(k, f"must be a number, got {params[k]!r}")
+        if bad:
+            return None
+        params = {k: float(v) * (1.0 if k in _UNITLESS else scale) for k, v in params.items()}
+    makers: dict[tuple[str, tuple[str, ...]], Callable[..., Distribution]] = {
+        ("lognormal", ("mean", "sd")): LogNormal.from_mean_sd,
+        ("gamma", ("mean", "sd")): Gamma.from_mean_sd,
+    }
+    cls = {"fixed": Fixed, "exponential": Exponential, "lognormal": LogNormal, "gamma": Gamma,
+           "triangular": Triangular, "uniform": Uniform, "empirical": Empirical}[kind]
+    make = makers.get((kind, form), cls)
+    try:
+        return make(**params)
+    except ValidationError as err:
+        c.absorb(err, path)
+        return None
+
+
+def _element(c: Collector, make: Callable[..., Any], **kwargs: Any) -> Any:
+    try:
+        return make(**kwargs)
+    except ValidationError as err:
+        for p in err.problems:
+            c.add(p.path, p.message)
+        return None
+
+
+def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
+    _unknown_keys(c, t, _CLASS_KEYS)
+    missing = [k for k in ("name", "entry") if k not in t]
+    for k in missing:
+        c.add(k, "is required")
+    rates = [k for k in ("rate_per_day", "rate_per_hour", "rate_per_minute") if k in t]
+    if not rates:
+        c.add("rate_per_day", "is required (or rate_per_hour / rate_per_minute)")
+    elif len(rates) > 1:
+        c.add(rates[1], f"give only one of {', '.join(rates)}")
+    if missing or len(rates) != 1:
+        return None
+    raw = t[rates[0]]
+    if not is_number(raw) or raw < 0:
+        c.add(rates[0], f"must be a non-negative number, got {raw!r}")
+        return None
+    per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
+    return _element(c, PatientClass, name=t["name"], entry=t["entry"], rate=float(raw) / per,
+                    priority=t.get("priority", 0), reference=t.get("reference", ""))
+
+
+def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
+    _unknown_keys(c, t, _NODE_KEYS)
+    if "name" not in t:
+        c.add("name", "is required")
+    service: Any = None
+    if "service" in t and "steps" in t:
+        c.add("steps", "give either service or steps, not both")
+    elif "steps" in t:
+        steps = t["steps"]
+        if not isinstance(steps, list) or not steps:
+            c.add("steps", "must be a non-empty list of { name = ..., dist = ..., ... } tables")
+        else:
+            built = []
+            for i, st in enumerate(steps):
+                if not isinstance(st, Mapping) or "name" not in st:
+                    c.add(f"steps[{i}]", "must be a table with a name and a distribution")
+                    continue
+                d = parse_distribution({k: v for k, v in st.items() if k != "name"}, c, f"steps[{i}] ({st['name']})")
+                if d is not None:
+                    built.append(Step(str(st["name"]), d))
+            service = built if len(built) == len(steps) else None
+    elif "service" in t:
+        service = parse_distribution(t["service"], c, "service")
+    else:
+        c.add("service", "is required (a distribution, or steps = [...])")
+    defects = t.get("defects", {})
+    if not isinstance(defects, Mapping):
+        c.add("defects", f"must be a table of defect name to probability, got {defects!r}")
+        defects = {}
+    if "name" not in t or service is None:
+        return None
+    return _element(c, Microsystem, name=t["name"], kind=t.get("kind", "clinical"),
+                    capacity=t.get("capacity", "unlimited"), service=service, defect=t.get("defect"),
+                    defects=dict(defects), reference=t.get("reference", ""))
+
+
+def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[ServiceRequest]) -> Any:
+    _unknown_keys(c, t, _HANDOFF_KEYS)
+    for k in ("from", "to"):
+        if k not in t:
+            c.add(k, "is required")
+    delay = parse_distribution(t.get("delay", 0.0), c, "delay")
+    defects = t.get("defects", {})
+    if not isinstance(defects, Mapping):
+        c.add("defects", f"must be a table of kind to probability, got {defects!r}")
+        return None
+    if "from" not in t or "to" not in t or delay is None:
+        return None
+    return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
+                    delay=delay, defects=dict(defects), reference=t.get("reference", ""))
+
+
+def _label(array: str, t: Any) -> str:
+    if not isinstance(t, Mapping):
+        return ""
+    if array in ("handoffs", "requests"):
+        arrow = "->" if array == "handoffs" else "=>"
+        return f" ({t.get('from', '?')} {arrow} {t.get('to', '?')})"
+    return f" ({t['name']})" if "name" in t else ""
+
+
+def build_scenario(spec: ScenarioSpec) -> Scenario:
+    """Validate a :class:`ScenarioSpec` and build the :class:`~journeysim.scenario.Scenario`.
+
+    Raises
+    ------
+    ValidationError
+        With every problem found, each naming the file, line and key path.
+    """
+    data = spec.data
+    c = Collector()
+    _unknown_keys(c, data, _TOP_KEYS)
+    sc = data.get("scenario", {})
+    if not isinstance(sc, Mapping):
+        c.add("scenario", "must be a table")
+        sc = {}
+    sc_c = c.child("scenario")
+    _unknown_keys(sc_c, sc, _SCENARIO_KEYS)
+    horizon = _time(sc_c, sc, "horizon", required=True)
+    warmup = _time(sc_c, sc, "warmup", required=False) or 0.0
+    built: dict[str, list[tuple[int, Any]]] = {a: [] for a in _ARRAYS}
+    makers: dict[str, Callable[[Collector, Mapping[str, Any]], Any]] = {
+        "classes": _build_class,
+        "microsystems": _build_node,
+        "handoffs": lambda cc, t: _build_link(cc, t, Handoff),
+        "requests": lambda cc, t: _build_link(cc, t, ServiceRequest),
+    }
+    for array in _ARRAYS:
+        entries = data.get(array, [])
+        if not isinstance(entries, list):
+            c.add(array, f"must be an array of tables ([[{array}]])")
+            continue
+        for i, t in enumerate(entries):
+            path = f"{array}[{i}]{_label(array, t)}"
+            if not isinstance(t, Mapping):
+                c.add(path, "must be a table")
+                continue
+            element = makers[array](c.child(path), t)
+            if element is not None:
+                built[array].append((i, element))
+    element_problems = bool(c.problems)
+    parts = {a: [e for _, e in built[a]] for a in _ARRAYS}
+    model: Model | None = None
+    mc = Collector()
+    if element_problems:
+        Model.partial(parts["microsystems"], parts["handoffs"], parts["requests"], parts["classes"]).check(mc, flow=False)
+    else:
+        try:
+            model = Model(tuple(parts["microsystems"]), tuple(parts["handoffs"]), tuple(parts["requests"]),
+                          tuple(parts["classes"]), name=str(sc.get("name", Path(spec.file).stem)))
+        except ValidationError as err:
+            mc.problems.extend(err.problems)
+    # model paths count only the elements that were built: map them back to file indices
+    for p in mc.problems:
+        path = p.path
+        m = re.match(r"^(classes|microsystems|handoffs|requests)\[(\d+)\]", path)
+        if m:
+            array, idx = m.group(1), int(m.group(2))
+            if idx < len(built[array]):
+                path = f"{array}[{built[array][idx][0]}]" + path[m.end():]
+        c.add(path, p.message)
+    scenario: Scenario | None = None
+    if not c.problems and model is not None and horizon is not None:
+        try:
+            scenario = Scenario(
+                model, name=str(sc.get("name", Path(spec.file).stem)), horizon=horizon, warmup=warmup,
+                replications=sc.get("replications", 1), seed=sc.get("seed"), source=spec.file,
+                description=str(sc.get("description", "")),
+            )
+        except ValidationError as err:
+            c.absorb(err, "scenario")
+    if c.problems or scenario is None:
+        raise ValidationError(_locate(spec, c.problems))
+    return scenario
+
+
+def _locate(spec: ScenarioSpec, problems: list[Problem]) -> list[Problem]:
+    located = []
+    for p in problems:
+        file, line = spec.file, None
+        m = re.match(r"^(classes|microsystems|handoffs|requests)\[(\d+)\]", p.path)
+        if m:
+            file, line = spec.origins.get((m.group(1), int(m.group(2))), (spec.file, None))
+        located.append(Problem(p.path, p.message, file, line))
+    return located
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem, each with file, line (where known) and key path.
+    """
+    return build_scenario(read_spec(path))
+
+
+def loads_scenario(text: str, *, name: str = "<string>") -> Scenario:
+    """Validate a scenario given as TOML text (``extends`` is not allowed here)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValidationError([Problem("", f"TOML syntax error: {err}", name)]) from None
+    if "extends" in data:
+        raise ValidationError([Problem("extends", "only scenario files can extend another file", name)])
+    origins = {}
+    for array in _ARRAYS:
+        for i, line in enumerate(_header_lines(text, array)):
+            origins[(array, i)] = (name, line)
+    return build_scenario(ScenarioSpec(data, name, origins))
