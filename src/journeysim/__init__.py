@@ -1,2 +1,80 @@
-"""journeysim: simulate patient journeys through clinical microsystems and measure system quality."""
-__version__ = "0.1.0"
+"""journeysim: simulate patient journeys through clinical microsystems and measure system quality.
+
+The data flow is one way: scenario file -> spec -> validated model -> engine ->
+records -> metrics. Start with :func:`load_scenario` and :func:`simulate`:
+
+>>> import journeysim as js
+>>> model = js.Model(
+...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+... )
+>>> result = js.simulate(model, horizon=7 * 1440, replications=2, seed=1)
+>>> js.exact_quality(model).system
+0.95
+"""
+
+from ._version import __version__
+from .analytic import ExactQuality, exact_quality
+from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from .elements import (
+    HANDOFF_KINDS,
+    ByClass,
+    Defect,
+    Handoff,
+    HandoffDefects,
+    Microsystem,
+    PatientClass,
+    ServiceRequest,
+    Step,
+    per_day,
+    per_hour,
+)
+from .errors import JourneySimError, Problem, SimulationError, ValidationError
+from .experiment import simulate
+from .metrics import Summary, summarize
+from .model import Model
+from .records import FIELDS, Records, Table
+from .results import Provenance, SimulationResult
+from .scenario import Scenario
+from .scenario_io import load_scenario, loads_scenario
+
+__all__ = [
+    "__version__",
+    "ByClass",
+    "Defect",
+    "Distribution",
+    "Empirical",
+    "ExactQuality",
+    "Exponential",
+    "FIELDS",
+    "Fixed",
+    "Gamma",
+    "HANDOFF_KINDS",
+    "Handoff",
+    "HandoffDefects",
+    "JourneySimError",
+    "LogNormal",
+    "Microsystem",
+    "Model",
+    "PatientClass",
+    "Problem",
+    "Provenance",
+    "Records",
+    "Scenario",
+    "ServiceRequest",
+    "SimulationError",
+    "SimulationResult",
+    "Step",
+    "Summary",
+    "Table",
+    "Triangular",
+    "Uniform",
+    "ValidationError",
+    "exact_quality",
+    "load_scenario",
+    "loads_scenario",
+    "per_day",
+    "per_hour",
+    "simulate",
+    "summarize",
+]

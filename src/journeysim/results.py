@@ -1,0 +1,129 @@
+"""The result of an experiment: the records of every replication and their provenance.
+
+Examples
+--------
+>>> from journeysim.distributions import Exponential
+>>> from journeysim.elements import Microsystem, PatientClass
+>>> from journeysim.model import Model
+>>> from journeysim.experiment import simulate
+>>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
+...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+>>> res = simulate(model, horizon=2_000, replications=2, seed=3)
+>>> res.visits().columns[:3].tolist()
+['replication', 'journey', 'node']
+>>> res.provenance.seed
+3
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .records import Records
+from .scenario import Scenario
+
+if TYPE_CHECKING:
+    from .analytic import ExactQuality
+    from .metrics import Summary
+
+__all__ = ["Provenance", "SimulationResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """What is needed to reproduce a result.
+
+    Attributes
+    ----------
+    journeysim_version : str
+    seed : int
+        Entropy of the root :class:`numpy.random.SeedSequence`; passing it as
+        ``seed=`` reproduces every number.
+    replications : int
+    scenario : str
+        Scenario name.
+    source : str or None
+        Scenario file, when there was one.
+    horizon, warmup : float
+        Minutes.
+    started : str
+        ISO 8601 time the run started (UTC).
+    wall_seconds : float
+        Wall-clock run time.
+    platform : str
+        Python, numpy and simpy versions and the machine.
+    """
+
+    journeysim_version: str
+    seed: int
+    replications: int
+    scenario: str
+    source: str | None
+    horizon: float
+    warmup: float
+    started: str
+    wall_seconds: float
+    platform: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-ready fields."""
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """Records of every replication of a scenario, with provenance.
+
+    Use the table methods (:meth:`journeys`, :meth:`visits`, :meth:`handoffs`,
+    :meth:`requests`, :meth:`defects`) for pandas DataFrames of all
+    replications, :meth:`summary` for the statistics, and :meth:`exact` for the
+    analytic quality of the model.
+    """
+
+    scenario: Scenario
+    records: tuple[Records, ...]
+    provenance: Provenance
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table of every replication as a DataFrame with a ``replication`` column."""
+        frames = []
+        for rec in self.records:
+            frame = getattr(rec, name).to_frame()
+            frame.insert(0, "replication", rec.replication)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def journeys(self) -> pd.DataFrame:
+        """One row per journey (see :data:`journeysim.records.FIELDS`)."""
+        return self.table("journeys")
+
+    def visits(self) -> pd.DataFrame:
+        """One row per visit to a clinical microsystem."""
+        return self.table("visits")
+
+    def handoffs(self) -> pd.DataFrame:
+        """One row per handoff between clinical microsystems."""
+        return self.table("handoffs")
+
+    def requests(self) -> pd.DataFrame:
+        """One row per service request to a support microsystem."""
+        return self.table("requests")
+
+    def defects(self) -> pd.DataFrame:
+        """One row per defect."""
+        return self.table("defects")
+
+    def summary(self) -> "Summary":
+        """Statistics across replications, with 95% confidence intervals."""
+        from .metrics import summarize
+
+        return summarize(self)
+
+    def exact(self) -> "ExactQuality":
+        """The analytic system quality of the model (independent defects)."""
+        from .analytic import exact_quality
+
+        return exact_quality(self.scenario.model)

@@ -1,0 +1,87 @@
+"""Plain-text rendering of a :class:`~journeysim.metrics.Summary` for the terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .metrics import Summary
+
+__all__ = ["render"]
+
+
+def _pct(x: float | None) -> str:
+    return "   n/a" if x is None else f"{100 * x:5.1f}%"
+
+
+def _ci(est: dict[str, Any], fmt: str = "{:.1f}", scale: float = 1.0) -> str:
+    mean = est["mean"]
+    if mean is None:
+        return "n/a"
+    lo, hi = est["ci95"]
+    text = fmt.format(mean * scale)
+    if lo is not None and hi is not None:
+        text += f" [{fmt.format(lo * scale)}, {fmt.format(hi * scale)}]"
+    return text
+
+
+def _minutes(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if x >= 2 * 1440:
+        return f"{x / 1440:.1f} d"
+    if x >= 120:
+        return f"{x / 60:.1f} h"
+    return f"{x:.1f} min"
+
+
+def render(summary: "Summary") -> str:
+    """A readable multi-section report: journeys, quality, microsystems, handoffs."""
+    d = summary.data
+    q = d["quality"]
+    j = d["journeys"]
+    out: list[str] = []
+    out.append(f"journeysim {d['journeysim_version']}  scenario: {d['scenario']}")
+    out.append(
+        f"{d['replications']} replication(s) of {d['horizon_minutes'] / 1440:g} days "
+        f"(warm-up {d['warmup_minutes'] / 1440:g} days), seed {d['seed']}"
+    )
+    out.append("")
+    tis = j["time_in_system_minutes"]
+    out.append(f"Journeys counted: {j['completed']}  (all followed to their end)")
+    out.append(
+        f"Time in system: mean {_minutes(tis['mean'])}, median {_minutes(tis['p50'])}, 90th percentile {_minutes(tis['p90'])}"
+    )
+    out.append("")
+    out.append("Quality of the health system (share of journeys with no defect), 95% CI")
+    out.append(f"  {'':<14} {'simulated':>28} {'exact (independent defects)':>30}")
+    rows = [("all classes", q["system"])] + list(q["by_class"].items())
+    for name, v in rows:
+        out.append(
+            f"  {name:<14} {_ci(v['simulated'], '{:.1f}%', 100):>28} {_pct(v['analytic']):>30}"
+        )
+    out.append("")
+    out.append("Microsystems")
+    out.append(
+        f"  {'name':<20} {'kind':<8} {'cap':>9} {'visits':>8} {'quality':>8} {'wait':>10} {'sojourn':>10} {'util':>7}"
+    )
+    for name, m in d["microsystems"].items():
+        qm = q["microsystems"][name]
+        util = m["utilization"]["mean"]
+        out.append(
+            f"  {name:<20} {m['kind']:<8} {m['capacity']!s:>9} {m['visits']:>8} {_pct(qm['quality']):>8} "
+            f"{_minutes(m['wait_minutes']['mean']):>10} {_minutes(m['sojourn_minutes']['mean']):>10} "
+            f"{'' if util is None else _pct(util):>7}"
+        )
+    links = list(q["handoffs"].items()) + list(q["requests"].items())
+    if links:
+        out.append("")
+        out.append("Handoffs and service requests (quality by kind)")
+        out.append(f"  {'handoff':<30} {'transfers':>9} {'quality':>8} {'patient':>8} {'inform.':>8} {'services':>8}")
+        for label, h in links:
+            bk = h["by_kind"]
+            out.append(
+                f"  {label:<30} {h['transfers']:>9} {_pct(h['quality']):>8} {_pct(bk.get('patient')) if 'patient' in bk else '':>8} "
+                f"{_pct(bk.get('information')):>8} {_pct(bk.get('services')):>8}"
+            )
+    return "\n".join(out)
