@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from ._problems import Collector, is_number
@@ -159,6 +160,37 @@ def _check_distribution(c: Collector, path: str, value: object) -> None:
         c.add(path, f"must be a distribution (Fixed, Exponential, LogNormal, ...), got {value!r}")
 
 
+def _service(c: Collector, path: str, service: object) -> Distribution | tuple["Step", ...]:
+    if isinstance(service, Sequence) and not isinstance(service, str):
+        steps = tuple(service)
+        if not steps:
+            c.add(path, "needs at least one step")
+        names = [s.name for s in steps if isinstance(s, Step)]
+        for i, s in enumerate(steps):
+            if not isinstance(s, Step):
+                c.add(f"{path}[{i}]", f"must be a Step, got {s!r}")
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            c.add(path, f"step name {dup!r} is used more than once")
+        return steps
+    _check_distribution(c, path, service)
+    return service  # type: ignore[return-value]
+
+
+def _as_steps(service: "Distribution | tuple[Step, ...]") -> tuple["Step", ...]:
+    if isinstance(service, tuple):
+        return service
+    return (Step("service", service),)
+
+
+def _delays(c: Collector, value: object) -> Mapping[str, Distribution]:
+    if not isinstance(value, Mapping):
+        c.add("delay_by_class", "must be a mapping of class name to distribution")
+        return MappingProxyType({})
+    for k, v in value.items():
+        _check_distribution(c, f"delay_by_class.{k}", v)
+    return MappingProxyType(dict(value))
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """A named step of a visit (e.g. ``door_to_ecg``); the visit lasts the sum of its steps.
@@ -221,6 +253,8 @@ class Microsystem:
         Named, independent defects; the visit is defective if any occurs.
     reference : str
         Where the numbers come from (a citation), shown in reports.
+    service_by_class : mapping of str to Distribution or sequence of Step
+        Service of the classes that differ from ``service``.
 
     Examples
     --------
@@ -238,6 +272,7 @@ class Microsystem:
     defect: ProbabilityLike | None = None
     defects: tuple[Defect, ...] | Mapping[str, ProbabilityLike] = ()
     reference: str = ""
+    service_by_class: Mapping[str, Distribution | Sequence[Step]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -249,20 +284,17 @@ class Microsystem:
             object.__setattr__(self, "capacity", None)
         elif cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
             c.add("capacity", f"must be a positive integer or 'unlimited', got {cap!r}")
-        service = self.service
-        if isinstance(service, Sequence) and not isinstance(service, str):
-            steps = tuple(service)
-            if not steps:
-                c.add("service", "needs at least one step")
-            names = [s.name for s in steps if isinstance(s, Step)]
-            for i, s in enumerate(steps):
-                if not isinstance(s, Step):
-                    c.add(f"service[{i}]", f"must be a Step, got {s!r}")
-            for dup in sorted({n for n in names if names.count(n) > 1}):
-                c.add("service", f"step name {dup!r} is used more than once")
-            object.__setattr__(self, "service", steps)
+        object.__setattr__(self, "service", _service(c, "service", self.service))
+        if not isinstance(self.service_by_class, Mapping):
+            c.add("service_by_class", "must be a mapping of class name to service")
         else:
-            _check_distribution(c, "service", service)
+            object.__setattr__(
+                self,
+                "service_by_class",
+                MappingProxyType(
+                    {str(k): _service(c, f"service_by_class.{k}", v) for k, v in self.service_by_class.items()}
+                ),
+            )
         defects: list[Defect] = []
         if self.defect is not None:
             defects.append(Defect("defect", _by_class(c, "defect", self.defect)))
@@ -286,13 +318,15 @@ class Microsystem:
     @property
     def steps(self) -> tuple[Step, ...]:
         """The visit's steps; a single distribution is one step named ``"service"``."""
-        if isinstance(self.service, tuple):
-            return self.service
-        return (Step("service", self.service),)
+        return _as_steps(self.service)  # type: ignore[arg-type]
+
+    def steps_for(self, class_name: str) -> tuple[Step, ...]:
+        """The steps of a visit by ``class_name`` (its own service if it has one)."""
+        return _as_steps(self.service_by_class.get(class_name, self.service))  # type: ignore[arg-type]
 
     @property
     def service_mean(self) -> float:
-        """Mean duration of the visit's own work, in minutes."""
+        """Mean duration of the visit's own work, in minutes (the default service)."""
         return sum(s.duration.mean for s in self.steps)
 
     def quality_for(self, class_name: str) -> float:
@@ -369,6 +403,8 @@ class Handoff:
         Probability of a defect of each kind: ``patient``, ``information``, ``services``.
     reference : str
         Where the numbers come from (a citation), shown in reports.
+    delay_by_class : mapping of str to Distribution
+        Transfer time of the classes that differ from ``delay``.
 
     Examples
     --------
@@ -383,6 +419,7 @@ class Handoff:
     delay: Distribution = field(default_factory=lambda: Fixed(0.0))
     defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
     reference: str = ""
+    delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -390,8 +427,13 @@ class Handoff:
         _check_name(c, "to", self.target)
         object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
         _check_distribution(c, "delay", self.delay)
+        object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
         object.__setattr__(self, "defects", _handoff_defects(c, self.defects, HANDOFF_KINDS))
         c.raise_if_any()
+
+    def delay_for(self, class_name: str) -> Distribution:
+        """Transfer time of ``class_name``."""
+        return self.delay_by_class.get(class_name, self.delay)
 
     @property
     def label(self) -> str:
@@ -421,6 +463,7 @@ class ServiceRequest:
     delay: Distribution = field(default_factory=lambda: Fixed(0.0))
     defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
     reference: str = ""
+    delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -428,8 +471,13 @@ class ServiceRequest:
         _check_name(c, "to", self.target)
         object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
         _check_distribution(c, "delay", self.delay)
+        object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
         object.__setattr__(self, "defects", _handoff_defects(c, self.defects, ("information", "services")))
         c.raise_if_any()
+
+    def delay_for(self, class_name: str) -> Distribution:
+        """Time for the result of a ``class_name`` request to come back."""
+        return self.delay_by_class.get(class_name, self.delay)
 
     @property
     def label(self) -> str:

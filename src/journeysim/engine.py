@@ -64,7 +64,8 @@ class Plan:
     node_names: tuple[str, ...]
     clinical: tuple[bool, ...]
     capacity: tuple[int, ...]
-    steps: tuple[tuple[tuple[str, Distribution], ...], ...]
+    # [node][class] -> (stream prefix, ((step name, distribution), ...))
+    steps: tuple[tuple[tuple[str, tuple[tuple[str, Distribution], ...]], ...], ...]
     # [node][class] -> ((defect code, stream name, p), ...)
     node_defects: tuple[tuple[tuple[tuple[int, str, float], ...], ...], ...]
     # [node][class] -> (edge codes, cumulative probabilities) or None (everyone leaves)
@@ -73,12 +74,13 @@ class Plan:
     node_requests: tuple[tuple[tuple[int, float], ...], ...]
     edge_labels: tuple[str, ...]
     edge_ends: tuple[tuple[int, int], ...]
-    edge_delays: tuple[Distribution, ...]
+    # [edge][class] -> (stream name, distribution)
+    edge_delays: tuple[tuple[tuple[str, Distribution], ...], ...]
     # [edge][class] -> ((kind bit, defect code, stream name, p), ...)
     edge_defects: tuple[tuple[tuple[tuple[int, int, str, float], ...], ...], ...]
     request_labels: tuple[str, ...]
     request_ends: tuple[tuple[int, int], ...]
-    request_delays: tuple[Distribution, ...]
+    request_delays: tuple[tuple[tuple[str, Distribution], ...], ...]
     request_defects: tuple[tuple[tuple[tuple[int, int, str, float], ...], ...], ...]
     class_names: tuple[str, ...]
     rates: tuple[float, ...]
@@ -160,17 +162,38 @@ def plan(model: Model) -> Plan:
         node_names=tuple(m.name for m in nodes),
         clinical=tuple(m.kind == "clinical" for m in nodes),
         capacity=tuple(_UNLIMITED if m.capacity is None else m.capacity for m in nodes),
-        steps=tuple(tuple((s.name, s.duration) for s in m.steps) for m in nodes),
+        steps=tuple(
+            tuple(
+                (
+                    f"service/{m.name}" + (f"[{k.name}]" if k.name in m.service_by_class else ""),
+                    tuple((s.name, s.duration) for s in m.steps_for(k.name)),
+                )
+                for k in classes
+            )
+            for m in nodes
+        ),
         node_defects=node_defects,
         routes=tuple(routes),
         node_requests=node_requests,
         edge_labels=tuple(h.label for h in model.handoffs),
         edge_ends=tuple((index[h.source], index[h.target]) for h in model.handoffs),
-        edge_delays=tuple(h.delay for h in model.handoffs),
+        edge_delays=tuple(
+            tuple(
+                (f"delay/{h.label}" + (f"[{k.name}]" if k.name in h.delay_by_class else ""), h.delay_for(k.name))
+                for k in classes
+            )
+            for h in model.handoffs
+        ),
         edge_defects=tuple(link_defects(h.label, h.defects, HANDOFF_KINDS) for h in model.handoffs),
         request_labels=tuple(r.label for r in model.requests),
         request_ends=tuple((index[r.source], index[r.target]) for r in model.requests),
-        request_delays=tuple(r.delay for r in model.requests),
+        request_delays=tuple(
+            tuple(
+                (f"delay/{r.label}" + (f"[{k.name}]" if k.name in r.delay_by_class else ""), r.delay_for(k.name))
+                for k in classes
+            )
+            for r in model.requests
+        ),
         request_defects=tuple(
             link_defects(r.label, r.defects, ("information", "services")) for r in model.requests
         ),
@@ -216,11 +239,16 @@ class _Streams:
         return self._cache[name]
 
     def duration(self, name: str, steps: tuple[tuple[str, Distribution], ...]) -> Callable[[], float] | float:
-        """Sampler of a duration made of steps; a float when it is fixed."""
+        """Sampler of a duration made of steps; a float when it is fixed.
+
+        Classes that share a distribution share its stream (and its sampler).
+        """
         if all(isinstance(d, Fixed) for _, d in steps):
             return float(sum(d.mean for _, d in steps))
-        gens = [self.factory.generator(f"{name}/{s}") for s, _ in steps]
-        return _summed([d for _, d in steps], gens).__next__
+        if name not in self._cache:
+            gens = [self.factory.generator(f"{name}/{s}") for s, _ in steps]
+            self._cache[name] = _summed([d for _, d in steps], gens).__next__
+        return self._cache[name]
 
 
 # -- the simulation -------------------------------------------------------------------
@@ -286,7 +314,7 @@ def run_replication(
     cap = list(p.capacity)
     nwait = [0] * n_nodes
     queues = [[deque() for _ in range(p.n_ranks)] for _ in range(n_nodes)]
-    service = [streams.duration(f"service/{name}", p.steps[i]) for i, name in enumerate(p.node_names)]
+    service = [[streams.duration(prefix, steps) for prefix, steps in per_node] for per_node in p.steps]
     node_defects = [
         [tuple((c, streams.uniform(s), prob) for c, s, prob in per_class) for per_class in per_node]
         for per_node in p.node_defects
@@ -298,16 +326,12 @@ def run_replication(
         for pn in p.node_requests
     ]
     edge_target = [dst for _, dst in p.edge_ends]
-    edge_delay = [
-        streams.duration(f"delay/{label}", (("delay", d),)) for label, d in zip(p.edge_labels, p.edge_delays)
-    ]
+    edge_delay = [[streams.duration(name, (("delay", d),)) for name, d in pe] for pe in p.edge_delays]
     edge_defects = [
         [tuple((bit, c, streams.uniform(s), prob) for bit, c, s, prob in pc) for pc in pe] for pe in p.edge_defects
     ]
     req_target = [dst for _, dst in p.request_ends]
-    req_delay = [
-        streams.duration(f"delay/{label}", (("delay", d),)) for label, d in zip(p.request_labels, p.request_delays)
-    ]
+    req_delay = [[streams.duration(name, (("delay", d),)) for name, d in pr] for pr in p.request_delays]
     req_defects = [
         [tuple((bit, c, streams.uniform(s), prob) for bit, c, s, prob in pc) for pc in pr] for pr in p.request_defects
     ]
@@ -337,7 +361,7 @@ def run_replication(
     def start(pt: _Patient, i: int, t: float) -> None:
         busy[i] += 1
         pt.start = t
-        svc = service[i]
+        svc = service[i][pt.k]
         svc = svc if svc.__class__ is float else svc()
         pt.svc = svc
         reqs = node_requests[i][pt.k]
@@ -390,7 +414,7 @@ def run_replication(
                 kinds |= bit
                 add_defect((pt.jid, t, n_nodes + e, c))
                 pt.ndef += 1
-        d = edge_delay[e]
+        d = edge_delay[e][pt.k]
         d = d if d.__class__ is float else d()
         add_handoff((pt.jid, e, t, t + d, kinds))
         if d > 0.0:
@@ -427,7 +451,7 @@ def run_replication(
     def request_start(rq: _Request, s: int, t: float) -> None:
         busy[s] += 1
         rq.t_start = t
-        svc = service[s]
+        svc = service[s][rq.patient.k]
         svc = svc if svc.__class__ is float else svc()
         schedule(_Due(request_done, rq), _NORMAL, svc)
 
@@ -452,7 +476,7 @@ def run_replication(
                 if q:
                     request_start(q.popleft(), s, t)
                     break
-        d = req_delay[r]
+        d = req_delay[r][pt.k]
         d = d if d.__class__ is float else d()
         if d > 0.0:
             schedule(_Due(request_back, rq), _NORMAL, d)

@@ -189,9 +189,20 @@ class Model:
         for i, k in enumerate(self.classes):
             for name, _ in k.entries:
                 node(f"{_describe('classes', i, k.name)}.entry", name, "clinical")
+        known = set(self.class_names)
         for i, m in enumerate(self.microsystems):
             for d in m.defects:
                 self._check_class_table(c, f"{_describe('microsystems', i, m.name)}.defects.{d.name}", d.probability)
+            for name in m.service_by_class:
+                if name not in known:
+                    c.add(f"{_describe('microsystems', i, m.name)}.service_by_class.{name}",
+                          f"unknown patient class {name!r}{_suggest(name, known)}")
+        for kind, links, arrow in (("handoffs", self.handoffs, "->"), ("requests", self.requests, "=>")):
+            for i, link in enumerate(links):
+                for name in link.delay_by_class:
+                    if name not in known:
+                        c.add(f"{_describe(kind, i, f'{link.source} {arrow} {link.target}')}.delay_by_class.{name}",
+                              f"unknown patient class {name!r}{_suggest(name, known)}")
 
     def _check_routing(self, c: Collector) -> None:
         for k in self.classes:

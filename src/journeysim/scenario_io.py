@@ -58,8 +58,11 @@ _SCENARIO_KEYS = (
     "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed",
 )
 _CLASS_KEYS = ("name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "reference", "remove")
-_NODE_KEYS = ("name", "kind", "capacity", "service", "steps", "defect", "defects", "reference", "remove")
-_HANDOFF_KEYS = ("from", "to", "probability", "delay", "defects", "reference", "remove")
+_NODE_KEYS = (
+    "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
+    "defect", "defects", "reference", "remove",
+)
+_HANDOFF_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "reference", "remove")
 _DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "fixed": (("value",),),
     "exponential": (("mean",),),
@@ -331,6 +334,30 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
                     priority=t.get("priority", 0), reference=t.get("reference", ""))
 
 
+def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:
+    if not isinstance(steps, list) or not steps:
+        c.add(path, "must be a non-empty list of { name = ..., dist = ..., ... } tables")
+        return None
+    built = []
+    for i, st in enumerate(steps):
+        if not isinstance(st, Mapping) or "name" not in st:
+            c.add(f"{path}[{i}]", "must be a table with a name and a distribution")
+            continue
+        d = parse_distribution({k: v for k, v in st.items() if k != "name"}, c, f"{path}[{i}] ({st['name']})")
+        if d is not None:
+            built.append(Step(str(st["name"]), d))
+    return built if len(built) == len(steps) else None
+
+
+def _by_class_table(c: Collector, t: Mapping[str, Any], key: str, parse: Callable[[Any, str], Any]) -> dict[str, Any]:
+    value = t.get(key, {})
+    if not isinstance(value, Mapping):
+        c.add(key, f"must be a table of class name to value, got {value!r}")
+        return {}
+    parsed = {str(k): parse(v, f"{key}.{k}") for k, v in value.items()}
+    return {k: v for k, v in parsed.items() if v is not None}
+
+
 def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
     _unknown_keys(c, t, _NODE_KEYS)
     if "name" not in t:
@@ -339,23 +366,15 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
     if "service" in t and "steps" in t:
         c.add("steps", "give either service or steps, not both")
     elif "steps" in t:
-        steps = t["steps"]
-        if not isinstance(steps, list) or not steps:
-            c.add("steps", "must be a non-empty list of { name = ..., dist = ..., ... } tables")
-        else:
-            built = []
-            for i, st in enumerate(steps):
-                if not isinstance(st, Mapping) or "name" not in st:
-                    c.add(f"steps[{i}]", "must be a table with a name and a distribution")
-                    continue
-                d = parse_distribution({k: v for k, v in st.items() if k != "name"}, c, f"steps[{i}] ({st['name']})")
-                if d is not None:
-                    built.append(Step(str(st["name"]), d))
-            service = built if len(built) == len(steps) else None
+        service = _parse_steps(c, "steps", t["steps"])
     elif "service" in t:
         service = parse_distribution(t["service"], c, "service")
     else:
         c.add("service", "is required (a distribution, or steps = [...])")
+    by_class = _by_class_table(c, t, "service_by_class", lambda v, path: parse_distribution(v, c, path))
+    step_tables = _by_class_table(c, t, "steps_by_class", lambda v, path: _parse_steps(c, path, v))
+    for name in set(by_class) & set(step_tables):
+        c.add(f"steps_by_class.{name}", "give either service_by_class or steps_by_class for a class, not both")
     defects = t.get("defects", {})
     if not isinstance(defects, Mapping):
         c.add("defects", f"must be a table of defect name to probability, got {defects!r}")
@@ -364,7 +383,8 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
         return None
     return _element(c, Microsystem, name=t["name"], kind=t.get("kind", "clinical"),
                     capacity=t.get("capacity", "unlimited"), service=service, defect=t.get("defect"),
-                    defects=dict(defects), reference=t.get("reference", ""))
+                    defects=dict(defects), reference=t.get("reference", ""),
+                    service_by_class={**by_class, **step_tables})
 
 
 def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[ServiceRequest]) -> Any:
@@ -373,6 +393,7 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
         if k not in t:
             c.add(k, "is required")
     delay = parse_distribution(t.get("delay", 0.0), c, "delay")
+    delays = _by_class_table(c, t, "delay_by_class", lambda v, path: parse_distribution(v, c, path))
     defects = t.get("defects", {})
     if not isinstance(defects, Mapping):
         c.add("defects", f"must be a table of kind to probability, got {defects!r}")
@@ -380,7 +401,7 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
     if "from" not in t or "to" not in t or delay is None:
         return None
     return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
-                    delay=delay, defects=dict(defects), reference=t.get("reference", ""))
+                    delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays)
 
 
 def _label(array: str, t: Any) -> str:

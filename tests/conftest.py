@@ -1,0 +1,41 @@
+"""Shared fixtures: small models whose behaviour theory predicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import journeysim as js
+
+
+def tandem_model(servers=(2, 3, 1), rate=1.0, utilisation=0.7, defect=0.0, handoff_defects=None) -> js.Model:
+    """Nodes in series with exponential service at the given utilisation."""
+    nodes = [
+        js.Microsystem(f"N{i}", capacity=c, service=js.Exponential(utilisation * c / rate), defect=defect)
+        for i, c in enumerate(servers)
+    ]
+    handoffs = [
+        js.Handoff(f"N{i}", f"N{i + 1}", defects=handoff_defects or {}) for i in range(len(servers) - 1)
+    ]
+    return js.Model(nodes, handoffs, classes=[js.PatientClass("all", entry="N0", rate=rate)])
+
+
+def single_node(capacity, mean_service, rate, defect=0.0) -> js.Model:
+    return js.Model(
+        [js.Microsystem("Clinic", capacity=capacity, service=js.Exponential(mean_service), defect=defect)],
+        classes=[js.PatientClass("all", entry="Clinic", rate=rate)],
+    )
+
+
+def ci99(values) -> tuple[float, float]:
+    """Student-t 99% interval of replication values (computed here, not by the library)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    half = stats.t.ppf(0.995, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return x.mean() - half, x.mean() + half
+
+
+@pytest.fixture
+def tandem():
+    return tandem_model()
