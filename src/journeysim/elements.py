@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from ._frozen import FrozenMap
 from typing import Literal, TypeAlias
 
 from ._problems import Collector, is_number
@@ -185,10 +185,10 @@ def _as_steps(service: "Distribution | tuple[Step, ...]") -> tuple["Step", ...]:
 def _delays(c: Collector, value: object) -> Mapping[str, Distribution]:
     if not isinstance(value, Mapping):
         c.add("delay_by_class", "must be a mapping of class name to distribution")
-        return MappingProxyType({})
+        return FrozenMap({})
     for k, v in value.items():
         _check_distribution(c, f"delay_by_class.{k}", v)
-    return MappingProxyType(dict(value))
+    return FrozenMap(dict(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +291,7 @@ class Microsystem:
             object.__setattr__(
                 self,
                 "service_by_class",
-                MappingProxyType(
+                FrozenMap(
                     {str(k): _service(c, f"service_by_class.{k}", v) for k, v in self.service_by_class.items()}
                 ),
             )

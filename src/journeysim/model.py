@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from ._frozen import FrozenMap
 
 import networkx as nx
 
@@ -82,7 +82,7 @@ class Model:
         c = Collector()
         self._check_types(c)
         c.raise_if_any()
-        object.__setattr__(self, "_nodes", MappingProxyType({m.name: m for m in self.microsystems}))
+        object.__setattr__(self, "_nodes", FrozenMap({m.name: m for m in self.microsystems}))
         self.check(c, flow=True)
         c.raise_if_any()
         object.__setattr__(self, "_graph", nx.freeze(self._build_graph()))
@@ -118,7 +118,7 @@ class Model:
             ("requests", tuple(requests)),
             ("classes", tuple(classes)),
             ("name", "partial"),
-            ("_nodes", MappingProxyType({m.name: m for m in microsystems})),
+            ("_nodes", FrozenMap({m.name: m for m in microsystems})),
         ):
             object.__setattr__(self, name, value)
         return self

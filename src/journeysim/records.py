@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from ._frozen import FrozenMap
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,9 @@ from numpy.typing import NDArray
 __all__ = ["FIELDS", "Table", "Records"]
 
 #: What every column of every table means.
-FIELDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
     {
-        "journeys": MappingProxyType(
+        "journeys": FrozenMap(
             {
                 "journey": "Journey id, unique within the replication, in order of arrival.",
                 "class": "Patient class.",
@@ -44,7 +44,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "time_in_system": "end - arrival.",
             }
         ),
-        "visits": MappingProxyType(
+        "visits": FrozenMap(
             {
                 "journey": "Journey id.",
                 "node": "Clinical microsystem visited.",
@@ -58,7 +58,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "sojourn": "end - arrival: time spent at the microsystem.",
             }
         ),
-        "handoffs": MappingProxyType(
+        "handoffs": FrozenMap(
             {
                 "journey": "Journey id.",
                 "handoff": "Handoff taken, as 'source->target'.",
@@ -72,7 +72,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "delay": "arrive - depart: transfer delay.",
             }
         ),
-        "requests": MappingProxyType(
+        "requests": FrozenMap(
             {
                 "journey": "Journey id.",
                 "request": "Service request, as 'source=>support'.",
@@ -89,7 +89,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = MappingProxyType(
                 "turnaround": "returned - requested.",
             }
         ),
-        "defects": MappingProxyType(
+        "defects": FrozenMap(
             {
                 "journey": "Journey id.",
                 "time": "Time the defect occurred (end of the visit, start of the handoff, return of the result).",

@@ -87,19 +87,54 @@ class ScenarioSpec:
     file : str
         The file that was read (the last of an ``extends`` chain).
     origins : dict
-        ``(array name, index) -> (file, line)`` of each entry of ``classes``,
-        ``microsystems``, ``handoffs`` and ``requests``, for error messages.
+        ``(array name, index) -> (file, line, {key: line})`` of each entry of
+        ``classes``, ``microsystems``, ``handoffs`` and ``requests`` (and of the
+        ``scenario`` table under ``("scenario", 0)``), for error messages.
     """
 
     data: Mapping[str, Any]
     file: str
-    origins: Mapping[tuple[str, int], tuple[str, int | None]] = field(default_factory=dict)
+    origins: Mapping[tuple[str, int], tuple[str, int | None, Mapping[str, int]]] = field(default_factory=dict)
 
 
 # -- reading and merging -----------------------------------------------------------
-def _header_lines(text: str, array: str) -> list[int]:
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+_ANY_HEADER = re.compile(r"^\s*\[")
+
+
+def _header_lines(text: str, array: str) -> list[tuple[int, dict[str, int]]]:
+    """Line of each ``[[array]]`` header, with the line of each key in its entry."""
     pattern = re.compile(r"^\s*\[\[\s*" + re.escape(array) + r"\s*\]\]")
-    return [n for n, line in enumerate(text.splitlines(), start=1) if pattern.match(line)]
+    if array == "scenario":
+        pattern = re.compile(r"^\s*\[\s*scenario\s*\]")
+    lines = text.splitlines()
+    found = []
+    for n, line in enumerate(lines, start=1):
+        if pattern.match(line):
+            keys: dict[str, int] = {}
+            for m, body in enumerate(lines[n:], start=n + 1):
+                if _ANY_HEADER.match(body):
+                    break
+                key = _KEY_LINE.match(body)
+                if key:
+                    keys.setdefault(key.group(1), m)
+            found.append((n, keys))
+    return found
+
+
+def _origins(text: str, shown: str, data: Mapping[str, Any]) -> dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]:
+    origins: dict[tuple[str, int], tuple[str, int | None, dict[str, int]]] = {}
+    for array in _ARRAYS:
+        headers = _header_lines(text, array)
+        entries = data.get(array)
+        if isinstance(entries, list):
+            for i in range(len(entries)):
+                line, keys = headers[i] if i < len(headers) else (None, {})
+                origins[(array, i)] = (shown, line, keys)
+    scenario = _header_lines(text, "scenario")
+    if scenario:
+        origins[("scenario", 0)] = (shown, scenario[0][0], scenario[0][1])
+    return origins
 
 
 def _identity(array: str, entry: Mapping[str, Any]) -> Any:
@@ -140,13 +175,7 @@ def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec
             m = re.search(r"line (\d+)", str(err))
             line = int(m.group(1)) if m else None
         raise ValidationError([Problem("", f"TOML syntax error: {err}", shown, line)]) from None
-    origins: dict[tuple[str, int], tuple[str, int | None]] = {}
-    for array in _ARRAYS:
-        lines = _header_lines(text, array)
-        entries = data.get(array)
-        if isinstance(entries, list):
-            for i in range(len(entries)):
-                origins[(array, i)] = (shown, lines[i] if i < len(lines) else None)
+    origins = _origins(text, shown, data)
     base_name = data.pop("extends", None)
     if base_name is None:
         return ScenarioSpec(data, shown, origins)
@@ -175,21 +204,23 @@ def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec
                     if match is None:
                         problems.append(
                             Problem(f"{key}[{i}]", f"remove = true, but {base_name} has no such entry", shown,
-                                    origins.get((key, i), (shown, None))[1])
+                                    origins.get((key, i), (shown, None, {}))[1])
                         )
                     else:
                         del target[match]
                         for j in range(match, len(target)):
-                            merged_origins[(key, j)] = merged_origins.get((key, j + 1), (shown, None))
+                            merged_origins[(key, j)] = merged_origins.get((key, j + 1), (shown, None, {}))
                     continue
                 if match is None:
-                    merged_origins[(key, len(target))] = origins.get((key, i), (shown, None))
+                    merged_origins[(key, len(target))] = origins.get((key, i), (shown, None, {}))
                     target.append(copy.deepcopy(entry))
                 else:
                     target[match] = _merge_entry(target[match], entry)
-                    merged_origins[(key, match)] = origins.get((key, i), (shown, None))
+                    merged_origins[(key, match)] = origins.get((key, i), (shown, None, {}))
         elif key == "scenario" and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = {**merged[key], **value}
+            if ("scenario", 0) in origins:
+                merged_origins[("scenario", 0)] = origins[("scenario", 0)]
         else:
             merged[key] = copy.deepcopy(value)
     if problems:
@@ -489,12 +520,20 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
 
 
 def _locate(spec: ScenarioSpec, problems: list[Problem]) -> list[Problem]:
+    """Attach file and line: the line of the offending key where found, else of its entry."""
     located = []
     for p in problems:
         file, line = spec.file, None
-        m = re.match(r"^(classes|microsystems|handoffs|requests)\[(\d+)\]", p.path)
+        m = re.match(r"^(classes|microsystems|handoffs|requests)\[(\d+)\](?: \([^)]*\))?\.?([A-Za-z0-9_-]*)", p.path)
+        s = re.match(r"^scenario\.?([A-Za-z0-9_-]*)", p.path)
+        origin = None
         if m:
-            file, line = spec.origins.get((m.group(1), int(m.group(2))), (spec.file, None))
+            origin, key = spec.origins.get((m.group(1), int(m.group(2)))), m.group(3)
+        elif s:
+            origin, key = spec.origins.get(("scenario", 0)), s.group(1)
+        if origin is not None:
+            file, line, keys = origin
+            line = keys.get(key, line)
         located.append(Problem(p.path, p.message, file, line))
     return located
 
@@ -518,8 +557,4 @@ def loads_scenario(text: str, *, name: str = "<string>") -> Scenario:
         raise ValidationError([Problem("", f"TOML syntax error: {err}", name)]) from None
     if "extends" in data:
         raise ValidationError([Problem("extends", "only scenario files can extend another file", name)])
-    origins = {}
-    for array in _ARRAYS:
-        for i, line in enumerate(_header_lines(text, array)):
-            origins[(array, i)] = (name, line)
-    return build_scenario(ScenarioSpec(data, name, origins))
+    return build_scenario(ScenarioSpec(data, name, _origins(text, name, data)))
