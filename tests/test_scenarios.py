@@ -1,0 +1,164 @@
+"""Scenario files: every shipped file validates and runs; `extends` merges as documented."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import journeysim as js
+from journeysim.scenario_io import read_spec
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
+
+
+def test_there_are_scenarios():
+    """The flagship, its redesign and the teaching scenarios are shipped."""
+    names = {p.name for p in SCENARIOS}
+    assert {"ami.toml", "ami_handoff_redesign.toml", "clinic_mmc.toml", "tandem.toml"} <= names
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_scenario_validates_and_runs(path):
+    """Each shipped scenario validates and runs a short experiment with sensible output."""
+    scenario = js.load_scenario(path)
+    short = scenario.with_settings(horizon=min(scenario.horizon, 60 * 1440.0), warmup=0.0, replications=2)
+    summary = js.simulate(short, seed=1).summary().to_dict()
+    assert summary["journeys"]["completed"] > 0
+    assert 0.0 <= summary["quality"]["system"]["analytic"] <= 1.0
+    assert 0.0 <= summary["quality"]["system"]["simulated"]["mean"] <= 1.0
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+BASE = """\
+[scenario]
+name = "base"
+horizon_days = 3
+seed = 1
+
+[[classes]]
+name = "A"
+entry = "X"
+rate_per_hour = 1
+
+[[microsystems]]
+name = "X"
+capacity = 2
+service = { dist = "exponential", mean = 20 }
+defect = 0.1
+
+[[microsystems]]
+name = "Y"
+service = 30
+
+[[handoffs]]
+from = "X"
+to = "Y"
+delay = { dist = "uniform", low = 1, high = 2 }
+defects = { information = 0.4, services = 0.05 }
+"""
+
+
+def test_extends_changes_only_what_differs(tmp_path):
+    """An extending file changes one handoff kind and keeps the rest of the base."""
+    write(tmp_path, "base.toml", BASE)
+    child = write(tmp_path, "child.toml", """\
+        extends = "base.toml"
+        [scenario]
+        name = "child"
+        [[handoffs]]
+        from = "X"
+        to = "Y"
+        defects = { information = 0.1 }
+        [[microsystems]]
+        name = "X"
+        capacity = 4
+        """)
+    s = js.load_scenario(child)
+    assert s.name == "child" and s.horizon == 3 * 1440 and s.seed == 1
+    h = s.model.handoffs[0]
+    assert h.defects.information.get("A") == 0.1
+    assert h.defects.services.get("A") == 0.05
+    assert h.delay == js.Uniform(1, 2)
+    x = s.model.microsystem("X")
+    assert x.capacity == 4 and x.quality_for("A") == pytest.approx(0.9)
+
+
+def test_extends_add_and_remove(tmp_path):
+    """Entries can be added, and removed with remove = true."""
+    write(tmp_path, "base.toml", BASE)
+    child = write(tmp_path, "child.toml", """\
+        extends = "base.toml"
+        [[handoffs]]
+        from = "X"
+        to = "Y"
+        remove = true
+        [[microsystems]]
+        name = "Y"
+        remove = true
+        [[microsystems]]
+        name = "Z"
+        service = 5
+        [[handoffs]]
+        from = "X"
+        to = "Z"
+        """)
+    s = js.load_scenario(child)
+    assert s.model.node_names == ("X", "Z")
+    assert [h.label for h in s.model.handoffs] == ["X->Z"]
+
+
+def test_extends_errors_name_the_extending_file(tmp_path):
+    """A problem introduced by the extending file is reported against that file and line."""
+    write(tmp_path, "base.toml", BASE)
+    child = write(tmp_path, "child.toml", """\
+        extends = "base.toml"
+        [[handoffs]]
+        from = "X"
+        to = "Y"
+        defects = { information = 7 }
+        """)
+    with pytest.raises(js.ValidationError) as exc:
+        js.load_scenario(child)
+    (problem,) = exc.value.problems
+    assert problem.file.endswith("child.toml") and problem.line == 5
+    assert problem.path == "handoffs[0] (X -> Y).defects.information"
+
+
+def test_extends_loop_is_refused(tmp_path):
+    """A file that extends itself through another is an error, not a hang."""
+    write(tmp_path, "a.toml", 'extends = "b.toml"\n')
+    write(tmp_path, "b.toml", 'extends = "a.toml"\n')
+    with pytest.raises(js.ValidationError, match="extends itself"):
+        read_spec(tmp_path / "a.toml")
+
+
+def test_scenario_file_is_data_not_code(tmp_path):
+    """Python in a string value stays a string: nothing in the file is evaluated."""
+    text = BASE.replace('name = "base"', 'name = "__import__(\'os\').system(\'false\')"')
+    s = js.load_scenario(write(tmp_path, "s.toml", text))
+    assert s.name.startswith("__import__")
+
+
+def test_loads_scenario_matches_file(tmp_path):
+    """Loading from text and from a file give the same model."""
+    assert js.loads_scenario(BASE).model == js.load_scenario(write(tmp_path, "b.toml", BASE)).model
+
+
+def test_flagship_numbers_match_domain_sources():
+    """The flagship uses DOMAIN.md's published inputs (spot checks on the parsed model)."""
+    s = js.load_scenario(Path(__file__).parent.parent / "scenarios" / "ami.toml")
+    m = s.model
+    ems_ed = next(h for h in m.handoffs if h.source == "EMS" and h.target == "ED")
+    assert ems_ed.defects.information.get("STEMI") == pytest.approx(0.43)  # Talbot 2007; Goldberg 2017
+    rates = {k.name: k.rate * 1440 * 365 for k in m.classes}
+    share = rates["STEMI"] / (rates["STEMI"] + rates["NSTEMI"])
+    assert share == pytest.approx(0.39, abs=0.02)  # Gandhi 2022
+    assert rates["STEMI"] + rates["NSTEMI"] == pytest.approx(300, rel=0.1)
+    assert m.microsystem("CCU").capacity == 8 and m.microsystem("Telemetry").capacity == 24
