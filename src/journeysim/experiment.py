@@ -23,7 +23,8 @@ from importlib.metadata import version
 import numpy as np
 
 from ._version import __version__
-from .engine import plan, run_replication
+from .engine import run_replication
+from .plan import plan
 from .model import Model
 from .results import Provenance, SimulationResult
 from .scenario import Scenario
