@@ -100,14 +100,15 @@ class _Streams:
         return (p_any, self.uniform(f"defect/{name}"), pairs, self.uniform(f"defect/{name}/which"))
 
 
-def _which(pairs: tuple[tuple[int, float], ...], draw: Callable[[], float]) -> list[int]:
-    """Codes of the defects that occurred, given that at least one did (rejection sampling)."""
-    if len(pairs) == 1:
-        return [pairs[0][0]]
-    while True:
-        hit = [c for c, p in pairs if draw() < p]
-        if hit:
-            return hit
+def _which(triples: tuple[tuple[int, float, float], ...], draw: Callable[[], float]) -> list[int]:
+    """Codes of the defects that occurred, given that at least one did (see :mod:`journeysim.plan`)."""
+    if len(triples) == 1:
+        return [triples[0][0]]
+    hit: list[int] = []
+    for code, p, p_first in triples:
+        if draw() < (p if hit else p_first):
+            hit.append(code)
+    return hit
 
 
 # -- the simulation -------------------------------------------------------------------
@@ -209,11 +210,24 @@ def run_replication(
         pt.node = i
         pt.arr = t
         pt.nvis += 1
-        if busy[i] < cap[i]:
-            start(pt, i, t)
-        else:
+        if busy[i] >= cap[i]:
             queues[i][pt.rank].append(pt)
             nwait[i] += 1
+            return
+        # the start of a visit, inlined from start() on this hot path
+        busy[i] += 1
+        pt.start = t
+        svc = service[i][pt.k]
+        if svc.__class__ is not float:
+            svc = svc()
+        pt.svc = svc
+        if node_requests[i][pt.k]:
+            request_all(pt, i, t)
+            pt.callbacks = OWN_DONE
+        else:
+            pt.own_end = t + svc
+            pt.callbacks = FINISH
+        schedule(pt, _NORMAL, svc)
 
     def start(pt: _Patient, i: int, t: float) -> None:
         busy[i] += 1
@@ -222,18 +236,21 @@ def run_replication(
         if svc.__class__ is not float:
             svc = svc()
         pt.svc = svc
-        reqs = node_requests[i][pt.k]
-        if reqs:
-            pending = 1
-            for r, prob, draw in reqs:
-                if draw() < prob:
-                    pending += 1
-                    send_request(pt, r, t)
-            pt.pending = pending
+        if node_requests[i][pt.k]:
+            request_all(pt, i, t)
+            pt.callbacks = OWN_DONE
         else:
-            pt.pending = 1
-        pt.callbacks = OWN_DONE
+            pt.own_end = t + svc
+            pt.callbacks = FINISH
         schedule(pt, _NORMAL, svc)
+
+    def request_all(pt: _Patient, i: int, t: float) -> None:
+        pending = 1
+        for r, prob, draw in node_requests[i][pt.k]:
+            if draw() < prob:
+                pending += 1
+                send_request(pt, r, t)
+        pt.pending = pending
 
     def own_done(pt: _Patient) -> None:
         t = env.now
@@ -243,6 +260,11 @@ def run_replication(
             finish(pt, t)
 
     OWN_DONE = (own_done,)
+
+    def finish_now(pt: _Patient) -> None:
+        finish(pt, env.now)
+
+    FINISH = (finish_now,)
 
     def finish(pt: _Patient, t: float) -> None:
         i = pt.node

@@ -5,8 +5,10 @@ per experiment and shared by every replication (and every worker).
 
 Defects are checked with one uniform draw per element: the element has *some*
 defect with probability ``p_any = 1 - prod(1 - p_i)``; only then are the
-individual defects drawn, from their conditional distribution given at least one
-(by rejection), from a separate stream. This is exact, costs one draw per
+individual defects drawn, from their joint distribution given at least one, from
+a separate stream. They are drawn in order: while none has occurred yet, defect
+``i`` occurs with probability ``p_i / (1 - prod_{j >= i} (1 - p_j))``; after the
+first, each occurs with its own ``p_j``. This is exact, costs one draw per
 element in the common defect-free case, and keeps the main stream aligned
 between scenarios that differ in one probability (common random numbers).
 
@@ -38,16 +40,19 @@ __all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck"]
 
 UNLIMITED = 1 << 62
 
-#: ``(p_any, ((defect code, p), ...))`` or ``None`` when no defect is possible.
-DefectCheck = tuple[float, tuple[tuple[int, float], ...]] | None
+#: ``(p_any, ((defect code, p, p if none yet), ...))`` or ``None`` when no defect is possible.
+DefectCheck = tuple[float, tuple[tuple[int, float, float], ...]] | None
 
 
 def _check(pairs: list[tuple[int, float]]) -> DefectCheck:
     pairs = [(code, p) for code, p in pairs if p > 0]
     if not pairs:
         return None
-    p_any = 1.0 - math.prod(1.0 - p for _, p in pairs)
-    return (p_any, tuple(pairs))
+    triples = []
+    for i, (code, p) in enumerate(pairs):
+        rest_any = 1.0 - math.prod(1.0 - q for _, q in pairs[i:])
+        triples.append((code, p, min(1.0, p / rest_any)))
+    return (1.0 - math.prod(1.0 - p for _, p in pairs), tuple(triples))
 
 
 @dataclass(frozen=True, slots=True)
