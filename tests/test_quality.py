@@ -166,3 +166,22 @@ def test_defect_records_match_journey_flags():
     counts = d.groupby("journey").size()
     assert (j.set_index("journey").loc[counts.index, "defects"] == counts).all()
     assert set(d["element_type"]) <= {"microsystem", "handoff", "request"}
+
+
+def test_background_class_is_left_out_of_pathway_quality():
+    """A background class shares capacity but not the pathway's overall quality."""
+    model = js.Model(
+        [js.Microsystem("CCU", capacity=2, service=js.Exponential(10.0), defect={"ami": 0.5, "other": 0.0})],
+        classes=[js.PatientClass("ami", entry="CCU", rate=0.05),
+                 js.PatientClass("other", entry="CCU", rate=0.1, background=True)],
+    )
+    exact = js.exact_quality(model)
+    assert exact.system == pytest.approx(0.5)
+    s = js.simulate(model, horizon=20_000, replications=3, seed=1).summary().to_dict()
+    assert s["quality"]["system"]["simulated"]["mean"] == pytest.approx(0.5, abs=0.05)
+    assert s["quality"]["by_class"]["other"]["simulated"]["mean"] == 1.0
+    assert s["quality"]["by_class"]["other"]["background"] is True
+    # the background class still loads the CCU: utilisation = (0.05 + 0.1) * 10 / 2
+    assert s["microsystems"]["CCU"]["utilization"]["mean"] == pytest.approx(0.75, rel=0.05)
+    with pytest.raises(js.ValidationError, match="background"):
+        js.Model(model.microsystems, classes=[js.PatientClass("x", entry="CCU", rate=1, background=True)])

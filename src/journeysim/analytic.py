@@ -12,7 +12,7 @@ where ``Qm(n)`` is the quality of the visit including its support requests,
 quality of the support visit times the request handoff's information and
 services qualities, and ``Qh(n, j)`` is the product over the three handoff
 kinds. The class's system quality is ``sum_e P(entry = e) q(e)``; the overall
-value weights classes by arrival rate. On a straight pathway this is the product
+value weights the pathway classes (not background ones) by arrival rate. On a straight pathway this is the product
 of the microsystem and handoff qualities along it.
 
 The sparse system is solved with :func:`scipy.sparse.linalg.spsolve`, so graphs
@@ -53,7 +53,8 @@ class ExactQuality:
     Attributes
     ----------
     system : float
-        Probability that a journey is defect-free, classes weighted by arrival rate.
+        Probability that a journey is defect-free, pathway classes weighted by
+        arrival rate (background classes left out).
     by_class : mapping of str to float
         The same per patient class.
     from_node : mapping of str to mapping of str to float
@@ -135,7 +136,8 @@ def exact_quality(model: Model) -> ExactQuality:
         by_class[name] = float(entry @ q)
         from_node[name] = dict(zip(nodes, q.tolist()))
         visits[name] = dict(zip(nodes, v.tolist()))
-    rates = np.array([k.rate for k in model.classes])
-    values = np.array([by_class[k.name] for k in model.classes])
+    pathway = [k for k in model.classes if not k.background]
+    rates = np.array([k.rate for k in pathway])
+    values = np.array([by_class[k.name] for k in pathway])
     system = float(rates @ values / rates.sum()) if rates.sum() > 0 else float(values.mean())
     return ExactQuality(system, by_class, from_node, visits)

@@ -502,6 +502,10 @@ class PatientClass:
         Waiting patients of higher priority are served first; FIFO within a priority.
     reference : str
         Where the numbers come from (a citation), shown in reports.
+    background : bool
+        Background patients (e.g. other cardiac patients sharing the CCU) compete
+        for capacity and are reported per class, but are left out of the
+        pathway's overall journey statistics and system quality.
 
     Examples
     --------
@@ -515,6 +519,7 @@ class PatientClass:
     rate: float
     priority: int = 0
     reference: str = ""
+    background: bool = False
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -541,6 +546,8 @@ class PatientClass:
             c.add("rate", f"must be a non-negative number of arrivals per minute, got {self.rate!r}")
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             c.add("priority", f"must be an integer, got {self.priority!r}")
+        if not isinstance(self.background, bool):
+            c.add("background", f"must be true or false, got {self.background!r}")
         c.raise_if_any()
 
     @property

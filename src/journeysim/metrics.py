@@ -4,7 +4,9 @@ Definitions (all documented in ``docs/results.md``):
 
 * A **journey** counts when it arrived at or after the warm-up. Runs drain (every
   journey that arrived before the horizon is followed to its end), so completed
-  equals arrived; both are reported as totals over the replications.
+  equals arrived; both are reported as totals over the replications. Overall
+  journey statistics and system quality cover the pathway classes; background
+  classes are reported under ``by_class`` only.
 * **System quality** is the share of those journeys that were defect-free; its
   interval is the Student-t interval of the replication shares (Wilson's
   interval when there is a single replication).
@@ -144,6 +146,7 @@ def summarize(result: SimulationResult) -> Summary:
     exact = exact_quality(model)
 
     # -- journeys and system quality ------------------------------------------------
+    pathway = np.array([not k.background for k in model.classes])
     arrived, completed, good = [], [], []
     class_arrived = np.zeros((len(recs), len(classes)))
     class_good = np.zeros((len(recs), len(classes)))
@@ -156,11 +159,13 @@ def summarize(result: SimulationResult) -> Summary:
         keep = j["arrival"] >= warmup
         done = keep & np.isfinite(j["end"])
         counted.append(keep)
-        arrived.append(int(keep.sum()))
-        completed.append(int(done.sum()))
-        good.append(int((done & j["defect_free"]).sum()))
         class_arrived[r] = np.bincount(j["class"][done], minlength=len(classes))
         class_good[r] = np.bincount(j["class"][done & j["defect_free"]], minlength=len(classes))
+        on_path = pathway[j["class"]]
+        arrived.append(int((keep & on_path).sum()))
+        done &= on_path
+        completed.append(int(done.sum()))
+        good.append(int((done & j["defect_free"]).sum()))
         tis = j["time_in_system"][done]
         tis_all.append(tis)
         tis_means.append(float(tis.mean()) if tis.size else math.nan)
@@ -180,6 +185,7 @@ def summarize(result: SimulationResult) -> Summary:
     for k, name in enumerate(classes):
         x = np.concatenate(class_tis[name])
         journeys["by_class"][name] = {
+            "background": bool(not pathway[k]),
             "completed": int(class_arrived[:, k].sum()),
             "time_in_system_minutes": {
                 **_ci_pair(mean_ci([t.mean() if t.size else math.nan for t in class_tis[name]])),
@@ -193,6 +199,7 @@ def summarize(result: SimulationResult) -> Summary:
             name: {
                 "simulated": _ci_pair(proportion_ci(class_good[:, k], class_arrived[:, k])),
                 "analytic": exact.by_class[name],
+                "background": bool(not pathway[k]),
             }
             for k, name in enumerate(classes)
         },

@@ -143,6 +143,8 @@ class Model:
             c.add("microsystems", "a model needs at least one microsystem")
         if isinstance(self.classes, tuple) and not self.classes:
             c.add("classes", "a model needs at least one patient class")
+        elif isinstance(self.classes, tuple) and all(getattr(k, "background", False) for k in self.classes):
+            c.add("classes", "every class is a background class; at least one must be a pathway class")
 
     def _check_names(self, c: Collector) -> None:
         def dupes(kind: str, labels: Sequence[str]) -> None:
@@ -286,6 +288,11 @@ class Model:
     def microsystem(self, name: str) -> Microsystem:
         """The microsystem called ``name``."""
         return self._nodes[name]
+
+    @property
+    def pathway_classes(self) -> tuple[str, ...]:
+        """Names of the classes that are not background classes."""
+        return tuple(k.name for k in self.classes if not k.background)
 
     @property
     def class_names(self) -> tuple[str, ...]:

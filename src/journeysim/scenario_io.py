@@ -57,7 +57,10 @@ _SCENARIO_KEYS = (
     "name", "description", "horizon_days", "horizon_hours", "horizon_minutes",
     "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed",
 )
-_CLASS_KEYS = ("name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "reference", "remove")
+_CLASS_KEYS = (
+    "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "reference",
+    "remove",
+)
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
     "defect", "defects", "reference", "remove",
@@ -362,7 +365,8 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
         return None
     per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
     return _element(c, PatientClass, name=t["name"], entry=t["entry"], rate=float(raw) / per,
-                    priority=t.get("priority", 0), reference=t.get("reference", ""))
+                    priority=t.get("priority", 0), reference=t.get("reference", ""),
+                    background=t.get("background", False))
 
 
 def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:

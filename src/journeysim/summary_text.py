@@ -48,20 +48,25 @@ def render(summary: "Summary") -> str:
     )
     out.append("")
     tis = j["time_in_system_minutes"]
-    out.append(f"Journeys counted: {j['completed']}  (all followed to their end)")
+    out.append(f"Journeys counted: {j['completed']} after the warm-up, each followed to its end")
     out.append(
         f"Time in system: mean {_minutes(tis['mean'])}, median {_minutes(tis['p50'])}, 90th percentile {_minutes(tis['p90'])}"
     )
     out.append("")
     out.append("Quality of the health system (share of journeys with no defect), 95% CI")
     out.append(f"  {'':<14} {'simulated':>28} {'exact (independent defects)':>30}")
-    rows = [("all classes", q["system"])] + list(q["by_class"].items())
+    background = [name for name, v in q["by_class"].items() if v.get("background")]
+    overall = "pathway" if background else "all classes"
+    rows = [(overall, q["system"])] + list(q["by_class"].items())
     for name, v in rows:
+        label = name + (" (bg)" if name in background else "")
         out.append(
-            f"  {name:<14} {_ci(v['simulated'], '{:.1f}%', 100):>28} {_pct(v['analytic']):>30}"
+            f"  {label:<18} {_ci(v['simulated'], '{:.1f}%', 100):>24} {_pct(v['analytic']):>30}"
         )
+    if background:
+        out.append(f"  (bg) background class: shares capacity, left out of the pathway figure")
     out.append("")
-    out.append("Microsystems")
+    out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
     out.append(
         f"  {'name':<20} {'kind':<8} {'cap':>9} {'visits':>8} {'quality':>8} {'wait':>10} {'sojourn':>10} {'util':>7}"
     )
@@ -69,7 +74,7 @@ def render(summary: "Summary") -> str:
         qm = q["microsystems"][name]
         util = m["utilization"]["mean"]
         out.append(
-            f"  {name:<20} {m['kind']:<8} {m['capacity']!s:>9} {m['visits']:>8} {_pct(qm['quality']):>8} "
+            f"  {name:<20} {m['kind']:<8} {m['capacity']!s:>9} {qm['visits']:>8} {_pct(qm['quality']):>8} "
             f"{_minutes(m['wait_minutes']['mean']):>10} {_minutes(m['sojourn_minutes']['mean']):>10} "
             f"{'' if util is None else _pct(util):>7}"
         )
@@ -77,11 +82,11 @@ def render(summary: "Summary") -> str:
     if links:
         out.append("")
         out.append("Handoffs and service requests (quality by kind)")
-        out.append(f"  {'handoff':<30} {'transfers':>9} {'quality':>8} {'patient':>8} {'inform.':>8} {'services':>8}")
+        out.append(f"  {'handoff':<34} {'transfers':>9} {'quality':>8} {'patient':>8} {'inform.':>8} {'services':>8}")
         for label, h in links:
             bk = h["by_kind"]
             out.append(
-                f"  {label:<30} {h['transfers']:>9} {_pct(h['quality']):>8} {_pct(bk.get('patient')) if 'patient' in bk else '':>8} "
+                f"  {label:<34} {h['transfers']:>9} {_pct(h['quality']):>8} {_pct(bk.get('patient')) if 'patient' in bk else '':>8} "
                 f"{_pct(bk.get('information')):>8} {_pct(bk.get('services')):>8}"
             )
     return "\n".join(out)
