@@ -185,3 +185,28 @@ def test_background_class_is_left_out_of_pathway_quality():
     assert s["microsystems"]["CCU"]["utilization"]["mean"] == pytest.approx(0.75, rel=0.05)
     with pytest.raises(js.ValidationError, match="background"):
         js.Model(model.microsystems, classes=[js.PatientClass("x", entry="CCU", rate=1, background=True)])
+
+
+def test_exact_quality_large_graph_matches_direct_solve():
+    """On a large random graph the iterative solution equals a dense direct solve."""
+    rng = np.random.default_rng(3)
+    n = 700
+    nodes = [js.Microsystem(f"M{i}", capacity=1, service=js.Fixed(1.0), defect=float(rng.uniform(0, 0.05)))
+             for i in range(n)]
+    handoffs = []
+    for i in range(n - 1):
+        targets = sorted({i + 1} | {int(j) for j in rng.integers(0, n, size=2) if j != i})
+        handoffs += [js.Handoff(f"M{i}", f"M{j}", probability=0.8 / len(targets),
+                                defects={"information": float(rng.uniform(0, 0.1))}) for j in targets]
+    model = js.Model(nodes, handoffs, classes=[js.PatientClass("p", entry="M0", rate=1.0)])
+    # dense reference, built here from the recursion
+    index = {m.name: i for i, m in enumerate(nodes)}
+    a = np.zeros((n, n))
+    p_out = np.zeros(n)
+    for h in handoffs:
+        p = h.probability.get("p")
+        a[index[h.source], index[h.target]] += p * h.defects.quality_for("p")
+        p_out[index[h.source]] += p
+    qm = np.array([m.quality_for("p") for m in nodes])
+    q = np.linalg.solve(np.eye(n) - qm[:, None] * a, qm * (1 - p_out))
+    assert js.exact_quality(model).system == pytest.approx(q[0], rel=1e-9)

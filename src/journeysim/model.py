@@ -217,28 +217,24 @@ class Model:
                     )
 
     def _check_flow(self, c: Collector) -> None:
+        # one multi-source search each way per class keeps this linear in the graph size
         reached: set[str] = set()
+        row = {m.name: i for i, m in enumerate(self.microsystems)}
         for k in self.classes:
             if k.rate == 0:
                 continue
             graph = self.class_graph(k.name)
-            entries = [n for n, p in k.entries if p > 0]
-            reach = set(entries)
-            for e in entries:
-                reach |= nx.descendants(graph, e)
+            reach = _closure(graph, [n for n, p in k.entries if p > 0])
             reached |= reach
             outflow = self._outflow(k.name)
-            leavers = {n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE}
-            can_leave = set(leavers)
-            for n in leavers:
-                can_leave |= nx.ancestors(graph, n)
-            for i, m in enumerate(self.microsystems):
-                if m.name in reach and m.name not in can_leave:
-                    c.add(
-                        _describe("microsystems", i, m.name),
-                        f"patients of class {k.name!r} who reach {m.name!r} can never leave the pathway "
-                        "(every route from it loops back with probability 1)",
-                    )
+            leavers = [n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE]
+            can_leave = _closure(graph.reverse(copy=False), leavers)
+            for name in sorted(reach - can_leave, key=row.__getitem__):
+                c.add(
+                    _describe("microsystems", row[name], name),
+                    f"patients of class {k.name!r} who reach {name!r} can never leave the pathway "
+                    "(every route from it loops back with probability 1)",
+                )
             for r in self.requests:
                 if r.source in reach and r.probability.get(k.name) > 0:  # type: ignore[union-attr]
                     reached.add(r.target)
@@ -303,6 +299,18 @@ class Model:
     def node_names(self) -> tuple[str, ...]:
         """Names of the microsystems, in order."""
         return tuple(m.name for m in self.microsystems)
+
+
+def _closure(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
+    """The sources and every node reachable from any of them."""
+    seen = set(sources)
+    stack = list(seen)
+    while stack:
+        for nxt in graph.successors(stack.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
