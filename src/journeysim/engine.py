@@ -186,22 +186,32 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
     node_defects = [
         [streams.defects(name, check) for check in per_node] for name, per_node in zip(p.node_names, p.node_defects)
     ]
-    # a route is (edge codes, cumulative probabilities, draw), or (edge,) when certain
-    routes: list[list[Any]] = []
-    for name, per_node in zip(p.node_names, p.routes):
+    # what happens when a visit ends, per [node][class]: (defect check, certain handoff or
+    # None, random choice of handoffs or None); a handoff is (code, defect check, delay, target)
+    edge_info = [
+        [
+            (e, streams.defects(f"handoff/{label}", check), streams.duration(name, (("delay", d),)), dst)
+            for check, (name, d) in zip(checks, delays)
+        ]
+        for e, (label, checks, delays, (_, dst)) in enumerate(
+            zip(p.edge_labels, p.edge_defects, p.edge_delays, p.edge_ends)
+        )
+    ]
+    after: list[list[tuple[Any, Any, Any]]] = []
+    for i, (name, per_node) in enumerate(zip(p.node_names, p.routes)):
         draw = streams.uniform(f"route/{name}")
-        routes.append([
-            None if r is None else ((r[0][0],) if len(r[0]) == 1 and r[1][0] >= 1.0 else (r[0], r[1], draw))
-            for r in per_node
-        ])
+        row = []
+        for k, r in enumerate(per_node):
+            if r is None:
+                row.append((node_defects[i][k], None, None))
+            elif len(r[0]) == 1 and r[1][0] >= 1.0:
+                row.append((node_defects[i][k], edge_info[r[0][0]][k], None))
+            else:
+                row.append((node_defects[i][k], None, (tuple(edge_info[e][k] for e in r[0]), r[1], draw)))
+        after.append(row)
     node_requests = [
         [tuple((r, prob, streams.uniform(f"request/{p.request_labels[r]}")) for r, prob in pc) for pc in pn]
         for pn in p.node_requests
-    ]
-    edge_target = [dst for _, dst in p.edge_ends]
-    edge_delay = [[streams.duration(name, (("delay", d),)) for name, d in pe] for pe in p.edge_delays]
-    edge_defects = [
-        [streams.defects(f"handoff/{label}", check) for check in pe] for label, pe in zip(p.edge_labels, p.edge_defects)
     ]
     req_target = [dst for _, dst in p.request_ends]
     req_delay = [[streams.duration(name, (("delay", d),)) for name, d in pr] for pr in p.request_delays]
@@ -277,16 +287,16 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
     OWN_DONE = (own_done,)
 
     def finish_now(pt: _Patient) -> None:
-        finish(pt, env.now)
+        # own_end was computed as now + service, the same sum simpy used for the event time
+        finish(pt, pt.own_end)
 
     FINISH = (finish_now,)
 
     def finish(pt: _Patient, t: float) -> None:
         i = pt.node
-        k = pt.k
         busy[i] -= 1
+        check, edge, choice = after[i][pt.k]
         nd = 0
-        check = node_defects[i][k]
         if check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
                 nd += 1
@@ -298,37 +308,35 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
                 if q:
                     start(q.popleft(), i, t)
                     break
-        route = routes[i][k]
-        if route is None:
-            leave(pt, t)
-            return
-        if len(route) == 1:
-            e = route[0]
-        else:
-            j = bisect_right(route[1], route[2]())
-            if j == len(route[0]):
+        if edge is None:
+            if choice is None:
                 leave(pt, t)
                 return
-            e = route[0][j]
+            edges, cum, draw = choice
+            j = bisect_right(cum, draw())
+            if j == len(edges):
+                leave(pt, t)
+                return
+            edge = edges[j]
+        e, check, d, target = edge
         kinds = 0
-        check = edge_defects[e][k]
         if check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
                 kinds |= 1 << c
                 add_defect((pt.jid, t, n_nodes + e, c))
-        d = edge_delay[e][k]
         if d.__class__ is not float:
             d = d()
         add_handoff((pt.jid, e, t, t + d, kinds))
         if d > 0.0:
-            pt.node = edge_target[e]
+            pt.node = target
+            pt.arr = t + d  # the event time, as simpy computes it
             pt.callbacks = TRANSFERRED
             schedule(pt, _NORMAL, d)
         else:
-            arrive(pt, edge_target[e], t)
+            arrive(pt, target, t)
 
     def transferred(pt: _Patient) -> None:
-        arrive(pt, pt.node, env.now)
+        arrive(pt, pt.node, pt.arr)
 
     TRANSFERRED = (transferred,)
 
