@@ -209,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
+    parser.add_argument("--only", nargs="+", choices=("tandem", "accuracy", "size", "flagship", "exact"),
+                        help="run only these sections (printed, not written to results/)")
     args = parser.parse_args(argv)
     q = args.quick
     results: dict[str, Any] = {
@@ -224,6 +226,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("flagship", lambda: flagship(2 if q else 20)),
         ("exact", lambda: exact_quality_scaling((10, 100, 1_000) if q else (10, 100, 1_000, 10_000), 3)),
     ]
+    if args.only:
+        for key, step in steps:
+            if key in args.only:
+                print(json.dumps({key: step()}, indent=2))
+        return 0
     for key, step in steps:
         print(f"running {key} ...", file=sys.stderr, flush=True)
         results[key] = step()

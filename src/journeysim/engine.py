@@ -456,7 +456,13 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
             make_source(k)
 
     env.run()
-    return _finalise(p, replication, horizon, warmup, journeys, visits, handoffs, requests, defects)
+    records = _finalise(p, replication, horizon, warmup, journeys, visits, handoffs, requests, defects)
+    # The callbacks above refer to one another through closure cells, a reference cycle
+    # that only the cyclic collector frees. Empty the large lists now, so that what waits
+    # for the collector is a few small objects rather than a replication's raw records.
+    for rows in (journeys, visits, handoffs, requests, defects):
+        rows.clear()
+    return records
 
 
 def _flat_columns(flat: list[float], fields: tuple[tuple[str, Any], ...]) -> dict[str, np.ndarray]:
