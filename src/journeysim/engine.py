@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import gc
+import itertools
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -38,18 +39,19 @@ from typing import Any
 import numpy as np
 import simpy
 
+from .aggregate import ReplicationStats
 from .distributions import Distribution, Exponential, Fixed
 from .elements import HANDOFF_KINDS
 from .model import Model
 from .plan import DefectCheck, Plan, plan
-from .records import Records, Table
+from .records import Records
 from .streams import SeedLike, StreamFactory
 
-__all__ = ["run_replication"]
+__all__ = ["run_replication", "simulate_replication"]
 
 _BLOCK = 512
 _NORMAL = 1  # simpy's priority of ordinary events
-_NAN = float("nan")
+_VISIT_FIELDS = 8  # numbers per visit row in the flat list
 
 
 # -- random streams in blocks --------------------------------------------------------
@@ -117,7 +119,7 @@ class _Patient:
     """A patient; it is also its own pending simpy event (one at a time)."""
 
     __slots__ = ("callbacks", "_ok", "_value", "jid", "k", "rank", "node", "arr", "start", "svc",
-                 "own_end", "pending")
+                 "own_end", "pending", "entry", "t0", "ndef")
 
 
 class _Request:
@@ -158,19 +160,42 @@ def run_replication(
     Records
     """
     p = model if isinstance(model, Plan) else plan(model)
+    records, _ = simulate_replication(p, horizon=horizon, warmup=warmup, seed=seed, replication=replication)
+    assert records is not None
+    return records
+
+
+def simulate_replication(
+    p: Plan,
+    *,
+    horizon: float,
+    warmup: float,
+    seed: SeedLike,
+    replication: int,
+    keep_records: bool = True,
+    chunk_rows: int = 100_000,
+) -> tuple[Records | None, ReplicationStats]:
+    """Simulate one replication; return its records (or ``None``) and its statistics.
+
+    With ``keep_records=False`` (summary mode) the rows are reduced into the
+    statistics every ``chunk_rows`` visits and then dropped, so memory stays
+    bounded however many journeys the replication has.
+    """
     # The engine makes no reference cycles per event, so the cyclic collector would
     # only rescan the growing record lists (10-15% of the run time); it is paused
     # for the replication and restored as it was, as the standard library's timeit does.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _simulate(p, horizon, warmup, seed, replication)
+        return _simulate(p, horizon, warmup, seed, replication, keep_records, chunk_rows)
     finally:
         if collecting:
             gc.enable()
 
 
-def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int) -> Records:
+def _simulate(
+    p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int, keep_records: bool, chunk_rows: int
+) -> tuple[Records | None, ReplicationStats]:
     streams = _Streams(StreamFactory(seed, replication))
     env = simpy.Environment()
     schedule = env.schedule
@@ -220,8 +245,8 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
         for label, pr in zip(p.request_labels, p.request_defects)
     ]
 
-    # records: one tuple per row, turned into columns at the end
-    journeys: list[list[Any]] = []
+    # records: one tuple per row, turned into columns at the end (or per chunk)
+    journeys: list[float] = []
     visits: list[float] = []
     handoffs: list[float] = []
     requests: list[tuple[Any, ...]] = []
@@ -231,6 +256,21 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
     add_visit = visits.extend
     add_handoff = handoffs.extend
     add_defect = defects.append
+    stats = ReplicationStats.empty(
+        n_classes=len(p.class_names), n_nodes=n_nodes, n_edges=n_edges, n_requests=len(p.request_labels),
+        keep_values=keep_records, replication=replication, horizon=horizon, warmup=warmup,
+    )
+    flush_at = _VISIT_FIELDS * chunk_rows if not keep_records else -1
+    # journeys are numbered in arrival order: those numbered below this arrived before the warm-up
+    before_warmup = [0]
+    next_jid = itertools.count().__next__
+
+    def flush() -> None:
+        tables = _tables(p, journeys, visits, handoffs, requests, defects)
+        stats.add_tables(tables["journeys"], tables["visits"], tables["handoffs"], tables["requests"],
+                         first_counted=before_warmup[0])
+        for rows in (journeys, visits, handoffs, requests, defects):
+            rows.clear()
 
     def arrive(pt: _Patient, i: int, t: float) -> None:
         pt.node = i
@@ -301,6 +341,7 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
             for c in _which(check[2], check[3]):
                 nd += 1
                 add_defect((pt.jid, t, i, c))
+            pt.ndef += nd
         add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, t - pt.own_end, nd))
         if nwait[i]:
             nwait[i] -= 1
@@ -324,6 +365,7 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
             for c in _which(check[2], check[3]):
                 kinds |= 1 << c
                 add_defect((pt.jid, t, n_nodes + e, c))
+                pt.ndef += 1
         if d.__class__ is not float:
             d = d()
         add_handoff((pt.jid, e, t, t + d, kinds))
@@ -341,9 +383,9 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
     TRANSFERRED = (transferred,)
 
     def leave(pt: _Patient, t: float) -> None:
-        row = journeys[pt.jid]
-        row[3] = t
-        row[4] = pt.node
+        journeys.extend((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node, pt.ndef))
+        if len(visits) > flush_at > 0:
+            flush()
 
     # support requests
     def send_request(pt: _Patient, r: int, t: float) -> None:
@@ -382,6 +424,7 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
             for c in _which(check[2], check[3]):
                 nd += 1
                 add_defect((pt.jid, t, s, c))
+            pt.ndef += nd
         rq.sdef = nd
         rq.t_end = t
         if nwait[s]:
@@ -415,6 +458,7 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
             for c in _which(check[2], check[3]):
                 kinds |= 1 << c
                 add_defect((pt.jid, t, n_nodes + n_edges + r, c))
+                pt.ndef += 1
         requests.append((pt.jid, r, rq.t_req, rq.t_start, rq.t_end, t, rq.sdef, kinds))
         pt.pending -= 1
         if not pt.pending:
@@ -442,9 +486,12 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
 
         def arrived(pt: _Patient) -> None:
             t = env.now
-            pt.jid = len(journeys)
-            entry = nodes_k[0] if choose is None else nodes_k[min(bisect_right(cum_k, choose()), last)]
-            journeys.append([k, entry, t, _NAN, -1])
+            pt.jid = next_jid()
+            if t < warmup:
+                before_warmup[0] += 1
+            pt.t0 = t
+            pt.ndef = 0
+            pt.entry = entry = nodes_k[0] if choose is None else nodes_k[min(bisect_right(cum_k, choose()), last)]
             new_patient(t + gap())  # type: ignore[operator]
             arrive(pt, entry, t)
 
@@ -456,13 +503,19 @@ def _simulate(p: Plan, horizon: float, warmup: float, seed: SeedLike, replicatio
             make_source(k)
 
     env.run()
-    records = _finalise(p, replication, horizon, warmup, journeys, visits, handoffs, requests, defects)
-    # The callbacks above refer to one another through closure cells, a reference cycle
-    # that only the cyclic collector frees. Empty the large lists now, so that what waits
-    # for the collector is a few small objects rather than a replication's raw records.
+    # Flushing also empties the large lists: the callbacks above refer to one another
+    # through closure cells, a cycle that only the cyclic collector frees, and what
+    # waits for it should be a few small objects rather than a replication's raw records.
+    if not keep_records:
+        flush()
+        return None, stats
+    tables = _tables(p, journeys, visits, handoffs, requests, defects)
     for rows in (journeys, visits, handoffs, requests, defects):
         rows.clear()
-    return records
+    stats.add_tables(tables["journeys"], tables["visits"], tables["handoffs"], tables["requests"],
+                     first_counted=before_warmup[0])
+    records = Records.from_columns(replication, horizon, warmup, tables, p.labels())
+    return records, stats
 
 
 def _flat_columns(flat: list[float], fields: tuple[tuple[str, Any], ...]) -> dict[str, np.ndarray]:
@@ -477,31 +530,42 @@ def _columns(rows: list[Any], fields: tuple[tuple[str, Any], ...]) -> dict[str, 
     return {name: np.ascontiguousarray(table[name]) for name, _ in fields}
 
 
-def _finalise(
+def _tables(
     p: Plan,
-    replication: int,
-    horizon: float,
-    warmup: float,
-    journeys: list[list[Any]],
+    journeys: list[float],
     visits: list[float],
     handoffs: list[float],
     requests: list[tuple[Any, ...]],
     defects: list[tuple[int, float, int, int]],
-) -> Records:
+) -> dict[str, dict[str, np.ndarray]]:
+    """Turn the row lists into the columns of :data:`journeysim.records.FIELDS`."""
     i8, f8 = np.int64, np.float64
-    nodes = p.node_names
-    j = _columns([tuple(row) for row in journeys], (("class", i8), ("entry", i8), ("arrival", f8), ("end", f8),
-                                                    ("exit", i8)))
-    n_journeys = len(journeys)
+    j = _flat_columns(journeys, (("journey", i8), ("class", i8), ("entry", i8), ("arrival", f8), ("end", f8),
+                                 ("exit", i8), ("defects", i8)))
+    order = np.argsort(j["journey"], kind="stable")
+    j = {name: col[order] for name, col in j.items()}
     v = _flat_columns(visits, (("journey", i8), ("node", i8), ("arrival", f8), ("start", f8), ("end", f8),
-                          ("service", f8), ("support_wait", f8), ("defects", i8)))
+                               ("service", f8), ("support_wait", f8), ("defects", i8)))
     d = _columns(defects, (("journey", i8), ("time", f8), ("element", i8), ("defect", i8)))
-    # counts per journey, derived in bulk rather than kept on the hot path
-    j = {"journey": np.arange(n_journeys, dtype=i8), **j}
-    j["visits"] = np.bincount(v["journey"], minlength=n_journeys).astype(i8)
-    j["defects"] = np.bincount(d["journey"], minlength=n_journeys).astype(i8)
-    j["defect_free"] = j["defects"] == 0
-    j["time_in_system"] = j["end"] - j["arrival"]
+    n_journeys = len(j["journey"])
+    # visits per journey, derived in bulk rather than counted on the hot path (a chunk in
+    # summary mode counts only its own visits of each journey)
+    pos = np.searchsorted(j["journey"], v["journey"])
+    mine = pos < n_journeys
+    mine[mine] = j["journey"][pos[mine]] == v["journey"][mine]
+    visit_counts = np.bincount(pos[mine], minlength=n_journeys).astype(i8)
+    journeys_cols = {
+        "journey": j["journey"],
+        "class": j["class"],
+        "entry": j["entry"],
+        "arrival": j["arrival"],
+        "end": j["end"],
+        "exit": j["exit"],
+        "visits": visit_counts,
+        "defects": j["defects"],
+        "defect_free": j["defects"] == 0,
+        "time_in_system": j["end"] - j["arrival"],
+    }
     v["wait"] = v["start"] - v["arrival"]
     v["sojourn"] = v["end"] - v["arrival"]
     h = _flat_columns(handoffs, (("journey", i8), ("handoff", i8), ("depart", f8), ("arrive", f8), ("kinds", i8)))
@@ -532,24 +596,7 @@ def _finalise(
         "wait": r["start"] - r["requested"],
         "turnaround": r["returned"] - r["requested"],
     }
-    n_nodes, n_edges = len(nodes), len(p.edge_labels)
+    n_nodes, n_edges = len(p.node_names), len(p.edge_labels)
     etype = np.where(d["element"] < n_nodes, 0, np.where(d["element"] < n_nodes + n_edges, 1, 2))
     d = {"journey": d["journey"], "time": d["time"], "element": d["element"], "element_type": etype, "defect": d["defect"]}
-    elements = nodes + p.edge_labels + p.request_labels
-    # journeys still running (none, since runs drain) would carry exit -1: map them to a label
-    exit_labels = nodes + ("(in system)",)
-    j["exit"] = np.where(j["exit"] < 0, len(nodes), j["exit"])
-    return Records(
-        replication=replication,
-        horizon=horizon,
-        warmup=warmup,
-        journeys=Table("journeys", j, {"class": p.class_names, "entry": nodes, "exit": exit_labels}),
-        visits=Table("visits", v, {"node": nodes}),
-        handoffs=Table("handoffs", h, {"handoff": p.edge_labels, "source": nodes, "target": nodes}),
-        requests=Table("requests", r, {"request": p.request_labels, "source": nodes, "target": nodes}),
-        defects=Table(
-            "defects",
-            d,
-            {"element": elements, "element_type": ("microsystem", "handoff", "request"), "defect": p.defect_names},
-        ),
-    )
+    return {"journeys": journeys_cols, "visits": v, "handoffs": h, "requests": r, "defects": d}

@@ -17,6 +17,8 @@ Definitions (all documented in ``docs/results.md``):
 * **Flow** at a microsystem (waits, sojourn, utilisation) uses the visits that
   arrived in ``[warmup, horizon)`` and the busy time inside that window, so it
   describes the steady state that queueing theory predicts.
+* **Percentiles** of time in system are exact when records are kept; in summary
+  mode they come from log-spaced histograms (bins about 2% wide, interpolated).
 
 Examples
 --------
@@ -36,16 +38,16 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .aggregate import TIS_BINS, ReplicationStats
 from .analytic import exact_quality
 from .elements import HANDOFF_KINDS
-from .records import Records
 from .results import SimulationResult
 from .stats import Estimate, mean_ci, proportion_ci
 
@@ -130,175 +132,114 @@ def _ci_pair(est: Estimate) -> dict[str, Any]:
     return est.to_dict()
 
 
-def _per_rep(records: tuple[Records, ...], fn: Callable[[Records], Any]) -> list[Any]:
-    return [fn(r) for r in records]
+def _percentiles(stats: Sequence[ReplicationStats], classes: Sequence[int], qs: Sequence[float]) -> list[float | None]:
+    """Pooled percentiles of time in system: exact from the values, else from the histograms."""
+    if all(s.class_tis_values is not None for s in stats):
+        x = np.concatenate([s.class_tis_values[k] for s in stats for k in classes])  # type: ignore[index]
+        return [_num(float(np.percentile(x, q))) if x.size else None for q in qs]
+    hist = sum(s.class_tis_hist[list(classes)].sum(axis=0) for s in stats)
+    total = float(np.sum(hist))
+    if total == 0:
+        return [None for _ in qs]
+    cum = np.concatenate([[0.0], np.cumsum(hist)]) / total
+    # linear interpolation inside the bin that crosses the quantile
+    return [_num(float(np.interp(q / 100.0, cum, TIS_BINS))) for q in qs]
 
 
 def summarize(result: SimulationResult) -> Summary:
     """Compute the statistics of ``result`` (see the module docstring for definitions)."""
     scenario = result.scenario
     model = scenario.model
-    recs = result.records
+    stats = result.stats
     warmup, horizon = scenario.warmup, scenario.horizon
     nodes = [m.name for m in model.microsystems]
     classes = list(model.class_names)
-    n_nodes = len(nodes)
     exact = exact_quality(model)
+    pathway = [k for k, c in enumerate(model.classes) if not c.background]
 
-    # -- journeys and system quality ------------------------------------------------
-    pathway = np.array([not k.background for k in model.classes])
-    arrived, completed, good = [], [], []
-    class_arrived = np.zeros((len(recs), len(classes)))
-    class_good = np.zeros((len(recs), len(classes)))
-    tis_means: list[float] = []
-    tis_all: list[np.ndarray] = []
-    class_tis: dict[str, list[np.ndarray]] = {k: [] for k in classes}
-    counted: list[np.ndarray] = []
-    for r, rec in enumerate(recs):
-        j = rec.journeys
-        keep = j["arrival"] >= warmup
-        done = keep & np.isfinite(j["end"])
-        counted.append(keep)
-        class_arrived[r] = np.bincount(j["class"][done], minlength=len(classes))
-        class_good[r] = np.bincount(j["class"][done & j["defect_free"]], minlength=len(classes))
-        on_path = pathway[j["class"]]
-        arrived.append(int((keep & on_path).sum()))
-        done &= on_path
-        completed.append(int(done.sum()))
-        good.append(int((done & j["defect_free"]).sum()))
-        tis = j["time_in_system"][done]
-        tis_all.append(tis)
-        tis_means.append(float(tis.mean()) if tis.size else math.nan)
-        for k, name in enumerate(classes):
-            class_tis[name].append(j["time_in_system"][done & (j["class"] == k)])
-    pooled = np.concatenate(tis_all) if tis_all else np.empty(0)
-
-    def pct(x: np.ndarray, q: float) -> float | None:
-        return _num(float(np.percentile(x, q))) if x.size else None
-
-    journeys = {
-        "arrived": int(sum(arrived)),
-        "completed": int(sum(completed)),
-        "time_in_system_minutes": {**_ci_pair(mean_ci(tis_means)), "p50": pct(pooled, 50), "p90": pct(pooled, 90)},
+    done = np.array([s.class_done for s in stats])  # (replications, classes)
+    good = np.array([s.class_good for s in stats])
+    tis_sum = np.array([s.class_tis_sum for s in stats])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tis_means = tis_sum[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
+        class_tis_means = tis_sum / done
+    p50, p90 = _percentiles(stats, pathway, (50, 90))
+    journeys: dict[str, Any] = {
+        "arrived": int(done[:, pathway].sum()),
+        "completed": int(done[:, pathway].sum()),
+        "time_in_system_minutes": {**_ci_pair(mean_ci(tis_means)), "p50": p50, "p90": p90},
         "by_class": {},
     }
     for k, name in enumerate(classes):
-        x = np.concatenate(class_tis[name])
+        c50, c90 = _percentiles(stats, [k], (50, 90))
         journeys["by_class"][name] = {
-            "background": bool(not pathway[k]),
-            "completed": int(class_arrived[:, k].sum()),
-            "time_in_system_minutes": {
-                **_ci_pair(mean_ci([t.mean() if t.size else math.nan for t in class_tis[name]])),
-                "p50": pct(x, 50),
-                "p90": pct(x, 90),
-            },
+            "background": k not in pathway,
+            "completed": int(done[:, k].sum()),
+            "time_in_system_minutes": {**_ci_pair(mean_ci(class_tis_means[:, k])), "p50": c50, "p90": c90},
         }
     quality: dict[str, Any] = {
-        "system": {"simulated": _ci_pair(proportion_ci(good, completed)), "analytic": exact.system},
+        "system": {
+            "simulated": _ci_pair(proportion_ci(good[:, pathway].sum(axis=1), done[:, pathway].sum(axis=1))),
+            "analytic": exact.system,
+        },
         "by_class": {
             name: {
-                "simulated": _ci_pair(proportion_ci(class_good[:, k], class_arrived[:, k])),
+                "simulated": _ci_pair(proportion_ci(good[:, k], done[:, k])),
                 "analytic": exact.by_class[name],
-                "background": bool(not pathway[k]),
+                "background": k not in pathway,
             }
             for k, name in enumerate(classes)
         },
     }
-
-    # -- element quality (visits, handoffs, requests of counted journeys) -------------
-    node_visits = np.zeros((len(recs), n_nodes))
-    node_bad = np.zeros((len(recs), n_nodes))
-    edges = [h.label for h in model.handoffs]
-    reqs = [q.label for q in model.requests]
-    edge_n = np.zeros((len(recs), len(edges)))
-    edge_bad = np.zeros((len(recs), len(edges)))
-    edge_kind_bad = np.zeros((len(recs), len(edges), 3))
-    req_n = np.zeros((len(recs), len(reqs)))
-    req_bad = np.zeros((len(recs), len(reqs)))
-    req_kind_bad = np.zeros((len(recs), len(reqs), 3))
-    for r, rec in enumerate(recs):
-        keep = counted[r]
-        v = rec.visits
-        in_v = keep[v["journey"]]
-        node_visits[r] += np.bincount(v["node"][in_v], minlength=n_nodes)
-        node_bad[r] += np.bincount(v["node"][in_v & (v["defects"] > 0)], minlength=n_nodes)
-        q = rec.requests
-        in_q = keep[q["journey"]]
-        node_visits[r] += np.bincount(q["target"][in_q], minlength=n_nodes)
-        node_bad[r] += np.bincount(q["target"][in_q & (q["support_defects"] > 0)], minlength=n_nodes)
-        req_n[r] = np.bincount(q["request"][in_q], minlength=len(reqs))
-        any_bad = q["information"] | q["services"]
-        req_bad[r] = np.bincount(q["request"][in_q & any_bad], minlength=len(reqs))
-        for b, kind in enumerate(HANDOFF_KINDS):
-            if kind in q.columns:
-                req_kind_bad[r, :, b] = np.bincount(q["request"][in_q & q[kind]], minlength=len(reqs))
-        h = rec.handoffs
-        in_h = keep[h["journey"]]
-        edge_n[r] = np.bincount(h["handoff"][in_h], minlength=len(edges))
-        any_bad = h["patient"] | h["information"] | h["services"]
-        edge_bad[r] = np.bincount(h["handoff"][in_h & any_bad], minlength=len(edges))
-        for b, kind in enumerate(HANDOFF_KINDS):
-            edge_kind_bad[r, :, b] = np.bincount(h["handoff"][in_h & h[kind]], minlength=len(edges))
 
     def element(n: np.ndarray, bad: np.ndarray) -> dict[str, Any]:
         total = float(n.sum())
         est = proportion_ci(n - bad, n)
         return {"quality": _num(1.0 - bad.sum() / total) if total else None, "ci95": est.to_dict()["ci95"]}
 
+    def by_kind(n: np.ndarray, bad: np.ndarray, kinds: Sequence[int]) -> dict[str, float | None]:
+        total = float(n.sum())
+        return {HANDOFF_KINDS[b]: _num(1.0 - bad[:, b].sum() / total) if total else None for b in kinds}
+
+    node_visits = np.array([s.node_visits for s in stats])
+    node_bad = np.array([s.node_bad for s in stats])
+    edge_n = np.array([s.edge_n for s in stats]).reshape(len(stats), -1)
+    edge_bad = np.array([s.edge_bad for s in stats]).reshape(len(stats), -1)
+    edge_kind = np.array([s.edge_kind_bad for s in stats]).reshape(len(stats), -1, 3)
+    req_n = np.array([s.req_n for s in stats]).reshape(len(stats), -1)
+    req_bad = np.array([s.req_bad for s in stats]).reshape(len(stats), -1)
+    req_kind = np.array([s.req_kind_bad for s in stats]).reshape(len(stats), -1, 3)
     quality["microsystems"] = {
         name: {"visits": int(node_visits[:, i].sum()), **element(node_visits[:, i], node_bad[:, i])}
         for i, name in enumerate(nodes)
     }
     quality["handoffs"] = {
-        label: {
+        h.label: {
             "transfers": int(edge_n[:, e].sum()),
             **element(edge_n[:, e], edge_bad[:, e]),
-            "by_kind": {
-                kind: _num(1.0 - edge_kind_bad[:, e, b].sum() / edge_n[:, e].sum()) if edge_n[:, e].sum() else None
-                for b, kind in enumerate(HANDOFF_KINDS)
-            },
+            "by_kind": by_kind(edge_n[:, e], edge_kind[:, e], (0, 1, 2)),
         }
-        for e, label in enumerate(edges)
+        for e, h in enumerate(model.handoffs)
     }
     quality["requests"] = {
-        label: {
+        r.label: {
             "transfers": int(req_n[:, e].sum()),
             **element(req_n[:, e], req_bad[:, e]),
-            "by_kind": {
-                kind: _num(1.0 - req_kind_bad[:, e, b].sum() / req_n[:, e].sum()) if req_n[:, e].sum() else None
-                for b, kind in enumerate(HANDOFF_KINDS)
-                if kind != "patient"
-            },
+            "by_kind": by_kind(req_n[:, e], req_kind[:, e], (1, 2)),
         }
-        for e, label in enumerate(reqs)
+        for e, r in enumerate(model.requests)
     }
 
-    # -- flow at each microsystem (time window [warmup, horizon)) -----------------------
     span = horizon - warmup
+    counts = np.array([s.flow_count for s in stats])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        waits = np.array([s.wait_sum for s in stats]) / counts
+        sojourns = np.array([s.sojourn_sum for s in stats]) / counts
+        support_waits = np.array([s.support_wait_sum for s in stats]) / counts
+    busy = np.array([s.busy_time for s in stats]) / span
     micro: dict[str, Any] = {}
-    waits = np.full((len(recs), n_nodes), math.nan)
-    sojourns = np.full((len(recs), n_nodes), math.nan)
-    support_waits = np.full((len(recs), n_nodes), math.nan)
-    busy = np.zeros((len(recs), n_nodes))
-    counts = np.zeros((len(recs), n_nodes))
-    for r, rec in enumerate(recs):
-        v = rec.visits
-        q = rec.requests
-        node = np.concatenate([v["node"], q["target"]])
-        arr = np.concatenate([v["arrival"], q["requested"]])
-        start = np.concatenate([v["start"], q["start"]])
-        end = np.concatenate([v["end"], q["end"]])
-        swait = np.concatenate([v["support_wait"], np.zeros(len(q))])
-        inside = (arr >= warmup) & (arr < horizon)
-        counts[r] = np.bincount(node[inside], minlength=n_nodes)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            waits[r] = np.bincount(node[inside], weights=(start - arr)[inside], minlength=n_nodes) / counts[r]
-            sojourns[r] = np.bincount(node[inside], weights=(end - arr)[inside], minlength=n_nodes) / counts[r]
-            support_waits[r] = np.bincount(node[inside], weights=swait[inside], minlength=n_nodes) / counts[r]
-        overlap = np.clip(np.minimum(end, horizon) - np.maximum(start, warmup), 0.0, None)
-        busy[r] = np.bincount(node, weights=overlap, minlength=n_nodes) / span
     for i, m in enumerate(model.microsystems):
-        util = busy[:, i] / m.capacity if m.capacity is not None else np.full(len(recs), math.nan)
+        util = busy[:, i] / m.capacity if m.capacity is not None else np.full(len(stats), math.nan)
         micro[m.name] = {
             "kind": m.kind,
             "capacity": "unlimited" if m.capacity is None else m.capacity,
@@ -317,9 +258,10 @@ def summarize(result: SimulationResult) -> Summary:
         "source": scenario.source,
         "journeysim_version": prov.journeysim_version,
         "seed": prov.seed,
-        "replications": len(recs),
+        "replications": len(stats),
         "horizon_minutes": horizon,
         "warmup_minutes": warmup,
+        "records": "full" if result.records else "summary",
         "journeys": journeys,
         "quality": quality,
         "microsystems": micro,

@@ -89,6 +89,21 @@ class Plan:
     #: names of defect codes: the three handoff kinds first, then microsystem defect names
     defect_names: tuple[str, ...]
 
+    def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Labels of the coded columns of each record table."""
+        nodes = self.node_names
+        return {
+            "journeys": {"class": self.class_names, "entry": nodes, "exit": nodes},
+            "visits": {"node": nodes},
+            "handoffs": {"handoff": self.edge_labels, "source": nodes, "target": nodes},
+            "requests": {"request": self.request_labels, "source": nodes, "target": nodes},
+            "defects": {
+                "element": nodes + self.edge_labels + self.request_labels,
+                "element_type": ("microsystem", "handoff", "request"),
+                "defect": self.defect_names,
+            },
+        }
+
 
 def plan(model: Model) -> Plan:
     """Compile ``model`` for the engine."""

@@ -164,6 +164,25 @@ class Records:
     requests: Table
     defects: Table
 
+    @classmethod
+    def from_columns(
+        cls,
+        replication: int,
+        horizon: float,
+        warmup: float,
+        columns: Mapping[str, Mapping[str, NDArray[np.generic]]],
+        labels: Mapping[str, Mapping[str, tuple[str, ...]]],
+    ) -> "Records":
+        """Records from ``{table: {column: array}}`` and the labels of coded columns.
+
+        Columns are taken in the order of :data:`FIELDS`; a missing column is an error.
+        """
+        tables = {
+            name: Table(name, {col: columns[name][col] for col in FIELDS[name]}, dict(labels.get(name, {})))
+            for name in FIELDS
+        }
+        return cls(replication=replication, horizon=horizon, warmup=warmup, **tables)
+
     def tables(self) -> dict[str, Table]:
         """The tables by name."""
         return {

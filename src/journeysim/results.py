@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .aggregate import ReplicationStats
+from .errors import JourneySimError
 from .records import Records
 from .scenario import Scenario
 
@@ -55,6 +57,14 @@ class Provenance:
         Wall-clock run time.
     platform : str
         Python, numpy and simpy versions and the machine.
+    workers : int
+        Local worker processes (0 when an external executor ran the replications).
+    executor : str
+        ``"serial"``, ``"processes"`` or the executor's class name.
+    records : str
+        ``"full"`` or ``"summary"``.
+    precision : Precision or None
+        How a precision target was met, when one was given.
     """
 
     journeysim_version: str
@@ -67,10 +77,19 @@ class Provenance:
     started: str
     wall_seconds: float
     platform: str
+    workers: int = 1
+    executor: str = "serial"
+    records: str = "full"
+    precision: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        out = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        if self.precision is not None:
+            p = self.precision
+            out["precision"] = {"target": p.target, "half_width": p.half_width,
+                                "replications": p.replications, "reached": p.reached}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +99,21 @@ class SimulationResult:
     Use the table methods (:meth:`journeys`, :meth:`visits`, :meth:`handoffs`,
     :meth:`requests`, :meth:`defects`) for pandas DataFrames of all
     replications, :meth:`summary` for the statistics, and :meth:`exact` for the
-    analytic quality of the model.
+    analytic quality of the model. In summary mode ``records`` is empty and only
+    the additive statistics (``stats``, one per replication) are kept.
     """
 
     scenario: Scenario
     records: tuple[Records, ...]
     provenance: Provenance
+    stats: tuple[ReplicationStats, ...] = ()
 
     def table(self, name: str) -> pd.DataFrame:
         """One table of every replication as a DataFrame with a ``replication`` column."""
+        if not self.records:
+            raise JourneySimError(
+                "this result kept no records (summary mode); run with records='full' to get tables"
+            )
         frames = []
         for rec in self.records:
             frame = getattr(rec, name).to_frame()

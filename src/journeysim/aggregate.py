@@ -1,0 +1,177 @@
+"""Per-replication statistics as additive aggregates.
+
+A :class:`ReplicationStats` holds counts and sums (and, when records are kept,
+the raw times in system) for one replication. It is computed from a
+replication's tables by :meth:`ReplicationStats.add_tables`; because everything
+in it adds up, the engine's bounded-memory *summary* mode feeds it the tables in
+chunks and keeps nothing else. :mod:`journeysim.metrics` turns the aggregates of
+all replications into means and confidence intervals.
+
+Which rows count (see ``docs/results.md``): a journey counts when it arrived at
+or after the warm-up (journeys are numbered in arrival order, so that is
+``journey >= first_counted``); element quality uses the visits, transfers and
+requests of counted journeys; flow uses the visits that arrived at the
+microsystem in ``[warmup, horizon)`` and the busy time inside that window.
+
+Examples
+--------
+>>> s = ReplicationStats.empty(n_classes=1, n_nodes=1, n_edges=0, n_requests=0, keep_values=True)
+>>> s.class_done.tolist()
+[0.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["ReplicationStats", "TIS_BINS"]
+
+#: Bin edges (minutes) of the time-in-system histograms: log-spaced, about 2% wide.
+TIS_BINS: NDArray[np.float64] = np.concatenate([[0.0], np.logspace(-3, 8, 1201)])
+
+
+@dataclass(slots=True)
+class ReplicationStats:
+    """Additive statistics of one replication (see the module docstring)."""
+
+    replication: int
+    horizon: float
+    warmup: float
+    # counted journeys, per class
+    class_done: NDArray[np.float64]
+    class_good: NDArray[np.float64]
+    class_tis_sum: NDArray[np.float64]
+    class_tis_hist: NDArray[np.float64]  # (classes, bins)
+    # element quality (rows of counted journeys)
+    node_visits: NDArray[np.float64]
+    node_bad: NDArray[np.float64]
+    edge_n: NDArray[np.float64]
+    edge_bad: NDArray[np.float64]
+    edge_kind_bad: NDArray[np.float64]  # (edges, 3)
+    req_n: NDArray[np.float64]
+    req_bad: NDArray[np.float64]
+    req_kind_bad: NDArray[np.float64]  # (requests, 3)
+    # flow in the window [warmup, horizon)
+    flow_count: NDArray[np.float64]
+    wait_sum: NDArray[np.float64]
+    sojourn_sum: NDArray[np.float64]
+    support_wait_sum: NDArray[np.float64]
+    busy_time: NDArray[np.float64]
+    # raw times in system per class, when records are kept (exact percentiles)
+    class_tis_values: tuple[NDArray[np.float64], ...] | None = None
+    journeys_total: int = 0
+
+    @classmethod
+    def empty(
+        cls, *, n_classes: int, n_nodes: int, n_edges: int, n_requests: int, keep_values: bool,
+        replication: int = 0, horizon: float = 0.0, warmup: float = 0.0,
+    ) -> "ReplicationStats":
+        """All-zero statistics of the given shape."""
+        z = np.zeros
+        return cls(
+            replication=replication, horizon=horizon, warmup=warmup,
+            class_done=z(n_classes), class_good=z(n_classes),
+            class_tis_sum=z(n_classes), class_tis_hist=z((n_classes, TIS_BINS.size - 1)),
+            node_visits=z(n_nodes), node_bad=z(n_nodes),
+            edge_n=z(n_edges), edge_bad=z(n_edges), edge_kind_bad=z((n_edges, 3)),
+            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, 3)),
+            flow_count=z(n_nodes), wait_sum=z(n_nodes), sojourn_sum=z(n_nodes),
+            support_wait_sum=z(n_nodes), busy_time=z(n_nodes),
+            class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
+        )
+
+    def add_tables(
+        self,
+        journeys: Mapping[str, NDArray],
+        visits: Mapping[str, NDArray],
+        handoffs: Mapping[str, NDArray],
+        requests: Mapping[str, NDArray],
+        first_counted: int,
+    ) -> None:
+        """Add the rows of (a chunk of) a replication's tables.
+
+        ``journeys`` holds finished journeys only; ``first_counted`` is the id of
+        the first journey that arrived at or after the warm-up.
+        """
+        nc, nn = self.class_done.size, self.node_visits.size
+        ne, nr = self.edge_n.size, self.req_n.size
+        warmup, horizon = self.warmup, self.horizon
+        j = journeys
+        self.journeys_total += len(j["journey"])
+        keep = j["journey"] >= first_counted
+        cls = j["class"][keep]
+        good = j["defects"][keep] == 0
+        tis = (j["end"] - j["arrival"])[keep]
+        self.class_done += np.bincount(cls, minlength=nc)
+        self.class_good += np.bincount(cls[good], minlength=nc)
+        self.class_tis_sum += np.bincount(cls, weights=tis, minlength=nc)
+        bins = np.clip(np.searchsorted(TIS_BINS, tis, side="right") - 1, 0, TIS_BINS.size - 2)
+        np.add.at(self.class_tis_hist, (cls, bins), 1.0)
+        if self.class_tis_values is not None:
+            self.class_tis_values = tuple(
+                np.concatenate([old, tis[cls == k]]) for k, old in enumerate(self.class_tis_values)
+            )
+
+        v, q, h = visits, requests, handoffs
+        in_v = v["journey"] >= first_counted
+        self.node_visits += np.bincount(v["node"][in_v], minlength=nn)
+        self.node_bad += np.bincount(v["node"][in_v & (v["defects"] > 0)], minlength=nn)
+        in_q = q["journey"] >= first_counted
+        self.node_visits += np.bincount(q["target"][in_q], minlength=nn)
+        self.node_bad += np.bincount(q["target"][in_q & (q["support_defects"] > 0)], minlength=nn)
+        self.req_n += np.bincount(q["request"][in_q], minlength=nr)
+        self.req_bad += np.bincount(q["request"][in_q & (q["information"] | q["services"])], minlength=nr)
+        for b, kind in ((1, "information"), (2, "services")):
+            self.req_kind_bad[:, b] += np.bincount(q["request"][in_q & q[kind]], minlength=nr)
+        in_h = h["journey"] >= first_counted
+        self.edge_n += np.bincount(h["handoff"][in_h], minlength=ne)
+        any_bad = h["patient"] | h["information"] | h["services"]
+        self.edge_bad += np.bincount(h["handoff"][in_h & any_bad], minlength=ne)
+        for b, kind in enumerate(("patient", "information", "services")):
+            self.edge_kind_bad[:, b] += np.bincount(h["handoff"][in_h & h[kind]], minlength=ne)
+
+        node = np.concatenate([v["node"], q["target"]])
+        arr = np.concatenate([v["arrival"], q["requested"]])
+        start = np.concatenate([v["start"], q["start"]])
+        end = np.concatenate([v["end"], q["end"]])
+        swait = np.concatenate([v["support_wait"], np.zeros(len(q["target"]))])
+        inside = (arr >= warmup) & (arr < horizon)
+        n_in = node[inside]
+        self.flow_count += np.bincount(n_in, minlength=nn)
+        self.wait_sum += np.bincount(n_in, weights=(start - arr)[inside], minlength=nn)
+        self.sojourn_sum += np.bincount(n_in, weights=(end - arr)[inside], minlength=nn)
+        self.support_wait_sum += np.bincount(n_in, weights=swait[inside], minlength=nn)
+        overlap = np.clip(np.minimum(end, horizon) - np.maximum(start, warmup), 0.0, None)
+        self.busy_time += np.bincount(node, weights=overlap, minlength=nn)
+
+    def to_arrays(self) -> dict[str, NDArray]:
+        """Every aggregate as a named array (for checkpoints, which never pickle)."""
+        out: dict[str, NDArray] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "class_tis_values":
+                if value is not None:
+                    for k, arr in enumerate(value):
+                        out[f"class_tis_values/{k}"] = arr
+            else:
+                out[f.name] = np.asarray(value)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, NDArray]) -> "ReplicationStats":
+        """Rebuild from :meth:`to_arrays`."""
+        scalars = {"replication": int, "horizon": float, "warmup": float, "journeys_total": int}
+        kwargs = {}
+        for f in fields(cls):
+            if f.name == "class_tis_values":
+                keys = sorted((k for k in arrays if k.startswith("class_tis_values/")), key=lambda k: int(k.split("/")[1]))
+                kwargs[f.name] = tuple(np.asarray(arrays[k]) for k in keys) if keys else None
+            elif f.name in scalars:
+                kwargs[f.name] = scalars[f.name](arrays[f.name])
+            else:
+                kwargs[f.name] = np.asarray(arrays[f.name], dtype=float)
+        return cls(**kwargs)
