@@ -1,4 +1,4 @@
-"""The ``journeysim`` command line: ``validate``, ``run`` and ``analyze``.
+"""The ``journeysim`` command line: ``validate``, ``run``, ``analyze``, ``compare``, ``sweep``, ``warmup``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2.
@@ -55,6 +55,39 @@ def _days(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replications", type=_positive_int, help="number of replications (default: the file's)")
+    p.add_argument("--seed", type=_nonnegative_int, help="root seed (default: the file's)")
+    p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (needs journeysim[dask])")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``simulate`` keyword arguments for workers, a Dask scheduler and the progress bar."""
+    options: dict[str, Any] = {"workers": args.workers, "progress": False if args.quiet else None}
+    if getattr(args, "scheduler", None):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise JourneySimError("--scheduler needs Dask: pip install 'journeysim[dask]'") from None
+        try:
+            options["executor"] = Client(args.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as err:
+            raise JourneySimError(f"cannot reach the Dask scheduler at {args.scheduler}: {err}") from None
+    return options
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="journeysim",
@@ -68,11 +101,37 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate a scenario and print its summary")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--replications", type=_positive_int, help="number of replications (default: the file's)")
-    p.add_argument("--seed", type=_nonnegative_int, help="root seed (default: the file's)")
+    _run_options(p)
     p.add_argument("--horizon-days", type=_days, help="days of arrivals per replication")
     p.add_argument("--warmup-days", type=_days, help="days left out of the statistics")
+    p.add_argument("--checkpoint", metavar="DIR", help="store each finished replication here; rerun to resume")
+    p.add_argument("--precision", type=_positive_float, metavar="H",
+                   help="run batches until the 95%% CI half-width of system quality is at most H")
+    p.add_argument("--max-replications", type=_positive_int, default=1000,
+                   help="upper bound with --precision (default 1000)")
+    p.add_argument("--records", choices=("full", "summary"), default="full",
+                   help="keep every record (full) or only running aggregates (summary: bounded memory)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+
+    p = sub.add_parser("compare", help="compare scenarios with common random numbers")
+    p.add_argument("files", nargs="+", metavar="FILE", help="the base scenario first, then the others")
+    _run_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+
+    p = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--set", dest="sets", action="append", required=True, metavar="PATH=V1,V2,...",
+                   help='e.g. \'handoffs["EMS->ED"].defects.information=0.43,0.3\'; several make a grid')
+    _run_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the table as JSON records ('-' for standard output)")
+    p.add_argument("--csv", metavar="PATH", help="write the table as CSV")
+
+    p = sub.add_parser("warmup", help="suggest a warm-up period from a pilot run (MSER-5)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--replications", type=_positive_int, default=5, help="pilot replications (default 5)")
+    p.add_argument("--seed", type=_nonnegative_int, help="root seed (default: the file's)")
+    p.add_argument("--node", metavar="NAME", help="use the waits at this microsystem instead of time in system")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("analyze", help="exact system quality from the graph, no simulation")
     p.add_argument("file", metavar="FILE")
@@ -81,7 +140,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _write_json(path: str, payload: dict[str, Any]) -> None:
-    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    _write_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+
+
+def _write_text(path: str, text: str) -> None:
     if path == "-":
         sys.stdout.write(text)
         return
@@ -120,12 +182,121 @@ def _run(args: argparse.Namespace) -> int:
             horizon=scenario.horizon if horizon is None else horizon,
             warmup=scenario.warmup if warmup is None else warmup,
         )
-    result = simulate(scenario, replications=args.replications, seed=args.seed)
+    options = _executor_options(args)
+    try:
+        result = simulate(scenario, replications=args.replications, seed=args.seed, records=args.records,
+                          checkpoint=args.checkpoint, precision=args.precision,
+                          max_replications=args.max_replications, **options)
+    finally:
+        _close(options)
     summary = result.summary()
     if args.json:
         _write_json(args.json, summary.to_dict())
     if args.json != "-":
         print(summary.to_text())
+        p = result.provenance.precision
+        if p is not None:
+            state = "reached" if p.reached else "NOT reached (--max-replications)"
+            print(f"\nPrecision target {p.target:g}: {state} after {p.replications} replications "
+                  f"(half-width {p.half_width:.4f})")
+    return 0
+
+
+def _close(options: dict[str, Any]) -> None:
+    executor = options.get("executor")
+    if executor is not None:
+        executor.close()
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .comparison import compare
+
+    scenarios = _load_all(args.files)
+    options = _executor_options(args)
+    try:
+        comparison = compare(scenarios, replications=args.replications, seed=args.seed, **options)
+    finally:
+        _close(options)
+    if args.json:
+        _write_json(args.json, comparison.to_dict())
+    if args.json != "-":
+        print(_comparison_text(comparison))
+    return 0
+
+
+def _load_all(files: Sequence[str]) -> list[Any]:
+    scenarios, problems = [], []
+    for f in files:
+        try:
+            scenarios.append(load_scenario(f))
+        except ValidationError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise ValidationError(problems)
+    return scenarios
+
+
+def _comparison_text(comparison: Any) -> str:
+    base = comparison.results[0]
+    lines = [f"Base: {base.scenario.name}  ({len(base.stats)} replications, seed {base.provenance.seed}, "
+             "common random numbers)", ""]
+    for name, metrics in comparison.differences.items():
+        lines.append(f"{name} minus base (paired 95% CI; variance reduction vs independent runs)")
+        keys = [k for k in metrics if k.startswith("quality.")] + ["time_in_system_minutes"]
+        for key in keys:
+            d = metrics.get(key)
+            if d is None or d["mean"] is None:
+                continue
+            scale, unit = (100.0, " pts") if key.startswith("quality.") else (1.0 / 1440.0, " d")
+            lo, hi = d["ci95"]
+            ci = "" if lo is None else f" [{lo * scale:+.2f}, {hi * scale:+.2f}]"
+            vr = d["variance_reduction"]
+            vr_text = "" if vr is None else f"   x{vr:.1f}"
+            lines.append(f"  {key:<34} {d['mean'] * scale:+.2f}{unit}{ci}{vr_text}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .comparison import sweep
+    from .overrides import parse_override
+    from .scenario_io import read_spec
+
+    spec = read_spec(args.file)
+    overrides = [parse_override(text) for text in args.sets]
+    options = _executor_options(args)
+    try:
+        table = sweep(spec, overrides, replications=args.replications, seed=args.seed, **options)
+    finally:
+        _close(options)
+    if args.csv:
+        _write_text(args.csv, table.to_csv(index=False))
+    if args.json:
+        _write_json(args.json, {"scenario": args.file, "journeysim_version": __version__,
+                                "points": json.loads(table.to_json(orient="records"))})
+    if args.json != "-":
+        keys = [o.path for o in overrides]
+        shown = table[table["metric"].str.startswith("quality.")]
+        print(shown.to_string(index=False, columns=keys + ["metric", "mean", "ci95_low", "ci95_high", "difference"],
+                              float_format=lambda x: f"{x:.4f}"))
+    return 0
+
+
+def _warmup(args: argparse.Namespace) -> int:
+    from .warmup import suggest_warmup
+
+    scenario = load_scenario(args.file)
+    if args.node is not None and args.node not in scenario.model.node_names:
+        raise JourneySimError(f"--node: unknown microsystem {args.node!r}; one of {', '.join(scenario.model.node_names)}")
+    pilot = simulate(scenario.with_settings(warmup=0.0), replications=args.replications, seed=args.seed,
+                     progress=False if args.quiet else None)
+    s = suggest_warmup(pilot, node=args.node)
+    what = f"waits at {args.node}" if args.node else "time in system"
+    print(f"MSER-5 on the replication-averaged {what} ({args.replications} pilot replications, "
+          f"bins of {s.bin_minutes / 60:g} h):")
+    print(f"  suggested warm-up: {s.warmup_minutes / 1440:.2f} days ({s.warmup_minutes:.0f} minutes)")
+    if not s.reliable:
+        print("  not reliable: the minimum lies in the second half of the run; use a longer pilot horizon")
     return 0
 
 
@@ -155,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for bad input)."""
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"validate": _validate, "run": _run, "analyze": _analyze}
+    handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
+                "sweep": _sweep, "warmup": _warmup}
     try:
         return handlers[args.command](args)
     except ValidationError as err:

@@ -51,7 +51,7 @@ from .elements import HANDOFF_KINDS
 from .results import SimulationResult
 from .stats import Estimate, mean_ci, proportion_ci
 
-__all__ = ["Summary", "summarize"]
+__all__ = ["Summary", "summarize", "replication_metrics"]
 
 
 def _num(x: float) -> float | None:
@@ -268,3 +268,51 @@ def summarize(result: SimulationResult) -> Summary:
         "provenance": prov.to_dict(),
     }
     return Summary(data)
+
+
+def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
+    """Per-replication values of the main metrics, for paired comparisons.
+
+    Keys: ``quality.system``, ``quality.<class>``, ``time_in_system_minutes``,
+    ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
+    ``<handoff>.quality`` and ``<request>.quality``. Values are arrays with one
+    entry per replication (``nan`` where a replication had nothing to measure).
+
+    Examples
+    --------
+    >>> from journeysim.distributions import Exponential
+    >>> from journeysim.elements import Microsystem, PatientClass
+    >>> from journeysim.model import Model
+    >>> from journeysim.experiment import simulate
+    >>> model = Model([Microsystem("A", capacity=1, service=Exponential(5), defect=0.1)],
+    ...               classes=[PatientClass("p", entry="A", rate=0.1)])
+    >>> m = replication_metrics(simulate(model, horizon=5_000, replications=2, seed=1))
+    >>> sorted(m)[:3], m["quality.system"].shape
+    (['A.utilization', 'A.wait_minutes', 'quality.p'], (2,))
+    """
+    model = result.scenario.model
+    stats = result.stats
+    pathway = [k for k, c in enumerate(model.classes) if not c.background]
+    done = np.array([s.class_done for s in stats])
+    good = np.array([s.class_good for s in stats])
+    tis = np.array([s.class_tis_sum for s in stats])
+    span = result.scenario.horizon - result.scenario.warmup
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["quality.system"] = good[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
+        for k, name in enumerate(model.class_names):
+            out[f"quality.{name}"] = good[:, k] / done[:, k]
+        out["time_in_system_minutes"] = tis[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
+        counts = np.array([s.flow_count for s in stats])
+        waits = np.array([s.wait_sum for s in stats]) / counts
+        busy = np.array([s.busy_time for s in stats]) / span
+        for i, m in enumerate(model.microsystems):
+            out[f"{m.name}.wait_minutes"] = waits[:, i]
+            if m.capacity is not None:
+                out[f"{m.name}.utilization"] = busy[:, i] / m.capacity
+        for arrays, links in (("edge", model.handoffs), ("req", model.requests)):
+            n = np.array([getattr(s, f"{arrays}_n") for s in stats]).reshape(len(stats), -1)
+            bad = np.array([getattr(s, f"{arrays}_bad") for s in stats]).reshape(len(stats), -1)
+            for e, link in enumerate(links):
+                out[f"{link.label}.quality"] = 1.0 - bad[:, e] / n[:, e]
+    return out
