@@ -125,6 +125,62 @@ def flagship(replications: int) -> dict[str, Any]:
             "summary_seconds": s_elapsed}
 
 
+def scaling(replications: int, years: float, worker_counts: Sequence[int]) -> dict[str, Any]:
+    """Issue 4: throughput of the flagship with 1 and 2 worker processes, both record modes."""
+    scenario = js.load_scenario(HERE.parent / "scenarios" / "ami.toml").with_settings(
+        horizon=years * 525_600.0, warmup=30 * 1440.0, replications=replications)
+    out: dict[str, Any] = {"replications": replications, "years_per_replication": years, "modes": {}}
+    for mode in ("full", "summary"):
+        rows = {}
+        for w in worker_counts:
+            elapsed, result = _timed(lambda: js.simulate(scenario, seed=1, workers=w, records=mode))
+            journeys = sum(s.journeys_total for s in result.stats)
+            rows[str(w)] = {"seconds": elapsed, "journeys_per_second": journeys / elapsed}
+        base = rows[str(worker_counts[0])]["journeys_per_second"]
+        for row in rows.values():
+            row["speedup"] = row["journeys_per_second"] / base
+        out["modes"][mode] = rows
+    return out
+
+
+_MEMORY_SCRIPT = """
+import resource, sys, journeysim as js
+from journeysim.engine import simulate_replication
+from journeysim.plan import plan
+s = js.load_scenario(sys.argv[1])
+years, keep = float(sys.argv[2]), sys.argv[3] == "full"
+rec, st = simulate_replication(plan(s.model), horizon=years * 525600.0, warmup=0.0, seed=1, replication=0,
+                               keep_records=keep)
+print(st.journeys_total, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(journey_targets: Sequence[int]) -> dict[str, Any]:
+    """Issue 4: peak resident memory of one AMI replication, full records vs summary mode."""
+    import subprocess
+
+    path = str(HERE.parent / "scenarios" / "ami.toml")
+    scenario = js.load_scenario(path)
+    per_year = sum(k.rate for k in scenario.model.classes) * 525_600.0
+    out: dict[str, Any] = {"rows": []}
+    baseline = subprocess.run([sys.executable, "-c", "import resource, journeysim; "
+                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+                              capture_output=True, text=True, check=True)
+    out["import_only_mib"] = int(baseline.stdout.split()[-1]) / 1024
+    for target in journey_targets:
+        for mode in ("summary", "full"):
+            if mode == "full" and target > 200_000:
+                continue  # several GiB: extrapolate from the smaller runs instead
+            years = target / per_year
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, path, str(years), mode],
+                                  capture_output=True, text=True, check=True)
+            journeys, kib = (int(x) for x in proc.stdout.split())
+            out["rows"].append({"mode": mode, "journeys": journeys, "peak_mib": kib / 1024,
+                                "seconds": time.perf_counter() - start})
+    return out
+
+
 def random_model(n: int, seed: int) -> js.Model:
     """A random mesosystem of ``n`` clinical microsystems: a chain plus random jumps (loops included)."""
     rng = np.random.default_rng(seed)
@@ -202,6 +258,27 @@ def markdown(results: dict[str, Any]) -> str:
         "| solve (ms) | " + " | ".join(f"{1e3 * s:.1f}" for s in results["exact"]["solve_seconds"]) + " |",
         "| build and validate model (ms) | " + " | ".join(f"{1e3 * s:.0f}" for s in results["exact"]["build_seconds"]) + " |",
     ]
+    sc = results["scaling"]
+    lines += [
+        "",
+        f"**Workers** on the flagship ({sc['replications']} replications of {sc['years_per_replication']:g} years)",
+        "",
+        "| records | workers | journeys/s | speed-up |",
+        "|---|---:|---:|---:|",
+    ]
+    for mode, rows in sc["modes"].items():
+        for w, row in rows.items():
+            lines.append(f"| {mode} | {w} | {row['journeys_per_second']:,.0f} | {row['speedup']:.2f}x |")
+    m = results["memory"]
+    lines += [
+        "",
+        f"**Peak memory** of one AMI replication (resident set; importing journeysim alone: {m['import_only_mib']:.0f} MiB)",
+        "",
+        "| records | journeys | peak MiB | seconds |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in m["rows"]:
+        lines.append(f"| {row['mode']} | {row['journeys']:,} | {row['peak_mib']:.0f} | {row['seconds']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -209,7 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
-    parser.add_argument("--only", nargs="+", choices=("tandem", "accuracy", "size", "flagship", "exact"),
+    parser.add_argument("--only", nargs="+",
+                        choices=("tandem", "accuracy", "size", "flagship", "exact", "scaling", "memory"),
                         help="run only these sections (printed, not written to results/)")
     args = parser.parse_args(argv)
     q = args.quick
@@ -225,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("size", lambda: network_size((1, 4, 7, 14, 28), 500 if q else 5_000, 1 if q else 3)),
         ("flagship", lambda: flagship(2 if q else 20)),
         ("exact", lambda: exact_quality_scaling((10, 100, 1_000) if q else (10, 100, 1_000, 10_000), 3)),
+        ("scaling", lambda: scaling(4 if q else 16, 2.0 if q else 10.0, (1, 2))),
+        ("memory", lambda: memory((10_000, 50_000) if q else (100_000, 1_000_000))),
     ]
     if args.only:
         for key, step in steps:

@@ -173,13 +173,14 @@ def simulate_replication(
     seed: SeedLike,
     replication: int,
     keep_records: bool = True,
-    chunk_rows: int = 100_000,
+    chunk_rows: int = 20_000,
 ) -> tuple[Records | None, ReplicationStats]:
     """Simulate one replication; return its records (or ``None``) and its statistics.
 
     With ``keep_records=False`` (summary mode) the rows are reduced into the
-    statistics every ``chunk_rows`` visits and then dropped, so memory stays
-    bounded however many journeys the replication has.
+    statistics whenever about ``chunk_rows`` visits and requests have piled up,
+    and then dropped, so memory stays bounded however many journeys the
+    replication has.
     """
     # The engine makes no reference cycles per event, so the cyclic collector would
     # only rescan the growing record lists (10-15% of the run time); it is paused
@@ -384,7 +385,7 @@ def _simulate(
 
     def leave(pt: _Patient, t: float) -> None:
         journeys.extend((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node, pt.ndef))
-        if len(visits) > flush_at > 0:
+        if flush_at > 0 and len(visits) + _VISIT_FIELDS * len(requests) > flush_at:
             flush()
 
     # support requests
