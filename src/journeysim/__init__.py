@@ -15,6 +15,7 @@ records -> metrics. Start with :func:`load_scenario` and :func:`simulate`:
 
 from ._version import __version__
 from .analytic import ExactQuality, exact_quality
+from .comparison import Comparison, compare, sweep
 from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
 from .elements import (
     HANDOFF_KINDS,
@@ -41,6 +42,7 @@ from .scenario_io import load_scenario, loads_scenario
 __all__ = [
     "__version__",
     "ByClass",
+    "Comparison",
     "Defect",
     "Distribution",
     "Empirical",
@@ -70,6 +72,7 @@ __all__ = [
     "Triangular",
     "Uniform",
     "ValidationError",
+    "compare",
     "exact_quality",
     "load_scenario",
     "loads_scenario",
@@ -77,4 +80,5 @@ __all__ = [
     "per_hour",
     "simulate",
     "summarize",
+    "sweep",
 ]
