@@ -27,6 +27,15 @@ def single_node(capacity, mean_service, rate, defect=0.0) -> js.Model:
     )
 
 
+def write(tmp_path, text: str, name: str = "s.toml"):
+    """Write a (dedented) scenario file into ``tmp_path`` and return its path."""
+    import textwrap
+
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
 def ci99(values) -> tuple[float, float]:
     """Student-t 99% interval of replication values (computed here, not by the library)."""
     from scipy import stats

@@ -6,11 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from conftest import write
 from journeysim.cli import main
 
 GOOD = """\
@@ -42,12 +42,6 @@ to = "Ward"
 probability = 0.5
 defects = { information = 0.2 }
 """
-
-
-def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def run_cli(capsys, *args):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import journeysim as js
+from conftest import write
 from journeysim.scenario_io import read_spec
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
@@ -28,12 +28,6 @@ def test_scenario_validates_and_runs(path):
     assert summary["journeys"]["completed"] > 0
     assert 0.0 <= summary["quality"]["system"]["analytic"] <= 1.0
     assert 0.0 <= summary["quality"]["system"]["simulated"]["mean"] <= 1.0
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    p = tmp_path / name
-    p.write_text(textwrap.dedent(text))
-    return p
 
 
 BASE = """\
@@ -67,8 +61,8 @@ defects = { information = 0.4, services = 0.05 }
 
 def test_extends_changes_only_what_differs(tmp_path):
     """An extending file changes one handoff kind and keeps the rest of the base."""
-    write(tmp_path, "base.toml", BASE)
-    child = write(tmp_path, "child.toml", """\
+    write(tmp_path, BASE, "base.toml")
+    child = write(tmp_path, """\
         extends = "base.toml"
         [scenario]
         name = "child"
@@ -79,7 +73,7 @@ def test_extends_changes_only_what_differs(tmp_path):
         [[microsystems]]
         name = "X"
         capacity = 4
-        """)
+        """, "child.toml")
     s = js.load_scenario(child)
     assert s.name == "child" and s.horizon == 3 * 1440 and s.seed == 1
     h = s.model.handoffs[0]
@@ -92,8 +86,8 @@ def test_extends_changes_only_what_differs(tmp_path):
 
 def test_extends_add_and_remove(tmp_path):
     """Entries can be added, and removed with remove = true."""
-    write(tmp_path, "base.toml", BASE)
-    child = write(tmp_path, "child.toml", """\
+    write(tmp_path, BASE, "base.toml")
+    child = write(tmp_path, """\
         extends = "base.toml"
         [[handoffs]]
         from = "X"
@@ -108,7 +102,7 @@ def test_extends_add_and_remove(tmp_path):
         [[handoffs]]
         from = "X"
         to = "Z"
-        """)
+        """, "child.toml")
     s = js.load_scenario(child)
     assert s.model.node_names == ("X", "Z")
     assert [h.label for h in s.model.handoffs] == ["X->Z"]
@@ -116,14 +110,14 @@ def test_extends_add_and_remove(tmp_path):
 
 def test_extends_errors_name_the_extending_file(tmp_path):
     """A problem introduced by the extending file is reported against that file and line."""
-    write(tmp_path, "base.toml", BASE)
-    child = write(tmp_path, "child.toml", """\
+    write(tmp_path, BASE, "base.toml")
+    child = write(tmp_path, """\
         extends = "base.toml"
         [[handoffs]]
         from = "X"
         to = "Y"
         defects = { information = 7 }
-        """)
+        """, "child.toml")
     with pytest.raises(js.ValidationError) as exc:
         js.load_scenario(child)
     (problem,) = exc.value.problems
@@ -133,8 +127,8 @@ def test_extends_errors_name_the_extending_file(tmp_path):
 
 def test_extends_loop_is_refused(tmp_path):
     """A file that extends itself through another is an error, not a hang."""
-    write(tmp_path, "a.toml", 'extends = "b.toml"\n')
-    write(tmp_path, "b.toml", 'extends = "a.toml"\n')
+    write(tmp_path, 'extends = "b.toml"\n', "a.toml")
+    write(tmp_path, 'extends = "a.toml"\n', "b.toml")
     with pytest.raises(js.ValidationError, match="extends itself"):
         read_spec(tmp_path / "a.toml")
 
@@ -142,13 +136,13 @@ def test_extends_loop_is_refused(tmp_path):
 def test_scenario_file_is_data_not_code(tmp_path):
     """Python in a string value stays a string: nothing in the file is evaluated."""
     text = BASE.replace('name = "base"', 'name = "__import__(\'os\').system(\'false\')"')
-    s = js.load_scenario(write(tmp_path, "s.toml", text))
+    s = js.load_scenario(write(tmp_path, text, "s.toml"))
     assert s.name.startswith("__import__")
 
 
 def test_loads_scenario_matches_file(tmp_path):
     """Loading from text and from a file give the same model."""
-    assert js.loads_scenario(BASE).model == js.load_scenario(write(tmp_path, "b.toml", BASE)).model
+    assert js.loads_scenario(BASE).model == js.load_scenario(write(tmp_path, BASE, "b.toml")).model
 
 
 def test_flagship_numbers_match_domain_sources():

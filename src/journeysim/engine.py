@@ -280,7 +280,8 @@ def _simulate(
             queues[i][pt.rank].append(pt)
             nwait[i] += 1
             return
-        # the start of a visit, inlined from start() on this hot path
+        # start(), inlined on the hottest path: one call less per visit is ~4% of the
+        # tandem benchmark (benchmarks/README.md); keep the two in step
         busy[i] += 1
         pt.start = t
         svc = service[i][pt.k]
