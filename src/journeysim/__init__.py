@@ -38,6 +38,7 @@ from .records import FIELDS, Records, Table
 from .results import Provenance, SimulationResult
 from .scenario import Scenario
 from .scenario_io import load_scenario, loads_scenario
+from .warmup import suggest_warmup
 
 __all__ = [
     "__version__",
@@ -79,6 +80,7 @@ __all__ = [
     "per_day",
     "per_hour",
     "simulate",
+    "suggest_warmup",
     "summarize",
     "sweep",
 ]
