@@ -186,3 +186,30 @@ def test_checkpoint_files_are_data(tmp_path):
     assert manifest["seed"] == 1 and manifest["records"] == "full"
     with np.load(next(tmp_path.glob("rep-*.npz")), allow_pickle=False) as data:
         assert "stats/class_done" in data.files and "records/visits/journey" in data.files
+
+
+def test_progress_bar_on_request_and_quiet_otherwise(capsys):
+    """progress=True draws a bar on standard error; the default and None (not a terminal) stay quiet."""
+    js.simulate(model(), horizon=2_000.0, replications=3, seed=1, progress=True)
+    err = capsys.readouterr().err
+    assert "/3 [" in err and "rep" in err  # a tqdm bar counting the 3 replications
+    js.simulate(model(), horizon=2_000.0, replications=3, seed=1, progress=None)
+    js.simulate(model(), horizon=2_000.0, replications=3, seed=1)
+    assert capsys.readouterr().err == ""
+
+
+def test_lost_worker_is_a_clear_error_and_the_run_resumes(tmp_path):
+    """Worker processes killed mid-run give a SimulationError saying how to resume; rerunning completes."""
+    import multiprocessing
+
+    def kill_workers(stats):
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    kw = dict(horizon=20_000.0, replications=8, seed=3, workers=2, checkpoint=tmp_path)
+    with pytest.raises(js.SimulationError, match="run the same command again"):
+        js.simulate(model(), on_replication=kill_workers, **kw)
+    kept = len(list(tmp_path.glob("rep-*.npz")))
+    assert 1 <= kept < 8
+    resumed = js.simulate(model(), **kw)
+    assert_same(comparable(js.simulate(model(), horizon=20_000.0, replications=8, seed=3)), comparable(resumed))

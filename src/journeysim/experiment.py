@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import concurrent.futures as cf
+from concurrent.futures.process import BrokenProcessPool
 import os
 import platform
 import sys
@@ -37,6 +38,7 @@ from ._version import __version__
 from .aggregate import ReplicationStats
 from .checkpoint import CheckpointStore, fingerprint
 from .engine import simulate_replication
+from .errors import SimulationError
 from .model import Model
 from .plan import Plan, plan
 from .records import Records
@@ -44,6 +46,7 @@ from .results import Provenance, SimulationResult
 from .scenario import Scenario
 from .stats import proportion_ci
 from .streams import SeedLike, root_seed_sequence
+from .workers import WorkerPool
 
 __all__ = ["simulate", "Precision", "default_workers"]
 
@@ -94,20 +97,23 @@ class _Runner:
     def __init__(self, workers: int, executor: Any) -> None:
         self.external = executor
         self.workers = workers
-        self.pool: cf.Executor | None = None
+        self.pool: WorkerPool | None = None
 
     def __enter__(self) -> "_Runner":
         if self.external is None and self.workers > 1:
-            self.pool = cf.ProcessPoolExecutor(max_workers=self.workers)
+            self.pool = WorkerPool(self.workers)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
-            # on an interrupt, do not wait for queued replications
-            self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
+            # on an interrupt or an error, do not wait for the replications under way
+            self.pool.close(kill=exc[0] is not None)
 
     def run(self, tasks: list[tuple[Any, ...]]) -> Iterator[tuple[Records | None, ReplicationStats]]:
-        executor = self.external or self.pool
+        if self.pool is not None:
+            yield from self.pool.map(_replicate, tasks)
+            return
+        executor = self.external
         if executor is None:
             for task in tasks:
                 yield _replicate(*task)
@@ -120,8 +126,14 @@ class _Runner:
                 yield fut.result()
             return
         futs = [executor.submit(_replicate, *task) for task in tasks]
-        for fut in cf.as_completed(futs):
-            yield fut.result()
+        try:
+            for fut in cf.as_completed(futs):
+                yield fut.result()
+        except BrokenProcessPool as err:  # a user's ProcessPoolExecutor noticed a lost worker
+            raise SimulationError(
+                "a worker process died before its replications finished; run the same command again "
+                "(with a checkpoint folder, finished replications are kept and only the rest are redone)"
+            ) from err
 
 
 def _is_dask(executor: Any) -> bool:
