@@ -250,8 +250,9 @@ def simulate(
 
     def run_batch(indices: list[int], runner: _Runner, bar: Any) -> None:
         missing = []
+        stored = store.finished() if store is not None else {}
         for i in indices:
-            loaded = store.load(i, compiled) if store is not None and i in store.finished() else None
+            loaded = store.load(i, compiled) if store is not None and i in stored else None
             if loaded is not None:
                 done[i] = loaded
                 bar.update(1)
@@ -269,7 +270,9 @@ def simulate(
     first = scenario.replications if precision is None else max(2, scenario.replications)
     total = first if precision is None else max_replications
     reached = None
-    with _Runner(min(n_workers, first) if executor is None else n_workers, executor) as runner, \
+    # with a precision target later batches have n_workers replications, so the pool needs them all
+    pool_size = n_workers if precision is not None else min(n_workers, first)
+    with _Runner(pool_size, executor) as runner, \
             _progress(total, progress, scenario.name) as bar:
         run_batch(list(range(first)), runner, bar)
         if precision is not None:
