@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 
 def erlang_c(c: int, offered: float) -> float:

@@ -43,7 +43,7 @@ from typing import Any
 
 from ._problems import Collector, is_number
 from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
-from .elements import Handoff, HandoffDefects, Microsystem, PatientClass, ServiceRequest, Step
+from .elements import Handoff, Microsystem, PatientClass, ServiceRequest, Step
 from .errors import Problem, ValidationError
 from .model import Model
 from .scenario import Scenario

@@ -64,7 +64,7 @@ def render(summary: "Summary") -> str:
             f"  {label:<18} {_ci(v['simulated'], '{:.1f}%', 100):>24} {_pct(v['analytic']):>30}"
         )
     if background:
-        out.append(f"  (bg) background class: shares capacity, left out of the pathway figure")
+        out.append("  (bg) background class: shares capacity, left out of the pathway figure")
     out.append("")
     out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
     out.append(
