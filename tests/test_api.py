@@ -13,7 +13,7 @@ import journeysim as js
 def test_public_api_is_curated():
     """`journeysim.__all__` is exactly the documented public API, and every name exists."""
     assert sorted(js.__all__) == sorted([
-        "__version__", "ByClass", "Comparison", "compare", "sweep", "suggest_warmup", "Defect", "Distribution", "Empirical", "ExactQuality", "Exponential",
+        "__version__", "ArrivalProfile", "ByClass", "Comparison", "compare", "sweep", "suggest_warmup", "Defect", "Distribution", "Empirical", "ExactQuality", "Exponential",
         "FIELDS", "Fixed", "Gamma", "HANDOFF_KINDS", "Handoff", "HandoffDefects", "JourneySimError",
         "LogNormal", "Microsystem", "Model", "PatientClass", "Problem", "Provenance", "Records", "Scenario",
         "ServiceRequest", "SimulationError", "SimulationResult", "Step", "Summary", "Table", "Triangular",

@@ -34,6 +34,7 @@ from .errors import JourneySimError, Problem, SimulationError, ValidationError
 from .experiment import simulate
 from .metrics import Summary, summarize
 from .model import Model
+from .profiles import ArrivalProfile
 from .records import FIELDS, Records, Table
 from .results import Provenance, SimulationResult
 from .scenario import Scenario
@@ -42,6 +43,7 @@ from .warmup import suggest_warmup
 
 __all__ = [
     "__version__",
+    "ArrivalProfile",
     "ByClass",
     "Comparison",
     "Defect",

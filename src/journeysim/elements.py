@@ -31,6 +31,7 @@ from typing import Literal, TypeAlias
 from ._problems import Collector, is_number
 from .distributions import Distribution, Fixed
 from .errors import ValidationError
+from .profiles import ArrivalProfile
 
 __all__ = [
     "ByClass",
@@ -520,6 +521,7 @@ class PatientClass:
     priority: int = 0
     reference: str = ""
     background: bool = False
+    profile: ArrivalProfile | None = None
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -548,6 +550,8 @@ class PatientClass:
             c.add("priority", f"must be an integer, got {self.priority!r}")
         if not isinstance(self.background, bool):
             c.add("background", f"must be true or false, got {self.background!r}")
+        if self.profile is not None and not isinstance(self.profile, ArrivalProfile):
+            c.add("profile", f"must be an ArrivalProfile, got {self.profile!r}")
         c.raise_if_any()
 
     @property

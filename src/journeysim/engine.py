@@ -469,11 +469,23 @@ def _simulate(
     # arrivals: each class schedules its next patient as an event of its own
     def make_source(k: int) -> None:
         name = p.class_names[k]
-        gap = streams.duration(f"arrivals/{name}", (("gap", Exponential(1.0 / p.rates[k])),))
+        profile = p.profiles[k]
+        # with a profile, candidates come at the peak rate and each is kept with probability
+        # rate(t) / peak judged at its own time (thinning): an exact non-homogeneous process
+        peak = 1.0 if profile is None else profile.peak
+        gap = streams.duration(f"arrivals/{name}", (("gap", Exponential(1.0 / (p.rates[k] * peak))),))
+        thin = None if profile is None else streams.uniform(f"arrivals/{name}/thin")
         nodes_k, cum_k = p.entries[k]
         choose = streams.uniform(f"entry/{name}") if len(nodes_k) > 1 else None
         last = len(nodes_k) - 1
         rank = p.ranks[k]
+
+        def next_arrival(t: float) -> float:
+            t += gap()  # type: ignore[operator]
+            if thin is not None:
+                while t < horizon and thin() * peak >= profile.factor(t):  # type: ignore[union-attr]
+                    t += gap()  # type: ignore[operator]
+            return t
 
         def new_patient(at: float) -> None:
             if at >= horizon:
@@ -494,11 +506,11 @@ def _simulate(
             pt.t0 = t
             pt.ndef = 0
             pt.entry = entry = nodes_k[0] if choose is None else nodes_k[min(bisect_right(cum_k, choose()), last)]
-            new_patient(t + gap())  # type: ignore[operator]
+            new_patient(next_arrival(t))
             arrive(pt, entry, t)
 
         ARRIVED = (arrived,)
-        new_patient(gap())  # type: ignore[operator]
+        new_patient(next_arrival(0.0))
 
     for k, rate in enumerate(p.rates):
         if rate > 0:

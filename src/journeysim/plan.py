@@ -35,6 +35,7 @@ from typing import Any
 from .distributions import Distribution
 from .elements import HANDOFF_KINDS, ByClass
 from .model import Model
+from .profiles import ArrivalProfile
 
 __all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck"]
 
@@ -83,6 +84,8 @@ class Plan:
     request_defects: tuple[tuple[DefectCheck, ...], ...]
     class_names: tuple[str, ...]
     rates: tuple[float, ...]
+    #: [class] -> arrival profile, or None for a constant rate
+    profiles: tuple[ArrivalProfile | None, ...]
     ranks: tuple[int, ...]
     n_ranks: int
     entries: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...]
@@ -191,6 +194,7 @@ def plan(model: Model) -> Plan:
         request_defects=links(model.requests, ("information", "services")),
         class_names=tuple(k.name for k in classes),
         rates=tuple(k.rate for k in classes),
+        profiles=tuple(None if k.profile is None or k.profile.is_flat else k.profile for k in classes),
         ranks=tuple(priorities.index(k.priority) for k in classes),
         n_ranks=len(priorities),
         entries=tuple(

@@ -46,6 +46,7 @@ from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, L
 from .elements import Handoff, Microsystem, PatientClass, ServiceRequest, Step
 from .errors import Problem, ValidationError
 from .model import Model
+from .profiles import ArrivalProfile
 from .scenario import Scenario
 
 __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution"]
@@ -58,9 +59,10 @@ _SCENARIO_KEYS = (
     "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed",
 )
 _CLASS_KEYS = (
-    "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "reference",
-    "remove",
+    "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "profile",
+    "reference", "remove",
 )
+_PROFILE_KEYS = ("hours", "blocks", "days")
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
     "defect", "defects", "reference", "remove",
@@ -347,6 +349,44 @@ def _element(c: Collector, make: Callable[..., Any], **kwargs: Any) -> Any:
         return None
 
 
+def _parse_profile(c: Collector, value: Any) -> ArrivalProfile | None:
+    """``{ hours = [24 weights] }`` or ``{ blocks = [{ from, to, share }, ...] }``, with optional ``days``."""
+    if not isinstance(value, Mapping):
+        c.add("", f"must be a table with hours or blocks (and optional days), got {value!r}")
+        return None
+    _unknown_keys(c, value, _PROFILE_KEYS)
+    if ("hours" in value) == ("blocks" in value):
+        c.add("", "give either hours (24 relative rates) or blocks (shares of the day's arrivals), not both or neither")
+        return None
+    days = value.get("days", [1.0] * 7)
+    if not isinstance(days, list):
+        c.add("days", "must be a list of 7 relative rates, Monday first")
+        return None
+    before = len(c.problems)
+    try:
+        if "hours" in value:
+            if not isinstance(value["hours"], list):
+                c.add("hours", "must be a list of 24 relative rates, 00-01 first")
+                return None
+            return ArrivalProfile(hours=tuple(value["hours"]), days=tuple(days))
+        blocks = value["blocks"]
+        if not isinstance(blocks, list):
+            c.add("blocks", "must be a list of { from = hour, to = hour, share = fraction } tables")
+            return None
+        triples = []
+        for i, b in enumerate(blocks):
+            if not isinstance(b, Mapping) or set(b) != {"from", "to", "share"}:
+                c.add(f"blocks[{i}]", "must be a table { from = hour, to = hour, share = fraction }")
+            else:
+                triples.append((b["from"], b["to"], b["share"]))
+        if len(c.problems) > before:
+            return None
+        return ArrivalProfile.from_blocks(triples, days=tuple(days))
+    except ValidationError as err:
+        c.absorb(err)
+        return None
+
+
 def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
     _unknown_keys(c, t, _CLASS_KEYS)
     missing = [k for k in ("name", "entry") if k not in t]
@@ -364,7 +404,12 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
         c.add(rates[0], f"must be a non-negative number, got {raw!r}")
         return None
     per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
-    return _element(c, PatientClass, name=t["name"], entry=t["entry"], rate=float(raw) / per,
+    profile = None
+    if "profile" in t:
+        profile = _parse_profile(c.child("profile"), t["profile"])
+        if profile is None:
+            return None
+    return _element(c, PatientClass, name=t["name"], entry=t["entry"], rate=float(raw) / per, profile=profile,
                     priority=t.get("priority", 0), reference=t.get("reference", ""),
                     background=t.get("background", False))
 
