@@ -134,4 +134,4 @@ def test_records_doc_lists_every_field():
     for table, fields in js.FIELDS.items():
         assert f"## `{table}`" in text
         for name in fields:
-            assert f"| `{name}` |" in text, (table, name)
+            assert f"| `{name}` |" in text, f"{table}.{name}: run python docs/gen_records.py"

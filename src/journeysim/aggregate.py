@@ -60,6 +60,7 @@ class ReplicationStats:
     wait_sum: NDArray[np.float64]
     sojourn_sum: NDArray[np.float64]
     support_wait_sum: NDArray[np.float64]
+    hold_sum: NDArray[np.float64]
     busy_time: NDArray[np.float64]
     # raw times in system per class, when records are kept (exact percentiles)
     class_tis_values: tuple[NDArray[np.float64], ...] | None = None
@@ -80,7 +81,7 @@ class ReplicationStats:
             edge_n=z(n_edges), edge_bad=z(n_edges), edge_kind_bad=z((n_edges, 3)),
             req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, 3)),
             flow_count=z(n_nodes), wait_sum=z(n_nodes), sojourn_sum=z(n_nodes),
-            support_wait_sum=z(n_nodes), busy_time=z(n_nodes),
+            support_wait_sum=z(n_nodes), hold_sum=z(n_nodes), busy_time=z(n_nodes),
             class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
         )
 
@@ -139,12 +140,14 @@ class ReplicationStats:
         start = np.concatenate([v["start"], q["start"]])
         end = np.concatenate([v["end"], q["end"]])
         swait = np.concatenate([v["support_wait"], np.zeros(len(q["target"]))])
+        hold = np.concatenate([v["hold"], np.zeros(len(q["target"]))])
         inside = (arr >= warmup) & (arr < horizon)
         n_in = node[inside]
         self.flow_count += np.bincount(n_in, minlength=nn)
         self.wait_sum += np.bincount(n_in, weights=(start - arr)[inside], minlength=nn)
         self.sojourn_sum += np.bincount(n_in, weights=(end - arr)[inside], minlength=nn)
         self.support_wait_sum += np.bincount(n_in, weights=swait[inside], minlength=nn)
+        self.hold_sum += np.bincount(n_in, weights=hold[inside], minlength=nn)
         overlap = np.clip(np.minimum(end, horizon) - np.maximum(start, warmup), 0.0, None)
         self.busy_time += np.bincount(node, weights=overlap, minlength=nn)
 

@@ -256,6 +256,10 @@ class Microsystem:
         Where the numbers come from (a citation), shown in reports.
     service_by_class : mapping of str to Distribution or sequence of Step
         Service of the classes that differ from ``service``.
+    exit_delay : Distribution
+        When a patient leaves the pathway from here (discharge, transfer out,
+        death), the bed stays occupied this long after the visit's work
+        (discharge paperwork, waiting for transport). Recorded as the visit's ``hold``.
 
     Examples
     --------
@@ -274,6 +278,7 @@ class Microsystem:
     defects: tuple[Defect, ...] | Mapping[str, ProbabilityLike] = ()
     reference: str = ""
     service_by_class: Mapping[str, Distribution | Sequence[Step]] = field(default_factory=dict)
+    exit_delay: Distribution = field(default_factory=lambda: Fixed(0.0))
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -286,6 +291,7 @@ class Microsystem:
         elif cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
             c.add("capacity", f"must be a positive integer or 'unlimited', got {cap!r}")
         object.__setattr__(self, "service", _service(c, "service", self.service))
+        _check_distribution(c, "exit_delay", self.exit_delay)
         if not isinstance(self.service_by_class, Mapping):
             c.add("service_by_class", "must be a mapping of class name to service")
         else:

@@ -51,7 +51,7 @@ __all__ = ["run_replication", "simulate_replication"]
 
 _BLOCK = 512
 _NORMAL = 1  # simpy's priority of ordinary events
-_VISIT_FIELDS = 8  # numbers per visit row in the flat list
+_VISIT_FIELDS = 9  # numbers per visit row in the flat list
 
 
 # -- random streams in blocks --------------------------------------------------------
@@ -119,7 +119,7 @@ class _Patient:
     """A patient; it is also its own pending simpy event (one at a time)."""
 
     __slots__ = ("callbacks", "_ok", "_value", "jid", "k", "rank", "node", "arr", "start", "svc",
-                 "own_end", "pending", "entry", "t0", "ndef")
+                 "own_end", "pending", "entry", "t0", "ndef", "work_end", "vdef", "free_at")
 
 
 class _Request:
@@ -239,6 +239,7 @@ def _simulate(
         [tuple((r, prob, streams.uniform(f"request/{p.request_labels[r]}")) for r, prob in pc) for pc in pn]
         for pn in p.node_requests
     ]
+    exit_delay = [streams.duration(name, (("delay", d),)) for name, d in p.exit_delays]
     req_target = [dst for _, dst in p.request_ends]
     req_delay = [[streams.duration(name, (("delay", d),)) for name, d in pr] for pr in p.request_delays]
     req_defects = [
@@ -336,7 +337,6 @@ def _simulate(
 
     def finish(pt: _Patient, t: float) -> None:
         i = pt.node
-        busy[i] -= 1
         check, edge, choice = after[i][pt.k]
         nd = 0
         if check is not None and check[1]() < check[0]:
@@ -344,7 +344,25 @@ def _simulate(
                 nd += 1
                 add_defect((pt.jid, t, i, c))
             pt.ndef += nd
-        add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, t - pt.own_end, nd))
+        if edge is None and choice is not None:
+            edges, cum, draw = choice
+            j = bisect_right(cum, draw())
+            if j < len(edges):
+                edge = edges[j]
+        if edge is None:  # leaving the pathway: the bed may be kept for the exit delay
+            hold = exit_delay[i]
+            if hold.__class__ is not float:
+                hold = hold()
+            if hold > 0.0:
+                pt.work_end = t
+                pt.vdef = nd
+                pt.free_at = t + hold  # the event time, as simpy computes it
+                pt.callbacks = HELD
+                schedule(pt, _NORMAL, hold)
+                return
+        # free(pt, i, t, t, nd), inlined on the hottest path (a call per visit costs ~4%)
+        busy[i] -= 1
+        add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, t - pt.own_end, nd, 0.0))
         if nwait[i]:
             nwait[i] -= 1
             for q in queues[i]:
@@ -352,15 +370,8 @@ def _simulate(
                     start(q.popleft(), i, t)
                     break
         if edge is None:
-            if choice is None:
-                leave(pt, t)
-                return
-            edges, cum, draw = choice
-            j = bisect_right(cum, draw())
-            if j == len(edges):
-                leave(pt, t)
-                return
-            edge = edges[j]
+            leave(pt, t)
+            return
         e, check, d, target = edge
         kinds = 0
         if check is not None and check[1]() < check[0]:
@@ -378,6 +389,23 @@ def _simulate(
             schedule(pt, _NORMAL, d)
         else:
             arrive(pt, target, t)
+
+    def free(pt: _Patient, i: int, work_end: float, t: float, nd: int) -> None:
+        """Record the visit and give the bed to the next patient in line."""
+        busy[i] -= 1
+        add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, work_end - pt.own_end, nd, t - work_end))
+        if nwait[i]:
+            nwait[i] -= 1
+            for q in queues[i]:
+                if q:
+                    start(q.popleft(), i, t)
+                    break
+
+    def held(pt: _Patient) -> None:
+        free(pt, pt.node, pt.work_end, pt.free_at, pt.vdef)
+        leave(pt, pt.free_at)
+
+    HELD = (held,)
 
     def transferred(pt: _Patient) -> None:
         arrive(pt, pt.node, pt.arr)
@@ -559,7 +587,7 @@ def _tables(
     order = np.argsort(j["journey"], kind="stable")
     j = {name: col[order] for name, col in j.items()}
     v = _flat_columns(visits, (("journey", i8), ("node", i8), ("arrival", f8), ("start", f8), ("end", f8),
-                               ("service", f8), ("support_wait", f8), ("defects", i8)))
+                               ("service", f8), ("support_wait", f8), ("defects", i8), ("hold", f8)))
     d = _columns(defects, (("journey", i8), ("time", f8), ("element", i8), ("defect", i8)))
     n_journeys = len(j["journey"])
     # visits per journey, derived in bulk rather than counted on the hot path (a chunk in

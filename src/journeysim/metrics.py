@@ -236,6 +236,7 @@ def summarize(result: SimulationResult) -> Summary:
         waits = np.array([s.wait_sum for s in stats]) / counts
         sojourns = np.array([s.sojourn_sum for s in stats]) / counts
         support_waits = np.array([s.support_wait_sum for s in stats]) / counts
+        holds = np.array([s.hold_sum for s in stats]) / counts
     busy = np.array([s.busy_time for s in stats]) / span
     micro: dict[str, Any] = {}
     for i, m in enumerate(model.microsystems):
@@ -248,6 +249,7 @@ def summarize(result: SimulationResult) -> Summary:
             "wait_minutes": _ci_pair(mean_ci(waits[:, i])),
             "sojourn_minutes": _ci_pair(mean_ci(sojourns[:, i])),
             "support_wait_minutes": _ci_pair(mean_ci(support_waits[:, i])),
+            "hold_minutes": _ci_pair(mean_ci(holds[:, i])),
             "busy_servers": _ci_pair(mean_ci(busy[:, i])),
             "utilization": _ci_pair(mean_ci(util)),
         }

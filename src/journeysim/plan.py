@@ -66,6 +66,8 @@ class Plan:
     capacity: tuple[int, ...]
     #: [node][class] -> (stream prefix, ((step name, distribution), ...))
     steps: tuple[tuple[tuple[str, tuple[tuple[str, Distribution], ...]], ...], ...]
+    #: [node] -> (stream name, exit delay)
+    exit_delays: tuple[tuple[str, Distribution], ...]
     #: [node][class] -> DefectCheck over the node's named defects
     node_defects: tuple[tuple[DefectCheck, ...], ...]
     #: [node][class] -> (edge codes, cumulative probabilities) or None (everyone leaves)
@@ -168,6 +170,7 @@ def plan(model: Model) -> Plan:
             )
             for m in nodes
         ),
+        exit_delays=tuple((f"exit/{m.name}", m.exit_delay) for m in nodes),
         node_defects=tuple(
             tuple(_check([(code(d.name), prob(d.probability, k.name)) for d in m.defects]) for k in classes)
             for m in nodes

@@ -54,6 +54,8 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "service": "Duration of the microsystem's own work (sum of its steps).",
                 "support_wait": "Time the visit was held past its own work, waiting for support results.",
                 "defects": "Number of the microsystem's own defects in this visit.",
+                "hold": "Time the patient kept the bed after the work and support results, before leaving: "
+                "the microsystem's exit delay when the patient left the pathway from here.",
                 "wait": "start - arrival: time queued for a server.",
                 "sojourn": "end - arrival: time spent at the microsystem.",
             }

@@ -65,7 +65,7 @@ _CLASS_KEYS = (
 _PROFILE_KEYS = ("hours", "blocks", "days")
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
-    "defect", "defects", "reference", "remove",
+    "defect", "defects", "exit_delay", "reference", "remove",
 )
 _HANDOFF_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "reference", "remove")
 _DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -459,12 +459,13 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
     if not isinstance(defects, Mapping):
         c.add("defects", f"must be a table of defect name to probability, got {defects!r}")
         defects = {}
-    if "name" not in t or service is None:
+    exit_delay = parse_distribution(t.get("exit_delay", 0.0), c, "exit_delay")
+    if "name" not in t or service is None or exit_delay is None:
         return None
     return _element(c, Microsystem, name=t["name"], kind=t.get("kind", "clinical"),
                     capacity=t.get("capacity", "unlimited"), service=service, defect=t.get("defect"),
                     defects=dict(defects), reference=t.get("reference", ""),
-                    service_by_class={**by_class, **step_tables})
+                    service_by_class={**by_class, **step_tables}, exit_delay=exit_delay)
 
 
 def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[ServiceRequest]) -> Any:

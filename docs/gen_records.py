@@ -1,0 +1,23 @@
+"""Regenerate docs/records.md from journeysim.records.FIELDS: python docs/gen_records.py"""
+
+from pathlib import Path
+
+from journeysim.records import FIELDS
+
+HEADER = """# Records
+
+Every replication records five long-format tables. In Python, `result.journeys()`, `result.visits()`,
+`result.handoffs()`, `result.requests()` and `result.defects()` return each as one pandas DataFrame over
+all replications, with a `replication` column; `result.records[i].visits.to_frame()` gives one replication's.
+Coded columns (microsystem, class, handoff names) are pandas categoricals. Times are minutes from the start
+of the replication.
+
+This page is generated from `journeysim.records.FIELDS` by `docs/gen_records.py`; a test checks it.
+"""
+
+lines = [HEADER]
+for table, fields in FIELDS.items():
+    lines += [f"## `{table}`", "", "| field | meaning |", "|---|---|"]
+    lines += [f"| `{name}` | {meaning} |" for name, meaning in fields.items()]
+    lines.append("")
+Path(__file__).with_name("records.md").write_text("\n".join(lines))
