@@ -15,7 +15,7 @@ Examples
 >>> from journeysim.model import Model
 >>> model = Model([Microsystem("A", capacity=1, service=Exponential(1))],
 ...               classes=[PatientClass("p", entry="A", rate=0.5)])
->>> store = CheckpointStore(tempfile.mkdtemp(), fingerprint(model, 100.0, 0.0, "full"), seed=1, records="full")
+>>> store = CheckpointStore(tempfile.mkdtemp(), fingerprint(model, 100.0, 0.0), seed=1, records="full")
 >>> store.finished()
 {}
 """
@@ -48,9 +48,13 @@ class CheckpointError(JourneySimError):
     """A checkpoint folder cannot be used for this run."""
 
 
-def fingerprint(model: Model, horizon: float, warmup: float, records: str) -> str:
-    """A digest of everything that determines a replication's numbers, except the seed."""
-    text = f"{model!r}|{horizon!r}|{warmup!r}|{records}"
+def fingerprint(model: Model, horizon: float, warmup: float) -> str:
+    """A digest of the model and settings that determine a replication's numbers.
+
+    The seed, the records mode and the version are stored and checked on their
+    own, so that a refusal can say which of them differs.
+    """
+    text = f"{model!r}|{horizon!r}|{warmup!r}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

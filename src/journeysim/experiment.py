@@ -243,7 +243,7 @@ def simulate(
     compiled = plan(scenario.model)
     store = None
     if checkpoint is not None:
-        store = CheckpointStore(checkpoint, fingerprint(scenario.model, scenario.horizon, scenario.warmup, records),
+        store = CheckpointStore(checkpoint, fingerprint(scenario.model, scenario.horizon, scenario.warmup),
                                 seed=entropy, records=records)
     pathway = [k for k, c in enumerate(scenario.model.classes) if not c.background]
     done: dict[int, tuple[Records | None, ReplicationStats]] = {}
