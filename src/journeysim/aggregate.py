@@ -62,17 +62,33 @@ class ReplicationStats:
     support_wait_sum: NDArray[np.float64]
     hold_sum: NDArray[np.float64]
     busy_time: NDArray[np.float64]
+    # boarding per handoff (counted journeys): transfers that boarded, minutes boarded
+    edge_blocked_n: NDArray[np.float64]
+    edge_blocked_sum: NDArray[np.float64]
+    # activation per node (counted journeys): visits, called ahead, minutes ahead, minutes waiting for the team
+    act_n: NDArray[np.float64]
+    act_ahead_n: NDArray[np.float64]
+    act_ahead_sum: NDArray[np.float64]
+    act_wait_sum: NDArray[np.float64]
+    # standards, per [standard, cell] (cell 0: everyone; then each label of each group)
+    std_n: NDArray[np.float64]
+    std_met: NDArray[np.float64]
+    std_reached: NDArray[np.float64]
+    std_hist: NDArray[np.float64]  # (standards, cells, bins) of the minutes
     # raw times in system per class, when records are kept (exact percentiles)
     class_tis_values: tuple[NDArray[np.float64], ...] | None = None
+    # raw minutes per standard and cell (index standard * cells + cell), when records are kept
+    std_values: tuple[NDArray[np.float64], ...] | None = None
     journeys_total: int = 0
 
     @classmethod
     def empty(
         cls, *, n_classes: int, n_nodes: int, n_edges: int, n_requests: int, keep_values: bool,
-        replication: int = 0, horizon: float = 0.0, warmup: float = 0.0,
+        replication: int = 0, horizon: float = 0.0, warmup: float = 0.0, n_standards: int = 0, n_cells: int = 1,
     ) -> "ReplicationStats":
         """All-zero statistics of the given shape."""
         z = np.zeros
+        sc = (n_standards, n_cells)
         return cls(
             replication=replication, horizon=horizon, warmup=warmup,
             class_done=z(n_classes), class_good=z(n_classes),
@@ -82,26 +98,31 @@ class ReplicationStats:
             req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, 3)),
             flow_count=z(n_nodes), wait_sum=z(n_nodes), sojourn_sum=z(n_nodes),
             support_wait_sum=z(n_nodes), hold_sum=z(n_nodes), busy_time=z(n_nodes),
+            edge_blocked_n=z(n_edges), edge_blocked_sum=z(n_edges),
+            act_n=z(n_nodes), act_ahead_n=z(n_nodes), act_ahead_sum=z(n_nodes), act_wait_sum=z(n_nodes),
+            std_n=z(sc), std_met=z(sc), std_reached=z(sc), std_hist=z((*sc, TIS_BINS.size - 1)),
             class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
+            std_values=tuple(np.empty(0) for _ in range(n_standards * n_cells)) if keep_values else None,
         )
 
     def add_tables(
         self,
-        journeys: Mapping[str, NDArray],
-        visits: Mapping[str, NDArray],
-        handoffs: Mapping[str, NDArray],
-        requests: Mapping[str, NDArray],
+        tables: Mapping[str, Mapping[str, NDArray]],
         first_counted: int,
+        cells: NDArray[np.int64] | None = None,
     ) -> None:
         """Add the rows of (a chunk of) a replication's tables.
 
-        ``journeys`` holds finished journeys only; ``first_counted`` is the id of
-        the first journey that arrived at or after the warm-up.
+        ``tables`` maps table names to columns (:data:`journeysim.records.FIELDS`);
+        its journeys are finished journeys only. ``first_counted`` is the id of
+        the first journey that arrived at or after the warm-up. ``cells`` gives
+        each standards row its cell in every group (-1: in none).
         """
         nc, nn = self.class_done.size, self.node_visits.size
         ne, nr = self.edge_n.size, self.req_n.size
         warmup, horizon = self.warmup, self.horizon
-        j = journeys
+        j = tables["journeys"]
+        visits, handoffs, requests = tables["visits"], tables["handoffs"], tables["requests"]
         self.journeys_total += len(j["journey"])
         keep = j["journey"] >= first_counted
         cls = j["class"][keep]
@@ -151,15 +172,55 @@ class ReplicationStats:
         overlap = np.clip(np.minimum(end, horizon) - np.maximum(start, warmup), 0.0, None)
         self.busy_time += np.bincount(node, weights=overlap, minlength=nn)
 
+        boarded = in_h & (h["blocked"] > 0)
+        self.edge_blocked_n += np.bincount(h["handoff"][boarded], minlength=ne)
+        self.edge_blocked_sum += np.bincount(h["handoff"][in_h], weights=h["blocked"][in_h], minlength=ne)
+        a = tables["activations"]
+        in_a = a["journey"] >= first_counted
+        an = a["node"][in_a]
+        ahead = a["ahead"][in_a]
+        self.act_n += np.bincount(an, minlength=nn)
+        self.act_ahead_n += np.bincount(an[ahead > 0], minlength=nn)
+        self.act_ahead_sum += np.bincount(an, weights=ahead, minlength=nn)
+        self.act_wait_sum += np.bincount(an, weights=a["team_wait"][in_a], minlength=nn)
+        self._add_standards(tables["standards"], first_counted, cells)
+
+    def _add_standards(self, s: Mapping[str, NDArray], first_counted: int, cells: NDArray[np.int64] | None) -> None:
+        n_std, n_cells = self.std_n.shape
+        if n_std == 0 or len(s["journey"]) == 0:
+            return
+        assert cells is not None
+        keep = s["journey"] >= first_counted
+        std, met, reached = s["standard"][keep], s["met"][keep], s["reached"][keep]
+        minutes = s["minutes"][keep]
+        cells = cells[keep]
+        bins = np.clip(np.searchsorted(TIS_BINS, np.nan_to_num(minutes), side="right") - 1, 0, TIS_BINS.size - 2)
+        for g in range(cells.shape[1]):
+            c = cells[:, g]
+            ok = c >= 0
+            flat = std[ok] * n_cells + c[ok]
+            size = n_std * n_cells
+            self.std_n += np.bincount(flat, minlength=size).reshape(n_std, n_cells)
+            self.std_met += np.bincount(flat[met[ok]], minlength=size).reshape(n_std, n_cells)
+            r = reached[ok]
+            self.std_reached += np.bincount(flat[r], minlength=size).reshape(n_std, n_cells)
+            np.add.at(self.std_hist, (std[ok][r], c[ok][r], bins[ok][r]), 1.0)
+            if self.std_values is not None:
+                values = list(self.std_values)
+                m = minutes[ok][r]
+                for idx in np.unique(flat[r]):
+                    values[idx] = np.concatenate([values[idx], m[flat[r] == idx]])
+                self.std_values = tuple(values)
+
     def to_arrays(self) -> dict[str, NDArray]:
         """Every aggregate as a named array (for checkpoints, which never pickle)."""
         out: dict[str, NDArray] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "class_tis_values":
+            if f.name in ("class_tis_values", "std_values"):
                 if value is not None:
                     for k, arr in enumerate(value):
-                        out[f"class_tis_values/{k}"] = arr
+                        out[f"{f.name}/{k}"] = arr
             else:
                 out[f.name] = np.asarray(value)
         return out
@@ -170,8 +231,8 @@ class ReplicationStats:
         scalars = {"replication": int, "horizon": float, "warmup": float, "journeys_total": int}
         kwargs = {}
         for f in fields(cls):
-            if f.name == "class_tis_values":
-                keys = sorted((k for k in arrays if k.startswith("class_tis_values/")), key=lambda k: int(k.split("/")[1]))
+            if f.name in ("class_tis_values", "std_values"):
+                keys = sorted((k for k in arrays if k.startswith(f.name + "/")), key=lambda k: int(k.split("/")[1]))
                 kwargs[f.name] = tuple(np.asarray(arrays[k]) for k in keys) if keys else None
             elif f.name in scalars:
                 kwargs[f.name] = scalars[f.name](arrays[f.name])

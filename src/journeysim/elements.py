@@ -25,10 +25,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from ._frozen import FrozenMap
 from typing import Literal, TypeAlias
 
+from ._frozen import FrozenMap
 from ._problems import Collector, is_number
+from .clock import Window
 from .distributions import Distribution, Fixed
 from .errors import ValidationError
 from .profiles import ArrivalProfile
@@ -39,6 +40,8 @@ __all__ = [
     "Step",
     "Defect",
     "Microsystem",
+    "Shift",
+    "Activation",
     "HandoffDefects",
     "Handoff",
     "ServiceRequest",
@@ -233,6 +236,102 @@ class Defect:
 
 
 @dataclass(frozen=True, slots=True)
+class Shift:
+    """A weekly period when a microsystem runs differently, e.g. the cath-lab team in house.
+
+    Outside its shifts a microsystem has its own ``capacity`` and ``team_ready``;
+    during a shift, the values given here replace them. Shifts of one
+    microsystem may not overlap.
+
+    Parameters
+    ----------
+    window : Window
+        When the shift applies, e.g. ``Window("Mon-Fri", "08:00", "17:00")``.
+    capacity : int, "unlimited" or None
+        Servers during the shift; ``None`` keeps the microsystem's capacity.
+    team_ready : Distribution or None
+        Time from activation to team ready for activations made during the
+        shift; ``None`` keeps the microsystem's.
+
+    Examples
+    --------
+    >>> from journeysim.distributions import LogNormal
+    >>> day = Shift(Window("Mon-Fri", "08:00", "17:00"), capacity=2, team_ready=LogNormal(15, 0.45))
+    >>> day.window.describe()
+    'Mon-Fri 08:00-17:00'
+    """
+
+    window: Window
+    capacity: int | str | None = None
+    team_ready: Distribution | None = None
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.window, Window):
+            c.add("window", f"must be a Window, got {self.window!r}")
+        cap = self.capacity
+        if cap is not None and cap != "unlimited" and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            c.add("capacity", f"must be a non-negative integer or 'unlimited', got {cap!r}")
+        if self.team_ready is not None:
+            _check_distribution(c, "team_ready", self.team_ready)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """A milestone at which a microsystem is told that a patient is on the way.
+
+    The team's preparation (``Microsystem.team_ready``) starts at the first
+    activation a journey triggers; if none fires before the patient arrives,
+    the team is activated on arrival. With a prehospital ECG transmitted from
+    the scene, the cath-lab team gets ready during transport and the ED visit.
+
+    Parameters
+    ----------
+    at : str
+        A milestone (see :mod:`journeysim.milestones`), e.g. ``"ED.ecg_to_activation"``
+        or ``"handoff:EMS->ED"``.
+    probability : float or mapping
+        Probability (per class if a mapping) that the activation is made.
+    lag : Distribution
+        Time from the milestone to the call, in minutes.
+
+    Examples
+    --------
+    >>> Activation("EMS.response", probability={"STEMI": 0.5}).probability.get("STEMI")
+    0.5
+    """
+
+    at: str
+    probability: ProbabilityLike = 1.0
+    lag: Distribution = field(default_factory=lambda: Fixed(0.0))
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.at, str) or not self.at.strip():
+            c.add("at", f"must be a milestone such as 'ED.ecg' or 'arrive:ED', got {self.at!r}")
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "lag", self.lag)
+        c.raise_if_any()
+
+
+def _class_flag(c: Collector, path: str, value: object) -> ByClass:
+    """``True``/``False`` or a list of class names, as a 0/1 :class:`ByClass`."""
+    if isinstance(value, bool):
+        return ByClass(1.0 if value else 0.0)
+    if isinstance(value, ByClass):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(x, str) for x in value):
+        return ByClass(0.0, tuple((str(x), 1.0) for x in value))
+    c.add(path, f"must be true, false or a list of class names, got {value!r}")
+    return ByClass()
+
+
+def _overlap(a: Window, b: Window) -> bool:
+    return any(x0 < y1 and y0 < x1 for x0, x1 in a.intervals() for y0, y1 in b.intervals())
+
+
+@dataclass(frozen=True, slots=True)
 class Microsystem:
     """A clinical or support microsystem: a process node of the mesosystem.
 
@@ -260,6 +359,18 @@ class Microsystem:
         When a patient leaves the pathway from here (discharge, transfer out,
         death), the bed stays occupied this long after the visit's work
         (discharge paperwork, waiting for transport). Recorded as the visit's ``hold``.
+    schedule : sequence of Shift
+        Weekly periods with another capacity or team-ready time (in house vs on
+        call). Capacity changes never interrupt a visit: when it drops, patients
+        in service finish and the next start waits for a free server.
+    team_ready : Distribution or None
+        Time from activation to team ready (outside the shifts). A patient's
+        work here cannot start before the team is ready; the wait is the visit's
+        ``team_wait``. ``None``: no activation is needed.
+    activated_for : sequence of str or None
+        The classes that need activation (``None``: every class).
+    activation : sequence of Activation
+        Milestones that activate the team before the patient arrives.
 
     Examples
     --------
@@ -279,6 +390,10 @@ class Microsystem:
     reference: str = ""
     service_by_class: Mapping[str, Distribution | Sequence[Step]] = field(default_factory=dict)
     exit_delay: Distribution = field(default_factory=lambda: Fixed(0.0))
+    schedule: tuple[Shift, ...] = ()
+    team_ready: Distribution | None = None
+    activated_for: tuple[str, ...] | None = None
+    activation: tuple[Activation, ...] = ()
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -320,7 +435,81 @@ class Microsystem:
             c.add("defects", f"defect name {dup!r} is used more than once")
         object.__setattr__(self, "defect", None)
         object.__setattr__(self, "defects", tuple(defects))
+        self._check_activation(c)
         c.raise_if_any()
+
+    def _check_activation(self, c: Collector) -> None:
+        for name, cls in (("schedule", Shift), ("activation", Activation)):
+            value = getattr(self, name)
+            if isinstance(value, Sequence) and not isinstance(value, str):
+                object.__setattr__(self, name, tuple(value))
+                for i, item in enumerate(value):
+                    if not isinstance(item, cls):
+                        c.add(f"{name}[{i}]", f"must be a {cls.__name__}, got {item!r}")
+            else:
+                c.add(name, f"must be a sequence of {cls.__name__}, got {value!r}")
+        if self.team_ready is not None:
+            _check_distribution(c, "team_ready", self.team_ready)
+        if self.activated_for is not None:
+            if isinstance(self.activated_for, str) or not isinstance(self.activated_for, Sequence):
+                c.add("activated_for", f"must be a list of class names, got {self.activated_for!r}")
+            else:
+                object.__setattr__(self, "activated_for", tuple(str(x) for x in self.activated_for))
+        needs_team = self.team_ready is not None or any(
+            isinstance(s, Shift) and s.team_ready is not None for s in self.schedule
+        )
+        if self.activation and not needs_team:
+            c.add("activation", "activation needs a team_ready time (the time from activation to team ready)")
+        if self.team_ready is None and needs_team:
+            c.add("team_ready", "is needed outside the shifts when a shift sets team_ready")
+        shifts = [s for s in self.schedule if isinstance(s, Shift) and isinstance(s.window, Window)]
+        for a in range(len(shifts)):
+            for b in range(a + 1, len(shifts)):
+                if _overlap(shifts[a].window, shifts[b].window):
+                    c.add(f"schedule[{b}]", f"overlaps schedule[{a}] ({shifts[a].window.describe()})")
+        if shifts and len(shifts) == len(self.schedule) and not c.problems:
+            if all(cap == 0 for _, cap, _ in self.segments()):
+                c.add("schedule", "capacity is 0 all week: no patient could ever be served")
+
+    def capacity_at(self, t: float) -> int | None:
+        """Capacity at time ``t`` (minutes from Monday 00:00); ``None`` for unlimited."""
+        for s in self.schedule:
+            if s.window.contains(t):
+                if s.capacity is None:
+                    break
+                return None if s.capacity == "unlimited" else s.capacity  # type: ignore[return-value]
+        return self.capacity
+
+    def segments(self) -> tuple[tuple[float, int | None, Distribution | None], ...]:
+        """The weekly schedule as ``(start minute, capacity, team_ready)`` pieces, from Monday 00:00.
+
+        Examples
+        --------
+        >>> from journeysim.distributions import Fixed
+        >>> m = Microsystem("Lab", capacity=1, team_ready=Fixed(30),
+        ...                 schedule=[Shift(Window("Mon", "08:00", "17:00"), capacity=2, team_ready=Fixed(10))])
+        >>> [(t, cap) for t, cap, _ in m.segments()]
+        [(0.0, 1), (480.0, 2), (1020.0, 1)]
+        """
+        cuts = sorted({0.0} | {b for s in self.schedule for b in s.window.boundaries()})
+        pieces: list[tuple[float, int | None, Distribution | None]] = []
+        for t in cuts:
+            piece = (t, self.capacity_at(t), self.team_ready_at(t))
+            if not pieces or pieces[-1][1:] != piece[1:]:
+                pieces.append(piece)
+        return tuple(pieces)
+
+    def team_ready_at(self, t: float) -> Distribution | None:
+        """Time from activation to team ready for an activation at time ``t``."""
+        for s in self.schedule:
+            if s.window.contains(t) and s.team_ready is not None:
+                return s.team_ready
+        return self.team_ready
+
+    def needs_activation(self, class_name: str) -> bool:
+        """Whether visits of ``class_name`` wait for the team to be activated and ready."""
+        has_team = self.team_ready is not None
+        return has_team and (self.activated_for is None or class_name in self.activated_for)
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -335,6 +524,13 @@ class Microsystem:
     def service_mean(self) -> float:
         """Mean duration of the visit's own work, in minutes (the default service)."""
         return sum(s.duration.mean for s in self.steps)
+
+    def step_names(self) -> set[str]:
+        """Names of the steps of every class's visits here."""
+        names = {s.name for s in self.steps}
+        for service in self.service_by_class.values():
+            names |= {s.name for s in _as_steps(service)}  # type: ignore[arg-type]
+        return names
 
     def quality_for(self, class_name: str) -> float:
         """Probability that a visit of ``class_name`` has none of this node's own defects."""
@@ -412,6 +608,16 @@ class Handoff:
         Where the numbers come from (a citation), shown in reports.
     delay_by_class : mapping of str to Distribution
         Transfer time of the classes that differ from ``delay``.
+    boarding : bool or sequence of str
+        Blocking after service (for every class, or for the classes listed): when
+        ``target`` has no free server, the patient stays at ``source``, keeping
+        its bed, until one frees; that bed is then held for the patient during the
+        transfer. The time is the source visit's ``hold``.
+    preactivate : mapping of str to probability
+        Information sent ahead with this handoff: when the patient leaves
+        ``source`` on it, each named microsystem is activated with the given
+        probability (per class if a mapping), as a prehospital ECG activates the
+        cath lab. Same as an :class:`Activation` at ``"handoff:SOURCE->TARGET"``.
 
     Examples
     --------
@@ -427,6 +633,8 @@ class Handoff:
     defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
     reference: str = ""
     delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
+    boarding: bool | Sequence[str] | ByClass = False
+    preactivate: Mapping[str, ProbabilityLike] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -436,6 +644,13 @@ class Handoff:
         _check_distribution(c, "delay", self.delay)
         object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
         object.__setattr__(self, "defects", _handoff_defects(c, self.defects, HANDOFF_KINDS))
+        object.__setattr__(self, "boarding", _class_flag(c, "boarding", self.boarding))
+        if not isinstance(self.preactivate, Mapping):
+            c.add("preactivate", f"must be a mapping of microsystem name to probability, got {self.preactivate!r}")
+        else:
+            object.__setattr__(self, "preactivate", FrozenMap(
+                {str(k): _by_class(c, f"preactivate.{k}", v) for k, v in self.preactivate.items()}
+            ))
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:

@@ -40,10 +40,13 @@ import numpy as np
 import simpy
 
 from .aggregate import ReplicationStats
+from .clock import Window
 from .distributions import Distribution, Exponential, Fixed
 from .elements import HANDOFF_KINDS
+from .errors import SimulationError
 from .model import Model
-from .plan import DefectCheck, Plan, plan
+from .plan import UNLIMITED, DefectCheck, Hook, Plan, plan
+from .profiles import MINUTES_PER_WEEK
 from .records import Records
 from .streams import SeedLike, StreamFactory
 
@@ -119,13 +122,50 @@ class _Patient:
     """A patient; it is also its own pending simpy event (one at a time)."""
 
     __slots__ = ("callbacks", "_ok", "_value", "jid", "k", "rank", "node", "arr", "start", "svc",
-                 "own_end", "pending", "entry", "t0", "ndef", "work_end", "vdef", "free_at")
+                 "own_end", "pending", "entry", "t0", "ndef", "work_end", "vdef", "free_at",
+                 "edge", "ms", "ready", "reserved", "blocked_at")
 
 
 class _Request:
     """A support request; also its own pending simpy event."""
 
     __slots__ = ("callbacks", "_ok", "_value", "patient", "r", "rank", "t_req", "t_start", "t_end", "sdef")
+
+
+class _Blocked:
+    """A place in a queue held by a patient who is still in the previous microsystem's bed."""
+
+    __slots__ = ("patient",)
+
+    def __init__(self, patient: _Patient) -> None:
+        self.patient = patient
+
+
+class _Tick:
+    """A change of a microsystem's capacity; its own pending simpy event."""
+
+    __slots__ = ("callbacks", "_ok", "_value", "node", "piece", "week")
+
+
+class _Stepwise:
+    """Sampler of a visit's steps that also keeps the steps' end times (for milestones)."""
+
+    __slots__ = ("it", "ends")
+
+    def __init__(self, dists: list[Distribution], gens: list[np.random.Generator]) -> None:
+        self.it = self._draw(dists, gens)
+        self.ends: tuple[float, ...] = ()
+
+    @staticmethod
+    def _draw(dists: list[Distribution], gens: list[np.random.Generator]) -> Iterator[tuple[float, ...]]:
+        while True:
+            # the same draws, summed in the same order, as the plain sampler of these steps
+            cols = [d.sample(g, _BLOCK) for d, g in zip(dists, gens)]
+            yield from zip(*np.cumsum(np.vstack(cols), axis=0).tolist())
+
+    def __call__(self) -> float:
+        self.ends = ends = next(self.it)
+        return ends[-1]
 
 
 def run_replication(
@@ -158,6 +198,12 @@ def run_replication(
     Returns
     -------
     Records
+
+    Raises
+    ------
+    SimulationError
+        When patients deadlock (every bed of some microsystems held by patients
+        boarding for a bed in another of them).
     """
     p = model if isinstance(model, Plan) else plan(model)
     records, _ = simulate_replication(p, horizon=horizon, warmup=warmup, seed=seed, replication=replication)
@@ -202,42 +248,96 @@ def _simulate(
     schedule = env.schedule
     n_nodes = len(p.node_names)
     n_edges = len(p.edge_labels)
+    n_classes = len(p.class_names)
+    n_elements = n_nodes + n_edges + len(p.request_labels)
 
     # per-node state and samplers
     busy = [0] * n_nodes
-    cap = list(p.capacity)
+    cap = [UNLIMITED if c is None else c for c in p.capacity]
+    for i, pieces in enumerate(p.capacity_schedule):
+        if pieces is not None:
+            cap[i] = pieces[0][1]  # the piece at Monday 00:00
     nwait = [0] * n_nodes
     queues = [[deque() for _ in range(p.n_ranks)] for _ in range(n_nodes)]
-    service = [[streams.duration(prefix, steps) for prefix, steps in per_node] for per_node in p.steps]
+
+    # the steps' end times are needed where a milestone or an activation is a step end; every
+    # class that shares those steps' streams must then share one sampler of them
+    stepwise = {p.steps[i][k][0] for i in range(n_nodes) for k in range(n_classes) if p.hook_steps[i][k]}
+
+    def sampler(i: int, k: int) -> Any:
+        prefix, steps = p.steps[i][k]
+        if prefix not in stepwise or all(isinstance(d, Fixed) for _, d in steps):
+            return streams.duration(prefix, steps)
+        key = f"{prefix}#steps"
+        if key not in streams._cache:  # classes that share the steps share the sampler
+            gens = [streams.factory.generator(f"{prefix}/{s}") for s, _ in steps]
+            streams._cache[key] = _Stepwise([d for _, d in steps], gens)  # type: ignore[assignment]
+        return streams._cache[key]
+
+    service = [[sampler(i, k) for k in range(n_classes)] for i in range(n_nodes)]
     node_defects = [
         [streams.defects(name, check) for check in per_node] for name, per_node in zip(p.node_names, p.node_defects)
     ]
-    # what happens when a visit ends, per [node][class]: (defect check, certain handoff or
-    # None, random choice of handoffs or None); a handoff is (code, defect check, delay, target)
+    # a handoff, per class: (code, defect check, delay, target, hook at departure, boarding)
     edge_info = [
         [
-            (e, streams.defects(f"handoff/{label}", check), streams.duration(name, (("delay", d),)), dst)
-            for check, (name, d) in zip(checks, delays)
+            (e, streams.defects(f"handoff/{label}", check), streams.duration(name, (("delay", d),)), dst,
+             _hook(streams, p.hook_edge[e][k]), p.boarding[e][k])
+            for k, (check, (name, d)) in enumerate(zip(checks, delays))
         ]
         for e, (label, checks, delays, (_, dst)) in enumerate(
             zip(p.edge_labels, p.edge_defects, p.edge_delays, p.edge_ends)
         )
     ]
-    after: list[list[tuple[Any, Any, Any]]] = []
+    # what happens when a visit ends, per [node][class]: (defect check, certain handoff or
+    # None, random choice of handoffs or None, hook at departure, any boarding handoff)
+    after: list[list[tuple[Any, ...]]] = []
     for i, (name, per_node) in enumerate(zip(p.node_names, p.routes)):
         draw = streams.uniform(f"route/{name}")
         row = []
         for k, r in enumerate(per_node):
+            depart = _hook(streams, p.hook_depart[i][k])
             if r is None:
-                row.append((node_defects[i][k], None, None))
+                row.append((node_defects[i][k], None, None, depart, False))
             elif len(r[0]) == 1 and r[1][0] >= 1.0:
-                row.append((node_defects[i][k], edge_info[r[0][0]][k], None))
+                row.append((node_defects[i][k], edge_info[r[0][0]][k], None, depart, p.boarding[r[0][0]][k]))
             else:
-                row.append((node_defects[i][k], None, (tuple(edge_info[e][k] for e in r[0]), r[1], draw)))
+                row.append((node_defects[i][k], None, (tuple(edge_info[e][k] for e in r[0]), r[1], draw), depart,
+                            any(p.boarding[e][k] for e in r[0])))
         after.append(row)
     node_requests = [
         [tuple((r, prob, streams.uniform(f"request/{p.request_labels[r]}")) for r, prob in pc) for pc in pn]
         for pn in p.node_requests
+    ]
+    # the rarer work at the start of a visit, per [node][class]: None, or
+    # (requests, hooks at step ends, step sampler or the fixed step ends)
+    extra = [
+        [
+            None if not node_requests[i][k] and not p.hook_steps[i][k] else (
+                node_requests[i][k],
+                tuple((s, _hook(streams, h)) for s, h in p.hook_steps[i][k]),
+                service[i][k] if isinstance(service[i][k], _Stepwise)
+                else tuple(itertools.accumulate(d.mean for _, d in p.steps[i][k][1])),
+            )
+            for k in range(n_classes)
+        ]
+        for i in range(n_nodes)
+    ]
+    # on arrival, per [node][class]: None, or (hook, team-ready pieces if the visit waits for the team)
+    team = [
+        None if pieces is None else (
+            [t for t, _ in pieces], [streams.duration(name, (("ready", d),)) for _, (name, d) in pieces]
+        )
+        for pieces in p.team_ready
+    ]
+    on_arrive = [
+        [
+            None if p.hook_arrive[i][k] is None and not p.needs_team[i][k] else (
+                _hook(streams, p.hook_arrive[i][k]), team[i] if p.needs_team[i][k] else None
+            )
+            for k in range(n_classes)
+        ]
+        for i in range(n_nodes)
     ]
     exit_delay = [streams.duration(name, (("delay", d),)) for name, d in p.exit_delays]
     req_target = [dst for _, dst in p.request_ends]
@@ -246,6 +346,17 @@ def _simulate(
         [streams.defects(f"handoff/{label}", check) for check in pr]
         for label, pr in zip(p.request_labels, p.request_defects)
     ]
+    n_slots = len(p.milestone_atoms)
+    start_hooks = [_hook(streams, h) for h in p.hook_start]
+    not_met = p.defect_names.index("not_met") if p.standards else -1
+    # the standards of each class: (code, start slots, end slots, target, entries, reached only)
+    class_standards = [
+        tuple((s, sp.start, sp.end, sp.within, sp.entries, sp.reached_only)
+              for s, sp in enumerate(p.standards) if sp.classes[k])
+        for k in range(n_classes)
+    ]
+    # the most servers a microsystem ever has, for deadlock detection
+    max_cap = [cap[i] if pieces is None else max(c for _, c in pieces) for i, pieces in enumerate(p.capacity_schedule)]
 
     # records: one tuple per row, turned into columns at the end (or per chunk)
     journeys: list[float] = []
@@ -253,30 +364,96 @@ def _simulate(
     handoffs: list[float] = []
     requests: list[tuple[Any, ...]] = []
     defects: list[tuple[int, float, int, int]] = []
+    standards: list[tuple[Any, ...]] = []
+    activations: list[tuple[Any, ...]] = []
     # visits and handoffs, the two largest tables, are kept as flat lists of numbers:
     # extending a flat list and converting it with np.fromiter is faster overall
     add_visit = visits.extend
     add_handoff = handoffs.extend
     add_defect = defects.append
     stats = ReplicationStats.empty(
-        n_classes=len(p.class_names), n_nodes=n_nodes, n_edges=n_edges, n_requests=len(p.request_labels),
+        n_classes=n_classes, n_nodes=n_nodes, n_edges=n_edges, n_requests=len(p.request_labels),
         keep_values=keep_records, replication=replication, horizon=horizon, warmup=warmup,
+        n_standards=len(p.standards), n_cells=n_cells(p),
     )
     flush_at = _VISIT_FIELDS * chunk_rows if not keep_records else -1
     # journeys are numbered in arrival order: those numbered below this arrived before the warm-up
     before_warmup = [0]
     next_jid = itertools.count().__next__
+    in_system = [0]
+    # boarding: blocked[i] patients hold a bed at i; waits_for[i][j] of them wait for j
+    blocked = [0] * n_nodes
+    waits_for: list[dict[int, int]] = [{} for _ in range(n_nodes)]
 
     def flush() -> None:
-        tables = _tables(p, journeys, visits, handoffs, requests, defects)
-        stats.add_tables(tables["journeys"], tables["visits"], tables["handoffs"], tables["requests"],
-                         first_counted=before_warmup[0])
-        for rows in (journeys, visits, handoffs, requests, defects):
+        tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations)
+        stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]))
+        for rows in (journeys, visits, handoffs, requests, defects, standards, activations):
             rows.clear()
+
+    # -- milestones and activation
+    def run_hook(pt: _Patient, hook: Any, t: float) -> None:
+        recorded, acts = hook
+        if recorded:
+            ms = pt.ms
+            for s in recorded:
+                if t < ms[s]:
+                    ms[s] = t
+        for target, prob, draw, lag in acts:
+            if draw() < prob:
+                if lag.__class__ is not float:
+                    lag = lag()
+                activate(pt, target, t + lag)
+
+    def activate(pt: _Patient, i: int, t: float) -> None:
+        """The team of ``i`` is called for ``pt`` at ``t``; the earliest call counts."""
+        if pt.ready is None:
+            pt.ready = {}
+        elif i in pt.ready and pt.ready[i][0] <= t:
+            return
+        starts, samplers = team[i]  # type: ignore[misc]
+        d = samplers[bisect_right(starts, t % MINUTES_PER_WEEK) - 1]
+        if d.__class__ is not float:
+            d = d()
+        pt.ready[i] = (t, t + d)
+
+    def team_ready(pt: _Patient) -> None:
+        i = pt.node
+        t = env.now
+        if pt.reserved:
+            pt.reserved = False
+            busy[i] -= 1  # start() takes the bed again
+            start(pt, i, t)
+        else:
+            enter(pt, i, t)
+
+    TEAM_READY = (team_ready,)
+
+    def special_arrival(pt: _Patient, i: int, t: float, how: Any) -> bool:
+        """Milestones on arrival, and the wait for the team; True if the patient waits."""
+        hook, pieces = how
+        if hook is not None:
+            run_hook(pt, hook, t)
+        if pieces is None:
+            return False
+        called = pt.ready.pop(i, None) if pt.ready else None
+        if called is None:
+            activate(pt, i, t)
+            called = pt.ready.pop(i)
+        t_call, t_ready = called
+        activations.append((pt.jid, i, t_call, t_ready, t))
+        if t_ready > t:
+            pt.callbacks = TEAM_READY
+            schedule(pt, _NORMAL, t_ready - t)
+            return True
+        return False
 
     def arrive(pt: _Patient, i: int, t: float) -> None:
         pt.node = i
         pt.arr = t
+        how = on_arrive[i][pt.k]
+        if how is not None and special_arrival(pt, i, t, how):
+            return
         if busy[i] >= cap[i]:
             queues[i][pt.rank].append(pt)
             nwait[i] += 1
@@ -289,13 +466,21 @@ def _simulate(
         if svc.__class__ is not float:
             svc = svc()
         pt.svc = svc
-        if node_requests[i][pt.k]:
-            request_all(pt, i, t)
-            pt.callbacks = OWN_DONE
-        else:
+        more = extra[i][pt.k]
+        if more is None:
             pt.own_end = t + svc
             pt.callbacks = FINISH
+        else:
+            special_start(pt, i, t, svc, more)
         schedule(pt, _NORMAL, svc)
+
+    def enter(pt: _Patient, i: int, t: float) -> None:
+        """Queue for a server of ``i``, or start at once (arrival after the team is ready)."""
+        if busy[i] >= cap[i]:
+            queues[i][pt.rank].append(pt)
+            nwait[i] += 1
+        else:
+            start(pt, i, t)
 
     def start(pt: _Patient, i: int, t: float) -> None:
         busy[i] += 1
@@ -304,13 +489,36 @@ def _simulate(
         if svc.__class__ is not float:
             svc = svc()
         pt.svc = svc
-        if node_requests[i][pt.k]:
+        more = extra[i][pt.k]
+        if more is None:
+            pt.own_end = t + svc
+            pt.callbacks = FINISH
+        else:
+            special_start(pt, i, t, svc, more)
+        schedule(pt, _NORMAL, svc)
+
+    def special_start(pt: _Patient, i: int, t: float, svc: float, more: Any) -> None:
+        """Milestones at the ends of the visit's steps, and support requests."""
+        reqs, step_hooks, steps = more
+        if step_hooks:
+            ends = steps.ends if steps.__class__ is _Stepwise else steps
+            for s, hook in step_hooks:
+                run_hook(pt, hook, t + ends[s])
+        if reqs:
             request_all(pt, i, t)
             pt.callbacks = OWN_DONE
         else:
             pt.own_end = t + svc
             pt.callbacks = FINISH
-        schedule(pt, _NORMAL, svc)
+
+    def grant(x: Any, i: int, t: float) -> None:
+        """Give a free server of ``i`` to the first in its queue."""
+        if x.__class__ is _Patient:
+            start(x, i, t)
+        elif x.__class__ is _Request:
+            request_start(x, i, t)
+        else:
+            unblock(x.patient, i, t)
 
     def request_all(pt: _Patient, i: int, t: float) -> None:
         pending = 1
@@ -337,7 +545,7 @@ def _simulate(
 
     def finish(pt: _Patient, t: float) -> None:
         i = pt.node
-        check, edge, choice = after[i][pt.k]
+        check, edge, choice, depart, boards = after[i][pt.k]
         nd = 0
         if check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
@@ -360,20 +568,31 @@ def _simulate(
                 pt.callbacks = HELD
                 schedule(pt, _NORMAL, hold)
                 return
+        elif boards and edge[5] and busy[edge[3]] >= cap[edge[3]]:
+            block(pt, i, t, nd, edge)
+            return
         # free(pt, i, t, t, nd), inlined on the hottest path: measured 7% of the tandem
         # benchmark (2.09 vs 2.27 µs per visit, interleaved runs); keep the two in step
         busy[i] -= 1
         add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, t - pt.own_end, nd, 0.0))
-        if nwait[i]:
+        if nwait[i] and busy[i] < cap[i]:
             nwait[i] -= 1
             for q in queues[i]:
                 if q:
-                    start(q.popleft(), i, t)
+                    nxt = q.popleft()
+                    if nxt.__class__ is _Patient:
+                        start(nxt, i, t)
+                    else:
+                        grant(nxt, i, t)
                     break
+        if depart is not None:
+            run_hook(pt, depart, t)
         if edge is None:
             leave(pt, t)
             return
-        e, check, d, target = edge
+        e, check, d, target, hook, _ = edge
+        if hook is not None:
+            run_hook(pt, hook, t)
         kinds = 0
         if check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
@@ -382,7 +601,7 @@ def _simulate(
                 pt.ndef += 1
         if d.__class__ is not float:
             d = d()
-        add_handoff((pt.jid, e, t, t + d, kinds))
+        add_handoff((pt.jid, e, t, t + d, kinds, 0.0))
         if d > 0.0:
             pt.node = target
             pt.arr = t + d  # the event time, as simpy computes it
@@ -395,12 +614,15 @@ def _simulate(
         """Record the visit and give the bed to the next patient in line."""
         busy[i] -= 1
         add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, work_end - pt.own_end, nd, t - work_end))
-        if nwait[i]:
+        if nwait[i] and busy[i] < cap[i]:
             nwait[i] -= 1
             for q in queues[i]:
                 if q:
-                    start(q.popleft(), i, t)
+                    grant(q.popleft(), i, t)
                     break
+        depart = after[i][pt.k][3]
+        if depart is not None:
+            run_hook(pt, depart, t)
 
     def held(pt: _Patient) -> None:
         free(pt, pt.node, pt.work_end, pt.free_at, pt.vdef)
@@ -413,10 +635,152 @@ def _simulate(
 
     TRANSFERRED = (transferred,)
 
+    # -- boarding (blocking after service)
+    def block(pt: _Patient, i: int, t: float, nd: int, edge: Any) -> None:
+        """``pt`` keeps its bed at ``i`` and queues for a bed at the handoff's target."""
+        j = edge[3]
+        pt.work_end = t
+        pt.vdef = nd
+        pt.edge = edge
+        pt.blocked_at = t
+        queues[j][pt.rank].append(_Blocked(pt))
+        nwait[j] += 1
+        blocked[i] += 1
+        waits_for[i][j] = waits_for[i].get(j, 0) + 1
+        check_deadlock(t)
+
+    def unblock(pt: _Patient, j: int, t: float) -> None:
+        """A bed at ``j`` is free for a boarding patient: it is held for them during the transfer."""
+        i = pt.node
+        busy[j] += 1
+        blocked[i] -= 1
+        waits_for[i][j] -= 1
+        free(pt, i, pt.work_end, t, pt.vdef)
+        e, check, d, target, hook, _ = pt.edge
+        pt.edge = None
+        if hook is not None:
+            run_hook(pt, hook, t)
+        kinds = 0
+        if check is not None and check[1]() < check[0]:
+            for c in _which(check[2], check[3]):
+                kinds |= 1 << c
+                add_defect((pt.jid, t, n_nodes + e, c))
+                pt.ndef += 1
+        if d.__class__ is not float:
+            d = d()
+        add_handoff((pt.jid, e, t, t + d, kinds, t - pt.blocked_at))
+        pt.node = target
+        pt.arr = t + d
+        pt.reserved = True
+        if d > 0.0:
+            pt.callbacks = RESERVED
+            schedule(pt, _NORMAL, d)
+        else:
+            arrive_reserved(pt, target, t)
+
+    def arrive_reserved(pt: _Patient, j: int, t: float) -> None:
+        how = on_arrive[j][pt.k]
+        if how is not None and special_arrival(pt, j, t, how):
+            return  # waits for the team, keeping the bed held for it
+        pt.reserved = False
+        busy[j] -= 1  # start() takes the held bed
+        start(pt, j, t)
+
+    def reserved_arrival(pt: _Patient) -> None:
+        arrive_reserved(pt, pt.node, pt.arr)
+
+    RESERVED = (reserved_arrival,)
+
+    def check_deadlock(t: float) -> None:
+        """Raise if some microsystems' beds are all held by patients boarding for one another."""
+        stuck = {i for i in range(n_nodes) if blocked[i] and blocked[i] >= max_cap[i]}
+        changed = True
+        while changed and stuck:
+            changed = False
+            for i in list(stuck):
+                if any(n and j not in stuck for j, n in waits_for[i].items()):
+                    stuck.discard(i)
+                    changed = True
+        if stuck:
+            names = [p.node_names[i] for i in sorted(stuck)]
+            detail = "; ".join(
+                f"{p.node_names[i]}: {blocked[i]} bed(s), all held by patients waiting for "
+                + ", ".join(f"{p.node_names[j]} ({n})" for j, n in sorted(waits_for[i].items()) if n)
+                for i in sorted(stuck)
+            )
+            raise SimulationError(
+                f"deadlock at t = {t:.1f} min (replication {replication}): every bed of "
+                f"{', '.join(names)} is held by a patient boarding for a bed in another of them, so none "
+                f"can ever move. {detail}. Add capacity, or remove boarding on a handoff of this cycle."
+            )
+
+    # -- capacity that follows a schedule
+    def tick(ev: _Tick) -> None:
+        i = ev.node
+        pieces = p.capacity_schedule[i]
+        t = env.now
+        cap[i] = pieces[ev.piece][1]  # type: ignore[index]
+        while nwait[i] and busy[i] < cap[i]:
+            nwait[i] -= 1
+            for q in queues[i]:
+                if q:
+                    grant(q.popleft(), i, t)
+                    break
+        if t < horizon or in_system[0] > 0:
+            next_tick(ev)
+
+    TICK = (tick,)
+
+    def next_tick(ev: _Tick) -> None:
+        pieces = p.capacity_schedule[ev.node]
+        ev.callbacks = TICK  # simpy clears an event's callbacks once it has run them
+        ev.piece += 1
+        if ev.piece == len(pieces):  # type: ignore[arg-type]
+            ev.piece = 0
+            ev.week += 1
+        at = ev.week * MINUTES_PER_WEEK + pieces[ev.piece][0]  # type: ignore[index]
+        schedule(ev, _NORMAL, at - env.now)
+
+    for i, pieces in enumerate(p.capacity_schedule):
+        if pieces is not None:
+            ev = _Tick()
+            ev._ok = True
+            ev._value = None
+            ev.node, ev.piece, ev.week = i, 0, 0
+            next_tick(ev)
+
     def leave(pt: _Patient, t: float) -> None:
+        if class_standards[pt.k]:
+            judge(pt, t)
         journeys.extend((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node, pt.ndef))
+        in_system[0] -= 1
         if flush_at > 0 and len(visits) + _VISIT_FIELDS * len(requests) > flush_at:
             flush()
+
+    def judge(pt: _Patient, t: float) -> None:
+        """Judge the journey's standards; a miss is a defect of the journey."""
+        ms = pt.ms
+
+        def when(slots: tuple[int, ...]) -> float:
+            return min(pt.t0 if s == -1 else t if s == -2 else ms[s] for s in slots)
+
+        for s, first, last, within, entries, reached_only in class_standards[pt.k]:
+            if entries is not None and pt.entry not in entries:
+                continue
+            a = when(first)
+            if a == _INF:
+                continue
+            b = when(last)
+            if b == _INF:
+                if reached_only:
+                    continue
+                met = False
+            else:
+                met = b - a <= within
+            standards.append((pt.jid, s, pt.k, pt.entry, a, b, met))
+            if not met:
+                add_defect((pt.jid, t, n_elements + s, not_met))
+                pt.ndef += 1
 
     # support requests
     def send_request(pt: _Patient, r: int, t: float) -> None:
@@ -458,7 +822,7 @@ def _simulate(
             pt.ndef += nd
         rq.sdef = nd
         rq.t_end = t
-        if nwait[s]:
+        if nwait[s] and busy[s] < cap[s]:
             nwait[s] -= 1
             for q in queues[s]:
                 if q:
@@ -508,6 +872,7 @@ def _simulate(
         choose = streams.uniform(f"entry/{name}") if len(nodes_k) > 1 else None
         last = len(nodes_k) - 1
         rank = p.ranks[k]
+        first_hook = start_hooks[k]
 
         def next_arrival(t: float) -> float:
             t += gap()  # type: ignore[operator]
@@ -524,18 +889,24 @@ def _simulate(
             pt._value = None
             pt.k = k
             pt.rank = rank
+            pt.ms = [_INF] * n_slots if n_slots else None
+            pt.ready = None
+            pt.reserved = False
             pt.callbacks = ARRIVED
             schedule(pt, _NORMAL, at - env.now)
 
         def arrived(pt: _Patient) -> None:
             t = env.now
             pt.jid = next_jid()
+            in_system[0] += 1
             if t < warmup:
                 before_warmup[0] += 1
             pt.t0 = t
             pt.ndef = 0
             pt.entry = entry = nodes_k[0] if choose is None else nodes_k[min(bisect_right(cum_k, choose()), last)]
             new_patient(next_arrival(t))
+            if first_hook is not None:
+                run_hook(pt, first_hook, t)
             arrive(pt, entry, t)
 
         ARRIVED = (arrived,)
@@ -546,19 +917,70 @@ def _simulate(
             make_source(k)
 
     env.run()
+    if in_system[0]:  # every event is done, yet patients remain: a bug, never a silent wrong answer
+        raise SimulationError(f"{in_system[0]} patients never left the pathway in replication {replication}")
     # Flushing also empties the large lists: the callbacks above refer to one another
     # through closure cells, a cycle that only the cyclic collector frees, and what
     # waits for it should be a few small objects rather than a replication's raw records.
     if not keep_records:
         flush()
         return None, stats
-    tables = _tables(p, journeys, visits, handoffs, requests, defects)
-    for rows in (journeys, visits, handoffs, requests, defects):
+    tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations)
+    for rows in (journeys, visits, handoffs, requests, defects, standards, activations):
         rows.clear()
-    stats.add_tables(tables["journeys"], tables["visits"], tables["handoffs"], tables["requests"],
-                     first_counted=before_warmup[0])
+    stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]))
     records = Records.from_columns(replication, horizon, warmup, tables, p.labels())
     return records, stats
+
+
+_INF = float("inf")
+
+
+def _hook(streams: _Streams, hook: Hook) -> Any:
+    """A plan's hook with the random streams of its activations."""
+    if hook is None:
+        return None
+    recorded, acts = hook
+    return (
+        recorded,
+        tuple(
+            (target, prob, streams.uniform(stream), streams.duration(f"{stream}/lag", (("lag", lag),)))
+            for target, prob, stream, lag in acts
+        ),
+    )
+
+
+def n_cells(p: Plan) -> int:
+    """Cells of a standard's results: everyone, then each label of each group."""
+    return 1 + sum(len(g[3]) for g in p.groups)
+
+
+def standard_cells(p: Plan, table: dict[str, np.ndarray]) -> np.ndarray:
+    """For each row of the standards table, its cell in each group (-1: in none); column 0 is everyone."""
+    n = len(table["journey"])
+    out = np.full((n, 1 + len(p.groups)), -1, dtype=np.int64)
+    out[:, 0] = 0
+    offset = 1
+    for g, (_, by, codes, labels, window) in enumerate(p.groups):
+        if by == "clock":
+            inside = _in_window(window, table["start"])  # type: ignore[arg-type]
+            out[:, g + 1] = offset + np.where(inside, 0, 1)
+        else:
+            key = table["entry"] if by == "entry" else table["class"]
+            lut = np.full(max([len(p.node_names), len(p.class_names)]) + 1, -1, dtype=np.int64)
+            for code, li in codes.items():
+                lut[code] = offset + li
+            out[:, g + 1] = lut[key]
+        offset += len(labels)
+    return out
+
+
+def _in_window(window: Window, t: np.ndarray) -> np.ndarray:
+    week = np.mod(t, MINUTES_PER_WEEK)
+    inside = np.zeros(len(t), dtype=bool)
+    for a, b in window.intervals():
+        inside |= (week >= a) & (week < b)
+    return inside
 
 
 def _flat_columns(flat: list[float], fields: tuple[tuple[str, Any], ...]) -> dict[str, np.ndarray]:
@@ -580,6 +1002,8 @@ def _tables(
     handoffs: list[float],
     requests: list[tuple[Any, ...]],
     defects: list[tuple[int, float, int, int]],
+    standards: list[tuple[Any, ...]],
+    activations: list[tuple[Any, ...]],
 ) -> dict[str, dict[str, np.ndarray]]:
     """Turn the row lists into the columns of :data:`journeysim.records.FIELDS`."""
     i8, f8 = np.int64, np.float64
@@ -611,7 +1035,8 @@ def _tables(
     }
     v["wait"] = v["start"] - v["arrival"]
     v["sojourn"] = v["end"] - v["arrival"]
-    h = _flat_columns(handoffs, (("journey", i8), ("handoff", i8), ("depart", f8), ("arrive", f8), ("kinds", i8)))
+    h = _flat_columns(handoffs, (("journey", i8), ("handoff", i8), ("depart", f8), ("arrive", f8), ("kinds", i8),
+                                 ("blocked", f8)))
     ends = np.asarray(p.edge_ends, dtype=i8).reshape(-1, 2)
     kinds = h.pop("kinds")
     h = {
@@ -623,6 +1048,7 @@ def _tables(
         "arrive": h["arrive"],
         **{kind: (kinds & (1 << b)) != 0 for b, kind in enumerate(HANDOFF_KINDS)},
         "delay": h["arrive"] - h["depart"],
+        "blocked": h["blocked"],
     }
     r = _columns(requests, (("journey", i8), ("request", i8), ("requested", f8), ("start", f8), ("end", f8),
                             ("returned", f8), ("support_defects", i8), ("kinds", i8)))
@@ -640,6 +1066,17 @@ def _tables(
         "turnaround": r["returned"] - r["requested"],
     }
     n_nodes, n_edges = len(p.node_names), len(p.edge_labels)
-    etype = np.where(d["element"] < n_nodes, 0, np.where(d["element"] < n_nodes + n_edges, 1, 2))
+    n_links = n_nodes + n_edges + len(p.request_labels)
+    etype = np.select([d["element"] < n_nodes, d["element"] < n_nodes + n_edges, d["element"] < n_links], [0, 1, 2], 3)
     d = {"journey": d["journey"], "time": d["time"], "element": d["element"], "element_type": etype, "defect": d["defect"]}
-    return {"journeys": journeys_cols, "visits": v, "handoffs": h, "requests": r, "defects": d}
+    s = _columns(standards, (("journey", i8), ("standard", i8), ("class", i8), ("entry", i8), ("start", f8),
+                             ("end", f8), ("met", np.bool_)))
+    reached = np.isfinite(s["end"])
+    s["end"] = np.where(reached, s["end"], np.nan)
+    s["minutes"] = s["end"] - s["start"]
+    s["reached"] = reached
+    a = _columns(activations, (("journey", i8), ("node", i8), ("activated", f8), ("ready", f8), ("arrival", f8)))
+    a["ahead"] = a["arrival"] - a["activated"]
+    a["team_wait"] = np.clip(a["ready"] - a["arrival"], 0.0, None)
+    return {"journeys": journeys_cols, "visits": v, "handoffs": h, "requests": r, "defects": d, "standards": s,
+            "activations": a}

@@ -38,6 +38,7 @@ from .elements import (
     PatientClass,
     ServiceRequest,
 )
+from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
 
 __all__ = ["Model"]
 
@@ -60,6 +61,14 @@ class Model:
     classes : sequence of PatientClass
     name : str
         A label for results and reports.
+    milestones : mapping of str to str or sequence of str
+        Named milestones (see :mod:`journeysim.milestones`), e.g.
+        ``{"door": ["arrive:ED", "arrive:CathLab"]}``; ``fmc`` redefines first
+        medical contact.
+    standards : sequence of Standard
+        Timeliness standards; a miss is a defect of the journey.
+    groups : sequence of Group
+        Subgroups that standards are reported by.
 
     Raises
     ------
@@ -72,13 +81,20 @@ class Model:
     requests: tuple[ServiceRequest, ...] = ()
     classes: tuple[PatientClass, ...] = ()
     name: str = "model"
+    milestones: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    standards: tuple[Standard, ...] = ()
+    groups: tuple[Group, ...] = ()
     _nodes: Mapping[str, Microsystem] = field(init=False, repr=False, compare=False)
     _graph: nx.DiGraph = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("microsystems", "handoffs", "requests", "classes"):
+        for name in ("microsystems", "handoffs", "requests", "classes", "standards", "groups"):
             value = getattr(self, name)
             object.__setattr__(self, name, tuple(value) if isinstance(value, Iterable) else value)
+        if isinstance(self.milestones, Mapping):
+            object.__setattr__(self, "milestones", FrozenMap(
+                {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in self.milestones.items()}
+            ))
         c = Collector()
         self._check_types(c)
         c.raise_if_any()
@@ -97,6 +113,7 @@ class Model:
         """
         self._check_names(c)
         self._check_references(c, self._nodes)
+        self._check_timeliness(c)
         if flow and not c.problems:
             self._check_routing(c)
         if flow and not c.problems:
@@ -109,6 +126,9 @@ class Model:
         handoffs: Sequence[Handoff],
         requests: Sequence[ServiceRequest],
         classes: Sequence[PatientClass],
+        milestones: Mapping[str, Sequence[str]] | None = None,
+        standards: Sequence[Standard] = (),
+        groups: Sequence[Group] = (),
     ) -> "Model":
         """An unchecked model of the elements that could be built, for :meth:`check` (internal)."""
         self = object.__new__(cls)
@@ -117,6 +137,10 @@ class Model:
             ("handoffs", tuple(handoffs)),
             ("requests", tuple(requests)),
             ("classes", tuple(classes)),
+            ("milestones", FrozenMap({k: (v,) if isinstance(v, str) else tuple(v)
+                                      for k, v in (milestones or {}).items()})),
+            ("standards", tuple(standards)),
+            ("groups", tuple(groups)),
             ("name", "partial"),
             ("_nodes", FrozenMap({m.name: m for m in microsystems})),
         ):
@@ -130,7 +154,11 @@ class Model:
             "handoffs": Handoff,
             "requests": ServiceRequest,
             "classes": PatientClass,
+            "standards": Standard,
+            "groups": Group,
         }
+        if not isinstance(self.milestones, Mapping):
+            c.add("milestones", "must be a mapping of name to milestone(s)")
         for name, cls in expected.items():
             value = getattr(self, name)
             if not isinstance(value, tuple):
@@ -159,6 +187,8 @@ class Model:
         dupes("classes", [k.name for k in self.classes])
         dupes("handoffs", [h.label.replace("->", " -> ") for h in self.handoffs])
         dupes("requests", [r.label.replace("=>", " => ") for r in self.requests])
+        dupes("standards", [s.name for s in self.standards])
+        dupes("groups", [g.name for g in self.groups])
 
     def _check_class_table(self, c: Collector, path: str, table: ByClass) -> None:
         known = {k.name for k in self.classes}
@@ -205,6 +235,115 @@ class Model:
                     if name not in known:
                         c.add(f"{_describe(kind, i, f'{link.source} {arrow} {link.target}')}.delay_by_class.{name}",
                               f"unknown patient class {name!r}{_suggest(name, known)}")
+
+    def _check_timeliness(self, c: Collector) -> None:
+        """Schedules, activation, boarding, milestones, standards and groups."""
+        known = set(self.class_names)
+        nodes = self._nodes
+        for i, m in enumerate(self.microsystems):
+            path = _describe("microsystems", i, m.name)
+            for k in m.activated_for or ():
+                if k not in known:
+                    c.add(f"{path}.activated_for", f"unknown patient class {k!r}{_suggest(k, known)}")
+            for j, a in enumerate(m.activation):
+                self._check_milestone(c, f"{path}.activation[{j}].at", a.at, trigger=True)
+                self._check_class_table(c, f"{path}.activation[{j}].probability", a.probability)  # type: ignore[arg-type]
+            if m.kind == "support" and (m.team_ready is not None or m.schedule):
+                if m.team_ready is not None:
+                    c.add(f"{path}.team_ready", "support microsystems take requests, not activations")
+        for i, h in enumerate(self.handoffs):
+            path = _describe("handoffs", i, f"{h.source} -> {h.target}")
+            self._check_class_table(c, f"{path}.boarding", h.boarding)  # type: ignore[arg-type]
+            for name, prob in h.preactivate.items():
+                m = nodes.get(name)
+                if m is None:
+                    c.add(f"{path}.preactivate.{name}", f"unknown microsystem {name!r}{_suggest(name, nodes)}")
+                elif m.team_ready is None:
+                    c.add(f"{path}.preactivate.{name}", f"{name!r} has no team_ready time, so nothing to pre-activate")
+                self._check_class_table(c, f"{path}.preactivate.{name}", prob)  # type: ignore[arg-type]
+        for name, items in self.milestones.items():
+            if name in ("start", "end"):
+                c.add(f"milestones.{name}", f"{name!r} is built in and cannot be redefined")
+            for x in items:
+                try:
+                    atom = parse_milestone(x)
+                except ValueError as err:
+                    c.add(f"milestones.{name}", str(err))
+                    continue
+                if atom[0] == "named":
+                    c.add(f"milestones.{name}", f"{x!r}: a named milestone is made of milestones such as "
+                          "'arrive:ED', not of other names")
+                else:
+                    self._check_milestone(c, f"milestones.{name}", x)
+        entries = {n for k in self.classes for n, _ in k.entries}
+        for i, st in enumerate(self.standards):
+            path = _describe("standards", i, st.name)
+            for key, items in (("from", st.start), ("to", st.end)):
+                for x in items:  # type: ignore[union-attr]
+                    self._check_milestone(c, f"{path}.{key}", x)
+            for k in st.classes or ():
+                if k not in known:
+                    c.add(f"{path}.classes", f"unknown patient class {k!r}{_suggest(k, known)}")
+            for e in st.entries or ():
+                if e not in entries:
+                    c.add(f"{path}.entries", f"{e!r} is not an entry microsystem of any class{_suggest(e, entries)}")
+        for i, g in enumerate(self.groups):
+            path = _describe("groups", i, g.name)
+            pool = entries if g.by == "entry" else known
+            for label, names in g.values.items():
+                for n in names:
+                    if g.by != "clock" and n not in pool:
+                        what = "entry microsystem" if g.by == "entry" else "patient class"
+                        c.add(f"{path}.{g.by}.{label}", f"unknown {what} {n!r}{_suggest(n, pool)}")
+
+    def _check_milestone(self, c: Collector, path: str, text: str, *, trigger: bool = False) -> None:
+        try:
+            atom = parse_milestone(text)
+        except ValueError as err:
+            c.add(path, str(err))
+            return
+        if atom[0] == "named":
+            name = atom[1]
+            if name not in self.milestones and name not in BUILTIN_MILESTONES:
+                names = set(self.milestones) | set(BUILTIN_MILESTONES)
+                c.add(path, f"unknown milestone {name!r}{_suggest(name, names)}")
+            return
+        if trigger and atom[0] == "end":
+            c.add(path, "a journey's end cannot activate a microsystem")
+        nodes = self._nodes
+        clinical = [n for n, m in nodes.items() if m.kind == "clinical"]
+        if atom[0] in ("arrive", "depart", "step"):
+            node = atom[1]
+            if node not in nodes or nodes[node].kind != "clinical":
+                c.add(path, f"{text!r}: unknown clinical microsystem {node!r}{_suggest(node, clinical)}")
+            elif atom[0] == "step" and atom[2] not in nodes[node].step_names():
+                steps = sorted(nodes[node].step_names())
+                c.add(path, f"{text!r}: {node!r} has no step {atom[2]!r}{_suggest(atom[2], steps)} "
+                      f"(its steps: {', '.join(steps)})")
+        elif atom[0] == "handoff":
+            labels = [h.label for h in self.handoffs]
+            if atom[1] not in labels:
+                c.add(path, f"{text!r}: unknown handoff {atom[1]!r}{_suggest(atom[1], labels)}")
+
+    def milestone_atoms(self, text: str) -> tuple[Atom, ...]:
+        """The milestones that ``text`` stands for (several: the earliest counts).
+
+        Examples
+        --------
+        >>> from journeysim.elements import Microsystem, PatientClass
+        >>> m = Model([Microsystem("ED")], classes=[PatientClass("all", entry="ED", rate=0.1)],
+        ...           milestones={"door": "arrive:ED"})
+        >>> m.milestone_atoms("door"), m.milestone_atoms("fmc")
+        ((('arrive', 'ED'),), (('start',),))
+        """
+        atom = parse_milestone(text)
+        if atom[0] != "named":
+            return (atom,)
+        if atom[1] in self.milestones:
+            return tuple(parse_milestone(x) for x in self.milestones[atom[1]])
+        if atom[1] == "fmc":
+            return (("start",),)
+        raise KeyError(f"unknown milestone {atom[1]!r}")
 
     def _check_routing(self, c: Collector) -> None:
         for k in self.classes:

@@ -32,17 +32,39 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from .distributions import Distribution
+from .clock import Window
+from .distributions import Distribution, Fixed
 from .elements import HANDOFF_KINDS, ByClass
+from .milestones import Atom
 from .model import Model
 from .profiles import ArrivalProfile
 
-__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck"]
+__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan"]
 
 UNLIMITED = 1 << 62
 
 #: ``(p_any, ((defect code, p, p if none yet), ...))`` or ``None`` when no defect is possible.
 DefectCheck = tuple[float, tuple[tuple[int, float, float], ...]] | None
+
+#: What happens at a milestone of one class: ``(milestone slots to record, activations)``;
+#: an activation is ``(target node, probability, stream name, lag distribution)``.
+Hook = tuple[tuple[int, ...], tuple[tuple[int, float, str, Distribution], ...]] | None
+
+
+@dataclass(frozen=True, slots=True)
+class StandardPlan:
+    """A standard compiled to milestone slots (internal)."""
+
+    name: str
+    #: slots whose earliest time is milestone A (B); -1 stands for the journey's start, -2 its end
+    start: tuple[int, ...]
+    end: tuple[int, ...]
+    within: float
+    #: [class] -> applies to the class
+    classes: tuple[bool, ...]
+    #: entry node codes it applies to, or None for all
+    entries: frozenset[int] | None
+    reached_only: bool
 
 
 def _check(pairs: list[tuple[int, float]]) -> DefectCheck:
@@ -93,6 +115,31 @@ class Plan:
     entries: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...]
     #: names of defect codes: the three handoff kinds first, then microsystem defect names
     defect_names: tuple[str, ...]
+    #: [node] -> ((week minute, capacity), ...) when the capacity follows a schedule, else None
+    capacity_schedule: tuple[tuple[tuple[float, int], ...] | None, ...] = ()
+    #: [node] -> ((week minute, (stream name, distribution)), ...) of the team-ready time, or None
+    team_ready: tuple[tuple[tuple[float, tuple[str, Distribution]], ...] | None, ...] = ()
+    #: [node][class] -> whether the visit waits for activation and team ready
+    needs_team: tuple[tuple[bool, ...], ...] = ()
+    #: [edge][class] -> boarding (blocking after service) on this handoff
+    boarding: tuple[tuple[bool, ...], ...] = ()
+    #: tracked milestones, one slot each
+    milestone_atoms: tuple[Atom, ...] = ()
+    #: hooks per site: [class] at the journey's start; [node][class] on arrival and on
+    #: departure; [node][class] -> ((step index, hook), ...) at step ends; [edge][class]
+    hook_start: tuple[Hook, ...] = ()
+    hook_arrive: tuple[tuple[Hook, ...], ...] = ()
+    hook_depart: tuple[tuple[Hook, ...], ...] = ()
+    hook_steps: tuple[tuple[tuple[tuple[int, Hook], ...], ...], ...] = ()
+    hook_edge: tuple[tuple[Hook, ...], ...] = ()
+    standards: tuple[StandardPlan, ...] = ()
+    #: (name, by, {code: label index}, labels, window) per group; codes are entry nodes or classes
+    groups: tuple[tuple[str, str, dict[int, int], tuple[str, ...], Window | None], ...] = ()
+
+    @property
+    def has_milestones(self) -> bool:
+        """Whether journeys track milestones (for standards)."""
+        return bool(self.milestone_atoms)
 
     def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """Labels of the coded columns of each record table."""
@@ -103,10 +150,13 @@ class Plan:
             "handoffs": {"handoff": self.edge_labels, "source": nodes, "target": nodes},
             "requests": {"request": self.request_labels, "source": nodes, "target": nodes},
             "defects": {
-                "element": nodes + self.edge_labels + self.request_labels,
-                "element_type": ("microsystem", "handoff", "request"),
+                "element": nodes + self.edge_labels + self.request_labels + tuple(s.name for s in self.standards),
+                "element_type": ("microsystem", "handoff", "request", "standard"),
                 "defect": self.defect_names,
             },
+            "standards": {"standard": tuple(s.name for s in self.standards), "class": self.class_names,
+                          "entry": nodes},
+            "activations": {"node": nodes},
         }
 
 
@@ -155,6 +205,9 @@ def plan(model: Model) -> Plan:
         return table.get(k)
 
     priorities = sorted({k.priority for k in classes}, reverse=True)
+    timeliness = _timeliness(model, index)
+    if model.standards:
+        code("not_met")
     return Plan(
         model=model,
         node_names=tuple(m.name for m in nodes),
@@ -205,4 +258,111 @@ def plan(model: Model) -> Plan:
             for k in classes
         ),
         defect_names=tuple(defect_names),
+        **timeliness,
+    )
+
+
+def _timeliness(model: Model, index: dict[str, int]) -> dict[str, Any]:
+    """Schedules, activation, boarding, milestone hooks and standards as tables."""
+    nodes, classes = model.microsystems, model.classes
+    n_nodes, n_classes = len(nodes), len(classes)
+    capacity_schedule: list[Any] = []
+    team_ready: list[Any] = []
+    for m in nodes:
+        pieces = m.segments()
+        caps = tuple((t, UNLIMITED if cap is None else cap) for t, cap, _ in pieces)
+        capacity_schedule.append(caps if len({c for _, c in caps}) > 1 else None)
+        if m.team_ready is None:
+            team_ready.append(None)
+            continue
+        dists: list[Distribution] = []
+        ready = []
+        for t, _, d in pieces:
+            if d not in dists:
+                dists.append(d)  # type: ignore[arg-type]
+            ready.append((t, (f"team_ready/{m.name}" + (f"/{dists.index(d)}" if dists.index(d) else ""), d)))
+        team_ready.append(tuple(ready))
+
+    # milestone slots: every atom a standard refers to
+    atoms: list[Atom] = []
+
+    def slots(texts: Any) -> tuple[int, ...]:
+        out = []
+        for text in texts:
+            for atom in model.milestone_atoms(text):
+                if atom == ("start",):
+                    out.append(-1)
+                elif atom == ("end",):
+                    out.append(-2)
+                else:
+                    if atom not in atoms:
+                        atoms.append(atom)
+                    out.append(atoms.index(atom))
+        return tuple(sorted(set(out)))
+
+    pathway = set(model.pathway_classes)
+    standards = tuple(
+        StandardPlan(
+            name=st.name, start=slots(st.start), end=slots(st.end), within=st.within,
+            classes=tuple((k.name in st.classes) if st.classes is not None else (k.name in pathway)
+                          for k in classes),
+            entries=None if st.entries is None else frozenset(index[e] for e in st.entries),
+            reached_only=st.reached_only,
+        )
+        for st in model.standards
+    )
+    # activations, per atom and class: (target, probability, stream name, lag)
+    triggers: dict[Atom, list[list[tuple[int, float, str, Distribution]]]] = {}
+
+    def add_trigger(atom: Atom, target: int, prob: ByClass, stream: str, lag: Distribution) -> None:
+        per_class = triggers.setdefault(atom, [[] for _ in range(n_classes)])
+        for k, cls in enumerate(classes):
+            p = prob.get(cls.name)
+            if p > 0 and nodes[target].needs_activation(cls.name):
+                per_class[k].append((target, p, stream, lag))
+
+    for t, m in enumerate(nodes):
+        for j, a in enumerate(m.activation):
+            for atom in model.milestone_atoms(a.at):
+                add_trigger(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag)  # type: ignore[arg-type]
+    for h in model.handoffs:
+        for name, prob in h.preactivate.items():
+            add_trigger(("handoff", h.label), index[name], prob, f"preactivate/{h.label}/{name}", Fixed(0.0))  # type: ignore[arg-type]
+
+    def hook(atom: Atom, k: int) -> Hook:
+        recorded = (atoms.index(atom),) if atom in atoms else ()
+        acts = tuple(triggers.get(atom, [[]] * n_classes)[k])
+        return (recorded, acts) if recorded or acts else None
+
+    step_hooks = []
+    for m in nodes:
+        per_class = []
+        for cls in classes:
+            k = classes.index(cls)
+            steps = m.steps_for(cls.name)
+            per_class.append(tuple(
+                (i, h) for i, s in enumerate(steps) if (h := hook(("step", m.name, s.name), k)) is not None
+            ))
+        step_hooks.append(tuple(per_class))
+    groups = []
+    for g in model.groups:
+        if g.by == "clock":
+            groups.append((g.name, g.by, {}, g.labels, g.window))
+        else:
+            codes = index if g.by == "entry" else {k.name: i for i, k in enumerate(classes)}
+            table = {codes[n]: li for li, (_, names) in enumerate(g.values.items()) for n in names}
+            groups.append((g.name, g.by, table, g.labels, None))
+    return dict(
+        capacity_schedule=tuple(capacity_schedule),
+        team_ready=tuple(team_ready),
+        needs_team=tuple(tuple(m.needs_activation(k.name) for k in classes) for m in nodes),
+        boarding=tuple(tuple(h.boarding.get(k.name) > 0 for k in classes) for h in model.handoffs),  # type: ignore[union-attr]
+        milestone_atoms=tuple(atoms),
+        hook_start=tuple(hook(("start",), k) for k in range(n_classes)),
+        hook_arrive=tuple(tuple(hook(("arrive", m.name), k) for k in range(n_classes)) for m in nodes),
+        hook_depart=tuple(tuple(hook(("depart", m.name), k) for k in range(n_classes)) for m in nodes),
+        hook_steps=tuple(step_hooks),
+        hook_edge=tuple(tuple(hook(("handoff", h.label), k) for k in range(n_classes)) for h in model.handoffs),
+        standards=standards,
+        groups=tuple(groups),
     )

@@ -1,4 +1,5 @@
-"""Columnar journey records: one row per journey, visit, handoff, request and defect.
+"""Columnar journey records: one row per journey, visit, handoff, request, defect,
+judged standard and activation.
 
 The engine writes one :class:`Records` per replication. Each table is a
 :class:`Table`: named numpy columns of equal length that turn into a pandas
@@ -55,7 +56,8 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "support_wait": "Time the visit was held past its own work, waiting for support results.",
                 "defects": "Number of the microsystem's own defects in this visit.",
                 "hold": "Time the patient kept the bed after the work and support results, before leaving: "
-                "the microsystem's exit delay when the patient left the pathway from here.",
+                "the microsystem's exit delay when the patient left the pathway from here, or the time "
+                "boarding for a bed at the next microsystem (the handoff's 'blocked').",
                 "wait": "start - arrival: time queued for a server.",
                 "sojourn": "end - arrival: time spent at the microsystem.",
             }
@@ -72,6 +74,8 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "information": "True if the handoff had an information defect.",
                 "services": "True if the handoff had a services defect.",
                 "delay": "arrive - depart: transfer delay.",
+                "blocked": "Time the patient boarded at the sending microsystem, keeping its bed, until "
+                "the receiving one had a free bed (0 without boarding).",
             }
         ),
         "requests": FrozenMap(
@@ -95,10 +99,35 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
             {
                 "journey": "Journey id.",
                 "time": "Time the defect occurred (end of the visit, start of the handoff, return of the result).",
-                "element": "Where: a microsystem ('ED'), a handoff ('EMS->ED') or a request ('ED=>Lab').",
-                "element_type": "'microsystem', 'handoff' or 'request'.",
-                "defect": "Which: the microsystem's defect name, or the handoff kind "
-                "('patient', 'information', 'services').",
+                "element": "Where: a microsystem ('ED'), a handoff ('EMS->ED'), a request ('ED=>Lab') "
+                "or a timeliness standard ('door_to_balloon').",
+                "element_type": "'microsystem', 'handoff', 'request' or 'standard'.",
+                "defect": "Which: the microsystem's defect name, the handoff kind "
+                "('patient', 'information', 'services'), or 'not_met' for a missed standard.",
+            }
+        ),
+        "standards": FrozenMap(
+            {
+                "journey": "Journey id; one row per standard that applied to the journey.",
+                "standard": "Timeliness standard.",
+                "class": "Patient class of the journey.",
+                "entry": "Entry microsystem (arrival channel) of the journey.",
+                "start": "Time of the standard's first milestone (the earliest if it names several).",
+                "end": "Time of its second milestone; NaN if the journey never reached it.",
+                "met": "True if the second milestone came within the standard's target of the first.",
+                "minutes": "end - start: the interval the standard judges (NaN if not reached).",
+                "reached": "True if the journey reached the second milestone.",
+            }
+        ),
+        "activations": FrozenMap(
+            {
+                "journey": "Journey id; one row per visit to a microsystem that needs activation.",
+                "node": "Microsystem whose team was activated.",
+                "activated": "Time the team was called (a pre-activation, or the patient's arrival).",
+                "ready": "Time the team was ready: activated + team-ready time at that hour.",
+                "arrival": "Time the patient arrived at the microsystem.",
+                "ahead": "arrival - activated: how long the call came before the patient (0 if on arrival).",
+                "team_wait": "max(0, ready - arrival): time the patient waited for the team.",
             }
         ),
     }
@@ -153,7 +182,7 @@ class Records:
     horizon, warmup : float
         Minutes; arrivals stopped at ``horizon`` and every journey that arrived
         before it was followed until it left the pathway.
-    journeys, visits, handoffs, requests, defects : Table
+    journeys, visits, handoffs, requests, defects, standards, activations : Table
         See :data:`FIELDS`.
     """
 
@@ -165,6 +194,8 @@ class Records:
     handoffs: Table
     requests: Table
     defects: Table
+    standards: Table
+    activations: Table
 
     @classmethod
     def from_columns(
@@ -193,4 +224,6 @@ class Records:
             "handoffs": self.handoffs,
             "requests": self.requests,
             "defects": self.defects,
+            "standards": self.standards,
+            "activations": self.activations,
         }

@@ -97,7 +97,7 @@ class SimulationResult:
     """Records of every replication of a scenario, with provenance.
 
     Use the table methods (:meth:`journeys`, :meth:`visits`, :meth:`handoffs`,
-    :meth:`requests`, :meth:`defects`) for pandas DataFrames of all
+    :meth:`requests`, :meth:`defects`, :meth:`standards`, :meth:`activations`) for pandas DataFrames of all
     replications, :meth:`summary` for the statistics, and :meth:`exact` for the
     analytic quality of the model. In summary mode ``records`` is empty and only
     the additive statistics (``stats``, one per replication) are kept.
@@ -140,6 +140,14 @@ class SimulationResult:
     def defects(self) -> pd.DataFrame:
         """One row per defect."""
         return self.table("defects")
+
+    def standards(self) -> pd.DataFrame:
+        """One row per timeliness standard judged for a journey."""
+        return self.table("standards")
+
+    def activations(self) -> pd.DataFrame:
+        """One row per visit that waited on a team's activation (e.g. the cath lab)."""
+        return self.table("activations")
 
     def summary(self) -> "Summary":
         """Statistics across replications, with 95% confidence intervals."""

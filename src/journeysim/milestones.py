@@ -1,0 +1,255 @@
+"""Milestones of a journey, timeliness standards, and the groups they are reported by.
+
+A **milestone** is a moment of a journey, written as text:
+
+===========================  ==================================================
+``start``                    the journey's first moment (arrival at its entry)
+``fmc``                      first medical contact: ``start`` unless the model
+                             names its own ``fmc`` milestone
+``end``                      the journey leaves the pathway
+``arrive:NODE``              arrival at microsystem ``NODE``
+``depart:NODE``              departure from ``NODE`` (after any hold)
+``NODE.STEP``                end of step ``STEP`` of a visit to ``NODE``
+``handoff:SOURCE->TARGET``   departure on that handoff
+===========================  ==================================================
+
+Each is its **first** occurrence in the journey. A model can name milestones
+(``door = ["arrive:ED", "arrive:CathLab"]``): a list means the earliest of them.
+
+A :class:`Standard` says "from milestone A to milestone B within T minutes" for
+some classes and entry channels. A journey it applies to (right class and
+channel, and A reached) *meets* it when B is reached within T of A; with
+``reached_only`` only journeys that reached B are judged, otherwise a journey
+that never reaches B misses it. A miss is a defect of the journey, attributed
+to the standard.
+
+A :class:`Group` splits a standard's results: by arrival channel (entry
+microsystem), by class, or by the clock at milestone A (e.g. on-hours).
+
+Examples
+--------
+>>> parse_milestone("CathLab.device")
+('step', 'CathLab', 'device')
+>>> parse_milestone("arrive:ED")
+('arrive', 'ED')
+>>> s = Standard("door_to_ecg", start="arrive:ED", end="ED.ecg", within=10, classes=["STEMI"])
+>>> s.within
+10.0
+>>> Group.by_entry("channel", {"ems": "EMS", "self": "ED"}).labels
+('ems', 'self')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ._frozen import FrozenMap
+from ._problems import Collector, is_number
+from .clock import Window
+
+__all__ = ["parse_milestone", "Standard", "Group", "Atom", "BUILTIN_MILESTONES"]
+
+#: A parsed milestone: ``("start",)``, ``("arrive", node)``, ``("step", node, step)``, ...
+Atom = tuple[str, ...]
+
+#: Milestones every journey has.
+BUILTIN_MILESTONES: tuple[str, ...] = ("start", "fmc", "end")
+
+
+def parse_milestone(text: str) -> Atom:
+    """The parts of a milestone expression (no check that the names exist).
+
+    Raises
+    ------
+    ValueError
+        When the text has none of the milestone forms.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"a milestone must be a non-empty string, got {text!r}")
+    t = text.strip()
+    if t in ("start", "end"):
+        return (t,)
+    for prefix in ("arrive", "depart", "handoff"):
+        if t.startswith(prefix + ":"):
+            rest = t[len(prefix) + 1:].strip()
+            if not rest or (prefix == "handoff" and "->" not in rest):
+                break
+            return (prefix, rest)
+    else:
+        if "." in t and ":" not in t:
+            node, _, step = t.rpartition(".")
+            if node and step:
+                return ("step", node, step)
+        if ":" not in t and "." not in t:
+            return ("named", t)
+    raise ValueError(
+        f"{text!r} is not a milestone; use start, end, fmc, arrive:NODE, depart:NODE, NODE.STEP, "
+        "handoff:SOURCE->TARGET or a named milestone"
+    )
+
+
+def _names(c: Collector, path: str, value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Sequence) and value and all(isinstance(x, str) for x in value):
+        return tuple(value)
+    c.add(path, f"must be a list of names, got {value!r}")
+    return None
+
+
+def _milestone_list(c: Collector, path: str, value: object) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, Sequence) or not items or not all(isinstance(x, str) for x in items):
+        c.add(path, f"must be a milestone or a list of milestones (the earliest counts), got {value!r}")
+        return ()
+    out = []
+    for x in items:
+        try:
+            parse_milestone(x)
+            out.append(x.strip())
+        except ValueError as err:
+            c.add(path, str(err))
+    return tuple(out)
+
+
+_UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Standard:
+    """A timeliness standard: from milestone ``start`` to ``end`` within ``within`` minutes.
+
+    Parameters
+    ----------
+    name : str
+        Its name in results (``door_to_balloon``).
+    start, end : str or sequence of str
+        Milestones; a list means the earliest of them.
+    within : float
+        The target, in minutes (or in ``unit``); met when ``end - start <= within``.
+    classes : sequence of str or None
+        Classes it applies to (``None``: every pathway class).
+    entries : sequence of str or None
+        Entry microsystems (arrival channels) it applies to (``None``: all).
+    reached_only : bool
+        Judge only journeys that reached ``end``; otherwise never reaching it is a miss.
+    unit : {"minutes", "hours", "days"}
+        Unit of ``within``.
+    reference : str
+        Where the standard comes from.
+
+    Examples
+    --------
+    >>> Standard("follow_up_7d", start="depart:Telemetry", end="arrive:Clinic", within=7, unit="days").within
+    10080.0
+    """
+
+    name: str
+    start: str | Sequence[str]
+    end: str | Sequence[str]
+    within: float
+    classes: Sequence[str] | None = None
+    entries: Sequence[str] | None = None
+    reached_only: bool = False
+    unit: Literal["minutes", "hours", "days"] = "minutes"
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.name, str) or not self.name.strip() or any(ch in self.name for ch in " .:"):
+            c.add("name", f"must be a name without spaces, dots or colons, got {self.name!r}")
+        object.__setattr__(self, "start", _milestone_list(c, "from", self.start))
+        object.__setattr__(self, "end", _milestone_list(c, "to", self.end))
+        if self.unit not in _UNITS:
+            c.add("unit", f"must be one of {', '.join(_UNITS)}, got {self.unit!r}")
+        if not is_number(self.within) or self.within < 0:
+            c.add("within", f"must be a non-negative number, got {self.within!r}")
+        else:
+            object.__setattr__(self, "within", float(self.within) * _UNITS.get(self.unit, 1.0))
+            object.__setattr__(self, "unit", "minutes")
+        object.__setattr__(self, "classes", _names(c, "classes", self.classes))
+        object.__setattr__(self, "entries", _names(c, "entries", self.entries))
+        if not isinstance(self.reached_only, bool):
+            c.add("reached_only", f"must be true or false, got {self.reached_only!r}")
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A way to split standards' results into subgroups.
+
+    Make one with :meth:`by_entry`, :meth:`by_class` or :meth:`by_clock`.
+
+    Parameters
+    ----------
+    name : str
+        The group's name in results (``channel``).
+    by : {"entry", "class", "clock"}
+        What decides a journey's value.
+    values : mapping of str to sequence of str
+        For ``entry`` and ``class``: label -> entry microsystems or classes.
+        Journeys matching no label are left out of the group.
+    window : Window or None
+        For ``clock``: journeys whose standard starts inside the window get
+        ``inside``, the others ``outside``.
+    """
+
+    name: str
+    by: Literal["entry", "class", "clock"]
+    values: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    window: Window | None = None
+    inside: str = "on"
+    outside: str = "off"
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.name, str) or not self.name.strip():
+            c.add("name", f"must be a non-empty string, got {self.name!r}")
+        if self.by not in ("entry", "class", "clock"):
+            c.add("by", f"must be 'entry', 'class' or 'clock', got {self.by!r}")
+        if self.by == "clock":
+            if not isinstance(self.window, Window):
+                c.add("clock", "a clock group needs a time window (days and hours)")
+            if self.inside == self.outside:
+                c.add("inside", "the inside and outside labels must differ")
+        elif isinstance(self.values, Mapping) and self.values:
+            clean = {}
+            for label, names in self.values.items():
+                got = _names(c, f"{self.by}.{label}", names)
+                clean[str(label)] = got or ()
+            seen: dict[str, str] = {}
+            for label, names in clean.items():
+                for n in names:
+                    if n in seen:
+                        c.add(f"{self.by}.{label}", f"{n!r} is already in {seen[n]!r}")
+                    seen[n] = label
+            object.__setattr__(self, "values", FrozenMap(clean))
+        else:
+            c.add(self.by, "needs a table of label -> names")
+        c.raise_if_any()
+
+    @classmethod
+    def by_entry(cls, name: str, values: Mapping[str, str | Sequence[str]]) -> "Group":
+        """Group journeys by entry microsystem: ``{"ems": "EMS", "self": "ED"}``."""
+        return cls(name, "entry", {k: (v,) if isinstance(v, str) else tuple(v) for k, v in values.items()})
+
+    @classmethod
+    def by_class(cls, name: str, values: Mapping[str, str | Sequence[str]]) -> "Group":
+        """Group journeys by class: ``{"stemi": "STEMI"}``."""
+        return cls(name, "class", {k: (v,) if isinstance(v, str) else tuple(v) for k, v in values.items()})
+
+    @classmethod
+    def by_clock(cls, name: str, window: Window, inside: str = "on", outside: str = "off") -> "Group":
+        """Group by whether the standard's start falls in ``window`` (e.g. on-hours)."""
+        return cls(name, "clock", window=window, inside=inside, outside=outside)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The group's values, in order."""
+        if self.by == "clock":
+            return (self.inside, self.outside)
+        return tuple(self.values)
