@@ -116,25 +116,24 @@ class Window:
     @classmethod
     def parse(cls, c: Collector, path: str, value: object) -> "Window | None":
         """A window from a scenario table ``{days = "Mon-Fri", hours = "08:00-17:00"}``."""
+        c = c.child(path)
         if not isinstance(value, dict):
-            c.add(path, f"must be a table with 'days' and 'hours' (e.g. hours = '08:00-17:00'), got {value!r}")
+            c.add("", f"must be a table with 'days' and 'hours' (e.g. hours = '08:00-17:00'), got {value!r}")
             return None
-        unknown = set(value) - {"days", "hours"}
-        for key in sorted(unknown):
-            c.add(f"{path}.{key}", "unknown key; a time window has 'days' and 'hours'")
+        for key in sorted(set(value) - {"days", "hours"}):
+            c.add(key, "unknown key; a time window has 'days' and 'hours'")
         hours = value.get("hours", "00:00-24:00")
         if not isinstance(hours, str) or hours.count("-") != 1:
-            c.add(f"{path}.hours", f"must be 'HH:MM-HH:MM', got {hours!r}")
+            c.add("hours", f"must be 'HH:MM-HH:MM', got {hours!r}")
             return None
         start, end = hours.split("-")
-        sub = Collector()
-        days = parse_days(sub, f"{path}.days", value.get("days", "all"))
-        s = parse_clock_time(sub, f"{path}.hours", start)
-        e = parse_clock_time(sub, f"{path}.hours", end)
-        c.problems.extend(sub.problems)
-        if sub.problems or s is None or e is None:
+        before = len(c.problems)
+        days = parse_days(c, "days", value.get("days", "all"))
+        s = parse_clock_time(c, "hours", start)
+        e = parse_clock_time(c, "hours", end)
+        if len(c.problems) > before or s is None or e is None:
             return None
-        return cls(days=days, start=s, end=e)
+        return cls(days=days, start=start, end=end)
 
     @property
     def length(self) -> float:

@@ -499,6 +499,15 @@ class Microsystem:
                 pieces.append(piece)
         return tuple(pieces)
 
+    @property
+    def mean_capacity(self) -> float | None:
+        """Capacity averaged over the week's schedule; ``None`` if it is ever unlimited."""
+        pieces = self.segments()
+        if any(cap is None for _, cap, _ in pieces):
+            return None
+        ends = [t for t, _, _ in pieces[1:]] + [7 * 1440.0]
+        return sum((b - t) * cap for (t, cap, _), b in zip(pieces, ends)) / (7 * 1440.0)  # type: ignore[operator]
+
     def team_ready_at(self, t: float) -> Distribution | None:
         """Time from activation to team ready for an activation at time ``t``."""
         for s in self.schedule:

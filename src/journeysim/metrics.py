@@ -146,6 +146,59 @@ def _percentiles(stats: Sequence[ReplicationStats], classes: Sequence[int], qs: 
     return [_num(float(np.interp(q / 100.0, cum, TIS_BINS))) for q in qs]
 
 
+def _pooled_percentiles(values: list[np.ndarray] | None, hist: np.ndarray, qs: Sequence[float]) -> list[float | None]:
+    """Percentiles from raw values when kept, else interpolated in a TIS_BINS histogram."""
+    if values is not None:
+        x = np.concatenate(values) if values else np.empty(0)
+        return [_num(float(np.percentile(x, q))) if x.size else None for q in qs]
+    total = float(np.sum(hist))
+    if total == 0:
+        return [None for _ in qs]
+    cum = np.concatenate([[0.0], np.cumsum(hist)]) / total
+    return [_num(float(np.interp(q / 100.0, cum, TIS_BINS))) for q in qs]
+
+
+def _standards(model: Any, stats: Sequence[ReplicationStats]) -> dict[str, Any]:
+    """Share met, interval percentiles and subgroups of each standard."""
+    out: dict[str, Any] = {}
+    if not model.standards:
+        return out
+    n = np.array([s.std_n for s in stats])  # (replications, standards, cells)
+    met = np.array([s.std_met for s in stats])
+    reached = np.array([s.std_reached for s in stats])
+    hist = np.array([s.std_hist for s in stats]).sum(axis=0)
+    n_cells = n.shape[2]
+    keep = all(s.std_values is not None for s in stats)
+
+    def cell(j: int, c: int) -> dict[str, Any]:
+        values = [s.std_values[j * n_cells + c] for s in stats] if keep else None  # type: ignore[index]
+        p25, p50, p75, p90 = _pooled_percentiles(values, hist[j, c], (25, 50, 75, 90))
+        total = int(n[:, j, c].sum())
+        return {
+            "applies": total,
+            "met": _ci_pair(proportion_ci(met[:, j, c], n[:, j, c])),
+            "reached": _num(float(reached[:, j, c].sum()) / total) if total else None,
+            "minutes": {"p25": p25, "p50": p50, "p75": p75, "p90": p90},
+        }
+
+    for j, st in enumerate(model.standards):
+        entry = {
+            "target_minutes": st.within,
+            "from": list(st.start),
+            "to": list(st.end),
+            "classes": list(st.classes) if st.classes is not None else list(model.pathway_classes),
+            "entries": list(st.entries) if st.entries is not None else None,
+            **cell(j, 0),
+            "by_group": {},
+        }
+        offset = 1
+        for g in model.groups:
+            entry["by_group"][g.name] = {label: cell(j, offset + li) for li, label in enumerate(g.labels)}
+            offset += len(g.labels)
+        out[st.name] = entry
+    return out
+
+
 def summarize(result: SimulationResult) -> Summary:
     """Compute the statistics of ``result`` (see the module docstring for definitions)."""
     scenario = result.scenario
@@ -181,6 +234,8 @@ def summarize(result: SimulationResult) -> Summary:
         "system": {
             "simulated": _ci_pair(proportion_ci(good[:, pathway].sum(axis=1), done[:, pathway].sum(axis=1))),
             "analytic": exact.system,
+            # the graph's product of qualities cannot see time: missed standards are simulated only
+            "analytic_excludes": ["standards"] if model.standards else [],
         },
         "by_class": {
             name: {
@@ -238,9 +293,40 @@ def summarize(result: SimulationResult) -> Summary:
         support_waits = np.array([s.support_wait_sum for s in stats]) / counts
         holds = np.array([s.hold_sum for s in stats]) / counts
     busy = np.array([s.busy_time for s in stats]) / span
+    # boarding, per source microsystem: transfers that boarded and minutes boarded per visit
+    blocked_n = np.array([s.edge_blocked_n for s in stats]).reshape(len(stats), -1)
+    blocked_sum = np.array([s.edge_blocked_sum for s in stats]).reshape(len(stats), -1)
+    act = {name: np.array([getattr(s, name) for s in stats])
+           for name in ("act_n", "act_ahead_n", "act_ahead_sum", "act_wait_sum")}
     micro: dict[str, Any] = {}
     for i, m in enumerate(model.microsystems):
-        util = busy[:, i] / m.capacity if m.capacity is not None else np.full(len(stats), math.nan)
+        mean_cap = m.mean_capacity
+        util = busy[:, i] / mean_cap if mean_cap is not None else np.full(len(stats), math.nan)
+        out_edges = [e for e, h in enumerate(model.handoffs) if h.source == m.name]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boarded = blocked_n[:, out_edges].sum(axis=1)
+            board_minutes = blocked_sum[:, out_edges].sum(axis=1) / node_visits[:, i]
+        extra: dict[str, Any] = {}
+        if any(h.boarding.is_zero() is False for h in model.handoffs if h.source == m.name):  # type: ignore[union-attr]
+            extra["boarding"] = {
+                "boarded": int(boarded.sum()),
+                "share_of_visits": _num(float(boarded.sum() / node_visits[:, i].sum())) if node_visits[:, i].sum() else None,
+                "minutes_per_visit": _ci_pair(mean_ci(board_minutes)),
+            }
+        if m.team_ready is not None:
+            n_act = act["act_n"][:, i]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                extra["activation"] = {
+                    "activations": int(n_act.sum()),
+                    "ahead_share": _ci_pair(proportion_ci(act["act_ahead_n"][:, i], n_act)),
+                    "ahead_minutes": _ci_pair(mean_ci(act["act_ahead_sum"][:, i] / n_act)),
+                    "team_wait_minutes": _ci_pair(mean_ci(act["act_wait_sum"][:, i] / n_act)),
+                }
+        if m.schedule:
+            extra["schedule"] = [
+                {"from_minute_of_week": t, "capacity": "unlimited" if cap is None else cap}
+                for t, cap, _ in m.segments()
+            ]
         micro[m.name] = {
             "kind": m.kind,
             "capacity": "unlimited" if m.capacity is None else m.capacity,
@@ -252,6 +338,7 @@ def summarize(result: SimulationResult) -> Summary:
             "hold_minutes": _ci_pair(mean_ci(holds[:, i])),
             "busy_servers": _ci_pair(mean_ci(busy[:, i])),
             "utilization": _ci_pair(mean_ci(util)),
+            **extra,
         }
 
     prov = result.provenance
@@ -266,6 +353,7 @@ def summarize(result: SimulationResult) -> Summary:
         "records": "full" if result.records else "summary",
         "journeys": journeys,
         "quality": quality,
+        "standards": _standards(model, stats),
         "microsystems": micro,
         "provenance": prov.to_dict(),
     }
@@ -277,7 +365,7 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
 
     Keys: ``quality.system``, ``quality.<class>``, ``time_in_system_minutes``,
     ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
-    ``<handoff>.quality`` and ``<request>.quality``. Values are arrays with one
+    ``<handoff>.quality``, ``<request>.quality`` and ``standards.<name>.met``. Values are arrays with one
     entry per replication (``nan`` where a replication had nothing to measure).
 
     Examples
@@ -317,4 +405,9 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
             bad = np.array([getattr(s, f"{arrays}_bad") for s in stats]).reshape(len(stats), -1)
             for e, link in enumerate(links):
                 out[f"{link.label}.quality"] = 1.0 - bad[:, e] / n[:, e]
+        if model.standards:
+            std_n = np.array([s.std_n[:, 0] for s in stats])
+            std_met = np.array([s.std_met[:, 0] for s in stats])
+            for j, st in enumerate(model.standards):
+                out[f"standards.{st.name}.met"] = std_met[:, j] / std_n[:, j]
     return out

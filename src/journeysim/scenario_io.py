@@ -43,8 +43,10 @@ from typing import Any
 
 from ._problems import Collector, is_number
 from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
-from .elements import Handoff, Microsystem, PatientClass, ServiceRequest, Step
+from .clock import Window
+from .elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
 from .errors import Problem, ValidationError
+from .milestones import Group, Standard
 from .model import Model
 from .profiles import ArrivalProfile
 from .scenario import Scenario
@@ -52,8 +54,9 @@ from .scenario import Scenario
 __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution"]
 
 _UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
-_ARRAYS = ("classes", "microsystems", "handoffs", "requests")
-_TOP_KEYS = ("extends", "scenario", *_ARRAYS)
+_ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
+_TABLES = ("milestones", "groups")  # merged key by key under ``extends``
+_TOP_KEYS = ("extends", "scenario", *_ARRAYS, *_TABLES)
 _SCENARIO_KEYS = (
     "name", "description", "horizon_days", "horizon_hours", "horizon_minutes",
     "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed",
@@ -65,9 +68,15 @@ _CLASS_KEYS = (
 _PROFILE_KEYS = ("hours", "blocks", "days")
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
-    "defect", "defects", "exit_delay", "reference", "remove",
+    "defect", "defects", "exit_delay", "schedule", "team_ready", "activated_for", "activation",
+    "reference", "remove",
 )
-_HANDOFF_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "reference", "remove")
+_SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
+_ACTIVATION_KEYS = ("at", "probability", "lag")
+_REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "reference", "remove")
+_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate")
+_STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "reference", "remove")
+_GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
 _DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "fixed": (("value",),),
     "exponential": (("mean",),),
@@ -222,7 +231,7 @@ def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec
                 else:
                     target[match] = _merge_entry(target[match], entry)
                     merged_origins[(key, match)] = origins.get((key, i), (shown, None, {}))
-        elif key == "scenario" and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        elif key in ("scenario", *_TABLES) and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = {**merged[key], **value}
             if ("scenario", 0) in origins:
                 merged_origins[("scenario", 0)] = origins[("scenario", 0)]
@@ -460,16 +469,93 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
         c.add("defects", f"must be a table of defect name to probability, got {defects!r}")
         defects = {}
     exit_delay = parse_distribution(t.get("exit_delay", 0.0), c, "exit_delay")
-    if "name" not in t or service is None or exit_delay is None:
+    before = len(c.problems)
+    team_ready = parse_distribution(t["team_ready"], c, "team_ready") if "team_ready" in t else None
+    schedule = [_parse_shift(c.child(f"schedule[{i}]"), x) for i, x in enumerate(_list(c, t, "schedule"))]
+    activation = [_parse_activation(c.child(f"activation[{i}]"), x) for i, x in enumerate(_list(c, t, "activation"))]
+    if "name" not in t or service is None or exit_delay is None or len(c.problems) > before:
         return None
     return _element(c, Microsystem, name=t["name"], kind=t.get("kind", "clinical"),
                     capacity=t.get("capacity", "unlimited"), service=service, defect=t.get("defect"),
                     defects=dict(defects), reference=t.get("reference", ""),
-                    service_by_class={**by_class, **step_tables}, exit_delay=exit_delay)
+                    service_by_class={**by_class, **step_tables}, exit_delay=exit_delay,
+                    schedule=schedule, team_ready=team_ready, activated_for=t.get("activated_for"),
+                    activation=activation)
+
+
+def _list(c: Collector, t: Mapping[str, Any], key: str) -> list[Any]:
+    value = t.get(key, [])
+    if not isinstance(value, list):
+        c.add(key, f"must be a list of tables, got {value!r}")
+        return []
+    return value
+
+
+def _parse_shift(c: Collector, t: Any) -> Shift | None:
+    """``{ days = "Mon-Fri", hours = "08:00-17:00", capacity = 2, team_ready = {...} }``."""
+    if not isinstance(t, Mapping):
+        c.add("", f"must be a table with days, hours and capacity and/or team_ready, got {t!r}")
+        return None
+    _unknown_keys(c, t, _SHIFT_KEYS)
+    window = Window.parse(c, "", {k: v for k, v in t.items() if k in ("days", "hours")})
+    ready = parse_distribution(t["team_ready"], c, "team_ready") if "team_ready" in t else None
+    if "capacity" not in t and "team_ready" not in t:
+        c.add("", "a shift changes capacity and/or team_ready; give at least one")
+    if window is None:
+        return None
+    return _element(c, Shift, window=window, capacity=t.get("capacity"), team_ready=ready)
+
+
+def _parse_activation(c: Collector, t: Any) -> Activation | None:
+    """``{ at = "ED.ecg", probability = 1.0, lag = {...} }``."""
+    if not isinstance(t, Mapping) or "at" not in t:
+        c.add("", f"must be a table with at = milestone (and optional probability, lag), got {t!r}")
+        return None
+    _unknown_keys(c, t, _ACTIVATION_KEYS)
+    lag = parse_distribution(t.get("lag", 0.0), c, "lag")
+    if lag is None:
+        return None
+    return _element(c, Activation, at=t["at"], probability=t.get("probability", 1.0), lag=lag)
+
+
+def _build_standard(c: Collector, t: Mapping[str, Any]) -> Standard | None:
+    _unknown_keys(c, t, _STANDARD_KEYS)
+    missing = [k for k in ("name", "from", "to", "within") if k not in t]
+    for k in missing:
+        c.add(k, "is required")
+    if missing:
+        return None
+    return _element(c, Standard, name=t["name"], start=t["from"], end=t["to"], within=t["within"],
+                    unit=t.get("unit", "minutes"), classes=t.get("classes"), entries=t.get("entries"),
+                    reached_only=t.get("reached_only", False), reference=t.get("reference", ""))
+
+
+def _build_group(c: Collector, name: str, t: Any) -> Group | None:
+    """``{ entry = { ems = "EMS" } }``, ``{ class = {...} }`` or ``{ clock = { days, hours }, inside, outside }``."""
+    if not isinstance(t, Mapping):
+        c.add("", f"must be a table with entry, class or clock, got {t!r}")
+        return None
+    _unknown_keys(c, t, _GROUP_KEYS)
+    kinds = [k for k in ("entry", "class", "clock") if k in t]
+    if len(kinds) != 1:
+        c.add("", "give exactly one of entry, class or clock")
+        return None
+    by = kinds[0]
+    if by == "clock":
+        window = Window.parse(c, "clock", t["clock"])
+        if window is None:
+            return None
+        return _element(c, Group, name=name, by="clock", window=window, inside=t.get("inside", "on"),
+                        outside=t.get("outside", "off"))
+    values = t[by]
+    if not isinstance(values, Mapping):
+        c.add(by, f"must be a table of label -> names, got {values!r}")
+        return None
+    return _element(c, Group, name=name, by=by, values={k: (v,) if isinstance(v, str) else v for k, v in values.items()})
 
 
 def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[ServiceRequest]) -> Any:
-    _unknown_keys(c, t, _HANDOFF_KEYS)
+    _unknown_keys(c, t, _HANDOFF_KEYS if make is Handoff else _REQUEST_KEYS)
     for k in ("from", "to"):
         if k not in t:
             c.add(k, "is required")
@@ -481,8 +567,10 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
         return None
     if "from" not in t or "to" not in t or delay is None:
         return None
+    extra = {"boarding": t.get("boarding", False), "preactivate": t.get("preactivate", {})} if make is Handoff else {}
     return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
-                    delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays)
+                    delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays,
+                    **extra)
 
 
 def _label(array: str, t: Any) -> str:
@@ -519,6 +607,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         "microsystems": _build_node,
         "handoffs": lambda cc, t: _build_link(cc, t, Handoff),
         "requests": lambda cc, t: _build_link(cc, t, ServiceRequest),
+        "standards": _build_standard,
     }
     for array in _ARRAYS:
         entries = data.get(array, [])
@@ -533,22 +622,43 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             element = makers[array](c.child(path), t)
             if element is not None:
                 built[array].append((i, element))
+    milestones = data.get("milestones", {})
+    if not isinstance(milestones, Mapping):
+        c.add("milestones", "must be a table of name = milestone or [milestones]")
+        milestones = {}
+    groups_table = data.get("groups", {})
+    groups = []
+    if not isinstance(groups_table, Mapping):
+        c.add("groups", "must be a table of [groups.NAME] tables")
+    else:
+        for name, t in groups_table.items():
+            g = _build_group(c.child(f"groups.{name}"), str(name), t)
+            if g is not None:
+                groups.append(g)
     element_problems = bool(c.problems)
     parts = {a: [e for _, e in built[a]] for a in _ARRAYS}
     model: Model | None = None
     mc = Collector()
     if element_problems:
-        Model.partial(parts["microsystems"], parts["handoffs"], parts["requests"], parts["classes"]).check(mc, flow=False)
+        Model.partial(parts["microsystems"], parts["handoffs"], parts["requests"], parts["classes"],
+                      dict(milestones), parts["standards"], groups).check(mc, flow=False)
     else:
         try:
             model = Model(tuple(parts["microsystems"]), tuple(parts["handoffs"]), tuple(parts["requests"]),
-                          tuple(parts["classes"]), name=str(sc.get("name", Path(spec.file).stem)))
+                          tuple(parts["classes"]), name=str(sc.get("name", Path(spec.file).stem)),
+                          milestones=dict(milestones), standards=tuple(parts["standards"]), groups=tuple(groups))
         except ValidationError as err:
             mc.problems.extend(err.problems)
-    # model paths count only the elements that were built: map them back to file indices
+    # a microsystem that could not be built is reported once, not again by each reference to it
+    broken = {str(t["name"]) for i, t in enumerate(data.get("microsystems", []) if isinstance(data.get("microsystems"), list) else [])
+              if isinstance(t, Mapping) and "name" in t and i not in {j for j, _ in built["microsystems"]}}
+    echo = re.compile(r"unknown (?:clinical )?microsystem '([^']*)'")
     for p in mc.problems:
         path = p.path
-        m = re.match(r"^(classes|microsystems|handoffs|requests)\[(\d+)\]", path)
+        m = echo.search(p.message)
+        if m and m.group(1) in broken:
+            continue
+        m = re.match(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\]", path)
         if m:
             array, idx = m.group(1), int(m.group(2))
             if idx < len(built[array]):
@@ -574,7 +684,7 @@ def _locate(spec: ScenarioSpec, problems: list[Problem]) -> list[Problem]:
     located = []
     for p in problems:
         file, line = spec.file, None
-        m = re.match(r"^(classes|microsystems|handoffs|requests)\[(\d+)\](?: \([^)]*\))?\.?([A-Za-z0-9_-]*)", p.path)
+        m = re.match(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\](?: \([^)]*\))?\.?([A-Za-z0-9_-]*)", p.path)
         s = re.match(r"^scenario\.?([A-Za-z0-9_-]*)", p.path)
         origin = None
         if m:

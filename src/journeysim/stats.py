@@ -76,7 +76,10 @@ def proportion_ci(
     t = np.asarray(trials, dtype=float)
     keep = t > 0
     if keep.sum() >= 2:
-        return mean_ci(s[keep] / t[keep], level)
+        est = mean_ci(s[keep] / t[keep], level)
+        lo, hi = est.ci95
+        # a share lies in [0, 1]: the t interval is cut there (rare events, few replications)
+        return Estimate(est.mean, (max(0.0, lo), min(1.0, hi)), est.n)
     total = float(t.sum())
     if total == 0:
         return Estimate(math.nan, (math.nan, math.nan), 0)

@@ -35,6 +35,43 @@ def _minutes(x: float | None) -> str:
     return f"{x:.1f} min"
 
 
+def _standards(standards: dict[str, Any]) -> list[str]:
+    if not standards:
+        return []
+    out = ["", "Timeliness standards (share met, 95% CI; interval median [IQR], 90th percentile)"]
+    for name, st in standards.items():
+        m = st["minutes"]
+        out.append(
+            f"  {name:<18} <= {_minutes(st['target_minutes']):>8}  met {_ci(st['met'], '{:.1f}%', 100):<22} "
+            f"n={st['applies']:<6} median {_minutes(m['p50'])} [{_minutes(m['p25'])}, {_minutes(m['p75'])}], "
+            f"p90 {_minutes(m['p90'])}"
+        )
+        for group, values in st["by_group"].items():
+            parts = [f"{label} {_pct(v['met']['mean']).strip()} (n={v['applies']})"
+                     for label, v in values.items() if v["applies"]]
+            if parts:
+                out.append(f"      by {group}: " + ", ".join(parts))
+    return out
+
+
+def _flow_extras(micro: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for name, m in micro.items():
+        if "activation" in m:
+            a = m["activation"]
+            out.append(
+                f"  {name}: team activated ahead of the patient for {_pct(a['ahead_share']['mean']).strip()} "
+                f"of visits; mean wait for the team {_minutes(a['team_wait_minutes']['mean'])}"
+            )
+        if "boarding" in m:
+            b = m["boarding"]
+            out.append(
+                f"  {name}: {b['boarded']} patients boarded (kept their bed waiting for the next one), "
+                f"{_minutes(b['minutes_per_visit']['mean'])} per visit on average"
+            )
+    return out
+
+
 def render(summary: "Summary") -> str:
     """A readable multi-section report: journeys, quality, microsystems, handoffs."""
     d = summary.data
@@ -65,6 +102,9 @@ def render(summary: "Summary") -> str:
         )
     if background:
         out.append("  (bg) background class: shares capacity, left out of the pathway figure")
+    if q["system"].get("analytic_excludes"):
+        out.append("  exact: the graph's product leaves out missed standards (timeliness is simulated only)")
+    out.extend(_standards(d.get("standards") or {}))
     out.append("")
     out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
     out.append(
@@ -78,6 +118,7 @@ def render(summary: "Summary") -> str:
             f"{_minutes(m['wait_minutes']['mean']):>10} {_minutes(m['sojourn_minutes']['mean']):>10} "
             f"{'' if util is None else _pct(util):>7}"
         )
+    out.extend(_flow_extras(d["microsystems"]))
     links = list(q["handoffs"].items()) + list(q["requests"].items())
     if links:
         out.append("")
