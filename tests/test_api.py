@@ -18,7 +18,7 @@ def test_public_api_is_curated():
         "LogNormal", "Microsystem", "Model", "PatientClass", "Problem", "Provenance", "Records", "Scenario",
         "ServiceRequest", "SimulationError", "SimulationResult", "Step", "Summary", "Table", "Triangular",
         "Uniform", "ValidationError", "exact_quality", "load_scenario", "loads_scenario", "per_day",
-        "per_hour", "simulate", "summarize",
+        "per_hour", "simulate", "summarize", "Activation", "Group", "Shift", "Standard", "Window",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

@@ -17,8 +17,10 @@ from ._version import __version__
 from .analytic import ExactQuality, exact_quality
 from .comparison import Comparison, compare, sweep
 from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from .clock import Window
 from .elements import (
     HANDOFF_KINDS,
+    Activation,
     ByClass,
     Defect,
     Handoff,
@@ -26,6 +28,7 @@ from .elements import (
     Microsystem,
     PatientClass,
     ServiceRequest,
+    Shift,
     Step,
     per_day,
     per_hour,
@@ -33,6 +36,7 @@ from .elements import (
 from .errors import JourneySimError, Problem, SimulationError, ValidationError
 from .experiment import simulate
 from .metrics import Summary, summarize
+from .milestones import Group, Standard
 from .model import Model
 from .profiles import ArrivalProfile
 from .records import FIELDS, Records, Table
@@ -43,6 +47,7 @@ from .warmup import suggest_warmup
 
 __all__ = [
     "__version__",
+    "Activation",
     "ArrivalProfile",
     "ByClass",
     "Comparison",
@@ -54,6 +59,7 @@ __all__ = [
     "FIELDS",
     "Fixed",
     "Gamma",
+    "Group",
     "HANDOFF_KINDS",
     "Handoff",
     "HandoffDefects",
@@ -67,14 +73,17 @@ __all__ = [
     "Records",
     "Scenario",
     "ServiceRequest",
+    "Shift",
     "SimulationError",
     "SimulationResult",
+    "Standard",
     "Step",
     "Summary",
     "Table",
     "Triangular",
     "Uniform",
     "ValidationError",
+    "Window",
     "compare",
     "exact_quality",
     "load_scenario",
