@@ -108,7 +108,11 @@ class WorkerPool:
         while queue or busy:
             while queue and idle:
                 w = idle.pop()
-                self._conns[w].send((fn, queue.popleft()))
+                try:
+                    self._conns[w].send((fn, queue.popleft()))
+                except OSError:  # the worker died between tasks: its end of the pipe is gone
+                    self._procs[w].join(timeout=5)
+                    self._lost(w)
                 busy.add(w)
             watched = {self._conns[w]: w for w in busy}
             sentinels = {self._procs[w].sentinel: w for w in busy}
