@@ -187,3 +187,29 @@ def test_console_script_installed(tmp_path):
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 2
     assert "capacity" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_flagship_json_has_every_standard_by_group(tmp_path, capsys):
+    """`run --json` on the flagship: standards.<name>.met / .minutes and the same per group value."""
+    out = tmp_path / "ami.json"
+    ami = Path(__file__).parent.parent / "scenarios" / "ami.toml"
+    code, text, _ = run_cli(capsys, "run", ami, "--json", out, "--replications", "2", "--workers", "1",
+                            "--horizon-days", "120", "--warmup-days", "0", "--quiet")
+    assert code == 0 and "door_to_balloon" in text
+    d = json.loads(out.read_text())
+    names = ("door_to_ecg", "door_to_balloon", "fmc_to_device", "door_in_door_out", "follow_up_7d", "rehab_intake_30d")
+    assert set(d["standards"]) == set(names)
+    for name in names:
+        st = d["standards"][name]
+        cells = [st] + [st["by_group"][g][v] for g, values in (("channel", ("ems", "self", "transfer")),
+                                                                ("hours", ("on", "off"))) for v in values]
+        for cell in cells:
+            assert set(cell["met"]) == {"mean", "ci95"} and set(cell["minutes"]) == {"p25", "p50", "p75", "p90"}
+        assert 0 < st["met"]["mean"] < 1 and st["minutes"]["p25"] <= st["minutes"]["p50"] <= st["minutes"]["p90"]
+        hours = st["by_group"]["hours"]
+        assert hours["on"]["applies"] + hours["off"]["applies"] == st["applies"]
+    # transfers are the only channel of door-in-door-out; direct presenters of door-to-balloon
+    assert d["standards"]["door_in_door_out"]["by_group"]["channel"]["ems"]["applies"] == 0
+    assert d["standards"]["door_to_balloon"]["by_group"]["channel"]["transfer"]["applies"] == 0
+    assert d["quality"]["system"]["analytic_excludes"] == ["standards"]
+    assert d["microsystems"]["CathLab"]["activation"]["ahead_share"]["mean"] > 0.2

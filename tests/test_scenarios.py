@@ -156,3 +156,27 @@ def test_flagship_numbers_match_domain_sources():
     assert share == pytest.approx(0.39, abs=0.02)  # Gandhi 2022
     assert rates["STEMI"] + rates["NSTEMI"] == pytest.approx(300, rel=0.1)
     assert m.microsystem("CCU").capacity == 8 and m.microsystem("Telemetry").capacity == 24
+
+
+def test_flagship_time_and_beds_inputs():
+    """Issue 5's inputs in the flagship: profile, pre-activation, on-call team, boarding, standards."""
+    m = js.load_scenario(Path(__file__).parent.parent / "scenarios" / "ami.toml").model
+    stemi = next(k for k in m.classes if k.name == "STEMI")
+    hours = stemi.profile.hours
+    shares = [sum(hours[a:b]) / 24 for a, b in ((0, 8), (8, 16), (16, 24))]
+    assert shares == pytest.approx([0.236, 0.453, 0.310], abs=0.002)  # Rathore, BMJ 2009
+    cath = m.microsystem("CathLab")
+    monday_9, monday_20 = 9 * 60.0, 20 * 60.0
+    assert cath.team_ready_at(monday_9).median == 15 and cath.team_ready_at(monday_20).median == 25
+    assert cath.capacity_at(monday_9) == 2 and cath.capacity_at(5 * 1440 + monday_9) == 1  # Saturday: on call
+    pre = next(a for a in cath.activation if a.at == "EMS.response")
+    assert pre.probability.get("STEMI") == 0.5 and pre.probability.get("NSTEMI") == 0.0  # Mission: Lifeline
+    transfer = next(h for h in m.handoffs if h.source == "ReferringHospital")
+    assert transfer.preactivate["CathLab"].get("STEMI") == 1.0
+    ed_cath = next(h for h in m.handoffs if h.source == "ED" and h.target == "CathLab")
+    assert ed_cath.boarding.get("STEMI") == 1.0 and ed_cath.boarding.get("NSTEMI") == 0.0
+    targets = {st.name: st.within for st in m.standards}
+    assert targets == {"door_to_ecg": 10, "door_to_balloon": 90, "fmc_to_device": 90, "door_in_door_out": 30,
+                       "follow_up_7d": 7 * 1440, "rehab_intake_30d": 30 * 1440}
+    assert {g.name: g.labels for g in m.groups} == {"channel": ("ems", "self", "transfer"), "hours": ("on", "off")}
+    assert all(st.reference for st in m.standards)

@@ -113,8 +113,12 @@ def render(summary: "Summary") -> str:
     for name, m in d["microsystems"].items():
         qm = q["microsystems"][name]
         util = m["utilization"]["mean"]
+        cap = m["capacity"]
+        if "schedule" in m:  # the range of the week's capacities
+            caps = [x["capacity"] for x in m["schedule"]]
+            cap = f"{min(caps)}-{max(caps)}" if "unlimited" not in caps else "sched."
         out.append(
-            f"  {name:<20} {m['kind']:<8} {m['capacity']!s:>9} {qm['visits']:>8} {_pct(qm['quality']):>8} "
+            f"  {name:<20} {m['kind']:<8} {cap!s:>9} {qm['visits']:>8} {_pct(qm['quality']):>8} "
             f"{_minutes(m['wait_minutes']['mean']):>10} {_minutes(m['sojourn_minutes']['mean']):>10} "
             f"{'' if util is None else _pct(util):>7}"
         )
