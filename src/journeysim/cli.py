@@ -288,7 +288,8 @@ def _analyze(args: argparse.Namespace) -> int:
         "scenario": scenario.name,
         "journeysim_version": __version__,
         "quality": {
-            "system": {"analytic": exact.system},
+            "system": {"analytic": exact.system,
+                       "analytic_excludes": ["standards"] if scenario.model.standards else []},
             "by_class": {k: {"analytic": v} for k, v in exact.by_class.items()},
         },
         "expected_visits": {k: dict(v) for k, v in exact.expected_visits.items()},
@@ -300,6 +301,10 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"  all classes   {100 * exact.system:5.1f}%")
         for k, v in exact.by_class.items():
             print(f"  {k:<13} {100 * v:5.1f}%")
+        if scenario.model.standards:
+            names = ", ".join(st.name for st in scenario.model.standards)
+            print(f"  Timeliness standards ({names}) are left out: a graph cannot see time. "
+                  "`journeysim run` includes them.")
     return 0
 
 
