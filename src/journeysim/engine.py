@@ -656,6 +656,7 @@ def _simulate(
         blocked[i] -= 1
         waits_for[i][j] -= 1
         free(pt, i, pt.work_end, t, pt.vdef)
+        # the departure below is finish()'s, kept there inline for speed: keep the two in step
         e, check, d, target, hook, _ = pt.edge
         pt.edge = None
         if hook is not None:
