@@ -318,3 +318,11 @@ def test_override_needs_parts_and_values():
         Override("scenario.seed", ("scenario", "seed"), ())
     with pytest.raises(js.ValidationError, match="empty"):
         Override("", (), (1,))
+
+
+def test_override_a_standard_and_a_schedule(ami_spec):
+    """Standards are chosen by name; a shift of a schedule by index."""
+    m = build_scenario(set_one(ami_spec, 'standards["door_to_balloon"].within=60')).model
+    assert next(s for s in m.standards if s.name == "door_to_balloon").within == 60
+    m = build_scenario(set_one(ami_spec, 'microsystems["CathLab"].schedule[0].capacity=3')).model
+    assert m.microsystem("CathLab").capacity_at(9 * 60.0) == 3

@@ -48,9 +48,10 @@ __all__ = ["PathPart", "Override", "parse_override", "apply_overrides", "grid", 
 #: One step of an override path: a key or entry name (``str``) or an array index (``int``).
 PathPart: TypeAlias = str | int
 
-_ARRAYS = ("classes", "microsystems", "handoffs", "requests")
+_ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
 _LINKS = {"handoffs": "->", "requests": "=>"}
-_WHAT = {"classes": "class", "microsystems": "microsystem", "handoffs": "handoff", "requests": "request"}
+_WHAT = {"classes": "class", "microsystems": "microsystem", "handoffs": "handoff", "requests": "request",
+         "standards": "standard"}
 # documented default of a key whose absence is not 0 (docs/scenarios.md, handoffs and requests)
 _LINK_PROBABILITY_DEFAULT = 1.0
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
