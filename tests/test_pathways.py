@@ -348,3 +348,15 @@ def test_window_parsing_and_midnight():
         Microsystem("X", capacity=1, schedule=[Shift(Window("Mon", "08:00", "12:00"), capacity=2),
                                                Shift(Window("Mon", "11:00", "13:00"), capacity=3)])
 
+
+
+def test_shifts_covering_the_week_set_the_capacity():
+    """Two shifts that cover the whole week with capacity 2 replace a base capacity of 1."""
+    ward = Microsystem("Ward", capacity=1, service=Exponential(50.0),
+                       schedule=[Shift(Window("all", "00:00", "12:00"), capacity=2),
+                                 Shift(Window("all", "12:00", "24:00"), capacity=2)])
+    model = Model([ward], classes=[PatientClass("all", entry="Ward", rate=1 / 30)])
+    v = run_replication(model, horizon=10 * DAY, seed=2).visits.to_frame()
+    start, end = v["start"].to_numpy(), v["end"].to_numpy()
+    in_service = ((start[None, :] <= start[:, None]) & (start[:, None] < end[None, :])).sum(axis=1)
+    assert in_service.max() == 2 and ward.mean_capacity == 2

@@ -136,11 +136,6 @@ class Plan:
     #: (name, by, {code: label index}, labels, window) per group; codes are entry nodes or classes
     groups: tuple[tuple[str, str, dict[int, int], tuple[str, ...], Window | None], ...] = ()
 
-    @property
-    def has_milestones(self) -> bool:
-        """Whether journeys track milestones (for standards)."""
-        return bool(self.milestone_atoms)
-
     def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """Labels of the coded columns of each record table."""
         nodes = self.node_names
@@ -265,13 +260,16 @@ def plan(model: Model) -> Plan:
 def _timeliness(model: Model, index: dict[str, int]) -> dict[str, Any]:
     """Schedules, activation, boarding, milestone hooks and standards as tables."""
     nodes, classes = model.microsystems, model.classes
-    n_nodes, n_classes = len(nodes), len(classes)
+    n_classes = len(classes)
     capacity_schedule: list[Any] = []
     team_ready: list[Any] = []
     for m in nodes:
         pieces = m.segments()
         caps = tuple((t, UNLIMITED if cap is None else cap) for t, cap, _ in pieces)
-        capacity_schedule.append(caps if len({c for _, c in caps}) > 1 else None)
+        base = UNLIMITED if m.capacity is None else m.capacity
+        # shifts that cover the whole week with one capacity replace the base capacity too
+        changes = len({c for _, c in caps}) > 1 or caps[0][1] != base
+        capacity_schedule.append(caps if changes else None)
         if m.team_ready is None:
             team_ready.append(None)
             continue
