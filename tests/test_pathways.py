@@ -360,3 +360,17 @@ def test_shifts_covering_the_week_set_the_capacity():
     start, end = v["start"].to_numpy(), v["end"].to_numpy()
     in_service = ((start[None, :] <= start[:, None]) & (start[:, None] < end[None, :])).sum(axis=1)
     assert in_service.max() == 2 and ward.mean_capacity == 2
+
+
+def test_a_call_due_after_the_patient_arrives_is_overtaken_by_the_arrival():
+    """A pre-activation whose call would come after the patient (lag 60 min > 20 min transport)
+    does not delay the team: the arrival activates it, so the team wait is the full team-ready time."""
+    model = Model(
+        [Microsystem("EMS", service=Fixed(10.0)),
+         Microsystem("Cath", service=Fixed(30.0), team_ready=Fixed(25.0),
+                     activation=[Activation("handoff:EMS->Cath", lag=Fixed(60.0))])],
+        handoffs=[Handoff("EMS", "Cath", delay=Fixed(20.0))],
+        classes=[PatientClass("STEMI", entry="EMS", rate=1 / 600)],
+    )
+    a = run_replication(model, horizon=10 * DAY, seed=1).activations.to_frame()
+    assert len(a) > 5 and np.allclose(a["ahead"], 0.0) and np.allclose(a["team_wait"], 25.0)

@@ -437,7 +437,7 @@ def _simulate(
         if pieces is None:
             return False
         called = pt.ready.pop(i, None) if pt.ready else None
-        if called is None:
+        if called is None or called[0] > t:  # no call has come yet: the arrival activates the team
             activate(pt, i, t)
             called = pt.ready.pop(i)
         t_call, t_ready = called
