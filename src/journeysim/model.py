@@ -248,9 +248,8 @@ class Model:
             for j, a in enumerate(m.activation):
                 self._check_milestone(c, f"{path}.activation[{j}].at", a.at, trigger=True)
                 self._check_class_table(c, f"{path}.activation[{j}].probability", a.probability)  # type: ignore[arg-type]
-            if m.kind == "support" and (m.team_ready is not None or m.schedule):
-                if m.team_ready is not None:
-                    c.add(f"{path}.team_ready", "support microsystems take requests, not activations")
+            if m.kind == "support" and m.team_ready is not None:
+                c.add(f"{path}.team_ready", "support microsystems take requests, not activations")
         for i, h in enumerate(self.handoffs):
             path = _describe("handoffs", i, f"{h.source} -> {h.target}")
             self._check_class_table(c, f"{path}.boarding", h.boarding)  # type: ignore[arg-type]
