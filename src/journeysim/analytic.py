@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,7 @@ from numpy.typing import NDArray
 
 from .model import Model
 
-__all__ = ["ExactQuality", "exact_quality", "visit_quality"]
+__all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,36 @@ def visit_quality(model: Model, node: str, class_name: str) -> float:
     return _visit_quality(model, node, class_name, [r for r in model.requests if r.source == node])
 
 
-def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any]) -> float:
-    q = model.microsystem(node).quality_for(class_name)
+#: Scale factors of defect probabilities, by element: ``("microsystem", name)``,
+#: ``("handoff", "A->B", kind)`` or ``("request", "A=>B")``; 0 makes the element perfect.
+Scale = Mapping[tuple[str, ...], float]
+_NO_SCALE: Scale = MappingProxyType({})
+
+
+def _node_quality(model: Model, node: str, class_name: str, scale: Scale) -> float:
+    f = scale.get(("microsystem", node), 1.0)
+    if f == 1.0:
+        return model.microsystem(node).quality_for(class_name)
+    q = 1.0
+    for d in model.microsystem(node).defects:
+        q *= 1.0 - f * d.probability.get(class_name)
+    return q
+
+
+def _link_quality(link: Any, class_name: str, kinds: tuple[str, ...], scale: Scale) -> float:
+    q = 1.0
+    for kind in kinds:
+        f = scale.get(("handoff", link.label, kind), 1.0) * scale.get(("request", link.label), 1.0)
+        q *= 1.0 - f * link.defects.get(kind).get(class_name)
+    return q
+
+
+def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any], scale: Scale = _NO_SCALE) -> float:
+    q = _node_quality(model, node, class_name, scale)
     for r in requests:
         p = r.probability.get(class_name)  # type: ignore[union-attr]
-        qs = model.microsystem(r.target).quality_for(class_name) * r.defects.quality_for(class_name)  # type: ignore[union-attr]
+        qs = _node_quality(model, r.target, class_name, scale) * _link_quality(
+            r, class_name, ("information", "services"), scale)
         q *= 1.0 - p + p * qs
     return q
 
@@ -123,13 +149,21 @@ def _solve(matrix: sp.csr_matrix, rhs: NDArray[np.float64]) -> NDArray[np.float6
     return np.asarray(spla.spsolve(matrix.tocsc(), rhs), dtype=float)
 
 
-def exact_quality(model: Model) -> ExactQuality:
+def exact_quality(model: Model, scale: Scale | None = None) -> ExactQuality:
     """Solve the exact system quality of ``model`` (independent defects).
+
+    Parameters
+    ----------
+    model : Model
+    scale : mapping, optional
+        Multiply the defect probabilities of some elements (see :data:`Scale`):
+        what the quality would be with those elements perfect (0) or better (0.5).
 
     Returns
     -------
     ExactQuality
     """
+    scale = scale or {}
     nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
     index = {n: i for i, n in enumerate(nodes)}
     n = len(nodes)
@@ -142,7 +176,7 @@ def exact_quality(model: Model) -> ExactQuality:
         requests.setdefault(r.source, []).append(r)
     for k in model.classes:
         name = k.name
-        qm = np.array([_visit_quality(model, node, name, requests.get(node, [])) for node in nodes])
+        qm = np.array([_visit_quality(model, node, name, requests.get(node, []), scale) for node in nodes])
         rows, cols, prob, good = [], [], [], []
         for h in model.handoffs:
             p = h.probability.get(name)  # type: ignore[union-attr]
@@ -150,7 +184,7 @@ def exact_quality(model: Model) -> ExactQuality:
                 rows.append(index[h.source])
                 cols.append(index[h.target])
                 prob.append(p)
-                good.append(p * h.defects.quality_for(name))  # type: ignore[union-attr]
+                good.append(p * _link_quality(h, name, ("patient", "information", "services"), scale))
         routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
         quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
         exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)

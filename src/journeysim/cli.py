@@ -19,6 +19,7 @@ from typing import Any
 from ._version import __version__
 from .analytic import exact_quality
 from .errors import JourneySimError, ValidationError
+from .leverage import exact_leverage
 from .experiment import simulate
 from .scenario_io import load_scenario
 
@@ -294,6 +295,7 @@ def _analyze(args: argparse.Namespace) -> int:
         },
         "expected_visits": {k: dict(v) for k, v in exact.expected_visits.items()},
     }
+    payload["quality"]["leverage"] = exact_leverage(scenario.model)
     if args.json:
         _write_json(args.json, payload)
     if args.json != "-":
@@ -301,6 +303,9 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"  all classes   {100 * exact.system:5.1f}%")
         for k, v in exact.by_class.items():
             print(f"  {k:<13} {100 * v:5.1f}%")
+        print("Where to work next (exact): gain in system quality if perfect / if halved")
+        for row in payload["quality"]["leverage"]:
+            print(f"  {row['element']:<44} +{100 * row['if_perfect']:5.2f} pts / +{100 * row['if_halved']:5.2f} pts")
         if scenario.model.standards:
             names = ", ".join(st.name for st in scenario.model.standards)
             print(f"  Timeliness standards ({names}) are left out: a graph cannot see time. "

@@ -341,6 +341,10 @@ def summarize(result: SimulationResult) -> Summary:
             **extra,
         }
 
+    from .leverage import leverage  # imports the results module, which imports this one
+
+    quality["leverage"] = [{k: _num(v) if isinstance(v, float) else v for k, v in row.items()}
+                           for row in leverage(result)]
     prov = result.provenance
     data = {
         "scenario": scenario.name,

@@ -54,6 +54,16 @@ def _standards(standards: dict[str, Any]) -> list[str]:
     return out
 
 
+def _leverage(rows: list[dict[str, Any]], top: int = 8) -> list[str]:
+    if not rows:
+        return []
+    out = ["", f"Where to work next: gain in system quality if the element were perfect / half as defective (top {top})",
+           "  (exact: solved on the graph, without standards; simulated: from these journeys, standards included)"]
+    for r in rows[:top]:
+        out.append(f"  {r['element']:<44} {r['method']:<9} +{100 * r['if_perfect']:5.2f} pts / +{100 * r['if_halved']:5.2f} pts")
+    return out
+
+
 def _flow_extras(micro: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for name, m in micro.items():
@@ -105,6 +115,7 @@ def render(summary: "Summary") -> str:
     if q["system"].get("analytic_excludes"):
         out.append("  exact: the graph's product leaves out missed standards (timeliness is simulated only)")
     out.extend(_standards(d.get("standards") or {}))
+    out.extend(_leverage(q.get("leverage") or []))
     out.append("")
     out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
     out.append(
