@@ -342,6 +342,7 @@ def summarize(result: SimulationResult) -> Summary:
         }
 
     from .leverage import leverage  # imports the results module, which imports this one
+    from .sixsigma import six_sigma
 
     quality["leverage"] = [{k: _num(v) if isinstance(v, float) else v for k, v in row.items()}
                            for row in leverage(result)]
@@ -358,6 +359,7 @@ def summarize(result: SimulationResult) -> Summary:
         "journeys": journeys,
         "quality": quality,
         "standards": _standards(model, stats),
+        "six_sigma": six_sigma(result),
         "microsystems": micro,
         "provenance": prov.to_dict(),
     }

@@ -64,6 +64,25 @@ def _leverage(rows: list[dict[str, Any]], top: int = 8) -> list[str]:
     return out
 
 
+def _six_sigma(six: dict[str, Any] | None) -> list[str]:
+    if not six:
+        return []
+    e, sim = six["exact"], six["simulated"]
+    out = ["", "Six Sigma (pathway journeys; opportunities as defined in docs/results.md)",
+           f"  {'':<28} {'simulated':>26} {'exact (no standards)':>22}"]
+    rows = (("opportunities per journey", "opportunities_per_journey", "{:.2f}", 1),
+            ("defects per journey", "defects_per_journey", "{:.3f}", 1), ("DPMO", "dpmo", "{:,.0f}", 1),
+            ("rolled throughput yield", "rolled_throughput_yield", "{:.1f}%", 100))
+    for label, key, fmt, scale in rows:
+        simulated = _ci(sim[key], fmt, scale) if sim else "n/a (summary mode)"
+        exact = e[key]
+        out.append(f"  {label:<28} {simulated:>26} {'n/a' if exact is None else fmt.format(exact * scale):>22}")
+    sig = sim["sigma_level"] if sim else None
+    out.append(f"  {'sigma level (1.5 shift)':<28} {'n/a' if sig is None else f'{sig:.2f}':>26} "
+               f"{'n/a' if e['sigma_level'] is None else format(e['sigma_level'], '.2f'):>22}")
+    return out
+
+
 def _flow_extras(micro: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for name, m in micro.items():
@@ -116,6 +135,7 @@ def render(summary: "Summary") -> str:
         out.append("  exact: the graph's product leaves out missed standards (timeliness is simulated only)")
     out.extend(_standards(d.get("standards") or {}))
     out.extend(_leverage(q.get("leverage") or []))
+    out.extend(_six_sigma(d.get("six_sigma")))
     out.append("")
     out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
     out.append(
