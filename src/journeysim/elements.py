@@ -371,6 +371,12 @@ class Microsystem:
         The classes that need activation (``None``: every class).
     activation : sequence of Activation
         Milestones that activate the team before the patient arrives.
+    defect_per_wait_hour, defect_per_occupant : float
+        Defects that depend on load and time: each named defect's probability
+        for a visit is ``min(1, p + defect_per_wait_hour * W + defect_per_occupant * N)``,
+        with ``W`` the hours the patient waited here for a server and ``N`` the
+        number of patients here (in service or waiting) when it arrived. The
+        exact (graph) quality uses ``p`` alone.
 
     Examples
     --------
@@ -394,6 +400,8 @@ class Microsystem:
     team_ready: Distribution | None = None
     activated_for: tuple[str, ...] | None = None
     activation: tuple[Activation, ...] = ()
+    defect_per_wait_hour: float = 0.0
+    defect_per_occupant: float = 0.0
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -450,6 +458,10 @@ class Microsystem:
                 c.add(name, f"must be a sequence of {cls.__name__}, got {value!r}")
         if self.team_ready is not None:
             _check_distribution(c, "team_ready", self.team_ready)
+        for key in ("defect_per_wait_hour", "defect_per_occupant"):
+            value = getattr(self, key)
+            if not is_number(value) or value < 0:
+                c.add(key, f"must be a non-negative number (added probability), got {value!r}")
         if self.activated_for is not None:
             if isinstance(self.activated_for, str) or not isinstance(self.activated_for, Sequence):
                 c.add("activated_for", f"must be a list of class names, got {self.activated_for!r}")
@@ -514,6 +526,11 @@ class Microsystem:
             if s.window.contains(t) and s.team_ready is not None:
                 return s.team_ready
         return self.team_ready
+
+    @property
+    def load_dependent(self) -> bool:
+        """Whether its defect probabilities rise with the wait or the occupancy."""
+        return bool(self.defect_per_wait_hour or self.defect_per_occupant) and bool(self.defects)
 
     def needs_activation(self, class_name: str) -> bool:
         """Whether visits of ``class_name`` wait for the team to be activated and ready."""

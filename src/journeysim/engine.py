@@ -45,7 +45,7 @@ from .distributions import Distribution, Exponential, Fixed
 from .elements import HANDOFF_KINDS
 from .errors import SimulationError
 from .model import Model
-from .plan import UNLIMITED, DefectCheck, Hook, Plan, plan
+from .plan import UNLIMITED, DefectCheck, Hook, Plan, defect_check, plan
 from .profiles import MINUTES_PER_WEEK
 from .records import Records
 from .streams import SeedLike, StreamFactory
@@ -123,7 +123,7 @@ class _Patient:
 
     __slots__ = ("callbacks", "_ok", "_value", "jid", "k", "rank", "node", "arr", "start", "svc",
                  "own_end", "pending", "entry", "t0", "ndef", "work_end", "vdef", "free_at",
-                 "edge", "ms", "ready", "reserved", "blocked_at")
+                 "edge", "ms", "ready", "reserved", "blocked_at", "occ")
 
 
 class _Request:
@@ -289,8 +289,16 @@ def _simulate(
             zip(p.edge_labels, p.edge_defects, p.edge_delays, p.edge_ends)
         )
     ]
+    # defects that rise with the wait and the occupancy: (pairs, per wait hour, per occupant,
+    # the node's two defect streams), per [node][class]
+    load = [
+        [None if ld is None else (*ld, streams.uniform(f"defect/{name}"), streams.uniform(f"defect/{name}/which"))
+         for ld in per_node]
+        for name, per_node in zip(p.node_names, p.load_defects or [[None] * n_classes] * n_nodes)
+    ]
     # what happens when a visit ends, per [node][class]: (defect check, certain handoff or
-    # None, random choice of handoffs or None, hook at departure, any boarding handoff)
+    # None, random choice of handoffs or None, hook at departure, any boarding handoff,
+    # load-dependent defects or None)
     after: list[list[tuple[Any, ...]]] = []
     for i, (name, per_node) in enumerate(zip(p.node_names, p.routes)):
         draw = streams.uniform(f"route/{name}")
@@ -298,12 +306,13 @@ def _simulate(
         for k, r in enumerate(per_node):
             depart = _hook(streams, p.hook_depart[i][k])
             if r is None:
-                row.append((node_defects[i][k], None, None, depart, False))
+                row.append((node_defects[i][k], None, None, depart, False, load[i][k]))
             elif len(r[0]) == 1 and r[1][0] >= 1.0:
-                row.append((node_defects[i][k], edge_info[r[0][0]][k], None, depart, p.boarding[r[0][0]][k]))
+                row.append((node_defects[i][k], edge_info[r[0][0]][k], None, depart, p.boarding[r[0][0]][k],
+                            load[i][k]))
             else:
                 row.append((node_defects[i][k], None, (tuple(edge_info[e][k] for e in r[0]), r[1], draw), depart,
-                            any(p.boarding[e][k] for e in r[0])))
+                            any(p.boarding[e][k] for e in r[0]), load[i][k]))
         after.append(row)
     node_requests = [
         [tuple((r, prob, streams.uniform(f"request/{p.request_labels[r]}")) for r, prob in pc) for pc in pn]
@@ -330,10 +339,13 @@ def _simulate(
         )
         for pieces in p.team_ready
     ]
+    counts_occupancy = [
+        [load[i][k] is not None and load[i][k][2] > 0 for k in range(n_classes)] for i in range(n_nodes)
+    ]
     on_arrive = [
         [
-            None if p.hook_arrive[i][k] is None and not p.needs_team[i][k] else (
-                _hook(streams, p.hook_arrive[i][k]), team[i] if p.needs_team[i][k] else None
+            None if p.hook_arrive[i][k] is None and not p.needs_team[i][k] and not counts_occupancy[i][k] else (
+                _hook(streams, p.hook_arrive[i][k]), team[i] if p.needs_team[i][k] else None, counts_occupancy[i][k]
             )
             for k in range(n_classes)
         ]
@@ -430,8 +442,10 @@ def _simulate(
     TEAM_READY = (team_ready,)
 
     def special_arrival(pt: _Patient, i: int, t: float, how: Any) -> bool:
-        """Milestones on arrival, and the wait for the team; True if the patient waits."""
-        hook, pieces = how
+        """Milestones on arrival, the occupancy found, and the wait for the team; True if the patient waits."""
+        hook, pieces, occupancy = how
+        if occupancy:
+            pt.occ = busy[i] + nwait[i]
         if hook is not None:
             run_hook(pt, hook, t)
         if pieces is None:
@@ -545,7 +559,9 @@ def _simulate(
 
     def finish(pt: _Patient, t: float) -> None:
         i = pt.node
-        check, edge, choice, depart, boards = after[i][pt.k]
+        check, edge, choice, depart, boards, loaded = after[i][pt.k]
+        if loaded is not None:
+            check = load_check(pt, loaded)
         nd = 0
         if check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
@@ -623,6 +639,13 @@ def _simulate(
         depart = after[i][pt.k][3]
         if depart is not None:
             run_hook(pt, depart, t)
+
+    def load_check(pt: _Patient, loaded: Any) -> Any:
+        """This visit's defect check: each probability raised by the wait and the occupancy, capped at 1."""
+        pairs, per_hour, per_occupant, draw_any, draw_which = loaded
+        extra = per_hour * (pt.start - pt.arr) / 60.0 + (per_occupant * pt.occ if per_occupant else 0.0)
+        check = defect_check([(code, min(1.0, p + extra)) for code, p in pairs])
+        return None if check is None else (check[0], draw_any, check[1], draw_which)
 
     def held(pt: _Patient) -> None:
         free(pt, pt.node, pt.work_end, pt.free_at, pt.vdef)

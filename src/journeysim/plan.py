@@ -39,7 +39,7 @@ from .milestones import Atom
 from .model import Model
 from .profiles import ArrivalProfile
 
-__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan"]
+__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan", "defect_check"]
 
 UNLIMITED = 1 << 62
 
@@ -65,6 +65,11 @@ class StandardPlan:
     #: entry node codes it applies to, or None for all
     entries: frozenset[int] | None
     reached_only: bool
+
+
+def defect_check(pairs: list[tuple[int, float]]) -> DefectCheck:
+    """The :data:`DefectCheck` of independent defects ``(code, probability)``."""
+    return _check(pairs)
 
 
 def _check(pairs: list[tuple[int, float]]) -> DefectCheck:
@@ -133,6 +138,8 @@ class Plan:
     hook_steps: tuple[tuple[tuple[tuple[int, Hook], ...], ...], ...] = ()
     hook_edge: tuple[tuple[Hook, ...], ...] = ()
     standards: tuple[StandardPlan, ...] = ()
+    #: [node][class] -> None, or ((defect code, p), ...), per wait hour, per occupant) for load-dependent defects
+    load_defects: tuple[tuple[Any, ...], ...] = ()
     #: (name, by, {code: label index}, labels, window) per group; codes are entry nodes or classes
     groups: tuple[tuple[str, str, dict[int, int], tuple[str, ...], Window | None], ...] = ()
 
@@ -253,6 +260,14 @@ def plan(model: Model) -> Plan:
             for k in classes
         ),
         defect_names=tuple(defect_names),
+        load_defects=tuple(
+            tuple(
+                (tuple((code(d.name), prob(d.probability, k.name)) for d in m.defects),
+                 m.defect_per_wait_hour, m.defect_per_occupant) if m.load_dependent else None
+                for k in classes
+            )
+            for m in nodes
+        ),
         **timeliness,
     )
 

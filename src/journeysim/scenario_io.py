@@ -68,7 +68,8 @@ _CLASS_KEYS = (
 _PROFILE_KEYS = ("hours", "blocks", "days")
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
-    "defect", "defects", "exit_delay", "schedule", "team_ready", "activated_for", "activation",
+    "defect", "defects", "defect_per_wait_hour", "defect_per_occupant", "exit_delay", "schedule", "team_ready",
+    "activated_for", "activation",
     "reference", "remove",
 )
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
@@ -480,6 +481,8 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
                     defects=dict(defects), reference=t.get("reference", ""),
                     service_by_class={**by_class, **step_tables}, exit_delay=exit_delay,
                     schedule=schedule, team_ready=team_ready, activated_for=t.get("activated_for"),
+                    defect_per_wait_hour=t.get("defect_per_wait_hour", 0.0),
+                    defect_per_occupant=t.get("defect_per_occupant", 0.0),
                     activation=activation)
 
 
