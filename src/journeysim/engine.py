@@ -525,6 +525,14 @@ def _simulate(
             pt.own_end = t + svc
             pt.callbacks = FINISH
 
+    def serve_next(i: int, t: float) -> None:
+        """Give a free server of ``i`` to the first in line (highest priority, then first come)."""
+        nwait[i] -= 1
+        for q in queues[i]:
+            if q:
+                grant(q.popleft(), i, t)
+                return
+
     def grant(x: Any, i: int, t: float) -> None:
         """Give a free server of ``i`` to the first in its queue."""
         if x.__class__ is _Patient:
@@ -631,11 +639,7 @@ def _simulate(
         busy[i] -= 1
         add_visit((pt.jid, i, pt.arr, pt.start, t, pt.svc, work_end - pt.own_end, nd, t - work_end))
         if nwait[i] and busy[i] < cap[i]:
-            nwait[i] -= 1
-            for q in queues[i]:
-                if q:
-                    grant(q.popleft(), i, t)
-                    break
+            serve_next(i, t)
         depart = after[i][pt.k][3]
         if depart is not None:
             run_hook(pt, depart, t)
@@ -745,11 +749,7 @@ def _simulate(
         t = env.now
         cap[i] = pieces[ev.piece][1]  # type: ignore[index]
         while nwait[i] and busy[i] < cap[i]:
-            nwait[i] -= 1
-            for q in queues[i]:
-                if q:
-                    grant(q.popleft(), i, t)
-                    break
+            serve_next(i, t)
         if t < horizon or in_system[0] > 0:
             next_tick(ev)
 

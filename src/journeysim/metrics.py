@@ -134,16 +134,10 @@ def _ci_pair(est: Estimate) -> dict[str, Any]:
 
 def _percentiles(stats: Sequence[ReplicationStats], classes: Sequence[int], qs: Sequence[float]) -> list[float | None]:
     """Pooled percentiles of time in system: exact from the values, else from the histograms."""
-    if all(s.class_tis_values is not None for s in stats):
-        x = np.concatenate([s.class_tis_values[k] for s in stats for k in classes])  # type: ignore[index]
-        return [_num(float(np.percentile(x, q))) if x.size else None for q in qs]
+    keep = all(s.class_tis_values is not None for s in stats)
+    values = [s.class_tis_values[k] for s in stats for k in classes] if keep else None  # type: ignore[index]
     hist = sum(s.class_tis_hist[list(classes)].sum(axis=0) for s in stats)
-    total = float(np.sum(hist))
-    if total == 0:
-        return [None for _ in qs]
-    cum = np.concatenate([[0.0], np.cumsum(hist)]) / total
-    # linear interpolation inside the bin that crosses the quantile
-    return [_num(float(np.interp(q / 100.0, cum, TIS_BINS))) for q in qs]
+    return _pooled_percentiles(values, hist, qs)  # type: ignore[arg-type]
 
 
 def _pooled_percentiles(values: list[np.ndarray] | None, hist: np.ndarray, qs: Sequence[float]) -> list[float | None]:
@@ -155,6 +149,7 @@ def _pooled_percentiles(values: list[np.ndarray] | None, hist: np.ndarray, qs: S
     if total == 0:
         return [None for _ in qs]
     cum = np.concatenate([[0.0], np.cumsum(hist)]) / total
+    # linear interpolation inside the bin that crosses the quantile
     return [_num(float(np.interp(q / 100.0, cum, TIS_BINS))) for q in qs]
 
 
