@@ -42,6 +42,8 @@ __all__ = [
     "Microsystem",
     "Shift",
     "Activation",
+    "Cost",
+    "Recovery",
     "HandoffDefects",
     "Handoff",
     "ServiceRequest",
@@ -236,6 +238,127 @@ class Defect:
 
 
 @dataclass(frozen=True, slots=True)
+class Cost:
+    """What an element costs: per use, per minute, and per defect.
+
+    Parameters
+    ----------
+    per_visit : float
+        Cost of each visit to a microsystem, each transfer of a handoff, or each
+        service request.
+    per_minute : float
+        Cost of each minute: at a microsystem, the minutes the patient holds a
+        server (service, waits for support results, boarding and exit delay); on
+        a handoff or request, the minutes of its delay.
+    defects : mapping of str to float
+        Cost of each defect, by name: a microsystem's named defects, or a
+        handoff's kinds (``patient``, ``information``, ``services``).
+    reference : str
+        Where the numbers come from, shown in reports.
+
+    Examples
+    --------
+    >>> Cost(per_visit=1200, per_minute=2.5, defects={"information": 300}).defects["information"]
+    300.0
+    """
+
+    per_visit: float = 0.0
+    per_minute: float = 0.0
+    defects: Mapping[str, float] = field(default_factory=dict)
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        for name in ("per_visit", "per_minute"):
+            value = getattr(self, name)
+            if not is_number(value) or not 0 <= value < math.inf:
+                c.add(name, f"must be a finite number >= 0, got {value!r}")
+            else:
+                object.__setattr__(self, name, float(value))
+        if not isinstance(self.defects, Mapping):
+            c.add("defects", f"must be a mapping of defect name to cost, got {self.defects!r}")
+            object.__setattr__(self, "defects", FrozenMap({}))
+        else:
+            costs = {}
+            for k, v in self.defects.items():
+                if not is_number(v) or not 0 <= v < math.inf:
+                    c.add(f"defects.{k}", f"must be a finite number >= 0, got {v!r}")
+                else:
+                    costs[str(k)] = float(v)
+            object.__setattr__(self, "defects", FrozenMap(costs))
+        c.raise_if_any()
+
+    def check_defects(self, c: Collector, path: str, known: Sequence[str]) -> None:
+        """Report defect names that the element does not have."""
+        for name in self.defects:
+            if name not in known:
+                c.add(f"{path}.defects.{name}", f"unknown defect; expected one of {', '.join(known) or '(none)'}")
+
+
+def _recovery(c: Collector, value: object) -> Recovery | None:
+    if value is None or isinstance(value, Recovery):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"probability", "rework"}
+        if unknown or "probability" not in value:
+            c.add("recovery", f"must have probability and optionally rework, got keys {sorted(value)}")
+            return None
+        try:
+            return Recovery(**value)  # type: ignore[arg-type]
+        except ValidationError as err:
+            c.absorb(err, "recovery")
+            return None
+    c.add("recovery", f"must be a Recovery or a mapping, got {value!r}")
+    return None
+
+
+def _cost(c: Collector, value: object, known: Sequence[str]) -> Cost | None:
+    if value is None or isinstance(value, Cost):
+        if value is not None:
+            value.check_defects(c, "cost", known)
+        return value
+    if isinstance(value, Mapping):
+        try:
+            cost = Cost(**value)
+        except TypeError:
+            c.add("cost", f"unknown keys; expected per_visit, per_minute, defects, reference, got {sorted(value)}")
+            return None
+        except ValidationError as err:
+            c.absorb(err, "cost")
+            return None
+        cost.check_defects(c, "cost", known)
+        return cost
+    c.add("cost", f"must be a Cost or a mapping, got {value!r}")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """The receiving microsystem catches a handoff's information defect, at a time cost.
+
+    When the handoff's information defect happens, the receiving team catches it
+    with ``probability`` (per class if a mapping). A caught defect is recovered:
+    it is recorded as caught, not as a defect of the journey, and it does not
+    propagate; the ``rework`` time is added to the start of the next visit,
+    which holds the server for it.
+
+    Examples
+    --------
+    >>> Recovery(0.6, Fixed(10)).probability.get("any")
+    0.6
+    """
+
+    probability: ProbabilityLike
+    rework: Distribution = field(default_factory=lambda: Fixed(0.0))
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "rework", self.rework)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
 class Shift:
     """A weekly period when a microsystem runs differently, e.g. the cath-lab team in house.
 
@@ -377,6 +500,8 @@ class Microsystem:
         with ``W`` the hours the patient waited here for a server and ``N`` the
         number of patients here (in service or waiting) when it arrived. The
         exact (graph) quality uses ``p`` alone.
+    cost : Cost or mapping, optional
+        Cost per visit, per minute holding a server, and per named defect.
 
     Examples
     --------
@@ -402,6 +527,7 @@ class Microsystem:
     activation: tuple[Activation, ...] = ()
     defect_per_wait_hour: float = 0.0
     defect_per_occupant: float = 0.0
+    cost: Cost | Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -443,6 +569,7 @@ class Microsystem:
             c.add("defects", f"defect name {dup!r} is used more than once")
         object.__setattr__(self, "defect", None)
         object.__setattr__(self, "defects", tuple(defects))
+        object.__setattr__(self, "cost", _cost(c, self.cost, [d.name for d in defects]))
         self._check_activation(c)
         c.raise_if_any()
 
@@ -644,6 +771,15 @@ class Handoff:
         ``source`` on it, each named microsystem is activated with the given
         probability (per class if a mapping), as a prehospital ECG activates the
         cath lab. Same as an :class:`Activation` at ``"handoff:SOURCE->TARGET"``.
+    recovery : Recovery or mapping, optional
+        The receiving microsystem catches this handoff's information defect with
+        a probability, at a rework time (``{probability, rework}``).
+    propagation : float
+        An information defect of this handoff that is not caught multiplies the
+        probability of each of the receiving microsystem's defects at the next
+        visit by this factor (capped at 1). 1 means no propagation.
+    cost : Cost or mapping, optional
+        Cost per transfer, per minute of transfer, and per defect kind.
 
     Examples
     --------
@@ -661,6 +797,9 @@ class Handoff:
     delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
     boarding: bool | Sequence[str] | ByClass = False
     preactivate: Mapping[str, ProbabilityLike] = field(default_factory=dict)
+    recovery: Recovery | Mapping[str, object] | None = None
+    propagation: float = 1.0
+    cost: Cost | Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -677,6 +816,12 @@ class Handoff:
             object.__setattr__(self, "preactivate", FrozenMap(
                 {str(k): _by_class(c, f"preactivate.{k}", v) for k, v in self.preactivate.items()}
             ))
+        object.__setattr__(self, "recovery", _recovery(c, self.recovery))
+        if not is_number(self.propagation) or not 0 <= self.propagation < math.inf:
+            c.add("propagation", f"must be a finite number >= 0, got {self.propagation!r}")
+        else:
+            object.__setattr__(self, "propagation", float(self.propagation))
+        object.__setattr__(self, "cost", _cost(c, self.cost, HANDOFF_KINDS))
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:
@@ -712,6 +857,7 @@ class ServiceRequest:
     defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
     reference: str = ""
     delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
+    cost: Cost | Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -721,6 +867,7 @@ class ServiceRequest:
         _check_distribution(c, "delay", self.delay)
         object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
         object.__setattr__(self, "defects", _handoff_defects(c, self.defects, ("information", "services")))
+        object.__setattr__(self, "cost", _cost(c, self.cost, ("information", "services")))
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:

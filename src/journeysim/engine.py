@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import gc
+from array import array
 import itertools
 from bisect import bisect_right
 from collections import deque
@@ -123,7 +124,7 @@ class _Patient:
 
     __slots__ = ("callbacks", "_ok", "_value", "jid", "k", "rank", "node", "arr", "start", "svc",
                  "own_end", "pending", "entry", "t0", "ndef", "work_end", "vdef", "free_at",
-                 "edge", "ms", "ready", "reserved", "blocked_at", "occ")
+                 "edge", "ms", "ready", "reserved", "blocked_at", "occ", "z", "prop", "rework")
 
 
 class _Request:
@@ -278,11 +279,24 @@ def _simulate(
     node_defects = [
         [streams.defects(name, check) for check in per_node] for name, per_node in zip(p.node_names, p.node_defects)
     ]
-    # a handoff, per class: (code, defect check, delay, target, hook at departure, boarding)
+    frail = not p.model.frailty.is_independent
+    draw_z = p.model.frailty.sampler(streams.factory.generator("frailty")) if frail else None
+
+    def special_edge(label: str, spec: Any) -> Any:
+        """(pairs, the two defect streams, catch probability, its stream, rework time, propagation)."""
+        if spec is None:
+            return None
+        pairs, catch, (name, rework), prop = spec
+        return (pairs, streams.uniform(f"defect/handoff/{label}"), streams.uniform(f"defect/handoff/{label}/which"),
+                catch, streams.uniform(f"catch/{label}") if catch > 0 else None,
+                streams.duration(name, (("rework", rework),)), prop)
+
+    # a handoff, per class: (code, defect check, delay, target, hook at departure, boarding,
+    # None or what defect draws need beyond the check: frailty, recovery, propagation)
     edge_info = [
         [
             (e, streams.defects(f"handoff/{label}", check), streams.duration(name, (("delay", d),)), dst,
-             _hook(streams, p.hook_edge[e][k]), p.boarding[e][k])
+             _hook(streams, p.hook_edge[e][k]), p.boarding[e][k], special_edge(label, p.edge_special[e][k]))
             for k, (check, (name, d)) in enumerate(zip(checks, delays))
         ]
         for e, (label, checks, delays, (_, dst)) in enumerate(
@@ -319,14 +333,15 @@ def _simulate(
         for pn in p.node_requests
     ]
     # the rarer work at the start of a visit, per [node][class]: None, or
-    # (requests, hooks at step ends, step sampler or the fixed step ends)
+    # (requests, hooks at step ends, step sampler or the fixed step ends, rework may come first)
     extra = [
         [
-            None if not node_requests[i][k] and not p.hook_steps[i][k] else (
+            None if not node_requests[i][k] and not p.hook_steps[i][k] and not p.rework_nodes[i] else (
                 node_requests[i][k],
                 tuple((s, _hook(streams, h)) for s, h in p.hook_steps[i][k]),
                 service[i][k] if isinstance(service[i][k], _Stepwise)
                 else tuple(itertools.accumulate(d.mean for _, d in p.steps[i][k][1])),
+                p.rework_nodes[i],
             )
             for k in range(n_classes)
         ]
@@ -392,13 +407,14 @@ def _simulate(
     # journeys are numbered in arrival order: those numbered below this arrived before the warm-up
     before_warmup = [0]
     next_jid = itertools.count().__next__
+    class_of = array("H")  # the class of each journey, by id
     in_system = [0]
     # boarding: blocked[i] patients hold a bed at i; waits_for[i][j] of them wait for j
     blocked = [0] * n_nodes
     waits_for: list[dict[int, int]] = [{} for _ in range(n_nodes)]
 
     def flush() -> None:
-        tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations)
+        tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations, class_of)
         stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]))
         for rows in (journeys, visits, handoffs, requests, defects, standards, activations):
             rows.clear()
@@ -485,7 +501,7 @@ def _simulate(
             pt.own_end = t + svc
             pt.callbacks = FINISH
         else:
-            special_start(pt, i, t, svc, more)
+            svc = special_start(pt, i, t, svc, more)
         schedule(pt, _NORMAL, svc)
 
     def enter(pt: _Patient, i: int, t: float) -> None:
@@ -508,22 +524,30 @@ def _simulate(
             pt.own_end = t + svc
             pt.callbacks = FINISH
         else:
-            special_start(pt, i, t, svc, more)
+            svc = special_start(pt, i, t, svc, more)
         schedule(pt, _NORMAL, svc)
 
-    def special_start(pt: _Patient, i: int, t: float, svc: float, more: Any) -> None:
-        """Milestones at the ends of the visit's steps, and support requests."""
-        reqs, step_hooks, steps = more
+    def special_start(pt: _Patient, i: int, t: float, svc: float, more: Any) -> float:
+        """Rework of a caught defect, milestones at the ends of the visit's steps, and support
+        requests; returns the visit's own work time."""
+        reqs, step_hooks, steps, reworks = more
+        shift = 0.0
+        if reworks and pt.rework:
+            shift = pt.rework  # the rework comes first and holds the server
+            pt.rework = 0.0
+            svc += shift
+            pt.svc = svc
         if step_hooks:
             ends = steps.ends if steps.__class__ is _Stepwise else steps
             for s, hook in step_hooks:
-                run_hook(pt, hook, t + ends[s])
+                run_hook(pt, hook, t + shift + ends[s])
         if reqs:
             request_all(pt, i, t)
             pt.callbacks = OWN_DONE
         else:
             pt.own_end = t + svc
             pt.callbacks = FINISH
+        return svc
 
     def serve_next(i: int, t: float) -> None:
         """Give a free server of ``i`` to the first in line (highest priority, then first come)."""
@@ -569,7 +593,7 @@ def _simulate(
         i = pt.node
         check, edge, choice, depart, boards, loaded = after[i][pt.k]
         if loaded is not None:
-            check = load_check(pt, loaded)
+            check = visit_check(pt, loaded)
         nd = 0
         if check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
@@ -614,11 +638,13 @@ def _simulate(
         if edge is None:
             leave(pt, t)
             return
-        e, check, d, target, hook, _ = edge
+        e, check, d, target, hook, _, special = edge
         if hook is not None:
             run_hook(pt, hook, t)
         kinds = 0
-        if check is not None and check[1]() < check[0]:
+        if special is not None:
+            kinds = special_handoff(pt, e, t, special)
+        elif check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
                 kinds |= 1 << c
                 add_defect((pt.jid, t, n_nodes + e, c))
@@ -644,12 +670,57 @@ def _simulate(
         if depart is not None:
             run_hook(pt, depart, t)
 
-    def load_check(pt: _Patient, loaded: Any) -> Any:
-        """This visit's defect check: each probability raised by the wait and the occupancy, capped at 1."""
+    def visit_check(pt: _Patient, loaded: Any) -> Any:
+        """This visit's defect check: each probability ``p`` becomes ``min(1, f p + a W + b N)``
+        (``f`` the propagation factor of an information defect on the way in, ``W`` the hours
+        waited, ``N`` the occupancy on arrival), then the patient's frailty is applied."""
         pairs, per_hour, per_occupant, draw_any, draw_which = loaded
         extra = per_hour * (pt.start - pt.arr) / 60.0 + (per_occupant * pt.occ if per_occupant else 0.0)
-        check = defect_check([(code, min(1.0, p + extra)) for code, p in pairs])
+        f = pt.prop
+        pt.prop = 1.0
+        check = defect_check(personal(pt, pairs, f, extra))
         return None if check is None else (check[0], draw_any, check[1], draw_which)
+
+    def personal(pt: _Patient, pairs: Any, f: float = 1.0, extra: float = 0.0) -> list[tuple[int, float]]:
+        """The patient's own probabilities of defects ``(code, p)`` (see :mod:`journeysim.frailty`)."""
+        z = pt.z
+        out = []
+        for code, q in pairs:
+            q = q * f + extra
+            if q > 1.0:
+                q = 1.0
+            if z != 1.0:
+                q += (q if q < 0.5 else 1.0 - q) * (z - 1.0)
+            out.append((code, q))
+        return out
+
+    def drawn(pt: _Patient, check: Any) -> Any:
+        """Codes of the defects of a static check; the patient's frailty applies."""
+        if check is None:
+            return ()
+        if frail:
+            c = defect_check(personal(pt, [(code, q) for code, q, _ in check[2]]))
+            return () if c is None or check[1]() >= c[0] else _which(c[1], check[3])
+        return _which(check[2], check[3]) if check[1]() < check[0] else ()
+
+    def special_handoff(pt: _Patient, e: int, t: float, special: Any) -> int:
+        """Defects of a transfer with frailty, recovery or propagation; returns the kinds' bits."""
+        pairs, draw_any, draw_which, catch, draw_catch, rework, prop = special
+        kinds = 0
+        check = defect_check(personal(pt, pairs))
+        if check is None or draw_any() >= check[0]:
+            return 0
+        for c in _which(check[1], draw_which):
+            if c == _INFORMATION and catch and draw_catch() < catch:
+                kinds |= _CAUGHT
+                pt.rework += rework if rework.__class__ is float else rework()
+                continue
+            kinds |= 1 << c
+            add_defect((pt.jid, t, n_nodes + e, c))
+            pt.ndef += 1
+            if c == _INFORMATION:
+                pt.prop = prop
+        return kinds
 
     def held(pt: _Patient) -> None:
         free(pt, pt.node, pt.work_end, pt.free_at, pt.vdef)
@@ -684,12 +755,14 @@ def _simulate(
         waits_for[i][j] -= 1
         free(pt, i, pt.work_end, t, pt.vdef)
         # the departure below is finish()'s, kept there inline for speed: keep the two in step
-        e, check, d, target, hook, _ = pt.edge
+        e, check, d, target, hook, _, special = pt.edge
         pt.edge = None
         if hook is not None:
             run_hook(pt, hook, t)
         kinds = 0
-        if check is not None and check[1]() < check[0]:
+        if special is not None:
+            kinds = special_handoff(pt, e, t, special)
+        elif check is not None and check[1]() < check[0]:
             for c in _which(check[2], check[3]):
                 kinds |= 1 << c
                 add_defect((pt.jid, t, n_nodes + e, c))
@@ -774,16 +847,16 @@ def _simulate(
             next_tick(ev)
 
     def leave(pt: _Patient, t: float) -> None:
-        if class_standards[pt.k]:
-            judge(pt, t)
-        journeys.extend((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node, pt.ndef))
+        missed = judge(pt, t) if class_standards[pt.k] else 0
+        journeys.extend((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node, pt.ndef, missed))
         in_system[0] -= 1
         if flush_at > 0 and len(visits) + _VISIT_FIELDS * len(requests) > flush_at:
             flush()
 
-    def judge(pt: _Patient, t: float) -> None:
-        """Judge the journey's standards; a miss is a defect of the journey."""
+    def judge(pt: _Patient, t: float) -> int:
+        """Judge the journey's standards; a miss is a defect of the journey. Returns the misses."""
         ms = pt.ms
+        missed = 0
 
         def when(slots: tuple[int, ...]) -> float:
             return min(pt.t0 if s == -1 else t if s == -2 else ms[s] for s in slots)
@@ -805,6 +878,8 @@ def _simulate(
             if not met:
                 add_defect((pt.jid, t, n_elements + s, not_met))
                 pt.ndef += 1
+                missed += 1
+        return missed
 
     # support requests
     def send_request(pt: _Patient, r: int, t: float) -> None:
@@ -838,12 +913,10 @@ def _simulate(
         busy[s] -= 1
         pt = rq.patient
         nd = 0
-        check = node_defects[s][pt.k]
-        if check is not None and check[1]() < check[0]:
-            for c in _which(check[2], check[3]):
-                nd += 1
-                add_defect((pt.jid, t, s, c))
-            pt.ndef += nd
+        for c in drawn(pt, node_defects[s][pt.k]):
+            nd += 1
+            add_defect((pt.jid, t, s, c))
+        pt.ndef += nd
         rq.sdef = nd
         rq.t_end = t
         if nwait[s] and busy[s] < cap[s]:
@@ -872,12 +945,10 @@ def _simulate(
         pt = rq.patient
         r = rq.r
         kinds = 0
-        check = req_defects[r][pt.k]
-        if check is not None and check[1]() < check[0]:
-            for c in _which(check[2], check[3]):
-                kinds |= 1 << c
-                add_defect((pt.jid, t, n_nodes + n_edges + r, c))
-                pt.ndef += 1
+        for c in drawn(pt, req_defects[r][pt.k]):
+            kinds |= 1 << c
+            add_defect((pt.jid, t, n_nodes + n_edges + r, c))
+            pt.ndef += 1
         requests.append((pt.jid, r, rq.t_req, rq.t_start, rq.t_end, t, rq.sdef, kinds))
         pt.pending -= 1
         if not pt.pending:
@@ -927,6 +998,10 @@ def _simulate(
                 before_warmup[0] += 1
             pt.t0 = t
             pt.ndef = 0
+            pt.z = draw_z() if draw_z is not None else 1.0
+            pt.prop = 1.0
+            pt.rework = 0.0
+            class_of.append(pt.k)
             pt.entry = entry = nodes_k[0] if choose is None else nodes_k[min(bisect_right(cum_k, choose()), last)]
             new_patient(next_arrival(t))
             if first_hook is not None:
@@ -949,7 +1024,7 @@ def _simulate(
     if not keep_records:
         flush()
         return None, stats
-    tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations)
+    tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations, class_of)
     for rows in (journeys, visits, handoffs, requests, defects, standards, activations):
         rows.clear()
     stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]))
@@ -958,6 +1033,9 @@ def _simulate(
 
 
 _INF = float("inf")
+_INFORMATION = HANDOFF_KINDS.index("information")
+#: bit of a handoff's kinds: its information defect was caught by the receiving microsystem
+_CAUGHT = 1 << len(HANDOFF_KINDS)
 
 
 def _hook(streams: _Streams, hook: Hook) -> Any:
@@ -1028,11 +1106,12 @@ def _tables(
     defects: list[tuple[int, float, int, int]],
     standards: list[tuple[Any, ...]],
     activations: list[tuple[Any, ...]],
+    class_of: array,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Turn the row lists into the columns of :data:`journeysim.records.FIELDS`."""
     i8, f8 = np.int64, np.float64
     j = _flat_columns(journeys, (("journey", i8), ("class", i8), ("entry", i8), ("arrival", f8), ("end", f8),
-                                 ("exit", i8), ("defects", i8)))
+                                 ("exit", i8), ("defects", i8), ("missed", i8)))
     order = np.argsort(j["journey"], kind="stable")
     j = {name: col[order] for name, col in j.items()}
     v = _flat_columns(visits, (("journey", i8), ("node", i8), ("arrival", f8), ("start", f8), ("end", f8),
@@ -1054,6 +1133,7 @@ def _tables(
         "exit": j["exit"],
         "visits": visit_counts,
         "defects": j["defects"],
+        "missed": j["missed"],
         "defect_free": j["defects"] == 0,
         "time_in_system": j["end"] - j["arrival"],
     }
@@ -1071,6 +1151,7 @@ def _tables(
         "depart": h["depart"],
         "arrive": h["arrive"],
         **{kind: (kinds & (1 << b)) != 0 for b, kind in enumerate(HANDOFF_KINDS)},
+        "caught": (kinds & _CAUGHT) != 0,
         "delay": h["arrive"] - h["depart"],
         "blocked": h["blocked"],
     }
@@ -1102,5 +1183,14 @@ def _tables(
     a = _columns(activations, (("journey", i8), ("node", i8), ("activated", f8), ("ready", f8), ("arrival", f8)))
     a["ahead"] = a["arrival"] - a["activated"]
     a["team_wait"] = np.clip(a["ready"] - a["arrival"], 0.0, None)
+    klass = np.frombuffer(class_of, dtype=np.uint16)
+    v, h, r, d = (_with_class(t, klass) for t in (v, h, r, d))
+    del klass  # release the buffer: the engine appends to ``class_of`` again
     return {"journeys": journeys_cols, "visits": v, "handoffs": h, "requests": r, "defects": d, "standards": s,
             "activations": a}
+
+
+def _with_class(table: dict[str, np.ndarray], klass: np.ndarray) -> dict[str, np.ndarray]:
+    """``table`` with the class of each row's journey as its second column."""
+    journey = table.pop("journey")
+    return {"journey": journey, "class": klass[journey].astype(np.int64), **table}

@@ -41,6 +41,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -141,6 +143,8 @@ class Standard:
         Unit of ``within``.
     reference : str
         Where the standard comes from.
+    cost : float
+        Cost of each miss (e.g. a readmission penalty), in the model's currency.
 
     Examples
     --------
@@ -157,6 +161,7 @@ class Standard:
     reached_only: bool = False
     unit: Literal["minutes", "hours", "days"] = "minutes"
     reference: str = ""
+    cost: float = 0.0
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -175,6 +180,10 @@ class Standard:
         object.__setattr__(self, "entries", _names(c, "entries", self.entries))
         if not isinstance(self.reached_only, bool):
             c.add("reached_only", f"must be true or false, got {self.reached_only!r}")
+        if not is_number(self.cost) or not 0 <= self.cost < math.inf:
+            c.add("cost", f"must be a finite number >= 0, got {self.cost!r}")
+        else:
+            object.__setattr__(self, "cost", float(self.cost))
         c.raise_if_any()
 
 

@@ -38,6 +38,7 @@ from .elements import (
     PatientClass,
     ServiceRequest,
 )
+from .frailty import Frailty
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
 
 __all__ = ["Model"]
@@ -69,6 +70,11 @@ class Model:
         Timeliness standards; a miss is a defect of the journey.
     groups : sequence of Group
         Subgroups that standards are reported by.
+    frailty : Frailty
+        A patient-level risk factor that makes defects cluster in the same
+        journeys (see :mod:`journeysim.frailty`); the default leaves them independent.
+    currency : str
+        The unit of the elements' costs, e.g. ``"USD 2023"``.
 
     Raises
     ------
@@ -84,6 +90,8 @@ class Model:
     milestones: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
     standards: tuple[Standard, ...] = ()
     groups: tuple[Group, ...] = ()
+    frailty: Frailty = field(default_factory=Frailty)
+    currency: str = ""
     _nodes: Mapping[str, Microsystem] = field(init=False, repr=False, compare=False)
     _graph: nx.DiGraph = field(init=False, repr=False, compare=False)
 
@@ -141,6 +149,8 @@ class Model:
                                       for k, v in (milestones or {}).items()})),
             ("standards", tuple(standards)),
             ("groups", tuple(groups)),
+            ("frailty", Frailty()),
+            ("currency", ""),
             ("name", "partial"),
             ("_nodes", FrozenMap({m.name: m for m in microsystems})),
         ):
@@ -159,6 +169,10 @@ class Model:
         }
         if not isinstance(self.milestones, Mapping):
             c.add("milestones", "must be a mapping of name to milestone(s)")
+        if not isinstance(self.frailty, Frailty):
+            c.add("frailty", f"must be a Frailty, got {type(self.frailty).__name__}")
+        if not isinstance(self.currency, str):
+            c.add("currency", f"must be a string, got {self.currency!r}")
         for name, cls in expected.items():
             value = getattr(self, name)
             if not isinstance(value, tuple):

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from .clock import Window
 from .distributions import Distribution, Fixed
 from .elements import HANDOFF_KINDS, ByClass
@@ -39,7 +42,7 @@ from .milestones import Atom
 from .model import Model
 from .profiles import ArrivalProfile
 
-__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan", "defect_check"]
+__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan", "CostTables", "defect_check"]
 
 UNLIMITED = 1 << 62
 
@@ -142,16 +145,25 @@ class Plan:
     load_defects: tuple[tuple[Any, ...], ...] = ()
     #: (name, by, {code: label index}, labels, window) per group; codes are entry nodes or classes
     groups: tuple[tuple[str, str, dict[int, int], tuple[str, ...], Window | None], ...] = ()
+    #: [edge][class] -> None, or (((kind code, p), ...), probability that the receiving microsystem
+    #: catches an information defect, (stream name, rework time), propagation factor)
+    edge_special: tuple[tuple[Any, ...], ...] = ()
+    #: [node] -> True if a caught information defect of an incoming handoff adds rework here
+    rework_nodes: tuple[bool, ...] = ()
+    #: costs by element, see :class:`CostTables` (None: the model has no costs)
+    costs: "CostTables | None" = None
 
     def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """Labels of the coded columns of each record table."""
         nodes = self.node_names
         return {
             "journeys": {"class": self.class_names, "entry": nodes, "exit": nodes},
-            "visits": {"node": nodes},
-            "handoffs": {"handoff": self.edge_labels, "source": nodes, "target": nodes},
-            "requests": {"request": self.request_labels, "source": nodes, "target": nodes},
+            "visits": {"class": self.class_names, "node": nodes},
+            "handoffs": {"class": self.class_names, "handoff": self.edge_labels, "source": nodes, "target": nodes},
+            "requests": {"class": self.class_names, "request": self.request_labels, "source": nodes,
+                         "target": nodes},
             "defects": {
+                "class": self.class_names,
                 "element": nodes + self.edge_labels + self.request_labels + tuple(s.name for s in self.standards),
                 "element_type": ("microsystem", "handoff", "request", "standard"),
                 "defect": self.defect_names,
@@ -160,6 +172,40 @@ class Plan:
                           "entry": nodes},
             "activations": {"node": nodes},
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CostTables:
+    """Costs by element index, for :meth:`~journeysim.aggregate.ReplicationStats.add_tables`."""
+
+    #: per node, edge, request: cost per use and per minute (nodes: minutes holding a server;
+    #: handoffs and requests: minutes of their delay)
+    node_visit: NDArray[np.float64]
+    node_minute: NDArray[np.float64]
+    edge_visit: NDArray[np.float64]
+    edge_minute: NDArray[np.float64]
+    request_visit: NDArray[np.float64]
+    request_minute: NDArray[np.float64]
+    #: [defects-table element, defect code] -> cost of that defect (standards' rows: cost of a miss)
+    defect: NDArray[np.float64]
+
+
+def _costs(model: Model, defect_names: list[str]) -> CostTables | None:
+    elements = (*model.microsystems, *model.handoffs, *model.requests)
+    if all(x.cost is None for x in elements) and not any(s.cost for s in model.standards):
+        return None
+
+    def pair(items: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return (np.array([0.0 if x.cost is None else x.cost.per_visit for x in items]),
+                np.array([0.0 if x.cost is None else x.cost.per_minute for x in items]))
+
+    defect = np.zeros((len(elements) + len(model.standards), len(defect_names)))
+    for e, x in enumerate(elements):
+        for name, value in ({} if x.cost is None else x.cost.defects).items():
+            defect[e, defect_names.index(name)] = value
+    if model.standards:
+        defect[len(elements):, defect_names.index("not_met")] = [s.cost for s in model.standards]
+    return CostTables(*pair(model.microsystems), *pair(model.handoffs), *pair(model.requests), defect)
 
 
 def plan(model: Model) -> Plan:
@@ -206,6 +252,11 @@ def plan(model: Model) -> Plan:
     def prob(table: ByClass, k: str) -> float:
         return table.get(k)
 
+    # the microsystems whose defect probabilities change per visit: with the load, the
+    # patient's frailty, or an information defect that propagates from the handoff in
+    frail = not model.frailty.is_independent
+    dynamic = {m.name for m in nodes if m.load_dependent or frail}
+    dynamic |= {h.target for h in model.handoffs if h.propagation != 1.0}
     priorities = sorted({k.priority for k in classes}, reverse=True)
     timeliness = _timeliness(model, index)
     if model.standards:
@@ -263,11 +314,23 @@ def plan(model: Model) -> Plan:
         load_defects=tuple(
             tuple(
                 (tuple((code(d.name), prob(d.probability, k.name)) for d in m.defects),
-                 m.defect_per_wait_hour, m.defect_per_occupant) if m.load_dependent else None
+                 m.defect_per_wait_hour, m.defect_per_occupant) if m.name in dynamic else None
                 for k in classes
             )
             for m in nodes
         ),
+        edge_special=tuple(
+            tuple(
+                (tuple((b, h.defects.get(kind).get(k.name)) for b, kind in enumerate(HANDOFF_KINDS)),  # type: ignore[union-attr]
+                 0.0 if h.recovery is None else h.recovery.probability.get(k.name),  # type: ignore[union-attr]
+                 (f"rework/{h.label}", Fixed(0.0) if h.recovery is None else h.recovery.rework),
+                 h.propagation) if frail or h.recovery is not None or h.propagation != 1.0 else None
+                for k in classes
+            )
+            for h in model.handoffs
+        ),
+        rework_nodes=tuple(any(h.target == m.name and h.recovery is not None for h in model.handoffs) for m in nodes),
+        costs=_costs(model, defect_names),
         **timeliness,
     )
 

@@ -41,6 +41,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "exit": "Microsystem the patient left the pathway from.",
                 "visits": "Number of clinical visits in the journey.",
                 "defects": "Number of defects of any kind (visits, handoffs, requests) in the journey.",
+                "missed": "Number of timeliness standards the journey missed (each is one of its defects).",
                 "defect_free": "True iff the journey had no defect at all.",
                 "time_in_system": "end - arrival.",
             }
@@ -48,6 +49,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
         "visits": FrozenMap(
             {
                 "journey": "Journey id.",
+                "class": "Patient class of the journey.",
                 "node": "Clinical microsystem visited.",
                 "arrival": "Time the patient arrived at the microsystem.",
                 "start": "Time a server (bed, team) was free and the visit began.",
@@ -65,6 +67,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
         "handoffs": FrozenMap(
             {
                 "journey": "Journey id.",
+                "class": "Patient class of the journey.",
                 "handoff": "Handoff taken, as 'source->target'.",
                 "source": "Sending microsystem.",
                 "target": "Receiving microsystem.",
@@ -73,6 +76,8 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "patient": "True if the handoff had a patient (transfer) defect.",
                 "information": "True if the handoff had an information defect.",
                 "services": "True if the handoff had a services defect.",
+                "caught": "True if the handoff's information defect happened and the receiving microsystem "
+                "caught it (a recovery): not a defect of the journey; its rework starts the next visit.",
                 "delay": "arrive - depart: transfer delay.",
                 "blocked": "Time the patient boarded at the sending microsystem, keeping its bed, until "
                 "the receiving one had a free bed (0 without boarding).",
@@ -81,6 +86,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
         "requests": FrozenMap(
             {
                 "journey": "Journey id.",
+                "class": "Patient class of the journey.",
                 "request": "Service request, as 'source=>support'.",
                 "source": "Requesting clinical microsystem.",
                 "target": "Support microsystem that served the request.",
@@ -98,6 +104,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
         "defects": FrozenMap(
             {
                 "journey": "Journey id.",
+                "class": "Patient class of the journey.",
                 "time": "Time the defect occurred (end of the visit, start of the handoff, return of the result).",
                 "element": "Where: a microsystem ('ED'), a handoff ('EMS->ED'), a request ('ED=>Lab') "
                 "or a timeliness standard ('door_to_balloon').",
