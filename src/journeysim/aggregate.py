@@ -28,7 +28,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ReplicationStats", "TIS_BINS"]
+from .plan import CostTables
+
+__all__ = ["ReplicationStats", "TIS_BINS", "COST_COMPONENTS"]
+
+#: What the cost of a journey is made of: visits (per visit and per minute holding a server,
+#: support visits included), handoffs, service requests, defects, and missed standards.
+COST_COMPONENTS: tuple[str, ...] = ("visits", "handoffs", "requests", "defects", "misses")
 
 #: Bin edges (minutes) of the time-in-system histograms: log-spaced, about 2% wide.
 TIS_BINS: NDArray[np.float64] = np.concatenate([[0.0], np.logspace(-3, 8, 1201)])
@@ -44,6 +50,8 @@ class ReplicationStats:
     # counted journeys, per class
     class_done: NDArray[np.float64]
     class_good: NDArray[np.float64]
+    # counted journeys with no defect of a microsystem, handoff or request (standards aside)
+    class_good_elements: NDArray[np.float64]
     class_tis_sum: NDArray[np.float64]
     class_tis_hist: NDArray[np.float64]  # (classes, bins)
     # element quality (rows of counted journeys)
@@ -55,6 +63,7 @@ class ReplicationStats:
     req_n: NDArray[np.float64]
     req_bad: NDArray[np.float64]
     req_kind_bad: NDArray[np.float64]  # (requests, 3)
+    edge_caught: NDArray[np.float64]  # information defects caught by the receiving microsystem
     # flow in the window [warmup, horizon)
     flow_count: NDArray[np.float64]
     wait_sum: NDArray[np.float64]
@@ -75,6 +84,8 @@ class ReplicationStats:
     std_met: NDArray[np.float64]
     std_reached: NDArray[np.float64]
     std_hist: NDArray[np.float64]  # (standards, cells, bins) of the minutes
+    # cost of counted journeys per [class, component] (see COST_COMPONENTS)
+    class_cost: NDArray[np.float64]
     # raw times in system per class, when records are kept (exact percentiles)
     class_tis_values: tuple[NDArray[np.float64], ...] | None = None
     # raw minutes per standard and cell (index standard * cells + cell), when records are kept
@@ -91,16 +102,17 @@ class ReplicationStats:
         sc = (n_standards, n_cells)
         return cls(
             replication=replication, horizon=horizon, warmup=warmup,
-            class_done=z(n_classes), class_good=z(n_classes),
+            class_done=z(n_classes), class_good=z(n_classes), class_good_elements=z(n_classes),
             class_tis_sum=z(n_classes), class_tis_hist=z((n_classes, TIS_BINS.size - 1)),
             node_visits=z(n_nodes), node_bad=z(n_nodes),
             edge_n=z(n_edges), edge_bad=z(n_edges), edge_kind_bad=z((n_edges, 3)),
-            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, 3)),
+            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, 3)), edge_caught=z(n_edges),
             flow_count=z(n_nodes), wait_sum=z(n_nodes), sojourn_sum=z(n_nodes),
             support_wait_sum=z(n_nodes), hold_sum=z(n_nodes), busy_time=z(n_nodes),
             edge_blocked_n=z(n_edges), edge_blocked_sum=z(n_edges),
             act_n=z(n_nodes), act_ahead_n=z(n_nodes), act_ahead_sum=z(n_nodes), act_wait_sum=z(n_nodes),
             std_n=z(sc), std_met=z(sc), std_reached=z(sc), std_hist=z((*sc, TIS_BINS.size - 1)),
+            class_cost=z((n_classes, len(COST_COMPONENTS))),
             class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
             std_values=tuple(np.empty(0) for _ in range(n_standards * n_cells)) if keep_values else None,
         )
@@ -110,13 +122,15 @@ class ReplicationStats:
         tables: Mapping[str, Mapping[str, NDArray]],
         first_counted: int,
         cells: NDArray[np.int64] | None = None,
+        costs: CostTables | None = None,
     ) -> None:
         """Add the rows of (a chunk of) a replication's tables.
 
         ``tables`` maps table names to columns (:data:`journeysim.records.FIELDS`);
         its journeys are finished journeys only. ``first_counted`` is the id of
         the first journey that arrived at or after the warm-up. ``cells`` gives
-        each standards row its cell in every group (-1: in none).
+        each standards row its cell in every group (-1: in none); ``costs`` the
+        costs of the elements, if any.
         """
         nc, nn = self.class_done.size, self.node_visits.size
         ne, nr = self.edge_n.size, self.req_n.size
@@ -130,6 +144,7 @@ class ReplicationStats:
         tis = (j["end"] - j["arrival"])[keep]
         self.class_done += np.bincount(cls, minlength=nc)
         self.class_good += np.bincount(cls[good], minlength=nc)
+        self.class_good_elements += np.bincount(cls[(j["defects"] - j["missed"])[keep] == 0], minlength=nc)
         self.class_tis_sum += np.bincount(cls, weights=tis, minlength=nc)
         bins = np.clip(np.searchsorted(TIS_BINS, tis, side="right") - 1, 0, TIS_BINS.size - 2)
         np.add.at(self.class_tis_hist, (cls, bins), 1.0)
@@ -155,6 +170,9 @@ class ReplicationStats:
         self.edge_bad += np.bincount(h["handoff"][in_h & any_bad], minlength=ne)
         for b, kind in enumerate(("patient", "information", "services")):
             self.edge_kind_bad[:, b] += np.bincount(h["handoff"][in_h & h[kind]], minlength=ne)
+        self.edge_caught += np.bincount(h["handoff"][in_h & h["caught"]], minlength=ne)
+        if costs is not None:
+            self._add_costs(tables, first_counted, costs)
 
         node = np.concatenate([v["node"], q["target"]])
         arr = np.concatenate([v["arrival"], q["requested"]])
@@ -184,6 +202,26 @@ class ReplicationStats:
         self.act_ahead_sum += np.bincount(an, weights=ahead, minlength=nn)
         self.act_wait_sum += np.bincount(an, weights=a["team_wait"][in_a], minlength=nn)
         self._add_standards(tables["standards"], first_counted, cells)
+
+    def _add_costs(self, tables: Mapping[str, Mapping[str, NDArray]], first_counted: int, costs: CostTables) -> None:
+        """Add the cost of each row of counted journeys to its class and component."""
+        nc = self.class_done.size
+        v, h, q, d = tables["visits"], tables["handoffs"], tables["requests"], tables["defects"]
+
+        def add(component: str, table: Mapping[str, NDArray], amount: NDArray) -> None:
+            keep = table["journey"] >= first_counted
+            self.class_cost[:, COST_COMPONENTS.index(component)] += np.bincount(
+                table["class"][keep], weights=amount[keep], minlength=nc)
+
+        add("visits", v, costs.node_visit[v["node"]] + costs.node_minute[v["node"]] * (v["end"] - v["start"]))
+        add("visits", q, costs.node_visit[q["target"]] + costs.node_minute[q["target"]] * (q["end"] - q["start"]))
+        add("handoffs", h, costs.edge_visit[h["handoff"]] + costs.edge_minute[h["handoff"]] * h["delay"])
+        add("requests", q, costs.request_visit[q["request"]]
+            + costs.request_minute[q["request"]] * (q["returned"] - q["end"]))
+        per_defect = costs.defect[d["element"], d["defect"]]
+        standard = d["element_type"] == 3
+        add("defects", d, np.where(standard, 0.0, per_defect))
+        add("misses", d, np.where(standard, per_defect, 0.0))
 
     def _add_standards(self, s: Mapping[str, NDArray], first_counted: int, cells: NDArray[np.int64] | None) -> None:
         n_std, n_cells = self.std_n.shape

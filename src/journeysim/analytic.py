@@ -43,6 +43,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from .frailty import Frailty
 from .model import Model
 
 __all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale"]
@@ -95,30 +96,35 @@ Scale = Mapping[tuple[str, ...], float]
 _NO_SCALE: Scale = MappingProxyType({})
 
 
-def _node_quality(model: Model, node: str, class_name: str, scale: Scale) -> float:
+def _node_quality(model: Model, node: str, class_name: str, scale: Scale, z: float = 1.0) -> float:
     f = scale.get(("microsystem", node), 1.0)
-    if f == 1.0:
+    if f == 1.0 and z == 1.0:
         return model.microsystem(node).quality_for(class_name)
     q = 1.0
     for d in model.microsystem(node).defects:
-        q *= 1.0 - f * d.probability.get(class_name)
+        q *= 1.0 - Frailty.probability(f * d.probability.get(class_name), z)
     return q
 
 
-def _link_quality(link: Any, class_name: str, kinds: tuple[str, ...], scale: Scale) -> float:
+def _link_quality(link: Any, class_name: str, kinds: tuple[str, ...], scale: Scale, z: float = 1.0) -> float:
     q = 1.0
+    recovery = getattr(link, "recovery", None)
     for kind in kinds:
         f = scale.get(("handoff", link.label, kind), 1.0) * scale.get(("request", link.label), 1.0)
-        q *= 1.0 - f * link.defects.get(kind).get(class_name)
+        p = Frailty.probability(f * link.defects.get(kind).get(class_name), z)
+        if kind == "information" and recovery is not None:
+            p *= 1.0 - recovery.probability.get(class_name)  # a caught defect is not one of the journey
+        q *= 1.0 - p
     return q
 
 
-def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any], scale: Scale = _NO_SCALE) -> float:
-    q = _node_quality(model, node, class_name, scale)
+def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any], scale: Scale = _NO_SCALE,
+                   z: float = 1.0) -> float:
+    q = _node_quality(model, node, class_name, scale, z)
     for r in requests:
         p = r.probability.get(class_name)  # type: ignore[union-attr]
-        qs = _node_quality(model, r.target, class_name, scale) * _link_quality(
-            r, class_name, ("information", "services"), scale)
+        qs = _node_quality(model, r.target, class_name, scale, z) * _link_quality(
+            r, class_name, ("information", "services"), scale, z)
         q *= 1.0 - p + p * qs
     return q
 
@@ -149,8 +155,14 @@ def _solve(matrix: sp.csr_matrix, rhs: NDArray[np.float64]) -> NDArray[np.float6
     return np.asarray(spla.spsolve(matrix.tocsc(), rhs), dtype=float)
 
 
-def exact_quality(model: Model, scale: Scale | None = None) -> ExactQuality:
-    """Solve the exact system quality of ``model`` (independent defects).
+def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool = False) -> ExactQuality:
+    """Solve the exact system quality of ``model``.
+
+    Defects are independent given the patient's frailty (:mod:`journeysim.frailty`),
+    so the quality is the graph solution averaged over the frailty by quadrature.
+    A handoff's information defect that the receiving microsystem catches is
+    not a defect of the journey. Propagation never changes system quality: it
+    acts only after an information defect has already made the journey defective.
 
     Parameters
     ----------
@@ -158,12 +170,30 @@ def exact_quality(model: Model, scale: Scale | None = None) -> ExactQuality:
     scale : mapping, optional
         Multiply the defect probabilities of some elements (see :data:`Scale`):
         what the quality would be with those elements perfect (0) or better (0.5).
+    independent : bool
+        Leave the frailty out: the independent product of the element qualities.
 
     Returns
     -------
     ExactQuality
     """
     scale = scale or {}
+    if independent or model.frailty.is_independent:
+        return _exact_at(model, scale, 1.0)
+    zs, ws = model.frailty.nodes()
+    solved = [_exact_at(model, scale, float(z)) for z in zs]
+    names = list(solved[0].by_class)
+    return ExactQuality(
+        float(sum(w * x.system for w, x in zip(ws, solved))),
+        {k: float(sum(w * x.by_class[k] for w, x in zip(ws, solved))) for k in names},
+        {k: {n: float(sum(w * x.from_node[k][n] for w, x in zip(ws, solved))) for n in solved[0].from_node[k]}
+         for k in names},
+        solved[0].expected_visits,
+    )
+
+
+def _exact_at(model: Model, scale: Scale, z: float) -> ExactQuality:
+    """The exact quality of patients of frailty ``z`` (independent defects)."""
     nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
     index = {n: i for i, n in enumerate(nodes)}
     n = len(nodes)
@@ -176,7 +206,7 @@ def exact_quality(model: Model, scale: Scale | None = None) -> ExactQuality:
         requests.setdefault(r.source, []).append(r)
     for k in model.classes:
         name = k.name
-        qm = np.array([_visit_quality(model, node, name, requests.get(node, []), scale) for node in nodes])
+        qm = np.array([_visit_quality(model, node, name, requests.get(node, []), scale, z) for node in nodes])
         rows, cols, prob, good = [], [], [], []
         for h in model.handoffs:
             p = h.probability.get(name)  # type: ignore[union-attr]
@@ -184,7 +214,7 @@ def exact_quality(model: Model, scale: Scale | None = None) -> ExactQuality:
                 rows.append(index[h.source])
                 cols.append(index[h.target])
                 prob.append(p)
-                good.append(p * _link_quality(h, name, ("patient", "information", "services"), scale))
+                good.append(p * _link_quality(h, name, ("patient", "information", "services"), scale, z))
         routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
         quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
         exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)

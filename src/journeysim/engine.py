@@ -415,7 +415,8 @@ def _simulate(
 
     def flush() -> None:
         tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations, class_of)
-        stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]))
+        stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]),
+                         costs=p.costs)
         for rows in (journeys, visits, handoffs, requests, defects, standards, activations):
             rows.clear()
 
@@ -1027,7 +1028,8 @@ def _simulate(
     tables = _tables(p, journeys, visits, handoffs, requests, defects, standards, activations, class_of)
     for rows in (journeys, visits, handoffs, requests, defects, standards, activations):
         rows.clear()
-    stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]))
+    stats.add_tables(tables, first_counted=before_warmup[0], cells=standard_cells(p, tables["standards"]),
+                     costs=p.costs)
     records = Records.from_columns(replication, horizon, warmup, tables, p.labels())
     return records, stats
 

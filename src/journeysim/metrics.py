@@ -194,6 +194,11 @@ def _standards(model: Any, stats: Sequence[ReplicationStats]) -> dict[str, Any]:
     return out
 
 
+def _recovery(caught: np.ndarray, missed: np.ndarray) -> dict[str, Any]:
+    """Information defects caught by the receiving microsystem, and the share of them caught."""
+    return {"caught": int(caught.sum()), "caught_share": _ci_pair(proportion_ci(caught, caught + missed))}
+
+
 def summarize(result: SimulationResult) -> Summary:
     """Compute the statistics of ``result`` (see the module docstring for definitions)."""
     scenario = result.scenario
@@ -263,11 +268,13 @@ def summarize(result: SimulationResult) -> Summary:
         name: {"visits": int(node_visits[:, i].sum()), **element(node_visits[:, i], node_bad[:, i])}
         for i, name in enumerate(nodes)
     }
+    caught = np.array([s.edge_caught for s in stats]).reshape(len(stats), -1)
     quality["handoffs"] = {
         h.label: {
             "transfers": int(edge_n[:, e].sum()),
             **element(edge_n[:, e], edge_bad[:, e]),
             "by_kind": by_kind(edge_n[:, e], edge_kind[:, e], (0, 1, 2)),
+            **({} if h.recovery is None else {"recovery": _recovery(caught[:, e], edge_kind[:, e, 1])}),
         }
         for e, h in enumerate(model.handoffs)
     }
@@ -336,6 +343,8 @@ def summarize(result: SimulationResult) -> Summary:
             **extra,
         }
 
+    from .costs import cost_summary
+    from .dependence import dependence
     from .leverage import leverage  # imports the results module, which imports this one
     from .sixsigma import six_sigma
 
@@ -355,6 +364,8 @@ def summarize(result: SimulationResult) -> Summary:
         "quality": quality,
         "standards": _standards(model, stats),
         "six_sigma": six_sigma(result),
+        "dependence": dependence(result),
+        "cost": cost_summary(result),
         "microsystems": micro,
         "provenance": prov.to_dict(),
     }
@@ -366,7 +377,9 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
 
     Keys: ``quality.system``, ``quality.<class>``, ``time_in_system_minutes``,
     ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
-    ``<handoff>.quality``, ``<request>.quality`` and ``standards.<name>.met``. Values are arrays with one
+    ``<handoff>.quality``, ``<request>.quality``, ``standards.<name>.met``, ``elements.quality`` (the
+    share of journeys free of element defects, standards aside) and, with costs, ``cost.per_journey`` and
+    ``cost.per_defect_free_journey``. Values are arrays with one
     entry per replication (``nan`` where a replication had nothing to measure).
 
     Examples
@@ -379,7 +392,7 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
     ...               classes=[PatientClass("p", entry="A", rate=0.1)])
     >>> m = replication_metrics(simulate(model, horizon=5_000, replications=2, seed=1))
     >>> sorted(m)[:3], m["quality.system"].shape
-    (['A.utilization', 'A.wait_minutes', 'quality.p'], (2,))
+    (['A.utilization', 'A.wait_minutes', 'elements.quality'], (2,))
     """
     model = result.scenario.model
     stats = result.stats
@@ -391,6 +404,12 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         out["quality.system"] = good[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
+        good_el = np.array([s.class_good_elements for s in stats])
+        out["elements.quality"] = good_el[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
+        cost = np.array([s.class_cost for s in stats]).sum(axis=2)
+        if cost.any():
+            out["cost.per_journey"] = cost[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
+            out["cost.per_defect_free_journey"] = cost[:, pathway].sum(axis=1) / good[:, pathway].sum(axis=1)
         for k, name in enumerate(model.class_names):
             out[f"quality.{name}"] = good[:, k] / done[:, k]
         out["time_in_system_minutes"] = tis[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)

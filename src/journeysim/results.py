@@ -9,8 +9,8 @@ Examples
 >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
 ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
 >>> res = simulate(model, horizon=2_000, replications=2, seed=3)
->>> res.visits().columns[:3].tolist()
-['replication', 'journey', 'node']
+>>> res.visits().columns[:4].tolist()
+['replication', 'journey', 'class', 'node']
 >>> res.provenance.seed
 3
 """

@@ -47,6 +47,7 @@ from .clock import Window
 from .elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
 from .errors import Problem, ValidationError
 from .milestones import Group, Standard
+from .frailty import Frailty
 from .model import Model
 from .profiles import ArrivalProfile
 from .scenario import Scenario
@@ -55,11 +56,11 @@ __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "buil
 
 _UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
 _ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
-_TABLES = ("milestones", "groups")  # merged key by key under ``extends``
+_TABLES = ("milestones", "groups", "frailty")  # merged key by key under ``extends``
 _TOP_KEYS = ("extends", "scenario", *_ARRAYS, *_TABLES)
 _SCENARIO_KEYS = (
     "name", "description", "horizon_days", "horizon_hours", "horizon_minutes",
-    "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed",
+    "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed", "currency",
 )
 _CLASS_KEYS = (
     "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "profile",
@@ -69,14 +70,16 @@ _PROFILE_KEYS = ("hours", "blocks", "days")
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
     "defect", "defects", "defect_per_wait_hour", "defect_per_occupant", "exit_delay", "schedule", "team_ready",
-    "activated_for", "activation",
+    "activated_for", "activation", "cost",
     "reference", "remove",
 )
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
 _ACTIVATION_KEYS = ("at", "probability", "lag")
-_REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "reference", "remove")
-_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate")
-_STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "reference", "remove")
+_REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
+_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation")
+_STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
+                  "remove")
+_FRAILTY_KEYS = ("correlation", "reference")
 _GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
 _DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
     "fixed": (("value",),),
@@ -483,7 +486,7 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
                     schedule=schedule, team_ready=team_ready, activated_for=t.get("activated_for"),
                     defect_per_wait_hour=t.get("defect_per_wait_hour", 0.0),
                     defect_per_occupant=t.get("defect_per_occupant", 0.0),
-                    activation=activation)
+                    activation=activation, cost=t.get("cost"))
 
 
 def _list(c: Collector, t: Mapping[str, Any], key: str) -> list[Any]:
@@ -530,7 +533,8 @@ def _build_standard(c: Collector, t: Mapping[str, Any]) -> Standard | None:
         return None
     return _element(c, Standard, name=t["name"], start=t["from"], end=t["to"], within=t["within"],
                     unit=t.get("unit", "minutes"), classes=t.get("classes"), entries=t.get("entries"),
-                    reached_only=t.get("reached_only", False), reference=t.get("reference", ""))
+                    reached_only=t.get("reached_only", False), reference=t.get("reference", ""),
+                    cost=t.get("cost", 0.0))
 
 
 def _build_group(c: Collector, name: str, t: Any) -> Group | None:
@@ -557,6 +561,16 @@ def _build_group(c: Collector, name: str, t: Any) -> Group | None:
     return _element(c, Group, name=name, by=by, values={k: (v,) if isinstance(v, str) else v for k, v in values.items()})
 
 
+def _build_frailty(c: Collector, t: Any) -> Frailty | None:
+    """``[frailty] correlation = 0.05, reference = "..."``."""
+    if not isinstance(t, Mapping):
+        c.add("frailty", f"must be a table with correlation and reference, got {t!r}")
+        return None
+    fc = c.child("frailty")
+    _unknown_keys(fc, t, _FRAILTY_KEYS)
+    return _element(fc, Frailty, correlation=t.get("correlation", 0.0), reference=t.get("reference", ""))
+
+
 def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[ServiceRequest]) -> Any:
     _unknown_keys(c, t, _HANDOFF_KEYS if make is Handoff else _REQUEST_KEYS)
     for k in ("from", "to"):
@@ -570,10 +584,19 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
         return None
     if "from" not in t or "to" not in t or delay is None:
         return None
-    extra = {"boarding": t.get("boarding", False), "preactivate": t.get("preactivate", {})} if make is Handoff else {}
+    extra: dict[str, Any] = {}
+    if make is Handoff:
+        recovery = t.get("recovery")
+        if isinstance(recovery, Mapping) and "rework" in recovery:
+            rework = parse_distribution(recovery["rework"], c, "recovery.rework")
+            if rework is None:
+                return None
+            recovery = {**recovery, "rework": rework}
+        extra = {"boarding": t.get("boarding", False), "preactivate": t.get("preactivate", {}),
+                 "recovery": recovery, "propagation": t.get("propagation", 1.0)}
     return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
                     delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays,
-                    **extra)
+                    cost=t.get("cost"), **extra)
 
 
 def _label(array: str, t: Any) -> str:
@@ -638,6 +661,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             g = _build_group(c.child(f"groups.{name}"), str(name), t)
             if g is not None:
                 groups.append(g)
+    frailty = _build_frailty(c, data.get("frailty", {}))
     element_problems = bool(c.problems)
     parts = {a: [e for _, e in built[a]] for a in _ARRAYS}
     model: Model | None = None
@@ -649,7 +673,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         try:
             model = Model(tuple(parts["microsystems"]), tuple(parts["handoffs"]), tuple(parts["requests"]),
                           tuple(parts["classes"]), name=str(sc.get("name", Path(spec.file).stem)),
-                          milestones=dict(milestones), standards=tuple(parts["standards"]), groups=tuple(groups))
+                          milestones=dict(milestones), standards=tuple(parts["standards"]), groups=tuple(groups),
+                          frailty=frailty or Frailty(), currency=str(sc.get("currency", "")))
         except ValidationError as err:
             mc.problems.extend(err.problems)
     # a microsystem that could not be built is reported once, not again by each reference to it

@@ -23,8 +23,9 @@ Definitions (pathway classes, counted journeys; see ``docs/results.md``):
 The simulated values come from full records (per replication, with a 95% CI
 across replications); the exact ones from the graph (standards left out), where
 opportunities and defects per journey are the expected visits times the
-opportunities and defect probabilities of each visit, and RTY is the exact
-system quality.
+opportunities and defect probabilities of each visit (a caught information
+defect is not one; one that propagates adds the rise it causes at the receiving
+visit), and RTY is the exact system quality.
 
 Examples
 --------
@@ -46,7 +47,7 @@ import numpy as np
 import scipy.stats as sps
 
 from .analytic import exact_quality
-from .elements import HANDOFF_KINDS
+from .elements import HANDOFF_KINDS, Handoff
 from .model import Model
 from .results import SimulationResult
 from .stats import mean_ci
@@ -76,6 +77,21 @@ def _sigma(dpmo: float) -> float | None:
     return float(sps.norm.ppf(p) + 1.5)
 
 
+def _transfer_defects(model: Model, h: Handoff, k: str) -> float:
+    """Expected defects of one transfer on ``h``: its kinds (less the caught information
+    defects) and what an uncaught information defect adds at the receiving visit."""
+    caught = 0.0 if h.recovery is None else h.recovery.probability.get(k)  # type: ignore[union-attr]
+    info = h.defects.get("information").get(k)  # type: ignore[union-attr]
+    out = sum(h.defects.get(kind).get(k) for kind in HANDOFF_KINDS) - info * caught  # type: ignore[union-attr]
+    f = h.propagation
+    if f != 1.0 and info > 0:
+        ps = [d.probability.get(k) for d in model.microsystem(h.target).defects]
+        prob = model.frailty.probability
+        out += model.frailty.expect(lambda z: prob(info, z) * (1.0 - caught) * sum(
+            prob(min(1.0, f * q), z) - prob(q, z) for q in ps))
+    return out
+
+
 def exact_six_sigma(model: Model) -> dict[str, Any]:
     """Expected opportunities and defects per journey, DPMO, sigma level and RTY from the graph."""
     exact = exact_quality(model)
@@ -97,7 +113,7 @@ def exact_six_sigma(model: Model) -> dict[str, Any]:
                 if h.source == m.name:
                     p = h.probability.get(k.name)  # type: ignore[union-attr]
                     opps += w * v * p * edge_opp[e, c]
-                    defects += w * v * p * sum(h.defects.get(kind).get(k.name) for kind in HANDOFF_KINDS)  # type: ignore[union-attr]
+                    defects += w * v * p * _transfer_defects(model, h, k.name)
             for q, r in enumerate(model.requests):
                 if r.source == m.name:
                     p = r.probability.get(k.name)  # type: ignore[union-attr]

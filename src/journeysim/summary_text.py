@@ -83,6 +83,39 @@ def _six_sigma(six: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def _dependence(dep: dict[str, Any] | None) -> list[str]:
+    if not dep or (not dep["correlation"] and not dep["propagation"]):
+        return []
+    out = ["", "Clustered and propagating defects (journeys free of element defects, standards aside)"]
+    if dep["correlation"]:
+        out.append(f"  patient frailty: correlation {dep['correlation']:g}")
+    for label, f in dep["propagation"].items():
+        out.append(f"  {label}: an uncaught information defect multiplies the receiving defects by {f:g}")
+    exact = "" if dep["exact"] is None else f"; exact with frailty {_pct(dep['exact']).strip()}"
+    out.append(f"  simulated {_ci(dep['simulated'], '{:.1f}%', 100)} vs independent product "
+               f"{_pct(dep['independent_product']).strip()}{exact}")
+    out.append(f"  difference {_ci(dep['difference'], '{:+.2f}', 100)} points")
+    return out
+
+
+def _cost(cost: dict[str, Any] | None) -> list[str]:
+    if not cost:
+        return []
+    unit = f" ({cost['currency']})" if cost["currency"] else ""
+    money = "{:,.0f}"
+    out = ["", f"Cost{unit}, mean per journey with 95% CI",
+           f"  per journey              {_ci(cost['per_journey'], money)}",
+           f"  per defect-free journey  {_ci(cost['per_defect_free_journey'], money)}",
+           f"  cost of poor quality     {_ci(cost['poor_quality_share'], '{:.1f}%', 100)} of the total (defects and misses)",
+           "  " + ", ".join(f"{k} {money.format(v['mean'])}" for k, v in cost["components"].items()
+                            if v["mean"] is not None)]
+    for name, c in cost["by_class"].items():
+        if c["per_journey"]["mean"] is not None:
+            out.append(f"  {name:<24} {_ci(c['per_journey'], money)} per journey, "
+                       f"{_ci(c['per_defect_free_journey'], money)} per defect-free journey")
+    return out
+
+
 def _flow_extras(micro: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for name, m in micro.items():
@@ -120,7 +153,7 @@ def render(summary: "Summary") -> str:
     )
     out.append("")
     out.append("Quality of the health system (share of journeys with no defect), 95% CI")
-    out.append(f"  {'':<14} {'simulated':>28} {'exact (independent defects)':>30}")
+    out.append(f"  {'':<14} {'simulated':>28} {'exact':>30}")
     background = [name for name, v in q["by_class"].items() if v.get("background")]
     overall = "pathway" if background else "all classes"
     rows = [(overall, q["system"])] + list(q["by_class"].items())
@@ -133,9 +166,11 @@ def render(summary: "Summary") -> str:
         out.append("  (bg) background class: shares capacity, left out of the pathway figure")
     if q["system"].get("analytic_excludes"):
         out.append("  exact: the graph's product leaves out missed standards (timeliness is simulated only)")
+    out.extend(_dependence(d.get("dependence")))
     out.extend(_standards(d.get("standards") or {}))
     out.extend(_leverage(q.get("leverage") or []))
     out.extend(_six_sigma(d.get("six_sigma")))
+    out.extend(_cost(d.get("cost")))
     out.append("")
     out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
     out.append(
@@ -165,4 +200,8 @@ def render(summary: "Summary") -> str:
                 f"  {label:<34} {h['transfers']:>9} {_pct(h['quality']):>8} {_pct(bk.get('patient')) if 'patient' in bk else '':>8} "
                 f"{_pct(bk.get('information')):>8} {_pct(bk.get('services')):>8}"
             )
+            if "recovery" in h:
+                r = h["recovery"]
+                out.append(f"      recovery: {r['caught']} information defects caught by the receiving team "
+                           f"({_ci(r['caught_share'], '{:.1f}%', 100)} of those that happened)")
     return "\n".join(out)
