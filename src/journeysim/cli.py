@@ -290,6 +290,7 @@ def _analyze(args: argparse.Namespace) -> int:
         "journeysim_version": __version__,
         "quality": {
             "system": {"analytic": exact.system,
+                       "independent": exact_quality(scenario.model, independent=True).system,
                        "analytic_excludes": ["standards"] if scenario.model.standards else []},
             "by_class": {k: {"analytic": v} for k, v in exact.by_class.items()},
         },
@@ -299,10 +300,15 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(args.json, payload)
     if args.json != "-":
-        print(f"Exact quality of the health system (independent defects): {scenario.name}")
+        frailty = scenario.model.frailty
+        how = ("independent defects" if frailty.is_independent
+               else f"defects clustered by a patient frailty, correlation {frailty.correlation:g}")
+        print(f"Exact quality of the health system ({how}): {scenario.name}")
         print(f"  all classes   {100 * exact.system:5.1f}%")
         for k, v in exact.by_class.items():
             print(f"  {k:<13} {100 * v:5.1f}%")
+        if not frailty.is_independent:
+            print(f"  independent product (frailty left out): {100 * payload['quality']['system']['independent']:.1f}%")
         print("Where to work next (exact): gain in system quality if perfect / if halved")
         for row in payload["quality"]["leverage"]:
             print(f"  {row['element']:<44} +{100 * row['if_perfect']:5.2f} pts / +{100 * row['if_halved']:5.2f} pts")
