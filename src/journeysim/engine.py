@@ -30,8 +30,8 @@ True
 from __future__ import annotations
 
 import gc
-from array import array
 import itertools
+from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -690,7 +690,7 @@ def _simulate(
             q = q * f + extra
             if q > 1.0:
                 q = 1.0
-            if z != 1.0:
+            if z != 1.0:  # Frailty.probability, inlined: this runs for every element of a frail patient
                 q += (q if q < 0.5 else 1.0 - q) * (z - 1.0)
             out.append((code, q))
         return out
