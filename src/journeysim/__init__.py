@@ -22,17 +22,20 @@ from .elements import (
     HANDOFF_KINDS,
     Activation,
     ByClass,
+    Cost,
     Defect,
     Handoff,
     HandoffDefects,
     Microsystem,
     PatientClass,
+    Recovery,
     ServiceRequest,
     Shift,
     Step,
     per_day,
     per_hour,
 )
+from .frailty import Frailty
 from .errors import JourneySimError, Problem, SimulationError, ValidationError
 from .experiment import simulate
 from .metrics import Summary, summarize
@@ -49,6 +52,9 @@ __all__ = [
     "__version__",
     "Activation",
     "ArrivalProfile",
+    "Cost",
+    "Frailty",
+    "Recovery",
     "ByClass",
     "Comparison",
     "Defect",
