@@ -39,23 +39,16 @@ from typing import Any
 import numpy as np
 
 from .aggregate import COST_COMPONENTS
-from .model import Model
 from .results import SimulationResult
 from .stats import mean_ci
 
-__all__ = ["cost_summary", "has_costs"]
-
-
-def has_costs(model: Model) -> bool:
-    """True if any element or standard of ``model`` has a cost."""
-    elements = (*model.microsystems, *model.handoffs, *model.requests)
-    return any(x.cost is not None for x in elements) or any(s.cost for s in model.standards)
+__all__ = ["cost_summary"]
 
 
 def cost_summary(result: SimulationResult) -> dict[str, Any] | None:
     """Cost per journey and per defect-free journey, overall and per class (``None`` without costs)."""
     model = result.scenario.model
-    if not has_costs(model):
+    if not model.has_costs:
         return None
     stats = result.stats
     cost = np.array([s.class_cost for s in stats])  # (replications, classes, components)

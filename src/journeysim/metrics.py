@@ -406,8 +406,8 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
         out["quality.system"] = good[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
         good_el = np.array([s.class_good_elements for s in stats])
         out["elements.quality"] = good_el[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
-        cost = np.array([s.class_cost for s in stats]).sum(axis=2)
-        if cost.any():
+        if model.has_costs:
+            cost = np.array([s.class_cost for s in stats]).sum(axis=2)
             out["cost.per_journey"] = cost[:, pathway].sum(axis=1) / done[:, pathway].sum(axis=1)
             out["cost.per_defect_free_journey"] = cost[:, pathway].sum(axis=1) / good[:, pathway].sum(axis=1)
         for k, name in enumerate(model.class_names):

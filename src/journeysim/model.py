@@ -111,6 +111,12 @@ class Model:
         c.raise_if_any()
         object.__setattr__(self, "_graph", nx.freeze(self._build_graph()))
 
+    @property
+    def has_costs(self) -> bool:
+        """True if any microsystem, handoff or request has a cost, or any standard a cost per miss."""
+        elements = (*self.microsystems, *self.handoffs, *self.requests)
+        return any(x.cost is not None for x in elements) or any(s.cost for s in self.standards)
+
     def check(self, c: Collector, *, flow: bool = True) -> None:
         """Add the whole-model problems to ``c``.
 

@@ -191,9 +191,9 @@ class CostTables:
 
 
 def _costs(model: Model, defect_names: list[str]) -> CostTables | None:
-    elements = (*model.microsystems, *model.handoffs, *model.requests)
-    if all(x.cost is None for x in elements) and not any(s.cost for s in model.standards):
+    if not model.has_costs:
         return None
+    elements = (*model.microsystems, *model.handoffs, *model.requests)
 
     def pair(items: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return (np.array([0.0 if x.cost is None else x.cost.per_visit for x in items]),
