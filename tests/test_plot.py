@@ -1,0 +1,180 @@
+"""Plots: every one draws on the flagship, returns its Axes, and draws the numbers theory and the summary give."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+import journeysim as js  # noqa: E402
+from journeysim import plot  # noqa: E402
+
+from conftest import single_node  # noqa: E402
+from theory import mmc_wait  # noqa: E402
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    scenario = js.load_scenario(SCENARIOS / "ami.toml").with_settings(horizon=120 * 1440.0, replications=3)
+    return js.simulate(scenario, seed=7)
+
+
+@pytest.fixture(scope="module")
+def redesign():
+    base = js.load_scenario(SCENARIOS / "ami.toml").with_settings(horizon=120 * 1440.0, replications=3)
+    other = js.load_scenario(SCENARIOS / "ami_handoff_redesign.toml").with_settings(
+        horizon=120 * 1440.0, replications=3)
+    return js.compare([base, other], seed=7)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _plots(result, comparison):
+    summary = result.summary()
+    return {
+        "pathway": lambda: plot.pathway(result, summary=summary),
+        "cascade": lambda: plot.cascade(result),
+        "leverage": lambda: plot.leverage(result, summary=summary),
+        "journey_times": lambda: plot.journey_times(result),
+        **{f"standard:{s.name}": (lambda s=s: plot.standard(result, s.name)) for s in result.scenario.model.standards},
+        "utilisation": lambda: plot.utilisation(result),
+        "queue_length": lambda: plot.queue_length(result),
+        "comparison": lambda: plot.comparison(comparison),
+    }
+
+
+def test_every_plot_runs_on_the_flagship_and_returns_labelled_axes(flagship, redesign):
+    """Each plot function returns an Axes with a title and axis labels, and draws something."""
+    for name, draw in _plots(flagship, redesign).items():
+        ax = draw()
+        assert isinstance(ax, Axes), name
+        assert ax.get_title(), name
+        if name != "pathway":
+            assert ax.get_xlabel() and ax.get_ylabel(), name
+        assert ax.lines or ax.patches or ax.collections or ax.texts, name
+
+
+def test_plots_draw_on_a_given_axes(flagship):
+    """With ax given, the plot draws on it and returns it, making no new figure."""
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot.cascade(flagship, ax=left) is left
+    assert plot.utilisation(flagship, ax=right) is right
+    assert plt.get_fignums() == [fig.number]
+
+
+def test_importing_the_plot_module_does_not_import_matplotlib():
+    """matplotlib is imported only when a plot is drawn."""
+    code = "import sys, journeysim, journeysim.plot; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def _window_mean(ax, result, name):
+    """Mean of a plotted daily series over the statistics window [warm-up, horizon)."""
+    rec = result.records[0]
+    line = next(line for line in ax.get_lines() if line.get_label() == name)
+    days, values = line.get_xdata(), line.get_ydata()
+    inside = (days > rec.warmup / 1440) & (days < rec.horizon / 1440)
+    return float(np.mean(values[inside]))
+
+
+def test_utilisation_and_queue_length_match_erlang_c():
+    """On M/M/2 at 70% load the plotted utilisation averages 0.7 and the queue averages L_q = lambda W_q."""
+    rate, service, servers = 0.14, 10.0, 2
+    model = single_node(servers, service, rate)
+    result = js.simulate(model, horizon=400 * 1440, warmup=20 * 1440, seed=11)
+    utilisation = _window_mean(plot.utilisation(result), result, "Clinic") / 100
+    queue = _window_mean(plot.queue_length(result), result, "Clinic")
+    assert utilisation == pytest.approx(rate * service / servers, abs=0.015)
+    assert queue == pytest.approx(rate * mmc_wait(rate, service, servers), rel=0.12)
+
+
+def test_utilisation_plot_agrees_with_the_summary_under_a_weekly_schedule(flagship):
+    """Daily utilisation averages to the summary's: exactly at fixed capacity, closely for the scheduled cath lab.
+
+    The summary divides busy time by the weekly mean capacity; the plot divides each
+    day's busy time by that day's capacity (2 labs on weekdays 08-17, else 1), so the
+    cath lab agrees to a few percent, where ignoring the schedule would be 27% off.
+    """
+    one = js.simulate(flagship.scenario.with_settings(replications=1), seed=3)
+    expected = one.summary().to_dict()["microsystems"]
+    ax = plot.utilisation(one)
+    for name in ("CCU", "Telemetry"):
+        assert _window_mean(ax, one, name) / 100 == pytest.approx(expected[name]["utilization"]["mean"], rel=1e-6)
+    assert _window_mean(ax, one, "CathLab") / 100 == pytest.approx(expected["CathLab"]["utilization"]["mean"],
+                                                                   rel=0.05)
+
+
+def test_pathway_sizes_and_colours_follow_the_summary(flagship):
+    """Node areas grow with visits and node colours are the colour map at each microsystem's quality."""
+    summary = flagship.summary()
+    ax = plot.pathway(flagship, summary=summary)
+    nodes = ax.collections[0]
+    names = list(flagship.scenario.model.graph.nodes)
+    micro = summary.to_dict()["quality"]["microsystems"]
+    visits = np.array([micro[n]["visits"] for n in names])
+    sizes = nodes.get_sizes()
+    assert len(sizes) == len(names)
+    assert np.all(np.diff(sizes[np.argsort(visits)]) >= 0)
+    worst = int(np.argmin([micro[n]["quality"] for n in names]))
+    best = int(np.argmax([micro[n]["quality"] for n in names]))
+    faces = nodes.get_facecolors()
+    assert faces[worst][0] > faces[best][0]  # more red where quality is lower
+
+
+def test_leverage_bars_are_the_gains_in_points(flagship):
+    """The tornado's longest bar is the top element's gain if perfect, in percentage points."""
+    summary = flagship.summary()
+    top = summary.to_dict()["quality"]["leverage"][0]
+    ax = plot.leverage(flagship, top=5, summary=summary)
+    widths = sorted((p.get_width() for p in ax.patches), reverse=True)
+    assert len(ax.patches) == 10
+    assert widths[0] == pytest.approx(100 * top["if_perfect"])
+
+
+def test_standard_plot_counts_the_counted_journeys_and_marks_the_target(flagship):
+    """The standard's histogram holds every counted journey that reached its end; the target line is drawn."""
+    ax = plot.standard(flagship, "door_to_balloon")
+    total = sum(p.get_height() for p in ax.patches)
+    rows = flagship.standards()
+    journeys = flagship.journeys()
+    counted = journeys[journeys["arrival"] >= flagship.records[0].warmup][["replication", "journey"]]
+    reached = rows[(rows["standard"] == "door_to_balloon") & rows["reached"]].merge(counted)
+    assert total == len(reached)
+    assert any(np.allclose(line.get_xdata(), 90.0) for line in ax.get_lines())
+
+
+def test_comparison_plot_has_one_interval_per_scenario_and_metric(redesign):
+    """Every chosen metric gets a point with its CI for the redesign, at the difference in points."""
+    metrics = ["quality.system", "elements.quality"]
+    ax = plot.comparison(redesign, metrics=metrics)
+    table = redesign.table().set_index("metric")
+    points = sorted(float(bars[0].get_xdata()[0]) for bars in ax.containers)
+    assert points == pytest.approx(sorted(100 * table.loc[m, "difference"] for m in metrics))
+
+
+def test_plot_errors_are_clear(flagship, redesign):
+    """Unknown standards, metrics and summary-only results give a JourneySimError, not a traceback."""
+    with pytest.raises(js.JourneySimError, match="no standard 'door_to_nowhere'"):
+        plot.standard(flagship, "door_to_nowhere")
+    with pytest.raises(js.JourneySimError, match="share a unit"):
+        plot.comparison(redesign, metrics=["quality.system", "time_in_system_minutes"])
+    summary_only = js.simulate(flagship.scenario.with_settings(replications=1), seed=1, records="summary")
+    for draw in (plot.cascade, plot.journey_times, plot.utilisation, plot.queue_length):
+        with pytest.raises(js.JourneySimError, match="records='full'"):
+            draw(summary_only)
