@@ -39,7 +39,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +63,7 @@ __all__ = [
     "utilisation",
     "queue_length",
     "comparison",
+    "to_svg",
 ]
 
 _GOOD, _BAD = "#1a9850", "#d73027"
@@ -93,6 +94,33 @@ def _time_unit(minutes: float) -> tuple[float, str]:
     if minutes >= 180:
         return 60.0, "hours"
     return 1.0, "minutes"
+
+
+def to_svg(draw: Callable[["Axes"], Any], size: tuple[float, float] = (8.0, 4.5), *, salt: str = "") -> str:
+    """Draw on a new figure made without pyplot and return it as an SVG element to embed in HTML.
+
+    Text stays text (``svg.fonttype: none``), so the page's fonts render it and it
+    can be searched and printed sharply; ``salt`` keeps the element ids of several
+    figures on one page apart, and makes them the same from run to run.
+
+    Examples
+    --------
+    >>> svg = to_svg(lambda ax: ax.plot([0, 1], [1, 0]), (3, 2), salt="demo")
+    >>> svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    True
+    """
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt or "journeysim"}):
+        fig = Figure(figsize=size, layout="constrained")
+        draw(fig.subplots())
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
 
 
 # -- the mesosystem ------------------------------------------------------------------------
@@ -410,8 +438,7 @@ def standard(result: SimulationResult, name: str, ax: "Axes | None" = None, *, b
     ax = _axes(ax)
     if minutes.size == 0:
         raise JourneySimError(f"no counted journey reached the end of standard {name!r}")
-    unit = targets[name].unit
-    scale = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}[unit]
+    scale, unit = _time_unit(target)
     top = max(float(np.quantile(minutes, 0.98)), 1.2 * target) / scale
     edges = np.linspace(0.0, top, bins + 1)
     values = np.clip(minutes / scale, None, top)
