@@ -19,7 +19,8 @@ def test_public_api_is_curated():
         "ServiceRequest", "SimulationError", "SimulationResult", "Step", "Summary", "Table", "Triangular",
         "Uniform", "ValidationError", "exact_quality", "load_scenario", "loads_scenario", "per_day",
         "per_hour", "simulate", "summarize", "Activation", "Group", "Shift", "Standard", "Window",
-        "Cost", "Frailty", "Recovery",
+        "Cost", "Frailty", "Recovery", "event_log", "write_event_log",
+        "report_html", "write_report",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

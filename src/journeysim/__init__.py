@@ -37,6 +37,8 @@ from .elements import (
 )
 from .frailty import Frailty
 from .errors import JourneySimError, Problem, SimulationError, ValidationError
+from .eventlog import event_log, write_event_log
+from .report import report_html, write_report
 from .experiment import simulate
 from .metrics import Summary, summarize
 from .milestones import Group, Standard
@@ -91,6 +93,7 @@ __all__ = [
     "ValidationError",
     "Window",
     "compare",
+    "event_log",
     "exact_quality",
     "load_scenario",
     "loads_scenario",
@@ -100,4 +103,7 @@ __all__ = [
     "suggest_warmup",
     "summarize",
     "sweep",
+    "write_event_log",
+    "report_html",
+    "write_report",
 ]

@@ -90,7 +90,9 @@ footer { margin-top: 3rem; font-size: .8rem; color: var(--muted); }
   main { max-width: none; padding: 0; }
   nav.toc { display: none; }
   h2 { break-after: avoid; }
-  figure.plot, table, .cards { break-inside: avoid; }
+  figure.plot, .cards, table.kv, tr { break-inside: avoid; }
+  thead { display: table-header-group; }
+  caption { break-after: avoid; }
   section { break-before: auto; }
   a { color: inherit; text-decoration: none; }
   .grid2 { display: block; }

@@ -72,6 +72,11 @@ class ExactQuality:
     from_node: Mapping[str, Mapping[str, float]]
     expected_visits: Mapping[str, Mapping[str, float]]
 
+    def _repr_html_(self) -> str:
+        from ._repr import exact_html
+
+        return exact_html(self)
+
 
 def visit_quality(model: Model, node: str, class_name: str) -> float:
     """Quality of one visit to a clinical ``node``, including its support requests.

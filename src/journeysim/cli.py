@@ -1,4 +1,4 @@
-"""The ``journeysim`` command line: ``validate``, ``run``, ``analyze``, ``compare``, ``sweep``, ``warmup``.
+"""The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2.
@@ -20,6 +20,7 @@ from ._version import __version__
 from .analytic import exact_quality
 from .errors import JourneySimError, ValidationError
 from .leverage import exact_leverage
+from .eventlog import DEFAULT_START
 from .experiment import simulate
 from .scenario_io import load_scenario
 
@@ -94,6 +95,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--records", choices=("full", "summary"), default="full",
                    help="keep every record (full) or only running aggregates (summary: bounded memory)")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+    p.add_argument("--events", metavar="PATH",
+                   help="write every journey as a process-mining event log: .csv or .xes (.xes.gz gzipped)")
+
+    def start_date(text: str) -> str:
+        from datetime import datetime
+
+        try:
+            datetime.strptime(text, "%Y-%m-%d")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+        return text
+
+    p.add_argument("--start-date", type=start_date, default=DEFAULT_START, metavar="YYYY-MM-DD",
+                   help=f"calendar date of simulated time 0 in the event log (default {DEFAULT_START}; "
+                   "simulated time 0 is a Monday 00:00, so give a Monday)")
+    p.add_argument("--report", metavar="PATH", help="write a self-contained HTML report")
+
+    p = sub.add_parser("report", help="simulate scenarios and write a self-contained HTML report")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one scenario, or the base first and then the others")
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the HTML file to write")
+    _run_options(p)
+    p.add_argument("--horizon-days", type=_days, help="days of arrivals per replication")
+    p.add_argument("--warmup-days", type=_days, help="days left out of the statistics")
+    p.add_argument("--title", help="title of the report (default: the base scenario's name)")
 
     p = sub.add_parser("compare", help="compare scenarios with common random numbers")
     p.add_argument("files", nargs="+", metavar="FILE", help="the base scenario first, then the others")
@@ -156,14 +181,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.file)
-    horizon = None if args.horizon_days is None else args.horizon_days * 1440.0
-    warmup = None if args.warmup_days is None else args.warmup_days * 1440.0
-    if horizon is not None or warmup is not None:
-        scenario = scenario.with_settings(
-            horizon=scenario.horizon if horizon is None else horizon,
-            warmup=scenario.warmup if warmup is None else warmup,
-        )
+    if args.events is not None:  # checked before the run, which may be long
+        from .eventlog import check_event_log_path
+
+        if args.records == "summary":
+            raise JourneySimError("--events needs every record of the run; it cannot be used with --records summary")
+        check_event_log_path(args.events)
+    scenario = _with_days(load_scenario(args.file), args)
+    if args.report:
+        _check_output(args.report)
     options = _executor_options(args)
     try:
         result = simulate(scenario, replications=args.replications, seed=args.seed, records=args.records,
@@ -174,6 +200,12 @@ def _run(args: argparse.Namespace) -> int:
     summary = result.summary()
     if args.json:
         _write_json(args.json, summary.to_dict())
+    if args.events is not None:
+        from .eventlog import write_event_log
+
+        write_event_log(result, args.events, start=args.start_date)
+    if args.report:
+        _write_report(result, args.report, summary=summary)
     if args.json != "-":
         print(summary.to_text())
         p = result.provenance.precision
@@ -181,6 +213,47 @@ def _run(args: argparse.Namespace) -> int:
             state = "reached" if p.reached else "NOT reached (--max-replications)"
             print(f"\nPrecision target {p.target:g}: {state} after {p.replications} replications "
                   f"(half-width {p.half_width:.4f})")
+    return 0
+
+
+def _check_output(path: str) -> None:
+    """Fail before any simulation when an output file could not be written."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise JourneySimError(f"{path}: cannot write the report (no directory {parent})")
+
+
+def _write_report(source: Any, path: str, **options: Any) -> None:
+    from .report import write_report
+
+    write_report(source, path, **options)
+    print(f"Report written to {Path(path).resolve()}")
+
+
+def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
+    """The scenario with the horizon and warm-up given on the command line, if any."""
+    if args.horizon_days is None and args.warmup_days is None:
+        return scenario
+    return scenario.with_settings(
+        horizon=scenario.horizon if args.horizon_days is None else args.horizon_days * 1440.0,
+        warmup=scenario.warmup if args.warmup_days is None else args.warmup_days * 1440.0,
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .comparison import compare
+
+    _check_output(args.output)
+    scenarios = [_with_days(s, args) for s in _load_all(args.files)]
+    options = _executor_options(args)
+    try:
+        if len(scenarios) == 1:
+            source: Any = simulate(scenarios[0], replications=args.replications, seed=args.seed, **options)
+        else:
+            source = compare(scenarios, replications=args.replications, seed=args.seed, **options)
+    finally:
+        _close(options)
+    _write_report(source, args.output, title=args.title)
     return 0
 
 
@@ -324,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
-                "sweep": _sweep, "warmup": _warmup}
+                "sweep": _sweep, "warmup": _warmup, "report": _report}
     try:
         return handlers[args.command](args)
     except ValidationError as err:

@@ -110,6 +110,11 @@ class Comparison:
                              "variance_reduction": d["variance_reduction"]})
         return pd.DataFrame(rows)
 
+    def _repr_html_(self) -> str:
+        from ._repr import comparison_html
+
+        return comparison_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The summaries of every scenario and the ``differences`` section (JSON-ready)."""
         return {

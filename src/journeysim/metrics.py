@@ -121,6 +121,21 @@ class Summary:
                 )
         return pd.DataFrame(rows).set_index("handoff") if rows else pd.DataFrame()
 
+    def standards_table(self) -> pd.DataFrame:
+        """Each timeliness standard: target, journeys it applied to, share met with its CI, median interval."""
+        rows = [
+            {"standard": name, "target_min": s["target_minutes"], "applies": s["applies"],
+             "met": s["met"]["mean"], "ci95_low": s["met"]["ci95"][0], "ci95_high": s["met"]["ci95"][1],
+             "median_min": (s.get("minutes") or {}).get("p50")}
+            for name, s in self.data["standards"].items()
+        ]
+        return pd.DataFrame(rows).set_index("standard") if rows else pd.DataFrame()
+
+    def _repr_html_(self) -> str:
+        from ._repr import summary_html
+
+        return summary_html(self)
+
     def to_text(self) -> str:
         """A readable report of the main numbers."""
         from .summary_text import render

@@ -149,6 +149,11 @@ class SimulationResult:
         """One row per visit that waited on a team's activation (e.g. the cath lab)."""
         return self.table("activations")
 
+    def _repr_html_(self) -> str:
+        from ._repr import result_html
+
+        return result_html(self)
+
     def summary(self) -> "Summary":
         """Statistics across replications, with 95% confidence intervals."""
         from .metrics import summarize

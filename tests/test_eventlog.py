@@ -1,0 +1,327 @@
+"""Event logs for process mining: one case per journey, faithful timed events, CSV and XES that pm4py reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pm4py  # test-only (AGPL): the library never imports it
+import pytest
+
+import journeysim as js
+from journeysim.cli import main
+
+ROOT = Path(__file__).parent.parent
+AMI = ROOT / "scenarios" / "ami.toml"
+TANDEM = ROOT / "scenarios" / "tandem.toml"
+START = pd.Timestamp("2026-03-02", tz="UTC")  # a Monday, like simulated time 0
+XES_EXTENSIONS = {
+    ("Concept", "concept", "http://www.xes-standard.org/concept.xesext"),
+    ("Time", "time", "http://www.xes-standard.org/time.xesext"),
+    ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"),
+    ("Organizational", "org", "http://www.xes-standard.org/org.xesext"),
+}
+
+
+@pytest.fixture(scope="module")
+def ami():
+    """The flagship over 30 days, 2 replications, with a warm-up so that some journeys arrive in it."""
+    scenario = js.load_scenario(AMI).with_settings(horizon=30 * 1440.0, warmup=5 * 1440.0, replications=2)
+    return js.simulate(scenario, seed=11)
+
+
+@pytest.fixture(scope="module")
+def log(ami):
+    return js.event_log(ami, start="2026-03-02")
+
+
+def case_ids(table: pd.DataFrame) -> pd.Series:
+    return "r" + table["replication"].astype(str) + "-j" + table["journey"].astype(str)
+
+
+def certain_defects_model() -> js.Model:
+    """Every defect certain: A's own, the A->B handoff's information, the Lab's own and the result's services.
+
+    Fixed times make ties: B starts on arrival and its request at once; the Lab's result
+    comes back (no delay) exactly when B's visit ends, after B's own 3 minutes of work.
+    """
+    return js.Model(
+        [js.Microsystem("A", service=js.Fixed(10), defect=1.0),
+         js.Microsystem("B", service=js.Fixed(3)),
+         js.Microsystem("Lab", kind="support", service=js.Fixed(5), defects={"hemolysed": 1.0})],
+        [js.Handoff("A", "B", defects={"information": 1.0})],
+        [js.ServiceRequest("B", "Lab", defects={"services": 1.0})],
+        [js.PatientClass("p", entry="A", rate=0.01)],
+    )
+
+
+def test_one_case_per_journey(ami, log):
+    """Every journey of every replication, warm-up ones included, is exactly one case, with its attributes."""
+    journeys = ami.journeys()
+    assert journeys["replication"].nunique() == 2
+    assert set(log["case:concept:name"]) == set(case_ids(journeys))
+    assert log["case:concept:name"].nunique() == len(journeys)
+    cases = log.groupby("case:concept:name").first()
+    j = journeys.set_index(case_ids(journeys))
+    assert (cases["case:class"] == j.loc[cases.index, "class"].astype(str)).all()
+    assert (cases["case:defects"] == j.loc[cases.index, "defects"]).all()
+    assert (cases["case:defect_free"] == j.loc[cases.index, "defect_free"]).all()
+    warm = j["arrival"] < ami.scenario.warmup
+    assert 0 < warm.sum() < len(j)
+    assert (cases["case:warmup"] == warm.loc[cases.index]).all()
+    # every case attribute is constant within its case
+    assert (log.groupby("case:concept:name")[[c for c in log if c.startswith("case:")]].nunique(dropna=False) == 1
+            ).all().all()
+
+
+def test_every_visit_and_request_gives_its_three_events(ami, log):
+    """Each visit gives schedule/start/complete at its arrival/start/end; each request at requested/start/end."""
+    def expected(table, node, times):
+        ids = case_ids(table)
+        for transition, col in zip(("schedule", "start", "complete"), times):
+            stamps = (START + pd.to_timedelta(table[col], unit="min")).dt.round("ms")
+            yield from zip(ids, table[node].astype(str), [transition] * len(table), stamps)
+
+    visits, requests = ami.visits(), ami.requests()
+    want = Counter(expected(visits, "node", ("arrival", "start", "end")))
+    want.update(expected(requests, "target", ("requested", "start", "end")))
+    got = Counter(zip(log["case:concept:name"], log["concept:name"], log["lifecycle:transition"],
+                      log["time:timestamp"]))
+    assert len(log) == 3 * (len(visits) + len(requests))
+    assert got == want
+
+
+def test_activities_are_the_microsystems_visited(ami, log):
+    """The activities are the clinical microsystems visited and the support microsystems that served requests."""
+    visited = set(ami.visits()["node"].astype(str)) | set(ami.requests()["target"].astype(str))
+    assert {"Lab", "Pharmacy", "ED", "CathLab"} <= visited
+    assert set(log["concept:name"]) == visited
+    assert (log["org:resource"] == log["concept:name"]).all()
+    support = log["requested_by"].notna()
+    assert set(log.loc[support, "concept:name"]) == set(ami.requests()["target"].astype(str))
+
+
+def test_events_are_in_time_order_within_every_case(log):
+    """Cases are contiguous and in order; within a case time never goes back."""
+    ids = log["case:concept:name"]
+    assert (ids != ids.shift()).sum() == ids.nunique()  # each case in one block
+    assert (log.groupby("case:concept:name", sort=False)["time:timestamp"].diff().dropna() >= pd.Timedelta(0)).all()
+    assert log["time:timestamp"].dt.tz is not None and str(log["time:timestamp"].dt.tz) == "UTC"
+
+
+def test_ties_keep_the_order_events_happened_in(log):
+    """At equal times a visit goes schedule, start, complete, and completes before the next visit is scheduled."""
+    clinical = log[log["requested_by"].isna()]
+    for _, case in clinical.groupby("case:concept:name", sort=False):
+        steps = case["lifecycle:transition"].tolist()
+        assert steps == ["schedule", "start", "complete"] * (len(steps) // 3)
+        names = case["concept:name"].tolist()
+        assert names[0::3] == names[1::3] == names[2::3]
+    # zero-time handoffs (EMS->ED) and immediate starts make many such ties
+    assert log.duplicated(["case:concept:name", "time:timestamp"]).sum() > len(log) // 10
+
+
+def test_a_visit_completes_after_its_requests_at_equal_times():
+    """With every time tied, events follow what happened: a request inside its visit, the visit completing last."""
+    log = js.event_log(js.simulate(certain_defects_model(), horizon=300, seed=1), start="2026-03-02")
+    first = log[log["case:concept:name"] == "r0-j0"]
+    assert list(zip(first["concept:name"], first["lifecycle:transition"])) == [
+        ("A", "schedule"), ("A", "start"), ("A", "complete"),
+        ("B", "schedule"), ("B", "start"), ("Lab", "schedule"), ("Lab", "start"), ("Lab", "complete"),
+        ("B", "complete"),
+    ]
+    minutes = (first["time:timestamp"] - first["time:timestamp"].iloc[0]) / pd.Timedelta(minutes=1)
+    assert minutes.tolist() == [0, 0, 10, 10, 10, 10, 10, 15, 15]
+    assert first["requested_by"].tolist()[5:8] == ["B"] * 3
+
+
+def test_timestamps_start_at_the_calendar_date(ami, log):
+    """Simulated minute m is the start date plus m minutes, UTC, for every way of giving the date."""
+    journeys = ami.journeys().sort_values(["replication", "journey"])
+    first = journeys.iloc[0]
+    case = log[log["case:concept:name"] == f"r{first['replication']}-j{first['journey']}"]
+    assert case["time:timestamp"].iloc[0] == (START + pd.Timedelta(minutes=first["arrival"])).round("ms")
+    assert log["time:timestamp"].min().date() == dt.date(2026, 3, 2)
+    first_rep = log[log["case:replication"] == 0]["time:timestamp"]
+    for start, hours in ((dt.date(2026, 3, 2), 0), (dt.datetime(2026, 3, 2), 0), (pd.Timestamp("2026-03-02"), 0),
+                         (np.datetime64("2026-03-02"), 0), ("2026-03-02T06:00", 6),
+                         (pd.Timestamp("2026-03-02 09:00", tz="Europe/Paris"), 8)):
+        again = js.event_log(ami, start=start, replications=0)["time:timestamp"]
+        assert (again.to_numpy() == (first_rep + pd.Timedelta(hours=hours)).to_numpy()).all(), start
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30", "next monday", "", 20260101, None, 1.5])
+def test_a_bad_start_date_is_a_clear_error(ami, bad):
+    """A start that is not a calendar date raises JourneySimError naming it, not a pandas traceback."""
+    with pytest.raises(js.JourneySimError, match=r"start: expected a calendar date"):
+        js.event_log(ami, start=bad)
+
+
+def test_summary_mode_has_no_event_log():
+    """A result run with records='summary' has no journeys to export: a clear JourneySimError."""
+    res = js.simulate(certain_defects_model(), horizon=300, seed=1, records="summary")
+    with pytest.raises(js.JourneySimError, match="summary mode"):
+        js.event_log(res)
+
+
+def test_replications_can_be_chosen(ami, log):
+    """`replications=` keeps only those replications' cases; an unknown one is an error."""
+    one = js.event_log(ami, start="2026-03-02", replications=[1])
+    assert set(one["case:replication"]) == {1}
+    pd.testing.assert_frame_equal(one, log[log["case:replication"] == 1].reset_index(drop=True))
+    with pytest.raises(js.JourneySimError, match="replications"):
+        js.event_log(ami, replications=[7])
+
+
+def test_defects_sit_on_the_complete_event_where_they_happen():
+    """Own defects on the visit or service, handoff defects on the sending visit, result defects on the service."""
+    log = js.event_log(js.simulate(certain_defects_model(), horizon=2_000, seed=2))
+    done = log[log["lifecycle:transition"] == "complete"]
+    by_activity = done.groupby("concept:name")["defect"].agg(lambda s: set(s.dropna()))
+    assert by_activity["A"] == {"defect;A->B:information"}
+    assert by_activity["B"] == set()
+    assert by_activity["Lab"] == {"hemolysed;B=>Lab:services"}
+    assert (log.loc[log["lifecycle:transition"] != "complete", "defects"] == 0).all()
+    assert (done.groupby("concept:name")["defects"].min() == pd.Series({"A": 2, "B": 0, "Lab": 2})).all()
+    assert (log["case:defects"] == 4).all() and not log["case:defect_free"].any()
+
+
+def test_defects_add_up_to_the_journey(ami, log):
+    """Per case: events' defects plus missed standards equal the journey's defects; names match the counts."""
+    per_case = log.groupby("case:concept:name").agg(events=("defects", "sum"), missed=("case:missed", "first"),
+                                                    total=("case:defects", "first"))
+    assert per_case["total"].sum() > 0 and per_case["missed"].sum() > 0
+    assert (per_case["events"] + per_case["missed"] == per_case["total"]).all()
+    named = log["defect"].fillna("").str.split(";").map(lambda xs: len([x for x in xs if x]))
+    assert (named == log["defects"]).all()
+    missed = log["case:standards_missed"].fillna("").str.split(";").map(lambda xs: len([x for x in xs if x]))
+    assert (missed == log["case:missed"]).all()
+    assert len(ami.defects()) == per_case["total"].sum()
+
+
+def test_csv_reads_back_in_pm4py_and_discovers_the_microsystems(ami, log, tmp_path):
+    """The CSV, read with pandas and pm4py.format_dataframe, discovers a model over exactly the visited microsystems."""
+    path = js.write_event_log(ami, tmp_path / "ami.csv", start="2026-03-02")
+    assert path == tmp_path / "ami.csv"
+    raw = pd.read_csv(path)
+    assert list(raw.columns) == list(js.eventlog.COLUMNS) and len(raw) == len(log)
+    assert raw["time:timestamp"].min().startswith("2026-03-02T") and raw["time:timestamp"].str.endswith("+00:00").all()
+    df = pm4py.format_dataframe(raw, case_id="case:concept:name", activity_key="concept:name",
+                                timestamp_key="time:timestamp")
+    assert traces(df) == traces(log)  # pm4py re-sorts by time: equal times keep the file's order
+    assert labels_discovered(df) == set(log["concept:name"])
+
+
+@pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")  # pm4py's faster readers
+def test_xes_reads_back_in_pm4py_and_discovers_the_microsystems(ami, log, tmp_path):
+    """The XES file, read with pm4py.read_xes, has every case and event and discovers the visited microsystems."""
+    path = js.write_event_log(ami, tmp_path / "ami.xes", start="2026-03-02")
+    df = pm4py.read_xes(str(path))
+    assert len(df) == len(log) and traces(df) == traces(log)
+    assert {"case:class", "case:defect_free", "case:warmup", "lifecycle:transition", "org:resource"} <= set(df)
+    assert labels_discovered(df) == set(log["concept:name"])
+    dfg, starts, ends = pm4py.discover_dfg(df)
+    assert {a for pair in dfg for a in pair} == set(log["concept:name"])
+    journeys = ami.journeys()
+    assert set(starts) == set(journeys["entry"].astype(str)) and set(ends) == set(journeys["exit"].astype(str))
+
+
+def traces(df: pd.DataFrame) -> dict[str, list[tuple[str, str, pd.Timestamp]]]:
+    """Each case's events as (activity, transition, time), in the frame's order."""
+    cols = ["concept:name", "lifecycle:transition", "time:timestamp"]
+    return {case: list(map(tuple, rows[cols].itertuples(index=False)))
+            for case, rows in df.groupby("case:concept:name", sort=False)}
+
+
+def labels_discovered(df: pd.DataFrame) -> set[str]:
+    """Visible transition labels of the inductive miner's Petri net over the complete events."""
+    done = pm4py.filter_event_attribute_values(df, "lifecycle:transition", ["complete"], level="event")
+    net, _, _ = pm4py.discover_petri_net_inductive(done)
+    return {t.label for t in net.transitions if t.label is not None}
+
+
+@pytest.mark.parametrize("name", ["ami.xes", "ami.xes.gz"])
+def test_xes_is_well_formed_ieee_xes(ami, log, tmp_path, name):
+    """Well-formed XML: IEEE 1849-2016 header, the four extensions, globals, classifiers, one trace per journey."""
+    path = js.write_event_log(ami, tmp_path / name, start="2026-03-02")
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        root = ET.parse(fh).getroot()
+    assert root.tag == "log" and root.get("xes.version") == "1849-2016"
+    assert {(e.get("name"), e.get("prefix"), e.get("uri")) for e in root.findall("extension")} == XES_EXTENSIONS
+    scopes = {g.get("scope"): {a.get("key") for a in g} for g in root.findall("global")}
+    assert {"concept:name", "time:timestamp", "lifecycle:transition", "org:resource"} <= scopes["event"]
+    assert {"concept:name", "class", "defect_free"} <= scopes["trace"]
+    assert {c.get("keys") for c in root.findall("classifier")} >= {"concept:name"}
+    traces = root.findall("trace")
+    assert len(traces) == len(ami.journeys()) and len(root.findall("trace/event")) == len(log)
+    first = {a.get("key"): (a.tag, a.get("value")) for a in traces[0] if a.tag != "event"}
+    assert first["concept:name"] == ("string", log["case:concept:name"].iloc[0])
+    assert first["replication"][0] == "int" and first["defect_free"][0] == "boolean"
+    event = {a.get("key"): (a.tag, a.get("value")) for a in traces[0].find("event")}
+    assert pd.Timestamp(event["time:timestamp"][1]) == log["time:timestamp"].iloc[0]
+    assert event["time:timestamp"][0] == "date" and event["lifecycle:transition"] == ("string", "schedule")
+
+
+def test_write_rejects_unknown_formats_and_missing_directories(ami, tmp_path):
+    """Another suffix, or a directory that does not exist, is a JourneySimError naming the path; nothing is written."""
+    with pytest.raises(js.JourneySimError, match=r"ami\.json.*\.csv, \.xes or \.xes\.gz"):
+        js.write_event_log(ami, tmp_path / "ami.json")
+    with pytest.raises(js.JourneySimError, match="does not exist"):
+        js.write_event_log(ami, tmp_path / "nope" / "ami.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def run_cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+SHORT = ("--horizon-days", "2", "--warmup-days", "0", "--replications", "2", "--seed", "5", "--workers", "1", "--quiet")
+
+
+def test_cli_run_writes_the_event_log(tmp_path, capsys):
+    """`run --events out.csv --start-date` writes every journey of the run, starting on that date."""
+    out = tmp_path / "out.csv"
+    code, text, _ = run_cli(capsys, "run", TANDEM, "--events", out, "--start-date", "2026-03-02", *SHORT)
+    assert code == 0 and "Quality of the health system" in text
+    scenario = js.load_scenario(TANDEM).with_settings(horizon=2 * 1440.0, warmup=0.0)
+    same = js.simulate(scenario, replications=2, seed=5)
+    written = pd.read_csv(out)
+    assert written["case:concept:name"].nunique() == len(same.journeys()) > 0
+    assert set(written["concept:name"]) == {"Triage", "Treatment", "Discharge"}
+    assert written["time:timestamp"].min().startswith("2026-03-02T")
+
+
+def test_cli_bad_start_date_is_a_usage_error(tmp_path):
+    """A --start-date that is not a date exits with status 2 before anything runs."""
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(TANDEM), "--events", str(tmp_path / "e.csv"), "--start-date", "2026-02-30"])
+    assert exc.value.code == 2
+    assert not (tmp_path / "e.csv").exists()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (("--records", "summary"), "--records summary"),
+    ((), "must end in .csv, .xes or .xes.gz"),
+])
+def test_cli_events_problems_are_reported_before_the_run(tmp_path, capsys, extra, message):
+    """--events with --records summary, or with an unknown format, exits 2 before simulating (no summary)."""
+    target = tmp_path / ("e.csv" if extra else "e.parquet")
+    code, out, err = run_cli(capsys, "run", TANDEM, "--events", target, *extra, *SHORT)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert out == "" and not target.exists()
+
+
+def test_docs_list_every_column(log):
+    """docs/event-logs.md documents every column, and the log has exactly the documented columns in order."""
+    text = (ROOT / "docs" / "event-logs.md").read_text()
+    assert list(log.columns) == list(js.eventlog.COLUMNS)
+    for name in js.eventlog.COLUMNS:
+        assert f"| `{name}` |" in text, name
