@@ -178,3 +178,17 @@ def test_plot_errors_are_clear(flagship, redesign):
     for draw in (plot.cascade, plot.journey_times, plot.utilisation, plot.queue_length):
         with pytest.raises(js.JourneySimError, match="records='full'"):
             draw(summary_only)
+
+
+def test_one_replication_draws_points_without_intervals():
+    """With one replication there is no CI: the comparison and leverage plots draw the estimates alone."""
+    base = js.load_scenario(SCENARIOS / "ami.toml").with_settings(horizon=40 * 1440.0, warmup=1440.0)
+    other = js.load_scenario(SCENARIOS / "ami_handoff_redesign.toml").with_settings(horizon=40 * 1440.0,
+                                                                                      warmup=1440.0)
+    comp = js.compare([base, other], replications=1, seed=1)
+    ax = plot.comparison(comp, metrics=["elements.quality"])
+    (bars,) = ax.containers
+    assert bars.has_xerr is False
+    assert float(bars[0].get_xdata()[0]) == pytest.approx(
+        100 * comp.differences[other.name]["elements.quality"]["mean"])
+    assert isinstance(plot.leverage(comp.results[0]), Axes)

@@ -123,7 +123,11 @@ def test_cli_report_one_and_two_files_and_run_report(tmp_path, capsys):
                  "-o", str(two), *SHORT]) == 0
     assert main(["run", str(SCENARIOS / "tandem.toml"), "--report", str(three), "--json", str(tmp_path / "r.json"),
                  "--replications", "2", "--quiet"]) == 0
+    # one replication: no interval anywhere, and still a complete page
+    assert main(["run", str(SCENARIOS / "ami.toml"), "--report", str(tmp_path / "once.html"), "--replications", "1",
+                 "--horizon-days", "40", "--warmup-days", "5", "--quiet"]) == 0
     capsys.readouterr()
+    assert _parse((tmp_path / "once.html").read_text()).sections[-1] == "provenance"
     assert "differences" not in _parse(one.read_text()).sections
     assert "differences" in _parse(two.read_text()).sections
     d = json.loads((tmp_path / "r.json").read_text())

@@ -200,12 +200,8 @@ def _run(args: argparse.Namespace) -> int:
     summary = result.summary()
     if args.json:
         _write_json(args.json, summary.to_dict())
-    if args.events is not None:
-        from .eventlog import write_event_log
-
-        write_event_log(result, args.events, start=args.start_date)
-    if args.report:
-        _write_report(result, args.report, summary=summary)
+    # with the JSON on standard output, the other messages go to standard error
+    say = sys.stderr if args.json == "-" else sys.stdout
     if args.json != "-":
         print(summary.to_text())
         p = result.provenance.precision
@@ -213,6 +209,13 @@ def _run(args: argparse.Namespace) -> int:
             state = "reached" if p.reached else "NOT reached (--max-replications)"
             print(f"\nPrecision target {p.target:g}: {state} after {p.replications} replications "
                   f"(half-width {p.half_width:.4f})")
+    if args.events is not None:
+        from .eventlog import write_event_log
+
+        written = write_event_log(result, args.events, start=args.start_date)
+        print(f"\nEvent log written to {Path(written).resolve()}", file=say)
+    if args.report:
+        _write_report(result, args.report, summary=summary, file=say)
     return 0
 
 
@@ -223,11 +226,11 @@ def _check_output(path: str) -> None:
         raise JourneySimError(f"{path}: cannot write the report (no directory {parent})")
 
 
-def _write_report(source: Any, path: str, **options: Any) -> None:
+def _write_report(source: Any, path: str, *, file: Any = None, **options: Any) -> None:
     from .report import write_report
 
     write_report(source, path, **options)
-    print(f"Report written to {Path(path).resolve()}")
+    print(f"\nReport written to {Path(path).resolve()}", file=file or sys.stdout)
 
 
 def _with_days(scenario: Any, args: argparse.Namespace) -> Any:

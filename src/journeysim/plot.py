@@ -343,7 +343,7 @@ def leverage(
     ax.barh(y, perfect, color="#92c5de", label="if perfect")
     ax.barh(y, halved, height=0.45, color="#2166ac", label="if halved")
     for i, r in enumerate(rows):
-        if r.get("ci95_if_perfect"):
+        if None not in (r.get("ci95_if_perfect") or [None]):
             low, high = (100 * v for v in r["ci95_if_perfect"])
             ax.errorbar(perfect[i], y[i], xerr=[[perfect[i] - low], [high - perfect[i]]],
                         color="#333333", capsize=3, lw=1)
@@ -668,7 +668,8 @@ def comparison(
     if len(shares) > 1:
         raise JourneySimError("metrics in one comparison plot must share a unit: shares or one other unit")
     scale = 100.0 if shares == {True} else 1.0
-    rows = table[table["metric"].isin(chosen)].dropna(subset=["difference"])
+    rows = table[table["metric"].isin(chosen)].astype({c: float for c in ("difference", "ci95_low", "ci95_high")})
+    rows = rows.dropna(subset=["difference"])
     names = list(dict.fromkeys(rows["scenario"]))
     ax = _axes(ax, (9.0, 1.0 + 0.32 * max(len(chosen), 1) * max(len(names), 1)))
     y0 = np.arange(len(chosen))[::-1].astype(float)
@@ -681,7 +682,8 @@ def comparison(
                 continue
             d = part.loc[metric]
             mean, low, high = scale * d["difference"], scale * d["ci95_low"], scale * d["ci95_high"]
-            ax.errorbar(mean, y0[i] + offsets[k], xerr=[[mean - low], [high - mean]], fmt="o",
+            spread = [[mean - low], [high - mean]] if np.isfinite([low, high]).all() else None  # 1 replication
+            ax.errorbar(mean, y0[i] + offsets[k], xerr=spread, fmt="o",
                         color=colours[k % len(colours)], capsize=3, label=name if i == 0 else None)
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_yticks(y0, chosen, fontsize=8)

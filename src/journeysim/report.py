@@ -36,6 +36,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from . import plot
 from ._html import CSS, esc, figure, keyvalues, section, table
 from ._stress import stress_rows
@@ -237,9 +239,11 @@ def _standards(result: SimulationResult, d: dict[str, Any]) -> str:
 
 
 def _leverage(result: SimulationResult, d: dict[str, Any], summary: "Summary") -> str:
-    rows = [(r["element"], r["method"], _pct(r["if_perfect"]), _pct(r["if_halved"]),
-             "" if not r.get("ci95_if_perfect") else f"[{100 * r['ci95_if_perfect'][0]:.1f}, "
-             f"{100 * r['ci95_if_perfect'][1]:.1f}]")
+    def ci(r: dict[str, Any]) -> str:
+        low, high = r.get("ci95_if_perfect") or (None, None)
+        return "" if low is None or high is None else f"[{100 * low:.1f}, {100 * high:.1f}]"
+
+    rows = [(r["element"], r["method"], _pct(r["if_perfect"]), _pct(r["if_halved"]), ci(r))
             for r in d["quality"]["leverage"][:12]]
     parts = [
         "<p>The gain in system quality if one element were perfect, or its defects halved, largest first. "
@@ -301,17 +305,17 @@ def _differences(comp: Comparison) -> str:
         rows.append([r.scenario.name, _pct(d["quality"]["system"]["simulated"]), _pct(dep.get("simulated"))]
                     + [_pct(d["standards"][s]["met"]) if s in d["standards"] else "n/a"
                        for s in summaries[0]["standards"]])
-    table_ = comp.table()
+    numbers = ("base", "value", "difference", "ci95_low", "ci95_high")
+    table_ = comp.table().astype({c: float for c in numbers})
     changed = table_[(table_["difference"].abs() > 1e-12) & table_["difference"].notna()]
     rows2 = []
     for _, t in changed.iterrows():
-        share = plot._is_share(t["metric"])
-        scale = 100.0 if share else 1.0
-        sure = t["ci95_low"] > 0 or t["ci95_high"] < 0
+        scale = 100.0 if plot._is_share(t["metric"]) else 1.0
+        sure = t["ci95_low"] > 0 or t["ci95_high"] < 0  # False for NaN (one replication: no interval)
+        interval = "" if pd.isna(t["ci95_low"]) else f" [{scale * t['ci95_low']:+.2f}, {scale * t['ci95_high']:+.2f}]"
         rows2.append((esc(t["scenario"]), esc(t["metric"]), esc(f"{scale * t['base']:.2f}"),
                       esc(f"{scale * t['value']:.2f}"),
-                      f"<span class={'good' if sure else 'muted'}>{scale * t['difference']:+.2f} "
-                      f"[{scale * t['ci95_low']:+.2f}, {scale * t['ci95_high']:+.2f}]</span>"))
+                      f"<span class={'good' if sure else 'muted'}>{scale * t['difference']:+.2f}{interval}</span>"))
     sources = "".join(f"<li>{esc(r.scenario.name)}: {esc(r.scenario.source or 'built in Python')}</li>"
                       for r in comp.results)
     return section(
