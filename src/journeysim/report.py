@@ -296,8 +296,8 @@ def _cost(d: dict[str, Any]) -> str:
                    + table(["class", "per journey (95% CI)"], by_class, caption="By class") + "</div>")
 
 
-def _differences(comp: Comparison) -> str:
-    summaries = [r.summary().to_dict() for r in comp.results]
+def _differences(comp: Comparison, base: dict[str, Any]) -> str:
+    summaries = [base] + [r.summary().to_dict() for r in comp.results[1:]]
     header = ["scenario", "system quality", "element quality"] + [f"{s} met" for s in summaries[0]["standards"]]
     rows = []
     for r, d in zip(comp.results, summaries):
@@ -357,7 +357,7 @@ def _provenance(results: Sequence[SimulationResult]) -> str:
         parts.append(keyvalues(pairs))
     made = datetime.now(timezone.utc).isoformat(timespec="seconds")
     parts.append(f"<p class=muted>Report written {esc(made)} by journeysim {esc(__version__)} on "
-                 f"{esc(platform.node() and platform.system())} with {os.cpu_count()} cores. Rerun with the same "
+                 f"{esc(platform.system())} with {os.cpu_count()} cores. Rerun with the same "
                  f"file, seed and replications to get the same numbers on any number of workers.</p>")
     return section("provenance", "Provenance", *parts)
 
@@ -409,7 +409,7 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     ]
     sections = [
         _simulated(base, summary), _quality(base, d), _standards(base, d), _leverage(base, d, summary),
-        _flow(base, d), _cost(d), _differences(comp) if comp is not None else "", _stress(results, d),
+        _flow(base, d), _cost(d), _differences(comp, d) if comp is not None else "", _stress(results, d),
         _provenance(results),
     ]
     toc = "".join(f'<li><a href="#{ident}">{esc(text)}</a></li>' for ident, text in _titles(sections))
