@@ -66,8 +66,7 @@ def stress_rows(results: Sequence[SimulationResult], summary: dict[str, Any]) ->
                                          *model.standards) if x.reference})
     estimated = sum("[E]" in r for r in refs)
     distributions = sorted({type(d).__name__ for m in nodes for d in _durations(m)})
-    entries = sorted({n for k in model.classes for n in ([k.entry] if isinstance(k.entry, str)
-                                                         else [x for x, _ in k.entry])})
+    entries = sorted({name for k in model.classes for name, _ in k.entries})
     scenarios = "".join(
         f"<li>{e(r.scenario.name)}{': ' + e(r.scenario.description) if r.scenario.description else ''}"
         + ("" if i == 0 else " <br>Changes from the base: " + e("; ".join(model_differences(model, r.scenario.model))

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import JourneySimError
+from .records import Records
 from .results import SimulationResult
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def _entries(model: Any) -> list[str]:
     classes = [k for k in model.classes if not k.background] or list(model.classes)
     names: list[str] = []
     for k in classes:
-        names += [k.entry] if isinstance(k.entry, str) else [name for name, _ in k.entry]
+        names += [name for name, _ in k.entries]
     return list(dict.fromkeys(names))
 
 
@@ -475,12 +476,16 @@ def _integral(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.ndarra
     return out
 
 
-def _intervals(result: SimulationResult, replication: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per microsystem: (arrival, start, end) of every visit or served request in one replication."""
+def _replication(result: SimulationResult, replication: int) -> Records:
+    """The records of one replication, or a clear error naming those there are."""
     records = {r.replication: r for r in result.records}
     if replication not in records:
         raise JourneySimError(f"no replication {replication}; the result has {', '.join(map(str, records))}")
-    rec = records[replication]
+    return records[replication]
+
+
+def _intervals(rec: Records) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per microsystem: (arrival, start, end) of every visit or served request in one replication."""
     visits, requests = rec.visits.to_frame(), rec.requests.to_frame()
     out = {}
     for name, group in visits.groupby("node", observed=True):
@@ -506,17 +511,17 @@ def _capacity_minutes(micro: Any, edges: np.ndarray) -> np.ndarray | None:
 
 
 def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replication: int, bin_days: float,
-               queue: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+               queue: bool) -> tuple[Records, np.ndarray, dict[str, np.ndarray]]:
     _needs_records(result, "a plot over simulated time")
     model = result.scenario.model
-    intervals = _intervals(result, replication)
+    rec = _replication(result, replication)
+    intervals = _intervals(rec)
     chosen = list(nodes) if nodes is not None else [n for n in model.node_names if n in intervals]
     unknown = [n for n in chosen if n not in model.node_names]
     if unknown:
         raise JourneySimError(f"unknown microsystem(s): {', '.join(unknown)}")
     span = max((float(intervals[n][2].max()) for n in chosen if n in intervals and intervals[n][2].size),
                default=0.0)
-    rec = next(r for r in result.records if r.replication == replication)
     width = bin_days * 1440.0
     edges = np.arange(0.0, max(span, rec.horizon) + width, width)
     series = {}
@@ -532,22 +537,21 @@ def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replicatio
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
             series[name] = np.where(capacity > 0, np.diff(_integral(start, end, edges)) / capacity, np.nan)
-    return edges, series
+    return rec, edges, series
 
 
-def _draw_over_time(ax: "Axes", result: SimulationResult, replication: int, edges: np.ndarray,
-                    series: dict[str, np.ndarray], scale: float) -> None:
+def _draw_over_time(ax: "Axes", rec: Records, edges: np.ndarray, series: dict[str, np.ndarray],
+                    scale: float) -> None:
     mid = (edges[:-1] + edges[1:]) / 2 / 1440.0
     for name, values in series.items():
         ax.plot(mid, scale * values, lw=1.2, label=name)
-    rec = next(r for r in result.records if r.replication == replication)
     if rec.warmup > 0:
         ax.axvspan(0, rec.warmup / 1440.0, color="#999999", alpha=0.15, label="warm-up")
     ax.axvline(rec.horizon / 1440.0, color="#666666", ls=":", lw=1, label="arrivals stop")
     busy = [np.flatnonzero(np.nan_to_num(v) > 0) for v in series.values()]
     last = max([edges[b[-1] + 1] for b in busy if b.size] + [rec.horizon])
     ax.set_xlim(0, 1.02 * last / 1440.0)
-    ax.set_xlabel(f"simulated day (replication {replication})")
+    ax.set_xlabel(f"simulated day (replication {rec.replication})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="upper right")
 
@@ -583,9 +587,9 @@ def utilisation(
     -------
     matplotlib.axes.Axes
     """
-    edges, series = _over_time(result, nodes, replication, bin_days, queue=False)
+    rec, edges, series = _over_time(result, nodes, replication, bin_days, queue=False)
     ax = _axes(ax, (10.0, 4.5))
-    _draw_over_time(ax, result, replication, edges, series, 100.0)
+    _draw_over_time(ax, rec, edges, series, 100.0)
     ax.set_ylabel("utilisation (%)")
     ax.set_ylim(bottom=0)
     ax.set_title(f"Utilisation over simulated time (mean per {bin_days:g}-day bin)", fontsize=11)
@@ -618,11 +622,11 @@ def queue_length(
     -------
     matplotlib.axes.Axes
     """
-    edges, series = _over_time(result, nodes, replication, bin_days, queue=True)
+    rec, edges, series = _over_time(result, nodes, replication, bin_days, queue=True)
     if nodes is None:
         series = {k: v for k, v in series.items() if np.any(v > 0)}
     ax = _axes(ax, (10.0, 4.5))
-    _draw_over_time(ax, result, replication, edges, series, 1.0)
+    _draw_over_time(ax, rec, edges, series, 1.0)
     ax.set_ylabel("patients waiting (mean)")
     ax.set_ylim(bottom=0)
     ax.set_title(f"Queue length over simulated time (mean per {bin_days:g}-day bin)", fontsize=11)

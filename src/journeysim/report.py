@@ -143,7 +143,7 @@ def _simulated(result: SimulationResult, summary: "Summary") -> str:
                       "below; colour is simulated quality, node size visits, edge width transfers.", "pathway"))
     rows = []
     for k in model.classes:
-        entry = k.entry if isinstance(k.entry, str) else ", ".join(f"{n} {p:.0%}" for n, p in k.entry)
+        entry = ", ".join(f"{n} {p:.0%}" for n, p in k.entries)
         rows.append((k.name, entry, f"{k.rate * 1440:.2f}", "background" if k.background else "pathway",
                      f"<span class=source>{esc(k.reference)}</span>"))
     parts.append(table(["class", "entry", "arrivals per day", "role", "source"],
