@@ -85,3 +85,12 @@ def test_walkthrough_shows_html_tables_and_plots(executed):
     assert any("<b>Comparison</b>" in h for h in html)
     plot_cells = sum("plot." in "".join(cell.source) for cell in nb.cells if cell.cell_type == "code")
     assert _outputs(nb, "image/png") >= plot_cells >= 6
+
+
+def test_executed_walkthrough_stays_small(executed):
+    """Results show a few lines as plain text, so the executed walkthrough saves as a small file (was 17.6 MB)."""
+    nb = executed("ami_walkthrough.ipynb")
+    plain = [out["data"]["text/plain"] for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+             if "text/plain" in out.get("data", {})]
+    assert max(len(text) for text in plain) < 2_000
+    assert len(nbformat.writes(nb)) < 3_000_000

@@ -83,6 +83,8 @@ figure.plot { margin: 1rem 0 1.4rem; }
 figure.plot svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: .82rem; color: var(--muted); margin-top: .3rem; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 0 1.2rem; }
+.warnings { background: #fdecea; border-left: 4px solid var(--bad); padding: .4rem .9rem; margin: 1rem 0; }
+.warnings p { margin: .2rem 0; }
 .prompt { background: #fff8e1; border-left: 3px solid #e0a800; padding: .1rem .4rem; font-style: italic; }
 footer { margin-top: 3rem; font-size: .8rem; color: var(--muted); }
 @media print {

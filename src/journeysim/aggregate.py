@@ -44,6 +44,10 @@ TIS_BINS: NDArray[np.float64] = np.concatenate([[0.0], np.logspace(-3, 8, 1201)]
 class ReplicationStats:
     """Additive statistics of one replication (see the module docstring)."""
 
+    def __repr__(self) -> str:
+        return (f"<ReplicationStats of replication {self.replication}: {int(self.class_done.sum()):,} journeys "
+                f"counted, {int(self.class_good.sum()):,} defect-free>")
+
     replication: int
     horizon: float
     warmup: float

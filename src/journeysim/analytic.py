@@ -15,8 +15,9 @@ kinds. The class's system quality is ``sum_e P(entry = e) q(e)``; the overall
 value weights the pathway classes (not background ones) by arrival rate. On a straight pathway this is the product
 of the microsystem and handoff qualities along it.
 
-The sparse system is solved by a sparse LU (small graphs) or BiCGSTAB with a
-checked residual (large ones), so graphs of 10,000 microsystems take milliseconds.
+The sparse system is solved by :func:`journeysim.traffic.solve`: a sparse LU
+(small graphs) or BiCGSTAB with a checked residual (large ones), so graphs of
+10,000 microsystems take milliseconds.
 
 Examples
 --------
@@ -40,11 +41,10 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
-from numpy.typing import NDArray
 
 from .frailty import Frailty
 from .model import Model
+from .traffic import expected_visits, solve
 
 __all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale"]
 
@@ -71,6 +71,10 @@ class ExactQuality:
     by_class: Mapping[str, float]
     from_node: Mapping[str, Mapping[str, float]]
     expected_visits: Mapping[str, Mapping[str, float]]
+
+    def __repr__(self) -> str:
+        by_class = ", ".join(f"{k} {100 * v:.1f}%" for k, v in self.by_class.items())
+        return f"<ExactQuality: system {100 * self.system:.1f}% ({by_class})>"
 
     def _repr_html_(self) -> str:
         from ._repr import exact_html
@@ -134,32 +138,6 @@ def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any]
     return q
 
 
-_DIRECT_MAX = 500  # up to this size a sparse LU is exact and fast
-_RESIDUAL = 1e-11  # relative residual an iterative solution must reach
-
-
-def _solve(matrix: sp.csr_matrix, rhs: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Solve ``matrix @ x = rhs`` for a (transposed) ``I - substochastic`` matrix.
-
-    Small systems use a sparse LU. Large ones use BiCGSTAB: on graphs with
-    random cross-links a sparse LU fills in badly (seconds for 10,000 nodes),
-    while the Krylov solver converges in a few dozen products because the
-    matrix is diagonally dominant. The residual is checked, with GMRES and then
-    the LU as fallbacks, so the answer is never silently inexact.
-    """
-    n = matrix.shape[0]
-    if n == 1:
-        return rhs / matrix.toarray()[0, 0]
-    if n <= _DIRECT_MAX:
-        return np.asarray(spla.spsolve(matrix.tocsc(), rhs), dtype=float)
-    scale = float(np.linalg.norm(rhs)) or 1.0
-    for method in (spla.bicgstab, spla.gmres):
-        x, info = method(matrix, rhs, x0=rhs.copy(), rtol=1e-13, atol=0.0, maxiter=10 * n)
-        if info == 0 and np.linalg.norm(matrix @ x - rhs) <= _RESIDUAL * scale:
-            return np.asarray(x, dtype=float)
-    return np.asarray(spla.spsolve(matrix.tocsc(), rhs), dtype=float)
-
-
 def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool = False) -> ExactQuality:
     """Solve the exact system quality of ``model``.
 
@@ -183,10 +161,11 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
     ExactQuality
     """
     scale = scale or {}
+    visits = expected_visits(model)
     if independent or model.frailty.is_independent:
-        return _exact_at(model, scale, 1.0)
+        return _exact_at(model, scale, 1.0, visits)
     zs, ws = model.frailty.nodes()
-    solved = [_exact_at(model, scale, float(z)) for z in zs]
+    solved = [_exact_at(model, scale, float(z), visits) for z in zs]
     names = list(solved[0].by_class)
     return ExactQuality(
         float(sum(w * x.system for w, x in zip(ws, solved))),
@@ -197,14 +176,13 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
     )
 
 
-def _exact_at(model: Model, scale: Scale, z: float) -> ExactQuality:
+def _exact_at(model: Model, scale: Scale, z: float, visits: dict[str, dict[str, float]]) -> ExactQuality:
     """The exact quality of patients of frailty ``z`` (independent defects)."""
     nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
     index = {n: i for i, n in enumerate(nodes)}
     n = len(nodes)
     by_class: dict[str, float] = {}
     from_node: dict[str, dict[str, float]] = {}
-    visits: dict[str, dict[str, float]] = {}
     eye = sp.identity(n, format="csr")
     requests: dict[str, list[Any]] = {}
     for r in model.requests:
@@ -223,14 +201,12 @@ def _exact_at(model: Model, scale: Scale, z: float) -> ExactQuality:
         routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
         quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
         exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)
-        q = _solve((eye - sp.diags(qm) @ quality).tocsr(), qm * exit_p)
+        q = solve((eye - sp.diags(qm) @ quality).tocsr(), qm * exit_p)
         entry = np.zeros(n)
         for node, p in k.entries:
             entry[index[node]] += p
-        v = _solve((eye - routing).T.tocsr(), entry)
         by_class[name] = float(entry @ q)
         from_node[name] = dict(zip(nodes, q.tolist()))
-        visits[name] = dict(zip(nodes, v.tolist()))
     pathway = [k for k in model.classes if not k.background]
     rates = np.array([k.rate for k in pathway])
     values = np.array([by_class[k.name] for k in pathway])

@@ -111,4 +111,5 @@ def cascade(result: SimulationResult, top: int = 3) -> pd.DataFrame:
                 rows.append({"class": name, "path": " > ".join(path), "path_share": n / total, "journeys": n,
                              "step": step, "step_label": label, "simulated": float(np.mean(first > step)),
                              "exact": value})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["class", "path", "path_share", "journeys", "step", "step_label", "simulated",
+                                       "exact"])

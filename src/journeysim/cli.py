@@ -12,17 +12,22 @@ import math
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ._version import __version__
 from .analytic import exact_quality
-from .errors import JourneySimError, ValidationError
+from .errors import JourneySimError, JourneySimWarning, ValidationError
 from .leverage import exact_leverage
 from .eventlog import DEFAULT_START
 from .experiment import simulate
-from .scenario_io import load_scenario
+from .summary_text import warning_lines
+from .runsize import parse_size
+from .diagnostics import model_warnings
+from .scenario_io import build_scenario, load_scenario, locate_problems, read_spec
+from .traffic import offered_load
 
 __all__ = ["main"]
 
@@ -54,11 +59,22 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (needs journeysim[dask])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--max-memory", type=_size, metavar="SIZE",
+                   help="memory the run may use, e.g. 16G or 'none' (default: half of this machine's memory); "
+                   "a larger run is refused before it starts")
+
+
+def _size(text: str) -> float:
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``simulate`` keyword arguments for workers, a Dask scheduler and the progress bar."""
-    options: dict[str, Any] = {"workers": args.workers, "progress": False if args.quiet else None}
+    """``simulate`` keyword arguments for workers, a Dask scheduler, the progress bar and the memory limit."""
+    options: dict[str, Any] = {"workers": args.workers, "progress": False if args.quiet else None,
+                               "max_memory": getattr(args, "max_memory", None)}
     if getattr(args, "scheduler", None):
         try:
             from distributed import Client
@@ -170,13 +186,17 @@ def _validate(args: argparse.Namespace) -> int:
     failed = False
     for f in args.files:
         try:
-            s = load_scenario(f)
+            spec = read_spec(f)
+            s = build_scenario(spec)
         except ValidationError as err:
             failed = True
             print(str(err), file=sys.stderr)
         else:
             print(f"{f}: ok ({len(s.model.microsystems)} microsystems, {len(s.model.handoffs)} handoffs, "
                   f"{len(s.model.requests)} requests, {len(s.model.classes)} classes)")
+            for w in locate_problems(spec, model_warnings(s.model)):
+                print(f"{w.file}{'' if w.line is None else f':{w.line}'}: warning: {w.path}: {w.message}",
+                      file=sys.stderr)
     return 2 if failed else 0
 
 
@@ -283,6 +303,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _load_all(files: Sequence[str]) -> list[Any]:
+    """The scenarios of ``files``, named apart by their file names where two share a name."""
     scenarios, problems = [], []
     for f in files:
         try:
@@ -291,6 +312,11 @@ def _load_all(files: Sequence[str]) -> list[Any]:
             problems.extend(err.problems)
     if problems:
         raise ValidationError(problems)
+    names = [s.name for s in scenarios]
+    for i, (s, f) in enumerate(zip(scenarios, files)):
+        if names.count(s.name) > 1:
+            shown = f"{s.name} ({Path(f).name})"
+            scenarios[i] = s.with_settings(name=shown if shown not in names else f"{shown} #{i + 1}")
     return scenarios
 
 
@@ -336,7 +362,7 @@ def _sweep(args: argparse.Namespace) -> int:
         keys = [o.path for o in overrides]
         shown = table[table["metric"].str.startswith("quality.")]
         print(shown.to_string(index=False, columns=keys + ["metric", "mean", "ci95_low", "ci95_high", "difference"],
-                              float_format=lambda x: f"{x:.4f}"))
+                              float_format=lambda x: f"{x:.4f}", na_rep="n/a"))
     return 0
 
 
@@ -361,6 +387,7 @@ def _warmup(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
     exact = exact_quality(scenario.model)
+    load = offered_load(scenario.model)
     payload = {
         "scenario": scenario.name,
         "journeysim_version": __version__,
@@ -371,6 +398,10 @@ def _analyze(args: argparse.Namespace) -> int:
             "by_class": {k: {"analytic": v} for k, v in exact.by_class.items()},
         },
         "expected_visits": {k: dict(v) for k, v in exact.expected_visits.items()},
+        "microsystems": {name: {"offered_load": x.load, "offered_erlangs": x.erlangs,
+                                "arrivals_per_day": x.arrivals_per_day, "hold_minutes": x.hold_minutes}
+                         for name, x in load.items()},
+        "warnings": [{"path": w.path, "message": w.message} for w in model_warnings(scenario.model, load)],
     }
     payload["quality"]["leverage"] = exact_leverage(scenario.model)
     if args.json:
@@ -392,7 +423,21 @@ def _analyze(args: argparse.Namespace) -> int:
             names = ", ".join(st.name for st in scenario.model.standards)
             print(f"  Timeliness standards ({names}) are left out: a graph cannot see time. "
                   "`journeysim run` includes them.")
+        print("Offered load (traffic equations): visits per day, mean hold, servers busy on average / capacity")
+        for name, x in load.items():
+            servers = "unlimited" if x.servers is None else f"{x.servers:g}"
+            rho = "" if x.load is None else f" = {100 * x.load:.1f}%"
+            hold = "n/a" if x.hold_minutes is None else f"{x.hold_minutes:,.1f} min"
+            print(f"  {name:<20} {x.arrivals_per_day:10,.2f}/day  {hold:>14}  {x.erlangs:8.3g} / {servers}{rho}")
+        if payload["warnings"]:
+            print("\n".join(warning_lines(payload["warnings"])).rstrip())
     return 0
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Warnings on standard error as one line each, without the source line Python would add."""
+    label = "warning" if issubclass(category, JourneySimWarning) else category.__name__
+    print(f"journeysim: {label}: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -402,7 +447,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
                 "sweep": _sweep, "warmup": _warmup, "report": _report}
     try:
-        return handlers[args.command](args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", JourneySimWarning)
+            warnings.showwarning = _show_warning
+            return handlers[args.command](args)
     except ValidationError as err:
         print(str(err), file=sys.stderr)
         return 2

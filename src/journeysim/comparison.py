@@ -100,6 +100,18 @@ class Comparison:
     results: tuple[SimulationResult, ...]
     differences: Mapping[str, Mapping[str, Mapping[str, Any]]]
 
+    def __repr__(self) -> str:
+        base = self.results[0]
+        lines = [f"<Comparison with common random numbers: base {base.scenario.name!r}, "
+                 f"{len(base.stats)} replication(s), seed {base.provenance.seed}"]
+        for name, metrics in self.differences.items():
+            d = metrics.get("quality.system") or {}
+            mean, (low, high) = d.get("mean"), d.get("ci95", (None, None))
+            diff = "n/a" if mean is None else f"{100 * mean:+.2f} pts"
+            ci = "" if low is None or high is None else f" [{100 * low:+.2f}, {100 * high:+.2f}]"
+            lines.append(f"  {name!r} minus base: system quality {diff}{ci}")
+        return "\n".join(lines) + "\n  .table() for every metric>"
+
     def table(self) -> pd.DataFrame:
         """The differences as a tidy DataFrame: one row per scenario and metric."""
         rows = []

@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["JourneySimError", "Problem", "ValidationError", "SimulationError"]
+__all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError", "SimulationError"]
 
 
 class JourneySimError(Exception):
     """Root of every error that journeysim raises on purpose."""
+
+
+class JourneySimWarning(UserWarning):
+    """Something a user should know about a model or a run that does not stop it (the command line prints it)."""
 
 
 @dataclass(frozen=True, slots=True)

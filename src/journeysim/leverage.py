@@ -106,7 +106,10 @@ def simulated_leverage(result: SimulationResult) -> list[dict[str, Any]]:
     for r, rec in enumerate(result.records):
         j = rec.journeys
         counted = (j["arrival"] >= rec.warmup) & pathway[j["class"]]
-        n = max(int(counted.sum()), 1)
+        n = int(counted.sum())
+        if n == 0:  # no journey: no gain to measure in this replication
+            perfect[r], halved[r] = np.nan, np.nan
+            continue
         d = rec.defects
         keep = np.isin(d["journey"], j["journey"][counted])
         element, kind, journey = d["element"][keep], d["defect"][keep], d["journey"][keep]
@@ -123,6 +126,8 @@ def simulated_leverage(result: SimulationResult) -> list[dict[str, Any]]:
         single = (first == last) & (first >= 0)
         np.add.at(perfect[r], first[single], 1.0 / n)
         np.add.at(halved[r], first[single], 0.5 ** counts[single] / n)
+    if np.isnan(perfect).all():
+        return []
     rows = []
     for c, label in enumerate(labels):
         p, h = mean_ci(perfect[:, c]), mean_ci(halved[:, c])

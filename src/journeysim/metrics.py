@@ -47,9 +47,11 @@ import pandas as pd
 
 from .aggregate import TIS_BINS, ReplicationStats
 from .analytic import exact_quality
+from .diagnostics import model_warnings
 from .elements import HANDOFF_KINDS
 from .results import SimulationResult
 from .stats import Estimate, mean_ci, proportion_ci
+from .traffic import offered_load
 
 __all__ = ["Summary", "summarize", "replication_metrics"]
 
@@ -69,6 +71,17 @@ class Summary:
     """
 
     data: dict[str, Any]
+
+    def __repr__(self) -> str:
+        d = self.data
+        q = d["quality"]["system"]
+        sim, (low, high) = q["simulated"]["mean"], q["simulated"]["ci95"]
+        share = "n/a" if sim is None else f"{100 * sim:.1f}%"
+        ci = "" if low is None or high is None else f" [{100 * low:.1f}, {100 * high:.1f}]"
+        warn = f"; {len(d['warnings'])} warning(s)" if d.get("warnings") else ""
+        return (f"<Summary {d['scenario']!r}: {d['replications']} replication(s), {d['journeys']['completed']:,} "
+                f"journeys; system quality {share}{ci} (exact {100 * q['analytic']:.1f}%){warn}. "
+                ".to_text() or .to_dict() for everything>")
 
     def to_dict(self) -> dict[str, Any]:
         """The nested statistics (JSON-ready: ``None`` where a value cannot be formed)."""
@@ -316,6 +329,7 @@ def summarize(result: SimulationResult) -> Summary:
     act = {name: np.array([getattr(s, name) for s in stats])
            for name in ("act_n", "act_ahead_n", "act_ahead_sum", "act_wait_sum")}
     micro: dict[str, Any] = {}
+    load = offered_load(model)
     for i, m in enumerate(model.microsystems):
         mean_cap = m.mean_capacity
         util = busy[:, i] / mean_cap if mean_cap is not None else np.full(len(stats), math.nan)
@@ -355,6 +369,8 @@ def summarize(result: SimulationResult) -> Summary:
             "hold_minutes": _ci_pair(mean_ci(holds[:, i])),
             "busy_servers": _ci_pair(mean_ci(busy[:, i])),
             "utilization": _ci_pair(mean_ci(util)),
+            "offered_load": load[m.name].load,
+            "offered_erlangs": load[m.name].erlangs,
             **extra,
         }
 
@@ -382,9 +398,19 @@ def summarize(result: SimulationResult) -> Summary:
         "dependence": dependence(result),
         "cost": cost_summary(result),
         "microsystems": micro,
+        "warnings": _warnings(model, load, journeys["completed"]),
         "provenance": prov.to_dict(),
     }
     return Summary(data)
+
+
+def _warnings(model: Any, load: Any, counted: int) -> list[dict[str, str]]:
+    """The model's warnings (idle or overloaded microsystems) and the run's (nothing counted)."""
+    out = [{"path": p.path, "message": p.message} for p in model_warnings(model, load)]
+    if counted == 0:
+        out.append({"path": "", "message": "no journey was counted after the warm-up: every simulated figure is "
+                                           "n/a (check the arrival rates, the horizon and the warm-up)"})
+    return out
 
 
 def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:

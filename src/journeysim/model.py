@@ -2,8 +2,10 @@
 
 :class:`Model` is frozen and checked as a whole when it is made: every name a
 handoff, request or class refers to must exist; routing probabilities out of a
-microsystem may not exceed 1 for any class; every microsystem must be reachable
-by some patient; and every patient must be able to leave the pathway. All
+microsystem may not exceed 1 for any class; every microsystem must be wired to
+the pathway (an entry, handoff or request leads to it, see
+:meth:`Model.idle_microsystems` for those that no patient will visit); and every
+patient must be able to leave the pathway. All
 problems are reported together, each named by its key path.
 
 Examples
@@ -376,14 +378,10 @@ class Model:
 
     def _check_flow(self, c: Collector) -> None:
         # one multi-source search each way per class keeps this linear in the graph size
-        reached: set[str] = set()
         row = {m.name: i for i, m in enumerate(self.microsystems)}
-        for k in self.classes:
-            if k.rate == 0:
-                continue
+        for k in self.classes:  # classes with rate 0 too: their exact quality must still be solvable
             graph = self.class_graph(k.name)
             reach = _closure(graph, [n for n, p in k.entries if p > 0])
-            reached |= reach
             outflow = self._outflow(k.name)
             leavers = [n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE]
             can_leave = _closure(graph.reverse(copy=False), leavers)
@@ -393,12 +391,52 @@ class Model:
                     f"patients of class {k.name!r} who reach {name!r} can never leave the pathway "
                     "(every route from it loops back with probability 1)",
                 )
-            for r in self.requests:
-                if r.source in reach and r.probability.get(k.name) > 0:  # type: ignore[union-attr]
-                    reached.add(r.target)
+        wired = self._reached(positive=False)
         for i, m in enumerate(self.microsystems):
-            if m.name not in reached:
-                c.add(_describe("microsystems", i, m.name), "no patient can reach this microsystem")
+            if m.name not in wired:
+                c.add(_describe("microsystems", i, m.name),
+                      "no patient can reach this microsystem (no entry, handoff or request leads to it)")
+
+    def _reached(self, *, positive: bool) -> set[str]:
+        """Microsystems that some journey can visit.
+
+        With ``positive`` only routes of positive probability taken by classes of
+        positive rate count; otherwise every entry, handoff and request does, as
+        wired, whatever its probability.
+        """
+        graph = nx.DiGraph()
+        graph.add_nodes_from(m.name for m in self.microsystems)
+        classes = [k for k in self.classes if k.rate > 0 or not positive]
+        graph.add_edges_from((h.source, h.target) for h in self.handoffs
+                             if not positive or any(h.probability.get(k.name) > 0 for k in classes))  # type: ignore[union-attr]
+        if positive:  # a class follows only its own routes
+            reached: set[str] = set()
+            for k in classes:
+                reached |= _closure(self.class_graph(k.name), [n for n, p in k.entries if p > 0])
+        else:
+            reached = _closure(graph, [n for k in classes for n, _ in k.entries])
+        for r in self.requests:
+            if r.source in reached and (not positive or any(r.probability.get(k.name) > 0 for k in classes)):  # type: ignore[union-attr]
+                reached.add(r.target)
+        return reached
+
+    def idle_microsystems(self) -> tuple[str, ...]:
+        """Microsystems that no patient will visit, in model order.
+
+        Each is wired to the pathway, but every route to it has probability 0 or
+        is taken only by classes with arrival rate 0 (e.g. in a scenario variant
+        that closes a route). The model is valid; its results there are empty.
+
+        Examples
+        --------
+        >>> from journeysim.elements import Microsystem, Handoff, PatientClass
+        >>> m = Model([Microsystem("A"), Microsystem("B")], [Handoff("A", "B", probability=0.0)],
+        ...           classes=[PatientClass("all", entry="A", rate=0.1)])
+        >>> m.idle_microsystems()
+        ('B',)
+        """
+        busy = self._reached(positive=True)
+        return tuple(m.name for m in self.microsystems if m.name not in busy)
 
     # -- queries ------------------------------------------------------------
     def _outflow(self, class_name: str) -> dict[str, float]:

@@ -79,6 +79,15 @@ def _axes(ax: "Axes | None", size: tuple[float, float] = (8.0, 4.5)) -> "Axes":
     return new
 
 
+def _nothing(ax: "Axes", title: str, why: str) -> "Axes":
+    """An empty plot that says why there is nothing to draw (no journey counted, none reached...)."""
+    ax.set_title(title, fontsize=11)
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#555555", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
 def _summary(result: SimulationResult, summary: "Summary | None") -> dict[str, Any]:
     return (summary if summary is not None else result.summary()).to_dict()
 
@@ -295,10 +304,12 @@ def cascade(
     table = cascade_table(result, top=path + 1)
     rows = table[table["class"] == name]
     paths = list(dict.fromkeys(rows["path"]))
+    ax = _axes(ax, (10.0, 4.5))
+    if not paths:
+        return _nothing(ax, f"Quality cascade: {name}", f"no journey of class {name!r} was counted")
     if path >= len(paths):
         raise JourneySimError(f"class {name!r} has {len(paths)} recorded path(s); path={path} is out of range")
     rows = rows[rows["path"] == paths[path]]
-    ax = _axes(ax, (10.0, 4.5))
     x = np.arange(len(rows))
     ax.plot(x, 100 * rows["simulated"], "o-", color="#2166ac", label="simulated")
     exact = rows["exact"].to_numpy(dtype=float)
@@ -338,6 +349,9 @@ def leverage(
     """
     rows = _summary(result, summary)["quality"]["leverage"][:top]
     ax = _axes(ax, (9.0, 0.9 + 0.38 * max(len(rows), 1)))
+    title = "Leverage: what fixing each element would add to system quality"
+    if not rows:
+        return _nothing(ax, title, "no element has a defect: there is nothing to fix")
     y = np.arange(len(rows))[::-1]
     perfect = np.array([100 * r["if_perfect"] for r in rows])
     halved = np.array([100 * r["if_halved"] for r in rows])
@@ -353,7 +367,7 @@ def leverage(
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_xlabel("gain in system quality (percentage points)")
     ax.set_ylabel("element (microsystem, handoff:kind, request, standard)", fontsize=8)
-    ax.set_title("Leverage: what fixing each element would add to system quality", fontsize=11)
+    ax.set_title(title, fontsize=11)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return ax
@@ -391,8 +405,9 @@ def journey_times(
     names = list(classes) if classes is not None else list(model.pathway_classes or model.class_names)
     journeys = _counted_journeys(result)
     journeys = journeys[journeys["class"].isin(names)]
+    title = "Journey time: arrival to leaving the pathway"
     if journeys.empty:
-        raise JourneySimError(f"no counted journeys of {', '.join(names)} to plot")
+        return _nothing(_axes(ax), title, f"no journey of {', '.join(names)} was counted")
     scale, unit = _time_unit(float(journeys["time_in_system"].median()))
     top = float(np.quantile(journeys["time_in_system"], 0.99)) / scale
     edges = np.linspace(0.0, top, bins + 1)
@@ -405,7 +420,7 @@ def journey_times(
             ax.axvline(np.median(times), color=line.get_edgecolor(), ls=":", lw=1.2)
     ax.set_xlabel(f"time in the pathway ({unit}; the last bin holds the top 1%)")
     ax.set_ylabel("journeys")
-    ax.set_title("Journey time: arrival to leaving the pathway", fontsize=11)
+    ax.set_title(title, fontsize=11)
     ax.legend(fontsize=8)
     return ax
 
@@ -438,7 +453,7 @@ def standard(result: SimulationResult, name: str, ax: "Axes | None" = None, *, b
     minutes = rows.loc[rows["reached"].astype(bool), "minutes"].to_numpy(dtype=float)
     ax = _axes(ax)
     if minutes.size == 0:
-        raise JourneySimError(f"no counted journey reached the end of standard {name!r}")
+        return _nothing(ax, f"{name}: n/a", f"no counted journey reached the end of standard {name!r}")
     scale, unit = _time_unit(target)
     top = max(float(np.quantile(minutes, 0.98)), 1.2 * target) / scale
     edges = np.linspace(0.0, top, bins + 1)
@@ -676,11 +691,15 @@ def comparison(
     rows = rows.dropna(subset=["difference"])
     names = list(dict.fromkeys(rows["scenario"]))
     ax = _axes(ax, (9.0, 1.0 + 0.32 * max(len(chosen), 1) * max(len(names), 1)))
+    title = f"Scenario differences from {comp.results[0].scenario.name} (95% CI, common random numbers)"
+    if rows.empty:
+        return _nothing(ax, title, "no difference could be estimated (no journey was counted)")
     y0 = np.arange(len(chosen))[::-1].astype(float)
     offsets = np.linspace(-0.25, 0.25, len(names)) if len(names) > 1 else np.zeros(1)
     colours = ["#2166ac", "#b2182b", "#4d9221", "#762a83", "#e08214"]
     for k, name in enumerate(names):
         part = rows[rows["scenario"] == name].set_index("metric")
+        label: str | None = name  # on the scenario's first point drawn
         for i, metric in enumerate(chosen):
             if metric not in part.index:
                 continue
@@ -688,13 +707,13 @@ def comparison(
             mean, low, high = scale * d["difference"], scale * d["ci95_low"], scale * d["ci95_high"]
             spread = [[mean - low], [high - mean]] if np.isfinite([low, high]).all() else None  # 1 replication
             ax.errorbar(mean, y0[i] + offsets[k], xerr=spread, fmt="o",
-                        color=colours[k % len(colours)], capsize=3, label=name if i == 0 else None)
+                        color=colours[k % len(colours)], capsize=3, label=label)
+            label = None
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_yticks(y0, chosen, fontsize=8)
     ax.set_ylabel("metric")
     ax.set_xlabel("difference from the base (percentage points)" if scale == 100.0 else "difference from the base")
-    ax.set_title(f"Scenario differences from {comp.results[0].scenario.name} (95% CI, common random numbers)",
-                 fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return ax

@@ -161,6 +161,9 @@ class Table:
     def __len__(self) -> int:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
+    def __repr__(self) -> str:
+        return f"<Table {self.name}: {len(self):,} rows; columns {', '.join(self.columns)}>"
+
     def __getitem__(self, column: str) -> NDArray[np.generic]:
         return self.columns[column]
 
@@ -222,6 +225,10 @@ class Records:
             for name in FIELDS
         }
         return cls(replication=replication, horizon=horizon, warmup=warmup, **tables)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{len(t):,} {name}" for name, t in self.tables().items() if len(t))
+        return f"<Records of replication {self.replication}: {sizes or 'no rows'}>"
 
     def tables(self) -> dict[str, Table]:
         """The tables by name."""

@@ -45,7 +45,7 @@ from ._version import __version__
 from .comparison import Comparison
 from .errors import JourneySimError
 from .results import SimulationResult
-from .summary_text import _ci, _minutes
+from .summary_text import _ci, _minutes, _num
 
 if TYPE_CHECKING:
     from .metrics import Summary
@@ -106,6 +106,16 @@ def _fig(draw: Any, size: tuple[float, float], caption: str, ident: str) -> str:
 
 
 # -- sections -------------------------------------------------------------------------------------
+
+
+def _warnings(d: dict[str, Any]) -> str:
+    """What the reader must know before trusting the numbers (an unstable microsystem, nothing counted)."""
+    items = d.get("warnings") or []
+    if not items:
+        return ""
+    lines = "".join(f"<p>{'<b>' + esc(w['path']) + '</b>: ' if w['path'] else ''}{esc(w['message'])}</p>"
+                    for w in items)
+    return f"<div class=warnings role=alert><p><b>Warning{'s' if len(items) > 1 else ''}</b></p>{lines}</div>"
 
 
 def _cards(d: dict[str, Any]) -> str:
@@ -206,13 +216,14 @@ def _quality(result: SimulationResult, d: dict[str, Any]) -> str:
     six = d.get("six_sigma") or {}
     if six.get("exact"):
         ex, sim = six["exact"], six["simulated"]
-        parts.append(table(
-            ["", "opportunities per journey", "defects per journey", "DPMO", "sigma level"],
-            [("exact", f"{ex['opportunities_per_journey']:.2f}", f"{ex['defects_per_journey']:.3f}",
-              f"{ex['dpmo']:,.0f}", f"{ex['sigma_level']:.2f}"),
-             ("simulated", _ci(sim["opportunities_per_journey"], "{:.2f}"), _ci(sim["defects_per_journey"], "{:.3f}"),
-              _ci(sim["dpmo"], "{:,.0f}"), f"{sim['sigma_level']:.2f}")],
-            caption="Six Sigma view (1.5-sigma shift convention)"))
+        rows = [("exact", _num(ex["opportunities_per_journey"]), _num(ex["defects_per_journey"], "{:.3f}"),
+                 _num(ex["dpmo"], "{:,.0f}"), _num(ex["sigma_level"]))]
+        if sim:  # summary mode keeps no records to count opportunities in
+            rows.append(("simulated", _ci(sim["opportunities_per_journey"], "{:.2f}"),
+                         _ci(sim["defects_per_journey"], "{:.3f}"), _ci(sim["dpmo"], "{:,.0f}"),
+                         _num(sim["sigma_level"])))
+        parts.append(table(["", "opportunities per journey", "defects per journey", "DPMO", "sigma level"], rows,
+                           caption="Six Sigma view (1.5-sigma shift convention)"))
     if result.records:
         parts.append(_fig(lambda ax: plot.cascade(result, ax), (10, 4.6),
                           "Quality cascade of the first class's most frequent path: the share of its journeys "
@@ -266,10 +277,12 @@ def _flow(result: SimulationResult, d: dict[str, Any]) -> str:
     for name, m in d["microsystems"].items():
         board = m.get("boarding")
         rows.append((name, str(m["capacity"]), f"{m['visits']:,}", _ci(m["wait_minutes"]),
-                     _ci(m["sojourn_minutes"]), "n/a" if m["utilization"]["mean"] is None else _pct(m["utilization"]),
+                     _ci(m["sojourn_minutes"]), _pct(m["utilization"]), _pct(m.get("offered_load")),
                      _pct(board["share_of_visits"]) if board else ""))
     parts.append(table(["microsystem", "capacity", "visits", "wait, min (95% CI)", "time there, min",
-                        "utilisation", "boarded"], rows, caption="Flow through each microsystem"))
+                        "utilisation", "offered load", "boarded"], rows,
+                       caption="Flow through each microsystem (offered load: the work offered per server, from the "
+                               "traffic equations; 100% or more is unstable)"))
     if result.records:
         parts.append(_fig(lambda ax: plot.journey_times(result, ax), (9, 4.2),
                           "Time in the pathway, per class (dotted: median).", "journey-times"))
@@ -405,6 +418,7 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     body = [
         f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {len(results)} scenario(s), "
         f"{d['replications']} replications, seed {esc(d['seed'])}.</p></header>",
+        _warnings(d),
         _cards(d),
     ]
     sections = [

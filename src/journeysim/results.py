@@ -26,6 +26,7 @@ from .aggregate import ReplicationStats
 from .errors import JourneySimError
 from .records import Records
 from .scenario import Scenario
+from .stats import proportion_ci
 
 if TYPE_CHECKING:
     from .analytic import ExactQuality
@@ -107,6 +108,16 @@ class SimulationResult:
     records: tuple[Records, ...]
     provenance: Provenance
     stats: tuple[ReplicationStats, ...] = ()
+
+    def __repr__(self) -> str:
+        p = self.provenance
+        pathway = [not k.background for k in self.scenario.model.classes]
+        done = [s.class_done[pathway].sum() for s in self.stats]
+        quality = proportion_ci([s.class_good[pathway].sum() for s in self.stats], done).mean
+        share = f"; system quality {100 * quality:.1f}%" if sum(done) else ""
+        return (f"<SimulationResult {self.scenario.name!r}: {p.replications} replication(s) of "
+                f"{p.horizon / 1440:g} days (warm-up {p.warmup / 1440:g} days), seed {p.seed}, {p.records} records; "
+                f"{int(sum(done)):,} journeys counted{share}. .summary() for the statistics>")
 
     def table(self, name: str) -> pd.DataFrame:
         """One table of every replication as a DataFrame with a ``replication`` column."""

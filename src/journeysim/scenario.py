@@ -72,6 +72,12 @@ class Scenario:
             c.add("seed", f"must be a non-negative integer, got {self.seed!r}")
         c.raise_if_any()
 
+    def __repr__(self) -> str:
+        m = self.model
+        return (f"<Scenario {self.name!r}: {len(m.microsystems)} microsystems, {len(m.handoffs)} handoffs, "
+                f"{len(m.requests)} requests, {len(m.classes)} classes; {self.horizon / 1440:g} days (warm-up "
+                f"{self.warmup / 1440:g} days), {self.replications} replication(s), seed {self.seed}>")
+
     def with_settings(self, **changes: Any) -> "Scenario":
         """A copy with some settings changed (``dataclasses.replace``), validated again."""
         return dataclasses.replace(self, **changes)

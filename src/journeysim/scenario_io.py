@@ -36,7 +36,7 @@ import copy
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,8 @@ from .model import Model
 from .profiles import ArrivalProfile
 from .scenario import Scenario
 
-__all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution"]
+__all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution",
+           "locate_problems"]
 
 _UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
 _ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
@@ -703,12 +704,12 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         except ValidationError as err:
             c.absorb(err, "scenario")
     if c.problems or scenario is None:
-        raise ValidationError(_locate(spec, c.problems))
+        raise ValidationError(locate_problems(spec, c.problems))
     return scenario
 
 
-def _locate(spec: ScenarioSpec, problems: list[Problem]) -> list[Problem]:
-    """Attach file and line: the line of the offending key where found, else of its entry."""
+def locate_problems(spec: ScenarioSpec, problems: Sequence[Problem]) -> list[Problem]:
+    """Attach file and line to problems found by key path: the line of the offending key, else of its entry."""
     located = []
     for p in problems:
         file, line = spec.file, None

@@ -121,9 +121,9 @@ def exact_six_sigma(model: Model) -> dict[str, Any]:
                     support = sum(d.probability.get(k.name) for d in model.microsystem(r.target).defects)
                     defects += w * v * p * (support + sum(r.defects.get(kind).get(k.name)  # type: ignore[union-attr]
                                                           for kind in _REQUEST_KINDS))
-    dpmo = 1e6 * defects / opps if opps else math.nan
-    return {"opportunities_per_journey": float(opps), "defects_per_journey": float(defects), "dpmo": float(dpmo),
-            "sigma_level": _sigma(dpmo), "rolled_throughput_yield": exact.system}
+    dpmo = 1e6 * defects / opps if opps else None  # no opportunity, no rate of defects per opportunity
+    return {"opportunities_per_journey": float(opps), "defects_per_journey": float(defects), "dpmo": dpmo,
+            "sigma_level": None if dpmo is None else _sigma(dpmo), "rolled_throughput_yield": exact.system}
 
 
 def six_sigma(result: SimulationResult) -> dict[str, Any]:
@@ -182,7 +182,9 @@ def six_sigma(result: SimulationResult) -> dict[str, Any]:
         per_rep["opportunities_per_journey"].append(opps / n)
         per_rep["defects_per_journey"].append(defects / n)
         per_rep["dpmo"].append(1e6 * defects / opps if opps else math.nan)
-    sim = {k: mean_ci(np.array(vals)).to_dict() for k, vals in per_rep.items()}
+    # counts cannot fall below 0 nor a yield above 1: the t intervals are cut there
+    sim = {k: mean_ci(np.array(vals)).within(0.0, 1.0 if k == "rolled_throughput_yield" else math.inf).to_dict()
+           for k, vals in per_rep.items()}
     sim["sigma_level"] = _sigma(sim["dpmo"]["mean"] if sim["dpmo"]["mean"] is not None else math.nan)
     out["simulated"] = sim
     return out

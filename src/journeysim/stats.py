@@ -33,6 +33,17 @@ class Estimate:
         """``{"mean": ..., "ci95": [low, high]}`` with ``None`` for missing values (JSON-ready)."""
         return {"mean": _plain(self.mean), "ci95": [_plain(self.ci95[0]), _plain(self.ci95[1])]}
 
+    def within(self, low: float = -math.inf, high: float = math.inf) -> "Estimate":
+        """The same estimate with its interval cut to ``[low, high]``, the range the quantity can take.
+
+        Examples
+        --------
+        >>> Estimate(0.98, (0.95, 1.01), 2).within(0.0, 1.0).ci95
+        (0.95, 1.0)
+        """
+        lo, hi = self.ci95
+        return Estimate(self.mean, (max(low, lo), min(high, hi)) if math.isfinite(lo) else self.ci95, self.n)
+
     @property
     def half_width(self) -> float:
         """Half the width of the interval."""
@@ -76,10 +87,8 @@ def proportion_ci(
     t = np.asarray(trials, dtype=float)
     keep = t > 0
     if keep.sum() >= 2:
-        est = mean_ci(s[keep] / t[keep], level)
-        lo, hi = est.ci95
         # a share lies in [0, 1]: the t interval is cut there (rare events, few replications)
-        return Estimate(est.mean, (max(0.0, lo), min(1.0, hi)), est.n)
+        return mean_ci(s[keep] / t[keep], level).within(0.0, 1.0)
     total = float(t.sum())
     if total == 0:
         return Estimate(math.nan, (math.nan, math.nan), 0)

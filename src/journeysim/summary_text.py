@@ -25,6 +25,28 @@ def _ci(est: dict[str, Any], fmt: str = "{:.1f}", scale: float = 1.0) -> str:
     return text
 
 
+def _num(x: float | None, fmt: str = "{:.2f}", scale: float = 1.0) -> str:
+    """A number in ``fmt``, or ``n/a`` where it is undefined."""
+    return "n/a" if x is None else fmt.format(x * scale)
+
+
+def _span(minutes: float) -> str:
+    """A run length in the largest whole unit that reads well: ``"365 days"``, ``"2 hours"``."""
+    if minutes == 0:
+        return "none"
+    for unit, size in (("days", 1440.0), ("hours", 60.0)):
+        if minutes >= size and (minutes / size == round(minutes / size, 2) or unit == "hours"):
+            return f"{minutes / size:g} {unit}"
+    return f"{minutes:g} minutes"
+
+
+def warning_lines(warnings: list[dict[str, str]]) -> list[str]:
+    """The ``warnings`` of a summary as text lines (none if there are none)."""
+    if not warnings:
+        return []
+    return ["Warnings:"] + [f"  {w['path'] + ': ' if w['path'] else ''}{w['message']}" for w in warnings] + [""]
+
+
 def _minutes(x: float | None) -> str:
     if x is None:
         return "n/a"
@@ -75,11 +97,9 @@ def _six_sigma(six: dict[str, Any] | None) -> list[str]:
             ("rolled throughput yield", "rolled_throughput_yield", "{:.1f}%", 100))
     for label, key, fmt, scale in rows:
         simulated = _ci(sim[key], fmt, scale) if sim else "n/a (summary mode)"
-        exact = e[key]
-        out.append(f"  {label:<28} {simulated:>26} {'n/a' if exact is None else fmt.format(exact * scale):>22}")
+        out.append(f"  {label:<28} {simulated:>26} {_num(e[key], fmt, scale):>22}")
     sig = sim["sigma_level"] if sim else None
-    out.append(f"  {'sigma level (1.5 shift)':<28} {'n/a' if sig is None else f'{sig:.2f}':>26} "
-               f"{'n/a' if e['sigma_level'] is None else format(e['sigma_level'], '.2f'):>22}")
+    out.append(f"  {'sigma level (1.5 shift)':<28} {_num(sig):>26} {_num(e['sigma_level']):>22}")
     return out
 
 
@@ -142,10 +162,11 @@ def render(summary: "Summary") -> str:
     out: list[str] = []
     out.append(f"journeysim {d['journeysim_version']}  scenario: {d['scenario']}")
     out.append(
-        f"{d['replications']} replication(s) of {d['horizon_minutes'] / 1440:g} days "
-        f"(warm-up {d['warmup_minutes'] / 1440:g} days), seed {d['seed']}"
+        f"{d['replications']} replication(s) of {_span(d['horizon_minutes'])} "
+        f"(warm-up {_span(d['warmup_minutes'])}), seed {d['seed']}"
     )
     out.append("")
+    out.extend(warning_lines(d.get("warnings") or []))
     tis = j["time_in_system_minutes"]
     out.append(f"Journeys counted: {j['completed']} after the warm-up, each followed to its end")
     out.append(
@@ -172,9 +193,11 @@ def render(summary: "Summary") -> str:
     out.extend(_six_sigma(d.get("six_sigma")))
     out.extend(_cost(d.get("cost")))
     out.append("")
-    out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state)")
+    out.append("Microsystems (visits and quality: counted journeys; waits and utilisation: steady state; "
+               "offered: load per server from the traffic equations)")
     out.append(
         f"  {'name':<20} {'kind':<8} {'cap':>9} {'visits':>8} {'quality':>8} {'wait':>10} {'sojourn':>10} {'util':>7}"
+        f" {'offered':>8}"
     )
     for name, m in d["microsystems"].items():
         qm = q["microsystems"][name]
@@ -186,7 +209,7 @@ def render(summary: "Summary") -> str:
         out.append(
             f"  {name:<20} {m['kind']:<8} {cap!s:>9} {qm['visits']:>8} {_pct(qm['quality']):>8} "
             f"{_minutes(m['wait_minutes']['mean']):>10} {_minutes(m['sojourn_minutes']['mean']):>10} "
-            f"{'' if util is None else _pct(util):>7}"
+            f"{'' if util is None else _pct(util):>7} {_pct(m.get('offered_load')):>8}"
         )
     out.extend(_flow_extras(d["microsystems"]))
     links = list(q["handoffs"].items()) + list(q["requests"].items())

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,7 +102,7 @@ class MserResult:
     """
 
     truncation: int
-    curve: NDArray[np.float64]
+    curve: NDArray[np.float64] = field(repr=False)
     reliable: bool
     n: int
     batch: int

@@ -1,0 +1,156 @@
+"""How big a run will be, from the traffic equations, before any of it is simulated.
+
+A run's memory with full records grows with the rows it records (journeys,
+visits, handoffs, requests, defects, judged standards), and its time with the
+visits it simulates. Both follow from the arrival rates, the horizon and the
+expected visits per journey (:func:`journeysim.traffic.expected_visits`), so a
+run that would exhaust the machine is refused before it starts, with the way
+out, and one that would take hours is announced.
+
+The costs per row and per visit were measured on the tandem and flagship
+scenarios (about 230-250 bytes per recorded row at the peak, 3-5 µs per visit)
+and are rounded up here: the estimate is meant to be safe, not exact.
+
+Examples
+--------
+>>> from journeysim.distributions import Exponential
+>>> from journeysim.elements import Microsystem, PatientClass
+>>> from journeysim.model import Model
+>>> from journeysim.scenario import Scenario
+>>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8), defect=0.1)],
+...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+>>> e = estimate_run(Scenario(model, horizon=10_000.0, replications=2))
+>>> e.journeys, e.visits, e.rows
+(2000.0, 2000.0, 4200.0)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .errors import JourneySimError
+from .scenario import Scenario
+from .traffic import expected_visits, offered_load
+
+__all__ = ["RunEstimate", "RunTooLarge", "estimate_run", "memory_budget", "parse_size", "format_size"]
+
+#: Bytes per recorded row at the peak of a replication (measured 230-250, rounded up).
+BYTES_PER_ROW = 320.0
+#: Bytes per patient waiting in a queue that grows without bound (an overloaded microsystem).
+BYTES_PER_WAITING = 600.0
+#: Seconds per simulated visit or service request, one core (measured 3-5 µs, rounded up).
+SECONDS_PER_VISIT = 6e-6
+
+
+class RunTooLarge(JourneySimError):
+    """The run would need more memory than allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunEstimate:
+    """Expected size of a run, every replication together.
+
+    Attributes
+    ----------
+    journeys, visits : float
+        Journeys that arrive before the horizon, and their clinical visits and
+        service requests.
+    rows : float
+        Rows of the record tables (journeys, visits, handoffs, requests,
+        defects, judged standards).
+    record_bytes : float
+        Memory of those records, kept for every replication.
+    queue_bytes : float
+        Memory of the queues of overloaded microsystems at the horizon, in one
+        replication (0 when every microsystem is stable).
+    seconds : float
+        Run time on one core.
+    """
+
+    journeys: float
+    visits: float
+    rows: float
+    record_bytes: float
+    queue_bytes: float
+    seconds: float
+
+    def memory(self, records: str) -> float:
+        """Peak memory of the run in ``"full"`` or ``"summary"`` mode, in bytes."""
+        return self.queue_bytes + (self.record_bytes if records == "full" else 0.0)
+
+
+def estimate_run(scenario: Scenario) -> RunEstimate:
+    """Estimate the size of running ``scenario`` (its horizon and replications)."""
+    model = scenario.model
+    visits_of = expected_visits(model)
+    horizon, reps = scenario.horizon, scenario.replications
+    journeys = visits = rows = 0.0
+    for k in model.classes:
+        n = k.rate * horizon * reps
+        v = visits_of[k.name]
+        clinical = sum(v.values())
+        transfers = sum(v.get(h.source, 0.0) * h.probability.get(k.name) for h in model.handoffs)  # type: ignore[union-attr]
+        requests = sum(v.get(r.source, 0.0) * r.probability.get(k.name) for r in model.requests)  # type: ignore[union-attr]
+        defects = sum(v.get(m.name, 0.0) * sum(d.probability.get(k.name) for d in m.defects)
+                      for m in model.microsystems)
+        defects += sum(v.get(h.source, 0.0) * h.probability.get(k.name)  # type: ignore[union-attr]
+                       * sum(h.defects.get(kind).get(k.name) for kind in ("patient", "information", "services"))  # type: ignore[union-attr]
+                       for h in model.handoffs)
+        journeys += n
+        visits += n * (clinical + requests)
+        rows += n * (1.0 + clinical + transfers + requests + defects + len(model.standards))
+    queue = 0.0
+    for load in offered_load(model).values():
+        if load.unstable and load.hold_minutes and load.servers is not None:
+            excess = (load.erlangs - load.servers) / load.hold_minutes  # arrivals per minute beyond service
+            queue += excess * horizon
+    return RunEstimate(journeys=journeys, visits=visits, rows=rows, record_bytes=rows * BYTES_PER_ROW,
+                       queue_bytes=queue * BYTES_PER_WAITING, seconds=visits * SECONDS_PER_VISIT)
+
+
+def memory_budget() -> float:
+    """The default memory budget of a run: half of this machine's physical memory, in bytes."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2.0
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 4.0 * 2**30
+
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str) -> float:
+    """Bytes from ``"500M"``, ``"16G"``, ``"2.5G"`` or a plain number; ``"none"`` means no limit.
+
+    Examples
+    --------
+    >>> parse_size("16G") == 16 * 2**30, parse_size("none")
+    (True, inf)
+    """
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    if t == "NONE":
+        return float("inf")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise ValueError(f"expected a size such as 500M or 16G, or 'none', got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"expected a positive size such as 500M or 16G, or 'none', got {text!r}")
+    return value * _UNITS[unit]
+
+
+def format_size(n: float) -> str:
+    """Bytes as ``"1.5 GiB"``.
+
+    Examples
+    --------
+    >>> format_size(1.5 * 2**30)
+    '1.5 GiB'
+    """
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
