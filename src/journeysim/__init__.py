@@ -36,7 +36,7 @@ from .elements import (
     per_hour,
 )
 from .frailty import Frailty
-from .errors import JourneySimError, Problem, SimulationError, ValidationError
+from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
 from .eventlog import event_log, write_event_log
 from .report import report_html, write_report
 from .experiment import simulate
@@ -46,8 +46,10 @@ from .model import Model
 from .profiles import ArrivalProfile
 from .records import FIELDS, Records, Table
 from .results import Provenance, SimulationResult
+from .runsize import RunTooLarge
 from .scenario import Scenario
 from .scenario_io import load_scenario, loads_scenario
+from .traffic import OfferedLoad, offered_load
 from .warmup import suggest_warmup
 
 __all__ = [
@@ -72,13 +74,16 @@ __all__ = [
     "Handoff",
     "HandoffDefects",
     "JourneySimError",
+    "JourneySimWarning",
     "LogNormal",
     "Microsystem",
     "Model",
     "PatientClass",
     "Problem",
     "Provenance",
+    "OfferedLoad",
     "Records",
+    "RunTooLarge",
     "Scenario",
     "ServiceRequest",
     "Shift",
@@ -97,6 +102,7 @@ __all__ = [
     "exact_quality",
     "load_scenario",
     "loads_scenario",
+    "offered_load",
     "per_day",
     "per_hour",
     "simulate",

@@ -25,7 +25,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,12 +38,12 @@ from ._version import __version__
 from .aggregate import ReplicationStats
 from .checkpoint import CheckpointStore, fingerprint
 from .engine import simulate_replication
-from .errors import JourneySimWarning, SimulationError
+from .errors import SimulationError
 from .model import Model
 from .plan import Plan, plan
 from .records import Records
 from .results import Provenance, SimulationResult
-from .runsize import RunTooLarge, estimate_run, format_size, memory_budget
+from .runsize import check_run
 from .scenario import Scenario
 from .stats import proportion_ci
 from .streams import SeedLike, root_seed_sequence
@@ -150,42 +149,6 @@ def _quality_half_width(stats: Iterable[ReplicationStats], pathway: list[int]) -
     return est.half_width if np.isfinite(est.half_width) else float("inf")
 
 
-#: Runs expected to take longer than this (seconds) are announced with a warning.
-LONG_RUN = 300.0
-
-
-def _check_size(scenario: Scenario, records: str, max_memory: float | None, workers: int) -> None:
-    """Refuse a run that would exhaust memory; announce one that will take long."""
-    estimate = estimate_run(scenario)
-    budget = memory_budget() if max_memory is None else max_memory
-    need = estimate.memory(records)
-    if need > budget:
-        parts = [f"{format_size(estimate.record_bytes)} of records: {estimate.rows:.3g} rows for "
-                 f"{estimate.journeys:.3g} journeys over {scenario.replications} replication(s)"] if records == "full" else []
-        if estimate.queue_bytes:
-            parts.append(f"{format_size(estimate.queue_bytes)} for queues that grow without bound at overloaded "
-                         "microsystems")
-        limit = "half this machine's memory" if max_memory is None else "the given limit"
-        raise RunTooLarge(
-            f"this run would need about {format_size(need)} ({'; '.join(parts)}), more than the "
-            f"{format_size(budget)} it may use ({limit}). Keep only running statistics (--records summary, "
-            "records='summary'), run fewer replications or a shorter horizon, or allow more memory "
-            "(--max-memory, max_memory=)."
-        )
-    seconds = estimate.seconds / max(1, min(workers, scenario.replications))
-    if seconds > LONG_RUN:
-        warnings.warn(f"this run simulates about {estimate.visits:.3g} visits and service requests: expect about "
-                      f"{_duration(seconds)} (Ctrl-C stops it; with --checkpoint, finished replications are kept)",
-                      JourneySimWarning, stacklevel=3)
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
-        if seconds >= 2 * size:
-            return f"{seconds / size:,.0f} {unit}"
-    return f"{seconds:.0f} seconds"
-
-
 def _progress(total: int, enabled: bool | None, label: str) -> Any:
     from tqdm.auto import tqdm
 
@@ -252,7 +215,7 @@ def simulate(
     max_memory : float, optional
         Bytes the run may use (default: half of this machine's memory; ``math.inf``
         for no limit). The size of the run is estimated from the traffic
-        equations before it starts (:func:`journeysim.runsize.estimate_run`).
+        equations before it starts (:func:`journeysim.runsize.check_run`).
 
     Raises
     ------
@@ -288,7 +251,7 @@ def simulate(
     if precision is not None and not (isinstance(precision, (int, float)) and precision > 0):
         raise ValueError(f"precision must be a positive number, got {precision!r}")
     n_workers = default_workers() if workers is None else workers
-    _check_size(scenario if precision is None else scenario.with_settings(replications=max_replications),
+    check_run(scenario if precision is None else scenario.with_settings(replications=max_replications),
                 records, max_memory, n_workers)
     root = root_seed_sequence(scenario.seed if seed is None else seed)
     entropy = int(root.entropy)  # type: ignore[arg-type]

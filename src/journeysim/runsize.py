@@ -27,13 +27,17 @@ Examples
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
-from .errors import JourneySimError
+from .elements import PatientClass
+from .errors import JourneySimError, JourneySimWarning
+from .model import Model
 from .scenario import Scenario
 from .traffic import expected_visits, offered_load
 
-__all__ = ["RunEstimate", "RunTooLarge", "estimate_run", "memory_budget", "parse_size", "format_size"]
+__all__ = ["RunEstimate", "RunTooLarge", "estimate_run", "check_run", "memory_budget", "parse_size", "format_size",
+           "LONG_RUN"]
 
 #: Bytes per recorded row at the peak of a replication (measured 230-250, rounded up).
 BYTES_PER_ROW = 320.0
@@ -99,7 +103,7 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
                        for h in model.handoffs)
         journeys += n
         visits += n * (clinical + requests)
-        rows += n * (1.0 + clinical + transfers + requests + defects + len(model.standards))
+        rows += n * (1.0 + clinical + transfers + requests + defects + _standards_judged(model, k))
     queue = 0.0
     for load in offered_load(model).values():
         if load.unstable and load.hold_minutes and load.servers is not None:
@@ -107,6 +111,78 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
             queue += excess * horizon
     return RunEstimate(journeys=journeys, visits=visits, rows=rows, record_bytes=rows * BYTES_PER_ROW,
                        queue_bytes=queue * BYTES_PER_WAITING, seconds=visits * SECONDS_PER_VISIT)
+
+
+#: Runs expected to take longer than this (seconds) are announced with a warning.
+LONG_RUN = 300.0
+
+
+def check_run(scenario: Scenario, records: str = "full", max_memory: float | None = None,
+              workers: int = 1) -> RunEstimate:
+    """Refuse a run that would exhaust memory; announce one that will take long.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        With the horizon and the replications of the run.
+    records : {"full", "summary"}
+    max_memory : float, optional
+        Bytes the run may use; default :func:`memory_budget`.
+    workers : int
+        Processes the replications are shared between.
+
+    Returns
+    -------
+    RunEstimate
+
+    Raises
+    ------
+    RunTooLarge
+        When the estimated memory is more than ``max_memory``.
+
+    Warns
+    -----
+    JourneySimWarning
+        When the run is expected to take more than :data:`LONG_RUN` seconds.
+    """
+    estimate = estimate_run(scenario)
+    budget = memory_budget() if max_memory is None else max_memory
+    need = estimate.memory(records)
+    if need > budget:
+        parts = [f"{format_size(estimate.record_bytes)} of records: {estimate.rows:.3g} rows for "
+                 f"{estimate.journeys:.3g} journeys over {scenario.replications} replication(s)"] if records == "full" else []
+        if estimate.queue_bytes:
+            parts.append(f"{format_size(estimate.queue_bytes)} for queues that grow without bound at overloaded "
+                         "microsystems")
+        limit = "half this machine's memory" if max_memory is None else "the given limit"
+        raise RunTooLarge(
+            f"this run would need about {format_size(need)} ({'; '.join(parts)}), more than the "
+            f"{format_size(budget)} it may use ({limit}). Keep only running statistics (--records summary, "
+            "records='summary'), run fewer replications or a shorter horizon, or allow more memory "
+            "(--max-memory, max_memory=)."
+        )
+    seconds = estimate.seconds / max(1, min(workers, scenario.replications))
+    if seconds > LONG_RUN:
+        warnings.warn(f"this run simulates about {estimate.visits:.3g} visits and service requests: expect about "
+                      f"{_duration(seconds)} (Ctrl-C stops it; with --checkpoint, finished replications are kept)",
+                      JourneySimWarning, stacklevel=3)
+    return estimate
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} seconds"
+
+
+def _standards_judged(model: Model, k: PatientClass) -> float:
+    """Standards judged per journey of class ``k``, at most: those of its class and entry."""
+    total = 0.0
+    for st in model.standards:
+        if k.name in (st.classes if st.classes is not None else model.pathway_classes):
+            total += sum(p for node, p in k.entries if st.entries is None or node in st.entries)
+    return total
 
 
 def memory_budget() -> float:
