@@ -158,17 +158,9 @@ def test_a_late_failure_leaves_no_output_behind(tmp_path, capsys):
     assert code == 2 and out == ""
 
 
-@pytest.fixture(params=[(0o022, 0o644), (0o077, 0o600)], ids=["umask022", "umask077"])
-def umask(request):
-    """Run a test under a umask; give the mode it means for a new file."""
-    mask, mode = request.param
-    old = os.umask(mask)
-    yield mode
-    os.umask(old)
-
-
 def test_outputs_have_the_permissions_the_umask_gives(tmp_path, capsys, umask):
     """JSON, CSV, report and event log files get mode 0o666 less the umask, like any file the user makes."""
+    file_mode, _ = umask
     assert run_cli(capsys, "run", TANDEM, *SHORT, "--json", tmp_path / "r.json", "--report", tmp_path / "r.html",
                    "--events", tmp_path / "e.xes.gz")[0] == 0
     assert run_cli(capsys, *OUTPUTS["sweep --csv"], tmp_path / "s.csv", "--json", tmp_path / "s.json")[0] == 0
@@ -176,7 +168,7 @@ def test_outputs_have_the_permissions_the_umask_gives(tmp_path, capsys, umask):
     written = left_in(tmp_path)
     assert written == ["e.xes.gz", "r.html", "r.json", "report.html", "s.csv", "s.json"]
     assert {name: stat.S_IMODE((tmp_path / name).stat().st_mode) for name in written} == \
-        {name: umask for name in written}
+        {name: file_mode for name in written}
 
 
 def test_an_output_to_a_named_pipe_is_written_into_it(tmp_path, capsys):

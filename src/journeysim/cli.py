@@ -492,7 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"journeysim: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("journeysim: interrupted", file=sys.stderr)
+        kept = (" (finished replications are kept in the checkpoint: run the same command to resume)"
+                if getattr(args, "checkpoint", None) else "")
+        print(f"journeysim: interrupted{kept}", file=sys.stderr)
         return 130
 
 
