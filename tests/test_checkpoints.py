@@ -19,7 +19,7 @@ import journeysim as js
 from journeysim.checkpoint import CheckpointError, CheckpointStore, fingerprint
 from journeysim.cli import main
 from journeysim.plan import plan
-from test_experiment import assert_same, comparable, model
+from test_experiment import CtrlCAfter, assert_same, comparable, model
 
 ROOT = Path(__file__).parent.parent
 TANDEM = ROOT / "scenarios" / "tandem.toml"
@@ -154,15 +154,10 @@ def test_a_checkpoint_path_that_is_a_file_is_refused(tmp_path):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_leaves_a_consistent_checkpoint(tmp_path, uninterrupted, workers):
     """Ctrl-C after two replications leaves only complete files of this run; rerunning gives the uninterrupted run."""
-    seen = []
-
-    def interrupt(stats):
-        seen.append(stats.replication)
-        if len(seen) == 2:
-            raise KeyboardInterrupt
-
+    ctrl_c = CtrlCAfter(2)
     with pytest.raises(KeyboardInterrupt):
-        js.simulate(model(), checkpoint=tmp_path, workers=workers, on_replication=interrupt, **KW)
+        js.simulate(model(), checkpoint=tmp_path, workers=workers, on_replication=ctrl_c, **KW)
+    seen = ctrl_c.seen
     store = CheckpointStore(tmp_path, fingerprint(model(), KW["horizon"], 0.0), seed=KW["seed"], records="full")
     assert sorted(store.finished()) == sorted(seen)
     assert all(store.load(i, plan(model())) is not None for i in seen)
