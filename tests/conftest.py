@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,12 @@ def ci99(values) -> tuple[float, float]:
 @pytest.fixture
 def tandem():
     return tandem_model()
+
+
+@pytest.fixture(params=[(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask022", "umask077"])
+def umask(request):
+    """Run a test under a umask; give the modes it means for a new file and a new folder."""
+    mask, file_mode, folder_mode = request.param
+    old = os.umask(mask)
+    yield file_mode, folder_mode
+    os.umask(old)

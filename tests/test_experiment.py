@@ -68,19 +68,24 @@ def test_workers_and_executors_give_identical_results():
     assert result.provenance.executor == "Client"
 
 
+class CtrlCAfter:
+    """An ``on_replication`` callback that presses Ctrl-C once ``k`` replications have finished (listed in ``seen``)."""
+
+    def __init__(self, k):
+        self.k, self.seen = k, []
+
+    def __call__(self, stats):
+        self.seen.append(stats.replication)
+        if len(self.seen) == self.k:
+            raise KeyboardInterrupt
+
+
 def test_interrupted_run_resumes_to_identical_results(tmp_path):
     """A run interrupted after two replications resumes from its checkpoint and equals an uninterrupted run."""
     kw = dict(horizon=20_000.0, replications=5, seed=5)
     full = comparable(js.simulate(model(), **kw))
-    seen = []
-
-    def interrupt(stats):
-        seen.append(stats.replication)
-        if len(seen) == 2:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        js.simulate(model(), checkpoint=tmp_path / "ck", on_replication=interrupt, **kw)
+        js.simulate(model(), checkpoint=tmp_path / "ck", on_replication=CtrlCAfter(2), **kw)
     assert len(list((tmp_path / "ck").glob("rep-*.npz"))) == 2
     recomputed = []
     resumed = js.simulate(model(), checkpoint=tmp_path / "ck", on_replication=lambda s: recomputed.append(s), **kw)

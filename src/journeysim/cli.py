@@ -1,7 +1,9 @@
 """The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``.
 
 Bad input never gives a traceback: every problem is printed on its own line
-(file, line, key path, what is wrong) and the command exits with status 2.
+(file, line, key path, what is wrong) and the command exits with status 2. Output
+paths are checked before anything runs, and a command's output files are written
+all or none (see :class:`_Outputs`).
 """
 
 from __future__ import annotations
@@ -11,17 +13,17 @@ import json
 import math
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import folder_problems, is_stream, new_file_beside, output_problems
 from ._version import __version__
 from .analytic import exact_quality
 from .errors import JourneySimError, JourneySimWarning, ValidationError
 from .leverage import exact_leverage
-from .eventlog import DEFAULT_START
+from .eventlog import DEFAULT_START, check_event_log_path
 from .experiment import simulate
 from .summary_text import warning_lines
 from .runsize import parse_size
@@ -162,24 +164,113 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _write_json(path: str, payload: dict[str, Any]) -> None:
-    _write_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+#: Options that name an output: destination -> (option, what it holds). All but the checkpoint are files.
+_OUTPUTS = {"json": ("--json", "the JSON"), "csv": ("--csv", "the CSV"), "report": ("--report", "the report"),
+            "output": ("-o", "the report"), "events": ("--events", "the event log"),
+            "checkpoint": ("--checkpoint", "the checkpoint")}
 
 
-def _write_text(path: str, text: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    target = Path(path)
-    # write beside the target and rename, so a failure never leaves a partial file
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".journeysim-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before any simulation when an output could not be written, listing every problem.
+
+    Each file's directory must exist and be writable and the file must not be a
+    directory; an event log's name must end in a known format; a checkpoint must
+    be (or be creatable as) a writable folder; no path may be given twice.
+    """
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for dest, (option, what) in _OUTPUTS.items():
+        path = getattr(args, dest, None)
+        if path is None or (path == "-" and dest in ("json", "csv")):
+            continue
+        if dest == "checkpoint":
+            problems += folder_problems(path, what)
+        elif dest == "events":
+            try:
+                check_event_log_path(path)
+            except JourneySimError as err:
+                problems += str(err).splitlines()
+        else:
+            problems += output_problems(path, what)
+        key = os.path.realpath(path)
+        if key in seen and not is_stream(key):
+            problems.append(f"{path}: given to both {seen[key]} and {option}; give each output its own path")
+        seen.setdefault(key, option)
+    if getattr(args, "events", None) is not None and getattr(args, "records", None) == "summary":
+        problems.append("--events needs every record of the run; it cannot be used with --records summary")
+    if problems:
+        raise JourneySimError("\n".join(problems))
+
+
+class _Outputs:
+    """The files a command writes: all of them, or none.
+
+    Each output is written when added, to a temporary file beside its target
+    (with the user's umask). Leaving the ``with`` block normally renames every
+    one into place and then writes what goes to standard output (``-``) or to a
+    device; leaving it with an error (or Ctrl-C) removes every temporary file, so
+    no output of the run is left behind.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []  # (temporary, target)
+        self._streams: list[Callable[[], object]] = []
+
+    def __enter__(self) -> "_Outputs":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            self._commit()
+        else:
+            self._discard()
+
+    def add(self, path: str, write: Callable[[Path], object]) -> None:
+        """Write the output ``path`` by calling ``write`` with the path of its temporary file."""
+        target = Path(path)
+        if is_stream(target):
+            self._streams.append(lambda: write(target))
+            return
+        try:
+            fd, tmp = new_file_beside(target)
+            os.close(fd)
+            self._staged.append((tmp, target))
+            write(tmp)
+        except OSError as err:
+            raise JourneySimError(f"{path}: cannot write it ({err.strerror or err})") from err
+
+    def add_text(self, path: str, text: str) -> None:
+        """Write ``text`` to ``path`` (UTF-8), or to standard output if ``path`` is ``-``."""
+        if path == "-":
+            self._streams.append(lambda: sys.stdout.write(text))
+        else:
+            self.add(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def add_json(self, path: str, payload: dict[str, Any]) -> None:
+        """Write ``payload`` as JSON (no NaN) to ``path``, or to standard output if ``path`` is ``-``."""
+        self.add_text(path, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+
+    def _commit(self) -> None:
+        placed: list[Path] = []
+        try:
+            for tmp, target in self._staged:
+                os.replace(tmp, target)
+                placed.append(target)
+        except BaseException as err:
+            for target in placed:
+                target.unlink(missing_ok=True)
+            self._discard()
+            if isinstance(err, OSError):
+                raise JourneySimError(f"cannot put the outputs in place ({err}); none was kept") from err
+            raise
+        self._staged = []
+        for write in self._streams:
+            write()
+
+    def _discard(self) -> None:
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -201,15 +292,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.events is not None:  # checked before the run, which may be long
-        from .eventlog import check_event_log_path
-
-        if args.records == "summary":
-            raise JourneySimError("--events needs every record of the run; it cannot be used with --records summary")
-        check_event_log_path(args.events)
     scenario = _with_days(load_scenario(args.file), args)
-    if args.report:
-        _check_output(args.report)
     options = _executor_options(args)
     try:
         result = simulate(scenario, replications=args.replications, seed=args.seed, records=args.records,
@@ -218,8 +301,6 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         _close(options)
     summary = result.summary()
-    if args.json:
-        _write_json(args.json, summary.to_dict())
     # with the JSON on standard output, the other messages go to standard error
     say = sys.stderr if args.json == "-" else sys.stdout
     if args.json != "-":
@@ -229,28 +310,22 @@ def _run(args: argparse.Namespace) -> int:
             state = "reached" if p.reached else "NOT reached (--max-replications)"
             print(f"\nPrecision target {p.target:g}: {state} after {p.replications} replications "
                   f"(half-width {p.half_width:.4f})")
+    with _Outputs() as out:
+        if args.json:
+            out.add_json(args.json, summary.to_dict())
+        if args.events is not None:
+            from .eventlog import write_event_log
+
+            out.add(args.events, lambda tmp: write_event_log(result, tmp, start=args.start_date))
+        if args.report:
+            from .report import write_report
+
+            out.add(args.report, lambda tmp: write_report(result, tmp, summary=summary))
     if args.events is not None:
-        from .eventlog import write_event_log
-
-        written = write_event_log(result, args.events, start=args.start_date)
-        print(f"\nEvent log written to {Path(written).resolve()}", file=say)
+        print(f"\nEvent log written to {Path(args.events).resolve()}", file=say)
     if args.report:
-        _write_report(result, args.report, summary=summary, file=say)
+        print(f"\nReport written to {Path(args.report).resolve()}", file=say)
     return 0
-
-
-def _check_output(path: str) -> None:
-    """Fail before any simulation when an output file could not be written."""
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise JourneySimError(f"{path}: cannot write the report (no directory {parent})")
-
-
-def _write_report(source: Any, path: str, *, file: Any = None, **options: Any) -> None:
-    from .report import write_report
-
-    write_report(source, path, **options)
-    print(f"\nReport written to {Path(path).resolve()}", file=file or sys.stdout)
 
 
 def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
@@ -265,8 +340,8 @@ def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
 
 def _report(args: argparse.Namespace) -> int:
     from .comparison import compare
+    from .report import write_report
 
-    _check_output(args.output)
     scenarios = [_with_days(s, args) for s in _load_all(args.files)]
     options = _executor_options(args)
     try:
@@ -276,7 +351,9 @@ def _report(args: argparse.Namespace) -> int:
             source = compare(scenarios, replications=args.replications, seed=args.seed, **options)
     finally:
         _close(options)
-    _write_report(source, args.output, title=args.title)
+    with _Outputs() as out:
+        out.add(args.output, lambda tmp: write_report(source, tmp, title=args.title))
+    print(f"\nReport written to {Path(args.output).resolve()}")
     return 0
 
 
@@ -296,7 +373,8 @@ def _compare(args: argparse.Namespace) -> int:
     finally:
         _close(options)
     if args.json:
-        _write_json(args.json, comparison.to_dict())
+        with _Outputs() as out:
+            out.add_json(args.json, comparison.to_dict())
     if args.json != "-":
         print(_comparison_text(comparison))
     return 0
@@ -353,12 +431,13 @@ def _sweep(args: argparse.Namespace) -> int:
         table = sweep(spec, overrides, replications=args.replications, seed=args.seed, **options)
     finally:
         _close(options)
-    if args.csv:
-        _write_text(args.csv, table.to_csv(index=False))
-    if args.json:
-        _write_json(args.json, {"scenario": args.file, "journeysim_version": __version__,
-                                "points": json.loads(table.to_json(orient="records"))})
-    if args.json != "-":
+    with _Outputs() as out:
+        if args.csv:
+            out.add_text(args.csv, table.to_csv(index=False))
+        if args.json:
+            out.add_json(args.json, {"scenario": args.file, "journeysim_version": __version__,
+                                     "points": json.loads(table.to_json(orient="records"))})
+    if "-" not in (args.json, args.csv):
         keys = [o.path for o in overrides]
         shown = table[table["metric"].str.startswith("quality.")]
         print(shown.to_string(index=False, columns=keys + ["metric", "mean", "ci95_low", "ci95_high", "difference"],
@@ -405,7 +484,8 @@ def _analyze(args: argparse.Namespace) -> int:
     }
     payload["quality"]["leverage"] = exact_leverage(scenario.model)
     if args.json:
-        _write_json(args.json, payload)
+        with _Outputs() as out:
+            out.add_json(args.json, payload)
     if args.json != "-":
         frailty = scenario.model.frailty
         how = ("independent defects" if frailty.is_independent
@@ -447,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
                 "sweep": _sweep, "warmup": _warmup, "report": _report}
     try:
+        _check_outputs(args)
         with warnings.catch_warnings():
             warnings.simplefilter("always", JourneySimWarning)
             warnings.showwarning = _show_warning
@@ -455,10 +536,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(err), file=sys.stderr)
         return 2
     except JourneySimError as err:
-        print(f"journeysim: {err}", file=sys.stderr)
+        for line in str(err).splitlines():
+            print(f"journeysim: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("journeysim: interrupted", file=sys.stderr)
+        kept = (" (finished replications are kept in the checkpoint: run the same command to resume)"
+                if getattr(args, "checkpoint", None) else "")
+        print(f"journeysim: interrupted{kept}", file=sys.stderr)
         return 130
 
 

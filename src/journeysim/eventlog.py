@@ -51,7 +51,6 @@ import datetime as dt
 import gzip
 import io
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -61,6 +60,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ._files import output_problems, write_atomic
 from ._frozen import FrozenMap
 from ._version import __version__
 from .elements import HANDOFF_KINDS
@@ -276,7 +276,7 @@ def write_event_log(
     XES with the Concept, Time, Lifecycle and Organizational extensions, one ``<trace>``
     per case carrying the ``case:`` attributes (without the prefix) and one ``<event>``
     per row. The file is written beside its target and renamed, so a failure never
-    leaves a partial file.
+    leaves a partial file; it gets the permissions of the umask, like any new file.
 
     Parameters
     ----------
@@ -294,7 +294,8 @@ def write_event_log(
     Raises
     ------
     JourneySimError
-        For another suffix, a directory that does not exist, and as :func:`event_log`.
+        For another suffix, a directory that does not exist or cannot be written
+        in (see :func:`check_event_log_path`), and as :func:`event_log`.
 
     Examples
     --------
@@ -315,29 +316,25 @@ def write_event_log(
     target = Path(path)
     suffix = check_event_log_path(target)
     frame = event_log(result, start=start, replications=replications)
-    parent = target.parent
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".journeysim-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            if suffix == ".csv":
-                _write_csv(frame, raw)
-            elif suffix == ".xes.gz":
-                with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as zipped:
-                    _write_xes(frame, zipped, result)
-            else:
-                _write_xes(frame, raw, result)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+
+    def write(raw: IO[bytes]) -> None:
+        if suffix == ".csv":
+            _write_csv(frame, raw)
+        elif suffix == ".xes.gz":
+            with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as zipped:
+                _write_xes(frame, zipped, result)
+        else:
+            _write_xes(frame, raw, result)
+
+    return write_atomic(target, write)
 
 
 def check_event_log_path(path: str | os.PathLike[str]) -> str:
     """The format suffix of an event-log path, or a :class:`JourneySimError` saying what is wrong.
 
-    Checks what can be checked before a simulation runs: the suffix, and that the
-    directory exists.
+    Checks what can be checked before a simulation runs: the suffix, that the
+    directory exists and can be written in, and that the path is not a directory.
+    Every problem found is given, one per line.
 
     Examples
     --------
@@ -351,12 +348,12 @@ def check_event_log_path(path: str | os.PathLike[str]) -> str:
     target = Path(path)
     name = target.name.lower()
     suffix = next((s for s in sorted(SUFFIXES, key=len, reverse=True) if name.endswith(s) and name != s), None)
+    problems = output_problems(target, "the event log")
     if suffix is None:
-        raise JourneySimError(f"event log {target}: unknown format; the file name must end in "
-                              f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}")
-    parent = target.parent
-    if not parent.is_dir():
-        raise JourneySimError(f"event log {target}: directory {parent} does not exist")
+        problems.insert(0, f"event log {target}: unknown format; the file name must end in "
+                        f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}")
+    if problems:
+        raise JourneySimError("\n".join(problems))
     return suffix
 
 

@@ -202,7 +202,10 @@ def simulate(
         statistics, in memory bounded however long the replication.
     checkpoint : str or Path, optional
         Folder where each finished replication is stored as it completes; a run
-        given the same folder again resumes, recomputing only what is missing.
+        given the same folder again resumes, recomputing only what is missing
+        (and any file that cannot be read in full). A folder written by another
+        run, or holding files of another run, raises
+        :class:`~journeysim.checkpoint.CheckpointError` before anything runs.
     precision : float, optional
         Run batches of replications until the 95% CI half-width of system
         quality is at most this (or ``max_replications`` is reached).

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import plot
+from ._files import write_atomic
 from ._html import CSS, esc, figure, keyvalues, section, table
 from ._stress import stress_rows
 from ._version import __version__
@@ -451,11 +452,15 @@ def _titles(sections: Sequence[str]) -> list[tuple[str, str]]:
 
 def write_report(source: SimulationResult | Comparison, path: str | Path, *, title: str | None = None,
                  summary: "Summary | None" = None) -> Path:
-    """Write :func:`report_html` to ``path`` (UTF-8) and return the path."""
+    """Write :func:`report_html` to ``path`` (UTF-8) and return the path.
+
+    The page is written beside ``path`` and renamed, so a failure never leaves a
+    partial file; it gets the permissions of the umask, like any new file.
+    """
     out = Path(path)
-    page = report_html(source, title=title, summary=summary)
+    page = report_html(source, title=title, summary=summary).encode("utf-8")
     try:
-        out.write_text(page, encoding="utf-8")
+        write_atomic(out, lambda fh: fh.write(page))
     except OSError as err:
-        raise JourneySimError(f"{out}: cannot write the report ({err.strerror})") from err
+        raise JourneySimError(f"{out}: cannot write the report ({err.strerror or err})") from err
     return out

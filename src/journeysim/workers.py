@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
@@ -37,6 +38,9 @@ class WorkerLost(SimulationError):
 
 def _serve(conn: Connection) -> None:
     """Worker loop: run ``fn(*args)`` for each task received, send back the outcome."""
+    # Ctrl-C reaches every process of the terminal's group: the parent stops the
+    # workers itself, and a worker's own KeyboardInterrupt would print a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             task = conn.recv()
