@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench browser clean
+.PHONY: demo test fuzz bench browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ browser:
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest
+
+# Many more random scenarios and corruptions than `make test` runs (tests/test_fuzz.py; about 20 minutes).
+fuzz: $(VENV)/.installed-test
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -q
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py

@@ -192,3 +192,23 @@ def test_one_replication_draws_points_without_intervals():
     assert float(bars[0].get_xdata()[0]) == pytest.approx(
         100 * comp.differences[other.name]["elements.quality"]["mean"])
     assert isinstance(plot.leverage(comp.results[0]), Axes)
+
+
+def test_names_with_dollars_underscores_and_backslashes_are_drawn_as_written(tmp_path):
+    """Names are not mathtext: '$\\frac$' draws literally, and a name starting with '_' stays in the legend."""
+    first, second = "$x$ \\alpha_1", "a_b $"
+    model = js.Model([js.Microsystem(first, capacity=2, service=js.Exponential(10), defect=0.1),
+                      js.Microsystem(second, capacity=2, service=js.Exponential(10), defects={"$bad_$": 0.1})],
+                     [js.Handoff(first, second, probability=0.5, defects={"information": 0.2})],
+                     classes=[js.PatientClass("_hidden $\\frac$", entry=first, rate=0.05)])
+    result = js.simulate(model, horizon=3000.0, replications=2, seed=1)
+    for draw in (plot.pathway, plot.cascade, plot.leverage, plot.journey_times, plot.utilisation, plot.queue_length):
+        ax = draw(result)
+        ax.figure.canvas.draw()
+    assert "_hidden $\\frac$" in plot.pathway(result).get_title()
+    legend = [t.get_text() for t in plot.journey_times(result).get_legend().get_texts()]
+    assert any("_hidden $\\frac$" in text for text in legend)
+    comparison = js.compare([js.Scenario(model, name="base", horizon=3000.0),
+                             js.Scenario(model, name="_other $\\x_$", horizon=3000.0)], replications=2, seed=1)
+    plot.comparison(comparison).figure.canvas.draw()
+    js.write_report(comparison, tmp_path / "names.html")

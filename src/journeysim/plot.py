@@ -39,8 +39,9 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,32 @@ __all__ = [
 ]
 
 _GOOD, _BAD = "#1a9850", "#d73027"
+_Plot = TypeVar("_Plot", bound=Callable[..., "Axes"])
+
+
+def _names_as_written(draw: _Plot) -> _Plot:
+    """Show every text of the plot as written: a name with ``$``, ``_`` or ``\\`` is not mathtext.
+
+    matplotlib reads text between two ``$`` as TeX math, where ``_`` and ``\\``
+    are operators and an unknown command fails at drawing time. Names come
+    from scenario files, so none of a plot's own texts is parsed as math.
+    """
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> "Axes":
+        ax = draw(*args, **kwargs)
+        from matplotlib.text import Text
+
+        for text in ax.findobj(Text):
+            text.set_parse_math(False)
+        return ax
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _legend_name(name: str) -> str:
+    """A name as a legend label: matplotlib leaves out labels that start with ``_``."""
+    return "\u200b" + name if name.startswith("_") else name
 
 
 def _axes(ax: "Axes | None", size: tuple[float, float] = (8.0, 4.5)) -> "Axes":
@@ -192,6 +219,7 @@ def _positions(graph: Any, entries: Sequence[str]) -> dict[str, tuple[float, flo
     return pos
 
 
+@_names_as_written
 def pathway(
     result: SimulationResult, ax: "Axes | None" = None, *, summary: "Summary | None" = None
 ) -> "Axes":
@@ -277,6 +305,7 @@ def pathway(
 # -- quality ---------------------------------------------------------------------------------
 
 
+@_names_as_written
 def cascade(
     result: SimulationResult, ax: "Axes | None" = None, *, patient_class: str | None = None, path: int = 0
 ) -> "Axes":
@@ -326,6 +355,7 @@ def cascade(
     return ax
 
 
+@_names_as_written
 def leverage(
     result: SimulationResult, ax: "Axes | None" = None, *, top: int = 12, summary: "Summary | None" = None
 ) -> "Axes":
@@ -382,6 +412,7 @@ def _counted_journeys(result: SimulationResult) -> pd.DataFrame:
     return journeys[journeys["arrival"] >= journeys["replication"].map(warmup)]
 
 
+@_names_as_written
 def journey_times(
     result: SimulationResult, ax: "Axes | None" = None, *, classes: Sequence[str] | None = None, bins: int = 50
 ) -> "Axes":
@@ -416,7 +447,7 @@ def journey_times(
         times = journeys.loc[journeys["class"] == name, "time_in_system"].to_numpy() / scale
         if times.size:
             line = ax.hist(np.clip(times, None, top), bins=edges, histtype="step", lw=1.6,
-                           label=f"{name} (n={times.size:,}, median {np.median(times):.1f} {unit})")[2][0]
+                           label=_legend_name(f"{name} (n={times.size:,}, median {np.median(times):.1f} {unit})"))[2][0]
             ax.axvline(np.median(times), color=line.get_edgecolor(), ls=":", lw=1.2)
     ax.set_xlabel(f"time in the pathway ({unit}; the last bin holds the top 1%)")
     ax.set_ylabel("journeys")
@@ -425,6 +456,7 @@ def journey_times(
     return ax
 
 
+@_names_as_written
 def standard(result: SimulationResult, name: str, ax: "Axes | None" = None, *, bins: int = 40) -> "Axes":
     """Distribution of one timeliness standard's interval, with its target line and the share met.
 
@@ -559,7 +591,7 @@ def _draw_over_time(ax: "Axes", rec: Records, edges: np.ndarray, series: dict[st
                     scale: float) -> None:
     mid = (edges[:-1] + edges[1:]) / 2 / 1440.0
     for name, values in series.items():
-        ax.plot(mid, scale * values, lw=1.2, label=name)
+        ax.plot(mid, scale * values, lw=1.2, label=_legend_name(name))
     if rec.warmup > 0:
         ax.axvspan(0, rec.warmup / 1440.0, color="#999999", alpha=0.15, label="warm-up")
     ax.axvline(rec.horizon / 1440.0, color="#666666", ls=":", lw=1, label="arrivals stop")
@@ -571,6 +603,7 @@ def _draw_over_time(ax: "Axes", rec: Records, edges: np.ndarray, series: dict[st
     ax.legend(fontsize=7, ncol=2, loc="upper right")
 
 
+@_names_as_written
 def utilisation(
     result: SimulationResult,
     ax: "Axes | None" = None,
@@ -611,6 +644,7 @@ def utilisation(
     return ax
 
 
+@_names_as_written
 def queue_length(
     result: SimulationResult,
     ax: "Axes | None" = None,
@@ -655,6 +689,7 @@ def _is_share(metric: str) -> bool:
     return metric.endswith((".met", ".quality", ".utilization")) or metric.startswith("quality.")
 
 
+@_names_as_written
 def comparison(
     comp: "Comparison", ax: "Axes | None" = None, *, metrics: Sequence[str] | None = None
 ) -> "Axes":
@@ -699,7 +734,7 @@ def comparison(
     colours = ["#2166ac", "#b2182b", "#4d9221", "#762a83", "#e08214"]
     for k, name in enumerate(names):
         part = rows[rows["scenario"] == name].set_index("metric")
-        label: str | None = name  # on the scenario's first point drawn
+        label: str | None = _legend_name(name)  # on the scenario's first point drawn
         for i, metric in enumerate(chosen):
             if metric not in part.index:
                 continue
