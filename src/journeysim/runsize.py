@@ -30,6 +30,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
+from .aggregate import ReplicationStats
 from .elements import PatientClass
 from .errors import JourneySimError, JourneySimWarning
 from .model import Model
@@ -65,6 +66,9 @@ class RunEstimate:
         defects, judged standards).
     record_bytes : float
         Memory of those records, kept for every replication.
+    stats_bytes : float
+        Memory of the running statistics kept for every replication, in both
+        modes (their histograms make them 10 kB to 400 kB each).
     queue_bytes : float
         Memory of the queues of overloaded microsystems at the horizon, in one
         replication (0 when every microsystem is stable).
@@ -76,12 +80,13 @@ class RunEstimate:
     visits: float
     rows: float
     record_bytes: float
+    stats_bytes: float
     queue_bytes: float
     seconds: float
 
     def memory(self, records: str) -> float:
         """Peak memory of the run in ``"full"`` or ``"summary"`` mode, in bytes."""
-        return self.queue_bytes + (self.record_bytes if records == "full" else 0.0)
+        return self.stats_bytes + self.queue_bytes + (self.record_bytes if records == "full" else 0.0)
 
 
 def estimate_run(scenario: Scenario) -> RunEstimate:
@@ -109,8 +114,14 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         if load.unstable and load.hold_minutes and load.servers is not None:
             excess = (load.erlangs - load.servers) / load.hold_minutes  # arrivals per minute beyond service
             queue += excess * horizon
+    stats = ReplicationStats.empty(
+        n_classes=len(model.classes), n_nodes=len(model.microsystems), n_edges=len(model.handoffs),
+        n_requests=len(model.requests), keep_values=False, n_standards=len(model.standards),
+        n_cells=1 + sum(len(g.labels) for g in model.groups))
+    stats_bytes = sum(a.nbytes for a in stats.to_arrays().values()) * reps
     return RunEstimate(journeys=journeys, visits=visits, rows=rows, record_bytes=rows * BYTES_PER_ROW,
-                       queue_bytes=queue * BYTES_PER_WAITING, seconds=visits * SECONDS_PER_VISIT)
+                       stats_bytes=stats_bytes, queue_bytes=queue * BYTES_PER_WAITING,
+                       seconds=visits * SECONDS_PER_VISIT)
 
 
 #: Runs expected to take longer than this (seconds) are announced with a warning.
@@ -151,15 +162,18 @@ def check_run(scenario: Scenario, records: str = "full", max_memory: float | Non
     if need > budget:
         parts = [f"{format_size(estimate.record_bytes)} of records: {estimate.rows:.3g} rows for "
                  f"{estimate.journeys:.3g} journeys over {scenario.replications} replication(s)"] if records == "full" else []
+        if estimate.stats_bytes > need / 10:
+            parts.append(f"{format_size(estimate.stats_bytes)} of statistics for {scenario.replications} replications")
         if estimate.queue_bytes:
             parts.append(f"{format_size(estimate.queue_bytes)} for queues that grow without bound at overloaded "
                          "microsystems")
         limit = "half this machine's memory" if max_memory is None else "the given limit"
+        ways = ["run fewer replications or a shorter horizon", "allow more memory (--max-memory, max_memory=)"]
+        if records == "full":
+            ways.insert(0, "keep only running statistics (--records summary, records='summary')")
         raise RunTooLarge(
             f"this run would need about {format_size(need)} ({'; '.join(parts)}), more than the "
-            f"{format_size(budget)} it may use ({limit}). Keep only running statistics (--records summary, "
-            "records='summary'), run fewer replications or a shorter horizon, or allow more memory "
-            "(--max-memory, max_memory=)."
+            f"{format_size(budget)} it may use ({limit}). To run it: {', or '.join(ways)}."
         )
     seconds = estimate.seconds / max(1, min(workers, scenario.replications))
     if seconds > LONG_RUN:
