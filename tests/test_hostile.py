@@ -24,6 +24,7 @@ import journeysim as js
 from journeysim.checkpoint import CheckpointError
 from journeysim.cli import main
 from journeysim.errors import JourneySimError, Problem, SimulationError, ValidationError
+from journeysim.scenario_io import MAX_FILE_BYTES, MAX_NESTING
 from journeysim.workers import WorkerLost
 
 JOURNEYSIM = Path(sys.executable).with_name("journeysim")
@@ -90,6 +91,142 @@ def _program(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complete
     if not JOURNEYSIM.exists():
         pytest.skip("the journeysim program is not installed beside this Python")
     return subprocess.run([str(JOURNEYSIM), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# -- 1. files ------------------------------------------------------------------------
+def _stray_byte(tmp_path: Path) -> Path:
+    data = BASE.encode()
+    at = data.index(b"rate_per_hour")
+    return _write(tmp_path, data[:at] + b"\xff" + data[at:])
+
+
+def _latin1(tmp_path: Path) -> Path:
+    return _write(tmp_path, BASE.replace('"clinic"', '"clinïc"').encode("latin-1"))
+
+
+def _deep_array(tmp_path: Path) -> Path:
+    return _write(tmp_path, BASE + "x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+
+def _deep_table(tmp_path: Path) -> Path:
+    return _write(tmp_path, BASE + "y = " + "{ a = " * 100_000 + "1" + " }" * 100_000 + "\n")
+
+
+def _too_big(tmp_path: Path) -> Path:
+    path = tmp_path / "big.toml"
+    with path.open("wb") as fh:  # sparse: nothing is written
+        fh.truncate(MAX_FILE_BYTES + 1)
+    return path
+
+
+FILES = {
+    # id: (make the file, pattern of the one error line)
+    "utf16-bom": (lambda t: _write(t, BASE.encode("utf-16")), r"s\.toml:1: the file is not UTF-8: .*UTF-16.*byte offset 0"),
+    "latin1": (_latin1, r"s\.toml:2: the file is not UTF-8: byte 0xef at byte offset 23 "),
+    "stray-byte": (_stray_byte, rf"s\.toml:9: the file is not UTF-8: byte 0xff at byte offset {BASE.index('rate_per')} "),
+    "png": (lambda t: _write(t, b"\x89PNG\r\n\x1a\n" + np.random.default_rng(1).bytes(2000)),
+            r"s\.toml:1: the file is not UTF-8: byte 0x89 at byte offset 0 "),
+    "random-bytes": (lambda t: _write(t, np.random.default_rng(2).bytes(4096)), r"s\.toml:\d+: the file (is not UTF-8|contains a NUL)"),
+    "nul-bytes": (lambda t: _write(t, BASE.replace("seed = 1", "seed = 1\0")), r"s\.toml:4: the file contains a NUL byte at byte offset 52"),
+    "directory": (lambda t: t, r": cannot read the file: it is a directory$"),
+    "too-big": (_too_big, r"big\.toml: cannot read the file: it is 20,000,001 bytes, more than the 20,000,000 bytes"),
+    "deep-array": (_deep_array, rf"s\.toml:26: arrays or inline tables are nested more than {MAX_NESTING} levels deep"),
+    "deep-inline-table": (_deep_table, rf"s\.toml:26: arrays or inline tables are nested more than {MAX_NESTING} levels"),
+}
+
+
+@pytest.mark.parametrize("case", FILES, ids=list(FILES))
+def test_bad_files_are_refused_with_file_and_line(capsys, tmp_path, case):
+    """A file that is not UTF-8, binary, a directory, too big or too deeply nested is one clean problem line."""
+    make, pattern = FILES[case]
+    lines = _refused(capsys, tmp_path, ["run", str(make(tmp_path)), "--quiet"])
+    assert len(lines) == 1 and re.search(pattern, lines[0]), lines
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_special_files_are_refused_before_reading(tmp_path, special):
+    """A FIFO or /dev/zero is refused from its status by the installed program: it never blocks or reads forever."""
+    if special == "fifo":
+        path = tmp_path / "pipe.toml"
+        os.mkfifo(path)
+        kind = "a FIFO (named pipe)"
+    else:
+        path = Path(special)
+        if not path.exists():
+            pytest.skip("no /dev/zero here")
+        kind = "a character device"
+    proc = _program("run", str(path), "--json", "out.json", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"{path}: cannot read the file: it is not a regular file but {kind}"
+    assert not (tmp_path / "out.json").exists()
+
+
+def _extends(tmp_path: Path, target: str) -> Path:
+    return _write(tmp_path, f'# a redesign\nextends = "{target}"\n', "main.toml")
+
+
+def _symlink_loop(tmp_path: Path) -> str:
+    (tmp_path / "a.toml").symlink_to("b.toml")
+    (tmp_path / "b.toml").symlink_to("a.toml")
+    return "a.toml"
+
+
+def _self_link(tmp_path: Path) -> str:
+    (tmp_path / "self.toml").symlink_to("self.toml")
+    return "self.toml"
+
+
+def _fifo(tmp_path: Path) -> str:
+    os.mkfifo(tmp_path / "pipe.toml")
+    return "pipe.toml"
+
+
+def _big_base(tmp_path: Path) -> str:
+    _too_big(tmp_path)
+    return "big.toml"
+
+
+def _dir_base(tmp_path: Path) -> str:
+    (tmp_path / "sub").mkdir()
+    return "sub"
+
+
+EXTENDS = {
+    "symlink-loop": (_symlink_loop, "cannot read 'a.toml': it is a loop of symbolic links"),
+    "symlink-to-itself": (_self_link, "cannot read 'self.toml': it is a loop of symbolic links"),
+    "nul-in-path": (lambda t: "x\\u0000y", "'x\\x00y': the file name contains a NUL character"),
+    "directory": (_dir_base, "cannot read 'sub': it is a directory"),
+    "missing": (lambda t: "nowhere.toml", "cannot read 'nowhere.toml': no such file"),
+    "fifo": (_fifo, "cannot read 'pipe.toml': it is not a regular file but a FIFO (named pipe)"),
+    "too-big": (_big_base, "cannot read 'big.toml': it is 20,000,001 bytes, more than the 20,000,000 bytes"),
+}
+
+
+@pytest.mark.parametrize("case", EXTENDS, ids=list(EXTENDS))
+def test_bad_extends_names_the_extends_line(capsys, tmp_path, case):
+    """A base file that cannot be read is one problem at the file and line of ``extends``."""
+    make, message = EXTENDS[case]
+    main_file = _extends(tmp_path, make(tmp_path))
+    lines = _refused(capsys, tmp_path, ["run", str(main_file), "--quiet"])
+    assert len(lines) == 1 and lines[0].startswith(f"{main_file}:2: extends: {message}"), lines
+
+
+def test_extended_file_gets_the_same_content_checks(capsys, tmp_path):
+    """A base reached through ``extends`` that is not UTF-8 is refused, naming the base file and its line."""
+    _latin1(tmp_path)
+    main_file = _extends(tmp_path, "s.toml")
+    lines = _refused(capsys, tmp_path, ["run", str(main_file), "--quiet"])
+    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / 's.toml'}:2: the file is not UTF-8: byte 0xef"), lines
+
+
+def test_bad_files_through_the_installed_program(tmp_path):
+    """The installed program refuses a UTF-16 file and a deep array with status 2, one line and no traceback."""
+    for make in (FILES["utf16-bom"][0], _deep_array):
+        path = make(tmp_path)
+        proc = _program("run", str(path), "--json", "out.json", cwd=tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert not (tmp_path / "out.json").exists()
 
 
 # -- 5. errors raised in worker processes -------------------------------------------------

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias
 
 from .errors import Problem, ValidationError
-from .scenario_io import ScenarioSpec
+from .scenario_io import MAX_NESTING, ScenarioSpec, _depth
 
 __all__ = ["PathPart", "Override", "parse_override", "apply_overrides", "grid", "sweep_specs"]
 
@@ -180,7 +180,9 @@ def _value(item: str) -> tuple[Any, str | None]:
         return None, "empty value (two commas in a row, or a comma at the end?)"
     try:
         doc = tomllib.loads(f"v = {item}")
-    except tomllib.TOMLDecodeError:
+    except RecursionError:
+        return None, f"arrays or inline tables are nested more than {MAX_NESTING} levels deep"
+    except ValueError:  # a TOMLDecodeError, or an integer of more than 4300 digits
         if _WORD.fullmatch(item):
             if item.lower() in ("true", "false", "inf", "nan"):
                 return None, f"{item!r}: TOML spells it {item.lower()}"
@@ -188,6 +190,8 @@ def _value(item: str) -> tuple[Any, str | None]:
         return None, f"{item!r} is not a TOML value; quote a string that is not one bare word: '\"...\"'"
     if set(doc) != {"v"}:
         return None, f"{item!r} is not a single TOML value"
+    if _depth(doc["v"]) > MAX_NESTING:
+        return None, f"arrays or inline tables are nested more than {MAX_NESTING} levels deep"
     return doc["v"], None
 
 
