@@ -229,6 +229,63 @@ def test_bad_files_through_the_installed_program(tmp_path):
         assert not (tmp_path / "out.json").exists()
 
 
+# -- 3. names ------------------------------------------------------------------------
+NAMED = BASE.replace('"Clinic"', '"age>65"').replace('name = "all"', 'name = "dose=wrong"')
+
+
+def test_names_the_docs_allow_run_end_to_end(capsys, tmp_path):
+    """A microsystem named ``age>65`` and a class ``dose=wrong`` validate, run to JSON and take ``--set``."""
+    path = _write(tmp_path, NAMED)
+    out = tmp_path / "out.json"
+    assert main(["run", str(path), "--quiet", "--json", str(out)]) == 0, capsys.readouterr().err
+    summary = json.loads(out.read_text())
+    assert "age>65" in summary["microsystems"] and "dose=wrong" in json.dumps(summary["quality"])
+    sets = ['microsystems["age>65"].capacity=1,2', 'classes["dose=wrong"].rate_per_hour=1,2',
+            'handoffs["age>65->Ward"].defects.information=0.3']
+    argv = ["sweep", str(path), "--quiet", "--replications", "1"] + [x for s in sets for x in ("--set", s)]
+    assert main(argv) == 0, capsys.readouterr().err
+
+
+def _name_case(old: str, new: str, extra: str = "") -> str:
+    return BASE.replace(old, new, 1) + extra
+
+
+NAMES = {
+    # id: (scenario text, the expected start of the problem line (after the file name))
+    "node-arrow": (_name_case('name = "Ward"', 'name = "A->B"'), '18: microsystems[1] (A->B).name: \'A->B\' may not contain \'->\''),
+    "node-fat-arrow": (_name_case('name = "Ward"', 'name = "A=>B"'), "18: microsystems[1] (A=>B).name: 'A=>B' may not contain '=>'"),
+    "node-colon": (_name_case('name = "Ward"', 'name = "Lab:2"'), "18: microsystems[1] (Lab:2).name: 'Lab:2' may not contain ':'"),
+    "node-tab": (_name_case('name = "Ward"', 'name = "Wa\\trd"'), "18: microsystems[1] (Wa\\trd).name: 'Wa\\trd' contains the control character '\\t'"),
+    "node-newline": (_name_case('name = "Ward"', 'name = "Wa\\nrd"'), "18: microsystems[1] (Wa\\nrd).name: 'Wa\\nrd' contains the control character '\\n'"),
+    "node-nul": (_name_case('name = "Ward"', 'name = "Wa\\u0000rd"'), "18: microsystems[1] (Wa\\x00rd).name: 'Wa\\x00rd' contains the control character '\\x00'"),
+    "node-escape": (_name_case('name = "Ward"', 'name = "\\u001b[31mWard"'), "18: microsystems[1] (\\x1b[31mWard).name: '\\x1b[31mWard' contains the control character '\\x1b'"),
+    "node-space-at-end": (_name_case('name = "Ward"', 'name = "Ward "'), "18: microsystems[1] (Ward ).name: 'Ward ' may not start or end with whitespace"),
+    "class-default": (_name_case('name = "all"', 'name = "default"'), "7: classes[0] (default).name: 'default' is reserved"),
+    "class-system": (_name_case('name = "all"', 'name = "system"'), "7: classes[0] (system).name: 'system' is reserved"),
+    "class-tab": (_name_case('name = "all"', 'name = "a\\tll"'), "7: classes[0] (a\\tll).name: 'a\\tll' contains the control character"),
+    "step-dot": (_name_case('service = { dist = "exponential", mean = 30 }', 'steps = [{ name = "a.b", dist = "fixed", value = 1 }]'),
+                 "19: microsystems[1] (Ward).steps[0].name: 'a.b' may not contain '.'"),
+    "defect-newline": (_name_case("defect = 0.1", 'defects = { "late\\n" = 0.1 }'), "15: microsystems[0] (Clinic).defects.late\\n.name: 'late\\n' contains the control character"),
+    "standard-like-node": (BASE + '\n[[standards]]\nname = "Ward"\nfrom = "start"\nto = "end"\nwithin = 10\n',
+                           "28: standards[0] (Ward).name: 'Ward' is also the name of a microsystem"),
+    "standard-bell": (BASE + '\n[[standards]]\nname = "q\\u0007"\nfrom = "start"\nto = "end"\nwithin = 10\n',
+                      "28: standards[0] (q\\x07).name: 'q\\x07' contains the control character '\\x07'"),
+    "milestone-dot": (BASE + '\n[milestones]\n"door.x" = "arrive:Clinic"\n', "27: milestones.door.x: 'door.x' may not contain '.'"),
+    "group-label-tab": (BASE + '\n[groups.g]\nentry = { "in\\thouse" = "Clinic" }\n', "28: groups.g.entry.in\\thouse: 'in\\thouse' contains the control character"),
+    "scenario-name": (_name_case('name = "clinic"', 'name = "clinic\\u0000"'), "2: scenario.name: 'clinic\\x00' may not contain control characters"),
+}
+
+
+@pytest.mark.parametrize("case", NAMES, ids=list(NAMES))
+def test_forbidden_names_are_refused(capsys, tmp_path, case):
+    """A name with a control character, an ambiguous part or a reserved value is one problem line at its key."""
+    text, expected = NAMES[case]
+    path = _write(tmp_path, text)
+    lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet"])
+    assert lines and lines[0].startswith(f"{path}:{expected}"), lines
+    assert all("\t" not in line and "\x1b" not in line for line in lines)
+
+
 # -- 5. errors raised in worker processes -------------------------------------------------
 ERRORS = [
     ValidationError([Problem("a", "first", "f.toml", 3), Problem("b.c", "second")]),

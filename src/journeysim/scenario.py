@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,10 @@ class Scenario:
         c = Collector()
         if not isinstance(self.model, Model):
             c.add("model", f"must be a Model, got {type(self.model).__name__}")
+        if not isinstance(self.name, str):
+            c.add("name", f"must be a string, got {self.name!r}")
+        elif any(unicodedata.category(ch)[0] == "C" for ch in self.name):  # the event log's XML cannot hold them
+            c.add("name", f"{self.name!r} may not contain control characters")
         if not is_number(self.horizon) or self.horizon <= 0:
             c.add("horizon", f"must be a positive number of minutes, got {self.horizon!r}")
         if not is_number(self.warmup) or self.warmup < 0:

@@ -616,8 +616,9 @@ def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:
             c.add(f"{path}[{i}]", "must be a table with a name and a distribution")
             continue
         d = parse_distribution({k: v for k, v in st.items() if k != "name"}, c, f"{path}[{i}] ({st['name']})")
-        if d is not None:
-            built.append(Step(str(st["name"]), d))
+        step = None if d is None else _element(c.child(f"{path}[{i}]"), Step, name=str(st["name"]), duration=d)
+        if step is not None:
+            built.append(step)
     return built if len(built) == len(steps) else None
 
 
