@@ -24,6 +24,7 @@ import journeysim as js
 from journeysim.checkpoint import CheckpointError
 from journeysim.cli import main
 from journeysim.errors import JourneySimError, Problem, SimulationError, ValidationError
+from journeysim.milestones import Standard
 from journeysim.scenario_io import MAX_FILE_BYTES, MAX_NESTING
 from journeysim.workers import WorkerLost
 
@@ -227,6 +228,92 @@ def test_bad_files_through_the_installed_program(tmp_path):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert not (tmp_path / "out.json").exists()
+
+
+# -- 2. numbers that overflow after conversion ------------------------------------------
+STANDARD = """
+[[standards]]
+name = "quick"
+from = "arrive:Clinic"
+to = "depart:Clinic"
+within = 1e306
+unit = "days"
+"""
+NUMBERS = {
+    # id: (change to BASE, the expected start of the one problem line)
+    "horizon_days": (("horizon_days = 2", "horizon_days = 1e308"), "s.toml:3: scenario.horizon_days: 1e+308 days is too large"),
+    "horizon_huge_int": (("horizon_days = 2", "horizon_days = 1" + "0" * 400), "s.toml:3: scenario.horizon_days: must be"),
+    "within_days": (("", STANDARD), "s.toml:31: standards[0] (quick).within: 1e+306 days is too large"),
+    "rate_per_minute": (("rate_per_hour = 2", "rate_per_minute = 1e-320"),
+                        "s.toml:9: classes[0] (all).rate_per_minute: 1e-320 arrivals per minute is out of range"),
+    "rate_per_day": (("rate_per_hour = 2", "rate_per_day = 1e-321"), "s.toml:9: classes[0] (all).rate_per_day: "),
+    "lognormal_log_sd": (('{ dist = "exponential", mean = 8 }', '{ dist = "lognormal", median = 30, log_sd = 300 }'),
+                         "s.toml:14: microsystems[0] (Clinic).service: is too large for floating point"),
+    "lognormal_mean": (('{ dist = "exponential", mean = 8 }', '{ dist = "lognormal", mean = 1e200, sd = 5 }'),
+                       "s.toml:14: microsystems[0] (Clinic).service: mean 1e+200 and sd 5.0 give a lognormal that is too large"),
+    "gamma_tiny": (('{ dist = "exponential", mean = 8 }', '{ dist = "gamma", shape = 1e-200, scale = 1e-200 }'),
+                   "s.toml:14: microsystems[0] (Clinic).service: is too small for floating point"),
+    "gamma_mean_sd": (('{ dist = "exponential", mean = 8 }', '{ dist = "gamma", mean = 1e-200, sd = 1 }'),
+                      "s.toml:14: microsystems[0] (Clinic).service: mean 1e-200 and sd 1.0 give a gamma whose shape"),
+    "standard_within_unit": (('{ dist = "exponential", mean = 8 }', '{ dist = "exponential", mean = 1e306, unit = "days" }'),
+                             "s.toml:14: microsystems[0] (Clinic).service.mean: 1e+306 days is too large"),
+    "frailty_correlation": (("seed = 1", "seed = 1\n\n[frailty]\ncorrelation = 1e-300"),
+                            "s.toml:7: frailty.correlation: 1e-300 is too close to 0"),
+    "team_ready": (("defect = 0.1", "defect = 0.1\nteam_ready = 1e200"), "s.toml:16: microsystems[0] (Clinic).team_ready: is too large"),
+    "exit_delay": (("defect = 0.1", "defect = 0.1\nexit_delay = { dist = \"uniform\", low = 0, high = 1e200 }"),
+                   "s.toml:16: microsystems[0] (Clinic).exit_delay: is too large"),
+    "delay": (("delay = 5", "delay = { dist = \"triangular\", low = 0, mode = 1, high = 1e160 }"),
+              "s.toml:25: handoffs[0] (Clinic -> Ward).delay: is too large"),
+    "rework": (("delay = 5", "delay = 5\nrecovery = { probability = 0.5, rework = 1e200 }"),
+               "s.toml:26: handoffs[0] (Clinic -> Ward).recovery.rework: is too large"),
+    "empirical_values": (("delay = 5", 'delay = { dist = "empirical", values = [1, 1e306], unit = "days" }'),
+                         "s.toml:25: handoffs[0] (Clinic -> Ward).delay.values[1]: 1e+306 days is too large"),
+    "replications": (("seed = 1", "seed = 1\nreplications = 1180591620717411303424"),
+                     "s.toml:5: scenario.replications: must be a positive integer up to 1,000,000"),
+}
+
+
+@pytest.mark.parametrize("case", NUMBERS, ids=list(NUMBERS))
+def test_numbers_that_overflow_are_refused_by_their_key(capsys, tmp_path, case):
+    """A valid TOML number that is not finite once converted is refused at validation, naming the key as written."""
+    (old, new), expected = NUMBERS[case]
+    text = BASE.replace(old, new, 1) if old else BASE + new
+    path = _write(tmp_path, text)
+    lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet"])
+    assert len(lines) == 1 and lines[0].startswith(f"{tmp_path / expected}"), lines
+
+
+def test_overflowing_set_value_names_the_value(capsys, tmp_path):
+    """A ``--set`` value that overflows is refused before any run, naming the key, its line and the value."""
+    path = _write(tmp_path, BASE)
+    lines = _refused(capsys, tmp_path, ["sweep", str(path), "--set", "scenario.horizon_days=1,1e308", "--quiet"])
+    assert lines == [f"{path}:3: scenario.horizon_days: 1e+308 days is too large: it is not a finite number when "
+                     "converted to minutes (with --set scenario.horizon_days=1e+308)"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: js.LogNormal.from_median(30, 300),
+    lambda: js.LogNormal.from_mean_sd(1e200, 1e200),
+    lambda: js.Gamma(1e-200, 1e-200),
+    lambda: js.Gamma.from_mean_sd(1e-200, 1.0),
+    lambda: js.Fixed(1e200),
+    lambda: js.Empirical((1e308, 1e308)),
+    lambda: js.Frailty(1e-300),
+    lambda: js.PatientClass("all", entry="A", rate=1e-320),
+    lambda: Standard("s", start="start", end="end", within=1e306, unit="days"),
+    lambda: js.simulate(js.Model([js.Microsystem("A", service=js.Fixed(1.0))],
+                                 classes=[js.PatientClass("p", entry="A", rate=0.1)]), horizon=100.0, workers=0),
+], ids=["lognormal-log-sd", "lognormal-mean-sd", "gamma-tiny", "gamma-mean-sd", "fixed", "empirical", "frailty",
+        "rate", "standard", "simulate-workers"])
+def test_python_callers_get_a_validation_error(make):
+    """Making an overflowing element in Python raises ValidationError, not OverflowError or a silent inf."""
+    with pytest.raises(ValidationError):
+        make()
+
+
+def test_huge_profile_weights_are_normalised_not_zero():
+    """Profile weights of 1e308 (whose sum overflows) normalise to a flat profile instead of silently to 0."""
+    assert js.ArrivalProfile(hours=(1e308,) * 24).is_flat
 
 
 # -- 3. names ------------------------------------------------------------------------

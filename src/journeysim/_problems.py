@@ -13,12 +13,19 @@ __all__ = ["Collector", "is_probability", "is_number", "check_name", "name_probl
 
 
 def is_number(value: Any) -> bool:
-    """True for a finite int or float that is not a bool."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    """True for a finite int or float that is not a bool (an int too large for a float is not).
+
+    Examples
+    --------
+    >>> is_number(3), is_number(float("inf")), is_number(True), is_number(10**400)
+    (True, False, False, False)
+    """
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range (TOML integers have no limit)
+        return False
 
 
 def is_probability(value: Any) -> bool:
@@ -113,6 +120,27 @@ class Collector:
         """Raise :class:`ValidationError` if any problem was recorded."""
         if self.problems:
             raise ValidationError(self.problems)
+
+    def converted(self, path: str, value: float, result: float, unit: str, target: str = "minutes") -> float | None:
+        """``result``, the ``value`` given in ``unit`` converted to ``target``, if it survived the conversion.
+
+        A finite value must stay finite, and a non-zero one non-zero; otherwise
+        a problem names ``path``, the key the value was written under, and the
+        result is ``None``.
+
+        Examples
+        --------
+        >>> c = Collector()
+        >>> c.converted("horizon_days", 1e308, 1e308 * 1440.0, "days"), str(c.problems[0])
+        (None, 'horizon_days: 1e+308 days is too large: it is not a finite number when converted to minutes')
+        """
+        if not math.isfinite(result):
+            self.add(path, f"{value!r} {unit} is too large: it is not a finite number when converted to {target}")
+            return None
+        if result == 0.0 and value != 0:
+            self.add(path, f"{value!r} {unit} is too small: it rounds to 0 when converted to {target}")
+            return None
+        return result
 
     def probability(self, path: str, value: Any) -> None:
         """Check that ``value`` is a probability."""

@@ -166,6 +166,8 @@ def _by_class(c: Collector, path: str, value: object) -> ByClass:
 def _check_distribution(c: Collector, path: str, value: object) -> None:
     if not isinstance(value, Distribution):
         c.add(path, f"must be a distribution (Fixed, Exponential, LogNormal, ...), got {value!r}")
+    elif not is_number(value.mean) or value.mean < 0:  # the built-in ones check more (distributions.py)
+        c.add(path, f"must have a finite, non-negative mean, got {value.mean!r}")
 
 
 def _service(c: Collector, path: str, service: object) -> Distribution | tuple["Step", ...]:
@@ -942,6 +944,14 @@ class PatientClass:
         object.__setattr__(self, "entry", entries)
         if not is_number(self.rate) or self.rate < 0:
             c.add("rate", f"must be a non-negative number of arrivals per minute, got {self.rate!r}")
+        elif self.rate > 0:
+            # the engine draws the time to the next candidate arrival from this distribution
+            peak = self.profile.peak if isinstance(self.profile, ArrivalProfile) else 1.0
+            try:
+                Exponential(1.0 / (self.rate * peak))
+            except ValidationError as err:
+                c.add("rate", f"{self.rate!r} arrivals per minute is out of range: the mean time between "
+                      f"arrivals, 1/rate, {err.problems[0].message}")
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             c.add("priority", f"must be an integer, got {self.priority!r}")
         if not isinstance(self.background, bool):

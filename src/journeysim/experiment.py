@@ -38,12 +38,13 @@ from ._version import __version__
 from .aggregate import ReplicationStats
 from .checkpoint import CheckpointStore, fingerprint
 from .engine import simulate_replication
-from .errors import SimulationError
+from ._problems import is_number
+from .errors import Problem, SimulationError, ValidationError
 from .model import Model
 from .plan import Plan, plan
 from .records import Records
 from .results import Provenance, SimulationResult
-from .scenario import Scenario
+from .scenario import MAX_REPLICATIONS, Scenario
 from .stats import proportion_ci
 from .streams import SeedLike, root_seed_sequence
 from .workers import WorkerPool
@@ -205,7 +206,7 @@ def simulate(
         Run batches of replications until the 95% CI half-width of system
         quality is at most this (or ``max_replications`` is reached).
     max_replications : int
-        Upper bound with ``precision``.
+        Upper bound with ``precision`` (at most :data:`~journeysim.scenario.MAX_REPLICATIONS`).
     progress : bool or None
         Show a progress bar (``None``: only when standard error is a terminal).
     on_replication : callable, optional
@@ -215,6 +216,14 @@ def simulate(
     -------
     SimulationResult
         ``provenance`` records the seed, workers and, with ``precision``, how it was met.
+
+    Raises
+    ------
+    ValidationError
+        When an argument is out of range (the scenario's own settings included).
+    SimulationError
+        When a replication cannot be carried out (e.g. a deadlock), in this
+        process or in a worker.
     """
     scenario = target if isinstance(target, Scenario) else None
     if scenario is None:
@@ -228,12 +237,19 @@ def simulate(
     }
     if changes:
         scenario = scenario.with_settings(**changes)
+    problems = []
     if records not in ("full", "summary"):
-        raise ValueError(f"records must be 'full' or 'summary', got {records!r}")
+        problems.append(Problem("records", f"must be 'full' or 'summary', got {records!r}"))
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
-    if precision is not None and not (isinstance(precision, (int, float)) and precision > 0):
-        raise ValueError(f"precision must be a positive number, got {precision!r}")
+        problems.append(Problem("workers", f"must be a positive integer or None, got {workers!r}"))
+    if precision is not None and not (is_number(precision) and precision > 0):
+        problems.append(Problem("precision", f"must be a positive number, got {precision!r}"))
+    if (isinstance(max_replications, bool) or not isinstance(max_replications, int)
+            or not 1 <= max_replications <= MAX_REPLICATIONS):
+        problems.append(Problem("max_replications",
+                                f"must be a positive integer up to {MAX_REPLICATIONS:,}, got {max_replications!r}"))
+    if problems:
+        raise ValidationError(problems)
     n_workers = default_workers() if workers is None else workers
     root = root_seed_sequence(scenario.seed if seed is None else seed)
     entropy = int(root.entropy)  # type: ignore[arg-type]

@@ -175,9 +175,11 @@ class Standard:
             c.add("unit", f"must be one of {', '.join(_UNITS)}, got {self.unit!r}")
         if not is_number(self.within) or self.within < 0:
             c.add("within", f"must be a non-negative number, got {self.within!r}")
-        else:
-            object.__setattr__(self, "within", float(self.within) * _UNITS.get(self.unit, 1.0))
-            object.__setattr__(self, "unit", "minutes")
+        elif self.unit in _UNITS:
+            within = c.converted("within", self.within, float(self.within) * _UNITS[self.unit], self.unit)
+            if within is not None:
+                object.__setattr__(self, "within", within)
+                object.__setattr__(self, "unit", "minutes")
         object.__setattr__(self, "classes", _names(c, "classes", self.classes))
         object.__setattr__(self, "entries", _names(c, "entries", self.entries))
         if not isinstance(self.reached_only, bool):

@@ -22,7 +22,10 @@ from typing import Any
 from ._problems import Collector, is_number
 from .model import Model
 
-__all__ = ["Scenario"]
+__all__ = ["Scenario", "MAX_REPLICATIONS"]
+
+#: The most replications a run may have: each keeps its statistics in memory.
+MAX_REPLICATIONS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,7 @@ class Scenario:
         Journeys that arrive before this time (minutes) are simulated but left
         out of every statistic.
     replications : int
-        Number of independent replications.
+        Number of independent replications, at most :data:`MAX_REPLICATIONS`.
     seed : int or None
         Root seed; ``None`` draws fresh entropy (recorded in the results).
     source : str or None
@@ -71,8 +74,9 @@ class Scenario:
             c.add("warmup", f"must be a non-negative number of minutes, got {self.warmup!r}")
         elif is_number(self.horizon) and self.warmup >= self.horizon:
             c.add("warmup", f"must be shorter than the horizon ({self.warmup:g} >= {self.horizon:g} minutes)")
-        if isinstance(self.replications, bool) or not isinstance(self.replications, int) or self.replications < 1:
-            c.add("replications", f"must be a positive integer, got {self.replications!r}")
+        if (isinstance(self.replications, bool) or not isinstance(self.replications, int)
+                or not 1 <= self.replications <= MAX_REPLICATIONS):
+            c.add("replications", f"must be a positive integer up to {MAX_REPLICATIONS:,}, got {self.replications!r}")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
             c.add("seed", f"must be a non-negative integer, got {self.seed!r}")
         c.raise_if_any()

@@ -455,7 +455,8 @@ def _time(c: Collector, table: Mapping[str, Any], stem: str, *, required: bool) 
     if not is_number(value) or value < 0:
         c.add(key, f"must be a non-negative number, got {value!r}")
         return None
-    return float(value) * _UNITS[key.rsplit("_", 1)[1]]
+    unit = key.rsplit("_", 1)[1]
+    return c.converted(key, value, float(value) * _UNITS[unit], unit)
 
 
 def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | None:
@@ -476,7 +477,11 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         if value < 0:
             c.add(path, f"a duration must be non-negative, got {value!r}")
             return None
-        return Fixed(float(value))
+        try:
+            return Fixed(float(value))
+        except ValidationError as err:
+            c.absorb(err, path)
+            return None
     sub = c.child(path)
     if not isinstance(value, Mapping):
         c.add(path, f"must be a number of minutes or a distribution table like {{ dist = \"exponential\", mean = 5 }}, got {value!r}")
@@ -510,14 +515,17 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         if not isinstance(values, list) or not all(is_number(v) for v in values):
             sub.add("values", "must be a list of numbers")
             return None
-        params = {"values": tuple(float(v) * scale for v in values)}
+        params = {"values": tuple(sub.converted(f"values[{i}]", v, float(v) * scale, unit) for i, v in enumerate(values))}
     else:
         bad = [k for k, v in params.items() if not is_number(v)]
         for k in bad:
             sub.add(k, f"must be a number, got {params[k]!r}")
         if bad:
             return None
-        params = {k: float(v) * (1.0 if k in _UNITLESS else scale) for k, v in params.items()}
+        params = {k: float(v) if k in _UNITLESS else sub.converted(k, v, float(v) * scale, unit)
+                  for k, v in params.items()}
+    if any(v is None for v in (params["values"] if kind == "empirical" else params.values())):
+        return None
     makers: dict[tuple[str, tuple[str, ...]], Callable[..., Distribution]] = {
         ("lognormal", ("mean", "sd")): LogNormal.from_mean_sd,
         ("gamma", ("mean", "sd")): Gamma.from_mean_sd,
@@ -532,12 +540,19 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         return None
 
 
-def _element(c: Collector, make: Callable[..., Any], **kwargs: Any) -> Any:
+def _renamed(path: str, keys: Mapping[str, str]) -> str:
+    """``path`` with its first key replaced by the key the file wrote it under (``rate`` -> ``rate_per_day``)."""
+    head = re.match(r"[^.\[]*", path).group()  # type: ignore[union-attr]
+    return keys[head] + path[len(head):] if head in keys else path
+
+
+def _element(c: Collector, make: Callable[..., Any], *, keys: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+    """``make(**kwargs)``, or None with its problems in ``c``; ``keys`` maps argument names to the file's keys."""
     try:
         return make(**kwargs)
     except ValidationError as err:
         for p in err.problems:
-            c.add(p.path, p.message)
+            c.add(_renamed(p.path, keys or {}), p.message)
         return None
 
 
@@ -596,13 +611,16 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
         c.add(rates[0], f"must be a non-negative number, got {raw!r}")
         return None
     per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
+    rate = c.converted(rates[0], raw, float(raw) / per, rates[0].replace("rate_", "").replace("_", " "), "per minute")
     profile = None
     if "profile" in t:
         profile = _parse_profile(c.child("profile"), t["profile"])
         if profile is None:
             return None
-    return _element(c, PatientClass, name=t["name"], entry=t["entry"], rate=float(raw) / per, profile=profile,
-                    priority=t.get("priority", 0), reference=t.get("reference", ""),
+    if rate is None:
+        return None
+    return _element(c, PatientClass, keys={"rate": rates[0]}, name=t["name"], entry=t["entry"], rate=rate,
+                    profile=profile, priority=t.get("priority", 0), reference=t.get("reference", ""),
                     background=t.get("background", False))
 
 
@@ -807,6 +825,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     _unknown_keys(sc_c, sc, _SCENARIO_KEYS)
     horizon = _time(sc_c, sc, "horizon", required=True)
     warmup = _time(sc_c, sc, "warmup", required=False) or 0.0
+    # the keys the file gave the horizon and warm-up under, for problems found by Scenario
+    given = {stem: next((f"{stem}_{u}" for u in _UNITS if f"{stem}_{u}" in sc), stem) for stem in ("horizon", "warmup")}
     built: dict[str, list[tuple[int, Any]]] = {a: [] for a in _ARRAYS}
     makers: dict[str, Callable[[Collector, Mapping[str, Any]], Any]] = {
         "classes": _build_class,
@@ -882,7 +902,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
                 description=str(sc.get("description", "")),
             )
         except ValidationError as err:
-            c.absorb(err, "scenario")
+            for p in err.problems:
+                sc_c.add(_renamed(p.path, given), p.message)
     if c.problems or scenario is None:
         raise ValidationError(_locate(spec, c.problems))
     return scenario
