@@ -291,6 +291,19 @@ def test_overflowing_set_value_names_the_value(capsys, tmp_path):
                      "converted to minutes (with --set scenario.horizon_days=1e+308)"]
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--horizon-days", "1e308"], "argument --horizon-days: expected a positive number of days, got '1e308', which is too large"),
+    (["--warmup-days", "1e308"], "argument --warmup-days: expected a non-negative number of days, got '1e308', which is too large"),
+    (["--horizon-days", "0"], "argument --horizon-days: expected a positive number of days, got '0'"),
+    (["--warmup-days", "3"], "--warmup-days: must be shorter than the horizon (4320 >= 2880 minutes)"),
+], ids=["horizon", "warmup", "horizon-zero", "warmup-past-horizon"])
+def test_command_line_days_are_checked(capsys, tmp_path, argv, message):
+    """``--horizon-days`` and ``--warmup-days`` that overflow or contradict are status 2 naming the option."""
+    path = _write(tmp_path, BASE)
+    lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet", *argv])
+    assert lines[-1].endswith(message), lines
+
+
 @pytest.mark.parametrize("make", [
     lambda: js.LogNormal.from_median(30, 300),
     lambda: js.LogNormal.from_mean_sd(1e200, 1e200),
@@ -371,6 +384,79 @@ def test_forbidden_names_are_refused(capsys, tmp_path, case):
     lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet"])
     assert lines and lines[0].startswith(f"{path}:{expected}"), lines
     assert all("\t" not in line and "\x1b" not in line for line in lines)
+
+
+# -- 4. the command line ---------------------------------------------------------------
+def test_set_extends_is_an_error(capsys, tmp_path):
+    """``--set extends=...`` is refused instead of being silently ignored."""
+    path = _write(tmp_path, BASE)
+    lines = _refused(capsys, tmp_path, ["sweep", str(path), "--set", 'extends="other.toml"', "--quiet"])
+    assert lines == ["--set extends: extends cannot be set with --set; write a scenario file that extends the other one"]
+
+
+@pytest.mark.parametrize("address, message", [
+    ("not-a-url", "journeysim: --scheduler: cannot use the Dask scheduler at 'not-a-url': missing port number"),
+    ("tcp://127.0.0.1:1", "journeysim: --scheduler: cannot use the Dask scheduler at 'tcp://127.0.0.1:1': "),
+    ("", "argument --scheduler: expected a scheduler address such as tcp://host:8786, got ''"),
+], ids=["not-a-url", "refused", "empty"])
+def test_bad_scheduler_is_a_quick_clean_error(capsys, tmp_path, address, message):
+    """A bad ``--scheduler`` address is status 2 within seconds, not a hang or a local run."""
+    pytest.importorskip("distributed")
+    path = _write(tmp_path, BASE)
+    started = time.perf_counter()
+    lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet", "--scheduler", address])
+    assert time.perf_counter() - started < 8
+    assert message in lines[-1], lines
+
+
+@pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "1677-01-01"])
+def test_start_date_out_of_range_is_an_argument_error(capsys, tmp_path, date):
+    """``--start-date`` outside the range of the event log's timestamps is an argparse error (status 2)."""
+    path = _write(tmp_path, BASE)
+    lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet", "--events", str(tmp_path / "e.csv"),
+                                        "--start-date", date])
+    assert lines[-1].endswith(f"argument --start-date: expected a date between 1677-09-22 and 2262-04-11 (the range "
+                              f"of the event log's timestamps), got '{date}'"), lines
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_start_date_plus_horizon_out_of_range_is_refused_before_the_run(capsys, tmp_path):
+    """A start whose horizon runs past 2262 is refused before the simulation, with no output file."""
+    path = _write(tmp_path, BASE.replace("horizon_days = 2", "horizon_days = 30"))
+    lines = _refused(capsys, tmp_path, ["run", str(path), "--quiet", "--events", str(tmp_path / "e.csv"),
+                                        "--start-date", "2262-04-01"])
+    assert lines == ["journeysim: --start-date 2262-04-01: with the 30-day horizon the event log would run past "
+                     "2262-04-11, the last date its timestamps can hold; give an earlier start"]
+    assert not (tmp_path / "e.csv").exists()
+
+
+def test_warmup_takes_the_days_options(capsys, tmp_path):
+    """``warmup`` accepts ``--horizon-days`` (the pilot's length) and ``--warmup-days`` like ``run``."""
+    path = _write(tmp_path, BASE)
+    argv = ["warmup", str(path), "--quiet", "--replications", "2", "--horizon-days", "1", "--warmup-days", "0.25"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 pilot replications of 1 days" in out and "current warm-up:   0.25 days" in out
+
+
+def test_warmup_days_past_the_horizon_is_refused(capsys, tmp_path):
+    """``warmup --warmup-days`` longer than ``--horizon-days`` is status 2 naming the option."""
+    path = _write(tmp_path, BASE)
+    status = _status(["warmup", str(path), "--quiet", "--horizon-days", "1", "--warmup-days", "2"])
+    assert status == 2
+    assert capsys.readouterr().err.strip() == "--warmup-days: must be shorter than the horizon (2880 >= 1440 minutes)"
+
+
+@pytest.mark.parametrize("argv, workers", [
+    (["--workers", "50", "--precision", "0.5", "--max-replications", "3"], 3),
+    (["--workers", "50", "--replications", "2"], 2),
+], ids=["precision", "replications"])
+def test_workers_are_capped_at_the_replications(capsys, tmp_path, argv, workers):
+    """No more worker processes start than replications can run, and provenance records how many did."""
+    path = _write(tmp_path, BASE)
+    out = tmp_path / "out.json"
+    assert main(["run", str(path), "--quiet", "--json", str(out), *argv]) == 0
+    assert json.loads(out.read_text())["provenance"]["workers"] == workers
 
 
 # -- 5. errors raised in worker processes -------------------------------------------------

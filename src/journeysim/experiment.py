@@ -194,6 +194,9 @@ def simulate(
         results are identical for any ``workers`` or ``executor``.
     workers : int or None
         Local worker processes (``None``: every core). 1 runs in this process.
+        No more processes are started than replications can run at once (with
+        ``precision``, ``max_replications``); ``result.provenance.workers`` says
+        how many were.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where to run the replications instead of local processes.
     records : {"full", "summary"}
@@ -284,15 +287,16 @@ def simulate(
             bar.update(1)
 
     first = scenario.replications if precision is None else max(2, scenario.replications)
-    total = first if precision is None else max_replications
+    total = first if precision is None else max(first, max_replications)
     reached = None
-    # with a precision target later batches have n_workers replications, so the pool needs them all
-    pool_size = n_workers if precision is not None else min(n_workers, first)
+    # never more processes than replications that can run: with a precision target,
+    # later batches have pool_size replications, up to max_replications in all
+    pool_size = min(n_workers, total)
     with _Runner(pool_size, executor) as runner, \
             _progress(total, progress, scenario.name) as bar:
         run_batch(list(range(first)), runner, bar)
         if precision is not None:
-            batch = max(2, n_workers)
+            batch = max(2, pool_size)
             while True:
                 width = _quality_half_width((st for _, st in done.values()), pathway)
                 reached = width <= precision
@@ -318,8 +322,8 @@ def simulate(
         wall_seconds=time.perf_counter() - clock,
         platform=f"Python {platform.python_version()}, numpy {np.__version__}, simpy {version('simpy')}, "
         f"{platform.machine()} {platform.system()}",
-        workers=n_workers if executor is None else 0,
-        executor=type(executor).__name__ if executor is not None else ("processes" if n_workers > 1 else "serial"),
+        workers=pool_size if executor is None else 0,
+        executor=type(executor).__name__ if executor is not None else ("processes" if pool_size > 1 else "serial"),
         records=records,
         precision=precision_info,
     )

@@ -90,6 +90,10 @@ class Override:
             raise ValidationError([Problem(f"--set {self.path}", "the path is empty")])
         if not self.values:
             raise ValidationError([Problem(f"--set {self.path}", "no values given")])
+        if self.parts[0] == "extends":
+            # the base file is read and merged before any override applies
+            raise ValidationError([Problem(f"--set {self.path}", "extends cannot be set with --set; write a "
+                                           "scenario file that extends the other one")])
 
 
 # -- parsing ---------------------------------------------------------------------------
