@@ -142,19 +142,41 @@ def test_a_directory_without_write_permission_is_reported_before_the_run(unprivi
     assert left_in(locked) == []
 
 
+LONG_STAYS = """\
+[scenario]
+name = "long stays"
+horizon_days = 1
+replications = 1
+seed = 1
+
+[[classes]]
+name = "inpatient"
+entry = "Ward"
+rate_per_hour = 1
+
+[[microsystems]]
+name = "Ward"
+service = 2000
+"""
+
+
 def test_a_late_failure_leaves_no_output_behind(tmp_path, capsys):
     """When the event log fails after the run, neither the JSON nor the report is written, nor any temporary file."""
-    # simulated time 0 on 10 April 2262 runs past the last date pandas can hold: only known once the run is done
+    # the horizon ends on 11 April 2262, which pandas can hold; the stays that drain after it run past its last
+    # date (23:47 that day), which is only known once the run is done
+    scenario = tmp_path / "in" / "long.toml"
+    scenario.parent.mkdir()
+    scenario.write_text(LONG_STAYS)
     late = ("--events", tmp_path / "e.csv", "--start-date", "2262-04-10", "--report", tmp_path / "r.html")
-    code, out, err = run_cli(capsys, "run", TANDEM, *SHORT, "--json", tmp_path / "r.json", *late)
+    code, out, err = run_cli(capsys, "run", scenario, *RUN, "--json", tmp_path / "r.json", *late)
     assert code == 2 and "past the year 2262" in err and "Traceback" not in err
-    assert left_in(tmp_path) == []
+    assert left_in(tmp_path) == ["in"]
     # an earlier result at a target is kept as it was
     (tmp_path / "r.json").write_text("earlier")
-    code, out, err = run_cli(capsys, "run", TANDEM, *SHORT, "--json", tmp_path / "r.json", *late)
-    assert code == 2 and left_in(tmp_path) == ["r.json"] and (tmp_path / "r.json").read_text() == "earlier"
+    code, out, err = run_cli(capsys, "run", scenario, *RUN, "--json", tmp_path / "r.json", *late)
+    assert code == 2 and left_in(tmp_path) == ["in", "r.json"] and (tmp_path / "r.json").read_text() == "earlier"
     # nor does JSON reach standard output
-    code, out, err = run_cli(capsys, "run", TANDEM, *SHORT, "--json", "-", *late)
+    code, out, err = run_cli(capsys, "run", scenario, *RUN, "--json", "-", *late)
     assert code == 2 and out == ""
 
 

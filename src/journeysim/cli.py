@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import os
+import socket
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,9 +22,9 @@ from typing import Any
 from ._files import folder_problems, is_stream, new_file_beside, output_problems
 from ._version import __version__
 from .analytic import exact_quality
-from .errors import JourneySimError, JourneySimWarning, ValidationError
+from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
 from .leverage import exact_leverage
-from .eventlog import DEFAULT_START, check_event_log_path
+from .eventlog import DEFAULT_START, calendar_start, check_event_log_path
 from .experiment import simulate
 from .summary_text import warning_lines
 from .runsize import parse_size
@@ -34,8 +35,11 @@ from .traffic import offered_load
 __all__ = ["main"]
 
 
-def _number(kind: type, minimum: float, *, strict: bool, what: str) -> Any:
-    """An argparse type: a finite ``kind`` (int or float) >= ``minimum`` (> if ``strict``)."""
+def _number(kind: type, minimum: float, *, strict: bool, what: str, scale: float = 1.0) -> Any:
+    """An argparse type: a finite ``kind`` (int or float) >= ``minimum`` (> if ``strict``).
+
+    With ``scale``, ``value * scale`` (the value in the library's units) must be finite too.
+    """
 
     def parse(text: str) -> Any:
         try:
@@ -44,6 +48,8 @@ def _number(kind: type, minimum: float, *, strict: bool, what: str) -> Any:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if not math.isfinite(value) or value < minimum or (strict and value == minimum):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        if not math.isfinite(value * scale):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}, which is too large")
         return value
 
     return parse
@@ -51,15 +57,47 @@ def _number(kind: type, minimum: float, *, strict: bool, what: str) -> Any:
 
 _positive_int = _number(int, 1, strict=False, what="a positive integer")
 _nonnegative_int = _number(int, 0, strict=False, what="a non-negative integer")
-_days = _number(float, 0.0, strict=False, what="a non-negative number of days")
+_horizon_days = _number(float, 0.0, strict=True, what="a positive number of days", scale=1440.0)
+_days = _number(float, 0.0, strict=False, what="a non-negative number of days", scale=1440.0)
 _positive_float = _number(float, 0.0, strict=True, what="a positive number")
+
+
+def _address(text: str) -> str:
+    """An argparse type: a Dask scheduler address (checked further when connecting)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a scheduler address such as tcp://host:8786, got ''")
+    return text
+
+
+def _start_date(text: str) -> str:
+    """An argparse type: a date ``YYYY-MM-DD`` that an event log's timestamps can hold."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+    try:
+        calendar_start(text)
+    except JourneySimError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date between {pd.Timestamp.min + pd.Timedelta(days=1):%Y-%m-%d} and {pd.Timestamp.max:%Y-%m-%d} "
+            f"(the range of the event log's timestamps), got {text!r}") from None
+    return text
+
+
+def _days_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon-days", type=_horizon_days, help="days of arrivals per replication")
+    p.add_argument("--warmup-days", type=_days, help="days left out of the statistics")
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replications", type=_positive_int, help="number of replications (default: the file's)")
     p.add_argument("--seed", type=_nonnegative_int, help="root seed (default: the file's)")
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster (needs journeysim[dask])")
+    p.add_argument("--scheduler", type=_address, metavar="ADDRESS", help="run on a Dask cluster (needs journeysim[dask])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-memory", type=_size, metavar="SIZE",
                    help="memory the run may use, e.g. 16G or 'none' (default: half of this machine's memory); "
@@ -77,16 +115,32 @@ def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
     """``simulate`` keyword arguments for workers, a Dask scheduler, the progress bar and the memory limit."""
     options: dict[str, Any] = {"workers": args.workers, "progress": False if args.quiet else None,
                                "max_memory": getattr(args, "max_memory", None)}
-    if getattr(args, "scheduler", None):
+    if getattr(args, "scheduler", None) is not None:
         try:
             from distributed import Client
         except ImportError:
             raise JourneySimError("--scheduler needs Dask: pip install 'journeysim[dask]'") from None
         try:
+            _probe_scheduler(args.scheduler)
             options["executor"] = Client(args.scheduler, timeout="10s")
-        except (OSError, TimeoutError) as err:
-            raise JourneySimError(f"cannot reach the Dask scheduler at {args.scheduler}: {err}") from None
+        except (ValueError, TypeError, OverflowError, OSError) as err:  # OSError covers timeouts
+            raise JourneySimError(f"--scheduler: cannot use the Dask scheduler at {args.scheduler!r}: {err}") from None
     return options
+
+
+def _probe_scheduler(address: str) -> None:
+    """Fail at once when nothing listens at a TCP scheduler address.
+
+    Dask's Client retries a refused connection until its timeout; one plain
+    connection attempt tells a refused port or an unknown host straight away.
+    """
+    from distributed.comm import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        host, port = parse_host_port(location)
+        with socket.create_connection((host, port), timeout=5):
+            pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,8 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="simulate a scenario and print its summary")
     p.add_argument("file", metavar="FILE")
     _run_options(p)
-    p.add_argument("--horizon-days", type=_days, help="days of arrivals per replication")
-    p.add_argument("--warmup-days", type=_days, help="days left out of the statistics")
+    _days_options(p)
     p.add_argument("--checkpoint", metavar="DIR", help="store each finished replication here; rerun to resume")
     p.add_argument("--precision", type=_positive_float, metavar="H",
                    help="run batches until the 95%% CI half-width of system quality is at most H")
@@ -115,17 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
     p.add_argument("--events", metavar="PATH",
                    help="write every journey as a process-mining event log: .csv or .xes (.xes.gz gzipped)")
-
-    def start_date(text: str) -> str:
-        from datetime import datetime
-
-        try:
-            datetime.strptime(text, "%Y-%m-%d")
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
-        return text
-
-    p.add_argument("--start-date", type=start_date, default=DEFAULT_START, metavar="YYYY-MM-DD",
+    p.add_argument("--start-date", type=_start_date, default=DEFAULT_START, metavar="YYYY-MM-DD",
                    help=f"calendar date of simulated time 0 in the event log (default {DEFAULT_START}; "
                    "simulated time 0 is a Monday 00:00, so give a Monday)")
     p.add_argument("--report", metavar="PATH", help="write a self-contained HTML report")
@@ -134,8 +177,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="one scenario, or the base first and then the others")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="the HTML file to write")
     _run_options(p)
-    p.add_argument("--horizon-days", type=_days, help="days of arrivals per replication")
-    p.add_argument("--warmup-days", type=_days, help="days left out of the statistics")
+    _days_options(p)
     p.add_argument("--title", help="title of the report (default: the base scenario's name)")
 
     p = sub.add_parser("compare", help="compare scenarios with common random numbers")
@@ -157,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_nonnegative_int, help="root seed (default: the file's)")
     p.add_argument("--node", metavar="NAME", help="use the waits at this microsystem instead of time in system")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _days_options(p)
 
     p = sub.add_parser("analyze", help="exact system quality from the graph, no simulation")
     p.add_argument("file", metavar="FILE")
@@ -293,6 +336,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = _with_days(load_scenario(args.file), args)
+    if args.events is not None:
+        _check_event_span(args.start_date, scenario.horizon)
     options = _executor_options(args)
     try:
         result = simulate(scenario, replications=args.replications, seed=args.seed, records=args.records,
@@ -328,14 +373,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_event_span(start: str, horizon: float) -> None:
+    """Fail before the run when the event log's timestamps would leave the range pandas can hold."""
+    import pandas as pd
+
+    try:
+        calendar_start(start) + pd.Timedelta(minutes=horizon)
+    except (ValueError, OverflowError):  # pandas' OutOfBounds errors are ValueErrors
+        raise JourneySimError(
+            f"--start-date {start}: with the {horizon / 1440:g}-day horizon the event log would run past "
+            f"{pd.Timestamp.max:%Y-%m-%d}, the last date its timestamps can hold; give an earlier start") from None
+
+
 def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
     """The scenario with the horizon and warm-up given on the command line, if any."""
     if args.horizon_days is None and args.warmup_days is None:
         return scenario
-    return scenario.with_settings(
-        horizon=scenario.horizon if args.horizon_days is None else args.horizon_days * 1440.0,
-        warmup=scenario.warmup if args.warmup_days is None else args.warmup_days * 1440.0,
-    )
+    try:
+        return scenario.with_settings(
+            horizon=scenario.horizon if args.horizon_days is None else args.horizon_days * 1440.0,
+            warmup=scenario.warmup if args.warmup_days is None else args.warmup_days * 1440.0,
+        )
+    except ValidationError as err:
+        given = {"horizon": "--horizon-days" if args.horizon_days is not None else None,
+                 "warmup": "--warmup-days" if args.warmup_days is not None else None}
+        raise ValidationError([Problem(given.get(p.path) or p.path, p.message) for p in err.problems]) from None
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -448,16 +510,18 @@ def _sweep(args: argparse.Namespace) -> int:
 def _warmup(args: argparse.Namespace) -> int:
     from .warmup import suggest_warmup
 
-    scenario = load_scenario(args.file)
+    scenario = _with_days(load_scenario(args.file), args)
     if args.node is not None and args.node not in scenario.model.node_names:
         raise JourneySimError(f"--node: unknown microsystem {args.node!r}; one of {', '.join(scenario.model.node_names)}")
+    # the pilot keeps every journey, so MSER-5 sees the start-up transient the warm-up is to remove
     pilot = simulate(scenario.with_settings(warmup=0.0), replications=args.replications, seed=args.seed,
                      progress=False if args.quiet else None)
     s = suggest_warmup(pilot, node=args.node)
     what = f"waits at {args.node}" if args.node else "time in system"
-    print(f"MSER-5 on the replication-averaged {what} ({args.replications} pilot replications, "
-          f"bins of {s.bin_minutes / 60:g} h):")
+    print(f"MSER-5 on the replication-averaged {what} ({args.replications} pilot replications of "
+          f"{scenario.horizon / 1440:g} days, bins of {s.bin_minutes / 60:g} h):")
     print(f"  suggested warm-up: {s.warmup_minutes / 1440:.2f} days ({s.warmup_minutes:.0f} minutes)")
+    print(f"  current warm-up:   {scenario.warmup / 1440:.2f} days")
     if not s.reliable:
         print("  not reliable: the minimum lies in the second half of the run; use a longer pilot horizon")
     return 0

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import JourneySimError
+from .errors import JourneySimError, Problem, ValidationError
 from .experiment import simulate
 from .metrics import replication_metrics
 from .overrides import Override, parse_override, sweep_specs
@@ -212,7 +212,7 @@ def sweep(
         spec = read_spec(spec)
     parsed = [o if isinstance(o, Override) else parse_override(o) for o in overrides]
     points = sweep_specs(spec, parsed)
-    scenarios = [build_scenario(s) for _, s in points]
+    scenarios = _build_points(points)
     first = scenarios[0]
     reps = replications if replications is not None else first.replications
     root = seed if seed is not None else first.seed
@@ -239,3 +239,38 @@ def sweep(
                 "variance_reduction": None if d is None else d["variance_reduction"],
             })
     return pd.DataFrame(rows)
+
+
+def _build_points(points: Sequence[tuple[dict[str, Any], ScenarioSpec]]) -> list[Scenario]:
+    """The scenario of every grid point; every problem of every point is raised at once.
+
+    A problem found at every point (the file's own) is listed once as it is; one
+    found at some points names the ``--set`` value that causes it (or the points).
+    """
+    scenarios: list[Scenario] = []
+    found: dict[Problem, list[int]] = {}  # problem -> the points where it occurs, in order
+    for n, (_, spec) in enumerate(points):
+        try:
+            scenarios.append(build_scenario(spec))
+        except ValidationError as err:
+            for p in err.problems:
+                found.setdefault(p, []).append(n)
+    if not found:
+        return scenarios
+    problems = []
+    for p, where in found.items():
+        if len(where) < len(points):
+            problems.append(Problem(p.path, f"{p.message} (with {_cause([points[n][0] for n in where], points)})",
+                                    p.file, p.line))
+        else:
+            problems.append(p)
+    raise ValidationError(problems)
+
+
+def _cause(bad: list[dict[str, Any]], points: Sequence[tuple[dict[str, Any], ScenarioSpec]]) -> str:
+    """``--set PATH=VALUE`` when exactly the points with that value are ``bad``, else the points."""
+    for path in bad[0]:
+        value = bad[0][path]
+        if all(pt[path] == value for pt in bad) and sum(pt[path] == value for pt, _ in points) == len(bad):
+            return f"--set {path}={value!r}"
+    return "; ".join(", ".join(f"--set {k}={v!r}" for k, v in pt.items()) for pt in bad)

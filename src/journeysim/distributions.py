@@ -9,6 +9,13 @@ Clinical papers usually report medians with an interquartile range, so
 :class:`LogNormal` can be built from a median and log-sd as well as from a mean
 and standard deviation.
 
+Every distribution checks when it is made that its mean and its second moment
+``E[X**2]`` (``second_moment``) are finite floating-point numbers: the engine adds
+means of steps, and every analysis squares durations for variances and
+confidence intervals. So a lognormal with ``log_sd = 300`` or a duration of
+``1e200`` minutes is refused at once, naming the parameters, rather than turning
+into ``inf`` or ``nan`` in the results.
+
 Examples
 --------
 >>> import numpy as np
@@ -23,12 +30,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ._problems import Collector, is_number
+from .errors import Problem, ValidationError
 
 __all__ = [
     "Distribution",
@@ -61,6 +70,42 @@ def _check_nonnegative(c: Collector, name: str, value: object, *, positive: bool
         c.add(name, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 
+def _check_moments(c: Collector, dist: "Fixed | Exponential | LogNormal | Gamma | Triangular | Uniform | Empirical",
+                   *, positive: bool = False) -> None:
+    """Record a problem unless the mean and ``E[X**2]`` are finite (and the mean > 0 when it must be).
+
+    Only checked once the parameters themselves are valid.
+    """
+    if c.problems:
+        return
+    mean, second = dist.mean, dist.second_moment
+    if not (math.isfinite(mean) and math.isfinite(second)):
+        c.add("", f"is too large for floating point: mean {mean:.3g} minutes, second moment E[X^2] {second:.3g} "
+              "minutes^2 (both must be finite; keep durations well below 1e150 minutes)")
+    elif positive and mean <= 0.0:
+        c.add("", f"is too small for floating point: its mean rounds to {mean!r} minutes")
+
+
+def _overflow_to_inf(f: Callable[[], float]) -> float:
+    """``f()``, or ``inf`` where float arithmetic (``**``, ``math.exp``) raises OverflowError."""
+    try:
+        return f()
+    except OverflowError:
+        return math.inf
+
+
+def _derived(cls: type, given: str, **params: float) -> Any:
+    """``cls(**params)`` for parameters derived from others; a problem names the ones ``given``."""
+    try:
+        return cls(**params)
+    except ValidationError as err:
+        kind = cls.kind  # type: ignore[attr-defined]
+        raise ValidationError([
+            Problem("", f"{given} give a {kind} {'whose ' + p.path if p.path else 'that'} {p.message}")
+            for p in err.problems
+        ]) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Fixed:
     """Always the same duration.
@@ -77,12 +122,18 @@ class Fixed:
     def __post_init__(self) -> None:
         c = Collector()
         _check_nonnegative(c, "value", self.value)
+        _check_moments(c, self)
         c.raise_if_any()
 
     @property
     def mean(self) -> float:
         """The fixed value."""
         return float(self.value)
+
+    @property
+    def second_moment(self) -> float:
+        """``value**2``."""
+        return float(self.value) * float(self.value)
 
     def sample(self, rng: np.random.Generator | None, size: int | None = None) -> float | NDArray[np.float64]:
         """Return the value (``rng`` is not used)."""
@@ -107,7 +158,13 @@ class Exponential:
     def __post_init__(self) -> None:
         c = Collector()
         _check_nonnegative(c, "mean", self.mean, positive=True)
+        _check_moments(c, self, positive=True)
         c.raise_if_any()
+
+    @property
+    def second_moment(self) -> float:
+        """``2 * mean**2``."""
+        return 2.0 * float(self.mean) * float(self.mean)
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | NDArray[np.float64]:
         """Draw from the exponential distribution."""
@@ -127,6 +184,11 @@ class LogNormal:
     5.0
     >>> LogNormal(median=9, log_sd=0.4).median
     9
+    >>> LogNormal.from_median(30, 300)
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: is too large for floating point: mean inf minutes, second moment E[X^2] inf
+    minutes^2 (both must be finite; keep durations well below 1e150 minutes)
     """
 
     median: float
@@ -137,6 +199,7 @@ class LogNormal:
         c = Collector()
         _check_nonnegative(c, "median", self.median, positive=True)
         _check_nonnegative(c, "log_sd", self.log_sd)
+        _check_moments(c, self, positive=True)
         c.raise_if_any()
 
     @classmethod
@@ -151,18 +214,24 @@ class LogNormal:
         _check_nonnegative(c, "mean", mean, positive=True)
         _check_nonnegative(c, "sd", sd)
         c.raise_if_any()
-        sigma2 = math.log1p((sd / mean) ** 2)
-        return cls(median=mean / math.sqrt(1.0 + (sd / mean) ** 2), log_sd=math.sqrt(sigma2))
+        cv2 = _overflow_to_inf(lambda: (sd / mean) ** 2)
+        return _derived(cls, f"mean {mean!r} and sd {sd!r}", median=mean / math.sqrt(1.0 + cv2),
+                        log_sd=math.sqrt(math.log1p(cv2)))
 
     @property
     def mean(self) -> float:
         """``median * exp(log_sd**2 / 2)``."""
-        return self.median * math.exp(self.log_sd**2 / 2.0)
+        return self.median * _overflow_to_inf(lambda: math.exp(self.log_sd**2 / 2.0))
+
+    @property
+    def second_moment(self) -> float:
+        """``median**2 * exp(2 log_sd**2)``."""
+        return _overflow_to_inf(lambda: math.exp(2.0 * math.log(self.median) + 2.0 * self.log_sd**2))
 
     @property
     def sd(self) -> float:
         """Standard deviation."""
-        return self.mean * math.sqrt(math.expm1(self.log_sd**2))
+        return self.mean * math.sqrt(_overflow_to_inf(lambda: math.expm1(self.log_sd**2)))
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | NDArray[np.float64]:
         """Draw from the lognormal distribution."""
@@ -187,6 +256,7 @@ class Gamma:
         c = Collector()
         _check_nonnegative(c, "shape", self.shape, positive=True)
         _check_nonnegative(c, "scale", self.scale, positive=True)
+        _check_moments(c, self, positive=True)
         c.raise_if_any()
 
     @classmethod
@@ -196,12 +266,18 @@ class Gamma:
         _check_nonnegative(c, "mean", mean, positive=True)
         _check_nonnegative(c, "sd", sd, positive=True)
         c.raise_if_any()
-        return cls(shape=(mean / sd) ** 2, scale=sd**2 / mean)
+        return _derived(cls, f"mean {mean!r} and sd {sd!r}", shape=_overflow_to_inf(lambda: (mean / sd) ** 2),
+                        scale=_overflow_to_inf(lambda: sd**2 / mean))
 
     @property
     def mean(self) -> float:
         """``shape * scale``."""
         return self.shape * self.scale
+
+    @property
+    def second_moment(self) -> float:
+        """``shape * (shape + 1) * scale**2``, i.e. ``mean * (mean + scale)``."""
+        return self.mean * (self.mean + self.scale)
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | NDArray[np.float64]:
         """Draw from the gamma distribution."""
@@ -229,12 +305,19 @@ class Triangular:
             _check_nonnegative(c, name, getattr(self, name))
         if not c.problems and not (self.low <= self.mode <= self.high and self.low < self.high):
             c.add("", f"needs low <= mode <= high and low < high, got {self.low}, {self.mode}, {self.high}")
+        _check_moments(c, self)
         c.raise_if_any()
 
     @property
     def mean(self) -> float:
         """``(low + mode + high) / 3``."""
         return (self.low + self.mode + self.high) / 3.0
+
+    @property
+    def second_moment(self) -> float:
+        """``(a**2 + b**2 + c**2 + ab + ac + bc) / 6`` for ``a, b, c = low, mode, high``."""
+        a, b, m = float(self.low), float(self.high), float(self.mode)
+        return (a * a + b * b + m * m + a * b + a * m + b * m) / 6.0
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | NDArray[np.float64]:
         """Draw from the triangular distribution."""
@@ -261,12 +344,19 @@ class Uniform:
         _check_nonnegative(c, "high", self.high)
         if not c.problems and self.high < self.low:
             c.add("", f"needs low <= high, got {self.low} > {self.high}")
+        _check_moments(c, self)
         c.raise_if_any()
 
     @property
     def mean(self) -> float:
         """``(low + high) / 2``."""
         return (self.low + self.high) / 2.0
+
+    @property
+    def second_moment(self) -> float:
+        """``(low**2 + low * high + high**2) / 3``."""
+        a, b = float(self.low), float(self.high)
+        return (a * a + a * b + b * b) / 3.0
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | NDArray[np.float64]:
         """Draw from the uniform distribution."""
@@ -293,12 +383,20 @@ class Empirical:
         else:
             for i, v in enumerate(self.values):
                 _check_nonnegative(c, f"values[{i}]", v)
+        _check_moments(c, self)
         c.raise_if_any()
 
     @property
     def mean(self) -> float:
         """Mean of the observed values."""
-        return float(np.mean(self.values))
+        with np.errstate(over="ignore"):
+            return float(np.mean(self.values))
+
+    @property
+    def second_moment(self) -> float:
+        """Mean of the squared observed values."""
+        with np.errstate(over="ignore"):
+            return float(np.mean(np.square(np.asarray(self.values, dtype=float))))
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | NDArray[np.float64]:
         """Draw observed values uniformly at random, with replacement."""

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from ._frozen import FrozenMap
-from ._problems import Collector, is_number
+from ._problems import Collector, check_name, is_number
 from .clock import Window
-from .distributions import Distribution, Fixed
+from .distributions import Distribution, Exponential, Fixed
 from .errors import ValidationError
 from .profiles import ArrivalProfile
 
@@ -55,6 +55,15 @@ __all__ = [
 
 #: The three kinds of handoff defect named by the clinical-microsystem literature.
 HANDOFF_KINDS: tuple[str, str, str] = ("patient", "information", "services")
+
+# What names may not contain or be, and why (docs/scenarios.md, "Names"). Every name is
+# also non-empty, without control characters and without whitespace at either end.
+_LABEL_ARROWS = {"->": "handoffs are labelled 'FROM->TO'", "=>": "requests are labelled 'FROM=>TO'"}
+_NODE_NAME = {**_LABEL_ARROWS, ":": "a milestone 'NODE.STEP' cannot have ':' in NODE"}
+_STEP_NAME = {".": "a milestone 'NODE.STEP' could not name the step",
+              ":": "a milestone 'NODE.STEP' could not name the step"}
+_CLASS_NAME = {"default": "in a per-class table it is the value of the classes not named",
+               "system": "results name the whole pathway's quality 'quality.system'"}
 
 
 def per_day(rate: float) -> float:
@@ -154,16 +163,11 @@ def _by_class(c: Collector, path: str, value: object) -> ByClass:
         return ByClass()
 
 
-def _check_name(c: Collector, path: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        c.add(path, f"must be a non-empty string, got {value!r}")
-    elif any(ch in value for ch in "[]=>\n") or "->" in value:
-        c.add(path, f"{value!r} may not contain '->', '=>', '[', ']' or a newline")
-
-
 def _check_distribution(c: Collector, path: str, value: object) -> None:
     if not isinstance(value, Distribution):
         c.add(path, f"must be a distribution (Fixed, Exponential, LogNormal, ...), got {value!r}")
+    elif not is_number(value.mean) or value.mean < 0:  # the built-in ones check more (distributions.py)
+        c.add(path, f"must have a finite, non-negative mean, got {value.mean!r}")
 
 
 def _service(c: Collector, path: str, service: object) -> Distribution | tuple["Step", ...]:
@@ -212,7 +216,7 @@ class Step:
 
     def __post_init__(self) -> None:
         c = Collector()
-        _check_name(c, "name", self.name)
+        check_name(c, "name", self.name, forbid=_STEP_NAME)
         _check_distribution(c, "duration", self.duration)
         c.raise_if_any()
 
@@ -232,7 +236,7 @@ class Defect:
 
     def __post_init__(self) -> None:
         c = Collector()
-        _check_name(c, "name", self.name)
+        check_name(c, "name", self.name)
         object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
         c.raise_if_any()
 
@@ -531,7 +535,7 @@ class Microsystem:
 
     def __post_init__(self) -> None:
         c = Collector()
-        _check_name(c, "name", self.name)
+        check_name(c, "name", self.name, forbid=_NODE_NAME)
         if self.kind not in ("clinical", "support"):
             c.add("kind", f"must be 'clinical' or 'support', got {self.kind!r}")
         cap = self.capacity
@@ -803,8 +807,8 @@ class Handoff:
 
     def __post_init__(self) -> None:
         c = Collector()
-        _check_name(c, "from", self.source)
-        _check_name(c, "to", self.target)
+        check_name(c, "from", self.source)
+        check_name(c, "to", self.target)
         object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
         _check_distribution(c, "delay", self.delay)
         object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
@@ -861,8 +865,8 @@ class ServiceRequest:
 
     def __post_init__(self) -> None:
         c = Collector()
-        _check_name(c, "from", self.source)
-        _check_name(c, "to", self.target)
+        check_name(c, "from", self.source)
+        check_name(c, "to", self.target)
         object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
         _check_distribution(c, "delay", self.delay)
         object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
@@ -919,10 +923,10 @@ class PatientClass:
 
     def __post_init__(self) -> None:
         c = Collector()
-        _check_name(c, "name", self.name)
+        check_name(c, "name", self.name, reserved=_CLASS_NAME)
         entry = self.entry
         if isinstance(entry, str):
-            _check_name(c, "entry", entry)
+            check_name(c, "entry", entry)
             entries: tuple[tuple[str, float], ...] = ((entry, 1.0),)
         elif isinstance(entry, (Mapping, tuple)):
             entries = tuple(entry.items()) if isinstance(entry, Mapping) else entry
@@ -940,6 +944,14 @@ class PatientClass:
         object.__setattr__(self, "entry", entries)
         if not is_number(self.rate) or self.rate < 0:
             c.add("rate", f"must be a non-negative number of arrivals per minute, got {self.rate!r}")
+        elif self.rate > 0:
+            # the engine draws the time to the next candidate arrival from this distribution
+            peak = self.profile.peak if isinstance(self.profile, ArrivalProfile) else 1.0
+            try:
+                Exponential(1.0 / (self.rate * peak))
+            except ValidationError as err:
+                c.add("rate", f"{self.rate!r} arrivals per minute is out of range: the mean time between "
+                      f"arrivals, 1/rate, {err.problems[0].message}")
         if isinstance(self.priority, bool) or not isinstance(self.priority, int):
             c.add("priority", f"must be an integer, got {self.priority!r}")
         if not isinstance(self.background, bool):

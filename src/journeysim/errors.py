@@ -8,8 +8,10 @@ with the key path where it was found.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError", "SimulationError"]
 
@@ -38,10 +40,15 @@ class Problem:
     line : int or None
         Line in ``file`` where the offending entry starts, when known.
 
+    The text is always one line: control characters in a name (a newline in a
+    key path, say) are shown escaped.
+
     Examples
     --------
     >>> str(Problem("capacity", "must be a positive integer or 'unlimited', got 0", "ed.toml", 4))
     "ed.toml:4: capacity: must be a positive integer or 'unlimited', got 0"
+    >>> print(Problem("microsystems[0] (E" + chr(10) + "D).name", "is wrong"))
+    microsystems[0] (E\\nD).name: is wrong
     """
 
     path: str
@@ -53,7 +60,15 @@ class Problem:
         where = ""
         if self.file is not None:
             where = self.file + (f":{self.line}" if self.line is not None else "") + ": "
-        return where + (f"{self.path}: " if self.path else "") + self.message
+        return _one_line(where + (f"{self.path}: " if self.path else "") + self.message)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\t``, ``\\x1b``), so it prints as one line."""
+    if all(unicodedata.category(ch)[0] != "C" for ch in text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch)[0] == "C" else ch
+                   for ch in text)
 
 
 class ValidationError(JourneySimError, ValueError):
@@ -69,11 +84,19 @@ class ValidationError(JourneySimError, ValueError):
     >>> err = ValidationError([Problem("capacity", "must be positive")])
     >>> err.problems[0].path
     'capacity'
+    >>> import pickle   # as when it comes back from a worker process
+    >>> pickle.loads(pickle.dumps(err)).problems == err.problems
+    True
     """
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception pickling calls cls(*self.args), which would pass the joined
+        # message as the problems; rebuild from the problems instead
+        return (type(self), (self.problems,), self.__dict__ or None)
 
 
 class SimulationError(JourneySimError, RuntimeError):

@@ -168,7 +168,11 @@ def calendar_start(start: DateLike) -> pd.Timestamp:
     if ts is None or pd.isna(ts):
         raise JourneySimError(f"start: expected a calendar date such as '2026-01-05' (ISO 8601), got {start!r}")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.as_unit("ns")
+    try:
+        return ts.as_unit("ns")
+    except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime: nanosecond timestamps end in 1677 and 2262
+        raise JourneySimError(f"start: {start!r} is outside {pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}, "
+                              "the range of the event log's timestamps") from None
 
 
 def event_log(

@@ -38,13 +38,14 @@ from ._version import __version__
 from .aggregate import ReplicationStats
 from .checkpoint import CheckpointStore, fingerprint
 from .engine import simulate_replication
-from .errors import SimulationError
+from ._problems import is_number
+from .errors import Problem, SimulationError, ValidationError
 from .model import Model
 from .plan import Plan, plan
 from .records import Records
 from .results import Provenance, SimulationResult
 from .runsize import check_run
-from .scenario import Scenario
+from .scenario import MAX_REPLICATIONS, Scenario
 from .stats import proportion_ci
 from .streams import SeedLike, root_seed_sequence
 from .workers import WorkerPool
@@ -195,6 +196,9 @@ def simulate(
         results are identical for any ``workers`` or ``executor``.
     workers : int or None
         Local worker processes (``None``: every core). 1 runs in this process.
+        No more processes are started than replications can run at once (with
+        ``precision``, ``max_replications``); ``result.provenance.workers`` says
+        how many were.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where to run the replications instead of local processes.
     records : {"full", "summary"}
@@ -210,7 +214,7 @@ def simulate(
         Run batches of replications until the 95% CI half-width of system
         quality is at most this (or ``max_replications`` is reached).
     max_replications : int
-        Upper bound with ``precision``.
+        Upper bound with ``precision`` (at most :data:`~journeysim.scenario.MAX_REPLICATIONS`).
     progress : bool or None
         Show a progress bar (``None``: only when standard error is a terminal).
     on_replication : callable, optional
@@ -234,6 +238,14 @@ def simulate(
     -------
     SimulationResult
         ``provenance`` records the seed, workers and, with ``precision``, how it was met.
+
+    Raises
+    ------
+    ValidationError
+        When an argument is out of range (the scenario's own settings included).
+    SimulationError
+        When a replication cannot be carried out (e.g. a deadlock), in this
+        process or in a worker.
     """
     scenario = target if isinstance(target, Scenario) else None
     if scenario is None:
@@ -247,12 +259,19 @@ def simulate(
     }
     if changes:
         scenario = scenario.with_settings(**changes)
+    problems = []
     if records not in ("full", "summary"):
-        raise ValueError(f"records must be 'full' or 'summary', got {records!r}")
+        problems.append(Problem("records", f"must be 'full' or 'summary', got {records!r}"))
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
-    if precision is not None and not (isinstance(precision, (int, float)) and precision > 0):
-        raise ValueError(f"precision must be a positive number, got {precision!r}")
+        problems.append(Problem("workers", f"must be a positive integer or None, got {workers!r}"))
+    if precision is not None and not (is_number(precision) and precision > 0):
+        problems.append(Problem("precision", f"must be a positive number, got {precision!r}"))
+    if (isinstance(max_replications, bool) or not isinstance(max_replications, int)
+            or not 1 <= max_replications <= MAX_REPLICATIONS):
+        problems.append(Problem("max_replications",
+                                f"must be a positive integer up to {MAX_REPLICATIONS:,}, got {max_replications!r}"))
+    if problems:
+        raise ValidationError(problems)
     n_workers = default_workers() if workers is None else workers
     check_run(scenario if precision is None else scenario.with_settings(replications=max_replications),
                 records, max_memory, n_workers)
@@ -289,15 +308,16 @@ def simulate(
             bar.update(1)
 
     first = scenario.replications if precision is None else max(2, scenario.replications)
-    total = first if precision is None else max_replications
+    total = first if precision is None else max(first, max_replications)
     reached = None
-    # with a precision target later batches have n_workers replications, so the pool needs them all
-    pool_size = n_workers if precision is not None else min(n_workers, first)
+    # never more processes than replications that can run: with a precision target,
+    # later batches have pool_size replications, up to max_replications in all
+    pool_size = min(n_workers, total)
     with _Runner(pool_size, executor) as runner, \
             _progress(total, progress, scenario.name) as bar:
         run_batch(list(range(first)), runner, bar)
         if precision is not None:
-            batch = max(2, n_workers)
+            batch = max(2, pool_size)
             while True:
                 width = _quality_half_width((st for _, st in done.values()), pathway)
                 reached = width <= precision
@@ -323,8 +343,8 @@ def simulate(
         wall_seconds=time.perf_counter() - clock,
         platform=f"Python {platform.python_version()}, numpy {np.__version__}, simpy {version('simpy')}, "
         f"{platform.machine()} {platform.system()}",
-        workers=n_workers if executor is None else 0,
-        executor=type(executor).__name__ if executor is not None else ("processes" if n_workers > 1 else "serial"),
+        workers=pool_size if executor is None else 0,
+        executor=type(executor).__name__ if executor is not None else ("processes" if pool_size > 1 else "serial"),
         records=records,
         precision=precision_info,
     )

@@ -69,10 +69,21 @@ class Frailty:
     reference : str
         Where the value comes from, shown in reports.
 
+    Raises
+    ------
+    ValidationError
+        When the correlation is not in ``[0, 1)``, or is so close to 0 or 1 that
+        the quadrature of :meth:`expect` is not finite in floating point.
+
     Examples
     --------
     >>> Frailty(0.0).is_independent
     True
+    >>> Frailty(1e-300)
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: correlation: 1e-300 is too close to 0 for the quadrature of the frailty
+    (its nodes or weights are not finite numbers); give 0 for independent defects or at least 1e-06
     """
 
     correlation: float = 0.0
@@ -86,6 +97,22 @@ class Frailty:
             c.add("reference", f"must be a string, got {self.reference!r}")
         c.raise_if_any()
         object.__setattr__(self, "correlation", float(self.correlation))
+        if not self._quadrature_is_finite():
+            near, advice = (("0", "give 0 for independent defects or at least 1e-06") if self.correlation < 0.5
+                            else ("1", "give at most 0.999999"))
+            c.add("correlation", f"{self.correlation!r} is too close to {near} for the quadrature of the frailty "
+                  f"(its nodes or weights are not finite numbers); {advice}")
+        c.raise_if_any()
+
+    def _quadrature_is_finite(self) -> bool:
+        """Whether :meth:`nodes` gives finite frailties in ``[0, 2]`` and non-negative weights."""
+        try:
+            with np.errstate(all="ignore"):
+                z, w = self.nodes()
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return False
+        return bool(np.all(np.isfinite(z)) and np.all(np.isfinite(w)) and np.all((z >= 0) & (z <= 2))
+                    and np.all(w >= 0) and abs(w.sum() - 1.0) < 1e-9)
 
     @property
     def is_independent(self) -> bool:
@@ -120,7 +147,8 @@ class Frailty:
         a = self.alpha
         # Beta(a, a) on [0, 1] is the Jacobi weight (1 - x)^(a-1) (1 + x)^(a-1) on [-1, 1]
         x, w = sc.roots_jacobi(NODES, a - 1.0, a - 1.0)
-        return 1.0 + x, w / w.sum()
+        with np.errstate(invalid="ignore"):
+            return 1.0 + x, w / w.sum()
 
     def expect(self, f: Callable[[float], float]) -> float:
         """``E[f(Z)]`` by Gauss-Jacobi quadrature (exact for polynomials of degree < 2 * NODES)."""

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._frozen import FrozenMap
-from ._problems import Collector, is_number
+from ._problems import Collector, check_name, is_number
 from .clock import Window
 
 __all__ = ["parse_milestone", "Standard", "Group", "Atom", "BUILTIN_MILESTONES"]
@@ -119,6 +119,9 @@ def _milestone_list(c: Collector, path: str, value: object) -> tuple[str, ...]:
 
 
 _UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
+# results name a standard's share met "standards.NAME.met"
+_STANDARD_NAME = {" ": "results name it 'standards.NAME.met'", ".": "results name it 'standards.NAME.met'",
+                  ":": "results name it 'standards.NAME.met'"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +168,18 @@ class Standard:
 
     def __post_init__(self) -> None:
         c = Collector()
-        if not isinstance(self.name, str) or not self.name.strip() or any(ch in self.name for ch in " .:"):
-            c.add("name", f"must be a name without spaces, dots or colons, got {self.name!r}")
+        check_name(c, "name", self.name, forbid=_STANDARD_NAME)
         object.__setattr__(self, "start", _milestone_list(c, "from", self.start))
         object.__setattr__(self, "end", _milestone_list(c, "to", self.end))
         if self.unit not in _UNITS:
             c.add("unit", f"must be one of {', '.join(_UNITS)}, got {self.unit!r}")
         if not is_number(self.within) or self.within < 0:
             c.add("within", f"must be a non-negative number, got {self.within!r}")
-        else:
-            object.__setattr__(self, "within", float(self.within) * _UNITS.get(self.unit, 1.0))
-            object.__setattr__(self, "unit", "minutes")
+        elif self.unit in _UNITS:
+            within = c.converted("within", self.within, float(self.within) * _UNITS[self.unit], self.unit)
+            if within is not None:
+                object.__setattr__(self, "within", within)
+                object.__setattr__(self, "unit", "minutes")
         object.__setattr__(self, "classes", _names(c, "classes", self.classes))
         object.__setattr__(self, "entries", _names(c, "entries", self.entries))
         if not isinstance(self.reached_only, bool):
@@ -216,8 +220,7 @@ class Group:
 
     def __post_init__(self) -> None:
         c = Collector()
-        if not isinstance(self.name, str) or not self.name.strip():
-            c.add("name", f"must be a non-empty string, got {self.name!r}")
+        check_name(c, "name", self.name)
         if self.by not in ("entry", "class", "clock"):
             c.add("by", f"must be 'entry', 'class' or 'clock', got {self.by!r}")
         if self.by == "clock":
@@ -225,9 +228,12 @@ class Group:
                 c.add("clock", "a clock group needs a time window (days and hours)")
             if self.inside == self.outside:
                 c.add("inside", "the inside and outside labels must differ")
+            check_name(c, "inside", self.inside)
+            check_name(c, "outside", self.outside)
         elif isinstance(self.values, Mapping) and self.values:
             clean = {}
             for label, names in self.values.items():
+                check_name(c, f"{self.by}.{label}", label)
                 got = _names(c, f"{self.by}.{label}", names)
                 clean[str(label)] = got or ()
             seen: dict[str, str] = {}

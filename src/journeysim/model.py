@@ -32,7 +32,7 @@ from ._frozen import FrozenMap
 
 import networkx as nx
 
-from ._problems import Collector
+from ._problems import Collector, check_name
 from .elements import (
     ByClass,
     Handoff,
@@ -46,6 +46,8 @@ from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milesto
 __all__ = ["Model"]
 
 _TOLERANCE = 1e-9
+# a named milestone with '.' or ':' would be read as 'NODE.STEP' or 'arrive:NODE'
+_MILESTONE_NAME = {".": "it would be read as a milestone 'NODE.STEP'", ":": "it would be read as 'arrive:NODE' or the like"}
 
 
 def _describe(kind: str, index: int, label: str) -> str:
@@ -211,6 +213,14 @@ class Model:
         dupes("requests", [r.label.replace("=>", " => ") for r in self.requests])
         dupes("standards", [s.name for s in self.standards])
         dupes("groups", [g.name for g in self.groups])
+        # defect records name every element (microsystem, handoff, request, standard) in one column
+        elements = {m.name: "microsystem" for m in self.microsystems}
+        elements.update({link.label: kind for kind, links in (("handoff", self.handoffs), ("request", self.requests))
+                         for link in links})
+        for i, st in enumerate(self.standards):
+            if st.name in elements:
+                c.add(f"{_describe('standards', i, st.name)}.name",
+                      f"{st.name!r} is also the name of a {elements[st.name]}; defect records name each element once")
 
     def _check_class_table(self, c: Collector, path: str, table: ByClass) -> None:
         known = {k.name for k in self.classes}
@@ -283,6 +293,7 @@ class Model:
                     c.add(f"{path}.preactivate.{name}", f"{name!r} has no team_ready time, so nothing to pre-activate")
                 self._check_class_table(c, f"{path}.preactivate.{name}", prob)  # type: ignore[arg-type]
         for name, items in self.milestones.items():
+            check_name(c, f"milestones.{name}", name, forbid=_MILESTONE_NAME)
             if name in ("start", "end"):
                 c.add(f"milestones.{name}", f"{name!r} is built in and cannot be redefined")
             for x in items:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeAlias
 
 from .errors import Problem, ValidationError
-from .scenario_io import ScenarioSpec
+from .scenario_io import MAX_NESTING, ScenarioSpec, _depth
 
 __all__ = ["PathPart", "Override", "parse_override", "apply_overrides", "grid", "sweep_specs"]
 
@@ -90,6 +90,10 @@ class Override:
             raise ValidationError([Problem(f"--set {self.path}", "the path is empty")])
         if not self.values:
             raise ValidationError([Problem(f"--set {self.path}", "no values given")])
+        if self.parts[0] == "extends":
+            # the base file is read and merged before any override applies
+            raise ValidationError([Problem(f"--set {self.path}", "extends cannot be set with --set; write a "
+                                           "scenario file that extends the other one")])
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -180,7 +184,9 @@ def _value(item: str) -> tuple[Any, str | None]:
         return None, "empty value (two commas in a row, or a comma at the end?)"
     try:
         doc = tomllib.loads(f"v = {item}")
-    except tomllib.TOMLDecodeError:
+    except RecursionError:
+        return None, f"arrays or inline tables are nested more than {MAX_NESTING} levels deep"
+    except ValueError:  # a TOMLDecodeError, or an integer of more than 4300 digits
         if _WORD.fullmatch(item):
             if item.lower() in ("true", "false", "inf", "nan"):
                 return None, f"{item!r}: TOML spells it {item.lower()}"
@@ -188,6 +194,8 @@ def _value(item: str) -> tuple[Any, str | None]:
         return None, f"{item!r} is not a TOML value; quote a string that is not one bare word: '\"...\"'"
     if set(doc) != {"v"}:
         return None, f"{item!r} is not a single TOML value"
+    if _depth(doc["v"]) > MAX_NESTING:
+        return None, f"arrays or inline tables are nested more than {MAX_NESTING} levels deep"
     return doc["v"], None
 
 

@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +46,11 @@ def _normalised(c: Collector, path: str, values: Sequence[float], n: int) -> tup
     if bad:
         return (1.0,) * n
     mean = sum(values) / n
+    if not (math.isfinite(mean) and mean > 0) and max(values) > 0:
+        # huge weights overflow the sum, tiny ones underflow the mean: scale by the largest first
+        top = max(values)
+        values = [v / top for v in values]
+        mean = sum(values) / n
     if mean <= 0:
         c.add(path, "needs at least one positive value")
         return (1.0,) * n

@@ -15,13 +15,17 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from ._problems import Collector, is_number
 from .model import Model
 
-__all__ = ["Scenario"]
+__all__ = ["Scenario", "MAX_REPLICATIONS"]
+
+#: The most replications a run may have: each keeps its statistics in memory.
+MAX_REPLICATIONS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,7 @@ class Scenario:
         Journeys that arrive before this time (minutes) are simulated but left
         out of every statistic.
     replications : int
-        Number of independent replications.
+        Number of independent replications, at most :data:`MAX_REPLICATIONS`.
     seed : int or None
         Root seed; ``None`` draws fresh entropy (recorded in the results).
     source : str or None
@@ -60,14 +64,19 @@ class Scenario:
         c = Collector()
         if not isinstance(self.model, Model):
             c.add("model", f"must be a Model, got {type(self.model).__name__}")
+        if not isinstance(self.name, str):
+            c.add("name", f"must be a string, got {self.name!r}")
+        elif any(unicodedata.category(ch)[0] == "C" for ch in self.name):  # the event log's XML cannot hold them
+            c.add("name", f"{self.name!r} may not contain control characters")
         if not is_number(self.horizon) or self.horizon <= 0:
             c.add("horizon", f"must be a positive number of minutes, got {self.horizon!r}")
         if not is_number(self.warmup) or self.warmup < 0:
             c.add("warmup", f"must be a non-negative number of minutes, got {self.warmup!r}")
         elif is_number(self.horizon) and self.warmup >= self.horizon:
             c.add("warmup", f"must be shorter than the horizon ({self.warmup:g} >= {self.horizon:g} minutes)")
-        if isinstance(self.replications, bool) or not isinstance(self.replications, int) or self.replications < 1:
-            c.add("replications", f"must be a positive integer, got {self.replications!r}")
+        if (isinstance(self.replications, bool) or not isinstance(self.replications, int)
+                or not 1 <= self.replications <= MAX_REPLICATIONS):
+            c.add("replications", f"must be a positive integer up to {MAX_REPLICATIONS:,}, got {self.replications!r}")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
             c.add("seed", f"must be a non-negative integer, got {self.seed!r}")
         c.raise_if_any()

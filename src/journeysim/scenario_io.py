@@ -34,7 +34,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import errno
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +56,12 @@ from .profiles import ArrivalProfile
 from .scenario import Scenario
 
 __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution",
-           "locate_problems"]
+           "locate_problems", "MAX_FILE_BYTES", "MAX_NESTING"]
+
+#: The largest scenario file read, in bytes (20 MB): a larger one is refused from its size, unread.
+MAX_FILE_BYTES = 20_000_000
+#: The deepest nesting of arrays and inline tables in a scenario file (the format needs about 6).
+MAX_NESTING = 32
 
 _UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
 _ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
@@ -107,8 +115,9 @@ class ScenarioSpec:
         The file that was read (the last of an ``extends`` chain).
     origins : dict
         ``(array name, index) -> (file, line, {key: line})`` of each entry of
-        ``classes``, ``microsystems``, ``handoffs`` and ``requests`` (and of the
-        ``scenario`` table under ``("scenario", 0)``), for error messages.
+        ``classes``, ``microsystems``, ``handoffs``, ``requests`` and ``standards``
+        (and of each ``[table]``, e.g. ``scenario`` or ``groups.channel``, under
+        ``(dotted name, 0)``), for error messages.
     """
 
     data: Mapping[str, Any]
@@ -119,40 +128,42 @@ class ScenarioSpec:
 # -- reading and merging -----------------------------------------------------------
 _KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 _ANY_HEADER = re.compile(r"^\s*\[")
+_HEADER_KEY = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_HEADER = re.compile(r"^\s*(\[\[?)\s*(" + _HEADER_KEY + r"(?:\s*\.\s*" + _HEADER_KEY + r")*)\s*\]\]?\s*(?:#.*)?$")
 
 
-def _header_lines(text: str, array: str) -> list[tuple[int, dict[str, int]]]:
-    """Line of each ``[[array]]`` header, with the line of each key in its entry."""
-    pattern = re.compile(r"^\s*\[\[\s*" + re.escape(array) + r"\s*\]\]")
-    if array == "scenario":
-        pattern = re.compile(r"^\s*\[\s*scenario\s*\]")
-    lines = text.splitlines()
-    found = []
-    for n, line in enumerate(lines, start=1):
-        if pattern.match(line):
-            keys: dict[str, int] = {}
-            for m, body in enumerate(lines[n:], start=n + 1):
-                if _ANY_HEADER.match(body):
-                    break
-                key = _KEY_LINE.match(body)
-                if key:
-                    keys.setdefault(key.group(1), m)
-            found.append((n, keys))
-    return found
+def _sections(text: str) -> list[tuple[str, str, int, dict[str, int]]]:
+    """Every ``[table]`` and ``[[array]]`` header: its brackets, dotted name, line, and the line of each key under it.
+
+    One pass over the lines, so a file with many entries is read in linear time.
+    """
+    sections: list[tuple[str, str, int, dict[str, int]]] = []
+    keys: dict[str, int] | None = None
+    for n, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            keys = {}
+            sections.append((header.group(1), re.sub(r"\s*\.\s*", ".", header.group(2)), n, keys))
+        elif keys is not None:
+            key = _KEY_LINE.match(line)
+            if key:
+                keys.setdefault(key.group(1), n)
+    return sections
 
 
 def _origins(text: str, shown: str, data: Mapping[str, Any]) -> dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]:
     origins: dict[tuple[str, int], tuple[str, int | None, dict[str, int]]] = {}
+    sections = _sections(text)
     for array in _ARRAYS:
-        headers = _header_lines(text, array)
+        headers = [(line, keys) for brackets, name, line, keys in sections if brackets == "[[" and name == array]
         entries = data.get(array)
         if isinstance(entries, list):
             for i in range(len(entries)):
                 line, keys = headers[i] if i < len(headers) else (None, {})
                 origins[(array, i)] = (shown, line, keys)
-    scenario = _header_lines(text, "scenario")
-    if scenario:
-        origins[("scenario", 0)] = (shown, scenario[0][0], scenario[0][1])
+    for brackets, name, line, keys in sections:
+        if brackets == "[":
+            origins.setdefault((name, 0), (shown, line, keys))
     return origins
 
 
@@ -172,20 +183,127 @@ def _merge_entry(base: dict[str, Any], change: Mapping[str, Any]) -> dict[str, A
     return merged
 
 
-def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec:
-    """Read a scenario file, resolving ``extends``, without validating it.
+def _os_reason(err: OSError) -> str:
+    if err.errno == errno.ELOOP:
+        return "it is a loop of symbolic links"
+    if err.errno == errno.ENOENT:
+        return "no such file"
+    return str(err.strerror or err)
 
-    Raises
-    ------
-    ValidationError
-        When a file cannot be read, is not valid TOML, or ``extends`` loops.
+
+def _not_regular(info: os.stat_result) -> str | None:
+    """Why a file with this status cannot be a scenario file, or None."""
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        return "it is a directory"
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+                else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "special")
+        return f"it is not a regular file but {kind}"
+    if info.st_size > MAX_FILE_BYTES:
+        return (f"it is {info.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} bytes (20 MB) "
+                "a scenario file may have")
+    return None
+
+
+def _read_bytes(path: Path) -> tuple[bytes, None] | tuple[None, str]:
+    """The bytes of a scenario file, or why it cannot be read.
+
+    A directory, a device, a FIFO or a file over :data:`MAX_FILE_BYTES` is
+    refused from its status, before anything is read, so ``/dev/zero`` or a FIFO
+    never blocks.
     """
-    path = Path(path)
-    shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        why = _not_regular(os.stat(path))
+        if why is not None:
+            return None, why
+        # non-blocking: if a FIFO took the file's place since the stat, opening it does not wait
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except ValueError:  # the name has a NUL character
+        return None, "the file name contains a NUL character"
     except OSError as err:
-        raise ValidationError([Problem("", f"cannot read the file: {err.strerror or err}", shown)]) from None
+        return None, _os_reason(err)
+    with os.fdopen(fd, "rb") as fh:
+        why = _not_regular(os.fstat(fh.fileno()))
+        if why is not None:
+            return None, why
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        return None, f"it is more than the {MAX_FILE_BYTES:,} bytes (20 MB) a scenario file may have"
+    return data, None
+
+
+def _line_at(data: bytes | str, offset: int) -> int:
+    return data.count(b"\n" if isinstance(data, bytes) else "\n", 0, offset) + 1
+
+
+def _decode(data: bytes, shown: str) -> str:
+    """The text of a scenario file, which must be UTF-8 (a leading byte-order mark is allowed)."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValidationError([Problem("", "the file is not UTF-8: it starts with a UTF-16 byte-order mark "
+                                       "(byte offset 0); save it as UTF-8", shown, 1)])
+    try:
+        text = data[start:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        offset = start + err.start
+        raise ValidationError([Problem(
+            "", f"the file is not UTF-8: byte 0x{data[offset]:02x} at byte offset {offset} cannot be decoded "
+            f"({err.reason}); save it as UTF-8", shown, _line_at(data, offset))]) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ValidationError([Problem("", f"the file contains a NUL byte at byte offset {nul}: it is binary "
+                                       "data, not a TOML scenario", shown, _line_at(data, nul))])
+    return text
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and tables nest in a parsed document (without recursion)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def _deep_line(text: str, limit: int) -> int | None:
+    """The line where arrays and inline tables first nest more than ``limit`` deep (strings and comments skipped)."""
+    depth, line, i, n = 0, 1, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch == "#":
+            i = text.find("\n", i)
+            if i < 0:
+                break
+            continue
+        elif ch in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else ch
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                if ch == '"' and text[j] == "\\":
+                    j += 1
+                j += 1
+            line += text.count("\n", i, j)
+            i = j + len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif ch in "]}":
+            depth -= 1
+        i += 1
+    return None
+
+
+def _parse_toml(text: str, shown: str) -> dict[str, Any]:
+    """The TOML document in ``text``; any problem is a ValidationError naming ``shown`` and the line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -194,16 +312,75 @@ def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec
             m = re.search(r"line (\d+)", str(err))
             line = int(m.group(1)) if m else None
         raise ValidationError([Problem("", f"TOML syntax error: {err}", shown, line)]) from None
+    except RecursionError:
+        data = None
+    except ValueError as err:  # an integer of more than 4300 digits (Python's limit for converting text)
+        digits = re.search(r"[0-9_]{4301,}", text)
+        raise ValidationError([Problem("", f"TOML value error: {str(err).split(';')[0]}", shown,
+                                       _line_at(text, digits.start()) if digits else None)]) from None
+    if data is None or _depth(data) > MAX_NESTING:
+        raise ValidationError([Problem("", f"arrays or inline tables are nested more than {MAX_NESTING} levels deep",
+                                       shown, _deep_line(text, MAX_NESTING))])
+    return data
+
+
+def _top_key_line(text: str, key: str) -> int | None:
+    """Line of a key of the root table (before the first ``[header]``)."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if _ANY_HEADER.match(line):
+            return None
+        m = _KEY_LINE.match(line)
+        if m and m.group(1) == key:
+            return n
+    return None
+
+
+def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec:
+    """Read a scenario file, resolving ``extends``, without validating it.
+
+    Raises
+    ------
+    ValidationError
+        When a file cannot be read (missing, not a regular file, over
+        :data:`MAX_FILE_BYTES`, not UTF-8, binary), is not valid TOML, nests
+        deeper than :data:`MAX_NESTING`, or ``extends`` loops.
+    """
+    path = Path(path)
+    raw, why = _read_bytes(path)
+    if raw is None:
+        raise ValidationError([Problem("", f"cannot read the file: {why}", str(path))])
+    return _read_text(path, raw, _seen)
+
+
+def _base_path(path: Path, base_name: Any, seen: tuple[Path, ...], where: tuple[str, int | None]) -> tuple[Path, bytes]:
+    """The file that ``extends = base_name`` in ``path`` names, and its bytes; a problem names ``where``."""
+    def refuse(message: str) -> ValidationError:
+        return ValidationError([Problem("extends", message, *where)])
+
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise refuse(f"must be a file name, got {base_name!r}")
+    if "\x00" in base_name:
+        raise refuse(f"{base_name!r}: the file name contains a NUL character")
+    base_path = path.parent / base_name
+    raw, why = _read_bytes(base_path)
+    if raw is None:
+        raise refuse(f"cannot read {base_name!r}: {why}")
+    resolved = base_path.resolve()
+    if resolved in seen or resolved == path.resolve():
+        raise refuse(f"{base_name!r} extends itself (directly or through others)")
+    return base_path, raw
+
+
+def _read_text(path: Path, raw: bytes, _seen: tuple[Path, ...]) -> ScenarioSpec:
+    shown = str(path)
+    text = _decode(raw, shown)
+    data = _parse_toml(text, shown)
     origins = _origins(text, shown, data)
     base_name = data.pop("extends", None)
     if base_name is None:
         return ScenarioSpec(data, shown, origins)
-    if not isinstance(base_name, str):
-        raise ValidationError([Problem("extends", f"must be a file name, got {base_name!r}", shown)])
-    base_path = (path.parent / base_name).resolve()
-    if base_path in _seen or base_path == path.resolve():
-        raise ValidationError([Problem("extends", f"{base_name!r} extends itself (directly or through others)", shown)])
-    base = read_spec(base_path, _seen=(*_seen, path.resolve()))
+    base_path, base_raw = _base_path(path, base_name, _seen, (shown, _top_key_line(text, "extends")))
+    base = _read_text(base_path, base_raw, (*_seen, path.resolve()))
     merged: dict[str, Any] = copy.deepcopy(dict(base.data))
     merged_origins = dict(base.origins)
     problems: list[Problem] = []
@@ -236,12 +413,13 @@ def read_spec(path: str | Path, *, _seen: tuple[Path, ...] = ()) -> ScenarioSpec
                 else:
                     target[match] = _merge_entry(target[match], entry)
                     merged_origins[(key, match)] = origins.get((key, i), (shown, None, {}))
-        elif key in ("scenario", *_TABLES) and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = {**merged[key], **value}
-            if ("scenario", 0) in origins:
-                merged_origins[("scenario", 0)] = origins[("scenario", 0)]
         else:
-            merged[key] = copy.deepcopy(value)
+            if key in ("scenario", *_TABLES) and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = copy.deepcopy(value)
+            # the lines of this file's [key] and [key.sub] tables replace the base's
+            merged_origins.update({k: v for k, v in origins.items() if k[0] == key or k[0].startswith(key + ".")})
     if problems:
         raise ValidationError(problems)
     return ScenarioSpec(merged, shown, merged_origins)
@@ -277,7 +455,8 @@ def _time(c: Collector, table: Mapping[str, Any], stem: str, *, required: bool) 
     if not is_number(value) or value < 0:
         c.add(key, f"must be a non-negative number, got {value!r}")
         return None
-    return float(value) * _UNITS[key.rsplit("_", 1)[1]]
+    unit = key.rsplit("_", 1)[1]
+    return c.converted(key, value, float(value) * _UNITS[unit], unit)
 
 
 def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | None:
@@ -298,7 +477,11 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         if value < 0:
             c.add(path, f"a duration must be non-negative, got {value!r}")
             return None
-        return Fixed(float(value))
+        try:
+            return Fixed(float(value))
+        except ValidationError as err:
+            c.absorb(err, path)
+            return None
     sub = c.child(path)
     if not isinstance(value, Mapping):
         c.add(path, f"must be a number of minutes or a distribution table like {{ dist = \"exponential\", mean = 5 }}, got {value!r}")
@@ -332,14 +515,17 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         if not isinstance(values, list) or not all(is_number(v) for v in values):
             sub.add("values", "must be a list of numbers")
             return None
-        params = {"values": tuple(float(v) * scale for v in values)}
+        params = {"values": tuple(sub.converted(f"values[{i}]", v, float(v) * scale, unit) for i, v in enumerate(values))}
     else:
         bad = [k for k, v in params.items() if not is_number(v)]
         for k in bad:
             sub.add(k, f"must be a number, got {params[k]!r}")
         if bad:
             return None
-        params = {k: float(v) * (1.0 if k in _UNITLESS else scale) for k, v in params.items()}
+        params = {k: float(v) if k in _UNITLESS else sub.converted(k, v, float(v) * scale, unit)
+                  for k, v in params.items()}
+    if any(v is None for v in (params["values"] if kind == "empirical" else params.values())):
+        return None
     makers: dict[tuple[str, tuple[str, ...]], Callable[..., Distribution]] = {
         ("lognormal", ("mean", "sd")): LogNormal.from_mean_sd,
         ("gamma", ("mean", "sd")): Gamma.from_mean_sd,
@@ -354,12 +540,19 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         return None
 
 
-def _element(c: Collector, make: Callable[..., Any], **kwargs: Any) -> Any:
+def _renamed(path: str, keys: Mapping[str, str]) -> str:
+    """``path`` with its first key replaced by the key the file wrote it under (``rate`` -> ``rate_per_day``)."""
+    head = re.match(r"[^.\[]*", path).group()  # type: ignore[union-attr]
+    return keys[head] + path[len(head):] if head in keys else path
+
+
+def _element(c: Collector, make: Callable[..., Any], *, keys: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+    """``make(**kwargs)``, or None with its problems in ``c``; ``keys`` maps argument names to the file's keys."""
     try:
         return make(**kwargs)
     except ValidationError as err:
         for p in err.problems:
-            c.add(p.path, p.message)
+            c.add(_renamed(p.path, keys or {}), p.message)
         return None
 
 
@@ -418,13 +611,16 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
         c.add(rates[0], f"must be a non-negative number, got {raw!r}")
         return None
     per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
+    rate = c.converted(rates[0], raw, float(raw) / per, rates[0].replace("rate_", "").replace("_", " "), "per minute")
     profile = None
     if "profile" in t:
         profile = _parse_profile(c.child("profile"), t["profile"])
         if profile is None:
             return None
-    return _element(c, PatientClass, name=t["name"], entry=t["entry"], rate=float(raw) / per, profile=profile,
-                    priority=t.get("priority", 0), reference=t.get("reference", ""),
+    if rate is None:
+        return None
+    return _element(c, PatientClass, keys={"rate": rates[0]}, name=t["name"], entry=t["entry"], rate=rate,
+                    profile=profile, priority=t.get("priority", 0), reference=t.get("reference", ""),
                     background=t.get("background", False))
 
 
@@ -438,8 +634,9 @@ def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:
             c.add(f"{path}[{i}]", "must be a table with a name and a distribution")
             continue
         d = parse_distribution({k: v for k, v in st.items() if k != "name"}, c, f"{path}[{i}] ({st['name']})")
-        if d is not None:
-            built.append(Step(str(st["name"]), d))
+        step = None if d is None else _element(c.child(f"{path}[{i}]"), Step, name=str(st["name"]), duration=d)
+        if step is not None:
+            built.append(step)
     return built if len(built) == len(steps) else None
 
 
@@ -628,6 +825,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     _unknown_keys(sc_c, sc, _SCENARIO_KEYS)
     horizon = _time(sc_c, sc, "horizon", required=True)
     warmup = _time(sc_c, sc, "warmup", required=False) or 0.0
+    # the keys the file gave the horizon and warm-up under, for problems found by Scenario
+    given = {stem: next((f"{stem}_{u}" for u in _UNITS if f"{stem}_{u}" in sc), stem) for stem in ("horizon", "warmup")}
     built: dict[str, list[tuple[int, Any]]] = {a: [] for a in _ARRAYS}
     makers: dict[str, Callable[[Collector, Mapping[str, Any]], Any]] = {
         "classes": _build_class,
@@ -679,8 +878,9 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         except ValidationError as err:
             mc.problems.extend(err.problems)
     # a microsystem that could not be built is reported once, not again by each reference to it
+    made = {j for j, _ in built["microsystems"]}
     broken = {str(t["name"]) for i, t in enumerate(data.get("microsystems", []) if isinstance(data.get("microsystems"), list) else [])
-              if isinstance(t, Mapping) and "name" in t and i not in {j for j, _ in built["microsystems"]}}
+              if isinstance(t, Mapping) and "name" in t and i not in made}
     echo = re.compile(r"unknown (?:clinical )?microsystem '([^']*)'")
     for p in mc.problems:
         path = p.path
@@ -702,7 +902,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
                 description=str(sc.get("description", "")),
             )
         except ValidationError as err:
-            c.absorb(err, "scenario")
+            for p in err.problems:
+                sc_c.add(_renamed(p.path, given), p.message)
     if c.problems or scenario is None:
         raise ValidationError(locate_problems(spec, c.problems))
     return scenario
@@ -714,12 +915,14 @@ def locate_problems(spec: ScenarioSpec, problems: Sequence[Problem]) -> list[Pro
     for p in problems:
         file, line = spec.file, None
         m = re.match(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\](?: \([^)]*\))?\.?([A-Za-z0-9_-]*)", p.path)
-        s = re.match(r"^scenario\.?([A-Za-z0-9_-]*)", p.path)
-        origin = None
+        origin, key = None, ""
         if m:
             origin, key = spec.origins.get((m.group(1), int(m.group(2)))), m.group(3)
-        elif s:
-            origin, key = spec.origins.get(("scenario", 0)), s.group(1)
+        else:  # the [table] (the deepest, e.g. [groups.channel]) that the path is in
+            tables = [name for name, i in spec.origins if i == 0 and (p.path == name or p.path.startswith(name + "."))]
+            if tables:
+                table = max(tables, key=len)
+                origin, key = spec.origins[(table, 0)], p.path[len(table) + 1:].split(".")[0]
         if origin is not None:
             file, line, keys = origin
             line = keys.get(key, line)
@@ -740,10 +943,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def loads_scenario(text: str, *, name: str = "<string>") -> Scenario:
     """Validate a scenario given as TOML text (``extends`` is not allowed here)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ValidationError([Problem("", f"TOML syntax error: {err}", name)]) from None
+    data = _parse_toml(text, name)
     if "extends" in data:
         raise ValidationError([Problem("extends", "only scenario files can extend another file", name)])
     return build_scenario(ScenarioSpec(data, name, _origins(text, name, data)))

@@ -52,7 +52,10 @@ def _serve(conn: Connection) -> None:
         try:
             conn.send((True, fn(*args)))
         except BaseException as err:  # noqa: BLE001 - reported to the parent, which re-raises
-            conn.send((False, err))
+            try:
+                conn.send((False, err))  # journeysim's errors pickle with their problems (errors.py)
+            except Exception:  # noqa: BLE001 - an error that cannot be pickled: send what it says
+                conn.send((False, SimulationError(f"{type(err).__name__} in a worker process: {err}")))
 
 
 class WorkerPool:
