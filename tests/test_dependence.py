@@ -213,3 +213,18 @@ propagation = "x"
     paths = [p.path for p in err.value.problems]
     assert any(p.startswith("frailty") for p in paths)
     assert any("recovery" in p for p in paths) and any("propagation" in p for p in paths)
+
+
+def test_strong_clustering_with_near_zero_personal_probabilities_runs():
+    """With correlation 0.9 many patients have frailty near 0, so personal probabilities underflow toward 0:
+    the draw of which defect happened stays a probability (it divided by 0 when 1 - prod(1 - p) rounded to 0)."""
+    from journeysim.plan import defect_check
+
+    any_defect, ((_, _, first), (_, _, second)) = defect_check([(0, 1e-18), (1, 2e-19)])
+    assert any_defect == pytest.approx(1.2e-18) and first == pytest.approx(5 / 6) and second == 1.0
+    model = js.Model([js.Microsystem("A", capacity=2, service=js.Exponential(1), defects={"x": 0.1, "y": 0.1}),
+                      js.Microsystem("Lab", kind="support", capacity=1, service=js.Exponential(1))],
+                     requests=[js.ServiceRequest("A", "Lab", defects={"services": 0.1, "information": 0.05})],
+                     classes=[js.PatientClass("p", entry="A", rate=0.2)], frailty=js.Frailty(0.9))
+    result = js.simulate(model, horizon=20_000.0, replications=2, seed=11)
+    assert result.summary().to_dict()["quality"]["system"]["simulated"]["mean"] > 0

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -75,15 +76,20 @@ def defect_check(pairs: list[tuple[int, float]]) -> DefectCheck:
     return _check(pairs)
 
 
+def _any(probabilities: Iterable[float]) -> float:
+    """``1 - prod(1 - p)``, accurate when the ``p`` are tiny (a frailty near 0 makes them so)."""
+    ps = list(probabilities)
+    return 1.0 if max(ps) >= 1.0 else -math.expm1(math.fsum(math.log1p(-p) for p in ps))
+
+
 def _check(pairs: list[tuple[int, float]]) -> DefectCheck:
     pairs = [(code, p) for code, p in pairs if p > 0]
     if not pairs:
         return None
     triples = []
     for i, (code, p) in enumerate(pairs):
-        rest_any = 1.0 - math.prod(1.0 - q for _, q in pairs[i:])
-        triples.append((code, p, min(1.0, p / rest_any)))
-    return (1.0 - math.prod(1.0 - p for _, p in pairs), tuple(triples))
+        triples.append((code, p, min(1.0, p / _any(q for _, q in pairs[i:]))))
+    return (_any(p for _, p in pairs), tuple(triples))
 
 
 @dataclass(frozen=True, slots=True)
