@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -160,19 +161,21 @@ def check_run(scenario: Scenario, records: str = "full", max_memory: float | Non
     budget = memory_budget() if max_memory is None else max_memory
     need = estimate.memory(records)
     if need > budget:
-        parts = [f"{format_size(estimate.record_bytes)} of records: {estimate.rows:.3g} rows for "
-                 f"{estimate.journeys:.3g} journeys over {scenario.replications} replication(s)"] if records == "full" else []
+        parts = []
+        if records == "full":
+            parts.append(f"{_amount(estimate.record_bytes)}records: {estimate.rows:.3g} rows for "
+                         f"{estimate.journeys:.3g} journeys over {scenario.replications} replication(s)")
         if estimate.stats_bytes > need / 10:
-            parts.append(f"{format_size(estimate.stats_bytes)} of statistics for {scenario.replications} replications")
+            parts.append(f"{_amount(estimate.stats_bytes)}statistics for {scenario.replications} replications")
         if estimate.queue_bytes:
-            parts.append(f"{format_size(estimate.queue_bytes)} for queues that grow without bound at overloaded "
-                         "microsystems")
+            parts.append(f"{_amount(estimate.queue_bytes)}queues that grow without bound at overloaded microsystems")
         limit = "half this machine's memory" if max_memory is None else "the given limit"
         ways = ["run fewer replications or a shorter horizon", "allow more memory (--max-memory, max_memory=)"]
         if records == "full":
             ways.insert(0, "keep only running statistics (--records summary, records='summary')")
         raise RunTooLarge(
-            f"this run would need about {format_size(need)} ({'; '.join(parts)}), more than the "
+            f"this run would need {'about ' + format_size(need) if math.isfinite(need) else 'unbounded memory'} "
+            f"({'; '.join(parts)}), more than the "
             f"{format_size(budget)} it may use ({limit}). To run it: {', or '.join(ways)}."
         )
     seconds = estimate.seconds / max(1, min(workers, scenario.replications))
@@ -183,7 +186,15 @@ def check_run(scenario: Scenario, records: str = "full", max_memory: float | Non
     return estimate
 
 
+def _amount(n: float) -> str:
+    """``"1.5 GiB of "``, or nothing for an unbounded amount."""
+    return f"{format_size(n)} of " if math.isfinite(n) else ""
+
+
 def _duration(seconds: float) -> str:
+    """``"43 hours"``, ``"3.2e+08 years"``."""
+    if seconds >= 2 * 365.25 * 86400.0:
+        return f"{seconds / (365.25 * 86400.0):.3g} years"
     for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
         if seconds >= 2 * size:
             return f"{seconds / size:,.0f} {unit}"
@@ -236,11 +247,11 @@ def format_size(n: float) -> str:
 
     Examples
     --------
-    >>> format_size(1.5 * 2**30)
-    '1.5 GiB'
+    >>> format_size(1.5 * 2**30), format_size(3e300)
+    ('1.5 GiB', '2.73e+288 TiB')
     """
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}" if n >= 1e4 else f"{n:.1f} {unit}"
         n /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
