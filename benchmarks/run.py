@@ -156,8 +156,8 @@ _HWM = "int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).
 
 _MEMORY_SCRIPT = """
 import sys, journeysim as js
-from journeysim.engine import simulate_replication
-from journeysim.plan import plan
+from journeysim.engine.kernel import simulate_replication
+from journeysim.engine.plan import plan
 s = js.load_scenario(sys.argv[1])
 years, keep = float(sys.argv[2]), sys.argv[3] == "full"
 rec, st = simulate_replication(plan(s.model), horizon=years * 525600.0, warmup=0.0, seed=1, replication=0,

@@ -1,8 +1,8 @@
-"""Regenerate docs/records.md from journeysim.records.FIELDS: python docs/gen_records.py"""
+"""Regenerate docs/records.md from journeysim.engine.records.FIELDS: python docs/gen_records.py"""
 
 from pathlib import Path
 
-from journeysim.records import FIELDS
+from journeysim.engine.records import FIELDS
 
 HEADER = """# Records
 
@@ -13,7 +13,7 @@ all replications, with a `replication` column; `result.records[i].visits.to_fram
 Coded columns (microsystem, class, handoff names) are pandas categoricals. Times are minutes from the start
 of the replication.
 
-This page is generated from `journeysim.records.FIELDS` by `docs/gen_records.py`; a test checks it.
+This page is generated from `journeysim.engine.records.FIELDS` by `docs/gen_records.py`; a test checks it.
 """
 
 lines = [HEADER]

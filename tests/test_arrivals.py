@@ -8,7 +8,7 @@ from scipy import stats
 
 import journeysim as js
 from conftest import write
-from journeysim.profiles import ArrivalProfile
+from journeysim.model.profiles import ArrivalProfile
 
 # a sharp rise at 08:00 and a fall at 18:00: generators that use the rate at the start of
 # a gap under-count the first high hours (the bias the issue warns about)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.cascade import cascade
-from journeysim.distributions import Exponential, Fixed
-from journeysim.elements import Handoff, Microsystem, PatientClass, ServiceRequest
-from journeysim.model import Model
+from journeysim.analysis.cascade import cascade
+from journeysim.model.distributions import Exponential, Fixed
+from journeysim.model.elements import Handoff, Microsystem, PatientClass, ServiceRequest
+from journeysim.model.mesosystem import Model
 
 
 def test_cascade_ends_at_system_quality_on_a_straight_pathway():

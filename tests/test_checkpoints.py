@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.checkpoint import CheckpointError, CheckpointStore, fingerprint
+from journeysim.run.checkpoint import CheckpointError, CheckpointStore, fingerprint
 from journeysim.cli import main
-from journeysim.plan import plan
+from journeysim.engine.plan import plan
 from test_experiment import CtrlCAfter, assert_same, comparable, model
 
 ROOT = Path(__file__).parent.parent
@@ -198,7 +198,7 @@ def test_idle_workers_ignore_ctrl_c(capfd):
     """Worker processes leave Ctrl-C to the parent, which stops them: no traceback of theirs, no lost worker."""
     import multiprocessing
 
-    from journeysim.workers import WorkerPool
+    from journeysim.run.workers import WorkerPool
 
     with WorkerPool(2) as pool:
         assert sorted(pool.map(abs, [(-1,), (-2,)])) == [1, 2]  # both workers are up, waiting for tasks

@@ -11,8 +11,8 @@ import pytest
 import journeysim as js
 from journeysim.cli import main
 from conftest import ci99
-from journeysim.comparison import compare, paired_difference, sweep
-from journeysim.metrics import replication_metrics
+from journeysim.analysis.comparison import compare, paired_difference, sweep
+from journeysim.analysis.metrics import replication_metrics
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

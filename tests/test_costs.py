@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.aggregate import COST_COMPONENTS
-from journeysim.analytic import exact_quality
-from journeysim.costs import cost_summary
-from journeysim.distributions import Exponential, Fixed
-from journeysim.elements import Cost, Handoff, Microsystem, PatientClass, ServiceRequest
+from journeysim.engine.aggregate import COST_COMPONENTS
+from journeysim.analysis.exact import exact_quality
+from journeysim.analysis.costs import cost_summary
+from journeysim.model.distributions import Exponential, Fixed
+from journeysim.model.elements import Cost, Handoff, Microsystem, PatientClass, ServiceRequest
 from journeysim.errors import ValidationError
-from journeysim.milestones import Standard
-from journeysim.model import Model
+from journeysim.model.milestones import Standard
+from journeysim.model.mesosystem import Model
 
 
 def costed() -> Model:

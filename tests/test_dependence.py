@@ -13,13 +13,13 @@ import pytest
 from scipy.special import beta as beta_fn
 
 import journeysim as js
-from journeysim.analytic import exact_quality
-from journeysim.dependence import dependence
-from journeysim.distributions import Exponential, Fixed
-from journeysim.elements import Handoff, Microsystem, PatientClass, Recovery
+from journeysim.analysis.exact import exact_quality
+from journeysim.analysis.dependence import dependence
+from journeysim.model.distributions import Exponential, Fixed
+from journeysim.model.elements import Handoff, Microsystem, PatientClass, Recovery
 from journeysim.errors import ValidationError
-from journeysim.frailty import Frailty
-from journeysim.model import Model
+from journeysim.model.frailty import Frailty
+from journeysim.model.mesosystem import Model
 
 
 def chain(rho: float, p: float = 0.2, n: int = 4, **handoff: object) -> Model:
@@ -218,7 +218,7 @@ propagation = "x"
 def test_strong_clustering_with_near_zero_personal_probabilities_runs():
     """With correlation 0.9 many patients have frailty near 0, so personal probabilities underflow toward 0:
     the draw of which defect happened stays a probability (it divided by 0 when 1 - prod(1 - p) rounded to 0)."""
-    from journeysim.plan import defect_check
+    from journeysim.engine.plan import defect_check
 
     any_defect, ((_, _, first), (_, _, second)) = defect_check([(0, 1e-18), (1, 2e-19)])
     assert any_defect == pytest.approx(1.2e-18) and first == pytest.approx(5 / 6) and second == 1.0

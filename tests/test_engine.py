@@ -11,8 +11,8 @@ import pytest
 
 import journeysim as js
 from conftest import single_node, tandem_model
-from journeysim.engine import run_replication
-from journeysim.streams import StreamFactory
+from journeysim.engine.kernel import run_replication
+from journeysim.engine.streams import StreamFactory
 
 
 def rich_model():

@@ -209,7 +209,7 @@ def test_csv_reads_back_in_pm4py_and_discovers_the_microsystems(ami, log, tmp_pa
     path = js.write_event_log(ami, tmp_path / "ami.csv", start="2026-03-02")
     assert path == tmp_path / "ami.csv"
     raw = pd.read_csv(path)
-    assert list(raw.columns) == list(js.eventlog.COLUMNS) and len(raw) == len(log)
+    assert list(raw.columns) == list(js.outputs.eventlog.COLUMNS) and len(raw) == len(log)
     assert raw["time:timestamp"].min().startswith("2026-03-02T") and raw["time:timestamp"].str.endswith("+00:00").all()
     df = pm4py.format_dataframe(raw, case_id="case:concept:name", activity_key="concept:name",
                                 timestamp_key="time:timestamp")
@@ -322,6 +322,6 @@ def test_cli_events_problems_are_reported_before_the_run(tmp_path, capsys, extra
 def test_docs_list_every_column(log):
     """docs/event-logs.md documents every column, and the log has exactly the documented columns in order."""
     text = (ROOT / "docs" / "event-logs.md").read_text()
-    assert list(log.columns) == list(js.eventlog.COLUMNS)
-    for name in js.eventlog.COLUMNS:
+    assert list(log.columns) == list(js.outputs.eventlog.COLUMNS)
+    for name in js.outputs.eventlog.COLUMNS:
         assert f"| `{name}` |" in text, name

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import journeysim as js
-from journeysim.checkpoint import CheckpointError
-from journeysim.engine import simulate_replication
-from journeysim.plan import plan
+from journeysim.run.checkpoint import CheckpointError
+from journeysim.engine.kernel import simulate_replication
+from journeysim.engine.plan import plan
 
 ROOT = Path(__file__).parent.parent
 

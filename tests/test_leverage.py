@@ -8,10 +8,10 @@ import math
 import pytest
 
 import journeysim as js
-from journeysim.distributions import Exponential, Fixed
-from journeysim.elements import Handoff, Microsystem, PatientClass, ServiceRequest
-from journeysim.leverage import exact_leverage, leverage, simulated_leverage
-from journeysim.model import Model
+from journeysim.model.distributions import Exponential, Fixed
+from journeysim.model.elements import Handoff, Microsystem, PatientClass, ServiceRequest
+from journeysim.analysis.leverage import exact_leverage, leverage, simulated_leverage
+from journeysim.model.mesosystem import Model
 
 
 def straight() -> Model:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.distributions import Exponential
+from journeysim.model.distributions import Exponential
 from journeysim.errors import ValidationError
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import journeysim as js
-from journeysim.overrides import Override, apply_overrides, grid, parse_override, sweep_specs
-from journeysim.scenario_io import build_scenario, read_spec
+from journeysim.io.overrides import Override, apply_overrides, grid, parse_override, sweep_specs
+from journeysim.io.scenario_file import build_scenario, read_spec
 
 AMI = Path(__file__).parent.parent / "scenarios" / "ami.toml"
 

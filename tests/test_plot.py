@@ -79,7 +79,7 @@ def test_plots_draw_on_a_given_axes(flagship):
 
 def test_importing_the_plot_module_does_not_import_matplotlib():
     """matplotlib is imported only when a plot is drawn."""
-    code = "import sys, journeysim, journeysim.plot; print('matplotlib' in sys.modules)"
+    code = "import sys, journeysim, journeysim.outputs.plot; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -8,7 +8,7 @@ import pytest
 
 import journeysim as js
 from conftest import write
-from journeysim.scenario_io import read_spec
+from journeysim.io.scenario_file import read_spec
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
 

@@ -1,7 +1,11 @@
 """journeysim: simulate patient journeys through clinical microsystems and measure system quality.
 
-The data flow is one way: scenario file -> spec -> validated model -> engine ->
-records -> metrics. Start with :func:`load_scenario` and :func:`simulate`:
+The data flow is one way, and so are the subpackages, each importing only those
+before it: :mod:`~journeysim.model` (what is simulated), :mod:`~journeysim.io`
+(scenario files), :mod:`~journeysim.engine` (simpy), :mod:`~journeysim.run`
+(experiments), :mod:`~journeysim.analysis` (what the runs mean) and
+:mod:`~journeysim.outputs` (plots, reports, event logs); see
+``docs/architecture.md``. Start with :func:`load_scenario` and :func:`simulate`:
 
 >>> import journeysim as js
 >>> model = js.Model(
@@ -13,12 +17,14 @@ records -> metrics. Start with :func:`load_scenario` and :func:`simulate`:
 0.95
 """
 
+import sys
+
 from ._version import __version__
-from .analytic import ExactQuality, exact_quality
-from .comparison import Comparison, compare, sweep
-from .distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
-from .clock import Window
-from .elements import (
+from .analysis.exact import ExactQuality, exact_quality
+from .analysis.comparison import Comparison, compare, sweep
+from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from .model.clock import Window
+from .model.elements import (
     HANDOFF_KINDS,
     Activation,
     ByClass,
@@ -35,22 +41,35 @@ from .elements import (
     per_day,
     per_hour,
 )
-from .frailty import Frailty
+from .model.frailty import Frailty
 from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
-from .eventlog import event_log, write_event_log
-from .report import report_html, write_report
-from .experiment import simulate
-from .metrics import Summary, summarize
-from .milestones import Group, Standard
-from .model import Model
-from .profiles import ArrivalProfile
-from .records import FIELDS, Records, Table
-from .results import Provenance, SimulationResult
-from .runsize import RunTooLarge
-from .scenario import Scenario
-from .scenario_io import load_scenario, loads_scenario
-from .traffic import OfferedLoad, offered_load
-from .warmup import suggest_warmup
+from .outputs.eventlog import event_log, write_event_log
+from .outputs.report import report_html, write_report
+from .run.experiment import simulate
+from .analysis.metrics import Summary, summarize
+from .model.milestones import Group, Standard
+from .model.mesosystem import Model
+from .model.profiles import ArrivalProfile
+from .engine.records import FIELDS, Records, Table
+from .run.results import Provenance, SimulationResult
+from .run.runsize import RunTooLarge
+from .model.scenario import Scenario
+from .io.scenario_file import load_scenario, loads_scenario
+from .model.traffic import OfferedLoad, offered_load
+from .analysis.warmup import suggest_warmup
+from .outputs import plot
+from ._moved import MOVED as _MOVED, install as _install_moved
+
+_install_moved()  # journeysim 0.1's flat module paths, for one release
+sys.modules.setdefault("journeysim.plot", plot)  # the public name: import journeysim.plot
+
+
+def __getattr__(name: str) -> object:
+    """``journeysim.metrics`` and the other old module paths, as attributes (see :mod:`journeysim._moved`)."""
+    module = sys.modules.get(f"journeysim.{name}") if name in _MOVED else None
+    if module is None:
+        raise AttributeError(f"module 'journeysim' has no attribute {name!r}")
+    return module
 
 __all__ = [
     "__version__",

@@ -19,18 +19,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._files import folder_problems, is_stream, new_file_beside, output_problems
+from .run.files import folder_problems, is_stream, new_file_beside, output_problems
 from ._version import __version__
-from .analytic import exact_quality
+from .analysis.exact import exact_quality
 from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
-from .leverage import exact_leverage
-from .eventlog import DEFAULT_START, calendar_start, check_event_log_path
-from .experiment import simulate
-from .summary_text import warning_lines
-from .runsize import parse_size
-from .diagnostics import model_warnings
-from .scenario_io import build_scenario, load_scenario, locate_problems, read_spec
-from .traffic import offered_load
+from .analysis.leverage import exact_leverage
+from .outputs.eventlog import DEFAULT_START, calendar_start, check_event_log_path
+from .run.experiment import simulate
+from .analysis.text import warning_lines
+from .run.runsize import parse_size
+from .model.diagnostics import model_warnings
+from .io.scenario_file import build_scenario, load_scenario, locate_problems, read_spec
+from .model.traffic import offered_load
 
 __all__ = ["main"]
 
@@ -359,11 +359,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:
             out.add_json(args.json, summary.to_dict())
         if args.events is not None:
-            from .eventlog import write_event_log
+            from .outputs.eventlog import write_event_log
 
             out.add(args.events, lambda tmp: write_event_log(result, tmp, start=args.start_date))
         if args.report:
-            from .report import write_report
+            from .outputs.report import write_report
 
             out.add(args.report, lambda tmp: write_report(result, tmp, summary=summary))
     if args.events is not None:
@@ -401,8 +401,8 @@ def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .comparison import compare
-    from .report import write_report
+    from .analysis.comparison import compare
+    from .outputs.report import write_report
 
     scenarios = [_with_days(s, args) for s in _load_all(args.files)]
     options = _executor_options(args)
@@ -426,7 +426,7 @@ def _close(options: dict[str, Any]) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .comparison import compare
+    from .analysis.comparison import compare
 
     scenarios = _load_all(args.files)
     options = _executor_options(args)
@@ -482,9 +482,9 @@ def _comparison_text(comparison: Any) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .comparison import sweep
-    from .overrides import parse_override
-    from .scenario_io import read_spec
+    from .analysis.comparison import sweep
+    from .io.overrides import parse_override
+    from .io.scenario_file import read_spec
 
     spec = read_spec(args.file)
     overrides = [parse_override(text) for text in args.sets]
@@ -508,7 +508,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _warmup(args: argparse.Namespace) -> int:
-    from .warmup import suggest_warmup
+    from .analysis.warmup import suggest_warmup
 
     scenario = _with_days(load_scenario(args.file), args)
     if args.node is not None and args.node not in scenario.model.node_names:

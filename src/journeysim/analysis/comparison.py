@@ -1,0 +1,276 @@
+"""Comparing scenarios with common random numbers, and parameter sweeps.
+
+Replication ``i`` of every scenario draws from the same named streams (root
+seed, ``i``, stream name), so arrivals, service times and defect draws match
+wherever the scenarios do not differ. The difference between two scenarios is
+then estimated from *paired* replication differences ``d_i = x_i(redesign) -
+x_i(base)``, whose variance is far smaller than that of two independent runs
+when the scenarios are alike. The **variance reduction** reported for each
+metric is ``(s²_base + s²_redesign) / s²_d``: how many times more replications
+independent sampling would need for the same precision.
+
+Examples
+--------
+>>> from journeysim.model.distributions import Exponential
+>>> from journeysim.model.elements import Microsystem, Handoff, PatientClass
+>>> from journeysim.model.mesosystem import Model
+>>> from journeysim.model.scenario import Scenario
+>>> def make(info):
+...     return Scenario(Model([Microsystem("A", capacity=1, service=Exponential(5)),
+...                            Microsystem("B", capacity=1, service=Exponential(5))],
+...                           [Handoff("A", "B", defects={"information": info})],
+...                           classes=[PatientClass("p", entry="A", rate=0.1)]),
+...                     name=f"info {info}", horizon=5_000, replications=5, seed=1)
+>>> c = compare([make(0.4), make(0.2)])
+>>> d = c.differences["info 0.2"]["quality.system"]
+>>> d["mean"] > 0.1, d["variance_reduction"] > 1
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import JourneySimError, Problem, ValidationError
+from ..run.experiment import simulate
+from .metrics import replication_metrics
+from ..io.overrides import Override, parse_override, sweep_specs
+from ..run.results import SimulationResult
+from ..model.scenario import Scenario
+from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
+from ..run.stats import mean_ci
+
+__all__ = ["Comparison", "compare", "paired_difference", "sweep"]
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def paired_difference(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
+    """Mean paired difference with its 95% CI, and the variance reduction over independent sampling.
+
+    Examples
+    --------
+    >>> d = paired_difference(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.4, 3.6]))
+    >>> round(d["mean"], 3), d["variance_reduction"] > 10
+    (0.5, True)
+    """
+    keep = np.isfinite(base) & np.isfinite(other)
+    b, o = base[keep], other[keep]
+    d = o - b
+    est = mean_ci(d)
+    reduction = math.nan
+    if d.size >= 2:
+        var_d = float(np.var(d, ddof=1))
+        var_ind = float(np.var(b, ddof=1) + np.var(o, ddof=1))
+        if var_d > 0:
+            reduction = var_ind / var_d
+        elif var_ind > 0:
+            reduction = math.inf
+    return {
+        "mean": _num(est.mean),
+        "ci95": [_num(est.ci95[0]), _num(est.ci95[1])],
+        "base": _num(float(np.mean(b))) if b.size else None,
+        "value": _num(float(np.mean(o))) if o.size else None,
+        "variance_reduction": None if not math.isfinite(reduction) else reduction,
+        "replications": int(d.size),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Several scenarios run with common random numbers, and their differences from the first.
+
+    Attributes
+    ----------
+    results : tuple of SimulationResult
+        The base first.
+    differences : mapping
+        ``differences[scenario name][metric]`` -> ``{mean, ci95, base, value,
+        variance_reduction, replications}`` for every metric both scenarios have.
+    """
+
+    results: tuple[SimulationResult, ...]
+    differences: Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+    def __repr__(self) -> str:
+        base = self.results[0]
+        lines = [f"<Comparison with common random numbers: base {base.scenario.name!r}, "
+                 f"{len(base.stats)} replication(s), seed {base.provenance.seed}"]
+        for name, metrics in self.differences.items():
+            d = metrics.get("quality.system") or {}
+            mean, (low, high) = d.get("mean"), d.get("ci95", (None, None))
+            diff = "n/a" if mean is None else f"{100 * mean:+.2f} pts"
+            ci = "" if low is None or high is None else f" [{100 * low:+.2f}, {100 * high:+.2f}]"
+            lines.append(f"  {name!r} minus base: system quality {diff}{ci}")
+        return "\n".join(lines) + "\n  .table() for every metric>"
+
+    def table(self) -> pd.DataFrame:
+        """The differences as a tidy DataFrame: one row per scenario and metric."""
+        rows = []
+        for name, metrics in self.differences.items():
+            for metric, d in metrics.items():
+                rows.append({"scenario": name, "metric": metric, "base": d["base"], "value": d["value"],
+                             "difference": d["mean"], "ci95_low": d["ci95"][0], "ci95_high": d["ci95"][1],
+                             "variance_reduction": d["variance_reduction"]})
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        from .views import comparison_html
+
+        return comparison_html(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summaries of every scenario and the ``differences`` section (JSON-ready)."""
+        return {
+            "base": self.results[0].scenario.name,
+            "seed": self.results[0].provenance.seed,
+            "replications": len(self.results[0].stats),
+            "scenarios": [r.summary().to_dict() for r in self.results],
+            "differences": {k: dict(v) for k, v in self.differences.items()},
+        }
+
+
+def compare(
+    scenarios: Sequence[Scenario],
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> Comparison:
+    """Run scenarios with common random numbers and estimate their differences from the first.
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        The base first. Names must differ.
+    replications, seed : optional
+        Default: the base scenario's. Every scenario uses the same.
+    **options
+        Passed to :func:`~journeysim.run.experiment.simulate` (``workers``,
+        ``executor``, ``records``, ``progress``...).
+
+    Returns
+    -------
+    Comparison
+    """
+    if len(scenarios) < 2:
+        raise JourneySimError("compare needs a base scenario and at least one other")
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise JourneySimError(f"scenario names must differ to be compared, got {names}")
+    base = scenarios[0]
+    reps = replications if replications is not None else base.replications
+    root = seed if seed is not None else base.seed
+    first = simulate(base, replications=reps, seed=root, **options)
+    results = [first] + [simulate(s, replications=reps, seed=first.provenance.seed, **options) for s in scenarios[1:]]
+    base_m = replication_metrics(first)
+    differences = {}
+    for res in results[1:]:
+        other = replication_metrics(res)
+        differences[res.scenario.name] = {
+            metric: paired_difference(base_m[metric], other[metric]) for metric in base_m if metric in other
+        }
+    return Comparison(tuple(results), differences)
+
+
+def sweep(
+    spec: ScenarioSpec | str,
+    overrides: Sequence[Override | str],
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Run every point of a grid of ``--set`` overrides with common random numbers.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec or path
+        The base scenario (see :func:`journeysim.io.scenario_file.read_spec`).
+    overrides : sequence of Override or str
+        E.g. ``'handoffs["EMS->ED"].defects.information=0.43,0.3,0.2'``;
+        several make a grid.
+    replications, seed, **options
+        As for :func:`compare`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: one row per grid point and metric, with a column per override,
+        ``metric``, ``mean``, ``ci95_low``, ``ci95_high`` and the paired
+        ``difference`` from the first point with its CI and variance reduction.
+    """
+    if isinstance(spec, str):
+        spec = read_spec(spec)
+    parsed = [o if isinstance(o, Override) else parse_override(o) for o in overrides]
+    points = sweep_specs(spec, parsed)
+    scenarios = _build_points(points)
+    first = scenarios[0]
+    reps = replications if replications is not None else first.replications
+    root = seed if seed is not None else first.seed
+    results: list[SimulationResult] = []
+    for scenario in scenarios:
+        root = results[0].provenance.seed if results else root
+        results.append(simulate(scenario, replications=reps, seed=root, **options))
+    base_m = replication_metrics(results[0])
+    rows = []
+    for (values, _), res in zip(points, results):
+        metrics = replication_metrics(res)
+        for metric, x in metrics.items():
+            est = mean_ci(x)
+            d = paired_difference(base_m[metric], x) if metric in base_m else None
+            rows.append({
+                **values,
+                "metric": metric,
+                "mean": est.mean,
+                "ci95_low": est.ci95[0],
+                "ci95_high": est.ci95[1],
+                "difference": None if d is None else d["mean"],
+                "difference_ci95_low": None if d is None else d["ci95"][0],
+                "difference_ci95_high": None if d is None else d["ci95"][1],
+                "variance_reduction": None if d is None else d["variance_reduction"],
+            })
+    return pd.DataFrame(rows)
+
+
+def _build_points(points: Sequence[tuple[dict[str, Any], ScenarioSpec]]) -> list[Scenario]:
+    """The scenario of every grid point; every problem of every point is raised at once.
+
+    A problem found at every point (the file's own) is listed once as it is; one
+    found at some points names the ``--set`` value that causes it (or the points).
+    """
+    scenarios: list[Scenario] = []
+    found: dict[Problem, list[int]] = {}  # problem -> the points where it occurs, in order
+    for n, (_, spec) in enumerate(points):
+        try:
+            scenarios.append(build_scenario(spec))
+        except ValidationError as err:
+            for p in err.problems:
+                found.setdefault(p, []).append(n)
+    if not found:
+        return scenarios
+    problems = []
+    for p, where in found.items():
+        if len(where) < len(points):
+            problems.append(Problem(p.path, f"{p.message} (with {_cause([points[n][0] for n in where], points)})",
+                                    p.file, p.line))
+        else:
+            problems.append(p)
+    raise ValidationError(problems)
+
+
+def _cause(bad: list[dict[str, Any]], points: Sequence[tuple[dict[str, Any], ScenarioSpec]]) -> str:
+    """``--set PATH=VALUE`` when exactly the points with that value are ``bad``, else the points."""
+    for path in bad[0]:
+        value = bad[0][path]
+        if all(pt[path] == value for pt in bad) and sum(pt[path] == value for pt, _ in points) == len(bad):
+            return f"--set {path}={value!r}"
+    return "; ".join(", ".join(f"--set {k}={v!r}" for k, v in pt.items()) for pt in bad)

@@ -1,0 +1,190 @@
+"""Six Sigma measures of a pathway: defects per journey, DPMO and rolled throughput yield.
+
+Definitions (pathway classes, counted journeys; see ``docs/results.md``):
+
+* An **opportunity** is one chance for one kind of defect to happen: a visit to a
+  microsystem offers one per named defect of that microsystem with a probability
+  above zero for the patient's class; a transfer offers one per handoff kind
+  (patient, information, services) with a probability above zero; a service
+  request offers one per request kind above zero plus one per named defect of the
+  support microsystem above zero; a timeliness standard judged on the journey
+  offers one.
+* **Defects per journey** (DPU): defects of any kind, missed standards included,
+  divided by journeys.
+* **DPMO**: defects per million opportunities, ``10**6 * defects / opportunities``.
+* **Sigma level** (short-term, with the conventional 1.5 shift):
+  ``Phi^-1(1 - DPMO / 10**6) + 1.5``.
+* **Rolled throughput yield** (RTY): the product over elements (microsystems,
+  handoff kinds, requests, standards) of their first-pass yield, each raised to
+  its number of occurrences per journey: ``prod_e Y_e ** (n_e / journeys)``.
+  With independent defects it equals system quality; a gap shows defects that
+  cluster in the same journeys.
+
+The simulated values come from full records (per replication, with a 95% CI
+across replications); the exact ones from the graph (standards left out), where
+opportunities and defects per journey are the expected visits times the
+opportunities and defect probabilities of each visit (a caught information
+defect is not one; one that propagates adds the rise it causes at the receiving
+visit), and RTY is the exact system quality.
+
+Examples
+--------
+>>> from journeysim.model.elements import Microsystem, Handoff, PatientClass
+>>> from journeysim.model.mesosystem import Model
+>>> m = Model([Microsystem("A", defects={"x": 0.1, "y": 0.2}), Microsystem("B", defect=0.3)],
+...           [Handoff("A", "B", defects={"information": 0.4})], classes=[PatientClass("p", entry="A", rate=0.1)])
+>>> e = exact_six_sigma(m)
+>>> e["opportunities_per_journey"], round(e["defects_per_journey"], 6), round(e["dpmo"])
+(4.0, 1.0, 250000)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.stats as sps
+
+from .exact import exact_quality
+from ..model.elements import HANDOFF_KINDS, Handoff
+from ..model.mesosystem import Model
+from ..run.results import SimulationResult
+from ..run.stats import mean_ci
+
+__all__ = ["six_sigma", "exact_six_sigma", "opportunity_tables"]
+
+_REQUEST_KINDS = ("information", "services")
+
+
+def opportunity_tables(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Opportunities per visit ``[node, class]``, per transfer ``[edge, class]`` and per request ``[request, class]``."""
+    names = model.class_names
+    node = np.array([[sum(d.probability.get(k) > 0 for d in m.defects) for k in names] for m in model.microsystems])
+    edge = np.array([[sum(h.defects.get(kind).get(k) > 0 for kind in HANDOFF_KINDS) for k in names]  # type: ignore[union-attr]
+                     for h in model.handoffs]).reshape(len(model.handoffs), len(names))
+    index = {m.name: i for i, m in enumerate(model.microsystems)}
+    req = np.array([[sum(r.defects.get(kind).get(k) > 0 for kind in _REQUEST_KINDS)  # type: ignore[union-attr]
+                     + node[index[r.target], c] for c, k in enumerate(names)]
+                    for r in model.requests]).reshape(len(model.requests), len(names))
+    return node, edge, req
+
+
+def _sigma(dpmo: float) -> float | None:
+    if not math.isfinite(dpmo):
+        return None
+    p = min(max(1.0 - dpmo / 1e6, 1e-15), 1.0 - 1e-15)
+    return float(sps.norm.ppf(p) + 1.5)
+
+
+def _transfer_defects(model: Model, h: Handoff, k: str) -> float:
+    """Expected defects of one transfer on ``h``: its kinds (less the caught information
+    defects) and what an uncaught information defect adds at the receiving visit."""
+    caught = 0.0 if h.recovery is None else h.recovery.probability.get(k)  # type: ignore[union-attr]
+    info = h.defects.get("information").get(k)  # type: ignore[union-attr]
+    out = sum(h.defects.get(kind).get(k) for kind in HANDOFF_KINDS) - info * caught  # type: ignore[union-attr]
+    f = h.propagation
+    if f != 1.0 and info > 0:
+        ps = [d.probability.get(k) for d in model.microsystem(h.target).defects]
+        prob = model.frailty.probability
+        out += model.frailty.expect(lambda z: prob(info, z) * (1.0 - caught) * sum(
+            prob(min(1.0, f * q), z) - prob(q, z) for q in ps))
+    return out
+
+
+def exact_six_sigma(model: Model) -> dict[str, Any]:
+    """Expected opportunities and defects per journey, DPMO, sigma level and RTY from the graph."""
+    exact = exact_quality(model)
+    node_opp, edge_opp, req_opp = opportunity_tables(model)
+    pathway = [k for k in model.classes if not k.background]
+    rates = np.array([k.rate for k in pathway])
+    weights = rates / rates.sum() if rates.sum() > 0 else np.full(len(pathway), 1 / len(pathway))
+    opps = defects = 0.0
+    for w, k in zip(weights, pathway):
+        c = model.class_names.index(k.name)
+        visits = exact.expected_visits[k.name]
+        for i, m in enumerate(model.microsystems):
+            v = visits.get(m.name, 0.0)
+            if not v:
+                continue
+            opps += w * v * node_opp[i, c]
+            defects += w * v * sum(d.probability.get(k.name) for d in m.defects)
+            for e, h in enumerate(model.handoffs):
+                if h.source == m.name:
+                    p = h.probability.get(k.name)  # type: ignore[union-attr]
+                    opps += w * v * p * edge_opp[e, c]
+                    defects += w * v * p * _transfer_defects(model, h, k.name)
+            for q, r in enumerate(model.requests):
+                if r.source == m.name:
+                    p = r.probability.get(k.name)  # type: ignore[union-attr]
+                    opps += w * v * p * req_opp[q, c]
+                    support = sum(d.probability.get(k.name) for d in model.microsystem(r.target).defects)
+                    defects += w * v * p * (support + sum(r.defects.get(kind).get(k.name)  # type: ignore[union-attr]
+                                                          for kind in _REQUEST_KINDS))
+    dpmo = 1e6 * defects / opps if opps else None  # no opportunity, no rate of defects per opportunity
+    return {"opportunities_per_journey": float(opps), "defects_per_journey": float(defects), "dpmo": dpmo,
+            "sigma_level": None if dpmo is None else _sigma(dpmo), "rolled_throughput_yield": exact.system}
+
+
+def six_sigma(result: SimulationResult) -> dict[str, Any]:
+    """Simulated (full records) and exact Six Sigma measures of ``result``.
+
+    Returns ``{"simulated": {measure: {mean, ci95}} or None, "exact": {measure: value}}``.
+    """
+    model = result.scenario.model
+    out: dict[str, Any] = {"exact": exact_six_sigma(model), "simulated": None}
+    if not result.records:
+        return out
+    node_opp, edge_opp, req_opp = opportunity_tables(model)
+    pathway = np.array([not k.background for k in model.classes])
+    n_nodes, n_edges, n_req = len(model.microsystems), len(model.handoffs), len(model.requests)
+    per_rep: dict[str, list[float]] = {k: [] for k in ("opportunities_per_journey", "defects_per_journey", "dpmo",
+                                                       "rolled_throughput_yield")}
+    for rec in result.records:
+        j = rec.journeys
+        counted = (j["arrival"] >= rec.warmup) & pathway[j["class"]]
+        ids = j["journey"][counted]
+        n = len(ids)
+        if n == 0:
+            continue
+        cls_of = np.full(int(j["journey"].max()) + 1, -1, dtype=np.int64)
+        cls_of[j["journey"]] = j["class"]
+        v, h, q, s = rec.visits, rec.handoffs, rec.requests, rec.standards
+        in_v, in_h, in_q = (np.isin(t["journey"], ids) for t in (v, h, q))
+        in_s = np.isin(s["journey"], ids)
+        opps = (node_opp[v["node"][in_v], cls_of[v["journey"][in_v]]].sum()
+                + edge_opp[h["handoff"][in_h], cls_of[h["journey"][in_h]]].sum()
+                + req_opp[q["request"][in_q], cls_of[q["journey"][in_q]]].sum()
+                + int(in_s.sum()))
+        defects = float(j["defects"][counted].sum())
+        # yields of each element: occurrences and defective occurrences
+        d = rec.defects
+        in_d = np.isin(d["journey"], ids)
+        occurrences = np.concatenate([
+            np.bincount(v["node"][in_v], minlength=n_nodes),
+            np.bincount(q["target"][in_q], minlength=n_nodes),
+        ]).reshape(2, n_nodes).sum(axis=0)
+        n_std = len(model.standards)
+        counts = np.concatenate([occurrences, np.repeat(np.bincount(h["handoff"][in_h], minlength=n_edges), 3),
+                                 np.bincount(q["request"][in_q], minlength=n_req),
+                                 np.bincount(s["standard"][in_s], minlength=n_std)])
+        # defective occurrences: distinct (journey, element[, kind], time) rows, since one visit
+        # with two named defects is one defective occurrence
+        el, kind, t, jid = d["element"][in_d], d["defect"][in_d], d["time"][in_d], d["journey"][in_d]
+        is_edge = (el >= n_nodes) & (el < n_nodes + n_edges)
+        slot = np.where(el < n_nodes, el,
+                        np.where(is_edge, n_nodes + 3 * (el - n_nodes) + np.clip(kind, 0, 2),
+                                 el + 2 * n_edges))
+        keys = np.unique(np.stack([slot, jid, t.view(np.int64)]), axis=1)[0] if slot.size else slot
+        bad = np.bincount(keys, minlength=counts.size)[: counts.size]
+        first_pass = np.where(counts > 0, 1.0 - bad / np.maximum(counts, 1), 1.0)
+        per_rep["rolled_throughput_yield"].append(float(np.prod(first_pass ** (counts / n))))
+        per_rep["opportunities_per_journey"].append(opps / n)
+        per_rep["defects_per_journey"].append(defects / n)
+        per_rep["dpmo"].append(1e6 * defects / opps if opps else math.nan)
+    # counts cannot fall below 0 nor a yield above 1: the t intervals are cut there
+    sim = {k: mean_ci(np.array(vals)).within(0.0, 1.0 if k == "rolled_throughput_yield" else math.inf).to_dict()
+           for k, vals in per_rep.items()}
+    sim["sigma_level"] = _sigma(sim["dpmo"]["mean"] if sim["dpmo"]["mean"] is not None else math.nan)
+    out["simulated"] = sim
+    return out

@@ -1,0 +1,966 @@
+"""The building blocks of a mesosystem: microsystems, handoffs, service
+requests and patient classes.
+
+Each element is a frozen dataclass that checks its own values when it is made
+and raises :class:`~journeysim.errors.ValidationError` listing every problem.
+Checks that need the whole model (unknown node names, routing that sums over
+1, unreachable nodes) are made by :class:`~journeysim.model.mesosystem.Model`.
+
+Probabilities that may differ per patient class are given either as one number
+or as a mapping ``{class name: probability}``, optionally with a ``"default"``
+entry for the classes not named (without it they get 0).
+
+Examples
+--------
+>>> from journeysim.model.distributions import Exponential
+>>> ed = Microsystem("ED", capacity=30, service=Exponential(180), defect=0.02)
+>>> ed.quality_for("STEMI")
+0.98
+>>> Handoff("EMS", "ED", probability={"STEMI": 0.9, "default": 0.4}).probability.get("NSTEMI")
+0.4
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from ._frozen import FrozenMap
+from ._problems import Collector, check_name, is_number
+from .clock import Window
+from .distributions import Distribution, Exponential, Fixed
+from ..errors import ValidationError
+from .profiles import ArrivalProfile
+
+__all__ = [
+    "ByClass",
+    "ProbabilityLike",
+    "Step",
+    "Defect",
+    "Microsystem",
+    "Shift",
+    "Activation",
+    "Cost",
+    "Recovery",
+    "HandoffDefects",
+    "Handoff",
+    "ServiceRequest",
+    "PatientClass",
+    "HANDOFF_KINDS",
+    "per_day",
+    "per_hour",
+]
+
+#: The three kinds of handoff defect named by the clinical-microsystem literature.
+HANDOFF_KINDS: tuple[str, str, str] = ("patient", "information", "services")
+
+# What names may not contain or be, and why (docs/scenarios.md, "Names"). Every name is
+# also non-empty, without control characters and without whitespace at either end.
+_LABEL_ARROWS = {"->": "handoffs are labelled 'FROM->TO'", "=>": "requests are labelled 'FROM=>TO'"}
+_NODE_NAME = {**_LABEL_ARROWS, ":": "a milestone 'NODE.STEP' cannot have ':' in NODE"}
+_STEP_NAME = {".": "a milestone 'NODE.STEP' could not name the step",
+              ":": "a milestone 'NODE.STEP' could not name the step"}
+_CLASS_NAME = {"default": "in a per-class table it is the value of the classes not named",
+               "system": "results name the whole pathway's quality 'quality.system'"}
+
+
+def per_day(rate: float) -> float:
+    """Convert a rate per day to the engine's rate per minute.
+
+    Examples
+    --------
+    >>> per_day(1440)
+    1.0
+    """
+    return rate / 1440.0
+
+
+def per_hour(rate: float) -> float:
+    """Convert a rate per hour to the engine's rate per minute.
+
+    Examples
+    --------
+    >>> per_hour(60)
+    1.0
+    """
+    return rate / 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class ByClass:
+    """A probability that may differ per patient class.
+
+    Parameters
+    ----------
+    default : float
+        Value for classes not listed in ``values``.
+    values : tuple of (str, float)
+        Per-class values.
+
+    Examples
+    --------
+    >>> p = ByClass.of({"STEMI": 0.9})
+    >>> p.get("STEMI"), p.get("NSTEMI")
+    (0.9, 0.0)
+    >>> ByClass.of(0.3).get("anyone")
+    0.3
+    """
+
+    default: float = 0.0
+    values: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, value: "ProbabilityLike", *, path: str = "") -> "ByClass":
+        """Normalise a number, a mapping or a ByClass; raise on non-probabilities."""
+        if isinstance(value, ByClass):
+            return value
+        c = Collector(path)
+        if isinstance(value, Mapping):
+            default = value.get("default", 0.0)
+            pairs = tuple((str(k), v) for k, v in value.items() if k != "default")
+            if "default" in value:
+                c.probability("default", default)
+            for k, v in pairs:
+                c.probability(k, v)
+            c.raise_if_any()
+            return cls(float(default), tuple((k, float(v)) for k, v in pairs))
+        c.probability("", value)
+        c.raise_if_any()
+        return cls(float(value))
+
+    def get(self, class_name: str) -> float:
+        """The value for ``class_name``."""
+        for k, v in self.values:
+            if k == class_name:
+                return v
+        return self.default
+
+    def class_names(self) -> tuple[str, ...]:
+        """The classes listed explicitly."""
+        return tuple(k for k, _ in self.values)
+
+    def is_zero(self) -> bool:
+        """True when the value is 0 for every class."""
+        return self.default == 0.0 and all(v == 0.0 for _, v in self.values)
+
+    def to_plain(self) -> float | dict[str, float]:
+        """A number, or a mapping with a ``default`` entry, for JSON output."""
+        if not self.values:
+            return self.default
+        return {**dict(self.values), "default": self.default}
+
+
+ProbabilityLike: TypeAlias = "float | Mapping[str, float] | ByClass"
+
+
+def _by_class(c: Collector, path: str, value: object) -> ByClass:
+    try:
+        return ByClass.of(value)  # type: ignore[arg-type]
+    except ValidationError as err:
+        c.absorb(err, path)
+        return ByClass()
+
+
+def _check_distribution(c: Collector, path: str, value: object) -> None:
+    if not isinstance(value, Distribution):
+        c.add(path, f"must be a distribution (Fixed, Exponential, LogNormal, ...), got {value!r}")
+    elif not is_number(value.mean) or value.mean < 0:  # the built-in ones check more (distributions.py)
+        c.add(path, f"must have a finite, non-negative mean, got {value.mean!r}")
+
+
+def _service(c: Collector, path: str, service: object) -> Distribution | tuple["Step", ...]:
+    if isinstance(service, Sequence) and not isinstance(service, str):
+        steps = tuple(service)
+        if not steps:
+            c.add(path, "needs at least one step")
+        names = [s.name for s in steps if isinstance(s, Step)]
+        for i, s in enumerate(steps):
+            if not isinstance(s, Step):
+                c.add(f"{path}[{i}]", f"must be a Step, got {s!r}")
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            c.add(path, f"step name {dup!r} is used more than once")
+        return steps
+    _check_distribution(c, path, service)
+    return service  # type: ignore[return-value]
+
+
+def _as_steps(service: "Distribution | tuple[Step, ...]") -> tuple["Step", ...]:
+    if isinstance(service, tuple):
+        return service
+    return (Step("service", service),)
+
+
+def _delays(c: Collector, value: object) -> Mapping[str, Distribution]:
+    if not isinstance(value, Mapping):
+        c.add("delay_by_class", "must be a mapping of class name to distribution")
+        return FrozenMap({})
+    for k, v in value.items():
+        _check_distribution(c, f"delay_by_class.{k}", v)
+    return FrozenMap(dict(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A named step of a visit (e.g. ``door_to_ecg``); the visit lasts the sum of its steps.
+
+    Examples
+    --------
+    >>> Step("device", Fixed(30)).duration.mean
+    30.0
+    """
+
+    name: str
+    duration: Distribution
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        check_name(c, "name", self.name, forbid=_STEP_NAME)
+        _check_distribution(c, "duration", self.duration)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """A named way a visit can go wrong, with its probability per visit.
+
+    Examples
+    --------
+    >>> Defect("aspirin_missed", ByClass.of({"STEMI": 0.015, "NSTEMI": 0.021})).probability.get("NSTEMI")
+    0.021
+    """
+
+    name: str
+    probability: ByClass
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        check_name(c, "name", self.name)
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What an element costs: per use, per minute, and per defect.
+
+    Parameters
+    ----------
+    per_visit : float
+        Cost of each visit to a microsystem, each transfer of a handoff, or each
+        service request.
+    per_minute : float
+        Cost of each minute: at a microsystem, the minutes the patient holds a
+        server (service, waits for support results, boarding and exit delay); on
+        a handoff or request, the minutes of its delay.
+    defects : mapping of str to float
+        Cost of each defect, by name: a microsystem's named defects, or a
+        handoff's kinds (``patient``, ``information``, ``services``).
+    reference : str
+        Where the numbers come from, shown in reports.
+
+    Examples
+    --------
+    >>> Cost(per_visit=1200, per_minute=2.5, defects={"information": 300}).defects["information"]
+    300.0
+    """
+
+    per_visit: float = 0.0
+    per_minute: float = 0.0
+    defects: Mapping[str, float] = field(default_factory=dict)
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        for name in ("per_visit", "per_minute"):
+            value = getattr(self, name)
+            if not is_number(value) or not 0 <= value < math.inf:
+                c.add(name, f"must be a finite number >= 0, got {value!r}")
+            else:
+                object.__setattr__(self, name, float(value))
+        if not isinstance(self.defects, Mapping):
+            c.add("defects", f"must be a mapping of defect name to cost, got {self.defects!r}")
+            object.__setattr__(self, "defects", FrozenMap({}))
+        else:
+            costs = {}
+            for k, v in self.defects.items():
+                if not is_number(v) or not 0 <= v < math.inf:
+                    c.add(f"defects.{k}", f"must be a finite number >= 0, got {v!r}")
+                else:
+                    costs[str(k)] = float(v)
+            object.__setattr__(self, "defects", FrozenMap(costs))
+        c.raise_if_any()
+
+    def check_defects(self, c: Collector, path: str, known: Sequence[str]) -> None:
+        """Report defect names that the element does not have."""
+        for name in self.defects:
+            if name not in known:
+                c.add(f"{path}.defects.{name}", f"unknown defect; expected one of {', '.join(known) or '(none)'}")
+
+
+def _recovery(c: Collector, value: object) -> Recovery | None:
+    if value is None or isinstance(value, Recovery):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"probability", "rework"}
+        if unknown or "probability" not in value:
+            c.add("recovery", f"must have probability and optionally rework, got keys {sorted(value)}")
+            return None
+        try:
+            return Recovery(**value)  # type: ignore[arg-type]
+        except ValidationError as err:
+            c.absorb(err, "recovery")
+            return None
+    c.add("recovery", f"must be a Recovery or a mapping, got {value!r}")
+    return None
+
+
+def _cost(c: Collector, value: object, known: Sequence[str]) -> Cost | None:
+    if value is None or isinstance(value, Cost):
+        if value is not None:
+            value.check_defects(c, "cost", known)
+        return value
+    if isinstance(value, Mapping):
+        try:
+            cost = Cost(**value)
+        except TypeError:
+            c.add("cost", f"unknown keys; expected per_visit, per_minute, defects, reference, got {sorted(value)}")
+            return None
+        except ValidationError as err:
+            c.absorb(err, "cost")
+            return None
+        cost.check_defects(c, "cost", known)
+        return cost
+    c.add("cost", f"must be a Cost or a mapping, got {value!r}")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """The receiving microsystem catches a handoff's information defect, at a time cost.
+
+    When the handoff's information defect happens, the receiving team catches it
+    with ``probability`` (per class if a mapping). A caught defect is recovered:
+    it is recorded as caught, not as a defect of the journey, and it does not
+    propagate; the ``rework`` time is added to the start of the next visit,
+    which holds the server for it.
+
+    Examples
+    --------
+    >>> Recovery(0.6, Fixed(10)).probability.get("any")
+    0.6
+    """
+
+    probability: ProbabilityLike
+    rework: Distribution = field(default_factory=lambda: Fixed(0.0))
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "rework", self.rework)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A weekly period when a microsystem runs differently, e.g. the cath-lab team in house.
+
+    Outside its shifts a microsystem has its own ``capacity`` and ``team_ready``;
+    during a shift, the values given here replace them. Shifts of one
+    microsystem may not overlap.
+
+    Parameters
+    ----------
+    window : Window
+        When the shift applies, e.g. ``Window("Mon-Fri", "08:00", "17:00")``.
+    capacity : int, "unlimited" or None
+        Servers during the shift; ``None`` keeps the microsystem's capacity.
+    team_ready : Distribution or None
+        Time from activation to team ready for activations made during the
+        shift; ``None`` keeps the microsystem's.
+
+    Examples
+    --------
+    >>> from journeysim.model.distributions import LogNormal
+    >>> day = Shift(Window("Mon-Fri", "08:00", "17:00"), capacity=2, team_ready=LogNormal(15, 0.45))
+    >>> day.window.describe()
+    'Mon-Fri 08:00-17:00'
+    """
+
+    window: Window
+    capacity: int | str | None = None
+    team_ready: Distribution | None = None
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.window, Window):
+            c.add("window", f"must be a Window, got {self.window!r}")
+        cap = self.capacity
+        if cap is not None and cap != "unlimited" and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            c.add("capacity", f"must be a non-negative integer or 'unlimited', got {cap!r}")
+        if self.team_ready is not None:
+            _check_distribution(c, "team_ready", self.team_ready)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True)
+class Activation:
+    """A milestone at which a microsystem is told that a patient is on the way.
+
+    The team's preparation (``Microsystem.team_ready``) starts at the first
+    activation a journey triggers; if none fires before the patient arrives,
+    the team is activated on arrival. With a prehospital ECG transmitted from
+    the scene, the cath-lab team gets ready during transport and the ED visit.
+
+    Parameters
+    ----------
+    at : str
+        A milestone (see :mod:`journeysim.model.milestones`), e.g. ``"ED.ecg_to_activation"``
+        or ``"handoff:EMS->ED"``.
+    probability : float or mapping
+        Probability (per class if a mapping) that the activation is made.
+    lag : Distribution
+        Time from the milestone to the call, in minutes.
+
+    Examples
+    --------
+    >>> Activation("EMS.response", probability={"STEMI": 0.5}).probability.get("STEMI")
+    0.5
+    """
+
+    at: str
+    probability: ProbabilityLike = 1.0
+    lag: Distribution = field(default_factory=lambda: Fixed(0.0))
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        if not isinstance(self.at, str) or not self.at.strip():
+            c.add("at", f"must be a milestone such as 'ED.ecg' or 'arrive:ED', got {self.at!r}")
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "lag", self.lag)
+        c.raise_if_any()
+
+
+def _class_flag(c: Collector, path: str, value: object) -> ByClass:
+    """``True``/``False`` or a list of class names, as a 0/1 :class:`ByClass`."""
+    if isinstance(value, bool):
+        return ByClass(1.0 if value else 0.0)
+    if isinstance(value, ByClass):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str) and all(isinstance(x, str) for x in value):
+        return ByClass(0.0, tuple((str(x), 1.0) for x in value))
+    c.add(path, f"must be true, false or a list of class names, got {value!r}")
+    return ByClass()
+
+
+def _overlap(a: Window, b: Window) -> bool:
+    return any(x0 < y1 and y0 < x1 for x0, x1 in a.intervals() for y0, y1 in b.intervals())
+
+
+@dataclass(frozen=True, slots=True)
+class Microsystem:
+    """A clinical or support microsystem: a process node of the mesosystem.
+
+    Parameters
+    ----------
+    name : str
+        Unique name, e.g. ``"ED"``.
+    kind : {"clinical", "support"}
+        Clinical microsystems receive patients by handoff; support microsystems
+        (lab, radiology, pharmacy) serve requests from clinical ones.
+    capacity : int or None
+        Number of servers (beds, teams); ``None`` (or ``"unlimited"``) for no limit.
+    service : Distribution or sequence of Step
+        Duration of the visit's own work, in minutes. With steps, the visit
+        lasts the sum of the steps, drawn independently.
+    defect : float or mapping, optional
+        Shorthand for a single defect named ``"defect"``.
+    defects : mapping of str to probability, optional
+        Named, independent defects; the visit is defective if any occurs.
+    reference : str
+        Where the numbers come from (a citation), shown in reports.
+    service_by_class : mapping of str to Distribution or sequence of Step
+        Service of the classes that differ from ``service``.
+    exit_delay : Distribution
+        When a patient leaves the pathway from here (discharge, transfer out,
+        death), the bed stays occupied this long after the visit's work
+        (discharge paperwork, waiting for transport). Recorded as the visit's ``hold``.
+    schedule : sequence of Shift
+        Weekly periods with another capacity or team-ready time (in house vs on
+        call). Capacity changes never interrupt a visit: when it drops, patients
+        in service finish and the next start waits for a free server.
+    team_ready : Distribution or None
+        Time from activation to team ready (outside the shifts). A patient's
+        work here cannot start before the team is ready; the wait is the visit's
+        ``team_wait``. ``None``: no activation is needed.
+    activated_for : sequence of str or None
+        The classes that need activation (``None``: every class).
+    activation : sequence of Activation
+        Milestones that activate the team before the patient arrives.
+    defect_per_wait_hour, defect_per_occupant : float
+        Defects that depend on load and time: each named defect's probability
+        for a visit is ``min(1, p + defect_per_wait_hour * W + defect_per_occupant * N)``,
+        with ``W`` the hours the patient waited here for a server and ``N`` the
+        number of patients here (in service or waiting) when it arrived. The
+        exact (graph) quality uses ``p`` alone.
+    cost : Cost or mapping, optional
+        Cost per visit, per minute holding a server, and per named defect.
+
+    Examples
+    --------
+    >>> from journeysim.model.distributions import LogNormal
+    >>> cath = Microsystem("CathLab", capacity=2, service=[Step("to_device", LogNormal(30, 0.3)),
+    ...                    Step("closure", LogNormal(30, 0.3))], defects={"bleed": 0.01})
+    >>> round(cath.service_mean, 2)
+    62.76
+    """
+
+    name: str
+    kind: Literal["clinical", "support"] = "clinical"
+    capacity: int | None = None
+    service: Distribution | tuple[Step, ...] = field(default_factory=lambda: Fixed(0.0))
+    defect: ProbabilityLike | None = None
+    defects: tuple[Defect, ...] | Mapping[str, ProbabilityLike] = ()
+    reference: str = ""
+    service_by_class: Mapping[str, Distribution | Sequence[Step]] = field(default_factory=dict)
+    exit_delay: Distribution = field(default_factory=lambda: Fixed(0.0))
+    schedule: tuple[Shift, ...] = ()
+    team_ready: Distribution | None = None
+    activated_for: tuple[str, ...] | None = None
+    activation: tuple[Activation, ...] = ()
+    defect_per_wait_hour: float = 0.0
+    defect_per_occupant: float = 0.0
+    cost: Cost | Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        check_name(c, "name", self.name, forbid=_NODE_NAME)
+        if self.kind not in ("clinical", "support"):
+            c.add("kind", f"must be 'clinical' or 'support', got {self.kind!r}")
+        cap = self.capacity
+        if cap == "unlimited" or (isinstance(cap, float) and math.isinf(cap) and cap > 0):
+            object.__setattr__(self, "capacity", None)
+        elif cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            c.add("capacity", f"must be a positive integer or 'unlimited', got {cap!r}")
+        object.__setattr__(self, "service", _service(c, "service", self.service))
+        _check_distribution(c, "exit_delay", self.exit_delay)
+        if not isinstance(self.service_by_class, Mapping):
+            c.add("service_by_class", "must be a mapping of class name to service")
+        else:
+            object.__setattr__(
+                self,
+                "service_by_class",
+                FrozenMap(
+                    {str(k): _service(c, f"service_by_class.{k}", v) for k, v in self.service_by_class.items()}
+                ),
+            )
+        defects: list[Defect] = []
+        if self.defect is not None:
+            defects.append(Defect("defect", _by_class(c, "defect", self.defect)))
+        raw = self.defects
+        items = raw.items() if isinstance(raw, Mapping) else ((d.name, d) for d in raw)
+        for name, value in items:
+            if isinstance(value, Defect):
+                defects.append(value)
+            else:
+                try:
+                    defects.append(Defect(str(name), _by_class(c, f"defects.{name}", value)))
+                except ValidationError as err:
+                    c.absorb(err, f"defects.{name}")
+        seen = [d.name for d in defects]
+        for dup in sorted({n for n in seen if seen.count(n) > 1}):
+            c.add("defects", f"defect name {dup!r} is used more than once")
+        object.__setattr__(self, "defect", None)
+        object.__setattr__(self, "defects", tuple(defects))
+        object.__setattr__(self, "cost", _cost(c, self.cost, [d.name for d in defects]))
+        self._check_activation(c)
+        c.raise_if_any()
+
+    def _check_activation(self, c: Collector) -> None:
+        for name, cls in (("schedule", Shift), ("activation", Activation)):
+            value = getattr(self, name)
+            if isinstance(value, Sequence) and not isinstance(value, str):
+                object.__setattr__(self, name, tuple(value))
+                for i, item in enumerate(value):
+                    if not isinstance(item, cls):
+                        c.add(f"{name}[{i}]", f"must be a {cls.__name__}, got {item!r}")
+            else:
+                c.add(name, f"must be a sequence of {cls.__name__}, got {value!r}")
+        if self.team_ready is not None:
+            _check_distribution(c, "team_ready", self.team_ready)
+        for key in ("defect_per_wait_hour", "defect_per_occupant"):
+            value = getattr(self, key)
+            if not is_number(value) or value < 0:
+                c.add(key, f"must be a non-negative number (added probability), got {value!r}")
+        if self.activated_for is not None:
+            if isinstance(self.activated_for, str) or not isinstance(self.activated_for, Sequence):
+                c.add("activated_for", f"must be a list of class names, got {self.activated_for!r}")
+            else:
+                object.__setattr__(self, "activated_for", tuple(str(x) for x in self.activated_for))
+        needs_team = self.team_ready is not None or any(
+            isinstance(s, Shift) and s.team_ready is not None for s in self.schedule
+        )
+        if self.activation and not needs_team:
+            c.add("activation", "activation needs a team_ready time (the time from activation to team ready)")
+        if self.team_ready is None and needs_team:
+            c.add("team_ready", "is needed outside the shifts when a shift sets team_ready")
+        shifts = [s for s in self.schedule if isinstance(s, Shift) and isinstance(s.window, Window)]
+        for a in range(len(shifts)):
+            for b in range(a + 1, len(shifts)):
+                if _overlap(shifts[a].window, shifts[b].window):
+                    c.add(f"schedule[{b}]", f"overlaps schedule[{a}] ({shifts[a].window.describe()})")
+        if shifts and len(shifts) == len(self.schedule) and not c.problems:
+            if all(cap == 0 for _, cap, _ in self.segments()):
+                c.add("schedule", "capacity is 0 all week: no patient could ever be served")
+
+    def capacity_at(self, t: float) -> int | None:
+        """Capacity at time ``t`` (minutes from Monday 00:00); ``None`` for unlimited."""
+        for s in self.schedule:
+            if s.window.contains(t):
+                if s.capacity is None:
+                    break
+                return None if s.capacity == "unlimited" else s.capacity  # type: ignore[return-value]
+        return self.capacity
+
+    def segments(self) -> tuple[tuple[float, int | None, Distribution | None], ...]:
+        """The weekly schedule as ``(start minute, capacity, team_ready)`` pieces, from Monday 00:00.
+
+        Examples
+        --------
+        >>> from journeysim.model.distributions import Fixed
+        >>> m = Microsystem("Lab", capacity=1, team_ready=Fixed(30),
+        ...                 schedule=[Shift(Window("Mon", "08:00", "17:00"), capacity=2, team_ready=Fixed(10))])
+        >>> [(t, cap) for t, cap, _ in m.segments()]
+        [(0.0, 1), (480.0, 2), (1020.0, 1)]
+        """
+        cuts = sorted({0.0} | {b for s in self.schedule for b in s.window.boundaries()})
+        pieces: list[tuple[float, int | None, Distribution | None]] = []
+        for t in cuts:
+            piece = (t, self.capacity_at(t), self.team_ready_at(t))
+            if not pieces or pieces[-1][1:] != piece[1:]:
+                pieces.append(piece)
+        return tuple(pieces)
+
+    @property
+    def mean_capacity(self) -> float | None:
+        """Capacity averaged over the week's schedule; ``None`` if it is ever unlimited."""
+        pieces = self.segments()
+        if any(cap is None for _, cap, _ in pieces):
+            return None
+        ends = [t for t, _, _ in pieces[1:]] + [7 * 1440.0]
+        return sum((b - t) * cap for (t, cap, _), b in zip(pieces, ends)) / (7 * 1440.0)  # type: ignore[operator]
+
+    def team_ready_at(self, t: float) -> Distribution | None:
+        """Time from activation to team ready for an activation at time ``t``."""
+        for s in self.schedule:
+            if s.window.contains(t) and s.team_ready is not None:
+                return s.team_ready
+        return self.team_ready
+
+    @property
+    def load_dependent(self) -> bool:
+        """Whether its defect probabilities rise with the wait or the occupancy."""
+        return bool(self.defect_per_wait_hour or self.defect_per_occupant) and bool(self.defects)
+
+    def needs_activation(self, class_name: str) -> bool:
+        """Whether visits of ``class_name`` wait for the team to be activated and ready."""
+        has_team = self.team_ready is not None
+        return has_team and (self.activated_for is None or class_name in self.activated_for)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The visit's steps; a single distribution is one step named ``"service"``."""
+        return _as_steps(self.service)  # type: ignore[arg-type]
+
+    def steps_for(self, class_name: str) -> tuple[Step, ...]:
+        """The steps of a visit by ``class_name`` (its own service if it has one)."""
+        return _as_steps(self.service_by_class.get(class_name, self.service))  # type: ignore[arg-type]
+
+    @property
+    def service_mean(self) -> float:
+        """Mean duration of the visit's own work, in minutes (the default service)."""
+        return sum(s.duration.mean for s in self.steps)
+
+    def step_names(self) -> set[str]:
+        """Names of the steps of every class's visits here."""
+        names = {s.name for s in self.steps}
+        for service in self.service_by_class.values():
+            names |= {s.name for s in _as_steps(service)}  # type: ignore[arg-type]
+        return names
+
+    def quality_for(self, class_name: str) -> float:
+        """Probability that a visit of ``class_name`` has none of this node's own defects."""
+        q = 1.0
+        for d in self.defects:
+            q *= 1.0 - d.probability.get(class_name)
+        return q
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffDefects:
+    """Defect probabilities of a handoff, one per kind (patient, information, services).
+
+    Examples
+    --------
+    >>> HandoffDefects(information=0.43).quality_for("STEMI")
+    0.5700000000000001
+    """
+
+    patient: ProbabilityLike = 0.0
+    information: ProbabilityLike = 0.0
+    services: ProbabilityLike = 0.0
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        for kind in HANDOFF_KINDS:
+            object.__setattr__(self, kind, _by_class(c, kind, getattr(self, kind)))
+        c.raise_if_any()
+
+    def get(self, kind: str) -> ByClass:
+        """The probability table of one kind."""
+        return getattr(self, kind)  # type: ignore[no-any-return]
+
+    def quality_for(self, class_name: str) -> float:
+        """Probability that the handoff has no defect of any kind."""
+        q = 1.0
+        for kind in HANDOFF_KINDS:
+            q *= 1.0 - self.get(kind).get(class_name)
+        return q
+
+
+def _handoff_defects(c: Collector, value: object, kinds: tuple[str, ...]) -> HandoffDefects:
+    if isinstance(value, HandoffDefects):
+        return value
+    if isinstance(value, Mapping):
+        for key in value:
+            if key not in kinds:
+                c.add(f"defects.{key}", f"unknown defect kind; expected one of {', '.join(kinds)}")
+        try:
+            return HandoffDefects(**{k: value[k] for k in kinds if k in value})
+        except ValidationError as err:
+            c.absorb(err, "defects")
+            return HandoffDefects()
+    c.add("defects", f"must be a mapping of kind to probability, got {value!r}")
+    return HandoffDefects()
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A handoff of a patient from one clinical microsystem to another.
+
+    Parameters
+    ----------
+    source, target : str
+        Names of the sending and receiving microsystems.
+    probability : float or mapping
+        Probability that a patient leaving ``source`` goes to ``target``
+        (per class if a mapping). What remains below 1 at ``source`` leaves
+        the pathway (discharge, transfer out or death).
+    delay : Distribution
+        Transfer time, in minutes.
+    defects : HandoffDefects or mapping
+        Probability of a defect of each kind: ``patient``, ``information``, ``services``.
+    reference : str
+        Where the numbers come from (a citation), shown in reports.
+    delay_by_class : mapping of str to Distribution
+        Transfer time of the classes that differ from ``delay``.
+    boarding : bool or sequence of str
+        Blocking after service (for every class, or for the classes listed): when
+        ``target`` has no free server, the patient stays at ``source``, keeping
+        its bed, until one frees; that bed is then held for the patient during the
+        transfer. The time is the source visit's ``hold``.
+    preactivate : mapping of str to probability
+        Information sent ahead with this handoff: when the patient leaves
+        ``source`` on it, each named microsystem is activated with the given
+        probability (per class if a mapping), as a prehospital ECG activates the
+        cath lab. Same as an :class:`Activation` at ``"handoff:SOURCE->TARGET"``.
+    recovery : Recovery or mapping, optional
+        The receiving microsystem catches this handoff's information defect with
+        a probability, at a rework time (``{probability, rework}``).
+    propagation : float
+        An information defect of this handoff that is not caught multiplies the
+        probability of each of the receiving microsystem's defects at the next
+        visit by this factor (capped at 1). 1 means no propagation.
+    cost : Cost or mapping, optional
+        Cost per transfer, per minute of transfer, and per defect kind.
+
+    Examples
+    --------
+    >>> h = Handoff("EMS", "ED", defects={"information": 0.43})
+    >>> h.label
+    'EMS->ED'
+    """
+
+    source: str
+    target: str
+    probability: ProbabilityLike = 1.0
+    delay: Distribution = field(default_factory=lambda: Fixed(0.0))
+    defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
+    reference: str = ""
+    delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
+    boarding: bool | Sequence[str] | ByClass = False
+    preactivate: Mapping[str, ProbabilityLike] = field(default_factory=dict)
+    recovery: Recovery | Mapping[str, object] | None = None
+    propagation: float = 1.0
+    cost: Cost | Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        check_name(c, "from", self.source)
+        check_name(c, "to", self.target)
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "delay", self.delay)
+        object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
+        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, HANDOFF_KINDS))
+        object.__setattr__(self, "boarding", _class_flag(c, "boarding", self.boarding))
+        if not isinstance(self.preactivate, Mapping):
+            c.add("preactivate", f"must be a mapping of microsystem name to probability, got {self.preactivate!r}")
+        else:
+            object.__setattr__(self, "preactivate", FrozenMap(
+                {str(k): _by_class(c, f"preactivate.{k}", v) for k, v in self.preactivate.items()}
+            ))
+        object.__setattr__(self, "recovery", _recovery(c, self.recovery))
+        if not is_number(self.propagation) or not 0 <= self.propagation < math.inf:
+            c.add("propagation", f"must be a finite number >= 0, got {self.propagation!r}")
+        else:
+            object.__setattr__(self, "propagation", float(self.propagation))
+        object.__setattr__(self, "cost", _cost(c, self.cost, HANDOFF_KINDS))
+        c.raise_if_any()
+
+    def delay_for(self, class_name: str) -> Distribution:
+        """Transfer time of ``class_name``."""
+        return self.delay_by_class.get(class_name, self.delay)
+
+    @property
+    def label(self) -> str:
+        """``"source->target"``, the handoff's name in results."""
+        return f"{self.source}->{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """A request from a clinical microsystem to a support microsystem.
+
+    During a visit to ``source`` the request is made with ``probability``; it
+    waits for ``target``'s capacity, takes ``target``'s service time, and the
+    result travels back after ``delay``. The visit cannot end before every
+    requested result is back. The support visit has its own defects, and the
+    request/result handoff its own ``information`` and ``services`` defects.
+
+    Examples
+    --------
+    >>> ServiceRequest("ED", "Lab", defects={"information": 0.01}).label
+    'ED=>Lab'
+    """
+
+    source: str
+    target: str
+    probability: ProbabilityLike = 1.0
+    delay: Distribution = field(default_factory=lambda: Fixed(0.0))
+    defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
+    reference: str = ""
+    delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
+    cost: Cost | Mapping[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        check_name(c, "from", self.source)
+        check_name(c, "to", self.target)
+        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        _check_distribution(c, "delay", self.delay)
+        object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
+        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, ("information", "services")))
+        object.__setattr__(self, "cost", _cost(c, self.cost, ("information", "services")))
+        c.raise_if_any()
+
+    def delay_for(self, class_name: str) -> Distribution:
+        """Time for the result of a ``class_name`` request to come back."""
+        return self.delay_by_class.get(class_name, self.delay)
+
+    @property
+    def label(self) -> str:
+        """``"source=>target"``, the request's name in results."""
+        return f"{self.source}=>{self.target}"
+
+
+@dataclass(frozen=True, slots=True)
+class PatientClass:
+    """A population of patients with the same pathway rules (e.g. STEMI).
+
+    Parameters
+    ----------
+    name : str
+        Unique name.
+    entry : str or mapping of str to float
+        Microsystem where journeys start, or probabilities over several entry
+        microsystems (arrival channels) that sum to 1.
+    rate : float
+        Poisson arrival rate, per minute (see :func:`per_day`, :func:`per_hour`).
+    priority : int
+        Waiting patients of higher priority are served first; FIFO within a priority.
+    reference : str
+        Where the numbers come from (a citation), shown in reports.
+    background : bool
+        Background patients (e.g. other cardiac patients sharing the CCU) compete
+        for capacity and are reported per class, but are left out of the
+        pathway's overall journey statistics and system quality.
+
+    Examples
+    --------
+    >>> stemi = PatientClass("STEMI", entry={"EMS": 0.49, "ED": 0.51}, rate=per_day(0.3), priority=1)
+    >>> stemi.entries
+    (('EMS', 0.49), ('ED', 0.51))
+    """
+
+    name: str
+    entry: str | Mapping[str, float] | tuple[tuple[str, float], ...]
+    rate: float
+    priority: int = 0
+    reference: str = ""
+    background: bool = False
+    profile: ArrivalProfile | None = None
+
+    def __post_init__(self) -> None:
+        c = Collector()
+        check_name(c, "name", self.name, reserved=_CLASS_NAME)
+        entry = self.entry
+        if isinstance(entry, str):
+            check_name(c, "entry", entry)
+            entries: tuple[tuple[str, float], ...] = ((entry, 1.0),)
+        elif isinstance(entry, (Mapping, tuple)):
+            entries = tuple(entry.items()) if isinstance(entry, Mapping) else entry
+            if not entries:
+                c.add("entry", "needs at least one entry microsystem")
+            for k, v in entries:
+                c.probability(f"entry.{k}", v)
+            total = sum(v for _, v in entries if is_number(v))
+            if entries and abs(total - 1.0) > 1e-9:
+                c.add("entry", f"entry probabilities must sum to 1, got {total:g}")
+            entries = tuple((str(k), float(v)) for k, v in entries if is_number(v))
+        else:
+            c.add("entry", f"must be a microsystem name or a mapping of names to probabilities, got {entry!r}")
+            entries = ()
+        object.__setattr__(self, "entry", entries)
+        if not is_number(self.rate) or self.rate < 0:
+            c.add("rate", f"must be a non-negative number of arrivals per minute, got {self.rate!r}")
+        elif self.rate > 0:
+            # the engine draws the time to the next candidate arrival from this distribution
+            peak = self.profile.peak if isinstance(self.profile, ArrivalProfile) else 1.0
+            try:
+                Exponential(1.0 / (self.rate * peak))
+            except ValidationError as err:
+                c.add("rate", f"{self.rate!r} arrivals per minute is out of range: the mean time between "
+                      f"arrivals, 1/rate, {err.problems[0].message}")
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            c.add("priority", f"must be an integer, got {self.priority!r}")
+        if not isinstance(self.background, bool):
+            c.add("background", f"must be true or false, got {self.background!r}")
+        if self.profile is not None and not isinstance(self.profile, ArrivalProfile):
+            c.add("profile", f"must be an ArrivalProfile, got {self.profile!r}")
+        c.raise_if_any()
+
+    @property
+    def entries(self) -> tuple[tuple[str, float], ...]:
+        """``(microsystem, probability)`` pairs of the arrival channels."""
+        return self.entry  # type: ignore[return-value]

@@ -1,0 +1,527 @@
+"""The validated mesosystem model: microsystems wired by handoffs and requests.
+
+:class:`Model` is frozen and checked as a whole when it is made: every name a
+handoff, request or class refers to must exist; routing probabilities out of a
+microsystem may not exceed 1 for any class; every microsystem must be wired to
+the pathway (an entry, handoff or request leads to it, see
+:meth:`Model.idle_microsystems` for those that no patient will visit); and every
+patient must be able to leave the pathway. All
+problems are reported together, each named by its key path.
+
+Examples
+--------
+>>> from journeysim.model.distributions import Exponential
+>>> from journeysim.model.elements import Microsystem, Handoff, PatientClass, per_hour
+>>> m = Model(
+...     microsystems=[Microsystem("A", capacity=1, service=Exponential(5)),
+...                   Microsystem("B", capacity=2, service=Exponential(8))],
+...     handoffs=[Handoff("A", "B")],
+...     classes=[PatientClass("walk-in", entry="A", rate=per_hour(6))],
+... )
+>>> sorted(m.graph.nodes)
+['A', 'B']
+>>> m.graph.edges["A", "B"]["probability"]
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from ._frozen import FrozenMap
+
+import networkx as nx
+
+from ._problems import Collector, check_name
+from .elements import (
+    ByClass,
+    Handoff,
+    Microsystem,
+    PatientClass,
+    ServiceRequest,
+)
+from .frailty import Frailty
+from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
+
+__all__ = ["Model"]
+
+_TOLERANCE = 1e-9
+# a named milestone with '.' or ':' would be read as 'NODE.STEP' or 'arrive:NODE'
+_MILESTONE_NAME = {".": "it would be read as a milestone 'NODE.STEP'", ":": "it would be read as 'arrive:NODE' or the like"}
+
+
+def _describe(kind: str, index: int, label: str) -> str:
+    return f"{kind}[{index}] ({label})"
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A validated mesosystem: what the engine simulates and the analytics solve.
+
+    Parameters
+    ----------
+    microsystems : sequence of Microsystem
+    handoffs : sequence of Handoff
+    requests : sequence of ServiceRequest
+    classes : sequence of PatientClass
+    name : str
+        A label for results and reports.
+    milestones : mapping of str to str or sequence of str
+        Named milestones (see :mod:`journeysim.model.milestones`), e.g.
+        ``{"door": ["arrive:ED", "arrive:CathLab"]}``; ``fmc`` redefines first
+        medical contact.
+    standards : sequence of Standard
+        Timeliness standards; a miss is a defect of the journey.
+    groups : sequence of Group
+        Subgroups that standards are reported by.
+    frailty : Frailty
+        A patient-level risk factor that makes defects cluster in the same
+        journeys (see :mod:`journeysim.model.frailty`); the default leaves them independent.
+    currency : str
+        The unit of the elements' costs, e.g. ``"USD 2023"``.
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem found, by key path.
+    """
+
+    microsystems: tuple[Microsystem, ...]
+    handoffs: tuple[Handoff, ...] = ()
+    requests: tuple[ServiceRequest, ...] = ()
+    classes: tuple[PatientClass, ...] = ()
+    name: str = "model"
+    milestones: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    standards: tuple[Standard, ...] = ()
+    groups: tuple[Group, ...] = ()
+    frailty: Frailty = field(default_factory=Frailty)
+    currency: str = ""
+    _nodes: Mapping[str, Microsystem] = field(init=False, repr=False, compare=False)
+    _graph: nx.DiGraph = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("microsystems", "handoffs", "requests", "classes", "standards", "groups"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, tuple(value) if isinstance(value, Iterable) else value)
+        if isinstance(self.milestones, Mapping):
+            object.__setattr__(self, "milestones", FrozenMap(
+                {str(k): (v,) if isinstance(v, str) else tuple(v) for k, v in self.milestones.items()}
+            ))
+        c = Collector()
+        self._check_types(c)
+        c.raise_if_any()
+        object.__setattr__(self, "_nodes", FrozenMap({m.name: m for m in self.microsystems}))
+        self.check(c, flow=True)
+        c.raise_if_any()
+        object.__setattr__(self, "_graph", nx.freeze(self._build_graph()))
+
+    @property
+    def has_costs(self) -> bool:
+        """True if any microsystem, handoff or request has a cost, or any standard a cost per miss."""
+        elements = (*self.microsystems, *self.handoffs, *self.requests)
+        return any(x.cost is not None for x in elements) or any(s.cost for s in self.standards)
+
+    def check(self, c: Collector, *, flow: bool = True) -> None:
+        """Add the whole-model problems to ``c``.
+
+        With ``flow=False`` only names and references are checked, not routing
+        sums, reachability or the possibility to leave: the scenario loader uses
+        this when some elements could not be built, since their absence would
+        make the flow checks report problems that are not really there.
+        """
+        self._check_names(c)
+        self._check_references(c, self._nodes)
+        self._check_timeliness(c)
+        if flow and not c.problems:
+            self._check_routing(c)
+        if flow and not c.problems:
+            self._check_flow(c)
+
+    @classmethod
+    def partial(
+        cls,
+        microsystems: Sequence[Microsystem],
+        handoffs: Sequence[Handoff],
+        requests: Sequence[ServiceRequest],
+        classes: Sequence[PatientClass],
+        milestones: Mapping[str, Sequence[str]] | None = None,
+        standards: Sequence[Standard] = (),
+        groups: Sequence[Group] = (),
+    ) -> "Model":
+        """An unchecked model of the elements that could be built, for :meth:`check` (internal)."""
+        self = object.__new__(cls)
+        for name, value in (
+            ("microsystems", tuple(microsystems)),
+            ("handoffs", tuple(handoffs)),
+            ("requests", tuple(requests)),
+            ("classes", tuple(classes)),
+            ("milestones", FrozenMap({k: (v,) if isinstance(v, str) else tuple(v)
+                                      for k, v in (milestones or {}).items()})),
+            ("standards", tuple(standards)),
+            ("groups", tuple(groups)),
+            ("frailty", Frailty()),
+            ("currency", ""),
+            ("name", "partial"),
+            ("_nodes", FrozenMap({m.name: m for m in microsystems})),
+        ):
+            object.__setattr__(self, name, value)
+        return self
+
+    # -- checks -------------------------------------------------------------
+    def _check_types(self, c: Collector) -> None:
+        expected = {
+            "microsystems": Microsystem,
+            "handoffs": Handoff,
+            "requests": ServiceRequest,
+            "classes": PatientClass,
+            "standards": Standard,
+            "groups": Group,
+        }
+        if not isinstance(self.milestones, Mapping):
+            c.add("milestones", "must be a mapping of name to milestone(s)")
+        if not isinstance(self.frailty, Frailty):
+            c.add("frailty", f"must be a Frailty, got {type(self.frailty).__name__}")
+        if not isinstance(self.currency, str):
+            c.add("currency", f"must be a string, got {self.currency!r}")
+        for name, cls in expected.items():
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                c.add(name, f"must be a sequence of {cls.__name__}")
+                continue
+            for i, item in enumerate(value):
+                if not isinstance(item, cls):
+                    c.add(f"{name}[{i}]", f"must be a {cls.__name__}, got {type(item).__name__}")
+        if isinstance(self.microsystems, tuple) and not self.microsystems:
+            c.add("microsystems", "a model needs at least one microsystem")
+        if isinstance(self.classes, tuple) and not self.classes:
+            c.add("classes", "a model needs at least one patient class")
+        elif isinstance(self.classes, tuple) and all(getattr(k, "background", False) for k in self.classes):
+            c.add("classes", "every class is a background class; at least one must be a pathway class")
+
+    def _check_names(self, c: Collector) -> None:
+        def dupes(kind: str, labels: Sequence[str]) -> None:
+            seen: dict[str, int] = {}
+            for i, label in enumerate(labels):
+                if label in seen:
+                    c.add(_describe(kind, i, label), f"duplicates {kind}[{seen[label]}]")
+                else:
+                    seen[label] = i
+
+        dupes("microsystems", [m.name for m in self.microsystems])
+        dupes("classes", [k.name for k in self.classes])
+        dupes("handoffs", [h.label.replace("->", " -> ") for h in self.handoffs])
+        dupes("requests", [r.label.replace("=>", " => ") for r in self.requests])
+        dupes("standards", [s.name for s in self.standards])
+        dupes("groups", [g.name for g in self.groups])
+        # defect records name every element (microsystem, handoff, request, standard) in one column
+        elements = {m.name: "microsystem" for m in self.microsystems}
+        elements.update({link.label: kind for kind, links in (("handoff", self.handoffs), ("request", self.requests))
+                         for link in links})
+        for i, st in enumerate(self.standards):
+            if st.name in elements:
+                c.add(f"{_describe('standards', i, st.name)}.name",
+                      f"{st.name!r} is also the name of a {elements[st.name]}; defect records name each element once")
+
+    def _check_class_table(self, c: Collector, path: str, table: ByClass) -> None:
+        known = {k.name for k in self.classes}
+        for name in table.class_names():
+            if name not in known:
+                c.add(f"{path}.{name}", f"unknown patient class {name!r}{_suggest(name, known)}")
+
+    def _check_references(self, c: Collector, nodes: Mapping[str, Microsystem]) -> None:
+        def node(path: str, name: str, kind: str) -> None:
+            m = nodes.get(name)
+            if m is None:
+                c.add(path, f"unknown microsystem {name!r}{_suggest(name, nodes)}")
+            elif m.kind != kind:
+                c.add(path, f"{name!r} is a {m.kind} microsystem; expected a {kind} one")
+
+        for i, h in enumerate(self.handoffs):
+            path = _describe("handoffs", i, f"{h.source} -> {h.target}")
+            node(f"{path}.from", h.source, "clinical")
+            node(f"{path}.to", h.target, "clinical")
+            self._check_class_table(c, f"{path}.probability", h.probability)  # type: ignore[arg-type]
+            for kind in ("patient", "information", "services"):
+                self._check_class_table(c, f"{path}.defects.{kind}", h.defects.get(kind))  # type: ignore[union-attr]
+        for i, r in enumerate(self.requests):
+            path = _describe("requests", i, f"{r.source} => {r.target}")
+            node(f"{path}.from", r.source, "clinical")
+            node(f"{path}.to", r.target, "support")
+            self._check_class_table(c, f"{path}.probability", r.probability)  # type: ignore[arg-type]
+            for kind in ("information", "services"):
+                self._check_class_table(c, f"{path}.defects.{kind}", r.defects.get(kind))  # type: ignore[union-attr]
+        for i, k in enumerate(self.classes):
+            for name, _ in k.entries:
+                node(f"{_describe('classes', i, k.name)}.entry", name, "clinical")
+        known = set(self.class_names)
+        for i, m in enumerate(self.microsystems):
+            for d in m.defects:
+                self._check_class_table(c, f"{_describe('microsystems', i, m.name)}.defects.{d.name}", d.probability)
+            for name in m.service_by_class:
+                if name not in known:
+                    c.add(f"{_describe('microsystems', i, m.name)}.service_by_class.{name}",
+                          f"unknown patient class {name!r}{_suggest(name, known)}")
+        for kind, links, arrow in (("handoffs", self.handoffs, "->"), ("requests", self.requests, "=>")):
+            for i, link in enumerate(links):
+                for name in link.delay_by_class:
+                    if name not in known:
+                        c.add(f"{_describe(kind, i, f'{link.source} {arrow} {link.target}')}.delay_by_class.{name}",
+                              f"unknown patient class {name!r}{_suggest(name, known)}")
+
+    def _check_timeliness(self, c: Collector) -> None:
+        """Schedules, activation, boarding, milestones, standards and groups."""
+        known = set(self.class_names)
+        nodes = self._nodes
+        for i, m in enumerate(self.microsystems):
+            path = _describe("microsystems", i, m.name)
+            for k in m.activated_for or ():
+                if k not in known:
+                    c.add(f"{path}.activated_for", f"unknown patient class {k!r}{_suggest(k, known)}")
+            for j, a in enumerate(m.activation):
+                self._check_milestone(c, f"{path}.activation[{j}].at", a.at, trigger=True)
+                self._check_class_table(c, f"{path}.activation[{j}].probability", a.probability)  # type: ignore[arg-type]
+            if m.kind == "support" and m.team_ready is not None:
+                c.add(f"{path}.team_ready", "support microsystems take requests, not activations")
+        for i, h in enumerate(self.handoffs):
+            path = _describe("handoffs", i, f"{h.source} -> {h.target}")
+            self._check_class_table(c, f"{path}.boarding", h.boarding)  # type: ignore[arg-type]
+            for name, prob in h.preactivate.items():
+                m = nodes.get(name)
+                if m is None:
+                    c.add(f"{path}.preactivate.{name}", f"unknown microsystem {name!r}{_suggest(name, nodes)}")
+                elif m.team_ready is None:
+                    c.add(f"{path}.preactivate.{name}", f"{name!r} has no team_ready time, so nothing to pre-activate")
+                self._check_class_table(c, f"{path}.preactivate.{name}", prob)  # type: ignore[arg-type]
+        for name, items in self.milestones.items():
+            check_name(c, f"milestones.{name}", name, forbid=_MILESTONE_NAME)
+            if name in ("start", "end"):
+                c.add(f"milestones.{name}", f"{name!r} is built in and cannot be redefined")
+            for x in items:
+                try:
+                    atom = parse_milestone(x)
+                except ValueError as err:
+                    c.add(f"milestones.{name}", str(err))
+                    continue
+                if atom[0] == "named":
+                    c.add(f"milestones.{name}", f"{x!r}: a named milestone is made of milestones such as "
+                          "'arrive:ED', not of other names")
+                else:
+                    self._check_milestone(c, f"milestones.{name}", x)
+        entries = {n for k in self.classes for n, _ in k.entries}
+        for i, st in enumerate(self.standards):
+            path = _describe("standards", i, st.name)
+            for key, items in (("from", st.start), ("to", st.end)):
+                for x in items:  # type: ignore[union-attr]
+                    self._check_milestone(c, f"{path}.{key}", x)
+            for k in st.classes or ():
+                if k not in known:
+                    c.add(f"{path}.classes", f"unknown patient class {k!r}{_suggest(k, known)}")
+            for e in st.entries or ():
+                if e not in entries:
+                    c.add(f"{path}.entries", f"{e!r} is not an entry microsystem of any class{_suggest(e, entries)}")
+        for i, g in enumerate(self.groups):
+            path = _describe("groups", i, g.name)
+            pool = entries if g.by == "entry" else known
+            for label, names in g.values.items():
+                for n in names:
+                    if g.by != "clock" and n not in pool:
+                        what = "entry microsystem" if g.by == "entry" else "patient class"
+                        c.add(f"{path}.{g.by}.{label}", f"unknown {what} {n!r}{_suggest(n, pool)}")
+
+    def _check_milestone(self, c: Collector, path: str, text: str, *, trigger: bool = False) -> None:
+        try:
+            atom = parse_milestone(text)
+        except ValueError as err:
+            c.add(path, str(err))
+            return
+        if atom[0] == "named":
+            name = atom[1]
+            if name not in self.milestones and name not in BUILTIN_MILESTONES:
+                names = set(self.milestones) | set(BUILTIN_MILESTONES)
+                c.add(path, f"unknown milestone {name!r}{_suggest(name, names)}")
+            return
+        if trigger and atom[0] == "end":
+            c.add(path, "a journey's end cannot activate a microsystem")
+        nodes = self._nodes
+        clinical = [n for n, m in nodes.items() if m.kind == "clinical"]
+        if atom[0] in ("arrive", "depart", "step"):
+            node = atom[1]
+            if node not in nodes or nodes[node].kind != "clinical":
+                c.add(path, f"{text!r}: unknown clinical microsystem {node!r}{_suggest(node, clinical)}")
+            elif atom[0] == "step" and atom[2] not in nodes[node].step_names():
+                steps = sorted(nodes[node].step_names())
+                c.add(path, f"{text!r}: {node!r} has no step {atom[2]!r}{_suggest(atom[2], steps)} "
+                      f"(its steps: {', '.join(steps)})")
+        elif atom[0] == "handoff":
+            labels = [h.label for h in self.handoffs]
+            if atom[1] not in labels:
+                c.add(path, f"{text!r}: unknown handoff {atom[1]!r}{_suggest(atom[1], labels)}")
+
+    def milestone_atoms(self, text: str) -> tuple[Atom, ...]:
+        """The milestones that ``text`` stands for (several: the earliest counts).
+
+        Examples
+        --------
+        >>> from journeysim.model.elements import Microsystem, PatientClass
+        >>> m = Model([Microsystem("ED")], classes=[PatientClass("all", entry="ED", rate=0.1)],
+        ...           milestones={"door": "arrive:ED"})
+        >>> m.milestone_atoms("door"), m.milestone_atoms("fmc")
+        ((('arrive', 'ED'),), (('start',),))
+        """
+        atom = parse_milestone(text)
+        if atom[0] != "named":
+            return (atom,)
+        if atom[1] in self.milestones:
+            return tuple(parse_milestone(x) for x in self.milestones[atom[1]])
+        if atom[1] == "fmc":
+            return (("start",),)
+        raise KeyError(f"unknown milestone {atom[1]!r}")
+
+    def _check_routing(self, c: Collector) -> None:
+        for k in self.classes:
+            for node, total in self._outflow(k.name).items():
+                if total > 1.0 + _TOLERANCE:
+                    i = next(j for j, m in enumerate(self.microsystems) if m.name == node)
+                    c.add(
+                        _describe("microsystems", i, node),
+                        f"handoff probabilities out of {node!r} add up to {total:g} > 1 for class {k.name!r}",
+                    )
+
+    def _check_flow(self, c: Collector) -> None:
+        # one multi-source search each way per class keeps this linear in the graph size
+        row = {m.name: i for i, m in enumerate(self.microsystems)}
+        for k in self.classes:  # classes with rate 0 too: their exact quality must still be solvable
+            graph = self.class_graph(k.name)
+            reach = _closure(graph, [n for n, p in k.entries if p > 0])
+            outflow = self._outflow(k.name)
+            leavers = [n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE]
+            can_leave = _closure(graph.reverse(copy=False), leavers)
+            for name in sorted(reach - can_leave, key=row.__getitem__):
+                c.add(
+                    _describe("microsystems", row[name], name),
+                    f"patients of class {k.name!r} who reach {name!r} can never leave the pathway "
+                    "(every route from it loops back with probability 1)",
+                )
+        wired = self._reached(positive=False)
+        for i, m in enumerate(self.microsystems):
+            if m.name not in wired:
+                c.add(_describe("microsystems", i, m.name),
+                      "no patient can reach this microsystem (no entry, handoff or request leads to it)")
+
+    def _reached(self, *, positive: bool) -> set[str]:
+        """Microsystems that some journey can visit.
+
+        With ``positive`` only routes of positive probability taken by classes of
+        positive rate count; otherwise every entry, handoff and request does, as
+        wired, whatever its probability.
+        """
+        graph = nx.DiGraph()
+        graph.add_nodes_from(m.name for m in self.microsystems)
+        classes = [k for k in self.classes if k.rate > 0 or not positive]
+        graph.add_edges_from((h.source, h.target) for h in self.handoffs
+                             if not positive or any(h.probability.get(k.name) > 0 for k in classes))  # type: ignore[union-attr]
+        if positive:  # a class follows only its own routes
+            reached: set[str] = set()
+            for k in classes:
+                reached |= _closure(self.class_graph(k.name), [n for n, p in k.entries if p > 0])
+        else:
+            reached = _closure(graph, [n for k in classes for n, _ in k.entries])
+        for r in self.requests:
+            if r.source in reached and (not positive or any(r.probability.get(k.name) > 0 for k in classes)):  # type: ignore[union-attr]
+                reached.add(r.target)
+        return reached
+
+    def idle_microsystems(self) -> tuple[str, ...]:
+        """Microsystems that no patient will visit, in model order.
+
+        Each is wired to the pathway, but every route to it has probability 0 or
+        is taken only by classes with arrival rate 0 (e.g. in a scenario variant
+        that closes a route). The model is valid; its results there are empty.
+
+        Examples
+        --------
+        >>> from journeysim.model.elements import Microsystem, Handoff, PatientClass
+        >>> m = Model([Microsystem("A"), Microsystem("B")], [Handoff("A", "B", probability=0.0)],
+        ...           classes=[PatientClass("all", entry="A", rate=0.1)])
+        >>> m.idle_microsystems()
+        ('B',)
+        """
+        busy = self._reached(positive=True)
+        return tuple(m.name for m in self.microsystems if m.name not in busy)
+
+    # -- queries ------------------------------------------------------------
+    def _outflow(self, class_name: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for h in self.handoffs:
+            out[h.source] = out.get(h.source, 0.0) + h.probability.get(class_name)  # type: ignore[union-attr]
+        return out
+
+    def class_graph(self, class_name: str) -> nx.DiGraph:
+        """Clinical microsystems and the handoffs that ``class_name`` takes with positive probability."""
+        g = nx.DiGraph()
+        g.add_nodes_from(m.name for m in self.microsystems if m.kind == "clinical")
+        g.add_edges_from(
+            (h.source, h.target) for h in self.handoffs if h.probability.get(class_name) > 0  # type: ignore[union-attr]
+        )
+        return g
+
+    def _build_graph(self) -> nx.DiGraph:
+        g = nx.DiGraph(name=self.name)
+        for m in self.microsystems:
+            g.add_node(m.name, kind=m.kind, capacity=m.capacity, microsystem=m)
+        for h in self.handoffs:
+            g.add_edge(
+                h.source, h.target, kind="handoff", probability=h.probability.to_plain(), handoff=h  # type: ignore[union-attr]
+            )
+        for r in self.requests:
+            g.add_edge(
+                r.source, r.target, kind="request", probability=r.probability.to_plain(), request=r  # type: ignore[union-attr]
+            )
+        return g
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The mesosystem as a read-only networkx DiGraph.
+
+        Nodes carry ``kind``, ``capacity`` and the ``microsystem``; edges carry
+        ``kind`` (``"handoff"`` or ``"request"``), ``probability`` and the element.
+        """
+        return self._graph
+
+    def microsystem(self, name: str) -> Microsystem:
+        """The microsystem called ``name``."""
+        return self._nodes[name]
+
+    @property
+    def pathway_classes(self) -> tuple[str, ...]:
+        """Names of the classes that are not background classes."""
+        return tuple(k.name for k in self.classes if not k.background)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the patient classes, in order."""
+        return tuple(k.name for k in self.classes)
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Names of the microsystems, in order."""
+        return tuple(m.name for m in self.microsystems)
+
+
+def _closure(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
+    """The sources and every node reachable from any of them."""
+    seen = set(sources)
+    stack = list(seen)
+    while stack:
+        for nxt in graph.successors(stack.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""

@@ -1,0 +1,667 @@
+"""Event logs for process mining: every simulated journey as a case of timed events.
+
+:func:`event_log` turns the records of a :class:`~journeysim.run.results.SimulationResult`
+into one pandas DataFrame in the process-mining convention (the XES attribute names
+that pm4py, ProM, Disco and Celonis read); :func:`write_event_log` writes it as CSV
+or as an IEEE 1849-2016 XES file. Every column is documented in :data:`COLUMNS`
+and in ``docs/event-logs.md``.
+
+* A **case** is one journey of one replication (``"r0-j17"``). Every journey in
+  the records is a case, those that arrived during the warm-up too (they are
+  simulated and kept in the records; ``case:warmup`` marks them).
+* An **activity** is a microsystem: a clinical microsystem the patient visited,
+  or a support microsystem (lab, radiology...) that served one of the visit's
+  requests.
+* Each visit and each request gives three events of the XES standard lifecycle:
+  ``schedule`` when the patient (or the request) arrives at the microsystem,
+  ``start`` when a server (bed, team) takes it, and ``complete`` when it leaves
+  (the visit's ``end``: the bed is free) or is finished (the request's ``end``).
+* A defect is counted on the ``complete`` event of the microsystem that made it:
+  a microsystem's own defects on its visit or service, a handoff's defects on the
+  sending visit (named ``"ED->CathLab:information"``), a request's information or
+  services defects on the support microsystem's service (``"ED=>Lab:services"``).
+  A missed timeliness standard belongs to the whole journey: ``case:missed`` and
+  ``case:standards_missed``.
+* Timestamps are UTC: ``start`` (a calendar date, midnight UTC) plus the simulated
+  minutes, to the millisecond. Simulated time 0 is a Monday 00:00 for arrival
+  profiles and weekly schedules, so the default ``start``, :data:`DEFAULT_START`, is
+  a Monday; give another Monday for the weekdays of the log to match the scenario's week.
+
+Examples
+--------
+>>> from journeysim.model.distributions import Exponential
+>>> from journeysim.model.elements import Microsystem, PatientClass
+>>> from journeysim.model.mesosystem import Model
+>>> from journeysim.run.experiment import simulate
+>>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
+...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+>>> res = simulate(model, horizon=600, replications=2, seed=3)
+>>> log = event_log(res, start="2026-01-05")
+>>> log["case:concept:name"].nunique() == len(res.journeys())
+True
+>>> log[["concept:name", "lifecycle:transition"]].head(3).values.tolist()
+[['Clinic', 'schedule'], ['Clinic', 'start'], ['Clinic', 'complete']]
+>>> str(log["time:timestamp"].min().date())
+'2026-01-05'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from ..run.files import output_problems, write_atomic
+from ..model._frozen import FrozenMap
+from .._version import __version__
+from ..model.elements import HANDOFF_KINDS
+from ..errors import JourneySimError, SimulationError
+from ..engine.records import Records
+from ..run.results import SimulationResult
+
+__all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log", "write_event_log"]
+
+#: A calendar start: an ISO 8601 date (``"2026-01-05"``) or date-time string, a
+#: :class:`datetime.date` or :class:`datetime.datetime` (a pandas Timestamp is one),
+#: or a :class:`numpy.datetime64`.
+DateLike = str | dt.date | np.datetime64
+
+#: Calendar date of simulated time 0 by default: a Monday, as the scenario's week starts on one.
+DEFAULT_START = "2026-01-05"
+#: Named columns of a record table, as numpy arrays.
+Columns = dict[str, NDArray[Any]]
+
+#: The XES standard lifecycle transitions used, in the order they happen.
+LIFECYCLE: tuple[str, ...] = ("schedule", "start", "complete")
+
+#: File suffixes :func:`write_event_log` understands.
+SUFFIXES: tuple[str, ...] = (".csv", ".xes", ".xes.gz")
+
+#: What every column of the event log means.
+COLUMNS: Mapping[str, str] = FrozenMap(
+    {
+        "case:concept:name": "Case id: the journey, unique across replications, as 'r<replication>-j<journey>'.",
+        "concept:name": "Activity: the microsystem (clinical, visited; or support, serving a request).",
+        "time:timestamp": "When the event happened: the calendar start plus the simulated minutes, UTC, "
+        "to the millisecond.",
+        "lifecycle:transition": "'schedule' (arrived at the microsystem), 'start' (a server took it) or "
+        "'complete' (left the microsystem, or the request was done).",
+        "org:resource": "The microsystem's team that did the work (its name).",
+        "requested_by": "For a support microsystem's events: the clinical microsystem whose visit made the "
+        "request; empty for visits.",
+        "defects": "Defects made at this event (on 'complete' events only; 0 otherwise): the microsystem's "
+        "own, and those of the handoff or request result it sent on.",
+        "defect": "Their names joined by ';': a microsystem's defect name, 'source->target:kind' for a "
+        "handoff, 'source=>support:kind' for a request's result; empty without defects.",
+        "case:class": "Patient class of the journey.",
+        "case:replication": "Replication the journey belongs to.",
+        "case:journey": "Journey id within its replication.",
+        "case:defect_free": "True iff the journey had no defect at all (a missed standard is one).",
+        "case:defects": "Defects of the journey: the sum of its events' 'defects' plus 'case:missed'.",
+        "case:missed": "Timeliness standards the journey missed.",
+        "case:standards_missed": "Their names joined by ';'; empty if none was missed.",
+        "case:warmup": "True if the journey arrived during the warm-up (simulated, but left out of every "
+        "statistic of the summary).",
+    }
+)
+
+# order of events that share a timestamp within one visit: the visit's schedule and
+# start, its requests' schedule, start and complete, then the visit's complete
+_V_SCHEDULE, _V_START, _R_SCHEDULE, _R_START, _R_COMPLETE, _V_COMPLETE = range(6)
+_MS_PER_MINUTE = 60_000
+_NS_PER_MS = 1_000_000
+
+
+def calendar_start(start: DateLike) -> pd.Timestamp:
+    """The UTC instant of simulated time 0 from a date or date-time.
+
+    A date or a date-time without a time zone is taken as UTC; one with a time zone
+    is converted to UTC.
+
+    Parameters
+    ----------
+    start : str, datetime.date, datetime.datetime, pandas.Timestamp or numpy.datetime64
+        Strings are ISO 8601: ``"2026-01-05"``, ``"2026-01-05T08:00"``, ``"2026-01-05 08:00+01:00"``.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Time-zone aware (UTC), nanosecond resolution.
+
+    Raises
+    ------
+    JourneySimError
+        If ``start`` is not a date.
+
+    Examples
+    --------
+    >>> calendar_start("2026-01-05")
+    Timestamp('2026-01-05 00:00:00+0000', tz='UTC')
+    >>> calendar_start("2026-01-05T09:00+01:00").hour
+    8
+    >>> calendar_start("2026-02-30")
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.JourneySimError: start: expected a calendar date such as '2026-01-05' (ISO 8601), got '2026-02-30'
+    """
+    value: Any = start
+    if isinstance(start, str):
+        try:
+            value = dt.datetime.fromisoformat(start.strip())
+        except ValueError:
+            value = None
+    elif isinstance(start, (bool, int, float)) or not isinstance(start, (dt.date, np.datetime64)):
+        value = None
+    try:
+        ts = None if value is None else pd.Timestamp(value)
+    except (ValueError, OverflowError):
+        ts = None
+    if ts is None or pd.isna(ts):
+        raise JourneySimError(f"start: expected a calendar date such as '2026-01-05' (ISO 8601), got {start!r}")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    try:
+        return ts.as_unit("ns")
+    except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime: nanosecond timestamps end in 1677 and 2262
+        raise JourneySimError(f"start: {start!r} is outside {pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}, "
+                              "the range of the event log's timestamps") from None
+
+
+def event_log(
+    result: SimulationResult,
+    *,
+    start: DateLike = DEFAULT_START,
+    replications: int | Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """Every journey of a result as a process-mining event log.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        A result with records (``records="full"``, the default of :func:`~journeysim.simulate`).
+    start : str, date, datetime or pandas.Timestamp, default DEFAULT_START (Monday 2026-01-05)
+        Calendar date (or date-time) of simulated time 0 (see :func:`calendar_start`).
+    replications : int or iterable of int, optional
+        Only these replications (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per event, with the columns of :data:`COLUMNS` in that order, sorted by
+        case (replication, then journey) and time; events at the same time keep the
+        order they happened in (``schedule`` < ``start`` < ``complete``, a visit's
+        ``complete`` before the next visit's ``schedule``).
+
+    Raises
+    ------
+    JourneySimError
+        If the result kept no records (summary mode), ``start`` is not a date, or a
+        replication is unknown.
+
+    Examples
+    --------
+    >>> from journeysim.model.distributions import Fixed
+    >>> from journeysim.model.elements import Handoff, Microsystem, PatientClass
+    >>> from journeysim.model.mesosystem import Model
+    >>> from journeysim.run.experiment import simulate
+    >>> model = Model([Microsystem("A", service=Fixed(10), defect=1.0), Microsystem("B", service=Fixed(5))],
+    ...               [Handoff("A", "B", defects={"information": 1.0})],
+    ...               classes=[PatientClass("p", entry="A", rate=0.01)])
+    >>> log = event_log(simulate(model, horizon=150, seed=1))
+    >>> first = log[log["case:journey"] == 0]
+    >>> first[["concept:name", "lifecycle:transition", "defects"]].values.tolist()
+    [['A', 'schedule', 0], ['A', 'start', 0], ['A', 'complete', 2], ['B', 'schedule', 0], ['B', 'start', 0], ['B', 'complete', 0]]
+    >>> first["defect"].dropna().tolist()
+    ['defect;A->B:information']
+    """
+    origin = calendar_start(start)
+    records = _selected(result, replications)
+    j, v, h, r, d = _tables(records)
+    sender = _sending_visit(v, h)
+    asked_by = _requesting_visit(v, r)
+    ev = _events(v, r, asked_by)
+    n_events = len(ev["row"])
+    defects, defect = _event_defects(records[0], v, h, r, d, sender, n_events)
+    standard = d["element_type"] == 3
+    element_labels = np.array(records[0].defects.labels["element"], dtype=object)
+    missed_names = _joined(d["row"][standard], element_labels[d["element"][standard]], len(j["key"]))
+    warmup = np.array([rec.warmup for rec in records])[np.searchsorted([rec.replication for rec in records],
+                                                                      j["replication"])]
+
+    ms = np.rint(ev["minutes"] * _MS_PER_MINUTE).astype(np.int64)
+    order = np.lexsort((ev["phase"], ev["seq"], ms, ev["row"]))
+    row, node, by = ev["row"][order], ev["node"][order], ev["by"][order]
+    case_ids = np.array([f"r{a}-j{b}" for a, b in zip(j["replication"].tolist(), j["journey"].tolist())],
+                        dtype=object)
+    node_names = np.array(records[0].visits.labels["node"], dtype=object)
+    classes = np.array(records[0].journeys.labels["class"], dtype=object)
+    activity = node_names[node]
+    requested_by = node_names[np.maximum(by, 0)]
+    requested_by[by < 0] = None
+    return pd.DataFrame({
+        "case:concept:name": case_ids[row],
+        "concept:name": activity,
+        "time:timestamp": _timestamps(origin, ms[order]),
+        "lifecycle:transition": np.array(LIFECYCLE, dtype=object)[ev["lifecycle"][order]],
+        "org:resource": activity,
+        "requested_by": requested_by,
+        "defects": defects[order],
+        "defect": defect[order],
+        "case:class": classes[j["class"][row]],
+        "case:replication": j["replication"][row],
+        "case:journey": j["journey"][row],
+        "case:defect_free": j["defects"][row] == 0,
+        "case:defects": j["defects"][row],
+        "case:missed": j["missed"][row],
+        "case:standards_missed": missed_names[row],
+        "case:warmup": (j["arrival"] < warmup)[row],
+    })
+
+
+def write_event_log(
+    result: SimulationResult,
+    path: str | os.PathLike[str],
+    *,
+    start: DateLike = DEFAULT_START,
+    replications: int | Iterable[int] | None = None,
+) -> Path:
+    """Write every journey of a result as an event log, in the format its suffix names.
+
+    ``.csv``: the DataFrame of :func:`event_log`, timestamps in ISO 8601
+    (``2026-01-05T08:30:00.000+00:00``). ``.xes`` (``.xes.gz`` gzipped): IEEE 1849-2016
+    XES with the Concept, Time, Lifecycle and Organizational extensions, one ``<trace>``
+    per case carrying the ``case:`` attributes (without the prefix) and one ``<event>``
+    per row. The file is written beside its target and renamed, so a failure never
+    leaves a partial file; it gets the permissions of the umask, like any new file.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    path : str or path-like
+        Ends in one of :data:`SUFFIXES`.
+    start, replications
+        As for :func:`event_log`.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    JourneySimError
+        For another suffix, a directory that does not exist or cannot be written
+        in (see :func:`check_event_log_path`), and as :func:`event_log`.
+
+    Examples
+    --------
+    >>> import tempfile, xml.etree.ElementTree as ET
+    >>> from journeysim.model.distributions import Exponential
+    >>> from journeysim.model.elements import Microsystem, PatientClass
+    >>> from journeysim.model.mesosystem import Model
+    >>> from journeysim.run.experiment import simulate
+    >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
+    ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+    >>> res = simulate(model, horizon=300, seed=3)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = write_event_log(res, Path(tmp) / "clinic.xes")
+    ...     root = ET.parse(out).getroot()
+    >>> root.tag, root.get("xes.version"), len(root.findall("trace")) == len(res.journeys())
+    ('log', '1849-2016', True)
+    """
+    target = Path(path)
+    suffix = check_event_log_path(target)
+    frame = event_log(result, start=start, replications=replications)
+
+    def write(raw: IO[bytes]) -> None:
+        if suffix == ".csv":
+            _write_csv(frame, raw)
+        elif suffix == ".xes.gz":
+            with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as zipped:
+                _write_xes(frame, zipped, result)
+        else:
+            _write_xes(frame, raw, result)
+
+    return write_atomic(target, write)
+
+
+def check_event_log_path(path: str | os.PathLike[str]) -> str:
+    """The format suffix of an event-log path, or a :class:`JourneySimError` saying what is wrong.
+
+    Checks what can be checked before a simulation runs: the suffix, that the
+    directory exists and can be written in, and that the path is not a directory.
+    Every problem found is given, one per line.
+
+    Examples
+    --------
+    >>> check_event_log_path("runs.XES.gz")
+    '.xes.gz'
+    >>> check_event_log_path("runs.json")
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.JourneySimError: event log runs.json: unknown format; the file name must end in .csv, .xes or .xes.gz
+    """
+    target = Path(path)
+    name = target.name.lower()
+    suffix = next((s for s in sorted(SUFFIXES, key=len, reverse=True) if name.endswith(s) and name != s), None)
+    problems = output_problems(target, "the event log")
+    if suffix is None:
+        problems.insert(0, f"event log {target}: unknown format; the file name must end in "
+                        f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}")
+    if problems:
+        raise JourneySimError("\n".join(problems))
+    return suffix
+
+
+# -- building the log
+
+
+def _selected(result: SimulationResult, replications: int | Iterable[int] | None) -> list[Records]:
+    """The records of the chosen replications, in replication order."""
+    if not result.records:
+        raise JourneySimError(
+            "this result kept no records (summary mode), so it has no journeys to export as an event log; "
+            "run with records='full' (the command line's --records full)"
+        )
+    if replications is None:
+        return sorted(result.records, key=lambda rec: rec.replication)
+    wanted = [replications] if isinstance(replications, (int, np.integer)) else list(replications)
+    by_index = {rec.replication: rec for rec in result.records}
+    unknown = [x for x in wanted if x not in by_index]
+    if unknown or not wanted:
+        raise JourneySimError(f"replications: expected some of {sorted(by_index)}, got {wanted!r}")
+    return [by_index[x] for x in sorted(set(wanted))]
+
+
+def _concat(records: Sequence[Records], table: str, columns: Sequence[str]) -> Columns:
+    """Columns of one table across replications, with a ``replication`` column."""
+    tables = [getattr(rec, table) for rec in records]
+    out = {name: np.concatenate([t[name] for t in tables]) for name in columns}
+    out["replication"] = np.repeat(np.array([rec.replication for rec in records], dtype=np.int64),
+                                   [len(t) for t in tables])
+    return out
+
+
+def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Columns, Columns]:
+    """The journeys, visits, handoffs, requests and defects used, each sorted by journey.
+
+    Each gets a ``key`` column (one integer per journey of any replication); all but the
+    journeys also get ``row``, the row of their journey. The sort is stable, so within a
+    journey the rows keep the order of the records: the order things happened in.
+    """
+    j = _concat(records, "journeys", ("journey", "class", "arrival", "defects", "missed"))
+    order = np.lexsort((j["journey"], j["replication"]))
+    j = {k: a[order] for k, a in j.items()}
+    stride = int(j["journey"].max()) + 1 if len(order) else 1
+    j["key"] = j["replication"] * stride + j["journey"]
+    others = (
+        ("visits", ("journey", "node", "arrival", "start", "end", "defects")),
+        ("handoffs", ("journey", "handoff", "source", "depart", *HANDOFF_KINDS)),
+        ("requests", ("journey", "request", "source", "target", "requested", "start", "end", "support_defects",
+                      "information", "services")),
+        ("defects", ("journey", "time", "element", "element_type", "defect")),
+    )
+    out = [j]
+    for table, columns in others:
+        t = _concat(records, table, columns)
+        key = t["replication"] * stride + t["journey"]
+        order = np.argsort(key, kind="stable")
+        t = {k: a[order] for k, a in t.items()}
+        t["key"] = key[order]
+        t["row"] = np.searchsorted(j["key"], t["key"])
+        if len(order) and (t["row"].max() >= len(j["key"]) or not np.array_equal(j["key"][t["row"]], t["key"])):
+            raise SimulationError(f"inconsistent records: a row of {table} refers to a journey that is not recorded")
+        out.append(t)
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+def _sending_visit(v: Columns, h: Columns) -> NDArray[np.int64]:
+    """Index of the visit each handoff leaves from: the k-th handoff of a journey leaves its k-th visit."""
+    nth = np.arange(len(h["key"])) - np.searchsorted(h["key"], h["key"])
+    sender = np.searchsorted(v["key"], h["key"]) + nth
+    if (sender >= len(v["key"])).any() or not (
+        np.array_equal(v["key"][sender], h["key"]) and np.array_equal(v["node"][sender], h["source"])
+        and np.array_equal(v["end"][sender], h["depart"])
+    ):
+        raise SimulationError("inconsistent records: a handoff does not leave from the visit before it")
+    return sender
+
+
+def _requesting_visit(v: Columns, r: Columns) -> NDArray[np.int64]:
+    """Index of the visit that made each request: same journey and microsystem, started when it was made."""
+    if not len(r["key"]):
+        return np.zeros(0, dtype=np.int64)
+    visits = pd.DataFrame({"key": v["key"], "node": v["node"], "time": v["start"], "visit": np.arange(len(v["key"]))})
+    asked = pd.DataFrame({"key": r["key"], "node": r["source"], "time": r["requested"],
+                          "request": np.arange(len(r["key"]))})
+    found = pd.merge_asof(asked.sort_values("time", kind="stable"), visits.sort_values("time", kind="stable"),
+                          on="time", by=["key", "node"], direction="backward").sort_values("request")
+    visit = found["visit"].to_numpy(dtype=float)
+    if np.isnan(visit).any() or not np.array_equal(v["start"][visit.astype(np.int64)], r["requested"]):
+        raise SimulationError("inconsistent records: a request was not made at the start of a visit")
+    return visit.astype(np.int64)
+
+
+def _events(v: Columns, r: Columns, asked_by: NDArray[np.int64]) -> Columns:
+    """The events, unsorted: visits' schedule, start and complete, then requests' the same.
+
+    ``seq`` (the visit's place in its journey; a request's is its visit's) and ``phase``
+    order the events that share a timestamp.
+    """
+    n_v, n_r = len(v["key"]), len(r["key"])
+    seq = np.arange(n_v) - np.searchsorted(v["key"], v["key"])
+    counts = [n_v, n_v, n_v, n_r, n_r, n_r]
+    return {
+        "row": np.concatenate([np.tile(v["row"], 3), np.tile(r["row"], 3)]),
+        "minutes": np.concatenate([v["arrival"], v["start"], v["end"], r["requested"], r["start"], r["end"]]),
+        "node": np.concatenate([np.tile(v["node"], 3), np.tile(r["target"], 3)]),
+        "by": np.concatenate([np.full(3 * n_v, -1), np.tile(r["source"], 3)]),
+        "seq": np.concatenate([np.tile(seq, 3), np.tile(seq[asked_by], 3)]),
+        "phase": np.repeat(np.array([_V_SCHEDULE, _V_START, _V_COMPLETE, _R_SCHEDULE, _R_START, _R_COMPLETE]),
+                           counts),
+        "lifecycle": np.repeat(np.array([0, 1, 2, 0, 1, 2]), counts),
+    }
+
+
+def _event_defects(
+    rec: Records, v: Columns, h: Columns, r: Columns, d: Columns, sender: NDArray[np.int64], n_events: int
+) -> tuple[NDArray[np.int64], NDArray[Any]]:
+    """Count and ';'-joined names of the defects of each event (in the order of :func:`_events`).
+
+    Every defect goes on the complete event of the microsystem that made it: its own,
+    on its visit or service; a handoff's, on the sending visit; a request's result's,
+    on the support microsystem's service.
+    """
+    n_v, n_r = len(v["key"]), len(r["key"])
+    v_complete = 2 * n_v + np.arange(n_v)
+    r_complete = 3 * n_v + 2 * n_r + np.arange(n_r)
+    defect_labels = np.array(rec.defects.labels["defect"], dtype=object)
+    own = d["element_type"] == 0
+    support = own & np.isin(d["element"], r["target"])
+    hosts, names = [], []
+    for mask, made_by, host_node, host_time, counts, complete in (
+        (own & ~support, v, v["node"], v["start"], v["defects"], v_complete),
+        (support, r, r["target"], r["end"], r["support_defects"], r_complete),
+    ):
+        owner = _align(made_by["key"], host_node, host_time, counts, d["key"][mask], d["element"][mask], d["time"][mask])
+        hosts.append(complete[owner])
+        names.append(defect_labels[d["defect"][mask]])
+    for table, code, kinds, complete in (
+        (h, "handoff", HANDOFF_KINDS, v_complete[sender]),
+        (r, "request", ("information", "services"), r_complete),
+    ):
+        label = np.array(getattr(rec, f"{code}s").labels[code], dtype=object)[table[code]]
+        for kind in kinds:
+            hosts.append(complete[table[kind]])
+            names.append(label[table[kind]] + f":{kind}")
+    host = np.concatenate(hosts).astype(np.int64)
+    return np.bincount(host, minlength=n_events).astype(np.int64), _joined(host, np.concatenate(names), n_events)
+
+
+def _align(
+    host_key: NDArray[np.int64], host_node: NDArray[np.int64], host_time: NDArray[np.float64],
+    counts: NDArray[np.int64], key: NDArray[np.int64], element: NDArray[np.int64], time: NDArray[np.float64],
+) -> NDArray[np.int64]:
+    """Index of the host (visit or service) of each defect row.
+
+    A host with ``counts`` defects owns that many defect rows of its journey and
+    microsystem; within one journey and microsystem, hosts and defects both come in
+    time order, so the n-th defect belongs to the n-th host slot.
+    """
+    hosts = np.lexsort((host_time, host_node, host_key))
+    slots = np.repeat(hosts, counts[hosts])
+    defects = np.lexsort((time, element, key))
+    if len(slots) != len(defects) or not (
+        np.array_equal(host_key[slots], key[defects]) and np.array_equal(host_node[slots], element[defects])
+    ):
+        raise SimulationError("inconsistent records: the defects table does not match the defect counts")
+    owner = np.empty(len(defects), dtype=np.int64)
+    owner[defects] = slots
+    return owner
+
+
+def _joined(group: NDArray[np.int64], names: NDArray[Any], n: int) -> NDArray[Any]:
+    """For each of ``n`` groups, its names joined by ';' in the order given (None if none)."""
+    out = np.full(n, None, dtype=object)
+    if len(group):
+        joined = pd.Series(names, dtype=object).groupby(group, sort=True).agg(";".join)
+        out[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+    return out
+
+
+def _timestamps(origin: pd.Timestamp, ms: NDArray[np.int64]) -> pd.DatetimeIndex:
+    """``origin`` plus ``ms`` milliseconds, UTC."""
+    limit = (np.iinfo(np.int64).max - origin.value) // _NS_PER_MS
+    if len(ms) and ms.max() > limit:
+        raise JourneySimError(f"start: {origin.date()} plus {ms.max() / _MS_PER_MINUTE:.0f} simulated minutes "
+                              "is past the year 2262, the last date pandas can hold")
+    return pd.to_datetime(origin.value + ms * _NS_PER_MS, utc=True)
+
+
+# -- writing
+
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+def _iso(times: pd.Series) -> NDArray[Any]:
+    """ISO 8601 UTC strings to the millisecond: ``2026-01-05T08:30:00.000+00:00``."""
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
+    return np.char.add(np.datetime_as_string(naive, unit="ms"), "+00:00").astype(object)
+
+
+def _write_csv(frame: pd.DataFrame, fh: IO[bytes]) -> None:
+    out = frame.copy(deep=False)
+    out["time:timestamp"] = _iso(frame["time:timestamp"])
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+    out.to_csv(text, index=False, lineterminator="\n")
+    text.flush()
+    text.detach()
+
+
+_EXTENSIONS = (
+    ("Concept", "concept", "http://www.xes-standard.org/concept.xesext"),
+    ("Time", "time", "http://www.xes-standard.org/time.xesext"),
+    ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"),
+    ("Organizational", "org", "http://www.xes-standard.org/org.xesext"),
+)
+_DEFAULTS = {"string": "__INVALID__", "int": "0", "float": "0.0", "boolean": "false",
+             "date": "1970-01-01T00:00:00.000+00:00", "lifecycle:transition": "complete"}
+
+
+def _xes_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[str, str, list[Any]]]:
+    """``(XES type, key, values as strings or None)`` for each column."""
+    out = []
+    for col in columns:
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s):
+            kind, values = "boolean", np.where(s.to_numpy(), "true", "false").tolist()
+        elif pd.api.types.is_integer_dtype(s):
+            kind, values = "int", s.astype(str).tolist()
+        elif pd.api.types.is_float_dtype(s):
+            kind, values = "float", [None if np.isnan(x) else repr(x) for x in s.tolist()]
+        elif isinstance(s.dtype, pd.DatetimeTZDtype):
+            kind, values = "date", _iso(s).tolist()
+        else:
+            kind, values = "string", s.astype(object).where(s.notna(), None).tolist()
+        out.append((kind, col.removeprefix("case:"), values))
+    return out
+
+
+def _globals(scope: str, columns: Sequence[tuple[str, str, list[Any]]]) -> ET.Element:
+    """Attributes every trace (or event) has, with a default value."""
+    el = ET.Element("global", {"scope": scope})
+    for kind, key, values in columns:
+        if all(x is not None for x in values):
+            ET.SubElement(el, kind, {"key": key, "value": _DEFAULTS.get(key, _DEFAULTS[kind])})
+    return el
+
+
+def _write_xes(frame: pd.DataFrame, fh: _Writable, result: SimulationResult) -> None:
+    """Write ``frame`` as XES, one trace at a time (a whole flagship log does not fit in a tree)."""
+    case_cols = [c for c in frame.columns if c.startswith("case:")]
+    event_cols = [c for c in frame.columns if not c.startswith("case:")]
+    cases = _xes_columns(frame, case_cols)
+    events = _xes_columns(frame, event_cols)
+    ids = frame["case:concept:name"].to_numpy()
+    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1 if len(ids) else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], bounds]).astype(np.int64) if len(ids) else bounds
+    ends = np.concatenate([bounds, [len(ids)]]).astype(np.int64) if len(ids) else bounds
+
+    header: list[ET.Element] = [ET.Element("extension", {"name": n, "prefix": p, "uri": u}) for n, p, u in _EXTENSIONS]
+    header += [_globals("trace", cases), _globals("event", events)]
+    header += [ET.Element("classifier", {"name": "Activity", "keys": "concept:name"}),
+               ET.Element("classifier", {"name": "ActivityTransition", "keys": "concept:name lifecycle:transition"})]
+    p = result.provenance
+    for kind, key, value in (("string", "concept:name", result.scenario.name),
+                             ("string", "lifecycle:model", "standard"),
+                             ("string", "generator", f"journeysim {__version__}"),
+                             ("int", "seed", str(p.seed)),
+                             ("float", "horizon_minutes", repr(float(p.horizon))),
+                             ("float", "warmup_minutes", repr(float(p.warmup)))):
+        header.append(ET.Element(kind, {"key": key, "value": value}))
+
+    fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1849-2016">\n')
+    for el in header:
+        ET.indent(el, space="  ", level=1)
+        fh.write(f"  {ET.tostring(el, encoding='unicode')}\n".encode())
+    # to str, then encoded once per trace: encoding="utf-8" pays a codec call per piece written
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        fh.write(f"  {ET.tostring(_trace(cases, events, a, b), encoding='unicode')}\n".encode())
+    fh.write(b"</log>\n")
+
+
+def _trace(cases: Sequence[tuple[str, str, list[Any]]], events: Sequence[tuple[str, str, list[Any]]],
+           a: int, b: int) -> ET.Element:
+    """One ``<trace>`` of rows ``a`` to ``b`` (one case), indented for the second level."""
+    # indentation is set here as each element is made: ET.indent would walk every
+    # element again, in Python, for millions of them
+    trace = ET.Element("trace")
+    trace.text = "\n    "
+    for kind, key, values in cases:
+        _attribute(trace, kind, key, values[a], "\n    ")
+    for i in range(a, b):
+        event = ET.SubElement(trace, "event")
+        event.text = "\n      "
+        for kind, key, values in events:
+            _attribute(event, kind, key, values[i], "\n      ")
+        event[-1].tail = "\n    "  # an event always has its concept:name
+        event.tail = "\n    "
+    if len(trace):
+        trace[-1].tail = "\n  "
+    return trace
+
+
+def _attribute(parent: ET.Element, kind: str, key: str, value: str | None, tail: str) -> None:
+    """A typed attribute element; none for a missing value."""
+    if value is not None:
+        ET.SubElement(parent, kind, {"key": key, "value": value}).tail = tail

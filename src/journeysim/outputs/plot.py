@@ -1,0 +1,754 @@
+"""Plots of a result: the pathway, the quality cascade, leverage, times, load over time, comparisons.
+
+Every function takes ``ax=None`` (a new figure is made when it is ``None``)
+and returns the matplotlib Axes it drew on, in the manner of networkx's
+drawing functions. matplotlib is imported inside the functions, so importing
+journeysim never loads it.
+
+=====================  ==========================================================
+:func:`pathway`        the mesosystem: nodes and handoffs coloured by quality,
+                       sized by volume
+:func:`cascade`        share of journeys still defect-free along a class's path
+:func:`leverage`       tornado of the gain in system quality per element fixed
+:func:`journey_times`  distribution of time in the pathway, per class
+:func:`standard`       distribution of one standard's interval with its target
+:func:`utilisation`    daily utilisation of each microsystem over simulated time
+:func:`queue_length`   daily mean number waiting at each microsystem
+:func:`comparison`     differences from the base scenario with 95% CIs
+=====================  ==========================================================
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from journeysim.model.distributions import Exponential
+>>> from journeysim.model.elements import Handoff, Microsystem, PatientClass
+>>> from journeysim.model.mesosystem import Model
+>>> from journeysim.run.experiment import simulate
+>>> model = Model([Microsystem("A", capacity=1, service=Exponential(5), defect=0.1),
+...                Microsystem("B", capacity=2, service=Exponential(8), defect=0.05)],
+...               [Handoff("A", "B", defects={"information": 0.2})],
+...               classes=[PatientClass("all", entry="A", rate=0.1)])
+>>> result = simulate(model, horizon=3 * 1440, replications=2, seed=1)
+>>> ax = pathway(result)
+>>> ax.get_title()
+'Pathway quality: all'
+>>> utilisation(result).get_ylabel()
+'utilisation (%)'
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from ..errors import JourneySimError
+from ..engine.records import Records
+from ..run.results import SimulationResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ..analysis.comparison import Comparison
+    from ..analysis.metrics import Summary
+
+__all__ = [
+    "pathway",
+    "cascade",
+    "leverage",
+    "journey_times",
+    "standard",
+    "utilisation",
+    "queue_length",
+    "comparison",
+    "to_svg",
+]
+
+_GOOD, _BAD = "#1a9850", "#d73027"
+_Plot = TypeVar("_Plot", bound=Callable[..., "Axes"])
+
+
+def _names_as_written(draw: _Plot) -> _Plot:
+    """Show every text of the plot as written: a name with ``$``, ``_`` or ``\\`` is not mathtext.
+
+    matplotlib reads text between two ``$`` as TeX math, where ``_`` and ``\\``
+    are operators and an unknown command fails at drawing time. Names come
+    from scenario files, so none of a plot's own texts is parsed as math.
+    """
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> "Axes":
+        ax = draw(*args, **kwargs)
+        from matplotlib.text import Text
+
+        for text in ax.findobj(Text):
+            text.set_parse_math(False)
+        return ax
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _legend_name(name: str) -> str:
+    """A name as a legend label: matplotlib leaves out labels that start with ``_``."""
+    return "\u200b" + name if name.startswith("_") else name
+
+
+def _axes(ax: "Axes | None", size: tuple[float, float] = (8.0, 4.5)) -> "Axes":
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=size, layout="constrained")
+    return new
+
+
+def _nothing(ax: "Axes", title: str, why: str) -> "Axes":
+    """An empty plot that says why there is nothing to draw (no journey counted, none reached...)."""
+    ax.set_title(title, fontsize=11)
+    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#555555", wrap=True)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax
+
+
+def _summary(result: SimulationResult, summary: "Summary | None") -> dict[str, Any]:
+    return (summary if summary is not None else result.summary()).to_dict()
+
+
+def _needs_records(result: SimulationResult, what: str) -> None:
+    if not result.records:
+        raise JourneySimError(f"{what} needs the journeys' records: run with records='full'")
+
+
+def _time_unit(minutes: float) -> tuple[float, str]:
+    """A readable unit for spans around ``minutes``: (minutes per unit, name)."""
+    if minutes >= 2 * 1440:
+        return 1440.0, "days"
+    if minutes >= 180:
+        return 60.0, "hours"
+    return 1.0, "minutes"
+
+
+def to_svg(draw: Callable[["Axes"], Any], size: tuple[float, float] = (8.0, 4.5), *, salt: str = "") -> str:
+    """Draw on a new figure made without pyplot and return it as an SVG element to embed in HTML.
+
+    Text stays text (``svg.fonttype: none``), so the page's fonts render it and it
+    can be searched and printed sharply; ``salt`` keeps the element ids of several
+    figures on one page apart, and makes them the same from run to run.
+
+    Examples
+    --------
+    >>> svg = to_svg(lambda ax: ax.plot([0, 1], [1, 0]), (3, 2), salt="demo")
+    >>> svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    True
+    """
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt or "journeysim"}):
+        fig = Figure(figsize=size, layout="constrained")
+        draw(fig.subplots())
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+# -- the mesosystem ------------------------------------------------------------------------
+
+
+def _entries(model: Any) -> list[str]:
+    """Entry microsystems of the pathway classes (all classes if every one is background)."""
+    classes = [k for k in model.classes if not k.background] or list(model.classes)
+    names: list[str] = []
+    for k in classes:
+        names += [name for name, _ in k.entries]
+    return list(dict.fromkeys(names))
+
+
+def _layers(graph: Any, entries: Sequence[str]) -> dict[str, int]:
+    """Column of each clinical microsystem: its longest handoff distance from an entry, loops cut."""
+    import networkx as nx
+
+    clinical = [n for n, kind in graph.nodes(data="kind") if kind == "clinical"]
+    after = {n: [v for _, v, k in graph.out_edges(n, data="kind") if k == "handoff"] for n in clinical}
+    forward = nx.DiGraph()
+    forward.add_nodes_from(clinical)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        for nxt in after[node]:
+            if state.get(nxt) != 1:  # an edge back onto the path closes a loop: leave it out
+                forward.add_edge(node, nxt)
+            if nxt not in state:
+                visit(nxt)
+        state[node] = 2
+
+    for node in [*entries, *clinical]:
+        if node not in state:
+            visit(node)
+    layer: dict[str, int] = {}
+    for node in nx.topological_sort(forward):
+        layer[node] = max((layer[u] + 1 for u in forward.predecessors(node)), default=0)
+    return layer
+
+
+def _positions(graph: Any, entries: Sequence[str]) -> dict[str, tuple[float, float]]:
+    layer = _layers(graph, entries)
+    columns: dict[int, list[str]] = {}
+    for node in graph.nodes:
+        if node in layer:
+            columns.setdefault(layer[node], []).append(node)
+    pos: dict[str, tuple[float, float]] = {}
+    height = max((len(c) for c in columns.values()), default=1)
+    for x, nodes in columns.items():
+        for i, node in enumerate(nodes):
+            pos[node] = (float(x), (len(nodes) - 1) / 2 - i)
+    support = [n for n, kind in graph.nodes(data="kind") if kind != "clinical"]
+    width = max(columns, default=0)
+    for i, node in enumerate(support):
+        x = width * (i + 0.5) / len(support) if len(support) > 1 else width / 2
+        pos[node] = (x, -(height + 1) / 2 - 0.6)
+    return pos
+
+
+@_names_as_written
+def pathway(
+    result: SimulationResult, ax: "Axes | None" = None, *, summary: "Summary | None" = None
+) -> "Axes":
+    """The mesosystem as a graph, coloured by simulated quality and sized by volume.
+
+    Clinical microsystems are laid out left to right by their handoff distance
+    from the entry microsystems; support microsystems (lab, pharmacy, ...) sit
+    in a row below, joined to the microsystems that request them by dashed
+    lines. A node's area grows with its visits and an edge's width with its
+    transfers; both are coloured by their quality (share of visits or transfers
+    without a defect), red for poor, green for perfect.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    ax : matplotlib Axes, optional
+    summary : Summary, optional
+        ``result.summary()``, if already computed.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib as mpl
+
+    data = _summary(result, summary)
+    model = result.scenario.model
+    graph = model.graph
+    quality = data["quality"]
+    micro = quality["microsystems"]
+    links = {**quality["handoffs"], **quality["requests"]}
+    pos = _positions(graph, _entries(model))
+
+    ax = _axes(ax, (11.0, 6.0))
+    values = [v["quality"] for v in (*micro.values(), *links.values()) if v.get("quality") is not None]
+    low = min([0.5, *values])
+    cmap = mpl.colormaps["RdYlGn"]
+    norm = mpl.colors.Normalize(vmin=np.floor(low * 10) / 10, vmax=1.0)
+    nodes = list(graph.nodes)
+    visits = np.array([micro.get(n, {}).get("visits", 0) for n in nodes], dtype=float)
+    sizes = 300 + 2400 * np.sqrt(visits / max(visits.max(), 1.0))
+    colours = [cmap(norm(micro[n]["quality"])) if micro.get(n, {}).get("quality") is not None else "#cccccc"
+               for n in nodes]
+    transfers = max([v.get("transfers", 0) for v in links.values()] + [1])
+    for u, v, kind in graph.edges(data="kind"):
+        label = f"{u}->{v}" if kind == "handoff" else f"{u}=>{v}"
+        link = links.get(label, {})
+        q, n = link.get("quality"), link.get("transfers", 0)
+        # requests are many and fan out to the support row: thin, so that the handoffs stand out
+        width = 0.6 + 6.0 * np.sqrt(n / transfers) if kind == "handoff" else 1.0
+        ax.annotate(
+            "", xy=pos[v], xytext=pos[u], zorder=1,
+            arrowprops={
+                "arrowstyle": "-|>" if kind == "handoff" else "-", "lw": width,
+                "color": cmap(norm(q)) if q is not None else "#bbbbbb",
+                "linestyle": "-" if kind == "handoff" else (0, (3, 2)),
+                "connectionstyle": "arc3,rad=0.12", "shrinkA": 16, "shrinkB": 18, "mutation_scale": 14,
+                "alpha": 0.9 if kind == "handoff" else 0.55,
+            },
+        )
+    xy = np.array([pos[n] for n in nodes])
+    ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=colours, edgecolors="#333333", linewidths=0.8, zorder=2)
+    for n in nodes:
+        q = micro.get(n, {}).get("quality")
+        text = n if q is None else f"{n}\n{100 * q:.1f}%"
+        ax.annotate(text, pos[n], xytext=(0, -np.sqrt(sizes[nodes.index(n)]) / 2 - 4),
+                    textcoords="offset points", ha="center", va="top", fontsize=8, zorder=3,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
+    colourbar = ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7, pad=0.01)
+    colourbar.set_label("quality (% of visits / transfers without a defect)")
+    classes = ", ".join(model.pathway_classes) or ", ".join(model.class_names)
+    ax.set_title(f"Pathway quality: {classes}")
+    ax.set_xlabel("node size: visits; edge width: transfers; dashed: service requests to support microsystems",
+                  fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.margins(0.12, 0.25)
+    return ax
+
+
+# -- quality ---------------------------------------------------------------------------------
+
+
+@_names_as_written
+def cascade(
+    result: SimulationResult, ax: "Axes | None" = None, *, patient_class: str | None = None, path: int = 0
+) -> "Axes":
+    """The quality cascade of one class's path: share still defect-free after each step.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        Needs full records.
+    ax : matplotlib Axes, optional
+    patient_class : str, optional
+        Default: the first pathway (non-background) class.
+    path : int
+        Which of the class's most frequent paths (0: the most frequent).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from ..analysis.cascade import cascade as cascade_table
+
+    _needs_records(result, "the cascade")
+    model = result.scenario.model
+    name = patient_class if patient_class is not None else (model.pathway_classes or model.class_names)[0]
+    table = cascade_table(result, top=path + 1)
+    rows = table[table["class"] == name]
+    paths = list(dict.fromkeys(rows["path"]))
+    ax = _axes(ax, (10.0, 4.5))
+    if not paths:
+        return _nothing(ax, f"Quality cascade: {name}", f"no journey of class {name!r} was counted")
+    if path >= len(paths):
+        raise JourneySimError(f"class {name!r} has {len(paths)} recorded path(s); path={path} is out of range")
+    rows = rows[rows["path"] == paths[path]]
+    x = np.arange(len(rows))
+    ax.plot(x, 100 * rows["simulated"], "o-", color="#2166ac", label="simulated")
+    exact = rows["exact"].to_numpy(dtype=float)
+    if np.isfinite(exact).any():
+        ax.plot(x, 100 * exact, "s--", color="#b2182b", markerfacecolor="none", label="exact (independent defects)")
+    ax.set_xticks(x, rows["step_label"], rotation=40, ha="right", fontsize=8)
+    ax.set_xlabel("step along the path: each visit (with its service requests), then each handoff")
+    ax.set_ylabel("journeys still defect-free (%)")
+    ax.set_ylim(0, 102)
+    share = float(rows["path_share"].iloc[0])
+    ax.set_title(f"Quality cascade: {name}, {share:.0%} of its journeys take this path", fontsize=11)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+@_names_as_written
+def leverage(
+    result: SimulationResult, ax: "Axes | None" = None, *, top: int = 12, summary: "Summary | None" = None
+) -> "Axes":
+    """Tornado of leverage: the gain in system quality if each element were perfect or half as defective.
+
+    Bars are in percentage points of system quality; simulated gains (standards)
+    carry their 95% CI.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    ax : matplotlib Axes, optional
+    top : int
+        How many elements, largest gain first.
+    summary : Summary, optional
+        ``result.summary()``, if already computed.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    rows = _summary(result, summary)["quality"]["leverage"][:top]
+    ax = _axes(ax, (9.0, 0.9 + 0.38 * max(len(rows), 1)))
+    title = "Leverage: what fixing each element would add to system quality"
+    if not rows:
+        return _nothing(ax, title, "no element has a defect: there is nothing to fix")
+    y = np.arange(len(rows))[::-1]
+    perfect = np.array([100 * r["if_perfect"] for r in rows])
+    halved = np.array([100 * r["if_halved"] for r in rows])
+    ax.barh(y, perfect, color="#92c5de", label="if perfect")
+    ax.barh(y, halved, height=0.45, color="#2166ac", label="if halved")
+    for i, r in enumerate(rows):
+        if None not in (r.get("ci95_if_perfect") or [None]):
+            low, high = (100 * v for v in r["ci95_if_perfect"])
+            ax.errorbar(perfect[i], y[i], xerr=[[perfect[i] - low], [high - perfect[i]]],
+                        color="#333333", capsize=3, lw=1)
+    labels = [f"{r['element']}{' (simulated)' if r['method'] == 'simulated' else ''}" for r in rows]
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(0, color="#333333", lw=0.8)
+    ax.set_xlabel("gain in system quality (percentage points)")
+    ax.set_ylabel("element (microsystem, handoff:kind, request, standard)", fontsize=8)
+    ax.set_title(title, fontsize=11)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
+
+
+# -- times -------------------------------------------------------------------------------------
+
+
+def _counted_journeys(result: SimulationResult) -> pd.DataFrame:
+    journeys = result.journeys()
+    warmup = {r.replication: r.warmup for r in result.records}
+    return journeys[journeys["arrival"] >= journeys["replication"].map(warmup)]
+
+
+@_names_as_written
+def journey_times(
+    result: SimulationResult, ax: "Axes | None" = None, *, classes: Sequence[str] | None = None, bins: int = 50
+) -> "Axes":
+    """Distribution of each class's time in the pathway (arrival to leaving), counted journeys.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        Needs full records.
+    ax : matplotlib Axes, optional
+    classes : sequence of str, optional
+        Default: the pathway (non-background) classes.
+    bins : int
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _needs_records(result, "the journey-time plot")
+    model = result.scenario.model
+    names = list(classes) if classes is not None else list(model.pathway_classes or model.class_names)
+    journeys = _counted_journeys(result)
+    journeys = journeys[journeys["class"].isin(names)]
+    title = "Journey time: arrival to leaving the pathway"
+    if journeys.empty:
+        return _nothing(_axes(ax), title, f"no journey of {', '.join(names)} was counted")
+    scale, unit = _time_unit(float(journeys["time_in_system"].median()))
+    top = float(np.quantile(journeys["time_in_system"], 0.99)) / scale
+    edges = np.linspace(0.0, top, bins + 1)
+    ax = _axes(ax)
+    for name in names:
+        times = journeys.loc[journeys["class"] == name, "time_in_system"].to_numpy() / scale
+        if times.size:
+            line = ax.hist(np.clip(times, None, top), bins=edges, histtype="step", lw=1.6,
+                           label=_legend_name(f"{name} (n={times.size:,}, median {np.median(times):.1f} {unit})"))[2][0]
+            ax.axvline(np.median(times), color=line.get_edgecolor(), ls=":", lw=1.2)
+    ax.set_xlabel(f"time in the pathway ({unit}; the last bin holds the top 1%)")
+    ax.set_ylabel("journeys")
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=8)
+    return ax
+
+
+@_names_as_written
+def standard(result: SimulationResult, name: str, ax: "Axes | None" = None, *, bins: int = 40) -> "Axes":
+    """Distribution of one timeliness standard's interval, with its target line and the share met.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        Needs full records.
+    name : str
+        The standard, e.g. ``"door_to_balloon"``.
+    ax : matplotlib Axes, optional
+    bins : int
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _needs_records(result, "the standard plot")
+    targets = {s.name: s for s in result.scenario.model.standards}
+    if name not in targets:
+        raise JourneySimError(f"no standard {name!r}; the scenario has {', '.join(targets) or 'none'}")
+    target = float(targets[name].within)
+    rows = result.standards()
+    rows = rows[rows["standard"] == name]
+    counted = _counted_journeys(result)[["replication", "journey"]]
+    rows = rows.merge(counted, on=["replication", "journey"])
+    minutes = rows.loc[rows["reached"].astype(bool), "minutes"].to_numpy(dtype=float)
+    ax = _axes(ax)
+    if minutes.size == 0:
+        return _nothing(ax, f"{name}: n/a", f"no counted journey reached the end of standard {name!r}")
+    scale, unit = _time_unit(target)
+    top = max(float(np.quantile(minutes, 0.98)), 1.2 * target) / scale
+    edges = np.linspace(0.0, top, bins + 1)
+    values = np.clip(minutes / scale, None, top)
+    met = minutes <= target
+    ax.hist([values[met], values[~met]], bins=edges, stacked=True, color=[_GOOD, _BAD],
+            label=["within target", "over target"])
+    ax.axvline(target / scale, color="#333333", ls="--", lw=1.5, label=f"target {target / scale:g} {unit}")
+    share = float(rows["met"].astype(bool).mean())
+    ax.set_xlabel(f"{name.replace('_', ' ')} interval ({unit}; the last bin holds the slowest 2%)")
+    ax.set_ylabel("journeys")
+    ax.set_title(f"{name}: {share:.1%} met (n={len(rows):,}, median {np.median(minutes) / scale:.1f} {unit})",
+                 fontsize=11)
+    ax.legend(fontsize=8)
+    return ax
+
+
+# -- load over simulated time --------------------------------------------------------------------
+
+
+def _integral(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Integral from 0 to each of ``at`` of the number of intervals [start, end) open."""
+    times = np.concatenate([starts, ends])
+    steps = np.concatenate([np.ones(starts.size), -np.ones(ends.size)])
+    order = np.argsort(times, kind="stable")
+    times, level = times[order], np.cumsum(steps[order])
+    area = np.concatenate([[0.0], np.cumsum(level[:-1] * np.diff(times))]) if times.size else np.zeros(0)
+    if times.size == 0:
+        return np.zeros(at.size)
+    # between events the count is constant, so the integral is linear there
+    i = np.searchsorted(times, at, side="right") - 1
+    inside = i >= 0
+    out = np.zeros(at.size)
+    out[inside] = area[i[inside]] + level[i[inside]] * (at[inside] - times[i[inside]])
+    return out
+
+
+def _replication(result: SimulationResult, replication: int) -> Records:
+    """The records of one replication, or a clear error naming those there are."""
+    records = {r.replication: r for r in result.records}
+    if replication not in records:
+        raise JourneySimError(f"no replication {replication}; the result has {', '.join(map(str, records))}")
+    return records[replication]
+
+
+def _intervals(rec: Records) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per microsystem: (arrival, start, end) of every visit or served request in one replication."""
+    visits, requests = rec.visits.to_frame(), rec.requests.to_frame()
+    out = {}
+    for name, group in visits.groupby("node", observed=True):
+        out[str(name)] = (group["arrival"].to_numpy(), group["start"].to_numpy(), group["end"].to_numpy())
+    for name, group in requests.groupby("target", observed=True):
+        out[str(name)] = (group["requested"].to_numpy(), group["start"].to_numpy(), group["end"].to_numpy())
+    return out
+
+
+def _capacity_minutes(micro: Any, edges: np.ndarray) -> np.ndarray | None:
+    """Server-minutes available in each bin, from the weekly schedule; ``None`` if ever unlimited."""
+    pieces = micro.segments()
+    if any(cap is None for _, cap, _ in pieces):
+        return None
+    week = 10080.0
+    weeks = int(np.ceil(edges[-1] / week)) + 1
+    starts = np.array([w * week + t for w in range(weeks) for t, _, _ in pieces])
+    caps = np.array([cap for _ in range(weeks) for _, cap, _ in pieces], dtype=float)
+    ends = np.append(starts[1:], weeks * week)
+    total = np.concatenate([[0.0], np.cumsum(caps * (ends - starts))])
+    at = np.interp(edges, np.append(starts, weeks * week), total)
+    return np.diff(at)
+
+
+def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replication: int, bin_days: float,
+               queue: bool) -> tuple[Records, np.ndarray, dict[str, np.ndarray]]:
+    _needs_records(result, "a plot over simulated time")
+    model = result.scenario.model
+    rec = _replication(result, replication)
+    intervals = _intervals(rec)
+    chosen = list(nodes) if nodes is not None else [n for n in model.node_names if n in intervals]
+    unknown = [n for n in chosen if n not in model.node_names]
+    if unknown:
+        raise JourneySimError(f"unknown microsystem(s): {', '.join(unknown)}")
+    span = max((float(intervals[n][2].max()) for n in chosen if n in intervals and intervals[n][2].size),
+               default=0.0)
+    width = bin_days * 1440.0
+    edges = np.arange(0.0, max(span, rec.horizon) + width, width)
+    series = {}
+    for name in chosen:
+        arrival, start, end = intervals.get(name, (np.zeros(0),) * 3)
+        if queue:
+            series[name] = np.diff(_integral(arrival, start, edges)) / width
+            continue
+        capacity = _capacity_minutes(model.microsystem(name), edges)
+        if capacity is None:
+            if nodes is not None:
+                raise JourneySimError(f"{name} has unlimited capacity at times: it has no utilisation")
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            series[name] = np.where(capacity > 0, np.diff(_integral(start, end, edges)) / capacity, np.nan)
+    return rec, edges, series
+
+
+def _draw_over_time(ax: "Axes", rec: Records, edges: np.ndarray, series: dict[str, np.ndarray],
+                    scale: float) -> None:
+    mid = (edges[:-1] + edges[1:]) / 2 / 1440.0
+    for name, values in series.items():
+        ax.plot(mid, scale * values, lw=1.2, label=_legend_name(name))
+    if rec.warmup > 0:
+        ax.axvspan(0, rec.warmup / 1440.0, color="#999999", alpha=0.15, label="warm-up")
+    ax.axvline(rec.horizon / 1440.0, color="#666666", ls=":", lw=1, label="arrivals stop")
+    busy = [np.flatnonzero(np.nan_to_num(v) > 0) for v in series.values()]
+    last = max([edges[b[-1] + 1] for b in busy if b.size] + [rec.horizon])
+    ax.set_xlim(0, 1.02 * last / 1440.0)
+    ax.set_xlabel(f"simulated day (replication {rec.replication})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+
+
+@_names_as_written
+def utilisation(
+    result: SimulationResult,
+    ax: "Axes | None" = None,
+    *,
+    nodes: Sequence[str] | None = None,
+    replication: int = 0,
+    bin_days: float = 1.0,
+) -> "Axes":
+    """Utilisation of each microsystem over simulated time: busy server-time over server-time available.
+
+    A visit keeps its server from its start until the patient leaves (boarding
+    included); a support microsystem is busy from a request's start to its end.
+    The available server-time follows the weekly schedule. Microsystems with
+    unlimited capacity at any time have no utilisation and are left out.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        Needs full records.
+    ax : matplotlib Axes, optional
+    nodes : sequence of str, optional
+        Default: every microsystem with finite capacity that was visited.
+    replication : int
+        Which replication's records to draw.
+    bin_days : float
+        Width of the averaging bins, in days.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    rec, edges, series = _over_time(result, nodes, replication, bin_days, queue=False)
+    ax = _axes(ax, (10.0, 4.5))
+    _draw_over_time(ax, rec, edges, series, 100.0)
+    ax.set_ylabel("utilisation (%)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Utilisation over simulated time (mean per {bin_days:g}-day bin)", fontsize=11)
+    return ax
+
+
+@_names_as_written
+def queue_length(
+    result: SimulationResult,
+    ax: "Axes | None" = None,
+    *,
+    nodes: Sequence[str] | None = None,
+    replication: int = 0,
+    bin_days: float = 1.0,
+) -> "Axes":
+    """Mean number of patients (or requests) waiting for a server at each microsystem, over simulated time.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        Needs full records.
+    ax : matplotlib Axes, optional
+    nodes : sequence of str, optional
+        Default: every microsystem where someone waited.
+    replication : int
+        Which replication's records to draw.
+    bin_days : float
+        Width of the averaging bins, in days.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    rec, edges, series = _over_time(result, nodes, replication, bin_days, queue=True)
+    if nodes is None:
+        series = {k: v for k, v in series.items() if np.any(v > 0)}
+    ax = _axes(ax, (10.0, 4.5))
+    _draw_over_time(ax, rec, edges, series, 1.0)
+    ax.set_ylabel("patients waiting (mean)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Queue length over simulated time (mean per {bin_days:g}-day bin)", fontsize=11)
+    return ax
+
+
+# -- scenarios -------------------------------------------------------------------------------------
+
+
+def _is_share(metric: str) -> bool:
+    return metric.endswith((".met", ".quality", ".utilization")) or metric.startswith("quality.")
+
+
+@_names_as_written
+def comparison(
+    comp: "Comparison", ax: "Axes | None" = None, *, metrics: Sequence[str] | None = None
+) -> "Axes":
+    """Forest plot of each scenario's difference from the base, with 95% CIs (common random numbers).
+
+    Parameters
+    ----------
+    comp : Comparison
+        From :func:`journeysim.compare`.
+    ax : matplotlib Axes, optional
+    metrics : sequence of str, optional
+        Metric names of ``comp.table()``, all shares (qualities, standards met,
+        utilisations: drawn in percentage points) or all in one other unit.
+        Default: system quality, each class's quality and every standard.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    table = comp.table()
+    if metrics is None:
+        chosen = [m for m in dict.fromkeys(table["metric"])
+                  if m.startswith("quality.") or m == "elements.quality" or m.startswith("standards.")]
+    else:
+        chosen = list(metrics)
+        unknown = [m for m in chosen if m not in set(table["metric"])]
+        if unknown:
+            raise JourneySimError(f"unknown metric(s): {', '.join(unknown)}")
+    shares = {_is_share(m) for m in chosen}
+    if len(shares) > 1:
+        raise JourneySimError("metrics in one comparison plot must share a unit: shares or one other unit")
+    scale = 100.0 if shares == {True} else 1.0
+    rows = table[table["metric"].isin(chosen)].astype({c: float for c in ("difference", "ci95_low", "ci95_high")})
+    rows = rows.dropna(subset=["difference"])
+    names = list(dict.fromkeys(rows["scenario"]))
+    ax = _axes(ax, (9.0, 1.0 + 0.32 * max(len(chosen), 1) * max(len(names), 1)))
+    title = f"Scenario differences from {comp.results[0].scenario.name} (95% CI, common random numbers)"
+    if rows.empty:
+        return _nothing(ax, title, "no difference could be estimated (no journey was counted)")
+    y0 = np.arange(len(chosen))[::-1].astype(float)
+    offsets = np.linspace(-0.25, 0.25, len(names)) if len(names) > 1 else np.zeros(1)
+    colours = ["#2166ac", "#b2182b", "#4d9221", "#762a83", "#e08214"]
+    for k, name in enumerate(names):
+        part = rows[rows["scenario"] == name].set_index("metric")
+        label: str | None = _legend_name(name)  # on the scenario's first point drawn
+        for i, metric in enumerate(chosen):
+            if metric not in part.index:
+                continue
+            d = part.loc[metric]
+            mean, low, high = scale * d["difference"], scale * d["ci95_low"], scale * d["ci95_high"]
+            spread = [[mean - low], [high - mean]] if np.isfinite([low, high]).all() else None  # 1 replication
+            ax.errorbar(mean, y0[i] + offsets[k], xerr=spread, fmt="o",
+                        color=colours[k % len(colours)], capsize=3, label=label)
+            label = None
+    ax.axvline(0, color="#333333", lw=0.8)
+    ax.set_yticks(y0, chosen, fontsize=8)
+    ax.set_ylabel("metric")
+    ax.set_xlabel("difference from the base (percentage points)" if scale == 100.0 else "difference from the base")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return ax

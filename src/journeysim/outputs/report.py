@@ -1,0 +1,466 @@
+"""A self-contained HTML report of one scenario's result, or of several compared with common random numbers.
+
+The page holds everything it shows (figures are inline SVG, the style is inline;
+it loads nothing from the network), reads on a laptop screen and prints on A4:
+
+* what was simulated: the pathway diagram, the classes, the key inputs with their sources;
+* system quality, simulated and exact, with 95% CIs; the quality cascade; defects that cluster;
+* the timeliness standards; leverage; flow (waits, utilisation, boarding); cost;
+* the differences from the base scenario, when several are given;
+* the items of the STRESS-DES reporting guideline (Monks et al., 2019) the model
+  fills in itself, with prompts for the ones only its author can write;
+* provenance: journeysim version, seed, replications, run time, machine.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from journeysim.model.distributions import Exponential
+>>> from journeysim.model.elements import Microsystem, PatientClass
+>>> from journeysim.model.mesosystem import Model
+>>> from journeysim.run.experiment import simulate
+>>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8), defect=0.05)],
+...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+>>> page = report_html(simulate(model, horizon=2 * 1440, replications=2, seed=3))
+>>> page.startswith("<!DOCTYPE html>") and "STRESS-DES" in page and "http" not in page.split("<body")[0]
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import plot
+from ..run.files import write_atomic
+from .html import CSS, esc, figure, keyvalues, section, table
+from .stress import stress_rows
+from .._version import __version__
+from ..analysis.comparison import Comparison
+from ..errors import JourneySimError
+from ..run.results import SimulationResult
+from ..analysis.text import _ci, _minutes, _num
+
+if TYPE_CHECKING:
+    from ..analysis.metrics import Summary
+
+__all__ = ["report_html", "write_report"]
+
+
+def _pct(est: dict[str, Any] | float | None) -> str:
+    """A share as ``"4.4%"``, or an estimate as ``"4.4% [3.8, 5.0]"``."""
+    if isinstance(est, dict):
+        mean = est.get("mean")
+        if mean is None:
+            return "n/a"
+        low, high = est.get("ci95") or (None, None)
+        text = f"{100 * mean:.1f}%"
+        return text if low is None or high is None else f"{text} [{100 * low:.1f}, {100 * high:.1f}]"
+    return "n/a" if est is None else f"{100 * est:.1f}%"
+
+
+def _money(x: float | None, currency: str) -> str:
+    return "n/a" if x is None else f"{currency + ' ' if currency else ''}{x:,.0f}"
+
+
+def _money_ci(est: dict[str, Any], currency: str) -> str:
+    if est.get("mean") is None:
+        return "n/a"
+    low, high = est["ci95"]
+    text = _money(est["mean"], currency)
+    return text if low is None else f"{text} [{low:,.0f}, {high:,.0f}]"
+
+
+def _plain(value: Any) -> str:
+    """A model input (ByClass, distribution, steps) as short text."""
+    if hasattr(value, "to_plain"):
+        value = value.to_plain()
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items()) or "0"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_plain(v) for v in value)
+    if hasattr(value, "duration"):  # a Step
+        return f"{value.name}: {_plain(value.duration)}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _mean_service(m: Any) -> str:
+    steps = m.service if isinstance(m.service, (list, tuple)) else None
+    mean = sum(s.duration.mean for s in steps) if steps else m.service.mean
+    return _minutes(mean)
+
+
+def _fig(draw: Any, size: tuple[float, float], caption: str, ident: str) -> str:
+    try:
+        return figure(plot.to_svg(draw, size, salt=ident), caption, ident)
+    except JourneySimError as err:  # e.g. no journey reached a standard's end: say so in place of the plot
+        return f"<p class=muted>{esc(caption)}: {esc(err)}</p>"
+
+
+# -- sections -------------------------------------------------------------------------------------
+
+
+def _warnings(d: dict[str, Any]) -> str:
+    """What the reader must know before trusting the numbers (an unstable microsystem, nothing counted)."""
+    items = d.get("warnings") or []
+    if not items:
+        return ""
+    lines = "".join(f"<p>{'<b>' + esc(w['path']) + '</b>: ' if w['path'] else ''}{esc(w['message'])}</p>"
+                    for w in items)
+    return f"<div class=warnings role=alert><p><b>Warning{'s' if len(items) > 1 else ''}</b></p>{lines}</div>"
+
+
+def _cards(d: dict[str, Any]) -> str:
+    def ci(est: dict[str, Any]) -> str:
+        low, high = est.get("ci95") or (None, None)
+        return "" if low is None or high is None else f" (95% CI {100 * low:.1f} to {100 * high:.1f})"
+
+    q = d["quality"]["system"]
+    cards = [
+        (_pct(q["simulated"]["mean"]), "system quality, simulated" + ci(q["simulated"])
+         + ": journeys with no defect at all"),
+        (_pct(q.get("analytic")), "exact system quality from the graph (standards left out)"),
+        (f"{d['journeys']['completed']:,}", f"journeys counted over {d['replications']} replications"),
+    ]
+    dep = d.get("dependence")
+    if dep:
+        cards.append((_pct(dep["simulated"]["mean"]), "journeys free of element defects (standards aside)"
+                      + ci(dep["simulated"])))
+    cost = d.get("cost")
+    if cost:
+        cards.append((_money(cost["per_journey"]["mean"], cost["currency"]), "cost per journey"))
+    return "<div class=cards>" + "".join(
+        f"<div class=card><div class=value>{esc(v)}</div><div class=label>{esc(k)}</div></div>" for v, k in cards
+    ) + "</div>"
+
+
+def _simulated(result: SimulationResult, summary: "Summary") -> str:
+    model = result.scenario.model
+    sc = result.scenario
+    parts = []
+    if sc.description:
+        parts.append(f"<p>{esc(sc.description)}</p>")
+    parts.append(_fig(lambda ax: plot.pathway(result, ax, summary=summary), (11, 6.2),
+                      "The mesosystem: clinical microsystems left to right from the entries, support microsystems "
+                      "below; colour is simulated quality, node size visits, edge width transfers.", "pathway"))
+    rows = []
+    for k in model.classes:
+        entry = ", ".join(f"{n} {p:.0%}" for n, p in k.entries)
+        rows.append((k.name, entry, f"{k.rate * 1440:.2f}", "background" if k.background else "pathway",
+                     f"<span class=source>{esc(k.reference)}</span>"))
+    parts.append(table(["class", "entry", "arrivals per day", "role", "source"],
+                       [(esc(a), esc(b), c, esc(r), s) for a, b, c, r, s in rows], numeric=(2,), raw=True,
+                       caption="Patient classes"))
+    rows = []
+    for m in model.microsystems:
+        defects = "; ".join(f"{x.name} {_plain(x.probability)}" for x in m.defects) or "none"
+        cap = "unlimited" if m.capacity is None else str(m.capacity)
+        if m.schedule:
+            cap += " (weekly schedule)"
+        rows.append((esc(m.name), esc(m.kind), esc(cap), esc(_mean_service(m)), esc(defects),
+                     f"<span class=source>{esc(m.reference)}</span>"))
+    parts.append(table(["microsystem", "kind", "capacity", "mean service", "defect probabilities", "source"],
+                       rows, numeric=(), raw=True, caption="Microsystems: key inputs"))
+    rows = []
+    for h in (*model.handoffs, *model.requests):
+        kinds = {k: _plain(v) for k, v in h.defects.to_plain().items()} if hasattr(h.defects, "to_plain") else {}
+        defects = "; ".join(f"{k} {v}" for k, v in kinds.items() if v not in ("0", "0.0")) or "none"
+        rows.append((esc(h.label), esc(_plain(h.probability)), esc(_minutes(h.delay.mean)), esc(defects),
+                     f"<span class=source>{esc(h.reference)}</span>"))
+    parts.append(table(["handoff or request", "probability", "mean delay", "defect probabilities", "source"],
+                       rows, numeric=(), raw=True, caption="Handoffs (->) and service requests (=>): key inputs"))
+    if model.standards:
+        rows = [(esc(s.name), esc(" or ".join(s.start)), esc(" or ".join(s.end)),
+                 esc(_minutes(s.within)),
+                 esc(", ".join(s.classes) if s.classes else "all"), f"<span class=source>{esc(s.reference)}</span>")
+                for s in model.standards]
+        parts.append(table(["standard", "from", "to", "within", "classes", "source"], rows, numeric=(),
+                           raw=True, caption="Timeliness standards (a miss is a defect of the journey)"))
+    settings = [
+        ("horizon", f"{sc.horizon / 1440:g} days of arrivals per replication; every journey followed to its end"),
+        ("warm-up", f"{sc.warmup / 1440:g} days left out of the statistics"),
+        ("replications", str(len(result.stats))),
+        ("defect dependence", f"frailty correlation {model.frailty.correlation:g}"
+         + (f" ({esc(model.frailty.reference)})" if model.frailty.reference else "")),
+    ]
+    parts.append(keyvalues(settings))
+    return section("simulated", "What was simulated", *parts)
+
+
+def _quality(result: SimulationResult, d: dict[str, Any]) -> str:
+    q = d["quality"]
+    rows = [("all", _pct(q["system"]["simulated"]), _pct(q["system"].get("analytic")), "")]
+    rows += [(name, _pct(c["simulated"]), _pct(c.get("analytic")), "background" if c.get("background") else "")
+             for name, c in q["by_class"].items()]
+    parts = [
+        "<p>System quality is the share of journeys with no defect at all: in any microsystem, handoff, service "
+        "request, or timeliness standard. The exact value is solved from the graph with the same defect "
+        "probabilities (standards cannot be, and are left out of it).</p>",
+        table(["class", "simulated (95% CI)", "exact", ""], rows, caption="System quality by class"),
+    ]
+    dep = d.get("dependence")
+    if dep:
+        pairs = [("free of element defects, simulated", _pct(dep["simulated"])),
+                 ("exact, with the frailty", _pct(dep["exact"])),
+                 ("independent product of element qualities", _pct(dep["independent_product"])),
+                 ("difference, simulated - product (points)", _ci(dep["difference"], scale=100.0))]
+        parts.append("<h3>Defects that cluster</h3>" + keyvalues((k, esc(v)) for k, v in pairs))
+    six = d.get("six_sigma") or {}
+    if six.get("exact"):
+        ex, sim = six["exact"], six["simulated"]
+        rows = [("exact", _num(ex["opportunities_per_journey"]), _num(ex["defects_per_journey"], "{:.3f}"),
+                 _num(ex["dpmo"], "{:,.0f}"), _num(ex["sigma_level"]))]
+        if sim:  # summary mode keeps no records to count opportunities in
+            rows.append(("simulated", _ci(sim["opportunities_per_journey"], "{:.2f}"),
+                         _ci(sim["defects_per_journey"], "{:.3f}"), _ci(sim["dpmo"], "{:,.0f}"),
+                         _num(sim["sigma_level"])))
+        parts.append(table(["", "opportunities per journey", "defects per journey", "DPMO", "sigma level"], rows,
+                           caption="Six Sigma view (1.5-sigma shift convention)"))
+    if result.records:
+        parts.append(_fig(lambda ax: plot.cascade(result, ax), (10, 4.6),
+                          "Quality cascade of the first class's most frequent path: the share of its journeys "
+                          "still defect-free after each step.", "cascade"))
+    return section("quality", "System quality", *parts)
+
+
+def _standards(result: SimulationResult, d: dict[str, Any]) -> str:
+    if not d["standards"]:
+        return ""
+    rows = []
+    for name, s in d["standards"].items():
+        m = s.get("minutes") or {}
+        rows.append((name, _minutes(s["target_minutes"]), f"{s['applies']:,}", _pct(s["met"]),
+                     _minutes(m.get("p50")), _minutes(m.get("p90")), _pct(s.get("reached"))))
+    parts = [table(["standard", "target", "journeys", "met (95% CI)", "median", "90th centile", "reached"], rows,
+                   caption="Timeliness standards")]
+    if result.records:
+        figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax), (6.4, 3.6),
+                     f"{name}: the interval's distribution and its target.", f"std-{name}")
+                for name in d["standards"]]
+        parts.append("<div class=grid2>" + "".join(figs) + "</div>")
+    return section("standards", "Timeliness standards", *parts)
+
+
+def _leverage(result: SimulationResult, d: dict[str, Any], summary: "Summary") -> str:
+    def ci(r: dict[str, Any]) -> str:
+        low, high = r.get("ci95_if_perfect") or (None, None)
+        return "" if low is None or high is None else f"[{100 * low:.1f}, {100 * high:.1f}]"
+
+    rows = [(r["element"], r["method"], _pct(r["if_perfect"]), _pct(r["if_halved"]), ci(r))
+            for r in d["quality"]["leverage"][:12]]
+    parts = [
+        "<p>The gain in system quality if one element were perfect, or its defects halved, largest first. "
+        "Exact gains are solved from the graph; standards and load-dependent defects are counted from the "
+        "simulated journeys, with a 95% CI.</p>",
+        _fig(lambda ax: plot.leverage(result, ax, summary=summary), (9, 5.2), "Leverage ranking.", "leverage"),
+        table(["element", "method", "gain if perfect", "gain if halved", "95% CI (perfect)"], rows, numeric=(2, 3, 4)),
+    ]
+    return section("leverage", "Leverage: where to act", *parts)
+
+
+def _flow(result: SimulationResult, d: dict[str, Any]) -> str:
+    j = d["journeys"]
+    rows = [(name, f"{c['completed']:,}", _minutes(c["time_in_system_minutes"]["mean"]),
+             _minutes(c["time_in_system_minutes"].get("p50")), _minutes(c["time_in_system_minutes"].get("p90")))
+            for name, c in j["by_class"].items()]
+    parts = [table(["class", "journeys", "mean time in pathway", "median", "90th centile"], rows,
+                   caption="Journeys")]
+    rows = []
+    for name, m in d["microsystems"].items():
+        board = m.get("boarding")
+        rows.append((name, str(m["capacity"]), f"{m['visits']:,}", _ci(m["wait_minutes"]),
+                     _ci(m["sojourn_minutes"]), _pct(m["utilization"]), _pct(m.get("offered_load")),
+                     _pct(board["share_of_visits"]) if board else ""))
+    parts.append(table(["microsystem", "capacity", "visits", "wait, min (95% CI)", "time there, min",
+                        "utilisation", "offered load", "boarded"], rows,
+                       caption="Flow through each microsystem (offered load: the work offered per server, from the "
+                               "traffic equations; 100% or more is unstable)"))
+    if result.records:
+        parts.append(_fig(lambda ax: plot.journey_times(result, ax), (9, 4.2),
+                          "Time in the pathway, per class (dotted: median).", "journey-times"))
+        parts.append(_fig(lambda ax: plot.utilisation(result, ax), (10, 4.2),
+                          "Daily utilisation over simulated time (replication 0).", "utilisation"))
+        parts.append(_fig(lambda ax: plot.queue_length(result, ax), (10, 4.2),
+                          "Daily mean queue over simulated time (replication 0).", "queues"))
+    return section("flow", "Flow: waits, utilisation, boarding", *parts)
+
+
+def _cost(d: dict[str, Any]) -> str:
+    cost = d.get("cost")
+    if not cost:
+        return ""
+    cur = cost["currency"]
+    pairs = [("cost per journey", _money_ci(cost["per_journey"], cur)),
+             ("cost per defect-free journey", _money_ci(cost["per_defect_free_journey"], cur)),
+             ("cost of poor quality (share of all cost)", _pct(cost["poor_quality_share"]))]
+    rows = [(k, _money_ci(v, cur)) for k, v in cost["components"].items()]
+    by_class = [(k, _money_ci(v["per_journey"], cur)) for k, v in cost["by_class"].items()]
+    return section("cost", "Cost", keyvalues((k, esc(v)) for k, v in pairs),
+                   "<div class=grid2>"
+                   + table(["component", "per journey (95% CI)"], rows, caption="Components")
+                   + table(["class", "per journey (95% CI)"], by_class, caption="By class") + "</div>")
+
+
+def _differences(comp: Comparison, base: dict[str, Any]) -> str:
+    summaries = [base] + [r.summary().to_dict() for r in comp.results[1:]]
+    header = ["scenario", "system quality", "element quality"] + [f"{s} met" for s in summaries[0]["standards"]]
+    rows = []
+    for r, d in zip(comp.results, summaries):
+        dep = d.get("dependence") or {}
+        rows.append([r.scenario.name, _pct(d["quality"]["system"]["simulated"]), _pct(dep.get("simulated"))]
+                    + [_pct(d["standards"][s]["met"]) if s in d["standards"] else "n/a"
+                       for s in summaries[0]["standards"]])
+    numbers = ("base", "value", "difference", "ci95_low", "ci95_high")
+    table_ = comp.table().astype({c: float for c in numbers})
+    changed = table_[(table_["difference"].abs() > 1e-12) & table_["difference"].notna()]
+    rows2 = []
+    for _, t in changed.iterrows():
+        scale = 100.0 if plot._is_share(t["metric"]) else 1.0
+        sure = t["ci95_low"] > 0 or t["ci95_high"] < 0  # False for NaN (one replication: no interval)
+        interval = "" if pd.isna(t["ci95_low"]) else f" [{scale * t['ci95_low']:+.2f}, {scale * t['ci95_high']:+.2f}]"
+        rows2.append((esc(t["scenario"]), esc(t["metric"]), esc(f"{scale * t['base']:.2f}"),
+                      esc(f"{scale * t['value']:.2f}"),
+                      f"<span class={'good' if sure else 'muted'}>{scale * t['difference']:+.2f}{interval}</span>"))
+    sources = "".join(f"<li>{esc(r.scenario.name)}: {esc(r.scenario.source or 'built in Python')}</li>"
+                      for r in comp.results)
+    return section(
+        "differences", "Scenario differences",
+        f"<p>Every scenario was run with the same seed and named random-number streams (common random numbers), "
+        f"so each difference from the base ({esc(comp.results[0].scenario.name)}) is paired by replication. "
+        f"Shares are in percentage points; a difference whose 95% CI excludes 0 is highlighted.</p><ul>{sources}</ul>",
+        table(header, rows, caption="Key results side by side"),
+        _fig(lambda ax: plot.comparison(comp, ax), (9, 5.5), "Differences from the base, with 95% CIs.",
+             "comparison"),
+        table(["scenario", "metric", "base", "value", "difference (95% CI)"], rows2, numeric=(2, 3, 4), raw=True,
+              caption="Every metric that changed"),
+    )
+
+
+def _file_digest(source: str | None) -> str:
+    if not source or not Path(source).is_file():
+        return "n/a"
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
+def _provenance(results: Sequence[SimulationResult]) -> str:
+    parts = []
+    for r in results:
+        p = r.provenance
+        pairs = [
+            ("scenario", esc(p.scenario)),
+            ("scenario file", esc(p.source or "built in Python")),
+            ("file SHA-256", f"<code>{esc(_file_digest(p.source))}</code>"),
+            ("journeysim version", esc(p.journeysim_version)),
+            ("seed (root SeedSequence entropy)", f"<code>{esc(p.seed)}</code>"),
+            ("replications", esc(p.replications)),
+            ("horizon, warm-up", esc(f"{p.horizon / 1440:g} days, {p.warmup / 1440:g} days")),
+            ("records", esc(p.records)),
+            ("run started (UTC)", esc(p.started)),
+            ("run time", esc(f"{p.wall_seconds:.1f} s on {p.workers} worker(s), {p.executor}")),
+            ("machine", esc(p.platform)),
+        ]
+        parts.append(keyvalues(pairs))
+    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    parts.append(f"<p class=muted>Report written {esc(made)} by journeysim {esc(__version__)} on "
+                 f"{esc(platform.system())} with {os.cpu_count()} cores. Rerun with the same "
+                 f"file, seed and replications to get the same numbers on any number of workers.</p>")
+    return section("provenance", "Provenance", *parts)
+
+
+def _stress(results: Sequence[SimulationResult], summary: dict[str, Any]) -> str:
+    rows = [(esc(item), esc(topic), text) for item, topic, text in stress_rows(results, summary)]
+    return section(
+        "stress-des", "STRESS-DES reporting checklist",
+        "<p>The items of the STRESS-DES guideline (Monks et al., J Simulation 2019) that the model can fill in "
+        "itself. <span class=prompt>Highlighted</span> items are for the author to write.</p>",
+        table(["item", "topic", "this study"], rows, numeric=(), raw=True),
+    )
+
+
+def report_html(source: SimulationResult | Comparison, *, title: str | None = None,
+                summary: "Summary | None" = None) -> str:
+    """The report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    source : SimulationResult or Comparison
+        One scenario's result, or several from :func:`journeysim.compare`; the
+        first (the base) is reported in full, the others in the differences.
+    title : str, optional
+        Default: the (base) scenario's name.
+    summary : Summary, optional
+        The base result's summary, if already computed.
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    if isinstance(source, Comparison):
+        comp: Comparison | None = source
+        results: tuple[SimulationResult, ...] = source.results
+    elif isinstance(source, SimulationResult):
+        comp, results = None, (source,)
+    else:
+        raise JourneySimError(f"a report needs a SimulationResult or a Comparison, got {type(source).__name__}")
+    base = results[0]
+    summary = summary if summary is not None else base.summary()
+    d = summary.to_dict()
+    name = title or base.scenario.name
+    body = [
+        f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {len(results)} scenario(s), "
+        f"{d['replications']} replications, seed {esc(d['seed'])}.</p></header>",
+        _warnings(d),
+        _cards(d),
+    ]
+    sections = [
+        _simulated(base, summary), _quality(base, d), _standards(base, d), _leverage(base, d, summary),
+        _flow(base, d), _cost(d), _differences(comp, d) if comp is not None else "", _stress(results, d),
+        _provenance(results),
+    ]
+    toc = "".join(f'<li><a href="#{ident}">{esc(text)}</a></li>' for ident, text in _titles(sections))
+    body.append(f"<nav class=toc><ul>{toc}</ul></nav>")
+    body += sections
+    body.append(f"<footer>Made with journeysim {esc(__version__)}. Figures are inline SVG; this file needs no "
+                f"network access.</footer>")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(name)}: journeysim report</title><style>{CSS}</style></head>"
+        f"<body><main>{''.join(body)}</main></body></html>\n"
+    )
+
+
+def _titles(sections: Sequence[str]) -> list[tuple[str, str]]:
+    out = []
+    for s in sections:
+        if s.startswith('<section id="'):
+            ident = s[len('<section id="'):s.index('"', len('<section id="'))]
+            title = s[s.index("<h2>") + 4:s.index("</h2>")]
+            out.append((ident, title.replace("&amp;", "&")))
+    return out
+
+
+def write_report(source: SimulationResult | Comparison, path: str | Path, *, title: str | None = None,
+                 summary: "Summary | None" = None) -> Path:
+    """Write :func:`report_html` to ``path`` (UTF-8) and return the path.
+
+    The page is written beside ``path`` and renamed, so a failure never leaves a
+    partial file; it gets the permissions of the umask, like any new file.
+    """
+    out = Path(path)
+    page = report_html(source, title=title, summary=summary).encode("utf-8")
+    try:
+        write_atomic(out, lambda fh: fh.write(page))
+    except OSError as err:
+        raise JourneySimError(f"{out}: cannot write the report ({err.strerror or err})") from err
+    return out
