@@ -45,13 +45,13 @@ from .model.frailty import Frailty
 from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
 from .outputs.eventlog import event_log, write_event_log
 from .outputs.report import report_html, write_report
-from .run.experiment import simulate
+from .analysis.result import SimulationResult, simulate
 from .analysis.metrics import Summary, summarize
 from .model.milestones import Group, Standard
 from .model.mesosystem import Model
 from .model.profiles import ArrivalProfile
 from .engine.records import FIELDS, Records, Table
-from .run.results import Provenance, SimulationResult
+from .run.results import Provenance
 from .run.runsize import RunTooLarge
 from .model.scenario import Scenario
 from .io.scenario_file import load_scenario, loads_scenario

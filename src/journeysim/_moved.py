@@ -25,7 +25,7 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-__all__ = ["MOVED", "install"]
+__all__ = ["MOVED", "MOVED_NAMES", "install"]
 
 #: Old module below ``journeysim`` -> its new place.
 MOVED: dict[str, str] = {
@@ -44,19 +44,28 @@ MOVED: dict[str, str] = {
 }
 
 
+#: Names that moved to another module than the rest of their old one.
+MOVED_NAMES: dict[tuple[str, str], str] = {
+    ("experiment", "simulate"): "analysis.result",
+    ("results", "SimulationResult"): "analysis.result",
+}
+
+
 class _MovedModule(ModuleType):
     """Stands at an old path; each name is the new module's, with a warning."""
 
     def __init__(self, old: str, new: str) -> None:
         super().__init__(f"journeysim.{old}", f"Moved to journeysim.{new}.")
+        self._old = old
         self._new = f"journeysim.{new}"
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        warnings.warn(f"{self.__name__} has moved to {self._new}; the old path works until journeysim 0.3",
+        new = f"journeysim.{MOVED_NAMES[self._old, name]}" if (self._old, name) in MOVED_NAMES else self._new
+        warnings.warn(f"{self.__name__}.{name} has moved to {new}; the old path works until journeysim 0.3",
                       DeprecationWarning, stacklevel=2)
-        return getattr(importlib.import_module(self._new), name)
+        return getattr(importlib.import_module(new), name)
 
     def __dir__(self) -> list[str]:
         return dir(importlib.import_module(self._new))

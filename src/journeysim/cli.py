@@ -25,7 +25,7 @@ from .analysis.exact import exact_quality
 from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
 from .analysis.leverage import exact_leverage
 from .outputs.eventlog import DEFAULT_START, calendar_start, check_event_log_path
-from .run.experiment import simulate
+from .analysis.result import simulate
 from .analysis.text import warning_lines
 from .run.runsize import parse_size
 from .model.diagnostics import model_warnings

@@ -19,7 +19,7 @@ Examples
 >>> from journeysim.model.distributions import Fixed
 >>> from journeysim.model.elements import Microsystem, Handoff, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> m = Model([Microsystem("A", service=Fixed(1), defect=0.1), Microsystem("B", service=Fixed(1), defect=0.2)],
 ...           [Handoff("A", "B", defects={"information": 0.5})], classes=[PatientClass("p", entry="A", rate=0.1)])
 >>> c = cascade(simulate(m, horizon=5000, seed=1))
@@ -38,12 +38,12 @@ import pandas as pd
 from .exact import visit_quality
 from ..model.elements import HANDOFF_KINDS
 from ..errors import JourneySimError
-from ..run.results import SimulationResult
+from ..run.results import RunResult
 
 __all__ = ["cascade"]
 
 
-def cascade(result: SimulationResult, top: int = 3) -> pd.DataFrame:
+def cascade(result: RunResult, top: int = 3) -> pd.DataFrame:
     """The cascade of each class's ``top`` most frequent paths (needs full records).
 
     Returns

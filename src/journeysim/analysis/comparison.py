@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneySimError, Problem, ValidationError
-from ..run.experiment import simulate
 from .metrics import replication_metrics
 from ..io.overrides import Override, parse_override, sweep_specs
-from ..run.results import SimulationResult
+from .result import SimulationResult, simulate
+from .views import comparison_html
 from ..model.scenario import Scenario
 from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..run.stats import mean_ci
@@ -123,9 +123,7 @@ class Comparison:
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
-        from .views import comparison_html
-
-        return comparison_html(self)
+        return comparison_html(self.table(), self.results[0].scenario.name)
 
     def to_dict(self) -> dict[str, Any]:
         """The summaries of every scenario and the ``differences`` section (JSON-ready)."""
@@ -154,7 +152,7 @@ def compare(
     replications, seed : optional
         Default: the base scenario's. Every scenario uses the same.
     **options
-        Passed to :func:`~journeysim.run.experiment.simulate` (``workers``,
+        Passed to :func:`journeysim.simulate` (``workers``,
         ``executor``, ``records``, ``progress``...).
 
     Returns

@@ -21,7 +21,7 @@ Examples
 >>> from journeysim.model.distributions import Fixed
 >>> from journeysim.model.elements import Cost, Microsystem, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> m = Model([Microsystem("A", service=Fixed(10), defect=0.5,
 ...                        cost=Cost(per_visit=100, per_minute=2, defects={"defect": 50}))],
 ...           classes=[PatientClass("p", entry="A", rate=0.1)], currency="USD")
@@ -39,13 +39,13 @@ from typing import Any
 import numpy as np
 
 from ..engine.aggregate import COST_COMPONENTS
-from ..run.results import SimulationResult
+from ..run.results import RunResult
 from ..run.stats import mean_ci
 
 __all__ = ["cost_summary"]
 
 
-def cost_summary(result: SimulationResult) -> dict[str, Any] | None:
+def cost_summary(result: RunResult) -> dict[str, Any] | None:
     """Cost per journey and per defect-free journey, overall and per class (``None`` without costs)."""
     model = result.scenario.model
     if not model.has_costs:

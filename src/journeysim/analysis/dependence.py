@@ -20,7 +20,7 @@ Examples
 >>> from journeysim.model.elements import Microsystem, Handoff, PatientClass
 >>> from journeysim.model.frailty import Frailty
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> m = Model([Microsystem("A", service=Fixed(1), defect=0.2), Microsystem("B", service=Fixed(1), defect=0.2)],
 ...           [Handoff("A", "B")], classes=[PatientClass("p", entry="A", rate=1.0)], frailty=Frailty(0.3))
 >>> d = dependence(simulate(m, horizon=5_000, replications=2, seed=1))
@@ -35,13 +35,13 @@ from typing import Any
 import numpy as np
 
 from .exact import exact_quality
-from ..run.results import SimulationResult
+from ..run.results import RunResult
 from ..run.stats import mean_ci, proportion_ci
 
 __all__ = ["dependence"]
 
 
-def dependence(result: SimulationResult) -> dict[str, Any]:
+def dependence(result: RunResult) -> dict[str, Any]:
     """Simulated quality of the elements beside the independent product (see the module docstring).
 
     Returns

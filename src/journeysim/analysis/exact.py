@@ -45,6 +45,7 @@ import scipy.sparse as sp
 from ..model.frailty import Frailty
 from ..model.mesosystem import Model
 from ..model.traffic import expected_visits, solve
+from .views import exact_html
 
 __all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale"]
 
@@ -77,9 +78,7 @@ class ExactQuality:
         return f"<ExactQuality: system {100 * self.system:.1f}% ({by_class})>"
 
     def _repr_html_(self) -> str:
-        from .views import exact_html
-
-        return exact_html(self)
+        return exact_html(self.system, self.by_class)
 
 
 def visit_quality(model: Model, node: str, class_name: str) -> float:

@@ -42,7 +42,7 @@ import numpy as np
 from .exact import exact_quality
 from ..model.elements import HANDOFF_KINDS
 from ..model.mesosystem import Model
-from ..run.results import SimulationResult
+from ..run.results import RunResult
 from ..run.stats import mean_ci
 
 __all__ = ["exact_leverage", "simulated_leverage", "leverage"]
@@ -76,7 +76,7 @@ def exact_leverage(model: Model) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -r["if_perfect"])
 
 
-def simulated_leverage(result: SimulationResult) -> list[dict[str, Any]]:
+def simulated_leverage(result: RunResult) -> list[dict[str, Any]]:
     """Simulated leverage of every element and standard (needs full records), sorted by ``if_perfect``."""
     if not result.records:
         return []
@@ -136,7 +136,7 @@ def simulated_leverage(result: SimulationResult) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -r["if_perfect"])
 
 
-def leverage(result: SimulationResult) -> list[dict[str, Any]]:
+def leverage(result: RunResult) -> list[dict[str, Any]]:
     """Exact and (with full records) simulated leverage, together, sorted by ``if_perfect``.
 
     Where both apply, each element appears twice (``method`` tells which), so

@@ -25,7 +25,7 @@ Examples
 >>> from journeysim.model.distributions import Exponential
 >>> from journeysim.model.elements import Microsystem, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8), defect=0.1)],
 ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
 >>> s = simulate(model, horizon=20_000, replications=3, seed=5).summary()
@@ -37,6 +37,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,12 +47,18 @@ import numpy as np
 import pandas as pd
 
 from ..engine.aggregate import TIS_BINS, ReplicationStats
-from .exact import exact_quality
 from ..model.diagnostics import model_warnings
 from ..model.elements import HANDOFF_KINDS
-from ..run.results import SimulationResult
-from ..run.stats import Estimate, mean_ci, proportion_ci
 from ..model.traffic import offered_load
+from ..run.results import RunResult
+from ..run.stats import Estimate, mean_ci, proportion_ci
+from .costs import cost_summary
+from .dependence import dependence
+from .exact import exact_quality
+from .leverage import leverage
+from .sixsigma import six_sigma
+from .text import render
+from .views import summary_html
 
 __all__ = ["Summary", "summarize", "replication_metrics"]
 
@@ -84,8 +91,8 @@ class Summary:
                 ".to_text() or .to_dict() for everything>")
 
     def to_dict(self) -> dict[str, Any]:
-        """The nested statistics (JSON-ready: ``None`` where a value cannot be formed)."""
-        return self.data
+        """The nested statistics (JSON-ready: ``None`` where a value cannot be formed), as a new dict."""
+        return copy.deepcopy(self.data)
 
     def quality_table(self) -> pd.DataFrame:
         """System quality per class, simulated and exact."""
@@ -145,15 +152,11 @@ class Summary:
         return pd.DataFrame(rows).set_index("standard") if rows else pd.DataFrame()
 
     def _repr_html_(self) -> str:
-        from .views import summary_html
-
-        return summary_html(self)
+        return summary_html(self.data, self.quality_table(), self.standards_table())
 
     def to_text(self) -> str:
         """A readable report of the main numbers."""
-        from .text import render
-
-        return render(self)
+        return render(self.data)
 
 
 def _ci_pair(est: Estimate) -> dict[str, Any]:
@@ -227,7 +230,7 @@ def _recovery(caught: np.ndarray, missed: np.ndarray) -> dict[str, Any]:
     return {"caught": int(caught.sum()), "caught_share": _ci_pair(proportion_ci(caught, caught + missed))}
 
 
-def summarize(result: SimulationResult) -> Summary:
+def summarize(result: RunResult) -> Summary:
     """Compute the statistics of ``result`` (see the module docstring for definitions)."""
     scenario = result.scenario
     model = scenario.model
@@ -374,11 +377,6 @@ def summarize(result: SimulationResult) -> Summary:
             **extra,
         }
 
-    from .costs import cost_summary
-    from .dependence import dependence
-    from .leverage import leverage  # imports the results module, which imports this one
-    from .sixsigma import six_sigma
-
     quality["leverage"] = [{k: _num(v) if isinstance(v, float) else v for k, v in row.items()}
                            for row in leverage(result)]
     prov = result.provenance
@@ -413,7 +411,7 @@ def _warnings(model: Any, load: Any, counted: int) -> list[dict[str, str]]:
     return out
 
 
-def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
+def replication_metrics(result: RunResult) -> dict[str, np.ndarray]:
     """Per-replication values of the main metrics, for paired comparisons.
 
     Keys: ``quality.system``, ``quality.<class>``, ``time_in_system_minutes``,
@@ -428,7 +426,7 @@ def replication_metrics(result: SimulationResult) -> dict[str, np.ndarray]:
     >>> from journeysim.model.distributions import Exponential
     >>> from journeysim.model.elements import Microsystem, PatientClass
     >>> from journeysim.model.mesosystem import Model
-    >>> from journeysim.run.experiment import simulate
+    >>> from journeysim.analysis.result import simulate
     >>> model = Model([Microsystem("A", capacity=1, service=Exponential(5), defect=0.1)],
     ...               classes=[PatientClass("p", entry="A", rate=0.1)])
     >>> m = replication_metrics(simulate(model, horizon=5_000, replications=2, seed=1))

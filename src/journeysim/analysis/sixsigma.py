@@ -49,7 +49,7 @@ import scipy.stats as sps
 from .exact import exact_quality
 from ..model.elements import HANDOFF_KINDS, Handoff
 from ..model.mesosystem import Model
-from ..run.results import SimulationResult
+from ..run.results import RunResult
 from ..run.stats import mean_ci
 
 __all__ = ["six_sigma", "exact_six_sigma", "opportunity_tables"]
@@ -126,7 +126,7 @@ def exact_six_sigma(model: Model) -> dict[str, Any]:
             "sigma_level": None if dpmo is None else _sigma(dpmo), "rolled_throughput_yield": exact.system}
 
 
-def six_sigma(result: SimulationResult) -> dict[str, Any]:
+def six_sigma(result: RunResult) -> dict[str, Any]:
     """Simulated (full records) and exact Six Sigma measures of ``result``.
 
     Returns ``{"simulated": {measure: {mean, ci95}} or None, "exact": {measure: value}}``.

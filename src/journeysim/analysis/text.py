@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-if TYPE_CHECKING:
-    from .metrics import Summary
-
-__all__ = ["render"]
+__all__ = ["render", "warning_lines"]
 
 
 def _pct(x: float | None) -> str:
@@ -154,9 +152,8 @@ def _flow_extras(micro: dict[str, Any]) -> list[str]:
     return out
 
 
-def render(summary: "Summary") -> str:
+def render(d: Mapping[str, Any]) -> str:
     """A readable multi-section report: journeys, quality, microsystems, handoffs."""
-    d = summary.data
     q = d["quality"]
     j = d["journeys"]
     out: list[str] = []

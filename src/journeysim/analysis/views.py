@@ -1,19 +1,15 @@
-"""HTML views of results for Jupyter (the ``_repr_html_`` of Summary, SimulationResult, Comparison, ExactQuality)."""
+"""HTML views of results for Jupyter (the ``_repr_html_`` of Summary, RunResult, Comparison, ExactQuality)."""
 
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .exact import ExactQuality
-    from .comparison import Comparison
-    from .metrics import Summary
-    from ..run.results import SimulationResult
 
-__all__ = ["summary_html", "result_html", "comparison_html", "exact_html"]
+__all__ = ["summary_html", "comparison_html", "exact_html"]
 
 
 def _share(x: Any) -> str:
@@ -26,17 +22,14 @@ def _frame(df: pd.DataFrame, shares: tuple[str, ...] = (), caption: str = "") ->
     return (f"<p style='margin:.6em 0 .2em'><b>{escape(caption)}</b></p>" if caption else "") + html
 
 
-def summary_html(summary: "Summary") -> str:
-    """System quality by class, standards and cost of a summary, as HTML tables."""
-    d = summary.to_dict()
+def summary_html(d: Mapping[str, Any], quality: pd.DataFrame, standards: pd.DataFrame) -> str:
+    """System quality by class, standards and cost of a summary (its dict and tables), as HTML tables."""
     q = d["quality"]["system"]
     low, high = q["simulated"]["ci95"]
     head = (f"<p><b>{escape(d['scenario'])}</b>: system quality {_share(q['simulated']['mean'])} "
             f"(95% CI {_share(low)} to {_share(high)}; exact {_share(q['analytic'])}), "
             f"{d['journeys']['completed']:,} journeys, {d['replications']} replications, seed {d['seed']}.</p>")
-    parts = [head, _frame(summary.quality_table(), ("simulated", "ci95_low", "ci95_high", "exact"),
-                          "System quality by class")]
-    standards = summary.standards_table()
+    parts = [head, _frame(quality, ("simulated", "ci95_low", "ci95_high", "exact"), "System quality by class")]
     if not standards.empty:
         parts.append(_frame(standards, ("met", "ci95_low", "ci95_high"), "Timeliness standards"))
     cost = d.get("cost")
@@ -46,22 +39,8 @@ def summary_html(summary: "Summary") -> str:
     return "<div>" + "".join(parts) + "</div>"
 
 
-def result_html(result: "SimulationResult") -> str:
-    """What was run, and how much was recorded."""
-    p = result.provenance
-    rows = {"scenario": p.scenario, "source": p.source or "built in Python", "seed": p.seed,
-            "replications": p.replications, "horizon (days)": f"{p.horizon / 1440:g}",
-            "warm-up (days)": f"{p.warmup / 1440:g}", "records": p.records,
-            "journeys recorded": sum(len(r.journeys) for r in result.records) if result.records else "n/a",
-            "run time (s)": f"{p.wall_seconds:.2f}", "journeysim": p.journeysim_version}
-    body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td style='text-align:left'>{escape(str(v))}"
-                   f"</td></tr>" for k, v in rows.items())
-    return f"<div><b>SimulationResult</b> (<code>.summary()</code> for the statistics)<table>{body}</table></div>"
-
-
-def comparison_html(comparison: "Comparison") -> str:
-    """The differences from the base scenario in quality and standards, with CIs."""
-    table = comparison.table()
+def comparison_html(table: pd.DataFrame, base: str) -> str:
+    """The differences from the ``base`` scenario in quality and standards, with CIs (``Comparison.table()``)."""
     keep = table["metric"].str.startswith(("quality.", "elements.", "standards.", "cost."))
     shown = table[keep].set_index(["scenario", "metric"])
     share_rows = ~shown.index.get_level_values("metric").str.startswith("cost.")
@@ -73,12 +52,12 @@ def comparison_html(comparison: "Comparison") -> str:
         shown.loc[~share_rows, col] = ["" if pd.isna(x) else f"{x:,.0f}" if level else f"{x:+,.0f}"
                                        for x in shown.loc[~share_rows, col]]
     head = (f"<p><b>Comparison</b> with common random numbers; base: "
-            f"{escape(comparison.results[0].scenario.name)}. All metrics: <code>.table()</code>.</p>")
+            f"{escape(base)}. All metrics: <code>.table()</code>.</p>")
     return "<div>" + head + shown.drop(columns=["variance_reduction"]).to_html(border=0, na_rep="") + "</div>"
 
 
-def exact_html(exact: "ExactQuality") -> str:
+def exact_html(system: float, by_class: Mapping[str, float]) -> str:
     """The exact quality, overall and by class."""
     rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{_share(v)}</td></tr>"
-                   for k, v in {"system": exact.system, **exact.by_class}.items())
+                   for k, v in {"system": system, **by_class}.items())
     return f"<div><b>Exact quality</b> (from the graph)<table>{rows}</table></div>"

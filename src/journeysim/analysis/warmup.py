@@ -11,7 +11,7 @@ This module suggests one from a pilot run.
 * :func:`welch` gives Welch's moving average of a series across replications,
   the classic curve to inspect by eye (Law 2015, chapter 9).
 * :func:`suggest_warmup` builds a replication-averaged series of a steady-state
-  output from a pilot :class:`~journeysim.run.results.SimulationResult` and applies
+  output from a pilot :class:`~journeysim.run.results.RunResult` and applies
   MSER-5 to it, as Hoad, Robinson & Davies (2010) recommend for automated use.
 
 References
@@ -49,7 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 
 if TYPE_CHECKING:
     from ..engine.records import Records
-    from ..run.results import SimulationResult
+    from ..run.results import RunResult
 
 __all__ = ["MserResult", "WarmupSuggestion", "mser", "suggest_warmup", "welch"]
 
@@ -339,7 +339,7 @@ def _observations(
 
 
 def suggest_warmup(
-    result: SimulationResult,
+    result: RunResult,
     *,
     statistic: str | None = None,
     bin_minutes: float | None = None,
@@ -397,7 +397,7 @@ def suggest_warmup(
 
     Parameters
     ----------
-    result : SimulationResult
+    result : RunResult
         A pilot run: started empty, no warm-up needed, several replications
         (more give a smoother series) and a horizon several times the
         expected warm-up.
@@ -435,7 +435,7 @@ def suggest_warmup(
     >>> from journeysim.model.distributions import Exponential
     >>> from journeysim.model.elements import Microsystem, PatientClass
     >>> from journeysim.model.mesosystem import Model
-    >>> from journeysim.run.experiment import simulate
+    >>> from journeysim.analysis.result import simulate
     >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(0.9))],
     ...               classes=[PatientClass("all", entry="Clinic", rate=1.0)])
     >>> pilot = simulate(model, horizon=6_000, replications=30, seed=4)

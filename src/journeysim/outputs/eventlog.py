@@ -1,6 +1,6 @@
 """Event logs for process mining: every simulated journey as a case of timed events.
 
-:func:`event_log` turns the records of a :class:`~journeysim.run.results.SimulationResult`
+:func:`event_log` turns the records of a :class:`~journeysim.run.results.RunResult`
 into one pandas DataFrame in the process-mining convention (the XES attribute names
 that pm4py, ProM, Disco and Celonis read); :func:`write_event_log` writes it as CSV
 or as an IEEE 1849-2016 XES file. Every column is documented in :data:`COLUMNS`
@@ -32,7 +32,7 @@ Examples
 >>> from journeysim.model.distributions import Exponential
 >>> from journeysim.model.elements import Microsystem, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
 ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
 >>> res = simulate(model, horizon=600, replications=2, seed=3)
@@ -66,7 +66,7 @@ from .._version import __version__
 from ..model.elements import HANDOFF_KINDS
 from ..errors import JourneySimError, SimulationError
 from ..engine.records import Records
-from ..run.results import SimulationResult
+from ..run.results import RunResult
 
 __all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log", "write_event_log"]
 
@@ -176,7 +176,7 @@ def calendar_start(start: DateLike) -> pd.Timestamp:
 
 
 def event_log(
-    result: SimulationResult,
+    result: RunResult,
     *,
     start: DateLike = DEFAULT_START,
     replications: int | Iterable[int] | None = None,
@@ -185,7 +185,7 @@ def event_log(
 
     Parameters
     ----------
-    result : SimulationResult
+    result : RunResult
         A result with records (``records="full"``, the default of :func:`~journeysim.simulate`).
     start : str, date, datetime or pandas.Timestamp, default DEFAULT_START (Monday 2026-01-05)
         Calendar date (or date-time) of simulated time 0 (see :func:`calendar_start`).
@@ -211,7 +211,7 @@ def event_log(
     >>> from journeysim.model.distributions import Fixed
     >>> from journeysim.model.elements import Handoff, Microsystem, PatientClass
     >>> from journeysim.model.mesosystem import Model
-    >>> from journeysim.run.experiment import simulate
+    >>> from journeysim.analysis.result import simulate
     >>> model = Model([Microsystem("A", service=Fixed(10), defect=1.0), Microsystem("B", service=Fixed(5))],
     ...               [Handoff("A", "B", defects={"information": 1.0})],
     ...               classes=[PatientClass("p", entry="A", rate=0.01)])
@@ -267,7 +267,7 @@ def event_log(
 
 
 def write_event_log(
-    result: SimulationResult,
+    result: RunResult,
     path: str | os.PathLike[str],
     *,
     start: DateLike = DEFAULT_START,
@@ -284,7 +284,7 @@ def write_event_log(
 
     Parameters
     ----------
-    result : SimulationResult
+    result : RunResult
     path : str or path-like
         Ends in one of :data:`SUFFIXES`.
     start, replications
@@ -307,7 +307,7 @@ def write_event_log(
     >>> from journeysim.model.distributions import Exponential
     >>> from journeysim.model.elements import Microsystem, PatientClass
     >>> from journeysim.model.mesosystem import Model
-    >>> from journeysim.run.experiment import simulate
+    >>> from journeysim.analysis.result import simulate
     >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
     ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
     >>> res = simulate(model, horizon=300, seed=3)
@@ -364,7 +364,7 @@ def check_event_log_path(path: str | os.PathLike[str]) -> str:
 # -- building the log
 
 
-def _selected(result: SimulationResult, replications: int | Iterable[int] | None) -> list[Records]:
+def _selected(result: RunResult, replications: int | Iterable[int] | None) -> list[Records]:
     """The records of the chosen replications, in replication order."""
     if not result.records:
         raise JourneySimError(
@@ -606,7 +606,7 @@ def _globals(scope: str, columns: Sequence[tuple[str, str, list[Any]]]) -> ET.El
     return el
 
 
-def _write_xes(frame: pd.DataFrame, fh: _Writable, result: SimulationResult) -> None:
+def _write_xes(frame: pd.DataFrame, fh: _Writable, result: RunResult) -> None:
     """Write ``frame`` as XES, one trace at a time (a whole flagship log does not fit in a tree)."""
     case_cols = [c for c in frame.columns if c.startswith("case:")]
     event_cols = [c for c in frame.columns if not c.startswith("case:")]

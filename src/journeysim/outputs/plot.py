@@ -24,7 +24,7 @@ Examples
 >>> from journeysim.model.distributions import Exponential
 >>> from journeysim.model.elements import Handoff, Microsystem, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> model = Model([Microsystem("A", capacity=1, service=Exponential(5), defect=0.1),
 ...                Microsystem("B", capacity=2, service=Exponential(8), defect=0.05)],
 ...               [Handoff("A", "B", defects={"information": 0.2})],
@@ -48,7 +48,7 @@ import pandas as pd
 
 from ..errors import JourneySimError
 from ..engine.records import Records
-from ..run.results import SimulationResult
+from ..analysis.result import SimulationResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

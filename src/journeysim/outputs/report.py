@@ -18,7 +18,7 @@ Examples
 >>> from journeysim.model.distributions import Exponential
 >>> from journeysim.model.elements import Microsystem, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.analysis.result import simulate
 >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8), defect=0.05)],
 ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
 >>> page = report_html(simulate(model, horizon=2 * 1440, replications=2, seed=3))
@@ -45,7 +45,7 @@ from .stress import stress_rows
 from .._version import __version__
 from ..analysis.comparison import Comparison
 from ..errors import JourneySimError
-from ..run.results import SimulationResult
+from ..analysis.result import SimulationResult
 from ..analysis.text import _ci, _minutes, _num
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from ..run.results import SimulationResult
+from ..analysis.result import SimulationResult
 
 __all__ = ["stress_rows", "model_differences"]
 

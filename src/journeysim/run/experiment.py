@@ -11,8 +11,8 @@ Examples
 >>> from journeysim.model.mesosystem import Model
 >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
 ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
->>> a = simulate(model, horizon=5_000, seed=11)
->>> b = simulate(model, horizon=5_000, seed=11)
+>>> a = run_experiment(model, horizon=5_000, seed=11)
+>>> b = run_experiment(model, horizon=5_000, seed=11)
 >>> a.visits().equals(b.visits())
 True
 """
@@ -43,14 +43,14 @@ from ..errors import Problem, SimulationError, ValidationError
 from ..model.mesosystem import Model
 from ..engine.plan import Plan, plan
 from ..engine.records import Records
-from .results import Provenance, SimulationResult
+from .results import Provenance, RunResult
 from .runsize import check_run
 from ..model.scenario import MAX_REPLICATIONS, Scenario
 from .stats import proportion_ci
 from ..engine.streams import SeedLike, root_seed_sequence
 from .workers import WorkerPool
 
-__all__ = ["simulate", "Precision", "default_workers"]
+__all__ = ["run_experiment", "Precision", "default_workers"]
 
 RecordsMode = Literal["full", "summary"]
 
@@ -158,7 +158,7 @@ def _progress(total: int, enabled: bool | None, label: str) -> Any:
                 file=sys.stderr, leave=False)
 
 
-def simulate(
+def run_experiment(
     target: Scenario | Model,
     *,
     horizon: float | None = None,
@@ -174,83 +174,17 @@ def simulate(
     progress: bool | None = False,
     on_replication: Callable[[ReplicationStats], None] | None = None,
     max_memory: float | None = None,
-) -> SimulationResult:
-    """Simulate independent replications of a scenario or model.
+) -> RunResult:
+    """Run independent replications of a scenario or model: the machinery of :func:`journeysim.simulate`.
 
-    Parameters
-    ----------
-    target : Scenario or Model
-        What to simulate. A scenario supplies defaults for every other argument.
-    horizon : float, optional
-        Arrivals stop at this time (minutes); every journey that arrived before
-        it is followed to its end. Required for a bare model.
-    warmup : float, optional
-        Journeys arriving before this time (minutes) are left out of the statistics.
-    replications : int, optional
-        Number of replications (default: the scenario's, or 1). With
-        ``precision``, the size of the first batch.
-    seed : int, SeedSequence, Generator or None
-        Root seed (default: the scenario's; if neither is given, fresh entropy
-        that is recorded in ``result.provenance.seed``). Replication ``i`` draws
-        from streams keyed by the root seed, ``i`` and the stream names only, so
-        results are identical for any ``workers`` or ``executor``.
-    workers : int or None
-        Local worker processes (``None``: every core). 1 runs in this process.
-        No more processes are started than replications can run at once (with
-        ``precision``, ``max_replications``); ``result.provenance.workers`` says
-        how many were.
-    executor : concurrent.futures.Executor or dask.distributed.Client, optional
-        Where to run the replications instead of local processes.
-    records : {"full", "summary"}
-        ``"full"`` keeps every record; ``"summary"`` keeps only additive
-        statistics, in memory bounded however long the replication.
-    checkpoint : str or Path, optional
-        Folder where each finished replication is stored as it completes; a run
-        given the same folder again resumes, recomputing only what is missing
-        (and any file that cannot be read in full). A folder written by another
-        run, or holding files of another run, raises
-        :class:`~journeysim.run.checkpoint.CheckpointError` before anything runs.
-    precision : float, optional
-        Run batches of replications until the 95% CI half-width of system
-        quality is at most this (or ``max_replications`` is reached).
-    max_replications : int
-        Upper bound with ``precision`` (at most :data:`~journeysim.model.scenario.MAX_REPLICATIONS`).
-    progress : bool or None
-        Show a progress bar (``None``: only when standard error is a terminal).
-    on_replication : callable, optional
-        Called with each replication's statistics as it finishes (in finishing order).
-    max_memory : float, optional
-        Bytes the run may use (default: half of this machine's memory; ``math.inf``
-        for no limit). The size of the run is estimated from the traffic
-        equations before it starts (:func:`journeysim.run.runsize.check_run`).
-
-    Raises
-    ------
-    RunTooLarge
-        When the estimated memory exceeds ``max_memory``; nothing has run.
-
-    Warns
-    -----
-    JourneySimWarning
-        When the run is expected to take more than five minutes.
-
-    Returns
-    -------
-    SimulationResult
-        ``provenance`` records the seed, workers and, with ``precision``, how it was met.
-
-    Raises
-    ------
-    ValidationError
-        When an argument is out of range (the scenario's own settings included).
-    SimulationError
-        When a replication cannot be carried out (e.g. a deadlock), in this
-        process or in a worker.
+    Takes the same arguments as :func:`journeysim.simulate` (documented there)
+    and returns the run as data, a :class:`~journeysim.run.results.RunResult`;
+    ``journeysim.simulate`` wraps it in a result that can summarise itself.
     """
     scenario = target if isinstance(target, Scenario) else None
     if scenario is None:
         if horizon is None:
-            raise TypeError("simulate(model, ...) needs horizon= (minutes)")
+            raise TypeError("simulating a bare model needs horizon= (minutes)")
         scenario = Scenario(target, name=target.name, horizon=horizon)
     changes = {
         k: v
@@ -349,4 +283,4 @@ def simulate(
         precision=precision_info,
     )
     final = scenario.with_settings(seed=entropy, replications=len(stats))
-    return SimulationResult(final, kept, provenance, stats)
+    return RunResult(final, kept, provenance, stats)

@@ -1,14 +1,17 @@
-"""The result of an experiment: the records of every replication and their provenance.
+"""The result of an experiment as data: the records of every replication and their provenance.
+
+The analysis layer's :class:`~journeysim.analysis.result.SimulationResult`
+(what :func:`journeysim.simulate` returns) adds the summary and the exact quality.
 
 Examples
 --------
 >>> from journeysim.model.distributions import Exponential
 >>> from journeysim.model.elements import Microsystem, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> from journeysim.run.experiment import simulate
+>>> from journeysim.run.experiment import run_experiment
 >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
 ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
->>> res = simulate(model, horizon=2_000, replications=2, seed=3)
+>>> res = run_experiment(model, horizon=2_000, replications=2, seed=3)
 >>> res.visits().columns[:4].tolist()
 ['replication', 'journey', 'class', 'node']
 >>> res.provenance.seed
@@ -18,7 +21,8 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from html import escape
+from typing import Any
 
 import pandas as pd
 
@@ -28,11 +32,7 @@ from ..engine.records import Records
 from ..model.scenario import Scenario
 from .stats import proportion_ci
 
-if TYPE_CHECKING:
-    from ..analysis.exact import ExactQuality
-    from ..analysis.metrics import Summary
-
-__all__ = ["Provenance", "SimulationResult"]
+__all__ = ["Provenance", "RunResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +94,13 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
-class SimulationResult:
-    """Records of every replication of a scenario, with provenance.
+class RunResult:
+    """Records of every replication of a scenario, with provenance (data only).
 
     Use the table methods (:meth:`journeys`, :meth:`visits`, :meth:`handoffs`,
     :meth:`requests`, :meth:`defects`, :meth:`standards`, :meth:`activations`) for pandas DataFrames of all
-    replications, :meth:`summary` for the statistics, and :meth:`exact` for the
-    analytic quality of the model. In summary mode ``records`` is empty and only
-    the additive statistics (``stats``, one per replication) are kept.
+    replications. In summary mode ``records`` is empty and only the additive
+    statistics (``stats``, one per replication) are kept.
     """
 
     scenario: Scenario
@@ -115,7 +114,7 @@ class SimulationResult:
         done = [s.class_done[pathway].sum() for s in self.stats]
         quality = proportion_ci([s.class_good[pathway].sum() for s in self.stats], done).mean
         share = f"; system quality {100 * quality:.1f}%" if sum(done) else ""
-        return (f"<SimulationResult {self.scenario.name!r}: {p.replications} replication(s) of "
+        return (f"<{type(self).__name__} {self.scenario.name!r}: {p.replications} replication(s) of "
                 f"{p.horizon / 1440:g} days (warm-up {p.warmup / 1440:g} days), seed {p.seed}, {p.records} records; "
                 f"{int(sum(done)):,} journeys counted{share}. .summary() for the statistics>")
 
@@ -161,18 +160,14 @@ class SimulationResult:
         return self.table("activations")
 
     def _repr_html_(self) -> str:
-        from ..analysis.views import result_html
-
-        return result_html(self)
-
-    def summary(self) -> "Summary":
-        """Statistics across replications, with 95% confidence intervals."""
-        from ..analysis.metrics import summarize
-
-        return summarize(self)
-
-    def exact(self) -> "ExactQuality":
-        """The analytic system quality of the model (independent defects)."""
-        from ..analysis.exact import exact_quality
-
-        return exact_quality(self.scenario.model)
+        """What was run, and how much was recorded (Jupyter)."""
+        p = self.provenance
+        rows = {"scenario": p.scenario, "source": p.source or "built in Python", "seed": p.seed,
+                "replications": p.replications, "horizon (days)": f"{p.horizon / 1440:g}",
+                "warm-up (days)": f"{p.warmup / 1440:g}", "records": p.records,
+                "journeys recorded": sum(len(r.journeys) for r in self.records) if self.records else "n/a",
+                "run time (s)": f"{p.wall_seconds:.2f}", "journeysim": p.journeysim_version}
+        body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td style='text-align:left'>"
+                       f"{escape(str(v))}</td></tr>" for k, v in rows.items())
+        return (f"<div><b>{type(self).__name__}</b> (<code>.summary()</code> for the statistics)"
+                f"<table>{body}</table></div>")
