@@ -192,3 +192,24 @@ def test_warmup_excludes_early_journeys():
     s = res.summary().to_dict()
     assert s["journeys"]["arrived"] == int((j["arrival"] >= 400).sum())
     assert s["journeys"]["arrived"] < len(j)
+
+
+def test_a_capacity_schedule_wakes_with_the_capacity_of_its_hour():
+    """After the horizon a schedule stops ticking while nobody waits, and wakes with the capacity of the hour
+    of the week when someone comes: patients reaching the clinic at night ten weeks later find its 2 night
+    beds, exactly as if it had 2 beds all week (ticking every boundary of a long drain cost one event per piece
+    of every week, for ever with a stay of 10^20 minutes)."""
+    night = js.Window("Mon-Sun", "00:00", "06:00")
+    stay = js.Fixed(10 * 10080.0 + 180.0)  # ten weeks and three hours at the ward
+    def model(clinic):
+        return js.Model([js.Microsystem("Ward", service=stay), clinic], [js.Handoff("Ward", "Clinic")],
+                        classes=[js.PatientClass("all", entry="Ward", rate=1 / 10)])
+    scheduled = model(js.Microsystem("Clinic", capacity=1, service=js.Fixed(30.0),
+                                     schedule=[js.Shift(night, capacity=2)]))
+    constant = model(js.Microsystem("Clinic", capacity=2, service=js.Fixed(30.0)))
+    a = run_replication(scheduled, horizon=60.0, seed=4).visits.to_frame()
+    b = run_replication(constant, horizon=60.0, seed=4).visits.to_frame()
+    clinic = a["node"] == "Clinic"
+    assert clinic.sum() >= 5 and (a.loc[clinic, "wait"] > 0).any()  # the night's 2 beds are full at times
+    assert a["end"].max() < 10 * 10080.0 + 360.0  # every clinic visit ends before 06:00, ten weeks on
+    pd.testing.assert_frame_equal(a, b)

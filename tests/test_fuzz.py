@@ -164,7 +164,7 @@ def test_random_valid_scenarios_run_through_every_command(tmp_path_factory, caps
     assert code == 0, f"{err}\n{text}"
     assert _run(capsys, "analyze", str(path), "--json", str(folder / "a.json"))[0] == 0
     _strict((folder / "a.json").read_text())
-    code, _, err = _run(capsys, "run", str(path), "--quiet", "--json", str(folder / "r.json"))
+    code, _, err = _run(capsys, "run", str(path), "--quiet", "--workers", "1", "--json", str(folder / "r.json"))
     assert code == 0, f"{err}\n{text}"
     _strict((folder / "r.json").read_text())
     code, out, err = _run(capsys, "run", str(path), "--quiet", "--records", "summary", "--json", "-")
@@ -251,7 +251,7 @@ def test_random_corruptions_are_clean_errors_or_valid(tmp_path_factory, capsys, 
     path.write_bytes(data)
     code, _, _ = _run(capsys, "validate", str(path))
     out = folder / "out.json"
-    run_code, _, run_err = _run(capsys, "run", str(path), "--quiet", "--json", str(out))
+    run_code, _, run_err = _run(capsys, "run", str(path), "--quiet", "--workers", "1", "--json", str(out))
     if code == 2:
         assert run_code == 2
     if run_code == 2:

@@ -538,3 +538,32 @@ def test_simulation_error_in_a_worker_is_a_clean_exit(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and re.match(r"journeysim: deadlock at t = [\d.]+ min \(replication \d\): every bed of A, B", lines[0])
     assert not (tmp_path / "out.json").exists()
+
+
+CLOCK = """\
+[scenario]
+name = "x"
+horizon_days = 1
+
+[[classes]]
+name = "a"
+entry = "A"
+rate_per_hour = 2
+
+[[microsystems]]
+name = "A"
+service = 5
+schedule = [ { days = "Mon-Fri", hours = "08:00-17:00", capacity = 2 } ]
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [("service = 5", "service = 99999999999999999999", "service"),
+                                                 ("horizon_days = 1", "horizon_days = 1e7", "scenario.horizon_days")])
+def test_times_beyond_the_clock_are_refused(tmp_path, capsys, old, new, key):
+    """A mean duration or a horizon over 10^9 minutes is refused: at 10^20 minutes a float cannot tell one day
+    from the next, and a run with a weekly schedule never ended (found by make fuzz)."""
+    path = tmp_path / "s.toml"
+    path.write_text(CLOCK.replace(old, new))
+    code = main(["run", str(path), "--quiet", "--json", str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and key in err and "clock" in err and not (tmp_path / "out.json").exists()

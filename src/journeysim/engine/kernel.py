@@ -357,10 +357,13 @@ def _simulate(
     counts_occupancy = [
         [load[i][k] is not None and load[i][k][2] > 0 for k in range(n_classes)] for i in range(n_nodes)
     ]
+    scheduled = [pieces is not None for pieces in p.capacity_schedule]
     on_arrive = [
         [
-            None if p.hook_arrive[i][k] is None and not p.needs_team[i][k] and not counts_occupancy[i][k] else (
-                _hook(streams, p.hook_arrive[i][k]), team[i] if p.needs_team[i][k] else None, counts_occupancy[i][k]
+            None if (p.hook_arrive[i][k] is None and not p.needs_team[i][k] and not counts_occupancy[i][k]
+                     and not scheduled[i]) else (
+                _hook(streams, p.hook_arrive[i][k]), team[i] if p.needs_team[i][k] else None, counts_occupancy[i][k],
+                scheduled[i],
             )
             for k in range(n_classes)
         ]
@@ -460,7 +463,9 @@ def _simulate(
 
     def special_arrival(pt: _Patient, i: int, t: float, how: Any) -> bool:
         """Milestones on arrival, the occupancy found, and the wait for the team; True if the patient waits."""
-        hook, pieces, occupancy = how
+        hook, pieces, occupancy, follows_schedule = how
+        if follows_schedule and dormant[i] is not None:
+            wake(i, t)
         if occupancy:
             pt.occ = busy[i] + nwait[i]
         if hook is not None:
@@ -507,6 +512,8 @@ def _simulate(
 
     def enter(pt: _Patient, i: int, t: float) -> None:
         """Queue for a server of ``i``, or start at once (arrival after the team is ready)."""
+        if dormant[i] is not None:
+            wake(i, t)
         if busy[i] >= cap[i]:
             queues[i][pt.rank].append(pt)
             nwait[i] += 1
@@ -617,7 +624,7 @@ def _simulate(
                 pt.callbacks = HELD
                 schedule(pt, _NORMAL, hold)
                 return
-        elif boards and edge[5] and busy[edge[3]] >= cap[edge[3]]:
+        elif boards and edge[5] and (dormant[edge[3]] is None or wake(edge[3], t)) and busy[edge[3]] >= cap[edge[3]]:
             block(pt, i, t, nd, edge)
             return
         # free(pt, i, t, t, nd), inlined on the hottest path: measured 7% of the tandem
@@ -824,10 +831,26 @@ def _simulate(
         cap[i] = pieces[ev.piece][1]  # type: ignore[index]
         while nwait[i] and busy[i] < cap[i]:
             serve_next(i, t)
-        if t < horizon or in_system[0] > 0:
+        if t < horizon or nwait[i]:
             next_tick(ev)
+        else:
+            # After the horizon with nobody waiting, the capacity matters again only when someone
+            # comes: ticking every boundary until the last journey ends would cost one event per
+            # piece of every week the drain lasts (forever, with a stay of 10^20 minutes).
+            dormant[i] = ev
 
     TICK = (tick,)
+
+    def wake(i: int, t: float) -> bool:
+        """Bring a dormant capacity schedule up to ``t`` and tick again from there (returns True)."""
+        ev = dormant[i]
+        dormant[i] = None
+        pieces = p.capacity_schedule[i]
+        ev.week = int(t // MINUTES_PER_WEEK)  # type: ignore[union-attr]
+        ev.piece = bisect_right([start for start, _ in pieces], t - ev.week * MINUTES_PER_WEEK) - 1  # type: ignore[union-attr, misc]
+        cap[i] = pieces[ev.piece][1]  # type: ignore[index, union-attr]
+        next_tick(ev)  # type: ignore[arg-type]
+        return True
 
     def next_tick(ev: _Tick) -> None:
         pieces = p.capacity_schedule[ev.node]
@@ -839,6 +862,7 @@ def _simulate(
         at = ev.week * MINUTES_PER_WEEK + pieces[ev.piece][0]  # type: ignore[index]
         schedule(ev, _NORMAL, at - env.now)
 
+    dormant: list[_Tick | None] = [None] * n_nodes
     for i, pieces in enumerate(p.capacity_schedule):
         if pieces is not None:
             ev = _Tick()
@@ -892,6 +916,8 @@ def _simulate(
         rq.rank = pt.rank
         rq.t_req = t
         s = req_target[r]
+        if dormant[s] is not None:
+            wake(s, t)
         if busy[s] < cap[s]:
             request_start(rq, s, t)
         else:

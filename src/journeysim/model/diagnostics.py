@@ -49,6 +49,6 @@ def model_warnings(model: Model, load: Mapping[str, OfferedLoad] | None = None) 
                                      "or is taken only by classes with arrival rate 0; its results are empty"))
         rho = load[m.name]
         if rho.unstable:
-            out.append(Problem(path, f"offered load {rho.load:.2f} >= 1: {rho.erlangs:.3g} servers busy on average "
+            out.append(Problem(path, f"offered load {rho.load:.3g} >= 1: {rho.erlangs:.3g} servers busy on average "
                                      f"for {rho.servers:.3g}; unstable, so its queue and waits grow with the horizon"))
     return out

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._problems import Collector, is_number
+from .profiles import MAX_MINUTES
 from ..errors import Problem, ValidationError
 
 __all__ = [
@@ -84,6 +85,9 @@ def _check_moments(c: Collector, dist: "Fixed | Exponential | LogNormal | Gamma 
               "minutes^2 (both must be finite; keep durations well below 1e150 minutes)")
     elif positive and mean <= 0.0:
         c.add("", f"is too small for floating point: its mean rounds to {mean!r} minutes")
+    elif mean > MAX_MINUTES:
+        c.add("", f"has a mean of {mean:.3g} minutes, longer than the {MAX_MINUTES:.0e} minutes (about 1,900 years) "
+              "the simulation clock keeps to the minute")
 
 
 def _overflow_to_inf(f: Callable[[], float]) -> float:

@@ -30,10 +30,14 @@ from dataclasses import dataclass
 
 from ._problems import Collector, is_number
 
-__all__ = ["ArrivalProfile", "MINUTES_PER_DAY", "MINUTES_PER_WEEK"]
+__all__ = ["MAX_MINUTES", "ArrivalProfile", "MINUTES_PER_DAY", "MINUTES_PER_WEEK"]
 
 MINUTES_PER_DAY = 1440.0
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+#: The longest time (mean duration, horizon) the simulation clock accepts: 10^9 minutes, about 1,900 years.
+#: A float keeps a time this large to a millionth of a minute; at 10^20 minutes it cannot tell a day from the
+#: next, so a run would go wrong or never end.
+MAX_MINUTES = 1e9
 
 
 def _normalised(c: Collector, path: str, values: Sequence[float], n: int) -> tuple[float, ...]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ._problems import Collector, is_number
 from .mesosystem import Model
+from .profiles import MAX_MINUTES
 
 __all__ = ["Scenario", "MAX_REPLICATIONS"]
 
@@ -70,6 +71,9 @@ class Scenario:
             c.add("name", f"{self.name!r} may not contain control characters")
         if not is_number(self.horizon) or self.horizon <= 0:
             c.add("horizon", f"must be a positive number of minutes, got {self.horizon!r}")
+        elif self.horizon > MAX_MINUTES:
+            c.add("horizon", f"{self.horizon:.3g} minutes is longer than the {MAX_MINUTES:.0e} minutes (about 1,900 "
+                  "years) the simulation clock keeps to the minute")
         if not is_number(self.warmup) or self.warmup < 0:
             c.add("warmup", f"must be a non-negative number of minutes, got {self.warmup!r}")
         elif is_number(self.horizon) and self.warmup >= self.horizon:
