@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .exact import visit_quality
-from ..model.elements import HANDOFF_KINDS
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..errors import JourneySimError
 from ..run.results import RunResult
 

@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..model.frailty import Frailty
+from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..model.traffic import expected_visits, solve
 from .views import exact_html
@@ -120,7 +121,7 @@ def _link_quality(link: Any, class_name: str, kinds: tuple[str, ...], scale: Sca
     for kind in kinds:
         f = scale.get(("handoff", link.label, kind), 1.0) * scale.get(("request", link.label), 1.0)
         p = Frailty.probability(f * link.defects.get(kind).get(class_name), z)
-        if kind == "information" and recovery is not None:
+        if kind == INFORMATION and recovery is not None:
             p *= 1.0 - recovery.probability.get(class_name)  # a caught defect is not one of the journey
         q *= 1.0 - p
     return q
@@ -132,7 +133,7 @@ def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any]
     for r in requests:
         p = r.probability.get(class_name)  # type: ignore[union-attr]
         qs = _node_quality(model, r.target, class_name, scale, z) * _link_quality(
-            r, class_name, ("information", "services"), scale, z)
+            r, class_name, REQUEST_KINDS, scale, z)
         q *= 1.0 - p + p * qs
     return q
 
@@ -196,7 +197,7 @@ def _exact_at(model: Model, scale: Scale, z: float, visits: dict[str, dict[str, 
                 rows.append(index[h.source])
                 cols.append(index[h.target])
                 prob.append(p)
-                good.append(p * _link_quality(h, name, ("patient", "information", "services"), scale, z))
+                good.append(p * _link_quality(h, name, HANDOFF_KINDS, scale, z))
         routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
         quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
         exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .exact import exact_quality
-from ..model.elements import HANDOFF_KINDS
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
 from ..run.stats import mean_ci
@@ -60,7 +60,7 @@ def _elements(model: Model) -> list[tuple[str, tuple[str, ...]]]:
             if any(h.defects.get(kind).get(k) > 0 for k in names):  # type: ignore[union-attr]
                 out.append((f"{h.label}:{kind}", ("handoff", h.label, kind)))
     for r in model.requests:
-        if any(r.defects.get(kind).get(k) > 0 for kind in ("information", "services") for k in names):  # type: ignore[union-attr]
+        if any(r.defects.get(kind).get(k) > 0 for kind in REQUEST_KINDS for k in names):  # type: ignore[union-attr]
             out.append((r.label, ("request", r.label)))
     return out
 

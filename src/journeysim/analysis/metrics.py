@@ -48,7 +48,7 @@ import pandas as pd
 
 from ..engine.aggregate import TIS_BINS, ReplicationStats
 from ..model.diagnostics import model_warnings
-from ..model.elements import HANDOFF_KINDS
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS, code
 from ..model.traffic import offered_load
 from ..run.results import RunResult
 from ..run.stats import Estimate, mean_ci, proportion_ci
@@ -283,18 +283,18 @@ def summarize(result: RunResult) -> Summary:
         est = proportion_ci(n - bad, n)
         return {"quality": _num(1.0 - bad.sum() / total) if total else None, "ci95": est.to_dict()["ci95"]}
 
-    def by_kind(n: np.ndarray, bad: np.ndarray, kinds: Sequence[int]) -> dict[str, float | None]:
+    def by_kind(n: np.ndarray, bad: np.ndarray, kinds: Sequence[str]) -> dict[str, float | None]:
         total = float(n.sum())
-        return {HANDOFF_KINDS[b]: _num(1.0 - bad[:, b].sum() / total) if total else None for b in kinds}
+        return {kind: _num(1.0 - bad[:, code(kind)].sum() / total) if total else None for kind in kinds}
 
     node_visits = np.array([s.node_visits for s in stats])
     node_bad = np.array([s.node_bad for s in stats])
     edge_n = np.array([s.edge_n for s in stats]).reshape(len(stats), -1)
     edge_bad = np.array([s.edge_bad for s in stats]).reshape(len(stats), -1)
-    edge_kind = np.array([s.edge_kind_bad for s in stats]).reshape(len(stats), -1, 3)
+    edge_kind = np.array([s.edge_kind_bad for s in stats]).reshape(len(stats), -1, len(HANDOFF_KINDS))
     req_n = np.array([s.req_n for s in stats]).reshape(len(stats), -1)
     req_bad = np.array([s.req_bad for s in stats]).reshape(len(stats), -1)
-    req_kind = np.array([s.req_kind_bad for s in stats]).reshape(len(stats), -1, 3)
+    req_kind = np.array([s.req_kind_bad for s in stats]).reshape(len(stats), -1, len(HANDOFF_KINDS))
     quality["microsystems"] = {
         name: {"visits": int(node_visits[:, i].sum()), **element(node_visits[:, i], node_bad[:, i])}
         for i, name in enumerate(nodes)
@@ -304,7 +304,7 @@ def summarize(result: RunResult) -> Summary:
         h.label: {
             "transfers": int(edge_n[:, e].sum()),
             **element(edge_n[:, e], edge_bad[:, e]),
-            "by_kind": by_kind(edge_n[:, e], edge_kind[:, e], (0, 1, 2)),
+            "by_kind": by_kind(edge_n[:, e], edge_kind[:, e], HANDOFF_KINDS),
             **({} if h.recovery is None else {"recovery": _recovery(caught[:, e], edge_kind[:, e, 1])}),
         }
         for e, h in enumerate(model.handoffs)
@@ -313,7 +313,7 @@ def summarize(result: RunResult) -> Summary:
         r.label: {
             "transfers": int(req_n[:, e].sum()),
             **element(req_n[:, e], req_bad[:, e]),
-            "by_kind": by_kind(req_n[:, e], req_kind[:, e], (1, 2)),
+            "by_kind": by_kind(req_n[:, e], req_kind[:, e], REQUEST_KINDS),
         }
         for e, r in enumerate(model.requests)
     }

@@ -47,14 +47,14 @@ import numpy as np
 import scipy.stats as sps
 
 from .exact import exact_quality
-from ..model.elements import HANDOFF_KINDS, Handoff
+from ..model.elements import Handoff
+from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
 from ..run.stats import mean_ci
 
 __all__ = ["six_sigma", "exact_six_sigma", "opportunity_tables"]
 
-_REQUEST_KINDS = ("information", "services")
 
 
 def opportunity_tables(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,7 +64,7 @@ def opportunity_tables(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray
     edge = np.array([[sum(h.defects.get(kind).get(k) > 0 for kind in HANDOFF_KINDS) for k in names]  # type: ignore[union-attr]
                      for h in model.handoffs]).reshape(len(model.handoffs), len(names))
     index = {m.name: i for i, m in enumerate(model.microsystems)}
-    req = np.array([[sum(r.defects.get(kind).get(k) > 0 for kind in _REQUEST_KINDS)  # type: ignore[union-attr]
+    req = np.array([[sum(r.defects.get(kind).get(k) > 0 for kind in REQUEST_KINDS)  # type: ignore[union-attr]
                      + node[index[r.target], c] for c, k in enumerate(names)]
                     for r in model.requests]).reshape(len(model.requests), len(names))
     return node, edge, req
@@ -81,7 +81,7 @@ def _transfer_defects(model: Model, h: Handoff, k: str) -> float:
     """Expected defects of one transfer on ``h``: its kinds (less the caught information
     defects) and what an uncaught information defect adds at the receiving visit."""
     caught = 0.0 if h.recovery is None else h.recovery.probability.get(k)  # type: ignore[union-attr]
-    info = h.defects.get("information").get(k)  # type: ignore[union-attr]
+    info = h.defects.get(INFORMATION).get(k)  # type: ignore[union-attr]
     out = sum(h.defects.get(kind).get(k) for kind in HANDOFF_KINDS) - info * caught  # type: ignore[union-attr]
     f = h.propagation
     if f != 1.0 and info > 0:
@@ -120,7 +120,7 @@ def exact_six_sigma(model: Model) -> dict[str, Any]:
                     opps += w * v * p * req_opp[q, c]
                     support = sum(d.probability.get(k.name) for d in model.microsystem(r.target).defects)
                     defects += w * v * p * (support + sum(r.defects.get(kind).get(k.name)  # type: ignore[union-attr]
-                                                          for kind in _REQUEST_KINDS))
+                                                          for kind in REQUEST_KINDS))
     dpmo = 1e6 * defects / opps if opps else None  # no opportunity, no rate of defects per opportunity
     return {"opportunities_per_journey": float(opps), "defects_per_journey": float(defects), "dpmo": dpmo,
             "sigma_level": None if dpmo is None else _sigma(dpmo), "rolled_throughput_yield": exact.system}
@@ -165,7 +165,8 @@ def six_sigma(result: RunResult) -> dict[str, Any]:
             np.bincount(q["target"][in_q], minlength=n_nodes),
         ]).reshape(2, n_nodes).sum(axis=0)
         n_std = len(model.standards)
-        counts = np.concatenate([occurrences, np.repeat(np.bincount(h["handoff"][in_h], minlength=n_edges), 3),
+        n_kinds = len(HANDOFF_KINDS)
+        counts = np.concatenate([occurrences, np.repeat(np.bincount(h["handoff"][in_h], minlength=n_edges), n_kinds),
                                  np.bincount(q["request"][in_q], minlength=n_req),
                                  np.bincount(s["standard"][in_s], minlength=n_std)])
         # defective occurrences: distinct (journey, element[, kind], time) rows, since one visit
@@ -173,8 +174,8 @@ def six_sigma(result: RunResult) -> dict[str, Any]:
         el, kind, t, jid = d["element"][in_d], d["defect"][in_d], d["time"][in_d], d["journey"][in_d]
         is_edge = (el >= n_nodes) & (el < n_nodes + n_edges)
         slot = np.where(el < n_nodes, el,
-                        np.where(is_edge, n_nodes + 3 * (el - n_nodes) + np.clip(kind, 0, 2),
-                                 el + 2 * n_edges))
+                        np.where(is_edge, n_nodes + n_kinds * (el - n_nodes) + np.clip(kind, 0, n_kinds - 1),
+                                 el + (n_kinds - 1) * n_edges))
         keys = np.unique(np.stack([slot, jid, t.view(np.int64)]), axis=1)[0] if slot.size else slot
         bad = np.bincount(keys, minlength=counts.size)[: counts.size]
         first_pass = np.where(counts > 0, 1.0 - bad / np.maximum(counts, 1), 1.0)

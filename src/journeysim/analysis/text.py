@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..model.kinds import HANDOFF_KINDS
+
 __all__ = ["render", "warning_lines"]
 
 
@@ -213,13 +215,12 @@ def render(d: Mapping[str, Any]) -> str:
     if links:
         out.append("")
         out.append("Handoffs and service requests (quality by kind)")
-        out.append(f"  {'handoff':<34} {'transfers':>9} {'quality':>8} {'patient':>8} {'inform.':>8} {'services':>8}")
+        heads = " ".join(f"{kind if len(kind) <= 8 else kind[:6] + '.':>8}" for kind in HANDOFF_KINDS)
+        out.append(f"  {'handoff':<34} {'transfers':>9} {'quality':>8} {heads}")
         for label, h in links:
             bk = h["by_kind"]
-            out.append(
-                f"  {label:<34} {h['transfers']:>9} {_pct(h['quality']):>8} {_pct(bk.get('patient')) if 'patient' in bk else '':>8} "
-                f"{_pct(bk.get('information')):>8} {_pct(bk.get('services')):>8}"
-            )
+            kinds = " ".join(f"{_pct(bk[kind]) if kind in bk else '':>8}" for kind in HANDOFF_KINDS)
+            out.append(f"  {label:<34} {h['transfers']:>9} {_pct(h['quality']):>8} {kinds}")
             if "recovery" in h:
                 r = h["recovery"]
                 out.append(f"      recovery: {r['caught']} information defects caught by the receiving team "

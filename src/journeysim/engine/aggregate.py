@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS, code
 from .plan import CostTables
 
 __all__ = ["ReplicationStats", "TIS_BINS", "COST_COMPONENTS"]
@@ -63,10 +64,10 @@ class ReplicationStats:
     node_bad: NDArray[np.float64]
     edge_n: NDArray[np.float64]
     edge_bad: NDArray[np.float64]
-    edge_kind_bad: NDArray[np.float64]  # (edges, 3)
+    edge_kind_bad: NDArray[np.float64]  # (edges, kinds)
     req_n: NDArray[np.float64]
     req_bad: NDArray[np.float64]
-    req_kind_bad: NDArray[np.float64]  # (requests, 3)
+    req_kind_bad: NDArray[np.float64]  # (requests, kinds): the columns of kinds a request cannot carry stay 0
     edge_caught: NDArray[np.float64]  # information defects caught by the receiving microsystem
     # flow in the window [warmup, horizon)
     flow_count: NDArray[np.float64]
@@ -109,8 +110,8 @@ class ReplicationStats:
             class_done=z(n_classes), class_good=z(n_classes), class_good_elements=z(n_classes),
             class_tis_sum=z(n_classes), class_tis_hist=z((n_classes, TIS_BINS.size - 1)),
             node_visits=z(n_nodes), node_bad=z(n_nodes),
-            edge_n=z(n_edges), edge_bad=z(n_edges), edge_kind_bad=z((n_edges, 3)),
-            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, 3)), edge_caught=z(n_edges),
+            edge_n=z(n_edges), edge_bad=z(n_edges), edge_kind_bad=z((n_edges, len(HANDOFF_KINDS))),
+            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, len(HANDOFF_KINDS))), edge_caught=z(n_edges),
             flow_count=z(n_nodes), wait_sum=z(n_nodes), sojourn_sum=z(n_nodes),
             support_wait_sum=z(n_nodes), hold_sum=z(n_nodes), busy_time=z(n_nodes),
             edge_blocked_n=z(n_edges), edge_blocked_sum=z(n_edges),
@@ -165,14 +166,15 @@ class ReplicationStats:
         self.node_visits += np.bincount(q["target"][in_q], minlength=nn)
         self.node_bad += np.bincount(q["target"][in_q & (q["support_defects"] > 0)], minlength=nn)
         self.req_n += np.bincount(q["request"][in_q], minlength=nr)
-        self.req_bad += np.bincount(q["request"][in_q & (q["information"] | q["services"])], minlength=nr)
-        for b, kind in ((1, "information"), (2, "services")):
-            self.req_kind_bad[:, b] += np.bincount(q["request"][in_q & q[kind]], minlength=nr)
+        self.req_bad += np.bincount(q["request"][in_q & np.logical_or.reduce([q[k] for k in REQUEST_KINDS])],
+                                    minlength=nr)
+        for kind in REQUEST_KINDS:
+            self.req_kind_bad[:, code(kind)] += np.bincount(q["request"][in_q & q[kind]], minlength=nr)
         in_h = h["journey"] >= first_counted
         self.edge_n += np.bincount(h["handoff"][in_h], minlength=ne)
-        any_bad = h["patient"] | h["information"] | h["services"]
+        any_bad = np.logical_or.reduce([h[kind] for kind in HANDOFF_KINDS])
         self.edge_bad += np.bincount(h["handoff"][in_h & any_bad], minlength=ne)
-        for b, kind in enumerate(("patient", "information", "services")):
+        for b, kind in enumerate(HANDOFF_KINDS):
             self.edge_kind_bad[:, b] += np.bincount(h["handoff"][in_h & h[kind]], minlength=ne)
         self.edge_caught += np.bincount(h["handoff"][in_h & h["caught"]], minlength=ne)
         if costs is not None:

@@ -43,7 +43,7 @@ import simpy
 from .aggregate import ReplicationStats
 from ..model.clock import Window
 from ..model.distributions import Distribution, Exponential, Fixed
-from ..model.elements import HANDOFF_KINDS
+from ..model.kinds import CAUGHT_BIT, HANDOFF_KINDS, INFORMATION, REQUEST_KINDS, bit, code
 from ..errors import SimulationError
 from ..model.mesosystem import Model
 from .plan import UNLIMITED, DefectCheck, Hook, Plan, defect_check, plan
@@ -1061,9 +1061,9 @@ def _simulate(
 
 
 _INF = float("inf")
-_INFORMATION = HANDOFF_KINDS.index("information")
+_INFORMATION = code(INFORMATION)
 #: bit of a handoff's kinds: its information defect was caught by the receiving microsystem
-_CAUGHT = 1 << len(HANDOFF_KINDS)
+_CAUGHT = CAUGHT_BIT
 
 
 def _hook(streams: _Streams, hook: Hook) -> Any:
@@ -1193,8 +1193,7 @@ def _tables(
         "source": rends[r["request"], 0],
         "target": rends[r["request"], 1],
         **{k: r[k] for k in ("requested", "start", "end", "returned", "support_defects")},
-        "information": (rkinds & 2) != 0,
-        "services": (rkinds & 4) != 0,
+        **{kind: (rkinds & bit(kind)) != 0 for kind in REQUEST_KINDS},
         "wait": r["start"] - r["requested"],
         "turnaround": r["returned"] - r["requested"],
     }

@@ -38,7 +38,8 @@ from numpy.typing import NDArray
 
 from ..model.clock import Window
 from ..model.distributions import Distribution, Fixed
-from ..model.elements import HANDOFF_KINDS, ByClass
+from ..model.elements import ByClass
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.milestones import Atom
 from ..model.mesosystem import Model
 from ..model.profiles import ArrivalProfile
@@ -306,7 +307,7 @@ def plan(model: Model) -> Plan:
         request_labels=tuple(r.label for r in model.requests),
         request_ends=tuple((index[r.source], index[r.target]) for r in model.requests),
         request_delays=delays(model.requests),
-        request_defects=links(model.requests, ("information", "services")),
+        request_defects=links(model.requests, REQUEST_KINDS),
         class_names=tuple(k.name for k in classes),
         rates=tuple(k.rate for k in classes),
         profiles=tuple(None if k.profile is None or k.profile.is_flat else k.profile for k in classes),

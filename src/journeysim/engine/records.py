@@ -21,12 +21,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from ..model._frozen import FrozenMap
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 __all__ = ["FIELDS", "Table", "Records"]
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
 
 #: What every column of every table means.
 FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
@@ -73,9 +78,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "target": "Receiving microsystem.",
                 "depart": "Time the patient left the sending microsystem.",
                 "arrive": "Time the patient reached the receiving microsystem (depart + transfer delay).",
-                "patient": "True if the handoff had a patient (transfer) defect.",
-                "information": "True if the handoff had an information defect.",
-                "services": "True if the handoff had a services defect.",
+                **{kind: f"True if the handoff had {_a(kind)} defect." for kind in HANDOFF_KINDS},
                 "caught": "True if the handoff's information defect happened and the receiving microsystem "
                 "caught it (a recovery): not a defect of the journey; its rework starts the next visit.",
                 "delay": "arrive - depart: transfer delay.",
@@ -95,8 +98,7 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "end": "Time the support microsystem finished it.",
                 "returned": "Time the result was back at the requesting microsystem.",
                 "support_defects": "Number of the support microsystem's own defects in this service.",
-                "information": "True if the request/result handoff had an information defect.",
-                "services": "True if the request/result handoff had a services defect.",
+                **{kind: f"True if the request/result handoff had {_a(kind)} defect." for kind in REQUEST_KINDS},
                 "wait": "start - requested: time queued at the support microsystem.",
                 "turnaround": "returned - requested.",
             }

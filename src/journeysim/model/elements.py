@@ -31,6 +31,7 @@ from ._frozen import FrozenMap
 from ._problems import Collector, check_name, is_number
 from .clock import Window
 from .distributions import Distribution, Exponential, Fixed
+from .kinds import HANDOFF_KINDS, REQUEST_KINDS, code
 from ..errors import ValidationError
 from .profiles import ArrivalProfile
 
@@ -53,8 +54,6 @@ __all__ = [
     "per_hour",
 ]
 
-#: The three kinds of handoff defect named by the clinical-microsystem literature.
-HANDOFF_KINDS: tuple[str, str, str] = ("patient", "information", "services")
 
 # What names may not contain or be, and why (docs/scenarios.md, "Names"). Every name is
 # also non-empty, without control characters and without whitespace at either end.
@@ -697,36 +696,65 @@ class Microsystem:
         return q
 
 
-@dataclass(frozen=True, slots=True)
 class HandoffDefects:
-    """Defect probabilities of a handoff, one per kind (patient, information, services).
+    """Defect probabilities of a handoff, one per kind (:data:`~journeysim.model.kinds.HANDOFF_KINDS`).
+
+    Parameters
+    ----------
+    **by_kind : float, mapping or ByClass
+        The probability of each kind (per class where a mapping); kinds not
+        given are 0.
 
     Examples
     --------
     >>> HandoffDefects(information=0.43).quality_for("STEMI")
     0.5700000000000001
+    >>> HandoffDefects(information=0.43).get("patient").get("STEMI")
+    0.0
     """
 
-    patient: ProbabilityLike = 0.0
-    information: ProbabilityLike = 0.0
-    services: ProbabilityLike = 0.0
+    __slots__ = ("_by_kind",)
 
-    def __post_init__(self) -> None:
+    def __init__(self, **by_kind: ProbabilityLike) -> None:
         c = Collector()
-        for kind in HANDOFF_KINDS:
-            object.__setattr__(self, kind, _by_class(c, kind, getattr(self, kind)))
+        for kind in by_kind:
+            if kind not in HANDOFF_KINDS:
+                c.add(kind, f"unknown defect kind; expected one of {', '.join(HANDOFF_KINDS)}")
+        self._by_kind = tuple(_by_class(c, kind, by_kind.get(kind, 0.0)) for kind in HANDOFF_KINDS)
         c.raise_if_any()
 
     def get(self, kind: str) -> ByClass:
         """The probability table of one kind."""
-        return getattr(self, kind)  # type: ignore[no-any-return]
+        return self._by_kind[code(kind)]
+
+    def items(self) -> tuple[tuple[str, ByClass], ...]:
+        """``(kind, probability table)`` of every kind, in the order of :data:`HANDOFF_KINDS`."""
+        return tuple(zip(HANDOFF_KINDS, self._by_kind))
 
     def quality_for(self, class_name: str) -> float:
         """Probability that the handoff has no defect of any kind."""
         q = 1.0
-        for kind in HANDOFF_KINDS:
-            q *= 1.0 - self.get(kind).get(class_name)
+        for p in self._by_kind:
+            q *= 1.0 - p.get(class_name)
         return q
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HandoffDefects) and self._by_kind == other._by_kind
+
+    def __hash__(self) -> int:
+        return hash(self._by_kind)
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{kind}={p!r}" for kind, p in self.items() if not p.is_zero())
+        return f"HandoffDefects({given})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_handoff_defects_of, (self.items(),))
+
+
+def _handoff_defects_of(items: tuple[tuple[str, ByClass], ...]) -> HandoffDefects:
+    """Rebuild pickled :class:`HandoffDefects` (kinds by name, so the order may change between versions)."""
+    return HandoffDefects(**dict(items))
 
 
 def _handoff_defects(c: Collector, value: object, kinds: tuple[str, ...]) -> HandoffDefects:
@@ -870,8 +898,8 @@ class ServiceRequest:
         object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
         _check_distribution(c, "delay", self.delay)
         object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
-        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, ("information", "services")))
-        object.__setattr__(self, "cost", _cost(c, self.cost, ("information", "services")))
+        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, REQUEST_KINDS))
+        object.__setattr__(self, "cost", _cost(c, self.cost, REQUEST_KINDS))
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:

@@ -41,6 +41,7 @@ from .elements import (
     ServiceRequest,
 )
 from .frailty import Frailty
+from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
 
 __all__ = ["Model"]
@@ -241,14 +242,14 @@ class Model:
             node(f"{path}.from", h.source, "clinical")
             node(f"{path}.to", h.target, "clinical")
             self._check_class_table(c, f"{path}.probability", h.probability)  # type: ignore[arg-type]
-            for kind in ("patient", "information", "services"):
+            for kind in HANDOFF_KINDS:
                 self._check_class_table(c, f"{path}.defects.{kind}", h.defects.get(kind))  # type: ignore[union-attr]
         for i, r in enumerate(self.requests):
             path = _describe("requests", i, f"{r.source} => {r.target}")
             node(f"{path}.from", r.source, "clinical")
             node(f"{path}.to", r.target, "support")
             self._check_class_table(c, f"{path}.probability", r.probability)  # type: ignore[arg-type]
-            for kind in ("information", "services"):
+            for kind in REQUEST_KINDS:
                 self._check_class_table(c, f"{path}.defects.{kind}", r.defects.get(kind))  # type: ignore[union-attr]
         for i, k in enumerate(self.classes):
             for name, _ in k.entries:

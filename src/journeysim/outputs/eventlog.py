@@ -63,7 +63,7 @@ from numpy.typing import NDArray
 from ..run.files import output_problems, write_atomic
 from ..model._frozen import FrozenMap
 from .._version import __version__
-from ..model.elements import HANDOFF_KINDS
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..errors import JourneySimError, SimulationError
 from ..engine.records import Records
 from ..run.results import RunResult
@@ -406,7 +406,7 @@ def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Colu
         ("visits", ("journey", "node", "arrival", "start", "end", "defects")),
         ("handoffs", ("journey", "handoff", "source", "depart", *HANDOFF_KINDS)),
         ("requests", ("journey", "request", "source", "target", "requested", "start", "end", "support_defects",
-                      "information", "services")),
+                      *REQUEST_KINDS)),
         ("defects", ("journey", "time", "element", "element_type", "defect")),
     )
     out = [j]
@@ -496,7 +496,7 @@ def _event_defects(
         names.append(defect_labels[d["defect"][mask]])
     for table, code, kinds, complete in (
         (h, "handoff", HANDOFF_KINDS, v_complete[sender]),
-        (r, "request", ("information", "services"), r_complete),
+        (r, "request", REQUEST_KINDS, r_complete),
     ):
         label = np.array(getattr(rec, f"{code}s").labels[code], dtype=object)[table[code]]
         for kind in kinds:

@@ -105,7 +105,7 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         defects = sum(v.get(m.name, 0.0) * sum(d.probability.get(k.name) for d in m.defects)
                       for m in model.microsystems)
         defects += sum(v.get(h.source, 0.0) * h.probability.get(k.name)  # type: ignore[union-attr]
-                       * sum(h.defects.get(kind).get(k.name) for kind in ("patient", "information", "services"))  # type: ignore[union-attr]
+                       * sum(p.get(k.name) for _, p in h.defects.items())  # type: ignore[union-attr]
                        for h in model.handoffs)
         journeys += n
         visits += n * (clinical + requests)
