@@ -27,7 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import journeysim as js  # noqa: E402
 from peers import DEFAULT_SERVERS, exact_tandem_sojourn  # noqa: E402
+
+import journeysim as js  # noqa: E402
 
 PEER_ORDER = ("journeysim_peer", "ciw_peer", "simpy_process", "simpy_callback", "heapq_loop")
 LABELS = {
@@ -303,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     q = args.quick
     results: dict[str, Any] = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "journeysim_version": js.__version__,
         "quick": q,

@@ -25,7 +25,7 @@ if CHROMIUM is None:
         raise RuntimeError("Chromium is missing: `make test` installs Debian's chromium package for this test")
     pytest.skip("no chromium on this machine (make test installs it)", allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
 
 @pytest.fixture(scope="module")

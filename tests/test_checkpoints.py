@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.run.checkpoint import CheckpointError, CheckpointStore, fingerprint
 from journeysim.cli import main
 from journeysim.engine.plan import plan
+from journeysim.run.checkpoint import CheckpointError, CheckpointStore, fingerprint
 from test_experiment import CtrlCAfter, assert_same, comparable, model
 
 ROOT = Path(__file__).parent.parent

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.cli import main
 from conftest import ci99
 from journeysim.analysis.comparison import compare, paired_difference, sweep
 from journeysim.analysis.metrics import replication_metrics
+from journeysim.cli import main
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

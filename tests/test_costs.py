@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.engine.aggregate import COST_COMPONENTS
-from journeysim.analysis.exact import exact_quality
 from journeysim.analysis.costs import cost_summary
+from journeysim.analysis.exact import exact_quality
+from journeysim.engine.aggregate import COST_COMPONENTS
+from journeysim.errors import ValidationError
 from journeysim.model.distributions import Exponential, Fixed
 from journeysim.model.elements import Cost, Handoff, Microsystem, PatientClass, ServiceRequest
-from journeysim.errors import ValidationError
-from journeysim.model.milestones import Standard
 from journeysim.model.mesosystem import Model
+from journeysim.model.milestones import Standard
 
 
 def costed() -> Model:

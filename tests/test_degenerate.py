@@ -12,12 +12,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-import journeysim as js  # noqa: E402
-from journeysim import plot  # noqa: E402
-from journeysim.cli import main  # noqa: E402
+import journeysim as js
+from journeysim import plot
+from journeysim.cli import main
 
 _HEAD = """\
 [scenario]

@@ -13,11 +13,11 @@ import pytest
 from scipy.special import beta as beta_fn
 
 import journeysim as js
-from journeysim.analysis.exact import exact_quality
 from journeysim.analysis.dependence import dependence
+from journeysim.analysis.exact import exact_quality
+from journeysim.errors import ValidationError
 from journeysim.model.distributions import Exponential, Fixed
 from journeysim.model.elements import Handoff, Microsystem, PatientClass, Recovery
-from journeysim.errors import ValidationError
 from journeysim.model.frailty import Frailty
 from journeysim.model.mesosystem import Model
 

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 import journeysim as js
-from journeysim.run.checkpoint import CheckpointError
 from journeysim.engine.kernel import simulate_replication
 from journeysim.engine.plan import plan
+from journeysim.run.checkpoint import CheckpointError
 
 ROOT = Path(__file__).parent.parent
 

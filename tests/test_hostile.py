@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.run.checkpoint import CheckpointError
 from journeysim.cli import main
 from journeysim.errors import JourneySimError, Problem, SimulationError, ValidationError
-from journeysim.model.milestones import Standard
 from journeysim.io.scenario_file import MAX_FILE_BYTES, MAX_NESTING
+from journeysim.model.milestones import Standard
+from journeysim.run.checkpoint import CheckpointError
 from journeysim.run.workers import WorkerLost
 
 JOURNEYSIM = Path(sys.executable).with_name("journeysim")

@@ -8,9 +8,9 @@ import math
 import pytest
 
 import journeysim as js
+from journeysim.analysis.leverage import exact_leverage, leverage, simulated_leverage
 from journeysim.model.distributions import Exponential, Fixed
 from journeysim.model.elements import Handoff, Microsystem, PatientClass, ServiceRequest
-from journeysim.analysis.leverage import exact_leverage, leverage, simulated_leverage
 from journeysim.model.mesosystem import Model
 
 

@@ -15,11 +15,11 @@ import pytest
 
 import journeysim as js
 from conftest import ci99, single_node, write
+from journeysim.analysis.metrics import replication_metrics
 from journeysim.cli import main
 from journeysim.model.diagnostics import model_warnings
-from journeysim.analysis.metrics import replication_metrics
-from journeysim.run.runsize import RunTooLarge, check_run, estimate_run, parse_size
 from journeysim.model.traffic import expected_visits, offered_load
+from journeysim.run.runsize import RunTooLarge, check_run, estimate_run, parse_size
 
 ROOT = Path(__file__).parent.parent
 

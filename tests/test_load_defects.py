@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.model.distributions import Exponential
 from journeysim.errors import ValidationError
+from journeysim.model.distributions import Exponential
 
 
 def clinic(**load: float) -> js.Model:

@@ -190,7 +190,7 @@ def test_outputs_have_the_permissions_the_umask_gives(tmp_path, capsys, umask):
     written = left_in(tmp_path)
     assert written == ["e.xes.gz", "r.html", "r.json", "report.html", "s.csv", "s.json"]
     assert {name: stat.S_IMODE((tmp_path / name).stat().st_mode) for name in written} == \
-        {name: file_mode for name in written}
+        dict.fromkeys(written, file_mode)
 
 
 def test_an_output_to_a_named_pipe_is_written_into_it(tmp_path, capsys):

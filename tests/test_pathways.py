@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 
 from journeysim import simulate
+from journeysim.engine.kernel import run_replication
+from journeysim.errors import SimulationError, ValidationError
+from journeysim.io.scenario_file import loads_scenario
 from journeysim.model.clock import Window
 from journeysim.model.distributions import Exponential, Fixed
 from journeysim.model.elements import Activation, Handoff, Microsystem, PatientClass, Shift, Step
-from journeysim.engine.kernel import run_replication
-from journeysim.errors import SimulationError, ValidationError
-from journeysim.model.milestones import Group, Standard
 from journeysim.model.mesosystem import Model
-from journeysim.io.scenario_file import loads_scenario
+from journeysim.model.milestones import Group, Standard
 
 DAY = 1440.0
 

@@ -10,16 +10,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
 
-import journeysim as js  # noqa: E402
-from journeysim import plot  # noqa: E402
-
-from conftest import single_node  # noqa: E402
-from theory import mmc_wait  # noqa: E402
+import journeysim as js
+from conftest import single_node
+from journeysim import plot
+from theory import mmc_wait
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 

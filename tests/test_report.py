@@ -12,11 +12,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
+import pytest
 
-import journeysim as js  # noqa: E402
-from journeysim.cli import main  # noqa: E402
-from journeysim.outputs.report import report_html, write_report  # noqa: E402
+import journeysim as js
+from journeysim.cli import main
+from journeysim.outputs.report import report_html, write_report
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 SHORT = ("--replications", "3", "--horizon-days", "45", "--warmup-days", "5", "--workers", "1", "--quiet")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 import journeysim as js
+from journeysim.analysis.sixsigma import exact_six_sigma, six_sigma
 from journeysim.model.distributions import Exponential
 from journeysim.model.elements import Handoff, Microsystem, PatientClass
 from journeysim.model.mesosystem import Model
-from journeysim.analysis.sixsigma import exact_six_sigma, six_sigma
 
 
 def hand_case() -> Model:

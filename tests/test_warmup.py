@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 import journeysim as js
-from journeysim.engine.records import Table
 from journeysim.analysis.warmup import MserResult, _default_bin_minutes, mser, suggest_warmup, welch
-
+from journeysim.engine.records import Table
 
 # -- reference implementations written from the definitions, O(n^2) -------------------------
 

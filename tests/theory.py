@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 def erlang_c(c: int, offered: float) -> float:
     """Probability that an arrival waits in an M/M/c queue with offered load ``offered`` = lambda/mu."""
     b = 1.0  # Erlang B by its stable recursion

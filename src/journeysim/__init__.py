@@ -19,11 +19,19 @@ before it: :mod:`~journeysim.model` (what is simulated), :mod:`~journeysim.io`
 
 import sys
 
+from ._moved import MOVED as _MOVED
+from ._moved import install as _install_moved
 from ._version import __version__
-from .analysis.exact import ExactQuality, exact_quality
 from .analysis.comparison import Comparison, compare, sweep
-from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from .analysis.exact import ExactQuality, exact_quality
+from .analysis.metrics import Summary, summarize
+from .analysis.result import SimulationResult, simulate
+from .analysis.warmup import suggest_warmup
+from .engine.records import FIELDS, Records, Table
+from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
+from .io.scenario_file import load_scenario, loads_scenario
 from .model.clock import Window
+from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
 from .model.elements import (
     HANDOFF_KINDS,
     Activation,
@@ -42,23 +50,16 @@ from .model.elements import (
     per_hour,
 )
 from .model.frailty import Frailty
-from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
+from .model.mesosystem import Model
+from .model.milestones import Group, Standard
+from .model.profiles import ArrivalProfile
+from .model.scenario import Scenario
+from .model.traffic import OfferedLoad, offered_load
+from .outputs import plot
 from .outputs.eventlog import event_log, write_event_log
 from .outputs.report import report_html, write_report
-from .analysis.result import SimulationResult, simulate
-from .analysis.metrics import Summary, summarize
-from .model.milestones import Group, Standard
-from .model.mesosystem import Model
-from .model.profiles import ArrivalProfile
-from .engine.records import FIELDS, Records, Table
 from .run.results import Provenance
 from .run.runsize import RunTooLarge
-from .model.scenario import Scenario
-from .io.scenario_file import load_scenario, loads_scenario
-from .model.traffic import OfferedLoad, offered_load
-from .analysis.warmup import suggest_warmup
-from .outputs import plot
-from ._moved import MOVED as _MOVED, install as _install_moved
 
 _install_moved()  # journeysim 0.1's flat module paths, for one release
 sys.modules.setdefault("journeysim.plot", plot)  # the public name: import journeysim.plot

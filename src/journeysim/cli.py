@@ -19,18 +19,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .run.files import folder_problems, is_stream, new_file_beside, output_problems
 from ._version import __version__
 from .analysis.exact import exact_quality
-from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
 from .analysis.leverage import exact_leverage
-from .outputs.eventlog import DEFAULT_START, calendar_start, check_event_log_path
 from .analysis.result import simulate
 from .analysis.text import warning_lines
-from .run.runsize import parse_size
-from .model.diagnostics import model_warnings
+from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
 from .io.scenario_file import build_scenario, load_scenario, locate_problems, read_spec
+from .model.diagnostics import model_warnings
 from .model.traffic import offered_load
+from .outputs.eventlog import DEFAULT_START, calendar_start, check_event_log_path
+from .run.files import folder_problems, is_stream, new_file_beside, output_problems
+from .run.runsize import parse_size
 
 __all__ = ["main"]
 
@@ -259,7 +259,7 @@ class _Outputs:
         self._staged: list[tuple[Path, Path]] = []  # (temporary, target)
         self._streams: list[Callable[[], object]] = []
 
-    def __enter__(self) -> "_Outputs":
+    def __enter__(self) -> _Outputs:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:

@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exact import visit_quality
-from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..errors import JourneySimError
+from ..model.kinds import HANDOFF_KINDS
 from ..run.results import RunResult
+from .exact import visit_quality
 
 __all__ = ["cascade"]
 

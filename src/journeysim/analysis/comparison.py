@@ -38,13 +38,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneySimError, Problem, ValidationError
-from .metrics import replication_metrics
 from ..io.overrides import Override, parse_override, sweep_specs
+from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
+from ..model.scenario import Scenario
+from ..run.stats import mean_ci
+from .metrics import replication_metrics
 from .result import SimulationResult, simulate
 from .views import comparison_html
-from ..model.scenario import Scenario
-from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
-from ..run.stats import mean_ci
 
 __all__ = ["Comparison", "compare", "paired_difference", "sweep"]
 

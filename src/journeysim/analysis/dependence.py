@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from .exact import exact_quality
 from ..run.results import RunResult
 from ..run.stats import mean_ci, proportion_ci
+from .exact import exact_quality
 
 __all__ = ["dependence"]
 

@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from .exact import exact_quality
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
 from ..run.stats import mean_ci
+from .exact import exact_quality
 
 __all__ = ["exact_leverage", "simulated_leverage", "leverage"]
 

@@ -35,7 +35,7 @@ class SimulationResult(RunResult):
     _exact: ExactQuality | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def of(cls, run: RunResult) -> "SimulationResult":
+    def of(cls, run: RunResult) -> SimulationResult:
         """The same run, able to summarise itself."""
         if isinstance(run, cls):
             return run

@@ -46,12 +46,12 @@ from typing import Any
 import numpy as np
 import scipy.stats as sps
 
-from .exact import exact_quality
 from ..model.elements import Handoff
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
 from ..run.stats import mean_ci
+from .exact import exact_quality
 
 __all__ = ["six_sigma", "exact_six_sigma", "opportunity_tables"]
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
 from collections.abc import Mapping
+from html import escape
 from typing import Any
 
 import pandas as pd
-
 
 __all__ = ["summary_html", "comparison_html", "exact_html"]
 

@@ -101,7 +101,7 @@ class ReplicationStats:
     def empty(
         cls, *, n_classes: int, n_nodes: int, n_edges: int, n_requests: int, keep_values: bool,
         replication: int = 0, horizon: float = 0.0, warmup: float = 0.0, n_standards: int = 0, n_cells: int = 1,
-    ) -> "ReplicationStats":
+    ) -> ReplicationStats:
         """All-zero statistics of the given shape."""
         z = np.zeros
         sc = (n_standards, n_cells)
@@ -270,7 +270,7 @@ class ReplicationStats:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, NDArray]) -> "ReplicationStats":
+    def from_arrays(cls, arrays: Mapping[str, NDArray]) -> ReplicationStats:
         """Rebuild from :meth:`to_arrays`."""
         scalars = {"replication": int, "horizon": float, "warmup": float, "journeys_total": int}
         kwargs = {}

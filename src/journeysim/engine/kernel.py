@@ -40,14 +40,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from .aggregate import ReplicationStats
+from ..errors import SimulationError
 from ..model.clock import Window
 from ..model.distributions import Distribution, Exponential, Fixed
 from ..model.kinds import CAUGHT_BIT, HANDOFF_KINDS, INFORMATION, REQUEST_KINDS, bit, code
-from ..errors import SimulationError
 from ..model.mesosystem import Model
-from .plan import UNLIMITED, DefectCheck, Hook, Plan, defect_check, plan
 from ..model.profiles import MINUTES_PER_WEEK
+from .aggregate import ReplicationStats
+from .plan import UNLIMITED, DefectCheck, Hook, Plan, defect_check, plan
 from .records import Records
 from .streams import SeedLike, StreamFactory
 

@@ -40,8 +40,8 @@ from ..model.clock import Window
 from ..model.distributions import Distribution, Fixed
 from ..model.elements import ByClass
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
-from ..model.milestones import Atom
 from ..model.mesosystem import Model
+from ..model.milestones import Atom
 from ..model.profiles import ArrivalProfile
 
 __all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan", "CostTables", "defect_check"]
@@ -158,7 +158,7 @@ class Plan:
     #: [node] -> True if a caught information defect of an incoming handoff adds rework here
     rework_nodes: tuple[bool, ...] = ()
     #: costs by element, see :class:`CostTables` (None: the model has no costs)
-    costs: "CostTables | None" = None
+    costs: CostTables | None = None
 
     def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
         """Labels of the coded columns of each record table."""

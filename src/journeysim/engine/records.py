@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from ..model._frozen import FrozenMap
-from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+
+from ..model._frozen import FrozenMap
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 
 __all__ = ["FIELDS", "Table", "Records"]
 
@@ -217,7 +218,7 @@ class Records:
         warmup: float,
         columns: Mapping[str, Mapping[str, NDArray[np.generic]]],
         labels: Mapping[str, Mapping[str, tuple[str, ...]]],
-    ) -> "Records":
+    ) -> Records:
         """Records from ``{table: {column: array}}`` and the labels of coded columns.
 
         Columns are taken in the order of :data:`FIELDS`; a missing column is an error.

@@ -44,14 +44,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model._problems import Collector, is_number
-from ..model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
-from ..model.clock import Window
-from ..model.elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
 from ..errors import Problem, ValidationError
-from ..model.milestones import Group, Standard
+from ..model._problems import Collector, is_number
+from ..model.clock import Window
+from ..model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from ..model.elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
 from ..model.frailty import Frailty
 from ..model.mesosystem import Model
+from ..model.milestones import Group, Standard
 from ..model.profiles import ArrivalProfile
 from ..model.scenario import Scenario
 

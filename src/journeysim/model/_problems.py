@@ -75,7 +75,7 @@ def name_problem(value: Any, *, forbid: Mapping[str, str] | None = None,
     return None
 
 
-def check_name(c: "Collector", path: str, value: Any, *, forbid: Mapping[str, str] | None = None,
+def check_name(c: Collector, path: str, value: Any, *, forbid: Mapping[str, str] | None = None,
                reserved: Mapping[str, str] | None = None) -> None:
     """Record a problem at ``path`` when ``value`` is not a valid name (see :func:`name_problem`)."""
     problem = name_problem(value, forbid=forbid, reserved=reserved)
@@ -107,7 +107,7 @@ class Collector:
         """Record that the value at ``path`` (relative to the prefix) is wrong."""
         self.problems.append(Problem(self._join(path), message))
 
-    def child(self, path: str) -> "Collector":
+    def child(self, path: str) -> Collector:
         """A collector for the key ``path`` below this one, sharing the problem list."""
         return Collector(self._join(path), self.problems)
 

@@ -114,7 +114,7 @@ class Window:
         object.__setattr__(self, "end", end)
 
     @classmethod
-    def parse(cls, c: Collector, path: str, value: object) -> "Window | None":
+    def parse(cls, c: Collector, path: str, value: object) -> Window | None:
         """A window from a scenario table ``{days = "Mon-Fri", hours = "08:00-17:00"}``."""
         c = c.child(path)
         if not isinstance(value, dict):

@@ -29,16 +29,16 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import Problem, ValidationError
 from ._problems import Collector, is_number
 from .profiles import MAX_MINUTES
-from ..errors import Problem, ValidationError
 
 __all__ = [
     "Distribution",
@@ -71,7 +71,7 @@ def _check_nonnegative(c: Collector, name: str, value: object, *, positive: bool
         c.add(name, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 
-def _check_moments(c: Collector, dist: "Fixed | Exponential | LogNormal | Gamma | Triangular | Uniform | Empirical",
+def _check_moments(c: Collector, dist: Fixed | Exponential | LogNormal | Gamma | Triangular | Uniform | Empirical,
                    *, positive: bool = False) -> None:
     """Record a problem unless the mean and ``E[X**2]`` are finite (and the mean > 0 when it must be).
 
@@ -207,12 +207,12 @@ class LogNormal:
         c.raise_if_any()
 
     @classmethod
-    def from_median(cls, median: float, log_sd: float) -> "LogNormal":
+    def from_median(cls, median: float, log_sd: float) -> LogNormal:
         """Lognormal with the given median and standard deviation of the log."""
         return cls(median=median, log_sd=log_sd)
 
     @classmethod
-    def from_mean_sd(cls, mean: float, sd: float) -> "LogNormal":
+    def from_mean_sd(cls, mean: float, sd: float) -> LogNormal:
         """Lognormal with the given mean and standard deviation (both > 0)."""
         c = Collector()
         _check_nonnegative(c, "mean", mean, positive=True)
@@ -264,7 +264,7 @@ class Gamma:
         c.raise_if_any()
 
     @classmethod
-    def from_mean_sd(cls, mean: float, sd: float) -> "Gamma":
+    def from_mean_sd(cls, mean: float, sd: float) -> Gamma:
         """Gamma with the given mean and standard deviation (both > 0)."""
         c = Collector()
         _check_nonnegative(c, "mean", mean, positive=True)

@@ -27,12 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
+from ..errors import ValidationError
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name, is_number
 from .clock import Window
 from .distributions import Distribution, Exponential, Fixed
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS, code
-from ..errors import ValidationError
 from .profiles import ArrivalProfile
 
 __all__ = [
@@ -111,7 +111,7 @@ class ByClass:
     values: tuple[tuple[str, float], ...] = ()
 
     @classmethod
-    def of(cls, value: "ProbabilityLike", *, path: str = "") -> "ByClass":
+    def of(cls, value: ProbabilityLike, *, path: str = "") -> ByClass:
         """Normalise a number, a mapping or a ByClass; raise on non-probabilities."""
         if isinstance(value, ByClass):
             return value
@@ -169,7 +169,7 @@ def _check_distribution(c: Collector, path: str, value: object) -> None:
         c.add(path, f"must have a finite, non-negative mean, got {value.mean!r}")
 
 
-def _service(c: Collector, path: str, service: object) -> Distribution | tuple["Step", ...]:
+def _service(c: Collector, path: str, service: object) -> Distribution | tuple[Step, ...]:
     if isinstance(service, Sequence) and not isinstance(service, str):
         steps = tuple(service)
         if not steps:
@@ -185,7 +185,7 @@ def _service(c: Collector, path: str, service: object) -> Distribution | tuple["
     return service  # type: ignore[return-value]
 
 
-def _as_steps(service: "Distribution | tuple[Step, ...]") -> tuple["Step", ...]:
+def _as_steps(service: Distribution | tuple[Step, ...]) -> tuple[Step, ...]:
     if isinstance(service, tuple):
         return service
     return (Step("service", service),)
@@ -709,7 +709,7 @@ class HandoffDefects:
     --------
     >>> HandoffDefects(information=0.43).quality_for("STEMI")
     0.5700000000000001
-    >>> HandoffDefects(information=0.43).get("patient").get("STEMI")
+    >>> HandoffDefects(information=0.43).patient.get("STEMI")
     0.0
     """
 
@@ -726,6 +726,12 @@ class HandoffDefects:
     def get(self, kind: str) -> ByClass:
         """The probability table of one kind."""
         return self._by_kind[code(kind)]
+
+    def __getattr__(self, kind: str) -> ByClass:
+        """``defects.information`` is ``defects.get("information")``, for every kind."""
+        if kind in HANDOFF_KINDS:
+            return self.get(kind)
+        raise AttributeError(f"'HandoffDefects' object has no attribute {kind!r}")
 
     def items(self) -> tuple[tuple[str, ByClass], ...]:
         """``(kind, probability table)`` of every kind, in the order of :data:`HANDOFF_KINDS`."""

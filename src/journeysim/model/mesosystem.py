@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from ._frozen import FrozenMap
 
 import networkx as nx
 
+from ._frozen import FrozenMap
 from ._problems import Collector, check_name
 from .elements import (
     ByClass,
@@ -148,7 +148,7 @@ class Model:
         milestones: Mapping[str, Sequence[str]] | None = None,
         standards: Sequence[Standard] = (),
         groups: Sequence[Group] = (),
-    ) -> "Model":
+    ) -> Model:
         """An unchecked model of the elements that could be built, for :meth:`check` (internal)."""
         self = object.__new__(cls)
         for name, value in (

@@ -42,7 +42,6 @@ Examples
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -248,17 +247,17 @@ class Group:
         c.raise_if_any()
 
     @classmethod
-    def by_entry(cls, name: str, values: Mapping[str, str | Sequence[str]]) -> "Group":
+    def by_entry(cls, name: str, values: Mapping[str, str | Sequence[str]]) -> Group:
         """Group journeys by entry microsystem: ``{"ems": "EMS", "self": "ED"}``."""
         return cls(name, "entry", {k: (v,) if isinstance(v, str) else tuple(v) for k, v in values.items()})
 
     @classmethod
-    def by_class(cls, name: str, values: Mapping[str, str | Sequence[str]]) -> "Group":
+    def by_class(cls, name: str, values: Mapping[str, str | Sequence[str]]) -> Group:
         """Group journeys by class: ``{"stemi": "STEMI"}``."""
         return cls(name, "class", {k: (v,) if isinstance(v, str) else tuple(v) for k, v in values.items()})
 
     @classmethod
-    def by_clock(cls, name: str, window: Window, inside: str = "on", outside: str = "off") -> "Group":
+    def by_clock(cls, name: str, window: Window, inside: str = "on", outside: str = "off") -> Group:
         """Group by whether the standard's start falls in ``window`` (e.g. on-hours)."""
         return cls(name, "clock", window=window, inside=inside, outside=outside)
 

@@ -85,7 +85,7 @@ class ArrivalProfile:
     @classmethod
     def from_blocks(
         cls, blocks: Sequence[tuple[float, float, float]], days: Sequence[float] = (1.0,) * 7
-    ) -> "ArrivalProfile":
+    ) -> ArrivalProfile:
         """A profile from ``(start hour, end hour, share of the day's arrivals)`` blocks.
 
         The blocks must cover the 24 hours once, on whole hours; the shares are

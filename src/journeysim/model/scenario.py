@@ -91,6 +91,6 @@ class Scenario:
                 f"{len(m.requests)} requests, {len(m.classes)} classes; {self.horizon / 1440:g} days (warm-up "
                 f"{self.warmup / 1440:g} days), {self.replications} replication(s), seed {self.seed}>")
 
-    def with_settings(self, **changes: Any) -> "Scenario":
+    def with_settings(self, **changes: Any) -> Scenario:
         """A copy with some settings changed (``dataclasses.replace``), validated again."""
         return dataclasses.replace(self, **changes)

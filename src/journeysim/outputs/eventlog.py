@@ -60,12 +60,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..run.files import output_problems, write_atomic
-from ..model._frozen import FrozenMap
 from .._version import __version__
-from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
-from ..errors import JourneySimError, SimulationError
 from ..engine.records import Records
+from ..errors import JourneySimError, SimulationError
+from ..model._frozen import FrozenMap
+from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
+from ..run.files import output_problems, write_atomic
 from ..run.results import RunResult
 
 __all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log", "write_event_log"]

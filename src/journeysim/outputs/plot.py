@@ -46,9 +46,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ..errors import JourneySimError
-from ..engine.records import Records
 from ..analysis.result import SimulationResult
+from ..engine.records import Records
+from ..errors import JourneySimError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -81,7 +81,7 @@ def _names_as_written(draw: _Plot) -> _Plot:
     """
 
     @functools.wraps(draw)
-    def wrapper(*args: Any, **kwargs: Any) -> "Axes":
+    def wrapper(*args: Any, **kwargs: Any) -> Axes:
         ax = draw(*args, **kwargs)
         from matplotlib.text import Text
 
@@ -97,7 +97,7 @@ def _legend_name(name: str) -> str:
     return "\u200b" + name if name.startswith("_") else name
 
 
-def _axes(ax: "Axes | None", size: tuple[float, float] = (8.0, 4.5)) -> "Axes":
+def _axes(ax: Axes | None, size: tuple[float, float] = (8.0, 4.5)) -> Axes:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -106,7 +106,7 @@ def _axes(ax: "Axes | None", size: tuple[float, float] = (8.0, 4.5)) -> "Axes":
     return new
 
 
-def _nothing(ax: "Axes", title: str, why: str) -> "Axes":
+def _nothing(ax: Axes, title: str, why: str) -> Axes:
     """An empty plot that says why there is nothing to draw (no journey counted, none reached...)."""
     ax.set_title(title, fontsize=11)
     ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=10, color="#555555", wrap=True)
@@ -115,7 +115,7 @@ def _nothing(ax: "Axes", title: str, why: str) -> "Axes":
     return ax
 
 
-def _summary(result: SimulationResult, summary: "Summary | None") -> dict[str, Any]:
+def _summary(result: SimulationResult, summary: Summary | None) -> dict[str, Any]:
     return (summary if summary is not None else result.summary()).to_dict()
 
 
@@ -133,7 +133,7 @@ def _time_unit(minutes: float) -> tuple[float, str]:
     return 1.0, "minutes"
 
 
-def to_svg(draw: Callable[["Axes"], Any], size: tuple[float, float] = (8.0, 4.5), *, salt: str = "") -> str:
+def to_svg(draw: Callable[[Axes], Any], size: tuple[float, float] = (8.0, 4.5), *, salt: str = "") -> str:
     """Draw on a new figure made without pyplot and return it as an SVG element to embed in HTML.
 
     Text stays text (``svg.fonttype: none``), so the page's fonts render it and it
@@ -221,8 +221,8 @@ def _positions(graph: Any, entries: Sequence[str]) -> dict[str, tuple[float, flo
 
 @_names_as_written
 def pathway(
-    result: SimulationResult, ax: "Axes | None" = None, *, summary: "Summary | None" = None
-) -> "Axes":
+    result: SimulationResult, ax: Axes | None = None, *, summary: Summary | None = None
+) -> Axes:
     """The mesosystem as a graph, coloured by simulated quality and sized by volume.
 
     Clinical microsystems are laid out left to right by their handoff distance
@@ -307,8 +307,8 @@ def pathway(
 
 @_names_as_written
 def cascade(
-    result: SimulationResult, ax: "Axes | None" = None, *, patient_class: str | None = None, path: int = 0
-) -> "Axes":
+    result: SimulationResult, ax: Axes | None = None, *, patient_class: str | None = None, path: int = 0
+) -> Axes:
     """The quality cascade of one class's path: share still defect-free after each step.
 
     Parameters
@@ -357,8 +357,8 @@ def cascade(
 
 @_names_as_written
 def leverage(
-    result: SimulationResult, ax: "Axes | None" = None, *, top: int = 12, summary: "Summary | None" = None
-) -> "Axes":
+    result: SimulationResult, ax: Axes | None = None, *, top: int = 12, summary: Summary | None = None
+) -> Axes:
     """Tornado of leverage: the gain in system quality if each element were perfect or half as defective.
 
     Bars are in percentage points of system quality; simulated gains (standards)
@@ -414,8 +414,8 @@ def _counted_journeys(result: SimulationResult) -> pd.DataFrame:
 
 @_names_as_written
 def journey_times(
-    result: SimulationResult, ax: "Axes | None" = None, *, classes: Sequence[str] | None = None, bins: int = 50
-) -> "Axes":
+    result: SimulationResult, ax: Axes | None = None, *, classes: Sequence[str] | None = None, bins: int = 50
+) -> Axes:
     """Distribution of each class's time in the pathway (arrival to leaving), counted journeys.
 
     Parameters
@@ -457,7 +457,7 @@ def journey_times(
 
 
 @_names_as_written
-def standard(result: SimulationResult, name: str, ax: "Axes | None" = None, *, bins: int = 40) -> "Axes":
+def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bins: int = 40) -> Axes:
     """Distribution of one timeliness standard's interval, with its target line and the share met.
 
     Parameters
@@ -587,7 +587,7 @@ def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replicatio
     return rec, edges, series
 
 
-def _draw_over_time(ax: "Axes", rec: Records, edges: np.ndarray, series: dict[str, np.ndarray],
+def _draw_over_time(ax: Axes, rec: Records, edges: np.ndarray, series: dict[str, np.ndarray],
                     scale: float) -> None:
     mid = (edges[:-1] + edges[1:]) / 2 / 1440.0
     for name, values in series.items():
@@ -606,12 +606,12 @@ def _draw_over_time(ax: "Axes", rec: Records, edges: np.ndarray, series: dict[st
 @_names_as_written
 def utilisation(
     result: SimulationResult,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     nodes: Sequence[str] | None = None,
     replication: int = 0,
     bin_days: float = 1.0,
-) -> "Axes":
+) -> Axes:
     """Utilisation of each microsystem over simulated time: busy server-time over server-time available.
 
     A visit keeps its server from its start until the patient leaves (boarding
@@ -647,12 +647,12 @@ def utilisation(
 @_names_as_written
 def queue_length(
     result: SimulationResult,
-    ax: "Axes | None" = None,
+    ax: Axes | None = None,
     *,
     nodes: Sequence[str] | None = None,
     replication: int = 0,
     bin_days: float = 1.0,
-) -> "Axes":
+) -> Axes:
     """Mean number of patients (or requests) waiting for a server at each microsystem, over simulated time.
 
     Parameters
@@ -691,8 +691,8 @@ def _is_share(metric: str) -> bool:
 
 @_names_as_written
 def comparison(
-    comp: "Comparison", ax: "Axes | None" = None, *, metrics: Sequence[str] | None = None
-) -> "Axes":
+    comp: Comparison, ax: Axes | None = None, *, metrics: Sequence[str] | None = None
+) -> Axes:
     """Forest plot of each scenario's difference from the base, with 95% CIs (common random numbers).
 
     Parameters
@@ -722,7 +722,7 @@ def comparison(
     if len(shares) > 1:
         raise JourneySimError("metrics in one comparison plot must share a unit: shares or one other unit")
     scale = 100.0 if shares == {True} else 1.0
-    rows = table[table["metric"].isin(chosen)].astype({c: float for c in ("difference", "ci95_low", "ci95_high")})
+    rows = table[table["metric"].isin(chosen)].astype(dict.fromkeys(("difference", "ci95_low", "ci95_high"), float))
     rows = rows.dropna(subset=["difference"])
     names = list(dict.fromkeys(rows["scenario"]))
     ax = _axes(ax, (9.0, 1.0 + 0.32 * max(len(chosen), 1) * max(len(names), 1)))

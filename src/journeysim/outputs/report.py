@@ -32,21 +32,21 @@ import hashlib
 import os
 import platform
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import plot
-from ..run.files import write_atomic
-from .html import CSS, esc, figure, keyvalues, section, table
-from .stress import stress_rows
 from .._version import __version__
 from ..analysis.comparison import Comparison
-from ..errors import JourneySimError
 from ..analysis.result import SimulationResult
 from ..analysis.text import _ci, _minutes, _num
+from ..errors import JourneySimError
+from ..run.files import write_atomic
+from . import plot
+from .html import CSS, esc, figure, keyvalues, section, table
+from .stress import stress_rows
 
 if TYPE_CHECKING:
     from ..analysis.metrics import Summary
@@ -143,7 +143,7 @@ def _cards(d: dict[str, Any]) -> str:
     ) + "</div>"
 
 
-def _simulated(result: SimulationResult, summary: "Summary") -> str:
+def _simulated(result: SimulationResult, summary: Summary) -> str:
     model = result.scenario.model
     sc = result.scenario
     parts = []
@@ -250,7 +250,7 @@ def _standards(result: SimulationResult, d: dict[str, Any]) -> str:
     return section("standards", "Timeliness standards", *parts)
 
 
-def _leverage(result: SimulationResult, d: dict[str, Any], summary: "Summary") -> str:
+def _leverage(result: SimulationResult, d: dict[str, Any], summary: Summary) -> str:
     def ci(r: dict[str, Any]) -> str:
         low, high = r.get("ci95_if_perfect") or (None, None)
         return "" if low is None or high is None else f"[{100 * low:.1f}, {100 * high:.1f}]"
@@ -320,7 +320,7 @@ def _differences(comp: Comparison, base: dict[str, Any]) -> str:
                     + [_pct(d["standards"][s]["met"]) if s in d["standards"] else "n/a"
                        for s in summaries[0]["standards"]])
     numbers = ("base", "value", "difference", "ci95_low", "ci95_high")
-    table_ = comp.table().astype({c: float for c in numbers})
+    table_ = comp.table().astype(dict.fromkeys(numbers, float))
     changed = table_[(table_["difference"].abs() > 1e-12) & table_["difference"].notna()]
     rows2 = []
     for _, t in changed.iterrows():
@@ -369,7 +369,7 @@ def _provenance(results: Sequence[SimulationResult]) -> str:
             ("machine", esc(p.platform)),
         ]
         parts.append(keyvalues(pairs))
-    made = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    made = datetime.now(UTC).isoformat(timespec="seconds")
     parts.append(f"<p class=muted>Report written {esc(made)} by journeysim {esc(__version__)} on "
                  f"{esc(platform.system())} with {os.cpu_count()} cores. Rerun with the same "
                  f"file, seed and replications to get the same numbers on any number of workers.</p>")
@@ -387,7 +387,7 @@ def _stress(results: Sequence[SimulationResult], summary: dict[str, Any]) -> str
 
 
 def report_html(source: SimulationResult | Comparison, *, title: str | None = None,
-                summary: "Summary | None" = None) -> str:
+                summary: Summary | None = None) -> str:
     """The report as one self-contained HTML page.
 
     Parameters
@@ -451,7 +451,7 @@ def _titles(sections: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def write_report(source: SimulationResult | Comparison, path: str | Path, *, title: str | None = None,
-                 summary: "Summary | None" = None) -> Path:
+                 summary: Summary | None = None) -> Path:
     """Write :func:`report_html` to ``path`` (UTF-8) and return the path.
 
     The page is written beside ``path`` and renamed, so a failure never leaves a

@@ -22,7 +22,7 @@ def _prompt(text: str) -> str:
 
 
 def _name(element: Any) -> str:
-    return str(getattr(element, "label", None) or getattr(element, "name"))
+    return str(getattr(element, "label", None) or element.name)
 
 
 def model_differences(base: Any, other: Any) -> list[str]:

@@ -48,13 +48,13 @@ from typing import Any
 
 import numpy as np
 
-from .files import write_atomic
 from .._version import __version__
 from ..engine.aggregate import ReplicationStats
-from ..errors import JourneySimError
-from ..model.mesosystem import Model
 from ..engine.plan import Plan
 from ..engine.records import Records
+from ..errors import JourneySimError
+from ..model.mesosystem import Model
+from .files import write_atomic
 
 __all__ = ["CheckpointError", "CheckpointStore", "fingerprint"]
 

@@ -20,14 +20,14 @@ True
 from __future__ import annotations
 
 import concurrent.futures as cf
-from concurrent.futures.process import BrokenProcessPool
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
@@ -36,18 +36,18 @@ import numpy as np
 
 from .._version import __version__
 from ..engine.aggregate import ReplicationStats
-from .checkpoint import CheckpointStore, fingerprint
 from ..engine.kernel import simulate_replication
-from ..model._problems import is_number
-from ..errors import Problem, SimulationError, ValidationError
-from ..model.mesosystem import Model
 from ..engine.plan import Plan, plan
 from ..engine.records import Records
+from ..engine.streams import SeedLike, root_seed_sequence
+from ..errors import Problem, SimulationError, ValidationError
+from ..model._problems import is_number
+from ..model.mesosystem import Model
+from ..model.scenario import MAX_REPLICATIONS, Scenario
+from .checkpoint import CheckpointStore, fingerprint
 from .results import Provenance, RunResult
 from .runsize import check_run
-from ..model.scenario import MAX_REPLICATIONS, Scenario
 from .stats import proportion_ci
-from ..engine.streams import SeedLike, root_seed_sequence
 from .workers import WorkerPool
 
 __all__ = ["run_experiment", "Precision", "default_workers"]
@@ -101,7 +101,7 @@ class _Runner:
         self.workers = workers
         self.pool: WorkerPool | None = None
 
-    def __enter__(self) -> "_Runner":
+    def __enter__(self) -> _Runner:
         if self.external is None and self.workers > 1:
             self.pool = WorkerPool(self.workers)
         return self
@@ -212,7 +212,7 @@ def run_experiment(
     root = root_seed_sequence(scenario.seed if seed is None else seed)
     entropy = int(root.entropy)  # type: ignore[arg-type]
     keep = records == "full"
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
     compiled = plan(scenario.model)
     store = None

@@ -27,8 +27,8 @@ from typing import Any
 import pandas as pd
 
 from ..engine.aggregate import ReplicationStats
-from ..errors import JourneySimError
 from ..engine.records import Records
+from ..errors import JourneySimError
 from ..model.scenario import Scenario
 from .stats import proportion_ci
 

@@ -32,8 +32,8 @@ import warnings
 from dataclasses import dataclass
 
 from ..engine.aggregate import ReplicationStats
-from ..model.elements import PatientClass
 from ..errors import JourneySimError, JourneySimWarning
+from ..model.elements import PatientClass
 from ..model.mesosystem import Model
 from ..model.scenario import Scenario
 from ..model.traffic import expected_visits, offered_load

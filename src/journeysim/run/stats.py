@@ -33,7 +33,7 @@ class Estimate:
         """``{"mean": ..., "ci95": [low, high]}`` with ``None`` for missing values (JSON-ready)."""
         return {"mean": _plain(self.mean), "ci95": [_plain(self.ci95[0]), _plain(self.ci95[1])]}
 
-    def within(self, low: float = -math.inf, high: float = math.inf) -> "Estimate":
+    def within(self, low: float = -math.inf, high: float = math.inf) -> Estimate:
         """The same estimate with its interval cut to ``[low, high]``, the range the quantity can take.
 
         Examples

@@ -51,10 +51,10 @@ def _serve(conn: Connection) -> None:
         fn, args = task
         try:
             conn.send((True, fn(*args)))
-        except BaseException as err:  # noqa: BLE001 - reported to the parent, which re-raises
+        except BaseException as err:
             try:
                 conn.send((False, err))  # journeysim's errors pickle with their problems (errors.py)
-            except Exception:  # noqa: BLE001 - an error that cannot be pickled: send what it says
+            except Exception:
                 conn.send((False, SimulationError(f"{type(err).__name__} in a worker process: {err}")))
 
 
@@ -79,7 +79,7 @@ class WorkerPool:
             self._procs.append(proc)
             self._conns.append(parent)
 
-    def __enter__(self) -> "WorkerPool":
+    def __enter__(self) -> WorkerPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
