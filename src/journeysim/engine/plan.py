@@ -1,7 +1,11 @@
-"""The model compiled to integer-indexed tables for the engine (internal).
+"""The model compiled to integer-indexed, named records for the engine (internal).
 
 A :class:`Plan` holds no random state and no simulation state: it is built once
-per experiment and shared by every replication (and every worker).
+per experiment and shared by every replication (and every worker). Microsystems,
+handoffs, requests and classes are numbered in the model's order; each has a
+record (:class:`NodePlan`, :class:`EdgePlan`, :class:`RequestPlan`,
+:class:`ClassPlan`), and what differs per patient class sits in its ``by_class``
+tuple (``plan.nodes[i].by_class[k]``).
 
 Defects are checked with one uniform draw per element: the element has *some*
 defect with probability ``p_any = 1 - prod(1 - p_i)``; only then are the
@@ -19,41 +23,277 @@ Examples
 >>> from journeysim.model.mesosystem import Model
 >>> p = plan(Model([Microsystem("A", capacity=2, service=Exponential(1), defects={"x": 0.1, "y": 0.2})],
 ...                classes=[PatientClass("all", entry="A", rate=0.5)]))
->>> p.capacity
-(2,)
->>> round(p.node_defects[0][0][0], 2)   # 1 - 0.9 * 0.8
+>>> p.nodes[0].capacity
+2
+>>> round(p.nodes[0].by_class[0].defects.p_any, 2)   # 1 - 0.9 * 0.8
 0.28
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..model.clock import Window
 from ..model.distributions import Distribution, Fixed
-from ..model.elements import ByClass
+from ..model.elements import ByClass, Cost, Defect, Handoff, HandoffDefects, Microsystem, Recovery, ServiceRequest
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..model.milestones import Atom
 from ..model.profiles import ArrivalProfile
 
-__all__ = ["Plan", "plan", "UNLIMITED", "DefectCheck", "Hook", "StandardPlan", "CostTables", "defect_check"]
+__all__ = [
+    "Plan", "plan", "UNLIMITED",
+    "DefectOdds", "DefectCheck", "defect_check", "DefectChance",
+    "Timed", "StepPlan", "StepsPlan", "ActivationPlan", "Hook", "StepHook",
+    "Route", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
+    "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
+    "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables",
+]
 
 UNLIMITED = 1 << 62
 
-#: ``(p_any, ((defect code, p, p if none yet), ...))`` or ``None`` when no defect is possible.
-DefectCheck = tuple[float, tuple[tuple[int, float, float], ...]] | None
 
-#: What happens at a milestone of one class: ``(milestone slots to record, activations)``;
-#: an activation is ``(target node, probability, stream name, lag distribution)``.
-Hook = tuple[tuple[int, ...], tuple[tuple[int, float, str, Distribution], ...]] | None
+class DefectOdds(NamedTuple):
+    """One defect of a check: its code, its probability, and its probability while none has occurred yet."""
+
+    code: int
+    p: float
+    p_first: float
+
+
+class DefectCheck(NamedTuple):
+    """Independent defects of one element, drawn as the module docstring says."""
+
+    #: probability of at least one defect
+    p_any: float
+    odds: tuple[DefectOdds, ...]
+
+
+class DefectChance(NamedTuple):
+    """A defect code and its probability (before the patient's frailty and the load are applied)."""
+
+    code: int
+    p: float
+
+
+def defect_check(pairs: Iterable[tuple[int, float]]) -> DefectCheck | None:
+    """The :class:`DefectCheck` of independent defects ``(code, probability)``; ``None`` if none can occur.
+
+    Examples
+    --------
+    >>> defect_check([(0, 0.5), (1, 0.0)])
+    DefectCheck(p_any=0.5, odds=(DefectOdds(code=0, p=0.5, p_first=1.0),))
+    >>> defect_check([(0, 0.0)]) is None
+    True
+    """
+    pairs = [(code, p) for code, p in pairs if p > 0]
+    if not pairs:
+        return None
+    odds = tuple(DefectOdds(code, p, min(1.0, p / _any(q for _, q in pairs[i:]))) for i, (code, p) in enumerate(pairs))
+    return DefectCheck(_any(p for _, p in pairs), odds)
+
+
+def _any(probabilities: Iterable[float]) -> float:
+    """``1 - prod(1 - p)``, accurate when the ``p`` are tiny (a frailty near 0 makes them so)."""
+    ps = list(probabilities)
+    return 1.0 if max(ps) >= 1.0 else -math.expm1(math.fsum(math.log1p(-p) for p in ps))
+
+
+class Timed(NamedTuple):
+    """A duration and the name of its random stream."""
+
+    stream: str
+    distribution: Distribution
+
+
+class StepPlan(NamedTuple):
+    """One step of a visit's own work."""
+
+    name: str
+    duration: Distribution
+
+
+class StepsPlan(NamedTuple):
+    """The steps of a visit; each step draws from stream ``"{stream}/{step name}"``."""
+
+    stream: str
+    steps: tuple[StepPlan, ...]
+
+
+class ActivationPlan(NamedTuple):
+    """At a milestone, the team of ``target`` is called with ``probability``, after ``lag``."""
+
+    target: int
+    probability: float
+    stream: str
+    lag: Distribution
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """What happens when a journey reaches a milestone: the slots it records and the activations it makes."""
+
+    recorded: tuple[int, ...]
+    activations: tuple[ActivationPlan, ...]
+
+
+class StepHook(NamedTuple):
+    """A hook at the end of step ``step`` (an index into the visit's steps)."""
+
+    step: int
+    hook: Hook
+
+
+class Route(NamedTuple):
+    """Handoffs out of a microsystem for one class: edge codes and cumulative probabilities (the rest leave)."""
+
+    edges: tuple[int, ...]
+    cumulative: tuple[float, ...]
+
+
+class RequestChance(NamedTuple):
+    """A support request ``request`` made with ``probability`` at the start of a visit."""
+
+    request: int
+    probability: float
+
+
+class LoadDefects(NamedTuple):
+    """Defects whose probabilities change per visit (with the wait, the occupancy, frailty or propagation)."""
+
+    chances: tuple[DefectChance, ...]
+    per_wait_hour: float
+    per_occupant: float
+
+
+class HandoffRisk(NamedTuple):
+    """A handoff's defects drawn per patient: with frailty, recovery (a catch) or propagation."""
+
+    chances: tuple[DefectChance, ...]
+    #: probability that the receiving microsystem catches an information defect
+    catch: float
+    rework: Timed
+    #: factor on the receiving visit's defect probabilities after an uncaught information defect
+    propagation: float
+
+
+class CapacityPiece(NamedTuple):
+    """From minute ``start`` of the week, ``capacity`` servers."""
+
+    start: float
+    capacity: int
+
+
+class TeamReadyPiece(NamedTuple):
+    """For activations from minute ``start`` of the week, the time until the team is ready."""
+
+    start: float
+    ready: Timed
+
+
+@dataclass(frozen=True, slots=True)
+class NodeClassPlan:
+    """A visit of one class to one microsystem."""
+
+    steps: StepsPlan
+    defects: DefectCheck | None
+    #: None when everyone leaves the pathway here
+    route: Route | None
+    requests: tuple[RequestChance, ...]
+    #: the visit waits for the team to be activated and ready
+    needs_team: bool
+    #: defects that change per visit, or None
+    load: LoadDefects | None
+    on_arrive: Hook | None
+    on_depart: Hook | None
+    at_steps: tuple[StepHook, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodePlan:
+    """A microsystem."""
+
+    name: str
+    clinical: bool
+    capacity: int
+    exit_delay: Timed
+    #: the capacity's weekly schedule from Monday 00:00, or None when it never changes
+    capacity_schedule: tuple[CapacityPiece, ...] | None
+    #: the team-ready time's weekly schedule, or None when visits never wait for a team
+    team_ready: tuple[TeamReadyPiece, ...] | None
+    #: a caught information defect of an incoming handoff adds rework here
+    rework: bool
+    by_class: tuple[NodeClassPlan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeClassPlan:
+    """A handoff taken by one class."""
+
+    delay: Timed
+    #: defects over the kinds (codes index HANDOFF_KINDS)
+    defects: DefectCheck | None
+    #: the patient keeps the bed until one is free at the target (blocking after service)
+    boarding: bool
+    hook: Hook | None
+    #: None, or the defects drawn per patient (frailty, recovery, propagation)
+    risk: HandoffRisk | None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgePlan:
+    """A handoff."""
+
+    label: str
+    source: int
+    target: int
+    by_class: tuple[EdgeClassPlan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestClassPlan:
+    """A support request made by one class."""
+
+    delay: Timed
+    defects: DefectCheck | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """A support request: ``source`` asks ``target`` and waits for the result."""
+
+    label: str
+    source: int
+    target: int
+    by_class: tuple[RequestClassPlan, ...]
+
+
+class Entries(NamedTuple):
+    """Entry microsystems of a class and their cumulative probabilities."""
+
+    nodes: tuple[int, ...]
+    cumulative: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassPlan:
+    """A patient class."""
+
+    name: str
+    rate: float
+    #: arrival profile, or None for a constant rate
+    profile: ArrivalProfile | None
+    #: priority rank: 0 is served first
+    rank: int
+    entries: Entries
+    on_start: Hook | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,113 +312,16 @@ class StandardPlan:
     reached_only: bool
 
 
-def defect_check(pairs: list[tuple[int, float]]) -> DefectCheck:
-    """The :data:`DefectCheck` of independent defects ``(code, probability)``."""
-    return _check(pairs)
-
-
-def _any(probabilities: Iterable[float]) -> float:
-    """``1 - prod(1 - p)``, accurate when the ``p`` are tiny (a frailty near 0 makes them so)."""
-    ps = list(probabilities)
-    return 1.0 if max(ps) >= 1.0 else -math.expm1(math.fsum(math.log1p(-p) for p in ps))
-
-
-def _check(pairs: list[tuple[int, float]]) -> DefectCheck:
-    pairs = [(code, p) for code, p in pairs if p > 0]
-    if not pairs:
-        return None
-    triples = []
-    for i, (code, p) in enumerate(pairs):
-        triples.append((code, p, min(1.0, p / _any(q for _, q in pairs[i:]))))
-    return (_any(p for _, p in pairs), tuple(triples))
-
-
 @dataclass(frozen=True, slots=True)
-class Plan:
-    """Integer-indexed tables of a model; ``[node][class]`` style nesting throughout."""
+class GroupPlan:
+    """A grouping of standards' results: by entry node, class, or clock window."""
 
-    model: Model
-    node_names: tuple[str, ...]
-    clinical: tuple[bool, ...]
-    capacity: tuple[int, ...]
-    #: [node][class] -> (stream prefix, ((step name, distribution), ...))
-    steps: tuple[tuple[tuple[str, tuple[tuple[str, Distribution], ...]], ...], ...]
-    #: [node] -> (stream name, exit delay)
-    exit_delays: tuple[tuple[str, Distribution], ...]
-    #: [node][class] -> DefectCheck over the node's named defects
-    node_defects: tuple[tuple[DefectCheck, ...], ...]
-    #: [node][class] -> (edge codes, cumulative probabilities) or None (everyone leaves)
-    routes: tuple[tuple[tuple[tuple[int, ...], tuple[float, ...]] | None, ...], ...]
-    #: [node][class] -> ((request code, p), ...)
-    node_requests: tuple[tuple[tuple[tuple[int, float], ...], ...], ...]
-    edge_labels: tuple[str, ...]
-    edge_ends: tuple[tuple[int, int], ...]
-    #: [edge][class] -> (stream name, distribution)
-    edge_delays: tuple[tuple[tuple[str, Distribution], ...], ...]
-    #: [edge][class] -> DefectCheck over the kinds (codes index HANDOFF_KINDS)
-    edge_defects: tuple[tuple[DefectCheck, ...], ...]
-    request_labels: tuple[str, ...]
-    request_ends: tuple[tuple[int, int], ...]
-    request_delays: tuple[tuple[tuple[str, Distribution], ...], ...]
-    request_defects: tuple[tuple[DefectCheck, ...], ...]
-    class_names: tuple[str, ...]
-    rates: tuple[float, ...]
-    #: [class] -> arrival profile, or None for a constant rate
-    profiles: tuple[ArrivalProfile | None, ...]
-    ranks: tuple[int, ...]
-    n_ranks: int
-    entries: tuple[tuple[tuple[int, ...], tuple[float, ...]], ...]
-    #: names of defect codes: the three handoff kinds first, then microsystem defect names
-    defect_names: tuple[str, ...]
-    #: [node] -> ((week minute, capacity), ...) when the capacity follows a schedule, else None
-    capacity_schedule: tuple[tuple[tuple[float, int], ...] | None, ...] = ()
-    #: [node] -> ((week minute, (stream name, distribution)), ...) of the team-ready time, or None
-    team_ready: tuple[tuple[tuple[float, tuple[str, Distribution]], ...] | None, ...] = ()
-    #: [node][class] -> whether the visit waits for activation and team ready
-    needs_team: tuple[tuple[bool, ...], ...] = ()
-    #: [edge][class] -> boarding (blocking after service) on this handoff
-    boarding: tuple[tuple[bool, ...], ...] = ()
-    #: tracked milestones, one slot each
-    milestone_atoms: tuple[Atom, ...] = ()
-    #: hooks per site: [class] at the journey's start; [node][class] on arrival and on
-    #: departure; [node][class] -> ((step index, hook), ...) at step ends; [edge][class]
-    hook_start: tuple[Hook, ...] = ()
-    hook_arrive: tuple[tuple[Hook, ...], ...] = ()
-    hook_depart: tuple[tuple[Hook, ...], ...] = ()
-    hook_steps: tuple[tuple[tuple[tuple[int, Hook], ...], ...], ...] = ()
-    hook_edge: tuple[tuple[Hook, ...], ...] = ()
-    standards: tuple[StandardPlan, ...] = ()
-    #: [node][class] -> None, or ((defect code, p), ...), per wait hour, per occupant) for load-dependent defects
-    load_defects: tuple[tuple[Any, ...], ...] = ()
-    #: (name, by, {code: label index}, labels, window) per group; codes are entry nodes or classes
-    groups: tuple[tuple[str, str, dict[int, int], tuple[str, ...], Window | None], ...] = ()
-    #: [edge][class] -> None, or (((kind code, p), ...), probability that the receiving microsystem
-    #: catches an information defect, (stream name, rework time), propagation factor)
-    edge_special: tuple[tuple[Any, ...], ...] = ()
-    #: [node] -> True if a caught information defect of an incoming handoff adds rework here
-    rework_nodes: tuple[bool, ...] = ()
-    #: costs by element, see :class:`CostTables` (None: the model has no costs)
-    costs: CostTables | None = None
-
-    def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
-        """Labels of the coded columns of each record table."""
-        nodes = self.node_names
-        return {
-            "journeys": {"class": self.class_names, "entry": nodes, "exit": nodes},
-            "visits": {"class": self.class_names, "node": nodes},
-            "handoffs": {"class": self.class_names, "handoff": self.edge_labels, "source": nodes, "target": nodes},
-            "requests": {"class": self.class_names, "request": self.request_labels, "source": nodes,
-                         "target": nodes},
-            "defects": {
-                "class": self.class_names,
-                "element": nodes + self.edge_labels + self.request_labels + tuple(s.name for s in self.standards),
-                "element_type": ("microsystem", "handoff", "request", "standard"),
-                "defect": self.defect_names,
-            },
-            "standards": {"standard": tuple(s.name for s in self.standards), "class": self.class_names,
-                          "entry": nodes},
-            "activations": {"node": nodes},
-        }
+    name: str
+    by: Literal["entry", "class", "clock"]
+    #: entry node or class code -> label index (empty for ``clock``)
+    codes: Mapping[int, int]
+    labels: tuple[str, ...]
+    window: Window | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,255 +340,335 @@ class CostTables:
     defect: NDArray[np.float64]
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A model as numbered records: ``nodes[i].by_class[k]`` style nesting throughout."""
+
+    model: Model
+    nodes: tuple[NodePlan, ...]
+    edges: tuple[EdgePlan, ...]
+    requests: tuple[RequestPlan, ...]
+    classes: tuple[ClassPlan, ...]
+    n_ranks: int
+    #: names of defect codes: the three handoff kinds first, then microsystem defect names
+    defect_names: tuple[str, ...]
+    #: tracked milestones, one slot each
+    milestone_atoms: tuple[Atom, ...]
+    standards: tuple[StandardPlan, ...]
+    groups: tuple[GroupPlan, ...]
+    #: costs by element (None: the model has no costs)
+    costs: CostTables | None
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Names of the microsystems, by code."""
+        return tuple(n.name for n in self.nodes)
+
+    @property
+    def edge_labels(self) -> tuple[str, ...]:
+        """Labels of the handoffs (``"A->B"``), by code."""
+        return tuple(e.label for e in self.edges)
+
+    @property
+    def request_labels(self) -> tuple[str, ...]:
+        """Labels of the support requests, by code."""
+        return tuple(r.label for r in self.requests)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the patient classes, by code."""
+        return tuple(k.name for k in self.classes)
+
+    def labels(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Labels of the coded columns of each record table."""
+        nodes, classes = self.node_names, self.class_names
+        return {
+            "journeys": {"class": classes, "entry": nodes, "exit": nodes},
+            "visits": {"class": classes, "node": nodes},
+            "handoffs": {"class": classes, "handoff": self.edge_labels, "source": nodes, "target": nodes},
+            "requests": {"class": classes, "request": self.request_labels, "source": nodes, "target": nodes},
+            "defects": {
+                "class": classes,
+                "element": nodes + self.edge_labels + self.request_labels + tuple(s.name for s in self.standards),
+                "element_type": ("microsystem", "handoff", "request", "standard"),
+                "defect": self.defect_names,
+            },
+            "standards": {"standard": tuple(s.name for s in self.standards), "class": classes, "entry": nodes},
+            "activations": {"node": nodes},
+        }
+
+
+# -- the model's validated values, typed (the model normalises its inputs in __post_init__) --------
+def _probability(value: object) -> ByClass:
+    if not isinstance(value, ByClass):
+        raise TypeError(f"{value!r} was not normalised to a ByClass by the model")
+    return value
+
+
+def _defects(m: Microsystem) -> tuple[Defect, ...]:
+    return tuple(d for d in m.defects if isinstance(d, Defect))
+
+
+def _kinds(link: Handoff | ServiceRequest) -> HandoffDefects:
+    defects = link.defects
+    if not isinstance(defects, HandoffDefects):
+        raise TypeError(f"{link.label}: defects were not normalised by the model")
+    return defects
+
+
+def _recovery(h: Handoff) -> Recovery | None:
+    return h.recovery if isinstance(h.recovery, Recovery) else None
+
+
+def _cost(x: Microsystem | Handoff | ServiceRequest) -> Cost | None:
+    return x.cost if isinstance(x.cost, Cost) else None
+
+
 def _costs(model: Model, defect_names: list[str]) -> CostTables | None:
     if not model.has_costs:
         return None
-    elements = (*model.microsystems, *model.handoffs, *model.requests)
+    elements: tuple[Microsystem | Handoff | ServiceRequest, ...] = (*model.microsystems, *model.handoffs,
+                                                                     *model.requests)
 
-    def pair(items: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        return (np.array([0.0 if x.cost is None else x.cost.per_visit for x in items]),
-                np.array([0.0 if x.cost is None else x.cost.per_minute for x in items]))
+    def pair(items: Iterable[Microsystem | Handoff | ServiceRequest]) -> tuple[NDArray[np.float64],
+                                                                                NDArray[np.float64]]:
+        costs = [_cost(x) for x in items]
+        return (np.array([0.0 if c is None else c.per_visit for c in costs]),
+                np.array([0.0 if c is None else c.per_minute for c in costs]))
 
     defect = np.zeros((len(elements) + len(model.standards), len(defect_names)))
     for e, x in enumerate(elements):
-        for name, value in ({} if x.cost is None else x.cost.defects).items():
+        cost = _cost(x)
+        for name, value in ({} if cost is None else cost.defects).items():
             defect[e, defect_names.index(name)] = value
     if model.standards:
         defect[len(elements):, defect_names.index("not_met")] = [s.cost for s in model.standards]
     return CostTables(*pair(model.microsystems), *pair(model.handoffs), *pair(model.requests), defect)
 
 
-def plan(model: Model) -> Plan:
-    """Compile ``model`` for the engine."""
-    nodes = model.microsystems
-    index = {m.name: i for i, m in enumerate(nodes)}
-    classes = model.classes
-    defect_names: list[str] = list(HANDOFF_KINDS)
+class _Compiler:
+    """Builds a :class:`Plan`; the defect codes are numbered in the order they are first met."""
 
-    def code(name: str) -> int:
-        if name not in defect_names:
-            defect_names.append(name)
-        return defect_names.index(name)
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.index = {m.name: i for i, m in enumerate(model.microsystems)}
+        self.defect_names: list[str] = list(HANDOFF_KINDS)
+        self.hooks = _Hooks(model, self.index)
 
-    def links(items: Any, kinds: tuple[str, ...]) -> tuple[tuple[DefectCheck, ...], ...]:
-        return tuple(
-            tuple(
-                _check([(HANDOFF_KINDS.index(kind), link.defects.get(kind).get(k.name)) for kind in kinds])
-                for k in classes
-            )
-            for link in items
+    def code(self, name: str) -> int:
+        if name not in self.defect_names:
+            self.defect_names.append(name)
+        return self.defect_names.index(name)
+
+    def plan(self) -> Plan:
+        model = self.model
+        priorities = sorted({k.priority for k in model.classes}, reverse=True)
+        standards = self.hooks.standards()  # numbers the milestone slots
+        if model.standards:
+            self.code("not_met")
+        nodes = tuple(self.node(i, m) for i, m in enumerate(model.microsystems))
+        return Plan(
+            model=model,
+            nodes=nodes,
+            edges=tuple(self.edge(e, h) for e, h in enumerate(model.handoffs)),
+            requests=tuple(self.request(r) for r in model.requests),
+            classes=tuple(self.patient_class(k, cls.name, priorities) for k, cls in enumerate(model.classes)),
+            n_ranks=len(priorities),
+            defect_names=tuple(self.defect_names),
+            milestone_atoms=tuple(self.hooks.atoms),
+            standards=standards,
+            groups=self.groups(),
+            costs=_costs(model, self.defect_names),
         )
 
-    def delays(items: Any) -> tuple[tuple[tuple[str, Distribution], ...], ...]:
-        return tuple(
-            tuple(
-                (f"delay/{x.label}" + (f"[{k.name}]" if k.name in x.delay_by_class else ""), x.delay_for(k.name))
-                for k in classes
-            )
-            for x in items
-        )
-
-    routes = []
-    for m in nodes:
-        per_class = []
-        for k in classes:
-            out = [(e, h.probability.get(k.name)) for e, h in enumerate(model.handoffs) if h.source == m.name]
-            out = [(e, p) for e, p in out if p > 0]
-            per_class.append(
-                (tuple(e for e, _ in out), tuple(accumulate(p for _, p in out))) if out else None
-            )
-        routes.append(tuple(per_class))
-
-    def prob(table: ByClass, k: str) -> float:
-        return table.get(k)
-
-    # the microsystems whose defect probabilities change per visit: with the load, the
-    # patient's frailty, or an information defect that propagates from the handoff in
-    frail = not model.frailty.is_independent
-    dynamic = {m.name for m in nodes if m.load_dependent or frail}
-    dynamic |= {h.target for h in model.handoffs if h.propagation != 1.0}
-    priorities = sorted({k.priority for k in classes}, reverse=True)
-    timeliness = _timeliness(model, index)
-    if model.standards:
-        code("not_met")
-    return Plan(
-        model=model,
-        node_names=tuple(m.name for m in nodes),
-        clinical=tuple(m.kind == "clinical" for m in nodes),
-        capacity=tuple(UNLIMITED if m.capacity is None else m.capacity for m in nodes),
-        steps=tuple(
-            tuple(
-                (
-                    f"service/{m.name}" + (f"[{k.name}]" if k.name in m.service_by_class else ""),
-                    tuple((s.name, s.duration) for s in m.steps_for(k.name)),
-                )
-                for k in classes
-            )
-            for m in nodes
-        ),
-        exit_delays=tuple((f"exit/{m.name}", m.exit_delay) for m in nodes),
-        node_defects=tuple(
-            tuple(_check([(code(d.name), prob(d.probability, k.name)) for d in m.defects]) for k in classes)
-            for m in nodes
-        ),
-        routes=tuple(routes),
-        node_requests=tuple(
-            tuple(
-                tuple(
-                    (r, p)
-                    for r, req in enumerate(model.requests)
-                    if req.source == m.name and (p := req.probability.get(k.name)) > 0
-                )
-                for k in classes
-            )
-            for m in nodes
-        ),
-        edge_labels=tuple(h.label for h in model.handoffs),
-        edge_ends=tuple((index[h.source], index[h.target]) for h in model.handoffs),
-        edge_delays=delays(model.handoffs),
-        edge_defects=links(model.handoffs, HANDOFF_KINDS),
-        request_labels=tuple(r.label for r in model.requests),
-        request_ends=tuple((index[r.source], index[r.target]) for r in model.requests),
-        request_delays=delays(model.requests),
-        request_defects=links(model.requests, REQUEST_KINDS),
-        class_names=tuple(k.name for k in classes),
-        rates=tuple(k.rate for k in classes),
-        profiles=tuple(None if k.profile is None or k.profile.is_flat else k.profile for k in classes),
-        ranks=tuple(priorities.index(k.priority) for k in classes),
-        n_ranks=len(priorities),
-        entries=tuple(
-            (tuple(index[n] for n, _ in k.entries), tuple(accumulate(p for _, p in k.entries)))
-            for k in classes
-        ),
-        defect_names=tuple(defect_names),
-        load_defects=tuple(
-            tuple(
-                (tuple((code(d.name), prob(d.probability, k.name)) for d in m.defects),
-                 m.defect_per_wait_hour, m.defect_per_occupant) if m.name in dynamic else None
-                for k in classes
-            )
-            for m in nodes
-        ),
-        edge_special=tuple(
-            tuple(
-                (tuple((b, h.defects.get(kind).get(k.name)) for b, kind in enumerate(HANDOFF_KINDS)),  # type: ignore[union-attr]
-                 0.0 if h.recovery is None else h.recovery.probability.get(k.name),  # type: ignore[union-attr]
-                 (f"rework/{h.label}", Fixed(0.0) if h.recovery is None else h.recovery.rework),
-                 h.propagation) if frail or h.recovery is not None or h.propagation != 1.0 else None
-                for k in classes
-            )
-            for h in model.handoffs
-        ),
-        rework_nodes=tuple(any(h.target == m.name and h.recovery is not None for h in model.handoffs) for m in nodes),
-        costs=_costs(model, defect_names),
-        **timeliness,
-    )
-
-
-def _timeliness(model: Model, index: dict[str, int]) -> dict[str, Any]:
-    """Schedules, activation, boarding, milestone hooks and standards as tables."""
-    nodes, classes = model.microsystems, model.classes
-    n_classes = len(classes)
-    capacity_schedule: list[Any] = []
-    team_ready: list[Any] = []
-    for m in nodes:
+    def node(self, i: int, m: Microsystem) -> NodePlan:
+        model = self.model
         pieces = m.segments()
-        caps = tuple((t, UNLIMITED if cap is None else cap) for t, cap, _ in pieces)
+        caps = tuple(CapacityPiece(t, UNLIMITED if cap is None else cap) for t, cap, _ in pieces)
         base = UNLIMITED if m.capacity is None else m.capacity
         # shifts that cover the whole week with one capacity replace the base capacity too
-        changes = len({c for _, c in caps}) > 1 or caps[0][1] != base
-        capacity_schedule.append(caps if changes else None)
+        changes = len({c for _, c in caps}) > 1 or caps[0].capacity != base
+        # the steps' codes first, in class order, then the load's (the same names)
+        defects = tuple(
+            defect_check([(self.code(d.name), d.probability.get(k.name)) for d in _defects(m)])
+            for k in model.classes
+        )
+        # the microsystems whose defect probabilities change per visit: with the load, the
+        # patient's frailty, or an information defect that propagates from the handoff in
+        dynamic = (m.load_dependent or not model.frailty.is_independent
+                   or any(h.target == m.name and h.propagation != 1.0 for h in model.handoffs))
+        return NodePlan(
+            name=m.name,
+            clinical=m.kind == "clinical",
+            capacity=base,
+            exit_delay=Timed(f"exit/{m.name}", m.exit_delay),
+            capacity_schedule=caps if changes else None,
+            team_ready=self.team_ready(m, pieces),
+            rework=any(h.target == m.name and _recovery(h) is not None for h in model.handoffs),
+            by_class=tuple(self.visit(i, m, k, defects[k], dynamic) for k in range(len(model.classes))),
+        )
+
+    def visit(self, i: int, m: Microsystem, k: int, defects: DefectCheck | None, dynamic: bool) -> NodeClassPlan:
+        model = self.model
+        name = model.classes[k].name
+        out = [(e, _probability(h.probability).get(name)) for e, h in enumerate(model.handoffs) if h.source == m.name]
+        out = [(e, p) for e, p in out if p > 0]
+        steps = m.steps_for(name)
+        return NodeClassPlan(
+            steps=StepsPlan(f"service/{m.name}" + (f"[{name}]" if name in m.service_by_class else ""),
+                            tuple(StepPlan(s.name, s.duration) for s in steps)),
+            defects=defects,
+            route=Route(tuple(e for e, _ in out), tuple(accumulate(p for _, p in out))) if out else None,
+            requests=tuple(
+                RequestChance(r, p) for r, req in enumerate(model.requests)
+                if req.source == m.name and (p := _probability(req.probability).get(name)) > 0
+            ),
+            needs_team=m.needs_activation(name),
+            load=LoadDefects(tuple(DefectChance(self.code(d.name), d.probability.get(name)) for d in _defects(m)),
+                             m.defect_per_wait_hour, m.defect_per_occupant) if dynamic else None,
+            on_arrive=self.hooks.hook(("arrive", m.name), k),
+            on_depart=self.hooks.hook(("depart", m.name), k),
+            at_steps=tuple(StepHook(j, h) for j, s in enumerate(steps)
+                           if (h := self.hooks.hook(("step", m.name, s.name), k)) is not None),
+        )
+
+    @staticmethod
+    def team_ready(m: Microsystem, pieces: tuple[tuple[float, int | None, Distribution | None], ...]
+                   ) -> tuple[TeamReadyPiece, ...] | None:
         if m.team_ready is None:
-            team_ready.append(None)
-            continue
+            return None
         dists: list[Distribution] = []
         ready = []
         for t, _, d in pieces:
+            if d is None:  # a team-ready time outside the shifts makes every piece have one
+                raise TypeError(f"{m.name}: a piece of the week has no team-ready time")
             if d not in dists:
-                dists.append(d)  # type: ignore[arg-type]
-            ready.append((t, (f"team_ready/{m.name}" + (f"/{dists.index(d)}" if dists.index(d) else ""), d)))
-        team_ready.append(tuple(ready))
+                dists.append(d)
+            n = dists.index(d)
+            ready.append(TeamReadyPiece(t, Timed(f"team_ready/{m.name}" + (f"/{n}" if n else ""), d)))
+        return tuple(ready)
 
-    # milestone slots: every atom a standard refers to
-    atoms: list[Atom] = []
+    def edge(self, e: int, h: Handoff) -> EdgePlan:
+        model = self.model
+        frail = not model.frailty.is_independent
+        kinds = _kinds(h)
+        recovery = _recovery(h)
+        by_class = []
+        for k, cls in enumerate(model.classes):
+            special = frail or recovery is not None or h.propagation != 1.0
+            by_class.append(EdgeClassPlan(
+                delay=_delay(h, cls.name),
+                defects=defect_check([(HANDOFF_KINDS.index(kind), kinds.get(kind).get(cls.name))
+                                      for kind in HANDOFF_KINDS]),
+                boarding=_probability(h.boarding).get(cls.name) > 0,
+                hook=self.hooks.hook(("handoff", h.label), k),
+                risk=HandoffRisk(
+                    tuple(DefectChance(b, kinds.get(kind).get(cls.name)) for b, kind in enumerate(HANDOFF_KINDS)),
+                    0.0 if recovery is None else _probability(recovery.probability).get(cls.name),
+                    Timed(f"rework/{h.label}", Fixed(0.0) if recovery is None else recovery.rework),
+                    h.propagation,
+                ) if special else None,
+            ))
+        return EdgePlan(h.label, self.index[h.source], self.index[h.target], tuple(by_class))
 
-    def slots(texts: Any) -> tuple[int, ...]:
+    def request(self, r: ServiceRequest) -> RequestPlan:
+        kinds = _kinds(r)
+        return RequestPlan(r.label, self.index[r.source], self.index[r.target], tuple(
+            RequestClassPlan(_delay(r, cls.name),
+                             defect_check([(HANDOFF_KINDS.index(kind), kinds.get(kind).get(cls.name))
+                                           for kind in REQUEST_KINDS]))
+            for cls in self.model.classes
+        ))
+
+    def patient_class(self, k: int, name: str, priorities: list[int]) -> ClassPlan:
+        cls = self.model.classes[k]
+        return ClassPlan(
+            name=name,
+            rate=cls.rate,
+            profile=None if cls.profile is None or cls.profile.is_flat else cls.profile,
+            rank=priorities.index(cls.priority),
+            entries=Entries(tuple(self.index[n] for n, _ in cls.entries), tuple(accumulate(p for _, p in cls.entries))),
+            on_start=self.hooks.hook(("start",), k),
+        )
+
+    def groups(self) -> tuple[GroupPlan, ...]:
+        out = []
+        for g in self.model.groups:
+            if g.by == "clock":
+                out.append(GroupPlan(g.name, g.by, {}, g.labels, g.window))
+            else:
+                codes = self.index if g.by == "entry" else {k.name: i for i, k in enumerate(self.model.classes)}
+                table = {codes[n]: li for li, (_, names) in enumerate(g.values.items()) for n in names}
+                out.append(GroupPlan(g.name, g.by, table, g.labels, None))
+        return tuple(out)
+
+
+def _delay(link: Handoff | ServiceRequest, class_name: str) -> Timed:
+    own = f"[{class_name}]" if class_name in link.delay_by_class else ""
+    return Timed(f"delay/{link.label}{own}", link.delay_for(class_name))
+
+
+class _Hooks:
+    """Milestone slots (every atom a standard refers to) and the activations made at each milestone."""
+
+    def __init__(self, model: Model, index: dict[str, int]) -> None:
+        self.model = model
+        self.atoms: list[Atom] = []
+        n_classes = len(model.classes)
+        # activations, per atom and class
+        self.triggers: dict[Atom, list[list[ActivationPlan]]] = {}
+        nodes = model.microsystems
+
+        def add(atom: Atom, target: int, prob: object, stream: str, lag: Distribution) -> None:
+            per_class = self.triggers.setdefault(atom, [[] for _ in range(n_classes)])
+            for k, cls in enumerate(model.classes):
+                p = _probability(prob).get(cls.name)
+                if p > 0 and nodes[target].needs_activation(cls.name):
+                    per_class[k].append(ActivationPlan(target, p, stream, lag))
+
+        for t, m in enumerate(nodes):
+            for j, a in enumerate(m.activation):
+                for atom in model.milestone_atoms(a.at):
+                    add(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag)
+        for h in model.handoffs:
+            for name, prob in h.preactivate.items():
+                add(("handoff", h.label), index[name], prob, f"preactivate/{h.label}/{name}", Fixed(0.0))
+        self.index = index
+
+    def slots(self, texts: Iterable[str]) -> tuple[int, ...]:
         out = []
         for text in texts:
-            for atom in model.milestone_atoms(text):
+            for atom in self.model.milestone_atoms(text):
                 if atom == ("start",):
                     out.append(-1)
                 elif atom == ("end",):
                     out.append(-2)
                 else:
-                    if atom not in atoms:
-                        atoms.append(atom)
-                    out.append(atoms.index(atom))
+                    if atom not in self.atoms:
+                        self.atoms.append(atom)
+                    out.append(self.atoms.index(atom))
         return tuple(sorted(set(out)))
 
-    pathway = set(model.pathway_classes)
-    standards = tuple(
-        StandardPlan(
-            name=st.name, start=slots(st.start), end=slots(st.end), within=st.within,
-            classes=tuple((k.name in st.classes) if st.classes is not None else (k.name in pathway)
-                          for k in classes),
-            entries=None if st.entries is None else frozenset(index[e] for e in st.entries),
-            reached_only=st.reached_only,
+    def standards(self) -> tuple[StandardPlan, ...]:
+        model = self.model
+        pathway = set(model.pathway_classes)
+        return tuple(
+            StandardPlan(
+                name=st.name, start=self.slots(st.start), end=self.slots(st.end), within=st.within,
+                classes=tuple((k.name in st.classes) if st.classes is not None else (k.name in pathway)
+                              for k in model.classes),
+                entries=None if st.entries is None else frozenset(self.index[e] for e in st.entries),
+                reached_only=st.reached_only,
+            )
+            for st in model.standards
         )
-        for st in model.standards
-    )
-    # activations, per atom and class: (target, probability, stream name, lag)
-    triggers: dict[Atom, list[list[tuple[int, float, str, Distribution]]]] = {}
 
-    def add_trigger(atom: Atom, target: int, prob: ByClass, stream: str, lag: Distribution) -> None:
-        per_class = triggers.setdefault(atom, [[] for _ in range(n_classes)])
-        for k, cls in enumerate(classes):
-            p = prob.get(cls.name)
-            if p > 0 and nodes[target].needs_activation(cls.name):
-                per_class[k].append((target, p, stream, lag))
+    def hook(self, atom: Atom, k: int) -> Hook | None:
+        recorded = (self.atoms.index(atom),) if atom in self.atoms else ()
+        acts = tuple(self.triggers[atom][k]) if atom in self.triggers else ()
+        return Hook(recorded, acts) if recorded or acts else None
 
-    for t, m in enumerate(nodes):
-        for j, a in enumerate(m.activation):
-            for atom in model.milestone_atoms(a.at):
-                add_trigger(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag)  # type: ignore[arg-type]
-    for h in model.handoffs:
-        for name, prob in h.preactivate.items():
-            add_trigger(("handoff", h.label), index[name], prob, f"preactivate/{h.label}/{name}", Fixed(0.0))  # type: ignore[arg-type]
 
-    def hook(atom: Atom, k: int) -> Hook:
-        recorded = (atoms.index(atom),) if atom in atoms else ()
-        acts = tuple(triggers.get(atom, [[]] * n_classes)[k])
-        return (recorded, acts) if recorded or acts else None
-
-    step_hooks = []
-    for m in nodes:
-        per_class = []
-        for cls in classes:
-            k = classes.index(cls)
-            steps = m.steps_for(cls.name)
-            per_class.append(tuple(
-                (i, h) for i, s in enumerate(steps) if (h := hook(("step", m.name, s.name), k)) is not None
-            ))
-        step_hooks.append(tuple(per_class))
-    groups = []
-    for g in model.groups:
-        if g.by == "clock":
-            groups.append((g.name, g.by, {}, g.labels, g.window))
-        else:
-            codes = index if g.by == "entry" else {k.name: i for i, k in enumerate(classes)}
-            table = {codes[n]: li for li, (_, names) in enumerate(g.values.items()) for n in names}
-            groups.append((g.name, g.by, table, g.labels, None))
-    return dict(
-        capacity_schedule=tuple(capacity_schedule),
-        team_ready=tuple(team_ready),
-        needs_team=tuple(tuple(m.needs_activation(k.name) for k in classes) for m in nodes),
-        boarding=tuple(tuple(h.boarding.get(k.name) > 0 for k in classes) for h in model.handoffs),  # type: ignore[union-attr]
-        milestone_atoms=tuple(atoms),
-        hook_start=tuple(hook(("start",), k) for k in range(n_classes)),
-        hook_arrive=tuple(tuple(hook(("arrive", m.name), k) for k in range(n_classes)) for m in nodes),
-        hook_depart=tuple(tuple(hook(("depart", m.name), k) for k in range(n_classes)) for m in nodes),
-        hook_steps=tuple(step_hooks),
-        hook_edge=tuple(tuple(hook(("handoff", h.label), k) for k in range(n_classes)) for h in model.handoffs),
-        standards=standards,
-        groups=tuple(groups),
-    )
+def plan(model: Model) -> Plan:
+    """Compile ``model`` for the engine."""
+    return _Compiler(model).plan()

@@ -10,22 +10,34 @@ and the stream's *name* only, so:
   differ (common random numbers);
 * the numbers do not depend on which worker runs a replication.
 
+The engine draws through :class:`Samplers`: numbers of each stream are drawn in
+numpy blocks, so that a draw in the hot loop is one call of a list iterator, and
+every user of a stream name shares the one sampler of that name (so the order of
+draws within a stream is the order of the events that draw).
+
 Examples
 --------
 >>> a = StreamFactory(2026, replication=0).generator("service/ED")
 >>> b = StreamFactory(2026, replication=0).generator("service/ED")
 >>> float(a.random()) == float(b.random())
 True
+>>> s = Samplers(StreamFactory(2026))
+>>> s.uniform("route/ED") is s.uniform("route/ED")
+True
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TypeAlias
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 
-__all__ = ["SeedLike", "root_seed_sequence", "StreamFactory"]
+from ..model.distributions import Distribution, Fixed
+
+__all__ = ["SeedLike", "root_seed_sequence", "StreamFactory", "Sampler", "Duration", "Stepwise", "Samplers"]
 
 SeedLike: TypeAlias = "int | np.random.SeedSequence | np.random.Generator | None"
 
@@ -88,3 +100,110 @@ class StreamFactory:
     def generator(self, name: str) -> np.random.Generator:
         """A fresh generator for stream ``name`` (PCG64)."""
         return np.random.Generator(np.random.PCG64(self.seed_sequence(name)))
+
+
+#: a function returning the next number of a stream
+Sampler = Callable[[], float]
+
+_BLOCK = 512
+
+
+class Duration(NamedTuple):
+    """A duration: ``fixed`` when ``draw`` is None, else a draw (hot paths read the two fields inline)."""
+
+    fixed: float
+    draw: Sampler | None
+
+    def sample(self) -> float:
+        """The next duration."""
+        return self.fixed if self.draw is None else self.draw()
+
+    def sampler(self) -> Sampler:
+        """A function returning each next duration (the stream's own sampler when it is random)."""
+        return self.sample if self.draw is None else self.draw
+
+
+def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
+    while True:
+        yield from draw(_BLOCK).tolist()
+
+
+def _summed(dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> Iterator[float]:
+    while True:
+        total = dists[0].sample(gens[0], _BLOCK)
+        for d, g in zip(dists[1:], gens[1:]):
+            total = total + d.sample(g, _BLOCK)
+        yield from total.tolist()
+
+
+class Stepwise:
+    """Sampler of a visit's steps that also keeps the steps' end times (for milestones)."""
+
+    __slots__ = ("it", "ends")
+
+    def __init__(self, dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> None:
+        self.it = self._draw(dists, gens)
+        self.ends: tuple[float, ...] = ()
+
+    @staticmethod
+    def _draw(dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> Iterator[tuple[float, ...]]:
+        while True:
+            # the same draws, summed in the same order, as the plain sampler of these steps
+            cols = [d.sample(g, _BLOCK) for d, g in zip(dists, gens)]
+            yield from zip(*np.cumsum(np.vstack(cols), axis=0).tolist())
+
+    def __call__(self) -> float:
+        self.ends = ends = next(self.it)
+        return ends[-1]
+
+
+class Samplers:
+    """Block samplers of the named streams of one replication, made on first use and shared by name."""
+
+    __slots__ = ("factory", "_uniform", "_durations", "_stepwise")
+
+    def __init__(self, factory: StreamFactory) -> None:
+        self.factory = factory
+        self._uniform: dict[str, Sampler] = {}
+        self._durations: dict[str, Sampler] = {}
+        self._stepwise: dict[str, Stepwise] = {}
+
+    def generator(self, name: str) -> np.random.Generator:
+        """A fresh generator of stream ``name`` (for draws that are not in blocks)."""
+        return self.factory.generator(name)
+
+    def uniform(self, name: str) -> Sampler:
+        """Sampler of U(0, 1) numbers of stream ``name``."""
+        if name not in self._uniform:
+            self._uniform[name] = _blocks(self.factory.generator(name).random).__next__
+        return self._uniform[name]
+
+    def duration(self, name: str, steps: Iterable[tuple[str, Distribution]]) -> Duration:
+        """A duration made of steps (each step's stream is ``"{name}/{step}"``); fixed when every step is.
+
+        Classes that share a stream name share its sampler.
+        """
+        steps = tuple(steps)
+        if all(isinstance(d, Fixed) for _, d in steps):
+            return Duration(float(sum(d.mean for _, d in steps)), None)
+        if name not in self._durations:
+            gens = [self.factory.generator(f"{name}/{s}") for s, _ in steps]
+            self._durations[name] = _summed([d for _, d in steps], gens).__next__
+        return Duration(0.0, self._durations[name])
+
+    def timed(self, name: str, part: str, distribution: Distribution) -> Duration:
+        """A duration of one step ``part`` drawn from stream ``"{name}/{part}"``."""
+        return self.duration(name, ((part, distribution),))
+
+    def stepwise(self, name: str, steps: Iterable[tuple[str, Distribution]]) -> Stepwise | tuple[float, ...]:
+        """Sampler of steps that keeps each step's end; the fixed ends when every step is fixed.
+
+        Classes that share the steps' streams share the sampler.
+        """
+        steps = tuple(steps)
+        if all(isinstance(d, Fixed) for _, d in steps):
+            return tuple(accumulate(d.mean for _, d in steps))
+        if name not in self._stepwise:
+            gens = [self.factory.generator(f"{name}/{s}") for s, _ in steps]
+            self._stepwise[name] = Stepwise([d for _, d in steps], gens)
+        return self._stepwise[name]

@@ -1,0 +1,314 @@
+"""What a replication is made of: patients, microsystems, and the per-visit and per-handoff records.
+
+These classes hold data only; the kernel (:mod:`~journeysim.engine.kernel`) and the
+concerns (boarding, support, schedules, timeliness, defects) act on them. They live
+here, below all of those modules, so that a concern can name them without
+importing the kernel, which imports every concern.
+
+Every class has ``__slots__``: an attribute read costs about what a tuple index
+does, and the hot path reads them millions of times. A record field that a concern
+fills is ``None`` (or empty) wherever the model does not use that concern, and the
+kernel tests for ``None`` before calling it: rare work stays off the hot path.
+
+:class:`Host` is what a concern may call on the kernel.
+
+Examples
+--------
+>>> node = Node(0, "ED", capacity=2, n_ranks=1)
+>>> node.busy, node.cap, node.nwait
+(0, 2, 0)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from .events import Callbacks, OwnEvent, Schedule
+from .plan import DefectOdds
+from .recorder import Recorder
+from .streams import Duration, Sampler, Stepwise
+
+__all__ = [
+    "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "StartWork",
+    "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host",
+]
+
+
+class Patient(OwnEvent):
+    """A patient on a journey; also its own pending simpy event (at most one at a time).
+
+    The kernel's fields come first; then those of the concerns, each set by its
+    concern (the arrival sets them all, so none is ever missing).
+    """
+
+    __slots__ = (
+        # the kernel: identity, class, priority rank; where the patient is and the visit's times
+        "jid", "k", "rank", "entry", "t0", "ndef",
+        "node", "arr", "start", "svc", "own_end", "end", "work_end", "vdef", "free_at",
+        # support requests: results still awaited (the visit's own work counts as one)
+        "pending",
+        # boarding: the handoff waited for, since when, and a bed held at the target
+        "edge", "blocked_at", "reserved",
+        # timeliness: earliest time of each milestone slot (None: no milestones)
+        "ms",
+        # activation: node -> (time the team was called, time it is ready)
+        "ready",
+        # defects: frailty, occupancy found on arrival, propagation factor, rework owed
+        "z", "occ", "prop", "rework",
+    )
+
+    jid: int
+    k: int
+    rank: int
+    entry: int
+    t0: float
+    ndef: int
+    node: Node
+    arr: float
+    start: float
+    svc: float
+    own_end: float
+    end: float
+    work_end: float
+    vdef: int
+    free_at: float
+    pending: int
+    edge: Transfer | None
+    blocked_at: float
+    reserved: bool
+    ms: list[float] | None
+    ready: dict[int, tuple[float, float]] | None
+    z: float
+    occ: int
+    prop: float
+    rework: float
+
+
+class Waiting(Protocol):
+    """Anything but a patient in a microsystem's queue (a support request, a boarding patient's place).
+
+    When a server is free for it, the kernel calls :meth:`granted`, which takes the server.
+    """
+
+    def granted(self, node: Node, t: float) -> None:
+        """A server of ``node`` is free for this entry at ``t``."""
+
+
+class Node:
+    """A microsystem during a replication: its servers, its queues, and its visits' records by class."""
+
+    __slots__ = ("index", "name", "busy", "cap", "nwait", "queues", "visits", "exit_delay", "draw_exit", "dormant")
+
+    def __init__(self, index: int, name: str, capacity: int, n_ranks: int) -> None:
+        self.index = index
+        self.name = name
+        #: servers in use; servers now; entries waiting (in all queues)
+        self.busy = 0
+        self.cap = capacity
+        self.nwait = 0
+        #: one queue per priority rank, highest first
+        self.queues: list[deque[Patient | Waiting]] = [deque() for _ in range(n_ranks)]
+        self.visits: list[Visit] = []
+        #: the bed is kept this long when a patient leaves the pathway from here (fixed when no draw)
+        self.exit_delay = 0.0
+        self.draw_exit: Sampler | None = None
+        #: schedules: the capacity tick that sleeps after the horizon, else None
+        self.dormant: OwnEvent | None = None
+
+
+class Visit:
+    """What a visit of one class to one microsystem needs; ``node.visits[k]``."""
+
+    __slots__ = ("service", "draw_service", "work", "on_arrive", "defects", "load", "edge", "choice", "depart")
+
+    def __init__(self, service: float, draw_service: Sampler | None) -> None:
+        #: the visit's own work: ``service`` when ``draw_service`` is None, else a draw
+        self.service = service
+        self.draw_service = draw_service
+        #: rare work at the start (rework, milestones at step ends, support requests)
+        self.work: StartWork | None = None
+        #: handlers run on arrival, in order, until one takes the patient
+        self.on_arrive: tuple[ArrivalHandler, ...] | None = None
+        #: defects: the visit's check, or the per-visit probabilities (load, frailty, propagation)
+        self.defects: DefectDraw | None = None
+        self.load: LoadDraw | None = None
+        #: routing: the certain handoff, or a random choice, or neither (everyone leaves)
+        self.edge: Transfer | None = None
+        self.choice: Choice | None = None
+        #: milestones and activations on leaving
+        self.depart: HookRun | None = None
+
+    def add_arrival_handler(self, handler: ArrivalHandler) -> None:
+        """Run ``handler`` on arrival, after those added before it (wiring)."""
+        self.on_arrive = (*(self.on_arrive or ()), handler)
+
+    def start_work(self) -> StartWork:
+        """The visit's rare work at the start, made when first needed (wiring)."""
+        if self.work is None:
+            self.work = StartWork()
+        return self.work
+
+
+class Transfer:
+    """A handoff taken by one class."""
+
+    __slots__ = ("index", "target", "delay", "draw_delay", "defects", "risk", "hook", "boarding")
+
+    def __init__(self, index: int, target: Node, delay: float, draw_delay: Sampler | None) -> None:
+        self.index = index
+        self.target = target
+        self.delay = delay
+        self.draw_delay = draw_delay
+        self.defects: DefectDraw | None = None
+        #: defects drawn per patient (frailty, recovery, propagation) instead of ``defects``
+        self.risk: RiskDraw | None = None
+        self.hook: HookRun | None = None
+        #: the patient keeps the bed until one is free at the target
+        self.boarding = False
+
+
+class Choice:
+    """A random choice of handoff: ``edges[j]`` when the draw falls below ``cumulative[j]``; else the patient leaves."""
+
+    __slots__ = ("edges", "cumulative", "draw", "n")
+
+    def __init__(self, edges: tuple[Transfer, ...], cumulative: tuple[float, ...], draw: Sampler) -> None:
+        self.edges = edges
+        self.cumulative = cumulative
+        self.draw = draw
+        self.n = len(edges)
+
+    def pick(self) -> Transfer | None:
+        """The handoff taken, or None: the patient leaves the pathway."""
+        j = bisect_right(self.cumulative, self.draw())
+        return self.edges[j] if j < self.n else None
+
+
+class StartWork:
+    """The rarer work at the start of a visit of one class to one microsystem."""
+
+    __slots__ = ("rework", "at_steps", "steps", "requests")
+
+    def __init__(self) -> None:
+        #: defects: a caught information defect's rework comes first here
+        self.rework = False
+        #: timeliness: hooks at the ends of steps, and the step sampler (or the fixed ends)
+        self.at_steps: tuple[tuple[int, HookRun], ...] = ()
+        self.steps: Stepwise | tuple[float, ...] = ()
+        #: support: ``(request code, probability, draw)`` of each possible request
+        self.requests: tuple[tuple[int, float, Sampler], ...] = ()
+
+
+class DefectDraw:
+    """The defect check of an element for one class, with its two streams (see :mod:`~journeysim.engine.plan`)."""
+
+    __slots__ = ("p_any", "draw_any", "odds", "draw_which")
+
+    def __init__(self, p_any: float, draw_any: Sampler, odds: tuple[DefectOdds, ...], draw_which: Sampler) -> None:
+        self.p_any = p_any
+        self.draw_any = draw_any
+        self.odds = odds
+        self.draw_which = draw_which
+
+
+class LoadDraw:
+    """A visit's defects whose probabilities are the patient's own (load, frailty, propagation)."""
+
+    __slots__ = ("chances", "per_wait_hour", "per_occupant", "draw_any", "draw_which")
+
+    def __init__(self, chances: tuple[tuple[int, float], ...], per_wait_hour: float, per_occupant: float,
+                 draw_any: Sampler, draw_which: Sampler) -> None:
+        self.chances = chances
+        self.per_wait_hour = per_wait_hour
+        self.per_occupant = per_occupant
+        self.draw_any = draw_any
+        self.draw_which = draw_which
+
+
+class RiskDraw:
+    """A handoff's defects drawn per patient, with recovery and propagation."""
+
+    __slots__ = ("chances", "draw_any", "draw_which", "catch", "draw_catch", "rework", "propagation")
+
+    def __init__(self, chances: tuple[tuple[int, float], ...], draw_any: Sampler, draw_which: Sampler,
+                 catch: float, draw_catch: Sampler | None, rework: Duration, propagation: float) -> None:
+        self.chances = chances
+        self.draw_any = draw_any
+        self.draw_which = draw_which
+        self.catch = catch
+        self.draw_catch = draw_catch
+        self.rework = rework
+        self.propagation = propagation
+
+
+class Trigger:
+    """An activation made at a milestone: the team of ``target`` is called with ``probability`` after ``lag``."""
+
+    __slots__ = ("target", "probability", "draw", "lag")
+
+    def __init__(self, target: int, probability: float, draw: Sampler, lag: Duration) -> None:
+        self.target = target
+        self.probability = probability
+        self.draw = draw
+        self.lag = lag
+
+
+class HookRun:
+    """What happens at a milestone of one class: the slots it records and the activations it makes."""
+
+    __slots__ = ("recorded", "triggers")
+
+    def __init__(self, recorded: tuple[int, ...], triggers: tuple[Trigger, ...]) -> None:
+        self.recorded = recorded
+        self.triggers = triggers
+
+
+#: ``handler(patient, node, t)`` run on arrival; True when it took the patient (the kernel stops there)
+ArrivalHandler = Callable[[Patient, Node, float], bool]
+
+
+class Host(Protocol):
+    """What a concern may use of the kernel (:class:`~journeysim.engine.kernel.Kernel`)."""
+
+    nodes: list[Node]
+    recorder: Recorder
+    schedule: Schedule
+    #: the callbacks that end a visit (:meth:`finish`)
+    finished: Callbacks
+
+    @property
+    def now(self) -> float:
+        """The simulation clock."""
+
+    def arrive(self, pt: Patient, node: Node, t: float) -> None:
+        """``pt`` arrives at ``node``: the arrival handlers, then a server or the queue."""
+
+    def arrival_work(self, pt: Patient, node: Node, t: float, handlers: tuple[ArrivalHandler, ...]) -> bool:
+        """Run arrival handlers in order; True when one took the patient."""
+
+    def enter(self, pt: Patient, node: Node, t: float) -> None:
+        """``pt`` takes a server of ``node`` if one is free, else queues (no arrival handlers)."""
+
+    def start(self, pt: Patient, node: Node, t: float) -> None:
+        """``pt`` starts its visit on a server of ``node`` (the caller knows one is free)."""
+
+    def wake(self, node: Node, t: float) -> None:
+        """Bring ``node``'s sleeping capacity schedule up to ``t`` (``node.dormant`` is not None)."""
+
+    def serve_next(self, node: Node, t: float) -> None:
+        """Give a free server of ``node`` to the first in line."""
+
+    def finish(self, pt: Patient) -> None:
+        """The end of ``pt``'s visit at ``pt.end``."""
+
+    def release(self, pt: Patient, node: Node, work_end: float, t: float, nd: int) -> None:
+        """Record ``pt``'s visit to ``node``, free its server at ``t`` and run the departure hook."""
+
+    def depart(self, pt: Patient, edge: Transfer, t: float, blocked: float) -> float:
+        """``pt`` leaves over ``edge`` at ``t``: its hook, defects and record; returns the delay."""
+
+    def leave(self, pt: Patient, t: float) -> None:
+        """``pt`` leaves the pathway at ``t``."""
