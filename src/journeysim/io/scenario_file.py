@@ -151,7 +151,15 @@ def _sections(text: str) -> list[tuple[str, str, int, dict[str, int]]]:
     return sections
 
 
-def _origins(text: str, shown: str, data: Mapping[str, Any]) -> dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]:
+Origins = dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]
+
+
+#: ``classes[2] (STEMI).rate_per_day``: the array, the index and the key of a problem's path
+_ENTRY_PATH = re.compile(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\]"
+                         r"(?: \([^)]*\))?\.?([A-Za-z0-9_-]*)")
+
+
+def _origins(text: str, shown: str, data: Mapping[str, Any]) -> Origins:
     origins: dict[tuple[str, int], tuple[str, int | None, dict[str, int]]] = {}
     sections = _sections(text)
     for array in _ARRAYS:
@@ -234,7 +242,9 @@ def _read_bytes(path: Path) -> tuple[bytes, None] | tuple[None, str]:
 
 
 def _line_at(data: bytes | str, offset: int) -> int:
-    return data.count(b"\n" if isinstance(data, bytes) else "\n", 0, offset) + 1
+    if isinstance(data, bytes):
+        return data.count(b"\n", 0, offset) + 1
+    return data.count("\n", 0, offset) + 1
 
 
 def _decode(data: bytes, shown: str) -> str:
@@ -471,7 +481,7 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
     >>> parse_distribution({"dist": "lognormal", "median": 1.2, "log_sd": 0.5, "unit": "days"}, c, "stay")
     LogNormal(median=1728.0, log_sd=0.5)
     >>> parse_distribution({"dist": "normal", "mean": 3}, c, "stay") is None, str(c.problems[0])
-    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, triangular, uniform, empirical")
+    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, ...")
     """
     if is_number(value):
         if value < 0:
@@ -484,7 +494,8 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
             return None
     sub = c.child(path)
     if not isinstance(value, Mapping):
-        c.add(path, f"must be a number of minutes or a distribution table like {{ dist = \"exponential\", mean = 5 }}, got {value!r}")
+        c.add(path, "must be a number of minutes or a distribution table like "
+              f"{{ dist = \"exponential\", mean = 5 }}, got {value!r}")
         return None
     kind = value.get("dist")
     if kind not in _DIST_PARAMS:
@@ -515,7 +526,8 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         if not isinstance(values, list) or not all(is_number(v) for v in values):
             sub.add("values", "must be a list of numbers")
             return None
-        params = {"values": tuple(sub.converted(f"values[{i}]", v, float(v) * scale, unit) for i, v in enumerate(values))}
+        params = {"values": tuple(sub.converted(f"values[{i}]", v, float(v) * scale, unit)
+                                  for i, v in enumerate(values))}
     else:
         bad = [k for k, v in params.items() if not is_number(v)]
         for k in bad:
@@ -756,7 +768,8 @@ def _build_group(c: Collector, name: str, t: Any) -> Group | None:
     if not isinstance(values, Mapping):
         c.add(by, f"must be a table of label -> names, got {values!r}")
         return None
-    return _element(c, Group, name=name, by=by, values={k: (v,) if isinstance(v, str) else v for k, v in values.items()})
+    return _element(c, Group, name=name, by=by,
+                    values={k: (v,) if isinstance(v, str) else v for k, v in values.items()})
 
 
 def _build_frailty(c: Collector, t: Any) -> Frailty | None:
@@ -879,7 +892,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             mc.problems.extend(err.problems)
     # a microsystem that could not be built is reported once, not again by each reference to it
     made = {j for j, _ in built["microsystems"]}
-    broken = {str(t["name"]) for i, t in enumerate(data.get("microsystems", []) if isinstance(data.get("microsystems"), list) else [])
+    listed = data.get("microsystems")
+    broken = {str(t["name"]) for i, t in enumerate(listed if isinstance(listed, list) else [])
               if isinstance(t, Mapping) and "name" in t and i not in made}
     echo = re.compile(r"unknown (?:clinical )?microsystem '([^']*)'")
     for p in mc.problems:
@@ -914,7 +928,7 @@ def locate_problems(spec: ScenarioSpec, problems: Sequence[Problem]) -> list[Pro
     located = []
     for p in problems:
         file, line = spec.file, None
-        m = re.match(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\](?: \([^)]*\))?\.?([A-Za-z0-9_-]*)", p.path)
+        m = _ENTRY_PATH.match(p.path)
         origin, key = None, ""
         if m:
             origin, key = spec.origins.get((m.group(1), int(m.group(2)))), m.group(3)

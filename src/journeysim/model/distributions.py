@@ -67,7 +67,7 @@ class Distribution(Protocol):
 
 
 def _check_nonnegative(c: Collector, name: str, value: object, *, positive: bool = False) -> None:
-    if not is_number(value) or value < 0 or (positive and value == 0):
+    if not isinstance(value, int | float) or not is_number(value) or value < 0 or (positive and value == 0):
         c.add(name, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 

@@ -181,10 +181,11 @@ def run_experiment(
     and returns the run as data, a :class:`~journeysim.run.results.RunResult`;
     ``journeysim.simulate`` wraps it in a result that can summarise itself.
     """
-    scenario = target if isinstance(target, Scenario) else None
-    if scenario is None:
-        if horizon is None:
-            raise TypeError("simulating a bare model needs horizon= (minutes)")
+    if isinstance(target, Scenario):
+        scenario = target
+    elif horizon is None:
+        raise TypeError("simulating a bare model needs horizon= (minutes)")
+    else:
         scenario = Scenario(target, name=target.name, horizon=horizon)
     changes = {
         k: v
