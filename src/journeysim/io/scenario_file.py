@@ -47,7 +47,7 @@ from typing import Any
 from ..errors import Problem, ValidationError
 from ..model._problems import Collector, is_number
 from ..model.clock import Window
-from ..model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from ..model.distributions import FORMS, Distribution, Fixed
 from ..model.elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
 from ..model.frailty import Frailty
 from ..model.mesosystem import Model
@@ -90,17 +90,6 @@ _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", 
                   "remove")
 _FRAILTY_KEYS = ("correlation", "reference")
 _GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
-_DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "fixed": (("value",),),
-    "exponential": (("mean",),),
-    "lognormal": (("median", "log_sd"), ("mean", "sd")),
-    "gamma": (("shape", "scale"), ("mean", "sd")),
-    "triangular": (("low", "mode", "high"),),
-    "uniform": (("low", "high"),),
-    "empirical": (("values",),),
-}
-# parameters that are not durations, so a unit does not scale them
-_UNITLESS = {"log_sd", "shape"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,11 +487,11 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
               f"{{ dist = \"exponential\", mean = 5 }}, got {value!r}")
         return None
     kind = value.get("dist")
-    if kind not in _DIST_PARAMS:
+    if not isinstance(kind, str) or kind not in FORMS:
         if kind is None:
-            sub.add("dist", f"is required; one of {', '.join(_DIST_PARAMS)}")
+            sub.add("dist", f"is required; one of {', '.join(FORMS)}")
         else:
-            sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(_DIST_PARAMS)}")
+            sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(FORMS)}")
         return None
     unit = value.get("unit", "minutes")
     if unit not in _UNITS:
@@ -510,43 +499,33 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         return None
     scale = _UNITS[unit]
     params = {k: v for k, v in value.items() if k not in ("dist", "unit")}
-    forms = _DIST_PARAMS[kind]
-    form = next((f for f in forms if set(f) == set(params)), None)
+    forms = FORMS[kind]
+    form = next((f for f in forms if set(f.params) == set(params)), None)
     if form is None:
-        allowed = sorted({p for f in forms for p in f})
+        allowed = sorted({p for f in forms for p in f.params})
         for key in params:
             if key not in allowed:
                 match = difflib.get_close_matches(key, allowed, n=1)
                 sub.add(key, f"unknown parameter of {kind}" + (f"; did you mean {match[0]!r}?" if match else ""))
-        wanted = " or ".join("(" + ", ".join(f) + ")" for f in forms)
+        wanted = " or ".join("(" + ", ".join(f.params) + ")" for f in forms)
         sub.add("", f"{kind} needs parameters {wanted}, got ({', '.join(params) or 'none'})")
         return None
-    if kind == "empirical":
-        values = params["values"]
-        if not isinstance(values, list) or not all(is_number(v) for v in values):
-            sub.add("values", "must be a list of numbers")
+    converted: dict[str, Any] = {}
+    for key, given in params.items():
+        times = 1.0 if key in form.unitless else scale
+        if isinstance(given, list) and all(is_number(v) for v in given):  # e.g. empirical values
+            items = [sub.converted(f"{key}[{i}]", v, float(v) * times, unit) for i, v in enumerate(given)]
+            converted[key] = None if None in items else tuple(items)
+        elif is_number(given):
+            converted[key] = sub.converted(key, given, float(given) * times, unit)
+        else:
+            sub.add(key, f"must be a number{' or a list of numbers' if isinstance(given, list) else ''}, "
+                         f"got {given!r}")
             return None
-        params = {"values": tuple(sub.converted(f"values[{i}]", v, float(v) * scale, unit)
-                                  for i, v in enumerate(values))}
-    else:
-        bad = [k for k, v in params.items() if not is_number(v)]
-        for k in bad:
-            sub.add(k, f"must be a number, got {params[k]!r}")
-        if bad:
-            return None
-        params = {k: float(v) if k in _UNITLESS else sub.converted(k, v, float(v) * scale, unit)
-                  for k, v in params.items()}
-    if any(v is None for v in (params["values"] if kind == "empirical" else params.values())):
+    if None in converted.values():
         return None
-    makers: dict[tuple[str, tuple[str, ...]], Callable[..., Distribution]] = {
-        ("lognormal", ("mean", "sd")): LogNormal.from_mean_sd,
-        ("gamma", ("mean", "sd")): Gamma.from_mean_sd,
-    }
-    cls = {"fixed": Fixed, "exponential": Exponential, "lognormal": LogNormal, "gamma": Gamma,
-           "triangular": Triangular, "uniform": Uniform, "empirical": Empirical}[kind]
-    make = makers.get((kind, form), cls)
     try:
-        return make(**params)
+        return form.make(**converted)
     except ValidationError as err:
         c.absorb(err, path)
         return None
