@@ -19,7 +19,7 @@ def _share(x: Any) -> str:
 
 
 def _money(x: float) -> str:
-    return f"{x:,.0f}"
+    return "n/a" if pd.isna(x) else f"{x:,.0f}"
 
 
 def _frame(df: pd.DataFrame, shares: tuple[str, ...] = (), caption: str = "") -> str:
