@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -108,6 +108,7 @@ class Replications:
     stats: tuple[ReplicationStats, ...]
     #: minutes of the flow window ``[warmup, horizon)``
     span: float
+    _stacks: dict[str, Floats] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, result: RunResult) -> Replications:
@@ -116,8 +117,15 @@ class Replications:
         return cls(scenario.model, tuple(result.stats), scenario.horizon - scenario.warmup)
 
     def stack(self, name: str) -> Floats:
-        """One statistic of every replication, stacked: ``stack("class_done")[replication, class]``."""
-        return np.array([getattr(s, name) for s in self.stats])
+        """One statistic of every replication, stacked: ``stack("class_done")[replication, class]``.
+
+        Stacked once and kept (read-only), since the figures of every element read it.
+        """
+        if name not in self._stacks:
+            stacked = np.array([getattr(s, name) for s in self.stats])
+            stacked.setflags(write=False)
+            self._stacks[name] = stacked
+        return self._stacks[name]
 
     def links(self, name: str) -> Floats:
         """A statistic of handoffs or requests as ``[replication, link]`` (also with no link at all)."""

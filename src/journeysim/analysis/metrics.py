@@ -295,39 +295,51 @@ def _standards(reps: Replications) -> dict[str, StandardResult]:
     return out
 
 
-def _microsystem(reps: Replications, i: int, load: OfferedLoad) -> MicrosystemResult:
-    """Flow at microsystem ``i``: arrivals, waits, utilisation, offered load, boarding, activation."""
+def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str, MicrosystemResult]:
+    """Flow at each microsystem: arrivals, waits, utilisation, offered load, boarding, activation."""
+    visits, arrivals, waits = reps.visits(), reps.arrivals_per_day(), reps.wait_minutes()
+    sojourns, support_waits = reps.per_visit("sojourn_sum"), reps.per_visit("support_wait_sum")
+    holds, busy, utilization = reps.per_visit("hold_sum"), reps.busy_servers(), reps.utilization()
+    out = {}
+    for i, m in enumerate(reps.model.microsystems):
+        out[m.name] = MicrosystemResult(
+            kind=m.kind,
+            capacity=m.capacity,
+            visits=int(visits[:, i].sum()),
+            arrivals_per_day=mean_ci(arrivals[:, i]),
+            wait_minutes=mean_ci(waits[:, i]),
+            sojourn_minutes=mean_ci(sojourns[:, i]),
+            support_wait_minutes=mean_ci(support_waits[:, i]),
+            hold_minutes=mean_ci(holds[:, i]),
+            busy_servers=mean_ci(busy[:, i]),
+            utilization=mean_ci(utilization[:, i]),
+            offered_load=load[m.name].load,
+            offered_erlangs=load[m.name].erlangs,
+            boarding=_boarding(reps, i),
+            activation=_activation(reps, i),
+            schedule=tuple(ScheduleSegment(t, cap) for t, cap, _ in m.segments()) if m.schedule else (),
+        )
+    return out
+
+
+def _boarding(reps: Replications, i: int) -> Boarding | None:
+    """Patients who boarded at microsystem ``i``, where a handoff out of it lets them board."""
     model = reps.model
-    m = model.microsystems[i]
-    visits = reps.stack("node_visits")[:, i]
-    boarding = None
-    if any(not boarding_of(h).is_zero() for h in model.handoffs if h.source == m.name):
-        boarded = reps.boarded(i)
-        boarding = Boarding(int(boarded.sum()),
-                            plain(float(boarded.sum() / visits.sum())) if visits.sum() else None,
-                            mean_ci(reps.board_minutes(i)))
-    activation = None
-    if m.team_ready is not None:
-        activation = Activation(int(reps.activations(i).sum()), reps.activated_ahead(i).estimate(),
-                                mean_ci(reps.per_activation("act_ahead_sum", i)),
-                                mean_ci(reps.per_activation("act_wait_sum", i)))
-    return MicrosystemResult(
-        kind=m.kind,
-        capacity=m.capacity,
-        visits=int(reps.visits()[:, i].sum()),
-        arrivals_per_day=mean_ci(reps.arrivals_per_day()[:, i]),
-        wait_minutes=mean_ci(reps.wait_minutes()[:, i]),
-        sojourn_minutes=mean_ci(reps.per_visit("sojourn_sum")[:, i]),
-        support_wait_minutes=mean_ci(reps.per_visit("support_wait_sum")[:, i]),
-        hold_minutes=mean_ci(reps.per_visit("hold_sum")[:, i]),
-        busy_servers=mean_ci(reps.busy_servers()[:, i]),
-        utilization=mean_ci(reps.utilization()[:, i]),
-        offered_load=load.load,
-        offered_erlangs=load.erlangs,
-        boarding=boarding,
-        activation=activation,
-        schedule=tuple(ScheduleSegment(t, cap) for t, cap, _ in m.segments()) if m.schedule else (),
-    )
+    name = model.microsystems[i].name
+    if all(boarding_of(h).is_zero() for h in model.handoffs if h.source == name):
+        return None
+    boarded, visits = reps.boarded(i), reps.stack("node_visits")[:, i]
+    return Boarding(int(boarded.sum()), plain(float(boarded.sum() / visits.sum())) if visits.sum() else None,
+                    mean_ci(reps.board_minutes(i)))
+
+
+def _activation(reps: Replications, i: int) -> Activation | None:
+    """Team activations at microsystem ``i``, where it has a team to activate."""
+    if reps.model.microsystems[i].team_ready is None:
+        return None
+    return Activation(int(reps.activations(i).sum()), reps.activated_ahead(i).estimate(),
+                      mean_ci(reps.per_activation("act_ahead_sum", i)),
+                      mean_ci(reps.per_activation("act_wait_sum", i)))
 
 
 def _warnings(model: Model, load: dict[str, OfferedLoad], counted: int) -> tuple[Problem, ...]:
@@ -369,7 +381,7 @@ def summarize(result: RunResult, exact: ExactQuality | None = None) -> Summary:
         six_sigma=six_sigma_result(result, exact),
         dependence=dependence_result(result, exact),
         cost=cost_result(result),
-        microsystems={m.name: _microsystem(reps, i, load[m.name]) for i, m in enumerate(model.microsystems)},
+        microsystems=_microsystems(reps, load),
         warnings=_warnings(model, load, journeys.completed),
         provenance=prov,
     )

@@ -44,15 +44,16 @@ def _capacity(cap: int | None) -> int | str:
 
 @dataclass(frozen=True, slots=True)
 class TimeInSystem:
-    """Minutes from arrival to leaving: the mean of the replications' means, and pooled percentiles."""
+    """Minutes from arrival to leaving: the mean of the replications' means with its CI (``estimate``),
+    and the median and 90th percentile of the pooled journeys."""
 
-    mean: Estimate
+    estimate: Estimate
     p50: float | None
     p90: float | None
 
     def to_dict(self) -> dict[str, Any]:
         """``{mean, ci95, p50, p90}``."""
-        return {**self.mean.to_dict(), "p50": self.p50, "p90": self.p90}
+        return {**self.estimate.to_dict(), "p50": self.p50, "p90": self.p90}
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,7 +240,7 @@ def render(d: SummaryData) -> str:
         "",
         *warning_lines(d.warnings),
         f"Journeys counted: {d.journeys.completed} after the warm-up, each followed to its end",
-        f"Time in system: mean {_minutes(tis.mean.mean)}, median {_minutes(tis.p50)}, "
+        f"Time in system: mean {_minutes(tis.estimate.mean)}, median {_minutes(tis.p50)}, "
         f"90th percentile {_minutes(tis.p90)}",
         "",
         *_quality(d),

@@ -281,7 +281,7 @@ def _leverage(result: SimulationResult, summary: Summary) -> str:
 
 
 def _flow(result: SimulationResult, d: Summary) -> str:
-    journeys = [(name, f"{c.completed:,}", _minutes(c.time_in_system.mean.mean), _minutes(c.time_in_system.p50),
+    journeys = [(name, f"{c.completed:,}", _minutes(c.time_in_system.estimate.mean), _minutes(c.time_in_system.p50),
                  _minutes(c.time_in_system.p90))
                 for name, c in d.journeys.by_class.items()]
     parts = [table(["class", "journeys", "mean time in pathway", "median", "90th centile"], journeys,
