@@ -178,12 +178,12 @@ class Summary(SummaryData):
 
 def _percentiles(stats: Sequence[ReplicationStats], classes: Sequence[int], qs: Sequence[float]) -> list[float | None]:
     """Pooled percentiles of time in system: exact from the values, else from the histograms."""
-    values = [v[k] for s in stats for k in classes if (v := s.class_tis_values) is not None]
-    keep = all(s.class_tis_values is not None for s in stats)
+    kept = [v for s in stats if (v := s.class_tis_values) is not None]
+    values = [v[k] for v in kept for k in classes] if len(kept) == len(stats) else None
     hist = np.zeros(TIS_BINS.size - 1)
     for s in stats:
         hist = hist + s.class_tis_hist[list(classes)].sum(axis=0)
-    return _pooled_percentiles(values if keep else None, hist, qs)
+    return _pooled_percentiles(values, hist, qs)
 
 
 def _pooled_percentiles(values: list[Floats] | None, hist: Floats, qs: Sequence[float]) -> list[float | None]:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -69,10 +69,10 @@ __all__ = [
 ]
 
 _GOOD, _BAD = "#1a9850", "#d73027"
-_Plot = TypeVar("_Plot", bound=Callable[..., "Axes"])
+_Args = ParamSpec("_Args")
 
 
-def _names_as_written(draw: _Plot) -> _Plot:
+def _names_as_written(draw: Callable[_Args, Axes]) -> Callable[_Args, Axes]:
     """Show every text of the plot as written: a name with ``$``, ``_`` or ``\\`` is not mathtext.
 
     matplotlib reads text between two ``$`` as TeX math, where ``_`` and ``\\``
@@ -81,7 +81,7 @@ def _names_as_written(draw: _Plot) -> _Plot:
     """
 
     @functools.wraps(draw)
-    def wrapper(*args: Any, **kwargs: Any) -> Axes:
+    def wrapper(*args: _Args.args, **kwargs: _Args.kwargs) -> Axes:
         ax = draw(*args, **kwargs)
         from matplotlib.text import Text
 
@@ -89,7 +89,7 @@ def _names_as_written(draw: _Plot) -> _Plot:
             text.set_parse_math(False)
         return ax
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _legend_name(name: str) -> str:
