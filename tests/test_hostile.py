@@ -450,13 +450,16 @@ def test_warmup_days_past_the_horizon_is_refused(capsys, tmp_path):
 @pytest.mark.parametrize("argv, workers", [
     (["--workers", "50", "--precision", "0.5", "--max-replications", "3"], 3),
     (["--workers", "50", "--replications", "2"], 2),
-], ids=["precision", "replications"])
+    (["--workers", "1000", "--precision", "0.01", "--max-replications", "4"], 4),
+], ids=["precision", "replications", "a thousand"])
 def test_workers_are_capped_at_the_replications(capsys, tmp_path, argv, workers):
-    """No more worker processes start than replications can run, and provenance records how many did."""
+    """No more worker processes start than replications can run, nor than cores, and provenance says how many."""
+    from journeysim.run.experiment import default_workers
+
     path = _write(tmp_path, BASE)
     out = tmp_path / "out.json"
     assert main(["run", str(path), "--quiet", "--json", str(out), *argv]) == 0
-    assert json.loads(out.read_text())["provenance"]["workers"] == workers
+    assert json.loads(out.read_text())["provenance"]["workers"] == min(workers, default_workers())
 
 
 # -- 5. errors raised in worker processes -------------------------------------------------

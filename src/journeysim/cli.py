@@ -21,12 +21,13 @@ from typing import Any
 
 from ._version import __version__
 from .analysis.exact import exact_quality
-from .analysis.leverage import exact_leverage
+from .analysis.leverage import exact_leverage_rows
 from .analysis.result import simulate
 from .analysis.text import warning_lines
 from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
 from .io.scenario_file import build_scenario, load_scenario, locate_problems, read_spec
 from .model.diagnostics import model_warnings
+from .model.scenario import Scenario
 from .model.traffic import offered_load
 from .outputs.eventlog import DEFAULT_START, calendar_start, check_event_log_path
 from .run.files import folder_problems, is_stream, new_file_beside, output_problems
@@ -83,7 +84,8 @@ def _start_date(text: str) -> str:
         calendar_start(text)
     except JourneySimError:
         raise argparse.ArgumentTypeError(
-            f"expected a date between {pd.Timestamp.min + pd.Timedelta(days=1):%Y-%m-%d} and {pd.Timestamp.max:%Y-%m-%d} "
+            f"expected a date between {pd.Timestamp.min + pd.Timedelta(days=1):%Y-%m-%d} and "
+            f"{pd.Timestamp.max:%Y-%m-%d} "
             f"(the range of the event log's timestamps), got {text!r}") from None
     return text
 
@@ -97,7 +99,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replications", type=_positive_int, help="number of replications (default: the file's)")
     p.add_argument("--seed", type=_nonnegative_int, help="root seed (default: the file's)")
     p.add_argument("--workers", type=_positive_int, help="worker processes (default: all cores)")
-    p.add_argument("--scheduler", type=_address, metavar="ADDRESS", help="run on a Dask cluster (needs journeysim[dask])")
+    p.add_argument("--scheduler", type=_address, metavar="ADDRESS",
+                   help="run on a Dask cluster (needs journeysim[dask])")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-memory", type=_size, metavar="SIZE",
                    help="memory the run may use, e.g. 16G or 'none' (default: half of this machine's memory); "
@@ -442,9 +445,10 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_all(files: Sequence[str]) -> list[Any]:
+def _load_all(files: Sequence[str]) -> list[Scenario]:
     """The scenarios of ``files``, named apart by their file names where two share a name."""
-    scenarios, problems = [], []
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
     for f in files:
         try:
             scenarios.append(load_scenario(f))
@@ -502,7 +506,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if "-" not in (args.json, args.csv):
         keys = [o.path for o in overrides]
         shown = table[table["metric"].str.startswith("quality.")]
-        print(shown.to_string(index=False, columns=keys + ["metric", "mean", "ci95_low", "ci95_high", "difference"],
+        print(shown.to_string(index=False, columns=[*keys, "metric", "mean", "ci95_low", "ci95_high", "difference"],
                               float_format=lambda x: f"{x:.4f}", na_rep="n/a"))
     return 0
 
@@ -512,7 +516,8 @@ def _warmup(args: argparse.Namespace) -> int:
 
     scenario = _with_days(load_scenario(args.file), args)
     if args.node is not None and args.node not in scenario.model.node_names:
-        raise JourneySimError(f"--node: unknown microsystem {args.node!r}; one of {', '.join(scenario.model.node_names)}")
+        raise JourneySimError(f"--node: unknown microsystem {args.node!r}; "
+                              f"one of {', '.join(scenario.model.node_names)}")
     # the pilot keeps every journey, so MSER-5 sees the start-up transient the warm-up is to remove
     pilot = simulate(scenario.with_settings(warmup=0.0), replications=args.replications, seed=args.seed,
                      progress=False if args.quiet else None)
@@ -529,29 +534,32 @@ def _warmup(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
-    exact = exact_quality(scenario.model)
-    load = offered_load(scenario.model)
+    model = scenario.model
+    exact = exact_quality(model)
+    independent = exact if model.frailty.is_independent else exact_quality(model, independent=True)
+    load = offered_load(model)
+    problems = model_warnings(model, load)
+    leverage = exact_leverage_rows(model, exact)
     payload = {
         "scenario": scenario.name,
         "journeysim_version": __version__,
         "quality": {
-            "system": {"analytic": exact.system,
-                       "independent": exact_quality(scenario.model, independent=True).system,
-                       "analytic_excludes": ["standards"] if scenario.model.standards else []},
+            "system": {"analytic": exact.system, "independent": independent.system,
+                       "analytic_excludes": ["standards"] if model.standards else []},
             "by_class": {k: {"analytic": v} for k, v in exact.by_class.items()},
+            "leverage": [row.to_dict() for row in leverage],
         },
         "expected_visits": {k: dict(v) for k, v in exact.expected_visits.items()},
         "microsystems": {name: {"offered_load": x.load, "offered_erlangs": x.erlangs,
                                 "arrivals_per_day": x.arrivals_per_day, "hold_minutes": x.hold_minutes}
                          for name, x in load.items()},
-        "warnings": [{"path": w.path, "message": w.message} for w in model_warnings(scenario.model, load)],
+        "warnings": [{"path": w.path, "message": w.message} for w in problems],
     }
-    payload["quality"]["leverage"] = exact_leverage(scenario.model)
     if args.json:
         with _Outputs() as out:
             out.add_json(args.json, payload)
     if args.json != "-":
-        frailty = scenario.model.frailty
+        frailty = model.frailty
         how = ("independent defects" if frailty.is_independent
                else f"defects clustered by a patient frailty, correlation {frailty.correlation:g}")
         print(f"Exact quality of the health system ({how}): {scenario.name}")
@@ -559,12 +567,12 @@ def _analyze(args: argparse.Namespace) -> int:
         for k, v in exact.by_class.items():
             print(f"  {k:<13} {100 * v:5.1f}%")
         if not frailty.is_independent:
-            print(f"  independent product (frailty left out): {100 * payload['quality']['system']['independent']:.1f}%")
+            print(f"  independent product (frailty left out): {100 * independent.system:.1f}%")
         print("Where to work next (exact): gain in system quality if perfect / if halved")
-        for row in payload["quality"]["leverage"]:
-            print(f"  {row['element']:<44} +{100 * row['if_perfect']:5.2f} pts / +{100 * row['if_halved']:5.2f} pts")
-        if scenario.model.standards:
-            names = ", ".join(st.name for st in scenario.model.standards)
+        for row in leverage:
+            print(f"  {row.element:<44} +{100 * row.if_perfect:5.2f} pts / +{100 * row.if_halved:5.2f} pts")
+        if model.standards:
+            names = ", ".join(st.name for st in model.standards)
             print(f"  Timeliness standards ({names}) are left out: a graph cannot see time. "
                   "`journeysim run` includes them.")
         print("Offered load (traffic equations): visits per day, mean hold, servers busy on average / capacity")
@@ -573,8 +581,8 @@ def _analyze(args: argparse.Namespace) -> int:
             rho = "" if x.load is None else f" = {100 * x.load:.1f}%"
             hold = "n/a" if x.hold_minutes is None else f"{x.hold_minutes:,.1f} min"
             print(f"  {name:<20} {x.arrivals_per_day:10,.2f}/day  {hold:>14}  {x.erlangs:8.3g} / {servers}{rho}")
-        if payload["warnings"]:
-            print("\n".join(warning_lines(payload["warnings"])).rstrip())
+        if problems:
+            print("\n".join(warning_lines(problems)).rstrip())
     return 0
 
 

@@ -10,7 +10,11 @@ visit and each handoff:
   transfer's defects; missed standards form a last step, ``standards``.
 * **exact**: the product of the visit qualities (support requests included) and
   handoff qualities along the path for that class, the graph's value given the
-  path (no exact value for the standards step).
+  path (no exact value for the standards step). The qualities are those of the
+  model's exact solution (:attr:`~journeysim.analysis.exact.ExactQuality.visit_quality`,
+  :attr:`~journeysim.analysis.exact.ExactQuality.handoff_quality`): a caught information
+  defect is not a defect, and under a frailty each element's quality is averaged
+  over it (the product then leaves out how defects cluster).
 
 On a pathway with a single path the last value is the class's system quality.
 
@@ -36,41 +40,31 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneySimError
-from ..model.kinds import HANDOFF_KINDS
 from ..run.results import RunResult
-from .exact import visit_quality
+from .exact import ExactQuality, exact_quality
+from .figures import as_floats, as_ints
 
 __all__ = ["cascade"]
 
+#: per class: path -> the first defective step of each journey on it (``inf`` if none)
+_Firsts = dict[int, dict[tuple[str, ...], list[float]]]
 
-def cascade(result: RunResult, top: int = 3) -> pd.DataFrame:
-    """The cascade of each class's ``top`` most frequent paths (needs full records).
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per step: ``class``, ``path``, ``path_share`` (share of the class's
-        counted journeys on this path), ``journeys``, ``step`` (0, 1, ...),
-        ``step_label`` (``"ED"``, ``"ED->CathLab"`` or ``"standards"``),
-        ``simulated`` and ``exact`` (NaN for the standards step).
-    """
-    if not result.records:
-        raise JourneySimError("the cascade needs the journeys' records: run with records='full'")
+def _first_defects(result: RunResult) -> _Firsts:
+    """The step of each counted journey's first defect, by class and path."""
     model = result.scenario.model
     nodes = model.node_names
     n_nodes, n_edges = len(nodes), len(model.handoffs)
-    edge_at = {(h.source, h.target): h for h in model.handoffs}
-    # per class: path -> list of first defective step per journey (large number if none)
-    firsts: dict[int, dict[tuple[str, ...], list[float]]] = {}
+    firsts: _Firsts = {}
     for rec in result.records:
         j = rec.journeys
-        counted = j["arrival"] >= rec.warmup
+        counted = as_floats(j["arrival"]) >= rec.warmup
         v, d = rec.visits, rec.defects
         order = np.lexsort((v["arrival"], v["journey"]))
         vj, vn, vend = v["journey"][order], v["node"][order], v["end"][order]
         bounds = np.searchsorted(vj, j["journey"], side="left"), np.searchsorted(vj, j["journey"], side="right")
         dorder = np.argsort(d["journey"], kind="stable")
-        dj, dt, de = d["journey"][dorder], d["time"][dorder], d["element"][dorder]
+        dj, dt, de = d["journey"][dorder], d["time"][dorder], as_ints(d["element"][dorder])
         dlo, dhi = np.searchsorted(dj, j["journey"], side="left"), np.searchsorted(dj, j["journey"], side="right")
         for row in np.flatnonzero(counted):
             a, b = bounds[0][row], bounds[1][row]
@@ -86,30 +80,55 @@ def cascade(result: RunResult, top: int = 3) -> pd.DataFrame:
                     step = 2 * int(np.searchsorted(ends, t, side="left"))
                 first = min(first, step)
             firsts.setdefault(int(j["class"][row]), {}).setdefault(path, []).append(first)
+    return firsts
+
+
+def cascade(result: RunResult, top: int = 3, *, exact: ExactQuality | None = None) -> pd.DataFrame:
+    """The cascade of each class's ``top`` most frequent paths (needs full records).
+
+    Parameters
+    ----------
+    result : RunResult
+    top : int
+    exact : ExactQuality, optional
+        The exact quality of the result's model, whose element qualities the exact
+        column multiplies (solved here when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step: ``class``, ``path``, ``path_share`` (share of the class's
+        counted journeys on this path), ``journeys``, ``step`` (0, 1, ...),
+        ``step_label`` (``"ED"``, ``"ED->CathLab"`` or ``"standards"``),
+        ``simulated`` and ``exact`` (NaN for the standards step).
+    """
+    if not result.records:
+        raise JourneySimError("the cascade needs the journeys' records: run with records='full'")
+    model = result.scenario.model
+    exact = exact if exact is not None else exact_quality(model)
+    edge_at = {(h.source, h.target): h.label for h in model.handoffs}
     rows: list[dict[str, Any]] = []
-    for k, paths in sorted(firsts.items()):
+    for k, paths in sorted(_first_defects(result).items()):
         name = model.class_names[k]
+        visit, handoff = exact.visit_quality[name], exact.handoff_quality[name]
         total = sum(len(x) for x in paths.values())
         counts = Counter({p: len(x) for p, x in paths.items()})
         for path, n in counts.most_common(top):
             first = np.array(paths[path])
-            exact = 1.0
+            value = 1.0
             labels: list[tuple[str, float]] = []
             for i, node in enumerate(path):
-                exact *= visit_quality(model, node, name)
-                labels.append((node, exact))
+                value *= visit[node]
+                labels.append((node, value))
                 if i + 1 < len(path):
-                    h = edge_at[(node, path[i + 1])]
-                    q = 1.0
-                    for kind in HANDOFF_KINDS:
-                        q *= 1.0 - h.defects.get(kind).get(name)  # type: ignore[union-attr]
-                    exact *= q
-                    labels.append((h.label, exact))
+                    label = edge_at[(node, path[i + 1])]
+                    value *= handoff[label]
+                    labels.append((label, value))
             if model.standards:
                 labels.append(("standards", float("nan")))
-            for step, (label, value) in enumerate(labels):
+            for step, (label, product) in enumerate(labels):
                 rows.append({"class": name, "path": " > ".join(path), "path_share": n / total, "journeys": n,
                              "step": step, "step_label": label, "simulated": float(np.mean(first > step)),
-                             "exact": value})
+                             "exact": product})
     return pd.DataFrame(rows, columns=["class", "path", "path_share", "journeys", "step", "step_label", "simulated",
                                        "exact"])

@@ -42,7 +42,7 @@ from ..io.overrides import Override, parse_override, sweep_specs
 from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..model.scenario import Scenario
 from ..run.stats import mean_ci
-from .metrics import replication_metrics
+from .figures import replication_metrics
 from .result import SimulationResult, simulate
 from .views import comparison_html
 

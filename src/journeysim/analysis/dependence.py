@@ -30,19 +30,110 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..run.results import RunResult
-from ..run.stats import mean_ci, proportion_ci
-from .exact import exact_quality
+from ..run.stats import Estimate, mean_ci
+from .exact import ExactQuality, exact_quality
+from .figures import Replications, Share
 
-__all__ = ["dependence"]
+__all__ = ["DependenceRow", "DependenceResult", "dependence_result", "dependence"]
+
+
+@dataclass(frozen=True, slots=True)
+class DependenceRow:
+    """Journeys free of element defects beside the independent product, for the pathway or one class.
+
+    Attributes
+    ----------
+    simulated : Estimate
+        Share of journeys with no defect of a microsystem, handoff or request.
+    independent_product : float
+        The exact graph solution without the frailty.
+    difference : Estimate
+        Simulated minus product, per replication.
+    exact : float or None
+        The exact value with the frailty; ``None`` when load-dependent defects make it inexact.
+    """
+
+    simulated: Estimate
+    independent_product: float
+    difference: Estimate
+    exact: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{simulated, independent_product, difference, exact}`` (JSON-ready)."""
+        return {"simulated": self.simulated.to_dict(), "independent_product": self.independent_product,
+                "difference": self.difference.to_dict(), "exact": self.exact}
+
+
+@dataclass(frozen=True, slots=True)
+class DependenceResult:
+    """How far system quality departs from the independent product (see the module docstring).
+
+    Attributes
+    ----------
+    correlation : float
+        The frailty's correlation.
+    propagation : mapping of str to float
+        The factor of each handoff that propagates an information defect.
+    pathway : DependenceRow
+        The pathway classes together.
+    by_class : mapping of str to DependenceRow
+    """
+
+    correlation: float
+    propagation: Mapping[str, float]
+    pathway: DependenceRow
+    by_class: Mapping[str, DependenceRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{correlation, propagation, simulated, independent_product, difference, exact, by_class}`` (JSON-ready)."""
+        return {"correlation": self.correlation, "propagation": dict(self.propagation), **self.pathway.to_dict(),
+                "by_class": {name: row.to_dict() for name, row in self.by_class.items()}}
+
+
+def _row(share: Share, product: float, exact: float | None) -> DependenceRow:
+    per_rep = share.per_replication()
+    return DependenceRow(share.estimate(), product, mean_ci(per_rep[np.isfinite(per_rep)] - product), exact)
+
+
+def dependence_result(result: RunResult, exact: ExactQuality | None = None,
+                      independent: ExactQuality | None = None) -> DependenceResult:
+    """Simulated quality of the elements beside the independent product (see the module docstring).
+
+    Parameters
+    ----------
+    result : RunResult
+    exact : ExactQuality, optional
+        The model's exact quality, with its frailty (solved here when not given).
+    independent : ExactQuality, optional
+        The exact quality without the frailty (``exact_quality(model, independent=True)``);
+        without a frailty it is ``exact`` itself.
+    """
+    model = result.scenario.model
+    exact = exact if exact is not None else exact_quality(model)
+    if independent is None:
+        independent = exact if model.frailty.is_independent else exact_quality(model, independent=True)
+    with_frailty = None if any(m.load_dependent for m in model.microsystems) else exact
+    reps = Replications.of(result)
+    return DependenceResult(
+        correlation=model.frailty.correlation,
+        propagation={h.label: h.propagation for h in model.handoffs if h.propagation != 1.0},
+        pathway=_row(reps.element_quality(reps.pathway), independent.system,
+                     None if with_frailty is None else with_frailty.system),
+        by_class={name: _row(reps.element_quality([k]), independent.by_class[name],
+                             None if with_frailty is None else with_frailty.by_class[name])
+                  for k, name in enumerate(model.class_names)},
+    )
 
 
 def dependence(result: RunResult) -> dict[str, Any]:
-    """Simulated quality of the elements beside the independent product (see the module docstring).
+    """:func:`dependence_result` as a JSON-ready dict.
 
     Returns
     -------
@@ -53,32 +144,4 @@ def dependence(result: RunResult) -> dict[str, Any]:
         value with the frailty; ``None`` when load-dependent defects make it
         inexact) and the same per class under ``by_class``.
     """
-    model = result.scenario.model
-    stats = result.stats
-    pathway = [k for k, c in enumerate(model.classes) if not c.background]
-    done = np.array([s.class_done for s in stats])
-    good = np.array([s.class_good_elements for s in stats])
-    product = exact_quality(model, independent=True)
-    exact = None if any(m.load_dependent for m in model.microsystems) else exact_quality(model)
-
-    def row(n: np.ndarray, g: np.ndarray, prod: float, ex: float | None) -> dict[str, Any]:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = g / n
-        return {
-            "simulated": proportion_ci(g, n).to_dict(),
-            "independent_product": prod,
-            "difference": mean_ci(share[np.isfinite(share)] - prod).to_dict(),
-            "exact": ex,
-        }
-
-    out = {
-        "correlation": model.frailty.correlation,
-        "propagation": {h.label: h.propagation for h in model.handoffs if h.propagation != 1.0},
-        **row(done[:, pathway].sum(axis=1), good[:, pathway].sum(axis=1), product.system,
-              None if exact is None else exact.system),
-        "by_class": {
-            name: row(done[:, k], good[:, k], product.by_class[name], None if exact is None else exact.by_class[name])
-            for k, name in enumerate(model.class_names)
-        },
-    }
-    return out
+    return dependence_result(result).to_dict()

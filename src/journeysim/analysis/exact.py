@@ -34,21 +34,34 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..model.elements import Handoff, ServiceRequest
 from ..model.frailty import Frailty
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..model.traffic import expected_visits, solve
-from .views import exact_html
+from .built import caught_of, defects_of, kinds_of, probability_of
 
-__all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale"]
+__all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale", "exact_html"]
+
+
+def _share(x: float) -> str:
+    return f"{100 * x:.1f}%" if math.isfinite(x) else ""
+
+
+def exact_html(system: float, by_class: Mapping[str, float]) -> str:
+    """The exact quality, overall and by class, as an HTML table (the Jupyter view of :class:`ExactQuality`)."""
+    rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{_share(v)}</td></tr>"
+                   for k, v in {"system": system, **by_class}.items())
+    return f"<div><b>Exact quality</b> (from the graph)<table>{rows}</table></div>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +80,23 @@ class ExactQuality:
         start of a visit to ``node`` (the ``q(n)`` of the recursion).
     expected_visits : mapping of str to mapping of str to float
         ``expected_visits[class][node]``: mean number of visits per journey.
+    visit_quality : mapping of str to mapping of str to float
+        ``visit_quality[class][node]``: probability that one visit to a clinical
+        ``node`` has no defect, its support requests included (the ``Qm(n)`` of
+        the recursion).
+    handoff_quality : mapping of str to mapping of str to float
+        ``handoff_quality[class][label]``: probability that one transfer has no
+        defect of any kind, caught information defects aside (``Qh``).
+
+    Under a frailty every value is averaged over the patients' frailty.
     """
 
     system: float
     by_class: Mapping[str, float]
     from_node: Mapping[str, Mapping[str, float]]
     expected_visits: Mapping[str, Mapping[str, float]]
+    visit_quality: Mapping[str, Mapping[str, float]]
+    handoff_quality: Mapping[str, Mapping[str, float]]
 
     def __repr__(self) -> str:
         by_class = ", ".join(f"{k} {100 * v:.1f}%" for k, v in self.by_class.items())
@@ -110,28 +134,30 @@ def _node_quality(model: Model, node: str, class_name: str, scale: Scale, z: flo
     if f == 1.0 and z == 1.0:
         return model.microsystem(node).quality_for(class_name)
     q = 1.0
-    for d in model.microsystem(node).defects:
+    for d in defects_of(model.microsystem(node)):
         q *= 1.0 - Frailty.probability(f * d.probability.get(class_name), z)
     return q
 
 
-def _link_quality(link: Any, class_name: str, kinds: tuple[str, ...], scale: Scale, z: float = 1.0) -> float:
+def _link_quality(link: Handoff | ServiceRequest, class_name: str, kinds: tuple[str, ...], scale: Scale,
+                  z: float = 1.0) -> float:
     q = 1.0
-    recovery = getattr(link, "recovery", None)
+    caught = caught_of(link) if isinstance(link, Handoff) else None
+    defects = kinds_of(link)
     for kind in kinds:
         f = scale.get(("handoff", link.label, kind), 1.0) * scale.get(("request", link.label), 1.0)
-        p = Frailty.probability(f * link.defects.get(kind).get(class_name), z)
-        if kind == INFORMATION and recovery is not None:
-            p *= 1.0 - recovery.probability.get(class_name)  # a caught defect is not one of the journey
+        p = Frailty.probability(f * defects.get(kind).get(class_name), z)
+        if kind == INFORMATION and caught is not None:
+            p *= 1.0 - caught.get(class_name)  # a caught defect is not one of the journey
         q *= 1.0 - p
     return q
 
 
-def _visit_quality(model: Model, node: str, class_name: str, requests: list[Any], scale: Scale = _NO_SCALE,
-                   z: float = 1.0) -> float:
+def _visit_quality(model: Model, node: str, class_name: str, requests: Sequence[ServiceRequest],
+                   scale: Scale = _NO_SCALE, z: float = 1.0) -> float:
     q = _node_quality(model, node, class_name, scale, z)
     for r in requests:
-        p = r.probability.get(class_name)  # type: ignore[union-attr]
+        p = probability_of(r).get(class_name)
         qs = _node_quality(model, r.target, class_name, scale, z) * _link_quality(
             r, class_name, REQUEST_KINDS, scale, z)
         q *= 1.0 - p + p * qs
@@ -166,13 +192,19 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
         return _exact_at(model, scale, 1.0, visits)
     zs, ws = model.frailty.nodes()
     solved = [_exact_at(model, scale, float(z), visits) for z in zs]
+
+    def mean(values: Callable[[ExactQuality], Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+        first = values(solved[0])
+        return {k: {n: float(sum(w * values(x)[k][n] for w, x in zip(ws, solved))) for n in first[k]} for k in first}
+
     names = list(solved[0].by_class)
     return ExactQuality(
         float(sum(w * x.system for w, x in zip(ws, solved))),
         {k: float(sum(w * x.by_class[k] for w, x in zip(ws, solved))) for k in names},
-        {k: {n: float(sum(w * x.from_node[k][n] for w, x in zip(ws, solved))) for n in solved[0].from_node[k]}
-         for k in names},
+        mean(lambda x: x.from_node),
         solved[0].expected_visits,
+        mean(lambda x: x.visit_quality),
+        mean(lambda x: x.handoff_quality),
     )
 
 
@@ -183,21 +215,24 @@ def _exact_at(model: Model, scale: Scale, z: float, visits: dict[str, dict[str, 
     n = len(nodes)
     by_class: dict[str, float] = {}
     from_node: dict[str, dict[str, float]] = {}
+    visit_q: dict[str, dict[str, float]] = {}
+    handoff_q: dict[str, dict[str, float]] = {}
     eye = sp.identity(n, format="csr")
-    requests: dict[str, list[Any]] = {}
+    requests: dict[str, list[ServiceRequest]] = {}
     for r in model.requests:
         requests.setdefault(r.source, []).append(r)
     for k in model.classes:
         name = k.name
         qm = np.array([_visit_quality(model, node, name, requests.get(node, []), scale, z) for node in nodes])
+        qh = {h.label: _link_quality(h, name, HANDOFF_KINDS, scale, z) for h in model.handoffs}
         rows, cols, prob, good = [], [], [], []
         for h in model.handoffs:
-            p = h.probability.get(name)  # type: ignore[union-attr]
+            p = probability_of(h).get(name)
             if p > 0:
                 rows.append(index[h.source])
                 cols.append(index[h.target])
                 prob.append(p)
-                good.append(p * _link_quality(h, name, HANDOFF_KINDS, scale, z))
+                good.append(p * qh[h.label])
         routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
         quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
         exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)
@@ -207,8 +242,10 @@ def _exact_at(model: Model, scale: Scale, z: float, visits: dict[str, dict[str, 
             entry[index[node]] += p
         by_class[name] = float(entry @ q)
         from_node[name] = dict(zip(nodes, q.tolist()))
+        visit_q[name] = dict(zip(nodes, qm.tolist()))
+        handoff_q[name] = qh
     pathway = [k for k in model.classes if not k.background]
     rates = np.array([k.rate for k in pathway])
     values = np.array([by_class[k.name] for k in pathway])
     system = float(rates @ values / rates.sum()) if rates.sum() > 0 else float(values.mean())
-    return ExactQuality(system, by_class, from_node, visits)
+    return ExactQuality(system, by_class, from_node, visits, visit_q, handoff_q)

@@ -35,7 +35,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,9 +45,50 @@ from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
 from ..run.stats import mean_ci
-from .exact import exact_quality
+from .built import defects_of, kinds_of
+from .exact import ExactQuality, exact_quality
+from .figures import Floats, as_floats, as_ints, plain
 
-__all__ = ["exact_leverage", "simulated_leverage", "leverage"]
+__all__ = ["LeverageRow", "exact_leverage_rows", "simulated_leverage_rows", "leverage_rows",
+           "exact_leverage", "simulated_leverage", "leverage"]
+
+Interval = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageRow:
+    """The gain in system quality if one element were perfect, or half as defective.
+
+    Attributes
+    ----------
+    element : str
+        ``"ED"``, ``"EMS->ED:information"``, ``"ED=>Lab"`` or a standard's name.
+    method : {"exact", "simulated"}
+    if_perfect, if_halved : float
+        Gains, as shares of journeys (0.02 is 2 points).
+    ci95_if_perfect, ci95_if_halved : (low, high) or None
+        95% CIs across replications of the simulated gains (``None`` for exact rows).
+    """
+
+    element: str
+    method: Literal["exact", "simulated"]
+    if_perfect: float
+    if_halved: float
+    ci95_if_perfect: Interval | None = None
+    ci95_if_halved: Interval | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{element, if_perfect, if_halved, method}``, and the CIs of a simulated row (JSON-ready)."""
+        out: dict[str, Any] = {"element": self.element, "if_perfect": plain(self.if_perfect),
+                               "if_halved": plain(self.if_halved), "method": self.method}
+        if self.ci95_if_perfect is not None and self.ci95_if_halved is not None:
+            out["ci95_if_perfect"] = list(self.ci95_if_perfect)
+            out["ci95_if_halved"] = list(self.ci95_if_halved)
+        return out
+
+
+def _ranked(rows: Sequence[LeverageRow]) -> tuple[LeverageRow, ...]:
+    return tuple(sorted(rows, key=lambda r: -r.if_perfect))
 
 
 def _elements(model: Model) -> list[tuple[str, tuple[str, ...]]]:
@@ -53,41 +96,39 @@ def _elements(model: Model) -> list[tuple[str, tuple[str, ...]]]:
     out: list[tuple[str, tuple[str, ...]]] = []
     names = model.class_names
     for m in model.microsystems:
-        if any(d.probability.get(k) > 0 for d in m.defects for k in names):
+        if any(d.probability.get(k) > 0 for d in defects_of(m) for k in names):
             out.append((m.name, ("microsystem", m.name)))
     for h in model.handoffs:
         for kind in HANDOFF_KINDS:
-            if any(h.defects.get(kind).get(k) > 0 for k in names):  # type: ignore[union-attr]
+            if any(kinds_of(h).get(kind).get(k) > 0 for k in names):
                 out.append((f"{h.label}:{kind}", ("handoff", h.label, kind)))
     for r in model.requests:
-        if any(r.defects.get(kind).get(k) > 0 for kind in REQUEST_KINDS for k in names):  # type: ignore[union-attr]
+        if any(kinds_of(r).get(kind).get(k) > 0 for kind in REQUEST_KINDS for k in names):
             out.append((r.label, ("request", r.label)))
     return out
 
 
-def exact_leverage(model: Model) -> list[dict[str, Any]]:
-    """Exact leverage of every element (standards excluded), sorted by ``if_perfect``."""
-    base = exact_quality(model).system
+def exact_leverage_rows(model: Model, exact: ExactQuality | None = None) -> tuple[LeverageRow, ...]:
+    """Exact leverage of every element (standards excluded), largest ``if_perfect`` first.
+
+    ``exact`` is the model's exact quality (:func:`~journeysim.analysis.exact.exact_quality`),
+    solved here when not given; each element's gains take two more solves, with its
+    defect probabilities scaled.
+    """
+    base = (exact if exact is not None else exact_quality(model)).system
     rows = []
     for label, key in _elements(model):
         perfect = exact_quality(model, {key: 0.0}).system - base
         halved = exact_quality(model, {key: 0.5}).system - base
-        rows.append({"element": label, "if_perfect": perfect, "if_halved": halved, "method": "exact"})
-    return sorted(rows, key=lambda r: -r["if_perfect"])
+        rows.append(LeverageRow(label, "exact", perfect, halved))
+    return _ranked(rows)
 
 
-def simulated_leverage(result: RunResult) -> list[dict[str, Any]]:
-    """Simulated leverage of every element and standard (needs full records), sorted by ``if_perfect``."""
-    if not result.records:
-        return []
-    model = result.scenario.model
-    pathway = np.array([not k.background for k in model.classes])
+def _lookup(model: Model, elements: list[tuple[str, tuple[str, ...]]]) -> np.ndarray:
+    """``lut[element code, kind]``: the row of the leverage table a defect record belongs to
+    (the kind matters for handoffs only; -1 for elements with no leverage)."""
     n_nodes, n_edges = len(model.microsystems), len(model.handoffs)
     n_links = n_nodes + n_edges + len(model.requests)
-    elements = _elements(model)
-    # key code of a defect row: microsystems, handoffs and standards by element; handoffs by kind
-    labels = [label for label, _ in elements] + [st.name for st in model.standards]
-    # lut[element, kind] -> element code (the kind matters for handoffs only)
     lut = np.full((n_links + len(model.standards), len(HANDOFF_KINDS)), -1, dtype=np.int64)
     node_index = {m.name: i for i, m in enumerate(model.microsystems)}
     edge_index = {h.label: n_nodes + e for e, h in enumerate(model.handoffs)}
@@ -101,18 +142,31 @@ def simulated_leverage(result: RunResult) -> list[dict[str, Any]]:
             lut[request_index[key[1]], :] = c
     for s in range(len(model.standards)):
         lut[n_links + s, :] = len(elements) + s
+    return lut
+
+
+def simulated_leverage_rows(result: RunResult) -> tuple[LeverageRow, ...]:
+    """Simulated leverage of every element and standard (needs full records), largest ``if_perfect`` first."""
+    if not result.records:
+        return ()
+    model = result.scenario.model
+    pathway = np.array([not k.background for k in model.classes])
+    n_nodes, n_edges = len(model.microsystems), len(model.handoffs)
+    elements = _elements(model)
+    labels = [label for label, _ in elements] + [st.name for st in model.standards]
+    lut = _lookup(model, elements)
     perfect = np.zeros((len(result.records), len(labels)))
     halved = np.zeros_like(perfect)
     for r, rec in enumerate(result.records):
         j = rec.journeys
-        counted = (j["arrival"] >= rec.warmup) & pathway[j["class"]]
+        counted = (as_floats(j["arrival"]) >= rec.warmup) & pathway[j["class"]]
         n = int(counted.sum())
         if n == 0:  # no journey: no gain to measure in this replication
             perfect[r], halved[r] = np.nan, np.nan
             continue
         d = rec.defects
         keep = np.isin(d["journey"], j["journey"][counted])
-        element, kind, journey = d["element"][keep], d["defect"][keep], d["journey"][keep]
+        element, kind, journey = as_ints(d["element"][keep]), d["defect"][keep], d["journey"][keep]
         is_edge = (element >= n_nodes) & (element < n_nodes + n_edges)
         codes = lut[element, np.where(is_edge, kind, 0)]
         if codes.size == 0:
@@ -127,20 +181,36 @@ def simulated_leverage(result: RunResult) -> list[dict[str, Any]]:
         np.add.at(perfect[r], first[single], 1.0 / n)
         np.add.at(halved[r], first[single], 0.5 ** counts[single] / n)
     if np.isnan(perfect).all():
-        return []
-    rows = []
-    for c, label in enumerate(labels):
-        p, h = mean_ci(perfect[:, c]), mean_ci(halved[:, c])
-        rows.append({"element": label, "if_perfect": p.mean, "if_halved": h.mean, "method": "simulated",
-                     "ci95_if_perfect": p.to_dict()["ci95"], "ci95_if_halved": h.to_dict()["ci95"]})
-    return sorted(rows, key=lambda r: -r["if_perfect"])
+        return ()
+    return _ranked([_simulated_row(label, perfect[:, c], halved[:, c]) for c, label in enumerate(labels)])
+
+
+def _simulated_row(label: str, perfect: Floats, halved: Floats) -> LeverageRow:
+    p, h = mean_ci(perfect), mean_ci(halved)
+    return LeverageRow(label, "simulated", p.mean, h.mean, (plain(p.ci95[0]), plain(p.ci95[1])),
+                       (plain(h.ci95[0]), plain(h.ci95[1])))
+
+
+def leverage_rows(result: RunResult, exact: ExactQuality | None = None) -> tuple[LeverageRow, ...]:
+    """Exact and (with full records) simulated leverage, together, largest ``if_perfect`` first.
+
+    Where both apply, each element appears twice (``method`` tells which), so
+    they can be compared; standards appear as simulated only. ``exact`` as for
+    :func:`exact_leverage_rows`.
+    """
+    return _ranked(exact_leverage_rows(result.scenario.model, exact) + simulated_leverage_rows(result))
+
+
+def exact_leverage(model: Model) -> list[dict[str, Any]]:
+    """:func:`exact_leverage_rows` as JSON-ready dicts."""
+    return [r.to_dict() for r in exact_leverage_rows(model)]
+
+
+def simulated_leverage(result: RunResult) -> list[dict[str, Any]]:
+    """:func:`simulated_leverage_rows` as JSON-ready dicts."""
+    return [r.to_dict() for r in simulated_leverage_rows(result)]
 
 
 def leverage(result: RunResult) -> list[dict[str, Any]]:
-    """Exact and (with full records) simulated leverage, together, sorted by ``if_perfect``.
-
-    Where both apply, each element appears twice (``method`` tells which), so
-    they can be compared; standards appear as simulated only.
-    """
-    rows = exact_leverage(result.scenario.model) + simulated_leverage(result)
-    return sorted(rows, key=lambda r: -r["if_perfect"])
+    """:func:`leverage_rows` as JSON-ready dicts."""
+    return [r.to_dict() for r in leverage_rows(result)]

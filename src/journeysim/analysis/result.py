@@ -42,9 +42,9 @@ class SimulationResult(RunResult):
         return cls(**{f.name: getattr(run, f.name) for f in dataclasses.fields(RunResult)})
 
     def summary(self) -> Summary:
-        """Statistics across replications, with 95% confidence intervals (computed once)."""
+        """Statistics across replications, with 95% confidence intervals (computed once, from :meth:`exact`)."""
         if self._summary is None:
-            object.__setattr__(self, "_summary", summarize(self))
+            object.__setattr__(self, "_summary", summarize(self, self.exact()))
         assert self._summary is not None
         return self._summary
 

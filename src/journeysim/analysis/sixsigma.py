@@ -33,14 +33,15 @@ Examples
 >>> from journeysim.model.mesosystem import Model
 >>> m = Model([Microsystem("A", defects={"x": 0.1, "y": 0.2}), Microsystem("B", defect=0.3)],
 ...           [Handoff("A", "B", defects={"information": 0.4})], classes=[PatientClass("p", entry="A", rate=0.1)])
->>> e = exact_six_sigma(m)
->>> e["opportunities_per_journey"], round(e["defects_per_journey"], 6), round(e["dpmo"])
+>>> e = exact_six_sigma_result(m)
+>>> e.opportunities_per_journey, round(e.defects_per_journey, 6), round(e.dpmo)
 (4.0, 1.0, 250000)
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,23 +51,78 @@ from ..model.elements import Handoff
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
-from ..run.stats import mean_ci
-from .exact import exact_quality
+from ..run.stats import Estimate, mean_ci
+from .built import caught_of, defects_of, kinds_of, probability_of
+from .exact import ExactQuality, exact_quality
+from .figures import Floats, Ints, as_floats, as_ints
 
-__all__ = ["six_sigma", "exact_six_sigma", "opportunity_tables"]
+__all__ = ["SixSigmaExact", "SixSigmaSimulated", "SixSigmaResult", "six_sigma_result", "exact_six_sigma_result",
+           "six_sigma", "exact_six_sigma", "opportunity_tables"]
 
 
+@dataclass(frozen=True, slots=True)
+class SixSigmaExact:
+    """The Six Sigma measures from the graph (standards left out).
 
-def opportunity_tables(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Opportunities per visit ``[node, class]``, per transfer ``[edge, class]`` and per request ``[request, class]``."""
+    ``dpmo`` and ``sigma_level`` are ``None`` when a journey has no opportunity for a defect.
+    """
+
+    opportunities_per_journey: float
+    defects_per_journey: float
+    dpmo: float | None
+    sigma_level: float | None
+    rolled_throughput_yield: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The measures by name (JSON-ready)."""
+        return {"opportunities_per_journey": self.opportunities_per_journey,
+                "defects_per_journey": self.defects_per_journey, "dpmo": self.dpmo,
+                "sigma_level": self.sigma_level, "rolled_throughput_yield": self.rolled_throughput_yield}
+
+
+@dataclass(frozen=True, slots=True)
+class SixSigmaSimulated:
+    """The Six Sigma measures of the recorded journeys, each with its 95% CI across replications."""
+
+    opportunities_per_journey: Estimate
+    defects_per_journey: Estimate
+    dpmo: Estimate
+    rolled_throughput_yield: Estimate
+    #: from the mean DPMO (``None`` when it cannot be formed)
+    sigma_level: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The measures by name, each ``{mean, ci95}`` but the sigma level (JSON-ready)."""
+        return {"opportunities_per_journey": self.opportunities_per_journey.to_dict(),
+                "defects_per_journey": self.defects_per_journey.to_dict(), "dpmo": self.dpmo.to_dict(),
+                "rolled_throughput_yield": self.rolled_throughput_yield.to_dict(), "sigma_level": self.sigma_level}
+
+
+@dataclass(frozen=True, slots=True)
+class SixSigmaResult:
+    """Exact and simulated Six Sigma measures; ``simulated`` is ``None`` without full records."""
+
+    exact: SixSigmaExact
+    simulated: SixSigmaSimulated | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"exact": {...}, "simulated": {...} or None}`` (JSON-ready)."""
+        return {"exact": self.exact.to_dict(),
+                "simulated": None if self.simulated is None else self.simulated.to_dict()}
+
+
+def opportunity_tables(model: Model) -> tuple[Ints, Ints, Ints]:
+    """Opportunities per visit ``[node, class]``, per transfer ``[edge, class]`` and per request
+    ``[request, class]``."""
     names = model.class_names
-    node = np.array([[sum(d.probability.get(k) > 0 for d in m.defects) for k in names] for m in model.microsystems])
-    edge = np.array([[sum(h.defects.get(kind).get(k) > 0 for kind in HANDOFF_KINDS) for k in names]  # type: ignore[union-attr]
-                     for h in model.handoffs]).reshape(len(model.handoffs), len(names))
+    node = np.array([[sum(d.probability.get(k) > 0 for d in defects_of(m)) for k in names]
+                     for m in model.microsystems], dtype=np.int64)
+    edge = np.array([[sum(kinds_of(h).get(kind).get(k) > 0 for kind in HANDOFF_KINDS) for k in names]
+                     for h in model.handoffs], dtype=np.int64).reshape(len(model.handoffs), len(names))
     index = {m.name: i for i, m in enumerate(model.microsystems)}
-    req = np.array([[sum(r.defects.get(kind).get(k) > 0 for kind in REQUEST_KINDS)  # type: ignore[union-attr]
-                     + node[index[r.target], c] for c, k in enumerate(names)]
-                    for r in model.requests]).reshape(len(model.requests), len(names))
+    req = np.array([[sum(kinds_of(r).get(kind).get(k) > 0 for kind in REQUEST_KINDS) + node[index[r.target], c]
+                     for c, k in enumerate(names)]
+                    for r in model.requests], dtype=np.int64).reshape(len(model.requests), len(names))
     return node, edge, req
 
 
@@ -80,21 +136,27 @@ def _sigma(dpmo: float) -> float | None:
 def _transfer_defects(model: Model, h: Handoff, k: str) -> float:
     """Expected defects of one transfer on ``h``: its kinds (less the caught information
     defects) and what an uncaught information defect adds at the receiving visit."""
-    caught = 0.0 if h.recovery is None else h.recovery.probability.get(k)  # type: ignore[union-attr]
-    info = h.defects.get(INFORMATION).get(k)  # type: ignore[union-attr]
-    out = sum(h.defects.get(kind).get(k) for kind in HANDOFF_KINDS) - info * caught  # type: ignore[union-attr]
+    by = caught_of(h)
+    caught = 0.0 if by is None else by.get(k)
+    defects = kinds_of(h)
+    info = defects.get(INFORMATION).get(k)
+    out = sum(defects.get(kind).get(k) for kind in HANDOFF_KINDS) - info * caught
     f = h.propagation
     if f != 1.0 and info > 0:
-        ps = [d.probability.get(k) for d in model.microsystem(h.target).defects]
+        ps = [d.probability.get(k) for d in defects_of(model.microsystem(h.target))]
         prob = model.frailty.probability
         out += model.frailty.expect(lambda z: prob(info, z) * (1.0 - caught) * sum(
             prob(min(1.0, f * q), z) - prob(q, z) for q in ps))
     return out
 
 
-def exact_six_sigma(model: Model) -> dict[str, Any]:
-    """Expected opportunities and defects per journey, DPMO, sigma level and RTY from the graph."""
-    exact = exact_quality(model)
+def exact_six_sigma_result(model: Model, exact: ExactQuality | None = None) -> SixSigmaExact:
+    """Expected opportunities and defects per journey, DPMO, sigma level and RTY from the graph.
+
+    ``exact`` is the model's exact quality (solved here when not given): its expected
+    visits weigh each element, and its system quality is the RTY.
+    """
+    exact = exact if exact is not None else exact_quality(model)
     node_opp, edge_opp, req_opp = opportunity_tables(model)
     pathway = [k for k in model.classes if not k.background]
     rates = np.array([k.rate for k in pathway])
@@ -108,70 +170,58 @@ def exact_six_sigma(model: Model) -> dict[str, Any]:
             if not v:
                 continue
             opps += w * v * node_opp[i, c]
-            defects += w * v * sum(d.probability.get(k.name) for d in m.defects)
+            defects += w * v * sum(d.probability.get(k.name) for d in defects_of(m))
             for e, h in enumerate(model.handoffs):
                 if h.source == m.name:
-                    p = h.probability.get(k.name)  # type: ignore[union-attr]
+                    p = probability_of(h).get(k.name)
                     opps += w * v * p * edge_opp[e, c]
                     defects += w * v * p * _transfer_defects(model, h, k.name)
             for q, r in enumerate(model.requests):
                 if r.source == m.name:
-                    p = r.probability.get(k.name)  # type: ignore[union-attr]
+                    p = probability_of(r).get(k.name)
                     opps += w * v * p * req_opp[q, c]
-                    support = sum(d.probability.get(k.name) for d in model.microsystem(r.target).defects)
-                    defects += w * v * p * (support + sum(r.defects.get(kind).get(k.name)  # type: ignore[union-attr]
-                                                          for kind in REQUEST_KINDS))
+                    support = sum(d.probability.get(k.name) for d in defects_of(model.microsystem(r.target)))
+                    defects += w * v * p * (support + sum(kinds_of(r).get(kind).get(k.name) for kind in REQUEST_KINDS))
     dpmo = 1e6 * defects / opps if opps else None  # no opportunity, no rate of defects per opportunity
-    return {"opportunities_per_journey": float(opps), "defects_per_journey": float(defects), "dpmo": dpmo,
-            "sigma_level": None if dpmo is None else _sigma(dpmo), "rolled_throughput_yield": exact.system}
+    return SixSigmaExact(float(opps), float(defects), dpmo, None if dpmo is None else _sigma(dpmo), exact.system)
 
 
-def six_sigma(result: RunResult) -> dict[str, Any]:
-    """Simulated (full records) and exact Six Sigma measures of ``result``.
-
-    Returns ``{"simulated": {measure: {mean, ci95}} or None, "exact": {measure: value}}``.
-    """
+def _simulated(result: RunResult) -> SixSigmaSimulated:
+    """The measures per replication of the recorded pathway journeys, and their CIs."""
     model = result.scenario.model
-    out: dict[str, Any] = {"exact": exact_six_sigma(model), "simulated": None}
-    if not result.records:
-        return out
     node_opp, edge_opp, req_opp = opportunity_tables(model)
     pathway = np.array([not k.background for k in model.classes])
     n_nodes, n_edges, n_req = len(model.microsystems), len(model.handoffs), len(model.requests)
+    n_std, n_kinds = len(model.standards), len(HANDOFF_KINDS)
     per_rep: dict[str, list[float]] = {k: [] for k in ("opportunities_per_journey", "defects_per_journey", "dpmo",
                                                        "rolled_throughput_yield")}
     for rec in result.records:
         j = rec.journeys
-        counted = (j["arrival"] >= rec.warmup) & pathway[j["class"]]
+        counted = (as_floats(j["arrival"]) >= rec.warmup) & pathway[j["class"]]
         ids = j["journey"][counted]
         n = len(ids)
         if n == 0:
             continue
         cls_of = np.full(int(j["journey"].max()) + 1, -1, dtype=np.int64)
         cls_of[j["journey"]] = j["class"]
-        v, h, q, s = rec.visits, rec.handoffs, rec.requests, rec.standards
-        in_v, in_h, in_q = (np.isin(t["journey"], ids) for t in (v, h, q))
-        in_s = np.isin(s["journey"], ids)
+        v, h, q, s, d = rec.visits, rec.handoffs, rec.requests, rec.standards, rec.defects
+        in_v, in_h, in_q, in_s, in_d = (np.isin(t["journey"], ids) for t in (v, h, q, s, d))
         opps = (node_opp[v["node"][in_v], cls_of[v["journey"][in_v]]].sum()
                 + edge_opp[h["handoff"][in_h], cls_of[h["journey"][in_h]]].sum()
                 + req_opp[q["request"][in_q], cls_of[q["journey"][in_q]]].sum()
                 + int(in_s.sum()))
         defects = float(j["defects"][counted].sum())
         # yields of each element: occurrences and defective occurrences
-        d = rec.defects
-        in_d = np.isin(d["journey"], ids)
         occurrences = np.concatenate([
             np.bincount(v["node"][in_v], minlength=n_nodes),
             np.bincount(q["target"][in_q], minlength=n_nodes),
         ]).reshape(2, n_nodes).sum(axis=0)
-        n_std = len(model.standards)
-        n_kinds = len(HANDOFF_KINDS)
-        counts = np.concatenate([occurrences, np.repeat(np.bincount(h["handoff"][in_h], minlength=n_edges), n_kinds),
-                                 np.bincount(q["request"][in_q], minlength=n_req),
-                                 np.bincount(s["standard"][in_s], minlength=n_std)])
+        counts: Floats = np.concatenate([
+            occurrences, np.repeat(np.bincount(h["handoff"][in_h], minlength=n_edges), n_kinds),
+            np.bincount(q["request"][in_q], minlength=n_req), np.bincount(s["standard"][in_s], minlength=n_std)])
         # defective occurrences: distinct (journey, element[, kind], time) rows, since one visit
         # with two named defects is one defective occurrence
-        el, kind, t, jid = d["element"][in_d], d["defect"][in_d], d["time"][in_d], d["journey"][in_d]
+        el, kind, t, jid = as_ints(d["element"][in_d]), as_ints(d["defect"][in_d]), d["time"][in_d], d["journey"][in_d]
         is_edge = (el >= n_nodes) & (el < n_nodes + n_edges)
         slot = np.where(el < n_nodes, el,
                         np.where(is_edge, n_nodes + n_kinds * (el - n_nodes) + np.clip(kind, 0, n_kinds - 1),
@@ -184,8 +234,25 @@ def six_sigma(result: RunResult) -> dict[str, Any]:
         per_rep["defects_per_journey"].append(defects / n)
         per_rep["dpmo"].append(1e6 * defects / opps if opps else math.nan)
     # counts cannot fall below 0 nor a yield above 1: the t intervals are cut there
-    sim = {k: mean_ci(np.array(vals)).within(0.0, 1.0 if k == "rolled_throughput_yield" else math.inf).to_dict()
+    est = {k: mean_ci(np.array(vals)).within(0.0, 1.0 if k == "rolled_throughput_yield" else math.inf)
            for k, vals in per_rep.items()}
-    sim["sigma_level"] = _sigma(sim["dpmo"]["mean"] if sim["dpmo"]["mean"] is not None else math.nan)
-    out["simulated"] = sim
-    return out
+    return SixSigmaSimulated(est["opportunities_per_journey"], est["defects_per_journey"], est["dpmo"],
+                             est["rolled_throughput_yield"], _sigma(est["dpmo"].mean))
+
+
+def six_sigma_result(result: RunResult, exact: ExactQuality | None = None) -> SixSigmaResult:
+    """Simulated (full records) and exact Six Sigma measures of ``result``; ``exact`` as for
+    :func:`exact_six_sigma_result`."""
+    model = result.scenario.model
+    return SixSigmaResult(exact_six_sigma_result(model, exact), _simulated(result) if result.records else None)
+
+
+def six_sigma(result: RunResult) -> dict[str, Any]:
+    """:func:`six_sigma_result` as a JSON-ready dict:
+    ``{"simulated": {measure: {mean, ci95}} or None, "exact": {measure: value}}``."""
+    return six_sigma_result(result).to_dict()
+
+
+def exact_six_sigma(model: Model) -> dict[str, Any]:
+    """:func:`exact_six_sigma_result` as a JSON-ready dict."""
+    return exact_six_sigma_result(model).to_dict()

@@ -42,13 +42,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .figures import as_floats
+
 if TYPE_CHECKING:
     from ..engine.records import Records
+    from ..model.mesosystem import Model
     from ..run.results import RunResult
 
 __all__ = ["MserResult", "WarmupSuggestion", "mser", "suggest_warmup", "welch"]
@@ -71,7 +74,10 @@ _JOURNEY_STATISTICS = ("time_in_system",)
 _NODE_STATISTICS = ("wait", "sojourn")
 
 
-def _read_only(a: NDArray[np.generic]) -> NDArray[np.generic]:
+_Array = TypeVar("_Array", bound=NDArray[Any])
+
+
+def _read_only(a: _Array) -> _Array:
     a.setflags(write=False)
     return a
 
@@ -330,7 +336,7 @@ def _observations(
         r = rec.requests
         keep = r["target"] == node_code
         times = r["requested"][keep]
-        values = (r["wait"] if statistic == "wait" else r["end"] - r["requested"])[keep]
+        values = (r["wait"] if statistic == "wait" else as_floats(r["end"]) - as_floats(r["requested"]))[keep]
     else:
         v = rec.visits
         keep = v["node"] == node_code
@@ -448,50 +454,11 @@ def suggest_warmup(
     'wait'
     """
     scenario = result.scenario
-    model = scenario.model
     horizon = float(scenario.horizon)
-    if node is None:
-        statistic = "time_in_system" if statistic is None else statistic
-        allowed: tuple[str, ...] = _JOURNEY_STATISTICS
-    else:
-        statistic = "wait" if statistic is None else statistic
-        allowed = _NODE_STATISTICS
-    if statistic not in allowed:
-        where = f"at a microsystem (node={node!r})" if node is not None else "of whole journeys (no node=)"
-        raise ValueError(f"statistic {statistic!r} is not available {where}; choose one of {list(allowed)}")
-    node_code: int | None = None
-    support = False
-    if node is not None:
-        names = model.node_names
-        if node not in names:
-            import difflib
-
-            close = difflib.get_close_matches(str(node), list(names), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"node {node!r} is not a microsystem of the model{hint}; they are {list(names)}")
-        node_code = names.index(node)
-        support = model.microsystem(node).kind == "support"
-    if bin_minutes is None:
-        width = _default_bin_minutes(horizon)
-    elif isinstance(bin_minutes, bool) or not isinstance(bin_minutes, (int, float, np.number)) or not (
-        math.isfinite(bin_minutes) and bin_minutes > 0
-    ):
-        raise ValueError(f"bin_minutes must be a positive number of minutes, got {bin_minutes!r}")
-    else:
-        width = float(bin_minutes)
+    statistic, node_code, support = _output(scenario.model, node, statistic)
+    width = _bin_width(horizon, bin_minutes)
     n_bins = max(1, math.ceil(horizon / width - 1e-9))
-    pathway = np.array([not k.background for k in model.classes], dtype=bool)
-
-    sums = np.zeros((len(result.records), n_bins))
-    counts = np.zeros((len(result.records), n_bins), dtype=np.int64)
-    for r, rec in enumerate(result.records):
-        times, values = _observations(rec, statistic, node_code, support, pathway)
-        # Journeys cut short at the end of a run have no finite end; arrivals at or past the
-        # horizon (downstream visits) fall outside the binned window.
-        keep = np.isfinite(values) & (times >= 0.0) & (times < horizon)
-        idx = np.minimum((times[keep] // width).astype(np.int64), n_bins - 1)
-        sums[r] = np.bincount(idx, weights=values[keep], minlength=n_bins)
-        counts[r] = np.bincount(idx, minlength=n_bins)
+    sums, counts = _binned(result, statistic, node_code, support, width, n_bins)
     total = counts.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         series = np.where(total > 0, sums.sum(axis=0) / total, np.nan)
@@ -511,3 +478,55 @@ def suggest_warmup(
         by_replication=_read_only(by_replication),
         mser=found,
     )
+
+
+def _binned(result: RunResult, statistic: str, node_code: int | None, support: bool, width: float,
+            n_bins: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Sums and counts of the observations in each time bin, per replication (replications x bins)."""
+    horizon = float(result.scenario.horizon)
+    pathway = np.array([not k.background for k in result.scenario.model.classes], dtype=bool)
+    sums = np.zeros((len(result.records), n_bins))
+    counts = np.zeros((len(result.records), n_bins), dtype=np.int64)
+    for r, rec in enumerate(result.records):
+        times, values = _observations(rec, statistic, node_code, support, pathway)
+        # Journeys cut short at the end of a run have no finite end; arrivals at or past the
+        # horizon (downstream visits) fall outside the binned window.
+        keep = np.isfinite(values) & (times >= 0.0) & (times < horizon)
+        idx = np.minimum((times[keep] // width).astype(np.int64), n_bins - 1)
+        sums[r] = np.bincount(idx, weights=values[keep], minlength=n_bins)
+        counts[r] = np.bincount(idx, minlength=n_bins)
+    return sums, counts
+
+
+def _output(model: Model, node: str | None, statistic: str | None) -> tuple[str, int | None, bool]:
+    """The statistic observed, the code of ``node`` (``None`` for whole journeys) and whether it is a support one."""
+    if node is None:
+        statistic = "time_in_system" if statistic is None else statistic
+        allowed: tuple[str, ...] = _JOURNEY_STATISTICS
+    else:
+        statistic = "wait" if statistic is None else statistic
+        allowed = _NODE_STATISTICS
+    if statistic not in allowed:
+        where = f"at a microsystem (node={node!r})" if node is not None else "of whole journeys (no node=)"
+        raise ValueError(f"statistic {statistic!r} is not available {where}; choose one of {list(allowed)}")
+    if node is None:
+        return statistic, None, False
+    names = model.node_names
+    if node not in names:
+        import difflib
+
+        close = difflib.get_close_matches(str(node), list(names), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"node {node!r} is not a microsystem of the model{hint}; they are {list(names)}")
+    return statistic, names.index(node), model.microsystem(node).kind == "support"
+
+
+def _bin_width(horizon: float, bin_minutes: float | None) -> float:
+    """``bin_minutes`` checked, or the default width for ``horizon``."""
+    if bin_minutes is None:
+        return _default_bin_minutes(horizon)
+    if isinstance(bin_minutes, bool) or not isinstance(bin_minutes, (int, float, np.number)) or not (
+        math.isfinite(bin_minutes) and bin_minutes > 0
+    ):
+        raise ValueError(f"bin_minutes must be a positive number of minutes, got {bin_minutes!r}")
+    return float(bin_minutes)

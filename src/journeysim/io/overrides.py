@@ -129,6 +129,7 @@ def _parse_path(text: str) -> tuple[tuple[PathPart, ...], int]:
         if i < len(text) and text[i] == "[":
             j = _skip_space(text, i + 1)
             digits = re.compile(r"\d+").match(text, j)
+            part: PathPart
             if j < len(text) and text[j] in "\"'":
                 part, j = _quoted(text, j)
             elif digits and parts:

@@ -47,7 +47,7 @@ from typing import Any
 from ..errors import Problem, ValidationError
 from ..model._problems import Collector, is_number
 from ..model.clock import Window
-from ..model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+from ..model.distributions import FORMS, Distribution, Fixed
 from ..model.elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
 from ..model.frailty import Frailty
 from ..model.mesosystem import Model
@@ -90,17 +90,6 @@ _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", 
                   "remove")
 _FRAILTY_KEYS = ("correlation", "reference")
 _GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
-_DIST_PARAMS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "fixed": (("value",),),
-    "exponential": (("mean",),),
-    "lognormal": (("median", "log_sd"), ("mean", "sd")),
-    "gamma": (("shape", "scale"), ("mean", "sd")),
-    "triangular": (("low", "mode", "high"),),
-    "uniform": (("low", "high"),),
-    "empirical": (("values",),),
-}
-# parameters that are not durations, so a unit does not scale them
-_UNITLESS = {"log_sd", "shape"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +140,15 @@ def _sections(text: str) -> list[tuple[str, str, int, dict[str, int]]]:
     return sections
 
 
-def _origins(text: str, shown: str, data: Mapping[str, Any]) -> dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]:
+Origins = dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]
+
+
+#: ``classes[2] (STEMI).rate_per_day``: the array, the index and the key of a problem's path
+_ENTRY_PATH = re.compile(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\]"
+                         r"(?: \([^)]*\))?\.?([A-Za-z0-9_-]*)")
+
+
+def _origins(text: str, shown: str, data: Mapping[str, Any]) -> Origins:
     origins: dict[tuple[str, int], tuple[str, int | None, dict[str, int]]] = {}
     sections = _sections(text)
     for array in _ARRAYS:
@@ -234,7 +231,9 @@ def _read_bytes(path: Path) -> tuple[bytes, None] | tuple[None, str]:
 
 
 def _line_at(data: bytes | str, offset: int) -> int:
-    return data.count(b"\n" if isinstance(data, bytes) else "\n", 0, offset) + 1
+    if isinstance(data, bytes):
+        return data.count(b"\n", 0, offset) + 1
+    return data.count("\n", 0, offset) + 1
 
 
 def _decode(data: bytes, shown: str) -> str:
@@ -471,7 +470,7 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
     >>> parse_distribution({"dist": "lognormal", "median": 1.2, "log_sd": 0.5, "unit": "days"}, c, "stay")
     LogNormal(median=1728.0, log_sd=0.5)
     >>> parse_distribution({"dist": "normal", "mean": 3}, c, "stay") is None, str(c.problems[0])
-    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, triangular, uniform, empirical")
+    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, ...")
     """
     if is_number(value):
         if value < 0:
@@ -484,14 +483,15 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
             return None
     sub = c.child(path)
     if not isinstance(value, Mapping):
-        c.add(path, f"must be a number of minutes or a distribution table like {{ dist = \"exponential\", mean = 5 }}, got {value!r}")
+        c.add(path, "must be a number of minutes or a distribution table like "
+              f"{{ dist = \"exponential\", mean = 5 }}, got {value!r}")
         return None
     kind = value.get("dist")
-    if kind not in _DIST_PARAMS:
+    if not isinstance(kind, str) or kind not in FORMS:
         if kind is None:
-            sub.add("dist", f"is required; one of {', '.join(_DIST_PARAMS)}")
+            sub.add("dist", f"is required; one of {', '.join(FORMS)}")
         else:
-            sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(_DIST_PARAMS)}")
+            sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(FORMS)}")
         return None
     unit = value.get("unit", "minutes")
     if unit not in _UNITS:
@@ -499,42 +499,33 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         return None
     scale = _UNITS[unit]
     params = {k: v for k, v in value.items() if k not in ("dist", "unit")}
-    forms = _DIST_PARAMS[kind]
-    form = next((f for f in forms if set(f) == set(params)), None)
+    forms = FORMS[kind]
+    form = next((f for f in forms if set(f.params) == set(params)), None)
     if form is None:
-        allowed = sorted({p for f in forms for p in f})
+        allowed = sorted({p for f in forms for p in f.params})
         for key in params:
             if key not in allowed:
                 match = difflib.get_close_matches(key, allowed, n=1)
                 sub.add(key, f"unknown parameter of {kind}" + (f"; did you mean {match[0]!r}?" if match else ""))
-        wanted = " or ".join("(" + ", ".join(f) + ")" for f in forms)
+        wanted = " or ".join("(" + ", ".join(f.params) + ")" for f in forms)
         sub.add("", f"{kind} needs parameters {wanted}, got ({', '.join(params) or 'none'})")
         return None
-    if kind == "empirical":
-        values = params["values"]
-        if not isinstance(values, list) or not all(is_number(v) for v in values):
-            sub.add("values", "must be a list of numbers")
+    converted: dict[str, Any] = {}
+    for key, given in params.items():
+        times = 1.0 if key in form.unitless else scale
+        if isinstance(given, list) and all(is_number(v) for v in given):  # e.g. empirical values
+            items = [sub.converted(f"{key}[{i}]", v, float(v) * times, unit) for i, v in enumerate(given)]
+            converted[key] = None if None in items else tuple(items)
+        elif is_number(given):
+            converted[key] = sub.converted(key, given, float(given) * times, unit)
+        else:
+            sub.add(key, f"must be a number{' or a list of numbers' if isinstance(given, list) else ''}, "
+                         f"got {given!r}")
             return None
-        params = {"values": tuple(sub.converted(f"values[{i}]", v, float(v) * scale, unit) for i, v in enumerate(values))}
-    else:
-        bad = [k for k, v in params.items() if not is_number(v)]
-        for k in bad:
-            sub.add(k, f"must be a number, got {params[k]!r}")
-        if bad:
-            return None
-        params = {k: float(v) if k in _UNITLESS else sub.converted(k, v, float(v) * scale, unit)
-                  for k, v in params.items()}
-    if any(v is None for v in (params["values"] if kind == "empirical" else params.values())):
+    if None in converted.values():
         return None
-    makers: dict[tuple[str, tuple[str, ...]], Callable[..., Distribution]] = {
-        ("lognormal", ("mean", "sd")): LogNormal.from_mean_sd,
-        ("gamma", ("mean", "sd")): Gamma.from_mean_sd,
-    }
-    cls = {"fixed": Fixed, "exponential": Exponential, "lognormal": LogNormal, "gamma": Gamma,
-           "triangular": Triangular, "uniform": Uniform, "empirical": Empirical}[kind]
-    make = makers.get((kind, form), cls)
     try:
-        return make(**params)
+        return form.make(**converted)
     except ValidationError as err:
         c.absorb(err, path)
         return None
@@ -756,7 +747,8 @@ def _build_group(c: Collector, name: str, t: Any) -> Group | None:
     if not isinstance(values, Mapping):
         c.add(by, f"must be a table of label -> names, got {values!r}")
         return None
-    return _element(c, Group, name=name, by=by, values={k: (v,) if isinstance(v, str) else v for k, v in values.items()})
+    return _element(c, Group, name=name, by=by,
+                    values={k: (v,) if isinstance(v, str) else v for k, v in values.items()})
 
 
 def _build_frailty(c: Collector, t: Any) -> Frailty | None:
@@ -879,7 +871,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             mc.problems.extend(err.problems)
     # a microsystem that could not be built is reported once, not again by each reference to it
     made = {j for j, _ in built["microsystems"]}
-    broken = {str(t["name"]) for i, t in enumerate(data.get("microsystems", []) if isinstance(data.get("microsystems"), list) else [])
+    listed = data.get("microsystems")
+    broken = {str(t["name"]) for i, t in enumerate(listed if isinstance(listed, list) else [])
               if isinstance(t, Mapping) and "name" in t and i not in made}
     echo = re.compile(r"unknown (?:clinical )?microsystem '([^']*)'")
     for p in mc.problems:
@@ -914,7 +907,7 @@ def locate_problems(spec: ScenarioSpec, problems: Sequence[Problem]) -> list[Pro
     located = []
     for p in problems:
         file, line = spec.file, None
-        m = re.match(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\](?: \([^)]*\))?\.?([A-Za-z0-9_-]*)", p.path)
+        m = _ENTRY_PATH.match(p.path)
         origin, key = None, ""
         if m:
             origin, key = spec.origins.get((m.group(1), int(m.group(2)))), m.group(3)

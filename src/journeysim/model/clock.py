@@ -83,7 +83,7 @@ def _hhmm(minutes: float) -> str:
     return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Window:
     """A weekly time window: the same period of the day on some days of the week.
 
@@ -96,22 +96,23 @@ class Window:
         past midnight into the next day (``end == start`` means 24 hours).
     """
 
-    days: tuple[int, ...] | str | Sequence[str] = "all"
-    start: float | str = 0.0
-    end: float | str = 24.0
+    days: tuple[int, ...]
+    start: float
+    end: float
 
-    def __post_init__(self) -> None:
+    def __init__(self, days: tuple[int, ...] | str | Sequence[str] = "all", start: float | str = 0.0,
+                 end: float | str = 24.0) -> None:
         c = Collector()
-        if isinstance(self.days, tuple) and all(isinstance(d, int) and 0 <= d < 7 for d in self.days) and self.days:
-            days = tuple(sorted(set(self.days)))
+        if isinstance(days, tuple) and days and all(isinstance(d, int) and 0 <= d < 7 for d in days):
+            day_numbers: tuple[int, ...] | None = tuple(sorted({int(d) for d in days}))
         else:
-            days = parse_days(c, "days", self.days)
-        start = parse_clock_time(c, "start", self.start)
-        end = parse_clock_time(c, "end", self.end)
+            day_numbers = parse_days(c, "days", days)
+        opens = parse_clock_time(c, "start", start)
+        closes = parse_clock_time(c, "end", end)
         c.raise_if_any()
-        object.__setattr__(self, "days", days)
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", end)
+        object.__setattr__(self, "days", day_numbers)
+        object.__setattr__(self, "start", opens)
+        object.__setattr__(self, "end", closes)
 
     @classmethod
     def parse(cls, c: Collector, path: str, value: object) -> Window | None:
@@ -138,7 +139,7 @@ class Window:
     @property
     def length(self) -> float:
         """Minutes of the daily period."""
-        span = self.end - self.start  # type: ignore[operator]
+        span = self.end - self.start
         return span if span > 0 else span + MINUTES_PER_DAY
 
     def intervals(self) -> tuple[tuple[float, float], ...]:
@@ -147,8 +148,8 @@ class Window:
         A period that runs past Sunday midnight is split in two.
         """
         out: list[tuple[float, float]] = []
-        for d in self.days:  # type: ignore[union-attr]
-            a = d * MINUTES_PER_DAY + self.start  # type: ignore[operator]
+        for d in self.days:
+            a = d * MINUTES_PER_DAY + self.start
             b = a + self.length
             if b <= MINUTES_PER_WEEK:
                 out.append((a, b))
@@ -167,12 +168,12 @@ class Window:
 
     def describe(self) -> str:
         """``"Mon-Fri 08:00-17:00"`` style text."""
-        days = [DAY_NAMES[d] for d in self.days]  # type: ignore[union-attr]
-        idx = list(self.days)  # type: ignore[arg-type]
+        days = [DAY_NAMES[d] for d in self.days]
+        idx = list(self.days)
         if len(idx) == 7:
             text = "every day"
         elif idx == list(range(idx[0], idx[-1] + 1)) and len(idx) > 2:
             text = f"{days[0]}-{days[-1]}"
         else:
             text = ",".join(days)
-        return f"{text} {_hhmm(self.start)}-{_hhmm(self.end)}"  # type: ignore[arg-type]
+        return f"{text} {_hhmm(self.start)}-{_hhmm(self.end)}"

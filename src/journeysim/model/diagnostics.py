@@ -16,7 +16,8 @@ Examples
 >>> ward = Model([Microsystem("Ward", capacity=24, service=Exponential(3 * 1440))],
 ...              classes=[PatientClass("emergency", entry="Ward", rate=per_day(10))])
 >>> [str(w) for w in model_warnings(ward)]
-['microsystems[0] (Ward): offered load 1.25 >= 1: 30 servers busy on average for 24; unstable, so its queue and waits grow with the horizon']
+['microsystems[0] (Ward): offered load 1.25 >= 1: 30 servers busy on average for 24; unstable, so its queue
+and waits grow with the horizon']
 """
 
 from __future__ import annotations

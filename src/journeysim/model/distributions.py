@@ -29,8 +29,9 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -49,6 +50,8 @@ __all__ = [
     "Triangular",
     "Uniform",
     "Empirical",
+    "Form",
+    "FORMS",
 ]
 
 
@@ -67,7 +70,7 @@ class Distribution(Protocol):
 
 
 def _check_nonnegative(c: Collector, name: str, value: object, *, positive: bool = False) -> None:
-    if not is_number(value) or value < 0 or (positive and value == 0):
+    if not isinstance(value, int | float) or not is_number(value) or value < 0 or (positive and value == 0):
         c.add(name, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 
@@ -408,3 +411,36 @@ class Empirical:
         if size is None:
             return float(arr[rng.integers(arr.size)])
         return arr[rng.integers(arr.size, size=size)]
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """One way to give a distribution by its parameters, as a scenario file does.
+
+    Attributes
+    ----------
+    params : tuple of str
+        The parameter names of this form, e.g. ``("median", "log_sd")``.
+    make : callable
+        Builds the distribution from those parameters, as keywords.
+    unitless : frozenset of str
+        Parameters that are not durations, which a time unit does not scale.
+    """
+
+    params: tuple[str, ...]
+    make: Callable[..., Distribution]
+    unitless: frozenset[str] = frozenset()
+
+
+#: Every distribution a scenario file can name (``dist = "lognormal"``), with the forms of its parameters.
+#: Adding a distribution is its class above and its line here.
+FORMS: Mapping[str, tuple[Form, ...]] = MappingProxyType({
+    Fixed.kind: (Form(("value",), Fixed),),
+    Exponential.kind: (Form(("mean",), Exponential),),
+    LogNormal.kind: (Form(("median", "log_sd"), LogNormal, frozenset({"log_sd"})),
+                     Form(("mean", "sd"), LogNormal.from_mean_sd)),
+    Gamma.kind: (Form(("shape", "scale"), Gamma, frozenset({"shape"})), Form(("mean", "sd"), Gamma.from_mean_sd)),
+    Triangular.kind: (Form(("low", "mode", "high"), Triangular),),
+    Uniform.kind: (Form(("low", "high"), Uniform),),
+    Empirical.kind: (Form(("values",), Empirical),),
+})

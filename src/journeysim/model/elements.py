@@ -23,9 +23,9 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias, TypeVar
 
 from ..errors import ValidationError
 from ._frozen import FrozenMap
@@ -57,6 +57,11 @@ __all__ = [
 
 # What names may not contain or be, and why (docs/scenarios.md, "Names"). Every name is
 # also non-empty, without control characters and without whitespace at either end.
+_set = object.__setattr__  # frozen dataclasses set their normalised fields once, in __init__
+#: No time at all: the default delay, exit delay, rework and activation lag.
+NO_TIME: Distribution = Fixed(0.0)
+_T = TypeVar("_T")
+
 _LABEL_ARROWS = {"->": "handoffs are labelled 'FROM->TO'", "=>": "requests are labelled 'FROM=>TO'"}
 _NODE_NAME = {**_LABEL_ARROWS, ":": "a milestone 'NODE.STEP' cannot have ':' in NODE"}
 _STEP_NAME = {".": "a milestone 'NODE.STEP' could not name the step",
@@ -220,7 +225,7 @@ class Step:
         c.raise_if_any()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Defect:
     """A named way a visit can go wrong, with its probability per visit.
 
@@ -233,14 +238,15 @@ class Defect:
     name: str
     probability: ByClass
 
-    def __post_init__(self) -> None:
+    def __init__(self, name: str, probability: ProbabilityLike) -> None:
         c = Collector()
-        check_name(c, "name", self.name)
-        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
+        check_name(c, "name", name)
+        _set(self, "name", name)
+        _set(self, "probability", _by_class(c, "probability", probability))
         c.raise_if_any()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Cost:
     """What an element costs: per use, per minute, and per defect.
 
@@ -265,30 +271,29 @@ class Cost:
     300.0
     """
 
-    per_visit: float = 0.0
-    per_minute: float = 0.0
-    defects: Mapping[str, float] = field(default_factory=dict)
-    reference: str = ""
+    per_visit: float
+    per_minute: float
+    defects: Mapping[str, float]
+    reference: str
 
-    def __post_init__(self) -> None:
+    def __init__(self, per_visit: float = 0.0, per_minute: float = 0.0, defects: Mapping[str, float] | None = None,
+                 reference: str = "") -> None:
         c = Collector()
-        for name in ("per_visit", "per_minute"):
-            value = getattr(self, name)
+        for name, value in (("per_visit", per_visit), ("per_minute", per_minute)):
             if not is_number(value) or not 0 <= value < math.inf:
                 c.add(name, f"must be a finite number >= 0, got {value!r}")
-            else:
-                object.__setattr__(self, name, float(value))
-        if not isinstance(self.defects, Mapping):
-            c.add("defects", f"must be a mapping of defect name to cost, got {self.defects!r}")
-            object.__setattr__(self, "defects", FrozenMap({}))
+            _set(self, name, float(value) if is_number(value) else 0.0)
+        costs: dict[str, float] = {}
+        if defects is not None and not isinstance(defects, Mapping):
+            c.add("defects", f"must be a mapping of defect name to cost, got {defects!r}")
         else:
-            costs = {}
-            for k, v in self.defects.items():
+            for k, v in (defects or {}).items():
                 if not is_number(v) or not 0 <= v < math.inf:
                     c.add(f"defects.{k}", f"must be a finite number >= 0, got {v!r}")
                 else:
                     costs[str(k)] = float(v)
-            object.__setattr__(self, "defects", FrozenMap(costs))
+        _set(self, "defects", FrozenMap(costs))
+        _set(self, "reference", reference)
         c.raise_if_any()
 
     def check_defects(self, c: Collector, path: str, known: Sequence[str]) -> None:
@@ -307,7 +312,7 @@ def _recovery(c: Collector, value: object) -> Recovery | None:
             c.add("recovery", f"must have probability and optionally rework, got keys {sorted(value)}")
             return None
         try:
-            return Recovery(**value)  # type: ignore[arg-type]
+            return Recovery(**value)
         except ValidationError as err:
             c.absorb(err, "recovery")
             return None
@@ -335,7 +340,7 @@ def _cost(c: Collector, value: object, known: Sequence[str]) -> Cost | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Recovery:
     """The receiving microsystem catches a handoff's information defect, at a time cost.
 
@@ -351,13 +356,14 @@ class Recovery:
     0.6
     """
 
-    probability: ProbabilityLike
-    rework: Distribution = field(default_factory=lambda: Fixed(0.0))
+    probability: ByClass
+    rework: Distribution
 
-    def __post_init__(self) -> None:
+    def __init__(self, probability: ProbabilityLike, rework: Distribution = NO_TIME) -> None:
         c = Collector()
-        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
-        _check_distribution(c, "rework", self.rework)
+        _set(self, "probability", _by_class(c, "probability", probability))
+        _check_distribution(c, "rework", rework)
+        _set(self, "rework", rework)
         c.raise_if_any()
 
 
@@ -388,7 +394,7 @@ class Shift:
     """
 
     window: Window
-    capacity: int | str | None = None
+    capacity: int | Literal["unlimited"] | None = None
     team_ready: Distribution | None = None
 
     def __post_init__(self) -> None:
@@ -403,7 +409,7 @@ class Shift:
         c.raise_if_any()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Activation:
     """A milestone at which a microsystem is told that a patient is on the way.
 
@@ -429,15 +435,17 @@ class Activation:
     """
 
     at: str
-    probability: ProbabilityLike = 1.0
-    lag: Distribution = field(default_factory=lambda: Fixed(0.0))
+    probability: ByClass
+    lag: Distribution
 
-    def __post_init__(self) -> None:
+    def __init__(self, at: str, probability: ProbabilityLike = 1.0, lag: Distribution = NO_TIME) -> None:
         c = Collector()
-        if not isinstance(self.at, str) or not self.at.strip():
-            c.add("at", f"must be a milestone such as 'ED.ecg' or 'arrive:ED', got {self.at!r}")
-        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
-        _check_distribution(c, "lag", self.lag)
+        if not isinstance(at, str) or not at.strip():
+            c.add("at", f"must be a milestone such as 'ED.ecg' or 'arrive:ED', got {at!r}")
+        _set(self, "at", at)
+        _set(self, "probability", _by_class(c, "probability", probability))
+        _check_distribution(c, "lag", lag)
+        _set(self, "lag", lag)
         c.raise_if_any()
 
 
@@ -453,11 +461,58 @@ def _class_flag(c: Collector, path: str, value: object) -> ByClass:
     return ByClass()
 
 
+def _capacity(c: Collector, value: object) -> int | None:
+    """A capacity: a positive integer, or ``None`` for unlimited (``"unlimited"``, ``inf``)."""
+    if value is None or value == "unlimited" or (isinstance(value, float) and math.isinf(value) and value > 0):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        c.add("capacity", f"must be a positive integer or 'unlimited', got {value!r}")
+        return None
+    return value
+
+
+def _defects(c: Collector, defect: object, defects: object) -> tuple[Defect, ...]:
+    """The named defects of a microsystem: ``defect`` is shorthand for one named ``"defect"``."""
+    out: list[Defect] = []
+    if defect is not None:
+        out.append(Defect("defect", _by_class(c, "defect", defect)))
+    if isinstance(defects, Mapping):
+        items: Iterable[tuple[object, object]] = defects.items()
+    elif isinstance(defects, Sequence) and not isinstance(defects, str):
+        items = ((getattr(d, "name", i), d) for i, d in enumerate(defects))
+    else:
+        c.add("defects", f"must be a mapping of defect name to probability, got {defects!r}")
+        items = ()
+    for name, value in items:
+        if isinstance(value, Defect):
+            out.append(value)
+            continue
+        try:
+            out.append(Defect(str(name), _by_class(c, f"defects.{name}", value)))
+        except ValidationError as err:
+            c.absorb(err, f"defects.{name}")
+    seen = [d.name for d in out]
+    for dup in sorted({n for n in seen if seen.count(n) > 1}):
+        c.add("defects", f"defect name {dup!r} is used more than once")
+    return tuple(out)
+
+
+def _items(c: Collector, path: str, value: object, cls: type[_T]) -> tuple[_T, ...]:
+    """A sequence of ``cls`` instances as a tuple; anything else is a problem at ``path``."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        c.add(path, f"must be a sequence of {cls.__name__}, got {value!r}")
+        return ()
+    for i, item in enumerate(value):
+        if not isinstance(item, cls):
+            c.add(f"{path}[{i}]", f"must be a {cls.__name__}, got {item!r}")
+    return tuple(x for x in value if isinstance(x, cls))
+
+
 def _overlap(a: Window, b: Window) -> bool:
     return any(x0 < y1 and y0 < x1 for x0, x1 in a.intervals() for y0, y1 in b.intervals())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Microsystem:
     """A clinical or support microsystem: a process node of the mesosystem.
 
@@ -516,95 +571,81 @@ class Microsystem:
     """
 
     name: str
-    kind: Literal["clinical", "support"] = "clinical"
-    capacity: int | None = None
-    service: Distribution | tuple[Step, ...] = field(default_factory=lambda: Fixed(0.0))
-    defect: ProbabilityLike | None = None
-    defects: tuple[Defect, ...] | Mapping[str, ProbabilityLike] = ()
-    reference: str = ""
-    service_by_class: Mapping[str, Distribution | Sequence[Step]] = field(default_factory=dict)
-    exit_delay: Distribution = field(default_factory=lambda: Fixed(0.0))
-    schedule: tuple[Shift, ...] = ()
-    team_ready: Distribution | None = None
-    activated_for: tuple[str, ...] | None = None
-    activation: tuple[Activation, ...] = ()
-    defect_per_wait_hour: float = 0.0
-    defect_per_occupant: float = 0.0
-    cost: Cost | Mapping[str, object] | None = None
+    kind: Literal["clinical", "support"]
+    capacity: int | None
+    service: Distribution | tuple[Step, ...]
+    defect: None
+    defects: tuple[Defect, ...]
+    reference: str
+    service_by_class: Mapping[str, Distribution | tuple[Step, ...]]
+    exit_delay: Distribution
+    schedule: tuple[Shift, ...]
+    team_ready: Distribution | None
+    activated_for: tuple[str, ...] | None
+    activation: tuple[Activation, ...]
+    defect_per_wait_hour: float
+    defect_per_occupant: float
+    cost: Cost | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        name: str,
+        kind: Literal["clinical", "support"] = "clinical",
+        capacity: int | Literal["unlimited"] | None = None,
+        service: Distribution | Sequence[Step] = NO_TIME,
+        defect: ProbabilityLike | None = None,
+        defects: Sequence[Defect] | Mapping[str, ProbabilityLike] = (),
+        reference: str = "",
+        service_by_class: Mapping[str, Distribution | Sequence[Step]] | None = None,
+        exit_delay: Distribution = NO_TIME,
+        schedule: Sequence[Shift] = (),
+        team_ready: Distribution | None = None,
+        activated_for: Sequence[str] | None = None,
+        activation: Sequence[Activation] = (),
+        defect_per_wait_hour: float = 0.0,
+        defect_per_occupant: float = 0.0,
+        cost: Cost | Mapping[str, object] | None = None,
+    ) -> None:
         c = Collector()
-        check_name(c, "name", self.name, forbid=_NODE_NAME)
-        if self.kind not in ("clinical", "support"):
-            c.add("kind", f"must be 'clinical' or 'support', got {self.kind!r}")
-        cap = self.capacity
-        if cap == "unlimited" or (isinstance(cap, float) and math.isinf(cap) and cap > 0):
-            object.__setattr__(self, "capacity", None)
-        elif cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-            c.add("capacity", f"must be a positive integer or 'unlimited', got {cap!r}")
-        object.__setattr__(self, "service", _service(c, "service", self.service))
-        _check_distribution(c, "exit_delay", self.exit_delay)
-        if not isinstance(self.service_by_class, Mapping):
+        check_name(c, "name", name, forbid=_NODE_NAME)
+        if kind not in ("clinical", "support"):
+            c.add("kind", f"must be 'clinical' or 'support', got {kind!r}")
+        for key, value in (("name", name), ("kind", kind), ("reference", reference), ("team_ready", team_ready),
+                           ("exit_delay", exit_delay), ("defect", None)):
+            _set(self, key, value)
+        _set(self, "capacity", _capacity(c, capacity))
+        _set(self, "service", _service(c, "service", service))
+        _check_distribution(c, "exit_delay", exit_delay)
+        if service_by_class is not None and not isinstance(service_by_class, Mapping):
             c.add("service_by_class", "must be a mapping of class name to service")
-        else:
-            object.__setattr__(
-                self,
-                "service_by_class",
-                FrozenMap(
-                    {str(k): _service(c, f"service_by_class.{k}", v) for k, v in self.service_by_class.items()}
-                ),
-            )
-        defects: list[Defect] = []
-        if self.defect is not None:
-            defects.append(Defect("defect", _by_class(c, "defect", self.defect)))
-        raw = self.defects
-        items = raw.items() if isinstance(raw, Mapping) else ((d.name, d) for d in raw)
-        for name, value in items:
-            if isinstance(value, Defect):
-                defects.append(value)
-            else:
-                try:
-                    defects.append(Defect(str(name), _by_class(c, f"defects.{name}", value)))
-                except ValidationError as err:
-                    c.absorb(err, f"defects.{name}")
-        seen = [d.name for d in defects]
-        for dup in sorted({n for n in seen if seen.count(n) > 1}):
-            c.add("defects", f"defect name {dup!r} is used more than once")
-        object.__setattr__(self, "defect", None)
-        object.__setattr__(self, "defects", tuple(defects))
-        object.__setattr__(self, "cost", _cost(c, self.cost, [d.name for d in defects]))
+            service_by_class = None
+        _set(self, "service_by_class", FrozenMap(
+            {str(k): _service(c, f"service_by_class.{k}", v) for k, v in (service_by_class or {}).items()}))
+        named = _defects(c, defect, defects)
+        _set(self, "defects", named)
+        _set(self, "cost", _cost(c, cost, [d.name for d in named]))
+        _set(self, "schedule", _items(c, "schedule", schedule, Shift))
+        _set(self, "activation", _items(c, "activation", activation, Activation))
+        for key, rate in (("defect_per_wait_hour", defect_per_wait_hour), ("defect_per_occupant", defect_per_occupant)):
+            if not is_number(rate) or rate < 0:
+                c.add(key, f"must be a non-negative number (added probability), got {rate!r}")
+            _set(self, key, float(rate) if is_number(rate) else 0.0)
+        if activated_for is not None and (isinstance(activated_for, str) or not isinstance(activated_for, Sequence)):
+            c.add("activated_for", f"must be a list of class names, got {activated_for!r}")
+            activated_for = None
+        _set(self, "activated_for", None if activated_for is None else tuple(str(x) for x in activated_for))
         self._check_activation(c)
         c.raise_if_any()
 
     def _check_activation(self, c: Collector) -> None:
-        for name, cls in (("schedule", Shift), ("activation", Activation)):
-            value = getattr(self, name)
-            if isinstance(value, Sequence) and not isinstance(value, str):
-                object.__setattr__(self, name, tuple(value))
-                for i, item in enumerate(value):
-                    if not isinstance(item, cls):
-                        c.add(f"{name}[{i}]", f"must be a {cls.__name__}, got {item!r}")
-            else:
-                c.add(name, f"must be a sequence of {cls.__name__}, got {value!r}")
         if self.team_ready is not None:
             _check_distribution(c, "team_ready", self.team_ready)
-        for key in ("defect_per_wait_hour", "defect_per_occupant"):
-            value = getattr(self, key)
-            if not is_number(value) or value < 0:
-                c.add(key, f"must be a non-negative number (added probability), got {value!r}")
-        if self.activated_for is not None:
-            if isinstance(self.activated_for, str) or not isinstance(self.activated_for, Sequence):
-                c.add("activated_for", f"must be a list of class names, got {self.activated_for!r}")
-            else:
-                object.__setattr__(self, "activated_for", tuple(str(x) for x in self.activated_for))
-        needs_team = self.team_ready is not None or any(
-            isinstance(s, Shift) and s.team_ready is not None for s in self.schedule
-        )
+        needs_team = self.team_ready is not None or any(s.team_ready is not None for s in self.schedule)
         if self.activation and not needs_team:
             c.add("activation", "activation needs a team_ready time (the time from activation to team ready)")
         if self.team_ready is None and needs_team:
             c.add("team_ready", "is needed outside the shifts when a shift sets team_ready")
-        shifts = [s for s in self.schedule if isinstance(s, Shift) and isinstance(s.window, Window)]
+        shifts = [s for s in self.schedule if isinstance(s.window, Window)]
         for a in range(len(shifts)):
             for b in range(a + 1, len(shifts)):
                 if _overlap(shifts[a].window, shifts[b].window):
@@ -619,7 +660,7 @@ class Microsystem:
             if s.window.contains(t):
                 if s.capacity is None:
                     break
-                return None if s.capacity == "unlimited" else s.capacity  # type: ignore[return-value]
+                return None if s.capacity == "unlimited" else s.capacity
         return self.capacity
 
     def segments(self) -> tuple[tuple[float, int | None, Distribution | None], ...]:
@@ -645,10 +686,12 @@ class Microsystem:
     def mean_capacity(self) -> float | None:
         """Capacity averaged over the week's schedule; ``None`` if it is ever unlimited."""
         pieces = self.segments()
-        if any(cap is None for _, cap, _ in pieces):
+        caps = [cap for _, cap, _ in pieces]
+        if None in caps:
             return None
-        ends = [t for t, _, _ in pieces[1:]] + [7 * 1440.0]
-        return sum((b - t) * cap for (t, cap, _), b in zip(pieces, ends)) / (7 * 1440.0)  # type: ignore[operator]
+        starts = [t for t, _, _ in pieces]
+        ends = [*starts[1:], 7 * 1440.0]
+        return sum((b - t) * (cap or 0) for t, cap, b in zip(starts, caps, ends)) / (7 * 1440.0)
 
     def team_ready_at(self, t: float) -> Distribution | None:
         """Time from activation to team ready for an activation at time ``t``."""
@@ -670,11 +713,11 @@ class Microsystem:
     @property
     def steps(self) -> tuple[Step, ...]:
         """The visit's steps; a single distribution is one step named ``"service"``."""
-        return _as_steps(self.service)  # type: ignore[arg-type]
+        return _as_steps(self.service)
 
     def steps_for(self, class_name: str) -> tuple[Step, ...]:
         """The steps of a visit by ``class_name`` (its own service if it has one)."""
-        return _as_steps(self.service_by_class.get(class_name, self.service))  # type: ignore[arg-type]
+        return _as_steps(self.service_by_class.get(class_name, self.service))
 
     @property
     def service_mean(self) -> float:
@@ -685,7 +728,7 @@ class Microsystem:
         """Names of the steps of every class's visits here."""
         names = {s.name for s in self.steps}
         for service in self.service_by_class.values():
-            names |= {s.name for s in _as_steps(service)}  # type: ignore[arg-type]
+            names |= {s.name for s in _as_steps(service)}
         return names
 
     def quality_for(self, class_name: str) -> float:
@@ -758,6 +801,21 @@ class HandoffDefects:
         return (_handoff_defects_of, (self.items(),))
 
 
+def _link(link: Handoff | ServiceRequest, c: Collector, source: str, target: str, probability: ProbabilityLike,
+          delay: Distribution, defects: object, reference: str, delay_by_class: object, cost: object,
+          kinds: tuple[str, ...]) -> None:
+    """Set what handoffs and service requests share: their ends, probability, delay, defects and cost."""
+    check_name(c, "from", source)
+    check_name(c, "to", target)
+    _check_distribution(c, "delay", delay)
+    for key, value in (("source", source), ("target", target), ("delay", delay), ("reference", reference)):
+        _set(link, key, value)
+    _set(link, "probability", _by_class(c, "probability", probability))
+    _set(link, "delay_by_class", _delays(c, {} if delay_by_class is None else delay_by_class))
+    _set(link, "defects", _handoff_defects(c, {} if defects is None else defects, kinds))
+    _set(link, "cost", _cost(c, cost, kinds))
+
+
 def _handoff_defects_of(items: tuple[tuple[str, ByClass], ...]) -> HandoffDefects:
     """Rebuild pickled :class:`HandoffDefects` (kinds by name, so the order may change between versions)."""
     return HandoffDefects(**dict(items))
@@ -779,7 +837,7 @@ def _handoff_defects(c: Collector, value: object, kinds: tuple[str, ...]) -> Han
     return HandoffDefects()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Handoff:
     """A handoff of a patient from one clinical microsystem to another.
 
@@ -828,38 +886,44 @@ class Handoff:
 
     source: str
     target: str
-    probability: ProbabilityLike = 1.0
-    delay: Distribution = field(default_factory=lambda: Fixed(0.0))
-    defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
-    reference: str = ""
-    delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
-    boarding: bool | Sequence[str] | ByClass = False
-    preactivate: Mapping[str, ProbabilityLike] = field(default_factory=dict)
-    recovery: Recovery | Mapping[str, object] | None = None
-    propagation: float = 1.0
-    cost: Cost | Mapping[str, object] | None = None
+    probability: ByClass
+    delay: Distribution
+    defects: HandoffDefects
+    reference: str
+    delay_by_class: Mapping[str, Distribution]
+    boarding: ByClass
+    preactivate: Mapping[str, ByClass]
+    recovery: Recovery | None
+    propagation: float
+    cost: Cost | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        probability: ProbabilityLike = 1.0,
+        delay: Distribution = NO_TIME,
+        defects: HandoffDefects | Mapping[str, ProbabilityLike] | None = None,
+        reference: str = "",
+        delay_by_class: Mapping[str, Distribution] | None = None,
+        boarding: bool | Sequence[str] | ByClass = False,
+        preactivate: Mapping[str, ProbabilityLike] | None = None,
+        recovery: Recovery | Mapping[str, object] | None = None,
+        propagation: float = 1.0,
+        cost: Cost | Mapping[str, object] | None = None,
+    ) -> None:
         c = Collector()
-        check_name(c, "from", self.source)
-        check_name(c, "to", self.target)
-        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
-        _check_distribution(c, "delay", self.delay)
-        object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
-        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, HANDOFF_KINDS))
-        object.__setattr__(self, "boarding", _class_flag(c, "boarding", self.boarding))
-        if not isinstance(self.preactivate, Mapping):
-            c.add("preactivate", f"must be a mapping of microsystem name to probability, got {self.preactivate!r}")
-        else:
-            object.__setattr__(self, "preactivate", FrozenMap(
-                {str(k): _by_class(c, f"preactivate.{k}", v) for k, v in self.preactivate.items()}
-            ))
-        object.__setattr__(self, "recovery", _recovery(c, self.recovery))
-        if not is_number(self.propagation) or not 0 <= self.propagation < math.inf:
-            c.add("propagation", f"must be a finite number >= 0, got {self.propagation!r}")
-        else:
-            object.__setattr__(self, "propagation", float(self.propagation))
-        object.__setattr__(self, "cost", _cost(c, self.cost, HANDOFF_KINDS))
+        _link(self, c, source, target, probability, delay, defects, reference, delay_by_class, cost, HANDOFF_KINDS)
+        _set(self, "boarding", _class_flag(c, "boarding", boarding))
+        if preactivate is not None and not isinstance(preactivate, Mapping):
+            c.add("preactivate", f"must be a mapping of microsystem name to probability, got {preactivate!r}")
+            preactivate = None
+        _set(self, "preactivate", FrozenMap(
+            {str(k): _by_class(c, f"preactivate.{k}", v) for k, v in (preactivate or {}).items()}))
+        _set(self, "recovery", _recovery(c, recovery))
+        if not is_number(propagation) or not 0 <= propagation < math.inf:
+            c.add("propagation", f"must be a finite number >= 0, got {propagation!r}")
+        _set(self, "propagation", float(propagation) if is_number(propagation) else 1.0)
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:
@@ -872,7 +936,7 @@ class Handoff:
         return f"{self.source}->{self.target}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ServiceRequest:
     """A request from a clinical microsystem to a support microsystem.
 
@@ -890,22 +954,26 @@ class ServiceRequest:
 
     source: str
     target: str
-    probability: ProbabilityLike = 1.0
-    delay: Distribution = field(default_factory=lambda: Fixed(0.0))
-    defects: HandoffDefects | Mapping[str, ProbabilityLike] = field(default_factory=HandoffDefects)
-    reference: str = ""
-    delay_by_class: Mapping[str, Distribution] = field(default_factory=dict)
-    cost: Cost | Mapping[str, object] | None = None
+    probability: ByClass
+    delay: Distribution
+    defects: HandoffDefects
+    reference: str
+    delay_by_class: Mapping[str, Distribution]
+    cost: Cost | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        probability: ProbabilityLike = 1.0,
+        delay: Distribution = NO_TIME,
+        defects: HandoffDefects | Mapping[str, ProbabilityLike] | None = None,
+        reference: str = "",
+        delay_by_class: Mapping[str, Distribution] | None = None,
+        cost: Cost | Mapping[str, object] | None = None,
+    ) -> None:
         c = Collector()
-        check_name(c, "from", self.source)
-        check_name(c, "to", self.target)
-        object.__setattr__(self, "probability", _by_class(c, "probability", self.probability))
-        _check_distribution(c, "delay", self.delay)
-        object.__setattr__(self, "delay_by_class", _delays(c, self.delay_by_class))
-        object.__setattr__(self, "defects", _handoff_defects(c, self.defects, REQUEST_KINDS))
-        object.__setattr__(self, "cost", _cost(c, self.cost, REQUEST_KINDS))
+        _link(self, c, source, target, probability, delay, defects, reference, delay_by_class, cost, REQUEST_KINDS)
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:
@@ -918,7 +986,7 @@ class ServiceRequest:
         return f"{self.source}=>{self.target}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class PatientClass:
     """A population of patients with the same pathway rules (e.g. STEMI).
 
@@ -948,53 +1016,60 @@ class PatientClass:
     """
 
     name: str
-    entry: str | Mapping[str, float] | tuple[tuple[str, float], ...]
+    entry: tuple[tuple[str, float], ...]
     rate: float
-    priority: int = 0
-    reference: str = ""
-    background: bool = False
-    profile: ArrivalProfile | None = None
+    priority: int
+    reference: str
+    background: bool
+    profile: ArrivalProfile | None
 
-    def __post_init__(self) -> None:
+    def __init__(self, name: str, entry: str | Mapping[str, float] | Sequence[tuple[str, float]], rate: float,
+                 priority: int = 0, reference: str = "", background: bool = False,
+                 profile: ArrivalProfile | None = None) -> None:
         c = Collector()
-        check_name(c, "name", self.name, reserved=_CLASS_NAME)
-        entry = self.entry
-        if isinstance(entry, str):
-            check_name(c, "entry", entry)
-            entries: tuple[tuple[str, float], ...] = ((entry, 1.0),)
-        elif isinstance(entry, (Mapping, tuple)):
-            entries = tuple(entry.items()) if isinstance(entry, Mapping) else entry
-            if not entries:
-                c.add("entry", "needs at least one entry microsystem")
-            for k, v in entries:
-                c.probability(f"entry.{k}", v)
-            total = sum(v for _, v in entries if is_number(v))
-            if entries and abs(total - 1.0) > 1e-9:
-                c.add("entry", f"entry probabilities must sum to 1, got {total:g}")
-            entries = tuple((str(k), float(v)) for k, v in entries if is_number(v))
-        else:
-            c.add("entry", f"must be a microsystem name or a mapping of names to probabilities, got {entry!r}")
-            entries = ()
-        object.__setattr__(self, "entry", entries)
-        if not is_number(self.rate) or self.rate < 0:
-            c.add("rate", f"must be a non-negative number of arrivals per minute, got {self.rate!r}")
-        elif self.rate > 0:
+        check_name(c, "name", name, reserved=_CLASS_NAME)
+        for key, value in (("name", name), ("rate", rate), ("priority", priority), ("reference", reference),
+                           ("background", background), ("profile", profile)):
+            _set(self, key, value)
+        _set(self, "entry", _entries(c, entry))
+        if not is_number(rate) or rate < 0:
+            c.add("rate", f"must be a non-negative number of arrivals per minute, got {rate!r}")
+        elif rate > 0:
             # the engine draws the time to the next candidate arrival from this distribution
-            peak = self.profile.peak if isinstance(self.profile, ArrivalProfile) else 1.0
+            peak = profile.peak if isinstance(profile, ArrivalProfile) else 1.0
             try:
-                Exponential(1.0 / (self.rate * peak))
+                Exponential(1.0 / (rate * peak))
             except ValidationError as err:
-                c.add("rate", f"{self.rate!r} arrivals per minute is out of range: the mean time between "
+                c.add("rate", f"{rate!r} arrivals per minute is out of range: the mean time between "
                       f"arrivals, 1/rate, {err.problems[0].message}")
-        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
-            c.add("priority", f"must be an integer, got {self.priority!r}")
-        if not isinstance(self.background, bool):
-            c.add("background", f"must be true or false, got {self.background!r}")
-        if self.profile is not None and not isinstance(self.profile, ArrivalProfile):
-            c.add("profile", f"must be an ArrivalProfile, got {self.profile!r}")
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            c.add("priority", f"must be an integer, got {priority!r}")
+        if not isinstance(background, bool):
+            c.add("background", f"must be true or false, got {background!r}")
+        if profile is not None and not isinstance(profile, ArrivalProfile):
+            c.add("profile", f"must be an ArrivalProfile, got {profile!r}")
         c.raise_if_any()
 
     @property
     def entries(self) -> tuple[tuple[str, float], ...]:
         """``(microsystem, probability)`` pairs of the arrival channels."""
-        return self.entry  # type: ignore[return-value]
+        return self.entry
+
+
+def _entries(c: Collector, entry: object) -> tuple[tuple[str, float], ...]:
+    """A class's entry microsystems as ``(name, probability)`` pairs that sum to 1."""
+    if isinstance(entry, str):
+        check_name(c, "entry", entry)
+        return ((entry, 1.0),)
+    if not isinstance(entry, Mapping | tuple | list):
+        c.add("entry", f"must be a microsystem name or a mapping of names to probabilities, got {entry!r}")
+        return ()
+    pairs = list(entry.items()) if isinstance(entry, Mapping) else list(entry)
+    if not pairs:
+        c.add("entry", "needs at least one entry microsystem")
+    for k, v in pairs:
+        c.probability(f"entry.{k}", v)
+    total = sum(v for _, v in pairs if is_number(v))
+    if pairs and abs(total - 1.0) > 1e-9:
+        c.add("entry", f"entry probabilities must sum to 1, got {total:g}")
+    return tuple((str(k), float(v)) for k, v in pairs if is_number(v))

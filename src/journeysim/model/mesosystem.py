@@ -48,7 +48,8 @@ __all__ = ["Model"]
 
 _TOLERANCE = 1e-9
 # a named milestone with '.' or ':' would be read as 'NODE.STEP' or 'arrive:NODE'
-_MILESTONE_NAME = {".": "it would be read as a milestone 'NODE.STEP'", ":": "it would be read as 'arrive:NODE' or the like"}
+_MILESTONE_NAME = {".": "it would be read as a milestone 'NODE.STEP'",
+                   ":": "it would be read as 'arrive:NODE' or the like"}
 
 
 def _describe(kind: str, index: int, label: str) -> str:
@@ -119,7 +120,8 @@ class Model:
     @property
     def has_costs(self) -> bool:
         """True if any microsystem, handoff or request has a cost, or any standard a cost per miss."""
-        elements = (*self.microsystems, *self.handoffs, *self.requests)
+        elements: tuple[Microsystem | Handoff | ServiceRequest, ...] = (*self.microsystems, *self.handoffs,
+                                                                        *self.requests)
         return any(x.cost is not None for x in elements) or any(s.cost for s in self.standards)
 
     def check(self, c: Collector, *, flow: bool = True) -> None:
@@ -241,16 +243,16 @@ class Model:
             path = _describe("handoffs", i, f"{h.source} -> {h.target}")
             node(f"{path}.from", h.source, "clinical")
             node(f"{path}.to", h.target, "clinical")
-            self._check_class_table(c, f"{path}.probability", h.probability)  # type: ignore[arg-type]
+            self._check_class_table(c, f"{path}.probability", h.probability)
             for kind in HANDOFF_KINDS:
-                self._check_class_table(c, f"{path}.defects.{kind}", h.defects.get(kind))  # type: ignore[union-attr]
+                self._check_class_table(c, f"{path}.defects.{kind}", h.defects.get(kind))
         for i, r in enumerate(self.requests):
             path = _describe("requests", i, f"{r.source} => {r.target}")
             node(f"{path}.from", r.source, "clinical")
             node(f"{path}.to", r.target, "support")
-            self._check_class_table(c, f"{path}.probability", r.probability)  # type: ignore[arg-type]
+            self._check_class_table(c, f"{path}.probability", r.probability)
             for kind in REQUEST_KINDS:
-                self._check_class_table(c, f"{path}.defects.{kind}", r.defects.get(kind))  # type: ignore[union-attr]
+                self._check_class_table(c, f"{path}.defects.{kind}", r.defects.get(kind))
         for i, k in enumerate(self.classes):
             for name, _ in k.entries:
                 node(f"{_describe('classes', i, k.name)}.entry", name, "clinical")
@@ -262,7 +264,9 @@ class Model:
                 if name not in known:
                     c.add(f"{_describe('microsystems', i, m.name)}.service_by_class.{name}",
                           f"unknown patient class {name!r}{_suggest(name, known)}")
-        for kind, links, arrow in (("handoffs", self.handoffs, "->"), ("requests", self.requests, "=>")):
+        groups: tuple[tuple[str, Sequence[Handoff | ServiceRequest], str], ...] = (
+            ("handoffs", self.handoffs, "->"), ("requests", self.requests, "=>"))
+        for kind, links, arrow in groups:
             for i, link in enumerate(links):
                 for name in link.delay_by_class:
                     if name not in known:
@@ -280,19 +284,19 @@ class Model:
                     c.add(f"{path}.activated_for", f"unknown patient class {k!r}{_suggest(k, known)}")
             for j, a in enumerate(m.activation):
                 self._check_milestone(c, f"{path}.activation[{j}].at", a.at, trigger=True)
-                self._check_class_table(c, f"{path}.activation[{j}].probability", a.probability)  # type: ignore[arg-type]
+                self._check_class_table(c, f"{path}.activation[{j}].probability", a.probability)
             if m.kind == "support" and m.team_ready is not None:
                 c.add(f"{path}.team_ready", "support microsystems take requests, not activations")
         for i, h in enumerate(self.handoffs):
             path = _describe("handoffs", i, f"{h.source} -> {h.target}")
-            self._check_class_table(c, f"{path}.boarding", h.boarding)  # type: ignore[arg-type]
+            self._check_class_table(c, f"{path}.boarding", h.boarding)
             for name, prob in h.preactivate.items():
-                m = nodes.get(name)
-                if m is None:
+                target = nodes.get(name)
+                if target is None:
                     c.add(f"{path}.preactivate.{name}", f"unknown microsystem {name!r}{_suggest(name, nodes)}")
-                elif m.team_ready is None:
+                elif target.team_ready is None:
                     c.add(f"{path}.preactivate.{name}", f"{name!r} has no team_ready time, so nothing to pre-activate")
-                self._check_class_table(c, f"{path}.preactivate.{name}", prob)  # type: ignore[arg-type]
+                self._check_class_table(c, f"{path}.preactivate.{name}", prob)
         for name, items in self.milestones.items():
             check_name(c, f"milestones.{name}", name, forbid=_MILESTONE_NAME)
             if name in ("start", "end"):
@@ -312,7 +316,7 @@ class Model:
         for i, st in enumerate(self.standards):
             path = _describe("standards", i, st.name)
             for key, items in (("from", st.start), ("to", st.end)):
-                for x in items:  # type: ignore[union-attr]
+                for x in items:
                     self._check_milestone(c, f"{path}.{key}", x)
             for k in st.classes or ():
                 if k not in known:
@@ -416,11 +420,11 @@ class Model:
         positive rate count; otherwise every entry, handoff and request does, as
         wired, whatever its probability.
         """
-        graph = nx.DiGraph()
+        graph: nx.DiGraph[str] = nx.DiGraph()
         graph.add_nodes_from(m.name for m in self.microsystems)
         classes = [k for k in self.classes if k.rate > 0 or not positive]
         graph.add_edges_from((h.source, h.target) for h in self.handoffs
-                             if not positive or any(h.probability.get(k.name) > 0 for k in classes))  # type: ignore[union-attr]
+                             if not positive or any(h.probability.get(k.name) > 0 for k in classes))
         if positive:  # a class follows only its own routes
             reached: set[str] = set()
             for k in classes:
@@ -428,7 +432,7 @@ class Model:
         else:
             reached = _closure(graph, [n for k in classes for n, _ in k.entries])
         for r in self.requests:
-            if r.source in reached and (not positive or any(r.probability.get(k.name) > 0 for k in classes)):  # type: ignore[union-attr]
+            if r.source in reached and (not positive or any(r.probability.get(k.name) > 0 for k in classes)):
                 reached.add(r.target)
         return reached
 
@@ -454,29 +458,29 @@ class Model:
     def _outflow(self, class_name: str) -> dict[str, float]:
         out: dict[str, float] = {}
         for h in self.handoffs:
-            out[h.source] = out.get(h.source, 0.0) + h.probability.get(class_name)  # type: ignore[union-attr]
+            out[h.source] = out.get(h.source, 0.0) + h.probability.get(class_name)
         return out
 
-    def class_graph(self, class_name: str) -> nx.DiGraph:
+    def class_graph(self, class_name: str) -> nx.DiGraph[str]:
         """Clinical microsystems and the handoffs that ``class_name`` takes with positive probability."""
-        g = nx.DiGraph()
+        g: nx.DiGraph[str] = nx.DiGraph()
         g.add_nodes_from(m.name for m in self.microsystems if m.kind == "clinical")
         g.add_edges_from(
-            (h.source, h.target) for h in self.handoffs if h.probability.get(class_name) > 0  # type: ignore[union-attr]
+            (h.source, h.target) for h in self.handoffs if h.probability.get(class_name) > 0
         )
         return g
 
-    def _build_graph(self) -> nx.DiGraph:
-        g = nx.DiGraph(name=self.name)
+    def _build_graph(self) -> nx.DiGraph[str]:
+        g: nx.DiGraph[str] = nx.DiGraph(name=self.name)
         for m in self.microsystems:
             g.add_node(m.name, kind=m.kind, capacity=m.capacity, microsystem=m)
         for h in self.handoffs:
             g.add_edge(
-                h.source, h.target, kind="handoff", probability=h.probability.to_plain(), handoff=h  # type: ignore[union-attr]
+                h.source, h.target, kind="handoff", probability=h.probability.to_plain(), handoff=h
             )
         for r in self.requests:
             g.add_edge(
-                r.source, r.target, kind="request", probability=r.probability.to_plain(), request=r  # type: ignore[union-attr]
+                r.source, r.target, kind="request", probability=r.probability.to_plain(), request=r
             )
         return g
 

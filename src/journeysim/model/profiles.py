@@ -92,7 +92,7 @@ class ArrivalProfile:
         normalised to sum to 1.
         """
         c = Collector()
-        hours = [None] * 24
+        hours: list[float | None] = [None] * 24
         for i, block in enumerate(blocks):
             if len(block) != 3 or not all(is_number(x) for x in block):
                 c.add(f"blocks[{i}]", f"must be (start hour, end hour, share), got {block!r}")

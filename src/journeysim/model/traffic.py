@@ -20,7 +20,8 @@ Examples
 >>> from journeysim.model.distributions import Exponential
 >>> from journeysim.model.elements import Microsystem, Handoff, PatientClass
 >>> from journeysim.model.mesosystem import Model
->>> m = Model([Microsystem("A", capacity=2, service=Exponential(30)), Microsystem("B", capacity=1, service=Exponential(20))],
+>>> m = Model([Microsystem("A", capacity=2, service=Exponential(30)),
+...            Microsystem("B", capacity=1, service=Exponential(20))],
 ...           [Handoff("A", "B", probability=0.5), Handoff("B", "A", probability=0.2)],
 ...           classes=[PatientClass("all", entry="A", rate=1 / 60)])
 >>> {k: round(v, 4) for k, v in expected_visits(m)["all"].items()}
@@ -126,7 +127,7 @@ def expected_visits(model: Model) -> dict[str, dict[str, float]]:
     for k in model.classes:
         rows, cols, prob = [], [], []
         for h in model.handoffs:
-            p = h.probability.get(k.name)  # type: ignore[union-attr]
+            p = h.probability.get(k.name)
             if p > 0:
                 rows.append(index[h.target])  # transposed: visits flow along the handoffs
                 cols.append(index[h.source])
@@ -143,7 +144,7 @@ def _hold_minutes(model: Model, node: str, class_name: str) -> float:
     """Mean time a class's visit to a clinical ``node`` holds its server, beyond any wait."""
     m = model.microsystem(node)
     hold = sum(s.duration.mean for s in m.steps_for(class_name))
-    leaving = 1.0 - sum(h.probability.get(class_name) for h in model.handoffs if h.source == node)  # type: ignore[union-attr]
+    leaving = 1.0 - sum(h.probability.get(class_name) for h in model.handoffs if h.source == node)
     hold += max(leaving, 0.0) * m.exit_delay.mean
     return hold
 
@@ -156,8 +157,8 @@ def _rework_per_visit(model: Model, node: str, class_name: str, visits: dict[str
     rework = 0.0
     for h in model.handoffs:
         if h.target == node and h.recovery is not None:
-            transfers = visits.get(h.source, 0.0) * h.probability.get(class_name)  # type: ignore[union-attr]
-            caught = h.defects.get("information").get(class_name) * h.recovery.probability.get(class_name)  # type: ignore[union-attr]
+            transfers = visits.get(h.source, 0.0) * h.probability.get(class_name)
+            caught = h.defects.get("information").get(class_name) * h.recovery.probability.get(class_name)
             rework += transfers * caught * h.recovery.rework.mean
     return rework / total
 
@@ -174,7 +175,7 @@ def offered_load(model: Model) -> dict[str, OfferedLoad]:
             arrivals[node] += k.rate * count
             work[node] += k.rate * count * per_visit
         for r in model.requests:
-            requests = k.rate * v.get(r.source, 0.0) * r.probability.get(k.name)  # type: ignore[union-attr]
+            requests = k.rate * v.get(r.source, 0.0) * r.probability.get(k.name)
             support = model.microsystem(r.target)
             arrivals[r.target] += requests
             work[r.target] += requests * sum(s.duration.mean for s in support.steps_for(k.name))

@@ -68,7 +68,8 @@ from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..run.files import output_problems, write_atomic
 from ..run.results import RunResult
 
-__all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log", "write_event_log"]
+__all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log",
+           "write_event_log"]
 
 #: A calendar start: an ISO 8601 date (``"2026-01-05"``) or date-time string, a
 #: :class:`datetime.date` or :class:`datetime.datetime` (a pandas Timestamp is one),
@@ -153,13 +154,13 @@ def calendar_start(start: DateLike) -> pd.Timestamp:
     ...
     journeysim.errors.JourneySimError: start: expected a calendar date such as '2026-01-05' (ISO 8601), got '2026-02-30'
     """
-    value: Any = start
-    if isinstance(start, str):
+    value: Any = start  # a caller without type checking may pass anything: checked here
+    if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(start.strip())
+            value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             value = None
-    elif isinstance(start, (bool, int, float)) or not isinstance(start, (dt.date, np.datetime64)):
+    elif isinstance(value, (bool, int, float)) or not isinstance(value, (dt.date, np.datetime64)):
         value = None
     try:
         ts = None if value is None else pd.Timestamp(value)
@@ -171,8 +172,8 @@ def calendar_start(start: DateLike) -> pd.Timestamp:
     try:
         return ts.as_unit("ns")
     except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime: nanosecond timestamps end in 1677 and 2262
-        raise JourneySimError(f"start: {start!r} is outside {pd.Timestamp.min:%Y-%m-%d} to {pd.Timestamp.max:%Y-%m-%d}, "
-                              "the range of the event log's timestamps") from None
+        raise JourneySimError(f"start: {start!r} is outside {pd.Timestamp.min:%Y-%m-%d} to "
+                              f"{pd.Timestamp.max:%Y-%m-%d}, the range of the event log's timestamps") from None
 
 
 def event_log(
@@ -218,7 +219,8 @@ def event_log(
     >>> log = event_log(simulate(model, horizon=150, seed=1))
     >>> first = log[log["case:journey"] == 0]
     >>> first[["concept:name", "lifecycle:transition", "defects"]].values.tolist()
-    [['A', 'schedule', 0], ['A', 'start', 0], ['A', 'complete', 2], ['B', 'schedule', 0], ['B', 'start', 0], ['B', 'complete', 0]]
+    [['A', 'schedule', 0], ['A', 'start', 0], ['A', 'complete', 2],
+     ['B', 'schedule', 0], ['B', 'start', 0], ['B', 'complete', 0]]
     >>> first["defect"].dropna().tolist()
     ['defect;A->B:information']
     """
@@ -347,7 +349,8 @@ def check_event_log_path(path: str | os.PathLike[str]) -> str:
     >>> check_event_log_path("runs.json")
     Traceback (most recent call last):
     ...
-    journeysim.errors.JourneySimError: event log runs.json: unknown format; the file name must end in .csv, .xes or .xes.gz
+    journeysim.errors.JourneySimError: event log runs.json: unknown format;
+    the file name must end in .csv, .xes or .xes.gz
     """
     target = Path(path)
     name = target.name.lower()
@@ -356,7 +359,7 @@ def check_event_log_path(path: str | os.PathLike[str]) -> str:
     if suffix is None:
         problems.insert(0, f"event log {target}: unknown format; the file name must end in "
                         f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}")
-    if problems:
+    if problems or suffix is None:
         raise JourneySimError("\n".join(problems))
     return suffix
 
@@ -491,7 +494,8 @@ def _event_defects(
         (own & ~support, v, v["node"], v["start"], v["defects"], v_complete),
         (support, r, r["target"], r["end"], r["support_defects"], r_complete),
     ):
-        owner = _align(made_by["key"], host_node, host_time, counts, d["key"][mask], d["element"][mask], d["time"][mask])
+        owner = _align(made_by["key"], host_node, host_time, counts,
+                       d["key"][mask], d["element"][mask], d["time"][mask])
         hosts.append(complete[owner])
         names.append(defect_labels[d["defect"][mask]])
     for table, code, kinds, complete in (

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -69,10 +69,10 @@ __all__ = [
 ]
 
 _GOOD, _BAD = "#1a9850", "#d73027"
-_Plot = TypeVar("_Plot", bound=Callable[..., "Axes"])
+_Args = ParamSpec("_Args")
 
 
-def _names_as_written(draw: _Plot) -> _Plot:
+def _names_as_written(draw: Callable[_Args, Axes]) -> Callable[_Args, Axes]:
     """Show every text of the plot as written: a name with ``$``, ``_`` or ``\\`` is not mathtext.
 
     matplotlib reads text between two ``$`` as TeX math, where ``_`` and ``\\``
@@ -81,7 +81,7 @@ def _names_as_written(draw: _Plot) -> _Plot:
     """
 
     @functools.wraps(draw)
-    def wrapper(*args: Any, **kwargs: Any) -> Axes:
+    def wrapper(*args: _Args.args, **kwargs: _Args.kwargs) -> Axes:
         ax = draw(*args, **kwargs)
         from matplotlib.text import Text
 
@@ -89,7 +89,7 @@ def _names_as_written(draw: _Plot) -> _Plot:
             text.set_parse_math(False)
         return ax
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _legend_name(name: str) -> str:
@@ -115,8 +115,8 @@ def _nothing(ax: Axes, title: str, why: str) -> Axes:
     return ax
 
 
-def _summary(result: SimulationResult, summary: Summary | None) -> dict[str, Any]:
-    return (summary if summary is not None else result.summary()).to_dict()
+def _summary(result: SimulationResult, summary: Summary | None) -> Summary:
+    return summary if summary is not None else result.summary()
 
 
 def _needs_records(result: SimulationResult, what: str) -> None:
@@ -178,7 +178,7 @@ def _layers(graph: Any, entries: Sequence[str]) -> dict[str, int]:
 
     clinical = [n for n, kind in graph.nodes(data="kind") if kind == "clinical"]
     after = {n: [v for _, v, k in graph.out_edges(n, data="kind") if k == "handoff"] for n in clinical}
-    forward = nx.DiGraph()
+    forward: nx.DiGraph[str] = nx.DiGraph()
     forward.add_nodes_from(clinical)
     state: dict[str, int] = {}  # 1: on the current path, 2: done
 
@@ -214,8 +214,8 @@ def _positions(graph: Any, entries: Sequence[str]) -> dict[str, tuple[float, flo
     support = [n for n, kind in graph.nodes(data="kind") if kind != "clinical"]
     width = max(columns, default=0)
     for i, node in enumerate(support):
-        x = width * (i + 0.5) / len(support) if len(support) > 1 else width / 2
-        pos[node] = (x, -(height + 1) / 2 - 0.6)
+        across = width * (i + 0.5) / len(support) if len(support) > 1 else width / 2
+        pos[node] = (across, -(height + 1) / 2 - 0.6)
     return pos
 
 
@@ -245,31 +245,29 @@ def pathway(
     """
     import matplotlib as mpl
 
-    data = _summary(result, summary)
+    quality = _summary(result, summary).quality
     model = result.scenario.model
     graph = model.graph
-    quality = data["quality"]
-    micro = quality["microsystems"]
-    links = {**quality["handoffs"], **quality["requests"]}
+    micro = {name: (m.quality, m.visits) for name, m in quality.microsystems.items()}
+    links = {label: (h.quality, h.transfers) for label, h in (*quality.handoffs.items(), *quality.requests.items())}
     pos = _positions(graph, _entries(model))
 
     ax = _axes(ax, (11.0, 6.0))
-    values = [v["quality"] for v in (*micro.values(), *links.values()) if v.get("quality") is not None]
+    values = [q for q, _ in (*micro.values(), *links.values()) if q is not None]
     low = min([0.5, *values])
     cmap = mpl.colormaps["RdYlGn"]
     norm = mpl.colors.Normalize(vmin=np.floor(low * 10) / 10, vmax=1.0)
-    nodes = list(graph.nodes)
-    visits = np.array([micro.get(n, {}).get("visits", 0) for n in nodes], dtype=float)
+    nodes: list[str] = list(graph.nodes)
+    visits = np.array([micro.get(n, (None, 0))[1] for n in nodes], dtype=float)
     sizes = 300 + 2400 * np.sqrt(visits / max(visits.max(), 1.0))
-    colours = [cmap(norm(micro[n]["quality"])) if micro.get(n, {}).get("quality") is not None else "#cccccc"
-               for n in nodes]
-    transfers = max([v.get("transfers", 0) for v in links.values()] + [1])
-    for u, v, kind in graph.edges(data="kind"):
+    colours = [cmap(norm(q)) if (q := micro.get(n, (None, 0))[0]) is not None else "#cccccc" for n in nodes]
+    transfers = max([n for _, n in links.values()] + [1])
+    edges: list[tuple[str, str, str]] = list(graph.edges(data="kind"))
+    for u, v, kind in edges:
         label = f"{u}->{v}" if kind == "handoff" else f"{u}=>{v}"
-        link = links.get(label, {})
-        q, n = link.get("quality"), link.get("transfers", 0)
+        q, moved = links.get(label, (None, 0))
         # requests are many and fan out to the support row: thin, so that the handoffs stand out
-        width = 0.6 + 6.0 * np.sqrt(n / transfers) if kind == "handoff" else 1.0
+        width = 0.6 + 6.0 * np.sqrt(moved / transfers) if kind == "handoff" else 1.0
         ax.annotate(
             "", xy=pos[v], xytext=pos[u], zorder=1,
             arrowprops={
@@ -283,7 +281,7 @@ def pathway(
     xy = np.array([pos[n] for n in nodes])
     ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=colours, edgecolors="#333333", linewidths=0.8, zorder=2)
     for n in nodes:
-        q = micro.get(n, {}).get("quality")
+        q = micro.get(n, (None, 0))[0]
         text = n if q is None else f"{n}\n{100 * q:.1f}%"
         ax.annotate(text, pos[n], xytext=(0, -np.sqrt(sizes[nodes.index(n)]) / 2 - 4),
                     textcoords="offset points", ha="center", va="top", fontsize=8, zorder=3,
@@ -330,7 +328,7 @@ def cascade(
     _needs_records(result, "the cascade")
     model = result.scenario.model
     name = patient_class if patient_class is not None else (model.pathway_classes or model.class_names)[0]
-    table = cascade_table(result, top=path + 1)
+    table = cascade_table(result, top=path + 1, exact=result.exact())
     rows = table[table["class"] == name]
     paths = list(dict.fromkeys(rows["path"]))
     ax = _axes(ax, (10.0, 4.5))
@@ -377,22 +375,22 @@ def leverage(
     -------
     matplotlib.axes.Axes
     """
-    rows = _summary(result, summary)["quality"]["leverage"][:top]
+    rows = _summary(result, summary).quality.leverage[:top]
     ax = _axes(ax, (9.0, 0.9 + 0.38 * max(len(rows), 1)))
     title = "Leverage: what fixing each element would add to system quality"
     if not rows:
         return _nothing(ax, title, "no element has a defect: there is nothing to fix")
     y = np.arange(len(rows))[::-1]
-    perfect = np.array([100 * r["if_perfect"] for r in rows])
-    halved = np.array([100 * r["if_halved"] for r in rows])
+    perfect = np.array([100 * r.if_perfect for r in rows])
+    halved = np.array([100 * r.if_halved for r in rows])
     ax.barh(y, perfect, color="#92c5de", label="if perfect")
     ax.barh(y, halved, height=0.45, color="#2166ac", label="if halved")
     for i, r in enumerate(rows):
-        if None not in (r.get("ci95_if_perfect") or [None]):
-            low, high = (100 * v for v in r["ci95_if_perfect"])
-            ax.errorbar(perfect[i], y[i], xerr=[[perfect[i] - low], [high - perfect[i]]],
+        low, high = r.ci95_if_perfect or (None, None)
+        if low is not None and high is not None:
+            ax.errorbar(perfect[i], y[i], xerr=[[perfect[i] - 100 * low], [100 * high - perfect[i]]],
                         color="#333333", capsize=3, lw=1)
-    labels = [f"{r['element']}{' (simulated)' if r['method'] == 'simulated' else ''}" for r in rows]
+    labels = [f"{r.element}{' (simulated)' if r.method == 'simulated' else ''}" for r in rows]
     ax.set_yticks(y, labels, fontsize=8)
     ax.axvline(0, color="#333333", lw=0.8)
     ax.set_xlabel("gain in system quality (percentage points)")
@@ -446,9 +444,9 @@ def journey_times(
     for name in names:
         times = journeys.loc[journeys["class"] == name, "time_in_system"].to_numpy() / scale
         if times.size:
-            line = ax.hist(np.clip(times, None, top), bins=edges, histtype="step", lw=1.6,
-                           label=_legend_name(f"{name} (n={times.size:,}, median {np.median(times):.1f} {unit})"))[2][0]
-            ax.axvline(np.median(times), color=line.get_edgecolor(), ls=":", lw=1.2)
+            ax.hist(np.clip(times, None, top), bins=list(edges), histtype="step", lw=1.6,
+                    label=_legend_name(f"{name} (n={times.size:,}, median {np.median(times):.1f} {unit})"))
+            ax.axvline(np.median(times), color=ax.patches[-1].get_edgecolor(), ls=":", lw=1.2)
     ax.set_xlabel(f"time in the pathway ({unit}; the last bin holds the top 1%)")
     ax.set_ylabel("journeys")
     ax.set_title(title, fontsize=11)
@@ -491,7 +489,7 @@ def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bin
     edges = np.linspace(0.0, top, bins + 1)
     values = np.clip(minutes / scale, None, top)
     met = minutes <= target
-    ax.hist([values[met], values[~met]], bins=edges, stacked=True, color=[_GOOD, _BAD],
+    ax.hist([values[met], values[~met]], bins=list(edges), stacked=True, color=[_GOOD, _BAD],
             label=["within target", "over target"])
     ax.axvline(target / scale, color="#333333", ls="--", lw=1.5, label=f"target {target / scale:g} {unit}")
     share = float(rows["met"].astype(bool).mean())

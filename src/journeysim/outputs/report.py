@@ -29,53 +29,63 @@ True
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import platform
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from .._version import __version__
+from ..analysis.built import defects_of, kinds_of, probability_of
 from ..analysis.comparison import Comparison
+from ..analysis.leverage import LeverageRow
+from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
 from ..analysis.text import _ci, _minutes, _num
 from ..errors import JourneySimError
+from ..model.elements import Handoff, Microsystem, ServiceRequest
+from ..model.mesosystem import Model
 from ..run.files import write_atomic
+from ..run.stats import Estimate
 from . import plot
 from .html import CSS, esc, figure, keyvalues, section, table
 from .stress import stress_rows
 
-if TYPE_CHECKING:
-    from ..analysis.metrics import Summary
-
 __all__ = ["report_html", "write_report"]
 
 
-def _pct(est: dict[str, Any] | float | None) -> str:
+def _given(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else x
+
+
+def _pct(est: Estimate | float | None) -> str:
     """A share as ``"4.4%"``, or an estimate as ``"4.4% [3.8, 5.0]"``."""
-    if isinstance(est, dict):
-        mean = est.get("mean")
+    if isinstance(est, Estimate):
+        mean = _given(est.mean)
         if mean is None:
             return "n/a"
-        low, high = est.get("ci95") or (None, None)
+        low, high = _given(est.ci95[0]), _given(est.ci95[1])
         text = f"{100 * mean:.1f}%"
         return text if low is None or high is None else f"{text} [{100 * low:.1f}, {100 * high:.1f}]"
+    est = _given(est)
     return "n/a" if est is None else f"{100 * est:.1f}%"
 
 
 def _money(x: float | None, currency: str) -> str:
+    x = _given(x)
     return "n/a" if x is None else f"{currency + ' ' if currency else ''}{x:,.0f}"
 
 
-def _money_ci(est: dict[str, Any], currency: str) -> str:
-    if est.get("mean") is None:
+def _money_ci(est: Estimate, currency: str) -> str:
+    if _given(est.mean) is None:
         return "n/a"
-    low, high = est["ci95"]
-    text = _money(est["mean"], currency)
-    return text if low is None else f"{text} [{low:,.0f}, {high:,.0f}]"
+    low, high = _given(est.ci95[0]), _given(est.ci95[1])
+    text = _money(est.mean, currency)
+    return text if low is None or high is None else f"{text} [{low:,.0f}, {high:,.0f}]"
 
 
 def _plain(value: Any) -> str:
@@ -93,10 +103,8 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-def _mean_service(m: Any) -> str:
-    steps = m.service if isinstance(m.service, (list, tuple)) else None
-    mean = sum(s.duration.mean for s in steps) if steps else m.service.mean
-    return _minutes(mean)
+def _mean_service(m: Microsystem) -> str:
+    return _minutes(m.service_mean)
 
 
 def _fig(draw: Any, size: tuple[float, float], caption: str, ident: str) -> str:
@@ -109,38 +117,79 @@ def _fig(draw: Any, size: tuple[float, float], caption: str, ident: str) -> str:
 # -- sections -------------------------------------------------------------------------------------
 
 
-def _warnings(d: dict[str, Any]) -> str:
+def _warnings(d: Summary) -> str:
     """What the reader must know before trusting the numbers (an unstable microsystem, nothing counted)."""
-    items = d.get("warnings") or []
+    items = d.warnings
     if not items:
         return ""
-    lines = "".join(f"<p>{'<b>' + esc(w['path']) + '</b>: ' if w['path'] else ''}{esc(w['message'])}</p>"
+    lines = "".join(f"<p>{'<b>' + esc(w.path) + '</b>: ' if w.path else ''}{esc(w.message)}</p>"
                     for w in items)
     return f"<div class=warnings role=alert><p><b>Warning{'s' if len(items) > 1 else ''}</b></p>{lines}</div>"
 
 
-def _cards(d: dict[str, Any]) -> str:
-    def ci(est: dict[str, Any]) -> str:
-        low, high = est.get("ci95") or (None, None)
+def _cards(d: Summary) -> str:
+    def ci(est: Estimate) -> str:
+        low, high = _given(est.ci95[0]), _given(est.ci95[1])
         return "" if low is None or high is None else f" (95% CI {100 * low:.1f} to {100 * high:.1f})"
 
-    q = d["quality"]["system"]
+    q = d.quality.system
     cards = [
-        (_pct(q["simulated"]["mean"]), "system quality, simulated" + ci(q["simulated"])
+        (_pct(q.simulated.mean), "system quality, simulated" + ci(q.simulated)
          + ": journeys with no defect at all"),
-        (_pct(q.get("analytic")), "exact system quality from the graph (standards left out)"),
-        (f"{d['journeys']['completed']:,}", f"journeys counted over {d['replications']} replications"),
+        (_pct(q.analytic), "exact system quality from the graph (standards left out)"),
+        (f"{d.journeys.completed:,}", f"journeys counted over {d.replications} replications"),
     ]
-    dep = d.get("dependence")
-    if dep:
-        cards.append((_pct(dep["simulated"]["mean"]), "journeys free of element defects (standards aside)"
-                      + ci(dep["simulated"])))
-    cost = d.get("cost")
-    if cost:
-        cards.append((_money(cost["per_journey"]["mean"], cost["currency"]), "cost per journey"))
+    dep = d.dependence.pathway
+    cards.append((_pct(dep.simulated.mean), "journeys free of element defects (standards aside)"
+                  + ci(dep.simulated)))
+    if d.cost is not None:
+        cards.append((_money(d.cost.pathway.per_journey.mean, d.cost.currency), "cost per journey"))
     return "<div class=cards>" + "".join(
         f"<div class=card><div class=value>{esc(v)}</div><div class=label>{esc(k)}</div></div>" for v, k in cards
     ) + "</div>"
+
+
+def _classes(model: Model) -> str:
+    rows = [(esc(k.name), esc(", ".join(f"{n} {p:.0%}" for n, p in k.entries)), f"{k.rate * 1440:.2f}",
+             esc("background" if k.background else "pathway"), f"<span class=source>{esc(k.reference)}</span>")
+            for k in model.classes]
+    return table(["class", "entry", "arrivals per day", "role", "source"], rows, numeric=(2,), raw=True,
+                 caption="Patient classes")
+
+
+def _microsystems(model: Model) -> str:
+    rows = []
+    for m in model.microsystems:
+        defects = "; ".join(f"{x.name} {_plain(x.probability)}" for x in defects_of(m)) or "none"
+        cap = "unlimited" if m.capacity is None else str(m.capacity)
+        if m.schedule:
+            cap += " (weekly schedule)"
+        rows.append((esc(m.name), esc(m.kind), esc(cap), esc(_mean_service(m)), esc(defects),
+                     f"<span class=source>{esc(m.reference)}</span>"))
+    return table(["microsystem", "kind", "capacity", "mean service", "defect probabilities", "source"],
+                 rows, numeric=(), raw=True, caption="Microsystems: key inputs")
+
+
+def _links(model: Model) -> str:
+    links: list[Handoff | ServiceRequest] = [*model.handoffs, *model.requests]
+    rows = []
+    for h in links:
+        kinds = {k: _plain(v) for k, v in kinds_of(h).items()}
+        defects = "; ".join(f"{k} {v}" for k, v in kinds.items() if v not in ("0", "0.0")) or "none"
+        rows.append((esc(h.label), esc(_plain(probability_of(h))), esc(_minutes(h.delay.mean)), esc(defects),
+                     f"<span class=source>{esc(h.reference)}</span>"))
+    return table(["handoff or request", "probability", "mean delay", "defect probabilities", "source"],
+                 rows, numeric=(), raw=True, caption="Handoffs (->) and service requests (=>): key inputs")
+
+
+def _standard_inputs(model: Model) -> str:
+    if not model.standards:
+        return ""
+    rows = [(esc(s.name), esc(" or ".join(s.start)), esc(" or ".join(s.end)), esc(_minutes(s.within)),
+             esc(", ".join(s.classes) if s.classes else "all"), f"<span class=source>{esc(s.reference)}</span>")
+            for s in model.standards]
+    return table(["standard", "from", "to", "within", "classes", "source"], rows, numeric=(),
+                 raw=True, caption="Timeliness standards (a miss is a defect of the journey)")
 
 
 def _simulated(result: SimulationResult, summary: Summary) -> str:
@@ -152,39 +201,7 @@ def _simulated(result: SimulationResult, summary: Summary) -> str:
     parts.append(_fig(lambda ax: plot.pathway(result, ax, summary=summary), (11, 6.2),
                       "The mesosystem: clinical microsystems left to right from the entries, support microsystems "
                       "below; colour is simulated quality, node size visits, edge width transfers.", "pathway"))
-    rows = []
-    for k in model.classes:
-        entry = ", ".join(f"{n} {p:.0%}" for n, p in k.entries)
-        rows.append((k.name, entry, f"{k.rate * 1440:.2f}", "background" if k.background else "pathway",
-                     f"<span class=source>{esc(k.reference)}</span>"))
-    parts.append(table(["class", "entry", "arrivals per day", "role", "source"],
-                       [(esc(a), esc(b), c, esc(r), s) for a, b, c, r, s in rows], numeric=(2,), raw=True,
-                       caption="Patient classes"))
-    rows = []
-    for m in model.microsystems:
-        defects = "; ".join(f"{x.name} {_plain(x.probability)}" for x in m.defects) or "none"
-        cap = "unlimited" if m.capacity is None else str(m.capacity)
-        if m.schedule:
-            cap += " (weekly schedule)"
-        rows.append((esc(m.name), esc(m.kind), esc(cap), esc(_mean_service(m)), esc(defects),
-                     f"<span class=source>{esc(m.reference)}</span>"))
-    parts.append(table(["microsystem", "kind", "capacity", "mean service", "defect probabilities", "source"],
-                       rows, numeric=(), raw=True, caption="Microsystems: key inputs"))
-    rows = []
-    for h in (*model.handoffs, *model.requests):
-        kinds = {k: _plain(v) for k, v in h.defects.to_plain().items()} if hasattr(h.defects, "to_plain") else {}
-        defects = "; ".join(f"{k} {v}" for k, v in kinds.items() if v not in ("0", "0.0")) or "none"
-        rows.append((esc(h.label), esc(_plain(h.probability)), esc(_minutes(h.delay.mean)), esc(defects),
-                     f"<span class=source>{esc(h.reference)}</span>"))
-    parts.append(table(["handoff or request", "probability", "mean delay", "defect probabilities", "source"],
-                       rows, numeric=(), raw=True, caption="Handoffs (->) and service requests (=>): key inputs"))
-    if model.standards:
-        rows = [(esc(s.name), esc(" or ".join(s.start)), esc(" or ".join(s.end)),
-                 esc(_minutes(s.within)),
-                 esc(", ".join(s.classes) if s.classes else "all"), f"<span class=source>{esc(s.reference)}</span>")
-                for s in model.standards]
-        parts.append(table(["standard", "from", "to", "within", "classes", "source"], rows, numeric=(),
-                           raw=True, caption="Timeliness standards (a miss is a defect of the journey)"))
+    parts += [_classes(model), _microsystems(model), _links(model), _standard_inputs(model)]
     settings = [
         ("horizon", f"{sc.horizon / 1440:g} days of arrivals per replication; every journey followed to its end"),
         ("warm-up", f"{sc.warmup / 1440:g} days left out of the statistics"),
@@ -196,35 +213,31 @@ def _simulated(result: SimulationResult, summary: Summary) -> str:
     return section("simulated", "What was simulated", *parts)
 
 
-def _quality(result: SimulationResult, d: dict[str, Any]) -> str:
-    q = d["quality"]
-    rows = [("all", _pct(q["system"]["simulated"]), _pct(q["system"].get("analytic")), "")]
-    rows += [(name, _pct(c["simulated"]), _pct(c.get("analytic")), "background" if c.get("background") else "")
-             for name, c in q["by_class"].items()]
+def _quality(result: SimulationResult, d: Summary) -> str:
+    q = d.quality
+    rows = [("all", _pct(q.system.simulated), _pct(q.system.analytic), "")]
+    rows += [(name, _pct(c.simulated), _pct(c.analytic), "background" if c.background else "")
+             for name, c in q.by_class.items()]
     parts = [
         "<p>System quality is the share of journeys with no defect at all: in any microsystem, handoff, service "
         "request, or timeliness standard. The exact value is solved from the graph with the same defect "
         "probabilities (standards cannot be, and are left out of it).</p>",
         table(["class", "simulated (95% CI)", "exact", ""], rows, caption="System quality by class"),
     ]
-    dep = d.get("dependence")
-    if dep:
-        pairs = [("free of element defects, simulated", _pct(dep["simulated"])),
-                 ("exact, with the frailty", _pct(dep["exact"])),
-                 ("independent product of element qualities", _pct(dep["independent_product"])),
-                 ("difference, simulated - product (points)", _ci(dep["difference"], scale=100.0))]
-        parts.append("<h3>Defects that cluster</h3>" + keyvalues((k, esc(v)) for k, v in pairs))
-    six = d.get("six_sigma") or {}
-    if six.get("exact"):
-        ex, sim = six["exact"], six["simulated"]
-        rows = [("exact", _num(ex["opportunities_per_journey"]), _num(ex["defects_per_journey"], "{:.3f}"),
-                 _num(ex["dpmo"], "{:,.0f}"), _num(ex["sigma_level"]))]
-        if sim:  # summary mode keeps no records to count opportunities in
-            rows.append(("simulated", _ci(sim["opportunities_per_journey"], "{:.2f}"),
-                         _ci(sim["defects_per_journey"], "{:.3f}"), _ci(sim["dpmo"], "{:,.0f}"),
-                         _num(sim["sigma_level"])))
-        parts.append(table(["", "opportunities per journey", "defects per journey", "DPMO", "sigma level"], rows,
-                           caption="Six Sigma view (1.5-sigma shift convention)"))
+    dep = d.dependence.pathway
+    pairs = [("free of element defects, simulated", _pct(dep.simulated)),
+             ("exact, with the frailty", _pct(dep.exact)),
+             ("independent product of element qualities", _pct(dep.independent_product)),
+             ("difference, simulated - product (points)", _ci(dep.difference, scale=100.0))]
+    parts.append("<h3>Defects that cluster</h3>" + keyvalues((k, esc(v)) for k, v in pairs))
+    ex, sim = d.six_sigma.exact, d.six_sigma.simulated
+    six = [("exact", _num(ex.opportunities_per_journey), _num(ex.defects_per_journey, "{:.3f}"),
+            _num(ex.dpmo, "{:,.0f}"), _num(ex.sigma_level))]
+    if sim is not None:  # summary mode keeps no records to count opportunities in
+        six.append(("simulated", _ci(sim.opportunities_per_journey, "{:.2f}"),
+                    _ci(sim.defects_per_journey, "{:.3f}"), _ci(sim.dpmo, "{:,.0f}"), _num(sim.sigma_level)))
+    parts.append(table(["", "opportunities per journey", "defects per journey", "DPMO", "sigma level"], six,
+                       caption="Six Sigma view (1.5-sigma shift convention)"))
     if result.records:
         parts.append(_fig(lambda ax: plot.cascade(result, ax), (10, 4.6),
                           "Quality cascade of the first class's most frequent path: the share of its journeys "
@@ -232,31 +245,31 @@ def _quality(result: SimulationResult, d: dict[str, Any]) -> str:
     return section("quality", "System quality", *parts)
 
 
-def _standards(result: SimulationResult, d: dict[str, Any]) -> str:
-    if not d["standards"]:
+def _standards(result: SimulationResult, d: Summary) -> str:
+    if not d.standards:
         return ""
     rows = []
-    for name, s in d["standards"].items():
-        m = s.get("minutes") or {}
-        rows.append((name, _minutes(s["target_minutes"]), f"{s['applies']:,}", _pct(s["met"]),
-                     _minutes(m.get("p50")), _minutes(m.get("p90")), _pct(s.get("reached"))))
+    for name, s in d.standards.items():
+        m = s.overall.minutes
+        rows.append((name, _minutes(s.target_minutes), f"{s.applies:,}", _pct(s.met),
+                     _minutes(m.p50), _minutes(m.p90), _pct(s.overall.reached)))
     parts = [table(["standard", "target", "journeys", "met (95% CI)", "median", "90th centile", "reached"], rows,
                    caption="Timeliness standards")]
     if result.records:
         figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax), (6.4, 3.6),
                      f"{name}: the interval's distribution and its target.", f"std-{name}")
-                for name in d["standards"]]
+                for name in d.standards]
         parts.append("<div class=grid2>" + "".join(figs) + "</div>")
     return section("standards", "Timeliness standards", *parts)
 
 
-def _leverage(result: SimulationResult, d: dict[str, Any], summary: Summary) -> str:
-    def ci(r: dict[str, Any]) -> str:
-        low, high = r.get("ci95_if_perfect") or (None, None)
+def _leverage(result: SimulationResult, summary: Summary) -> str:
+    def ci(r: LeverageRow) -> str:
+        low, high = r.ci95_if_perfect or (None, None)
         return "" if low is None or high is None else f"[{100 * low:.1f}, {100 * high:.1f}]"
 
-    rows = [(r["element"], r["method"], _pct(r["if_perfect"]), _pct(r["if_halved"]), ci(r))
-            for r in d["quality"]["leverage"][:12]]
+    rows = [(r.element, r.method, _pct(r.if_perfect), _pct(r.if_halved), ci(r))
+            for r in summary.quality.leverage[:12]]
     parts = [
         "<p>The gain in system quality if one element were perfect, or its defects halved, largest first. "
         "Exact gains are solved from the graph; standards and load-dependent defects are counted from the "
@@ -267,19 +280,18 @@ def _leverage(result: SimulationResult, d: dict[str, Any], summary: Summary) -> 
     return section("leverage", "Leverage: where to act", *parts)
 
 
-def _flow(result: SimulationResult, d: dict[str, Any]) -> str:
-    j = d["journeys"]
-    rows = [(name, f"{c['completed']:,}", _minutes(c["time_in_system_minutes"]["mean"]),
-             _minutes(c["time_in_system_minutes"].get("p50")), _minutes(c["time_in_system_minutes"].get("p90")))
-            for name, c in j["by_class"].items()]
-    parts = [table(["class", "journeys", "mean time in pathway", "median", "90th centile"], rows,
+def _flow(result: SimulationResult, d: Summary) -> str:
+    journeys = [(name, f"{c.completed:,}", _minutes(c.time_in_system.estimate.mean), _minutes(c.time_in_system.p50),
+                 _minutes(c.time_in_system.p90))
+                for name, c in d.journeys.by_class.items()]
+    parts = [table(["class", "journeys", "mean time in pathway", "median", "90th centile"], journeys,
                    caption="Journeys")]
     rows = []
-    for name, m in d["microsystems"].items():
-        board = m.get("boarding")
-        rows.append((name, str(m["capacity"]), f"{m['visits']:,}", _ci(m["wait_minutes"]),
-                     _ci(m["sojourn_minutes"]), _pct(m["utilization"]), _pct(m.get("offered_load")),
-                     _pct(board["share_of_visits"]) if board else ""))
+    for name, m in d.microsystems.items():
+        board = m.boarding
+        rows.append((name, "unlimited" if m.capacity is None else str(m.capacity), f"{m.visits:,}",
+                     _ci(m.wait_minutes), _ci(m.sojourn_minutes), _pct(m.utilization), _pct(m.offered_load),
+                     _pct(board.share_of_visits) if board is not None else ""))
     parts.append(table(["microsystem", "capacity", "visits", "wait, min (95% CI)", "time there, min",
                         "utilisation", "offered load", "boarded"], rows,
                        caption="Flow through each microsystem (offered load: the work offered per server, from the "
@@ -294,31 +306,30 @@ def _flow(result: SimulationResult, d: dict[str, Any]) -> str:
     return section("flow", "Flow: waits, utilisation, boarding", *parts)
 
 
-def _cost(d: dict[str, Any]) -> str:
-    cost = d.get("cost")
-    if not cost:
+def _cost(d: Summary) -> str:
+    cost = d.cost
+    if cost is None:
         return ""
-    cur = cost["currency"]
-    pairs = [("cost per journey", _money_ci(cost["per_journey"], cur)),
-             ("cost per defect-free journey", _money_ci(cost["per_defect_free_journey"], cur)),
-             ("cost of poor quality (share of all cost)", _pct(cost["poor_quality_share"]))]
-    rows = [(k, _money_ci(v, cur)) for k, v in cost["components"].items()]
-    by_class = [(k, _money_ci(v["per_journey"], cur)) for k, v in cost["by_class"].items()]
+    cur, p = cost.currency, cost.pathway
+    pairs = [("cost per journey", _money_ci(p.per_journey, cur)),
+             ("cost per defect-free journey", _money_ci(p.per_defect_free_journey, cur)),
+             ("cost of poor quality (share of all cost)", _pct(p.poor_quality_share))]
+    rows = [(k, _money_ci(v, cur)) for k, v in p.components.items()]
+    by_class = [(k, _money_ci(v.per_journey, cur)) for k, v in cost.by_class.items()]
     return section("cost", "Cost", keyvalues((k, esc(v)) for k, v in pairs),
                    "<div class=grid2>"
                    + table(["component", "per journey (95% CI)"], rows, caption="Components")
                    + table(["class", "per journey (95% CI)"], by_class, caption="By class") + "</div>")
 
 
-def _differences(comp: Comparison, base: dict[str, Any]) -> str:
-    summaries = [base] + [r.summary().to_dict() for r in comp.results[1:]]
-    header = ["scenario", "system quality", "element quality"] + [f"{s} met" for s in summaries[0]["standards"]]
+def _differences(comp: Comparison, base: Summary) -> str:
+    summaries = [base] + [r.summary() for r in comp.results[1:]]
+    names = list(base.standards)
+    header = ["scenario", "system quality", "element quality"] + [f"{s} met" for s in names]
     rows = []
     for r, d in zip(comp.results, summaries):
-        dep = d.get("dependence") or {}
-        rows.append([r.scenario.name, _pct(d["quality"]["system"]["simulated"]), _pct(dep.get("simulated"))]
-                    + [_pct(d["standards"][s]["met"]) if s in d["standards"] else "n/a"
-                       for s in summaries[0]["standards"]])
+        rows.append([r.scenario.name, _pct(d.quality.system.simulated), _pct(d.dependence.pathway.simulated)]
+                    + [_pct(d.standards[s].met) if s in d.standards else "n/a" for s in names])
     numbers = ("base", "value", "difference", "ci95_low", "ci95_high")
     table_ = comp.table().astype(dict.fromkeys(numbers, float))
     changed = table_[(table_["difference"].abs() > 1e-12) & table_["difference"].notna()]
@@ -376,7 +387,7 @@ def _provenance(results: Sequence[SimulationResult]) -> str:
     return section("provenance", "Provenance", *parts)
 
 
-def _stress(results: Sequence[SimulationResult], summary: dict[str, Any]) -> str:
+def _stress(results: Sequence[SimulationResult], summary: Summary) -> str:
     rows = [(esc(item), esc(topic), text) for item, topic, text in stress_rows(results, summary)]
     return section(
         "stress-des", "STRESS-DES reporting checklist",
@@ -413,17 +424,16 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     else:
         raise JourneySimError(f"a report needs a SimulationResult or a Comparison, got {type(source).__name__}")
     base = results[0]
-    summary = summary if summary is not None else base.summary()
-    d = summary.to_dict()
+    d = summary if summary is not None else base.summary()
     name = title or base.scenario.name
     body = [
         f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {len(results)} scenario(s), "
-        f"{d['replications']} replications, seed {esc(d['seed'])}.</p></header>",
+        f"{d.replications} replications, seed {esc(d.seed)}.</p></header>",
         _warnings(d),
         _cards(d),
     ]
     sections = [
-        _simulated(base, summary), _quality(base, d), _standards(base, d), _leverage(base, d, summary),
+        _simulated(base, d), _quality(base, d), _standards(base, d), _leverage(base, d),
         _flow(base, d), _cost(d), _differences(comp, d) if comp is not None else "", _stress(results, d),
         _provenance(results),
     ]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
 
 __all__ = ["stress_rows", "model_differences"]
@@ -54,16 +55,18 @@ def model_differences(base: Any, other: Any) -> list[str]:
     return sorted(out)
 
 
-def stress_rows(results: Sequence[SimulationResult], summary: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """``(item, topic, HTML text)`` for each STRESS-DES item, from the base result and its summary."""
+def stress_rows(results: Sequence[SimulationResult], summary: Summary) -> list[tuple[str, str, str]]:
+    """``(item, topic, HTML text)`` for each STRESS-DES item, from the base result (``summary``, its
+    summary, holds the figures the items point to; the items themselves describe the model and the run)."""
     base = results[0]
     sc, model, prov = base.scenario, base.scenario.model, base.provenance
     def e(value: Any) -> str:
         return escape(str(value))
 
     nodes = model.microsystems
-    refs = sorted({x.reference for x in (*nodes, *model.handoffs, *model.requests, *model.classes,
-                                         *model.standards) if x.reference})
+    refs = sorted({r for r in (*(m.reference for m in nodes), *(h.reference for h in model.handoffs),
+                               *(q.reference for q in model.requests), *(k.reference for k in model.classes),
+                               *(st.reference for st in model.standards)) if r})
     estimated = sum("[E]" in r for r in refs)
     distributions = sorted({type(d).__name__ for m in nodes for d in _durations(m)})
     entries = sorted({name for k in model.classes for name, _ in k.entries})

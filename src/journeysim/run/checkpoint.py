@@ -182,7 +182,8 @@ class CheckpointStore:
         try:
             write_atomic(path, write, durable=True)
         except OSError as err:
-            raise CheckpointError(f"checkpoint {self.folder}: cannot write {path.name} ({err.strerror or err})") from None
+            raise CheckpointError(
+                f"checkpoint {self.folder}: cannot write {path.name} ({err.strerror or err})") from None
 
     def finished(self) -> dict[int, Path]:
         """Replication index -> file, for every replication file in the folder (sorted)."""
@@ -201,7 +202,7 @@ class CheckpointStore:
             for name, table in records.tables().items():
                 for col, values in table.columns.items():
                     arrays[f"records/{name}/{col}"] = values
-        self._write(self._path(stats.replication), lambda fh: np.savez(fh, **arrays))
+        self._write(self._path(stats.replication), lambda fh: np.savez(fh, allow_pickle=False, **arrays))
 
     def load(self, replication: int, plan: Plan) -> tuple[Records | None, ReplicationStats] | None:
         """Read one replication back; ``None`` if its file is not a complete replication ``replication`` of this run.

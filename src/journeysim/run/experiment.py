@@ -181,10 +181,11 @@ def run_experiment(
     and returns the run as data, a :class:`~journeysim.run.results.RunResult`;
     ``journeysim.simulate`` wraps it in a result that can summarise itself.
     """
-    scenario = target if isinstance(target, Scenario) else None
-    if scenario is None:
-        if horizon is None:
-            raise TypeError("simulating a bare model needs horizon= (minutes)")
+    if isinstance(target, Scenario):
+        scenario = target
+    elif horizon is None:
+        raise TypeError("simulating a bare model needs horizon= (minutes)")
+    else:
         scenario = Scenario(target, name=target.name, horizon=horizon)
     changes = {
         k: v
@@ -244,9 +245,10 @@ def run_experiment(
     first = scenario.replications if precision is None else max(2, scenario.replications)
     total = first if precision is None else max(first, max_replications)
     reached = None
-    # never more processes than replications that can run: with a precision target,
-    # later batches have pool_size replications, up to max_replications in all
-    pool_size = min(n_workers, total)
+    # never more processes than replications that can run (with a precision target, later
+    # batches have pool_size replications, up to max_replications in all), nor than cores:
+    # the work is all computation, so more processes would only take turns on the same cores
+    pool_size = min(n_workers, total, default_workers())
     with _Runner(pool_size, executor) as runner, \
             _progress(total, progress, scenario.name) as bar:
         run_batch(list(range(first)), runner, bar)

@@ -85,7 +85,7 @@ class Provenance:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready fields."""
-        out = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        out = {name: getattr(self, name) for name in self.__slots__}
         if self.precision is not None:
             p = self.precision
             out["precision"] = {"target": p.target, "half_width": p.half_width,

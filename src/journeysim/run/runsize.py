@@ -100,12 +100,12 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
         n = k.rate * horizon * reps
         v = visits_of[k.name]
         clinical = sum(v.values())
-        transfers = sum(v.get(h.source, 0.0) * h.probability.get(k.name) for h in model.handoffs)  # type: ignore[union-attr]
-        requests = sum(v.get(r.source, 0.0) * r.probability.get(k.name) for r in model.requests)  # type: ignore[union-attr]
+        transfers = sum(v.get(h.source, 0.0) * h.probability.get(k.name) for h in model.handoffs)
+        requests = sum(v.get(r.source, 0.0) * r.probability.get(k.name) for r in model.requests)
         defects = sum(v.get(m.name, 0.0) * sum(d.probability.get(k.name) for d in m.defects)
                       for m in model.microsystems)
-        defects += sum(v.get(h.source, 0.0) * h.probability.get(k.name)  # type: ignore[union-attr]
-                       * sum(p.get(k.name) for _, p in h.defects.items())  # type: ignore[union-attr]
+        defects += sum(v.get(h.source, 0.0) * h.probability.get(k.name)
+                       * sum(p.get(k.name) for _, p in h.defects.items())
                        for h in model.handoffs)
         journeys += n
         visits += n * (clinical + requests)

@@ -121,10 +121,11 @@ class WorkerPool:
                     self._procs[w].join(timeout=5)
                     self._lost(w)
                 busy.add(w)
-            watched = {self._conns[w]: w for w in busy}
-            sentinels = {self._procs[w].sentinel: w for w in busy}
-            for ready in wait(list(watched) + list(sentinels)):
-                w = watched.get(ready, sentinels.get(ready))  # type: ignore[arg-type]
+            pipes = {self._conns[w]: w for w in busy}
+            sentinels = {self._procs[w].sentinel: w for w in busy}  # a worker that died says so here
+            watched: dict[object, int] = dict([*pipes.items(), *sentinels.items()])
+            for ready in wait([*pipes, *sentinels]):
+                w = watched[ready]
                 if w not in busy:
                     continue
                 try:
