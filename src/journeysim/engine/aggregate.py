@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -111,7 +112,8 @@ class ReplicationStats:
             class_tis_sum=z(n_classes), class_tis_hist=z((n_classes, TIS_BINS.size - 1)),
             node_visits=z(n_nodes), node_bad=z(n_nodes),
             edge_n=z(n_edges), edge_bad=z(n_edges), edge_kind_bad=z((n_edges, len(HANDOFF_KINDS))),
-            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, len(HANDOFF_KINDS))), edge_caught=z(n_edges),
+            req_n=z(n_requests), req_bad=z(n_requests), req_kind_bad=z((n_requests, len(HANDOFF_KINDS))),
+            edge_caught=z(n_edges),
             flow_count=z(n_nodes), wait_sum=z(n_nodes), sojourn_sum=z(n_nodes),
             support_wait_sum=z(n_nodes), hold_sum=z(n_nodes), busy_time=z(n_nodes),
             edge_blocked_n=z(n_edges), edge_blocked_sum=z(n_edges),
@@ -273,7 +275,8 @@ class ReplicationStats:
     def from_arrays(cls, arrays: Mapping[str, NDArray]) -> ReplicationStats:
         """Rebuild from :meth:`to_arrays`."""
         scalars = {"replication": int, "horizon": float, "warmup": float, "journeys_total": int}
-        kwargs = {}
+        # a field's type depends on its name: a tuple of arrays, a scalar, or an array
+        kwargs: dict[str, Any] = {}
         for f in fields(cls):
             if f.name in ("class_tis_values", "std_values"):
                 keys = sorted((k for k in arrays if k.startswith(f.name + "/")), key=lambda k: int(k.split("/")[1]))

@@ -54,7 +54,7 @@ from .boarding import Boarding
 from .defects import Defects
 from .events import NORMAL, Callbacks, environment
 from .plan import ClassPlan, Plan, plan
-from .recorder import VISIT_FIELDS, Recorder
+from .recorder import VISIT_FIELDS, Columns, Recorder
 from .records import Records
 from .schedules import Activation, CapacitySchedules
 from .state import ArrivalHandler, Choice, Node, Patient, StartWork, Transfer, Visit
@@ -249,22 +249,24 @@ class Kernel:
         self.env.run()
         if self.in_system:  # every event is done, yet patients remain: a bug, never a silent wrong answer
             raise SimulationError(f"{self.in_system} patients never left the pathway in replication {self.replication}")
+        tables = self.flush()
         if not self.keep_records:
-            self.flush()
             return None, self.stats
-        tables = self.recorder.tables(self.p)
-        self.recorder.clear()  # what the cyclic collector frees later should be small, not a replication's rows
-        self.stats.add_tables(tables, first_counted=self.first_counted, cells=standard_cells(self.p, tables["standards"]),
-                              costs=self.p.costs)
         records = Records.from_columns(self.replication, self.horizon, self.warmup, tables, self.p.labels())
         return records, self.stats
 
-    def flush(self) -> None:
-        """Reduce the rows into the statistics and drop them (summary mode)."""
+    def flush(self) -> dict[str, Columns]:
+        """Turn the rows into columns, add them to the statistics and drop the rows; returns the columns.
+
+        Summary mode flushes whenever enough rows have piled up; the end of a run flushes
+        what is left. Dropping the rows at once keeps what the cyclic collector later
+        frees small, not a replication's rows.
+        """
         tables = self.recorder.tables(self.p)
+        self.recorder.clear()
         self.stats.add_tables(tables, first_counted=self.first_counted,
                               cells=standard_cells(self.p, tables["standards"]), costs=self.p.costs)
-        self.recorder.clear()
+        return tables
 
     # -- the hot path
     def arrive(self, pt: Patient, node: Node, t: float) -> None:

@@ -24,7 +24,7 @@ from numpy.typing import DTypeLike, NDArray
 from ..model.kinds import CAUGHT_BIT, HANDOFF_KINDS, REQUEST_KINDS, bit
 from .plan import Plan
 
-__all__ = ["Recorder", "VISIT_FIELDS"]
+__all__ = ["Recorder", "VISIT_FIELDS", "Columns"]
 
 #: numbers per visit row in the flat list
 VISIT_FIELDS = 9

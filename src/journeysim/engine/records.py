@@ -178,7 +178,8 @@ class Table:
         data: dict[str, object] = {}
         for col, values in self.columns.items():
             if col in self.labels:
-                data[col] = pd.Categorical.from_codes(values, categories=list(self.labels[col]))
+                data[col] = pd.Categorical.from_codes(values.astype(np.int64, copy=False),
+                                                      categories=pd.Index(self.labels[col]))
             else:
                 data[col] = values
         return pd.DataFrame(data)

@@ -34,6 +34,7 @@ from itertools import accumulate
 from typing import NamedTuple, TypeAlias
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..model.distributions import Distribution, Fixed
 
@@ -128,11 +129,16 @@ def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
         yield from draw(_BLOCK).tolist()
 
 
+def _block(d: Distribution, g: np.random.Generator) -> NDArray[np.float64]:
+    # a distribution returns an array when given a size; the protocol's type says float or array
+    return np.asarray(d.sample(g, _BLOCK))
+
+
 def _summed(dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> Iterator[float]:
     while True:
-        total = dists[0].sample(gens[0], _BLOCK)
+        total = _block(dists[0], gens[0])
         for d, g in zip(dists[1:], gens[1:]):
-            total = total + d.sample(g, _BLOCK)
+            total = total + _block(d, g)
         yield from total.tolist()
 
 
@@ -149,7 +155,7 @@ class Stepwise:
     def _draw(dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> Iterator[tuple[float, ...]]:
         while True:
             # the same draws, summed in the same order, as the plain sampler of these steps
-            cols = [d.sample(g, _BLOCK) for d, g in zip(dists, gens)]
+            cols = [_block(d, g) for d, g in zip(dists, gens)]
             yield from zip(*np.cumsum(np.vstack(cols), axis=0).tolist())
 
     def __call__(self) -> float:
