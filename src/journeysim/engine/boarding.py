@@ -54,10 +54,11 @@ class Blocked:
 class Boarding:
     """Boarding of one replication: who holds a bed waiting for which microsystem."""
 
-    __slots__ = ("host", "replication", "blocked", "waits_for", "max_cap", "reserved")
+    __slots__ = ("host", "schedule", "replication", "blocked", "waits_for", "max_cap", "reserved")
 
     def __init__(self, host: Host, p: Plan, replication: int) -> None:
         self.host = host
+        self.schedule = host.schedule
         self.replication = replication
         n = len(p.nodes)
         #: blocked[i] patients hold a bed at i; waits_for[i][j] of them wait for j
@@ -115,7 +116,7 @@ class Boarding:
         pt.reserved = True
         if d > 0.0:
             pt.callbacks = self.reserved
-            self.host.schedule(pt, NORMAL, d)
+            self.schedule(pt, NORMAL, d)
         else:
             self.arrive_reserved(pt, target, t)
 

@@ -2,7 +2,9 @@
 
 The common case costs one uniform draw per element, compared inline by the kernel
 (``check.draw_any() < check.p_any``); this concern is called only when a defect
-occurred, or where the model makes the probabilities the patient's own:
+occurred, or where the model makes the probabilities the patient's own (then the
+probability of any defect is worked out per patient, and the odds of each only
+when some defect occurred):
 
 * **frailty** (:mod:`journeysim.model.frailty`): each patient draws ``Z`` on arrival
   and every probability ``p`` becomes ``p + min(p, 1 - p)(Z - 1)``;
@@ -20,9 +22,8 @@ Streams: ``defect/{element}`` (any defect) and ``defect/{element}/which``
 
 Examples
 --------
->>> from journeysim.engine.plan import defect_check
->>> odds = defect_check([(3, 1.0)]).odds
->>> which(odds, lambda: 0.0)   # one possible defect: no second draw
+>>> from journeysim.engine.plan import defect_odds
+>>> which(defect_odds([(3, 1.0)]), lambda: 0.0)   # one possible defect: no second draw
 [3]
 """
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model.kinds import CAUGHT_BIT, INFORMATION, code
-from .plan import DefectCheck, DefectOdds, Plan, defect_check
+from .plan import DefectCheck, DefectOdds, Plan, any_defect, defect_odds
 from .state import DefectDraw, Host, LoadDraw, Node, Patient, RiskDraw, Transfer
 from .streams import Sampler, Samplers
 
@@ -119,21 +120,31 @@ class Defects:
         pt.ndef += nd
         return nd
 
-    def visit_check(self, pt: Patient, load: LoadDraw) -> DefectDraw | None:
-        """This visit's check: each probability ``p`` becomes ``min(1, f p + a W + b N)`` (``f`` the
-        propagation factor of an information defect on the way in, ``W`` the hours waited, ``N`` the
-        occupancy on arrival), then the patient's frailty is applied."""
+    def visit_load(self, pt: Patient, node: Node, load: LoadDraw, t: float) -> int:
+        """Draw and record the defects of a visit whose probabilities are the patient's own; returns how many.
+
+        Each probability ``p`` becomes ``min(1, f p + a W + b N)`` (``f`` the propagation factor of
+        an information defect on the way in, ``W`` the hours waited, ``N`` the occupancy on
+        arrival), then the patient's frailty is applied.
+        """
         extra = load.per_wait_hour * (pt.start - pt.arr) / 60.0 + (
             load.per_occupant * pt.occ if load.per_occupant else 0.0)
         f = pt.prop
         pt.prop = 1.0
-        check = defect_check(self.personal(pt, load.chances, f, extra))
-        return None if check is None else DefectDraw(check.p_any, load.draw_any, check.odds, load.draw_which)
+        nd = 0
+        for c in self.personal_draw(pt, load.chances, load.draw_any, load.draw_which, f, extra):
+            nd += 1
+            self.add_defect((pt.jid, t, node.index, c))
+        pt.ndef += nd
+        return nd
 
     @staticmethod
     def personal(pt: Patient, chances: Sequence[tuple[int, float]], f: float = 1.0,
                  extra: float = 0.0) -> list[tuple[int, float]]:
-        """The patient's own probabilities of defects ``(code, p)`` (see :mod:`journeysim.model.frailty`)."""
+        """The patient's own probabilities of defects ``(code, p)``, those above 0.
+
+        See :mod:`journeysim.model.frailty` for the frailty's part.
+        """
         z = pt.z
         out = []
         for c, q in chances:
@@ -142,16 +153,28 @@ class Defects:
                 q = 1.0
             if z != 1.0:  # Frailty.probability, inlined: this runs for every element of a frail patient
                 q += (q if q < 0.5 else 1.0 - q) * (z - 1.0)
-            out.append((c, q))
+            if q > 0:
+                out.append((c, q))
         return out
+
+    def personal_draw(self, pt: Patient, chances: Sequence[tuple[int, float]], draw_any: Sampler,
+                      draw_which: Sampler, f: float = 1.0, extra: float = 0.0) -> list[int]:
+        """Codes of the defects drawn with the patient's own probabilities (see :meth:`personal`).
+
+        Nothing is drawn when no defect can occur; else one draw decides whether any
+        occurred, and only then are the odds of each worked out and drawn.
+        """
+        pairs = self.personal(pt, chances, f, extra)
+        if not pairs or draw_any() >= any_defect(q for _, q in pairs):
+            return []
+        return which(defect_odds(pairs), draw_which)
 
     def drawn(self, pt: Patient, check: DefectDraw | None) -> list[int] | tuple[()]:
         """Codes of the defects of a static check (a support service or request); frailty applies."""
         if check is None:
             return ()
         if self.frail:
-            c = defect_check(self.personal(pt, [(o.code, o.p) for o in check.odds]))
-            return () if c is None or check.draw_any() >= c.p_any else which(c.odds, check.draw_which)
+            return self.personal_draw(pt, check.chances, check.draw_any, check.draw_which)
         return which(check.odds, check.draw_which) if check.draw_any() < check.p_any else ()
 
     def take_rework(self, pt: Patient) -> float:
@@ -174,10 +197,7 @@ class Defects:
     def handoff_risk(self, pt: Patient, edge: Transfer, risk: RiskDraw, t: float) -> int:
         """Defects of a handoff with frailty, recovery or propagation; returns the kinds' bits."""
         kinds = 0
-        check = defect_check(self.personal(pt, risk.chances))
-        if check is None or risk.draw_any() >= check.p_any:
-            return 0
-        for c in which(check.odds, risk.draw_which):
+        for c in self.personal_draw(pt, risk.chances, risk.draw_any, risk.draw_which):
             if c == _INFORMATION and risk.catch and risk.draw_catch is not None and risk.draw_catch() < risk.catch:
                 kinds |= CAUGHT_BIT
                 pt.rework += risk.rework.sample()

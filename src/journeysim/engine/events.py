@@ -36,12 +36,12 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import simpy
 import simpy.events
 
-__all__ = ["NORMAL", "Callbacks", "OwnEvent", "Schedule", "environment"]
+__all__ = ["NORMAL", "Callbacks", "Clock", "OwnEvent", "Schedule", "environment"]
 
 #: simpy's priority of ordinary events (``simpy.events.NORMAL``); every engine event has it
 NORMAL: int = simpy.events.NORMAL
@@ -51,6 +51,14 @@ Callbacks = tuple[Callable[[Any], None], ...]
 
 #: ``schedule(event, priority, delay)``: ``Environment.schedule`` typed for an :class:`OwnEvent`
 Schedule = Callable[["OwnEvent", int, float], None]
+
+
+class Clock(Protocol):
+    """What the engine reads of the environment while it runs: the time (``simpy.Environment.now``)."""
+
+    @property
+    def now(self) -> float:
+        """The time of the event being processed."""
 
 
 class OwnEvent:

@@ -32,7 +32,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Literal, NamedTuple
@@ -50,7 +50,7 @@ from ..model.profiles import ArrivalProfile
 
 __all__ = [
     "Plan", "plan", "UNLIMITED",
-    "DefectOdds", "DefectCheck", "defect_check", "DefectChance",
+    "DefectOdds", "DefectCheck", "defect_check", "defect_odds", "any_defect", "DefectChance",
     "Timed", "StepPlan", "StepsPlan", "ActivationPlan", "Hook", "StepHook",
     "Route", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
     "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
@@ -96,11 +96,22 @@ def defect_check(pairs: Iterable[tuple[int, float]]) -> DefectCheck | None:
     pairs = [(code, p) for code, p in pairs if p > 0]
     if not pairs:
         return None
-    odds = tuple(DefectOdds(code, p, min(1.0, p / _any(q for _, q in pairs[i:]))) for i, (code, p) in enumerate(pairs))
-    return DefectCheck(_any(p for _, p in pairs), odds)
+    return DefectCheck(any_defect(p for _, p in pairs), defect_odds(pairs))
 
 
-def _any(probabilities: Iterable[float]) -> float:
+def defect_odds(pairs: Sequence[tuple[int, float]]) -> tuple[DefectOdds, ...]:
+    """The odds of each defect ``(code, probability)`` given that at least one occurred; each probability > 0.
+
+    Examples
+    --------
+    >>> [round(o.p_first, 3) for o in defect_odds([(0, 0.5), (1, 0.5)])]   # 0.5 / 0.75, then certain
+    [0.667, 1.0]
+    """
+    return tuple(DefectOdds(code, p, min(1.0, p / any_defect(q for _, q in pairs[i:])))
+                 for i, (code, p) in enumerate(pairs))
+
+
+def any_defect(probabilities: Iterable[float]) -> float:
     """``1 - prod(1 - p)``, accurate when the ``p`` are tiny (a frailty near 0 makes them so)."""
     ps = list(probabilities)
     return 1.0 if max(ps) >= 1.0 else -math.expm1(math.fsum(math.log1p(-p) for p in ps))

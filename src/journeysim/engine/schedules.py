@@ -57,10 +57,12 @@ class Tick(OwnEvent):
 class CapacitySchedules:
     """The capacity schedules of one replication."""
 
-    __slots__ = ("host", "horizon", "ticks", "tick_done")
+    __slots__ = ("host", "env", "schedule", "horizon", "ticks", "tick_done")
 
     def __init__(self, host: Host, p: Plan, horizon: float) -> None:
         self.host = host
+        self.env = host.env
+        self.schedule = host.schedule
         self.horizon = horizon
         self.ticks = [Tick(node, pieces) for node, np_ in zip(host.nodes, p.nodes)
                       if (pieces := np_.capacity_schedule) is not None]
@@ -86,7 +88,7 @@ class CapacitySchedules:
 
     def tick(self, ev: Tick) -> None:
         node = ev.node
-        t = self.host.now
+        t = self.env.now
         node.cap = ev.pieces[ev.piece].capacity
         while node.nwait and node.busy < node.cap:
             self.host.serve_next(node, t)
@@ -117,16 +119,18 @@ class CapacitySchedules:
             ev.piece = 0
             ev.week += 1
         at = ev.week * MINUTES_PER_WEEK + ev.pieces[ev.piece].start
-        self.host.schedule(ev, NORMAL, at - self.host.now)
+        self.schedule(ev, NORMAL, at - self.env.now)
 
 
 class Activation:
     """Activations and team-ready waits of one replication."""
 
-    __slots__ = ("host", "samplers", "team", "add_activation", "team_ready")
+    __slots__ = ("host", "env", "schedule", "samplers", "team", "add_activation", "team_ready")
 
     def __init__(self, host: Host, p: Plan, samplers: Samplers) -> None:
         self.host = host
+        self.env = host.env
+        self.schedule = host.schedule
         self.samplers = samplers
         # per node: None, or the week minutes where the team-ready time changes and its durations
         self.team: list[tuple[list[float], list[Duration]] | None] = [
@@ -182,14 +186,14 @@ class Activation:
         self.add_activation((pt.jid, i, t_call, t_ready, t))
         if t_ready > t:
             pt.callbacks = self.team_ready
-            self.host.schedule(pt, NORMAL, t_ready - t)
+            self.schedule(pt, NORMAL, t_ready - t)
             return True
         return False
 
     def ready(self, pt: Patient) -> None:
         """The team is ready: the visit starts, on the bed held for it or as a new arrival would."""
         node = pt.node
-        t = self.host.now
+        t = self.env.now
         if pt.reserved:
             pt.reserved = False
             node.busy -= 1  # start() takes the bed again

@@ -24,9 +24,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, final
 
-from .events import Callbacks, OwnEvent, Schedule
+from .events import Callbacks, Clock, OwnEvent, Schedule
 from .plan import DefectOdds
 from .recorder import Recorder
 from .streams import Duration, Sampler, Stepwise
@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 
+@final
 class Patient(OwnEvent):
     """A patient on a journey; also its own pending simpy event (at most one at a time).
 
@@ -205,13 +206,15 @@ class StartWork:
 class DefectDraw:
     """The defect check of an element for one class, with its two streams (see :mod:`~journeysim.engine.plan`)."""
 
-    __slots__ = ("p_any", "draw_any", "odds", "draw_which")
+    __slots__ = ("p_any", "draw_any", "odds", "draw_which", "chances")
 
     def __init__(self, p_any: float, draw_any: Sampler, odds: tuple[DefectOdds, ...], draw_which: Sampler) -> None:
         self.p_any = p_any
         self.draw_any = draw_any
         self.odds = odds
         self.draw_which = draw_which
+        #: ``(code, p)`` of each defect, for a frail patient's own probabilities
+        self.chances = tuple((o.code, o.p) for o in odds)
 
 
 class LoadDraw:
@@ -280,8 +283,8 @@ class Host(Protocol):
     finished: Callbacks
 
     @property
-    def now(self) -> float:
-        """The simulation clock."""
+    def env(self) -> Clock:
+        """The simulation clock: ``env.now`` is the time of the event being processed."""
 
     def arrive(self, pt: Patient, node: Node, t: float) -> None:
         """``pt`` arrives at ``node``: the arrival handlers, then a server or the queue."""

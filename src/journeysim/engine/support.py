@@ -52,11 +52,13 @@ class Request(OwnEvent):
 class Support:
     """The support requests of one replication."""
 
-    __slots__ = ("host", "defects", "targets", "delays", "checks", "n_links", "add_request", "add_defect",
-                 "own_done", "request_done", "request_back")
+    __slots__ = ("host", "env", "schedule", "defects", "targets", "delays", "checks", "n_links", "add_request",
+                 "add_defect", "own_done", "request_done", "request_back")
 
     def __init__(self, host: Host, p: Plan, samplers: Samplers, defects: Defects) -> None:
         self.host = host
+        self.env = host.env
+        self.schedule = host.schedule
         self.defects = defects
         self.targets = [host.nodes[rp.target] for rp in p.requests]
         # per request, per class: the delay back and the request's defects
@@ -116,11 +118,11 @@ class Support:
         v = node.visits[rq.patient.k]
         svc = v.service if v.draw_service is None else v.draw_service()
         rq.callbacks = self.request_done
-        self.host.schedule(rq, NORMAL, svc)
+        self.schedule(rq, NORMAL, svc)
 
     def done(self, rq: Request) -> None:
         """The support service is done: its defects, the next request in line, the way back."""
-        t = self.host.now
+        t = self.env.now
         r = rq.r
         node = self.targets[r]
         node.busy -= 1
@@ -137,12 +139,12 @@ class Support:
         d = self.delays[r][pt.k].sample()
         if d > 0.0:
             rq.callbacks = self.request_back
-            self.host.schedule(rq, NORMAL, d)
+            self.schedule(rq, NORMAL, d)
         else:
             self.returned(rq, t)
 
     def back(self, rq: Request) -> None:
-        self.returned(rq, self.host.now)
+        self.returned(rq, self.env.now)
 
     def returned(self, rq: Request, t: float) -> None:
         """The result is back: the request's defects, its row; the visit ends when nothing more is awaited."""
@@ -161,7 +163,7 @@ class Support:
 
     def own_work_done(self, pt: Patient) -> None:
         """The visit's own work is done; it ends now if every result is back."""
-        t = self.host.now
+        t = self.env.now
         pt.own_end = t
         pt.pending -= 1
         if not pt.pending:
