@@ -195,7 +195,8 @@ class Kernel:
                 stream, steps = vp.steps
                 sampler = samplers.stepwise(stream, steps) if stream in stepwise else None
                 if sampler is None or isinstance(sampler, tuple):
-                    node.visits.append(Visit(*samplers.duration(stream, steps)))
+                    service = samplers.duration(stream, steps)
+                    node.visits.append(Visit(service.fixed, service.draw))
                 else:
                     node.visits.append(Visit(0.0, sampler))
             nodes.append(node)
@@ -203,11 +204,13 @@ class Kernel:
 
     def build_transfers(self, p: Plan, samplers: Samplers) -> list[list[Transfer]]:
         """The handoffs, per class; and each visit's routing over them."""
-        transfers = [
-            [Transfer(e, self.nodes[ep.target], *samplers.timed(cp.delay.stream, "delay", cp.delay.distribution))
-             for cp in ep.by_class]
-            for e, ep in enumerate(p.edges)
-        ]
+        transfers: list[list[Transfer]] = []
+        for e, ep in enumerate(p.edges):
+            per_class = []
+            for cp in ep.by_class:
+                delay = samplers.timed(cp.delay.stream, "delay", cp.delay.distribution)
+                per_class.append(Transfer(e, self.nodes[ep.target], delay.fixed, delay.draw))
+            transfers.append(per_class)
         for node, np_ in zip(self.nodes, p.nodes):
             draw = samplers.uniform(f"route/{np_.name}")
             for k, (v, vp) in enumerate(zip(node.visits, np_.by_class)):

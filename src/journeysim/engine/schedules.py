@@ -34,7 +34,7 @@ from .plan import ActivationPlan, CapacityPiece, Plan
 from .state import Host, Node, Patient, Trigger
 from .streams import Duration, Samplers
 
-__all__ = ["Tick", "CapacitySchedules", "Activation", "piece_at"]
+__all__ = ["Tick", "CapacitySchedules", "TeamReady", "Activation", "piece_at"]
 
 
 def piece_at(pieces: Sequence[CapacityPiece], minute: float) -> int:
@@ -122,6 +122,20 @@ class CapacitySchedules:
         self.schedule(ev, NORMAL, at - self.env.now)
 
 
+class TeamReady:
+    """A microsystem's team-ready time through the week: ``durations[j]`` for calls from minute ``starts[j]``."""
+
+    __slots__ = ("starts", "durations")
+
+    def __init__(self, starts: list[float], durations: list[Duration]) -> None:
+        self.starts = starts
+        self.durations = durations
+
+    def after(self, t: float) -> float:
+        """The time until the team is ready, for a call at ``t``."""
+        return self.durations[bisect_right(self.starts, t % MINUTES_PER_WEEK) - 1].sample()
+
+
 class Activation:
     """Activations and team-ready waits of one replication."""
 
@@ -132,9 +146,9 @@ class Activation:
         self.env = host.env
         self.schedule = host.schedule
         self.samplers = samplers
-        # per node: None, or the week minutes where the team-ready time changes and its durations
-        self.team: list[tuple[list[float], list[Duration]] | None] = [
-            None if np_.team_ready is None else (
+        #: per node: None, or its team-ready time through the week
+        self.team: list[TeamReady | None] = [
+            None if np_.team_ready is None else TeamReady(
                 [piece.start for piece in np_.team_ready],
                 [samplers.timed(piece.ready.stream, "ready", piece.ready.distribution) for piece in np_.team_ready],
             )
@@ -170,9 +184,7 @@ class Activation:
         team = self.team[i]
         if team is None:
             raise TypeError(f"node {i} has no team to activate")
-        starts, durations = team
-        d = durations[bisect_right(starts, t % MINUTES_PER_WEEK) - 1].sample()
-        pt.ready[i] = (t, t + d)
+        pt.ready[i] = (t, t + team.after(t))
 
     def wait_for_team(self, pt: Patient, node: Node, t: float) -> bool:
         """Arrival handler: the visit waits until the team is ready (True while it waits)."""

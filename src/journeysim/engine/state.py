@@ -32,7 +32,7 @@ from .recorder import Recorder
 from .streams import Duration, Sampler, Stepwise
 
 __all__ = [
-    "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "StartWork",
+    "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "StartWork", "RequestDraw",
     "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host",
 ]
 
@@ -41,8 +41,11 @@ __all__ = [
 class Patient(OwnEvent):
     """A patient on a journey; also its own pending simpy event (at most one at a time).
 
-    The kernel's fields come first; then those of the concerns, each set by its
-    concern (the arrival sets them all, so none is ever missing).
+    The kernel's fields come first; then those of the concerns, under each concern's
+    name. Every field is set before it is read: the arrival sets those that any step
+    may read (identity, frailty, milestone slots, activations, rework owed), and the
+    step that uses one of the others sets it first (``pending`` at the requests,
+    ``edge`` when boarding, ``occ`` on arrival where defects rise with occupancy).
     """
 
     __slots__ = (
@@ -199,8 +202,19 @@ class StartWork:
         #: timeliness: hooks at the ends of steps, and the step sampler (or the fixed ends)
         self.at_steps: tuple[tuple[int, HookRun], ...] = ()
         self.steps: Stepwise | tuple[float, ...] = ()
-        #: support: ``(request code, probability, draw)`` of each possible request
-        self.requests: tuple[tuple[int, float, Sampler], ...] = ()
+        #: support: each request the visit may make
+        self.requests: tuple[RequestDraw, ...] = ()
+
+
+class RequestDraw:
+    """A support request that a visit makes with ``probability``, decided by ``draw``."""
+
+    __slots__ = ("request", "probability", "draw")
+
+    def __init__(self, request: int, probability: float, draw: Sampler) -> None:
+        self.request = request
+        self.probability = probability
+        self.draw = draw
 
 
 class DefectDraw:

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from .defects import Defects
 from .events import NORMAL, Callbacks, OwnEvent
 from .plan import Plan
-from .state import DefectDraw, Host, Node, Patient
-from .streams import Duration, Sampler, Samplers
+from .state import DefectDraw, Host, Node, Patient, RequestDraw
+from .streams import Duration, Samplers
 
 __all__ = ["Request", "Support"]
 
@@ -83,17 +83,18 @@ class Support:
             for v, vp in zip(node.visits, np_.by_class):
                 if vp.requests:
                     v.start_work().requests = tuple(
-                        (rc.request, rc.probability, samplers.uniform(f"request/{p.requests[rc.request].label}"))
+                        RequestDraw(rc.request, rc.probability,
+                                    samplers.uniform(f"request/{p.requests[rc.request].label}"))
                         for rc in vp.requests
                     )
 
-    def request_all(self, pt: Patient, requests: Sequence[tuple[int, float, Sampler]], t: float) -> None:
+    def request_all(self, pt: Patient, requests: Sequence[RequestDraw], t: float) -> None:
         """Make the visit's requests at its start; the visit's own work counts as one more result awaited."""
         pending = 1
-        for r, prob, draw in requests:
-            if draw() < prob:
+        for rq in requests:
+            if rq.draw() < rq.probability:
                 pending += 1
-                self.send(pt, r, t)
+                self.send(pt, rq.request, t)
         pt.pending = pending
 
     def send(self, pt: Patient, r: int, t: float) -> None:
