@@ -108,6 +108,26 @@ def test_a_result_shares_its_exact_quality_with_its_summary_and_cascade():
     assert plain_solves(calls) == 1
 
 
+def test_plots_read_what_the_result_holds():
+    """Once a result's summary is computed, its pathway, leverage and cascade plots neither summarise nor solve
+    the exact model again: they read result.summary() and result.exact(), which the result keeps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from journeysim import plot
+
+    res = js.simulate(model(), horizon=3_000.0, replications=2, seed=4)
+    res.summary()
+    with solves() as calls, batches() as sizes, mock.patch.object(result, "summarize", wraps=metrics.summarize) as again:
+        plot.pathway(res)
+        plot.leverage(res)
+        plot.cascade(res)
+    plt.close("all")
+    assert (calls, sizes, again.call_count) == ([], [], 0)
+
+
 def test_to_dict_is_the_json_of_the_attributes(run):
     """to_dict() is JSON without NaN, .data is the same dict, and its values are the typed attributes'."""
     s = run.summary()

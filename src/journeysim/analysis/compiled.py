@@ -16,10 +16,14 @@ factor for a batch of scalings times frailty nodes times classes in a few array
 operations and solves all the systems together:
 
 * **small graphs** (at most :data:`DENSE_MAX` clinical microsystems): stacked
-  dense systems, ``numpy.linalg.solve`` over a ``(batch, n, n)`` array, in chunks
-  of at most :data:`CHUNK_FLOATS` numbers so that memory stays bounded;
-* **large graphs**: one sparse solve each (:func:`journeysim.model.traffic.solve`,
-  a sparse LU or BiCGSTAB), since ``batch * n**2`` floats would not fit.
+  dense systems, ``numpy.linalg.solve`` over a ``(batch, n, n)`` array;
+* **middle-sized graphs** (up to :data:`~journeysim.model.traffic.DIRECT_MAX`): many
+  systems at once as the blocks of one block-diagonal sparse matrix, one sparse LU;
+* **large graphs**: one system at a time by :func:`journeysim.model.traffic.solve`
+  (a sparse LU or BiCGSTAB with a checked residual).
+
+The batch is taken in chunks of at most about :data:`CHUNK_FLOATS` numbers, so that
+memory stays bounded however many scalings are asked for.
 
 Results are averaged over the frailty with its quadrature weights. Only the
 system and class qualities are kept for every scaling; the per-node values (``q``,
@@ -40,29 +44,37 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from ..model.elements import ByClass
 from ..model.frailty import Frailty
-from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
+from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS, code
 from ..model.mesosystem import Model
+from ..model.traffic import DIRECT_MAX
 from ..model.traffic import solve as sparse_solve
 from .built import caught_of, defects_of, kinds_of, probability_of
 
-__all__ = ["CompiledModel", "Solution", "Scale", "DENSE_MAX", "CHUNK_FLOATS"]
+__all__ = ["CompiledModel", "Solution", "Scale", "DENSE_MAX", "BLOCK_ROWS", "CHUNK_FLOATS"]
 
 #: Scale factors of defect probabilities, by element: ``("microsystem", name)``,
 #: ``("handoff", "A->B", kind)`` or ``("request", "A=>B")``; 0 makes the element perfect.
 Scale = Mapping[tuple[str, ...], float]
 
-#: Up to this many clinical microsystems the systems are solved dense and stacked.
-DENSE_MAX = 200
+#: Up to this many clinical microsystems the systems are solved dense and stacked. Beyond about
+#: 100, numpy's LAPACK (OpenBLAS) factorises with several threads, which on a busy machine made
+#: one 100 x 100 solve take 90 ms instead of 0.1 ms; a sparse LU is single-threaded.
+DENSE_MAX = 64
+
+#: At most this many rows in one block-diagonal sparse system (many small systems solved at once).
+BLOCK_ROWS = 1 << 15
 
 #: About how many numbers one chunk of the batch may hold at once (32 MiB of floats).
 CHUNK_FLOATS = 1 << 22
@@ -98,68 +110,78 @@ def _by_class_table(classes: Sequence[str], tables: Sequence[ByClass]) -> Floats
     return np.array([[t.get(k) for t in tables] for k in classes], dtype=float).reshape(len(classes), len(tables))
 
 
-def _padded(groups: Sequence[Sequence[int]], fill: int) -> Ints:
-    """Ragged lists of indices as one ``[group, longest]`` array, short rows filled with ``fill``."""
-    width = max((len(g) for g in groups), default=0)
-    out = np.full((len(groups), width), fill, dtype=np.intp)
-    for i, g in enumerate(groups):
-        out[i, : len(g)] = g
-    return out
+def _columns(microsystems: int, handoffs: int, requests: int) -> int:
+    """How many columns the multipliers have (see :meth:`CompiledModel.column`)."""
+    return microsystems + (len(HANDOFF_KINDS) + 1) * handoffs + (len(REQUEST_KINDS) + 1) * requests + 1
 
 
-class _Factors:
-    """The defect probabilities of a model as factors ``1 - p(z) * kept``, gathered while compiling.
+def _scaled_by(owners: Ints, microsystems: int, handoffs: int, requests: int) -> Ints:
+    """``[f, 2]``: the columns whose product scales each factor. A defect of microsystem ``m``
+    answers to its column and the last (1); a handoff's or request's kind to its own column
+    and to its link's ``("request", label)`` (see :meth:`CompiledModel.column`)."""
+    kinds = len(HANDOFF_KINDS) * handoffs + len(REQUEST_KINDS) * requests
+    links = np.r_[np.repeat(np.arange(handoffs), len(HANDOFF_KINDS)),
+                  handoffs + np.repeat(np.arange(requests), len(REQUEST_KINDS))]
+    first = np.r_[owners, microsystems + np.arange(kinds)]
+    second = np.r_[np.full(len(owners), _columns(microsystems, handoffs, requests) - 1), microsystems + kinds + links]
+    return np.stack([first, second], axis=1).astype(np.intp)
 
-    Each factor has a probability per class, one or two scale keys that multiply it
-    (the kinds of a handoff or request answer to ``("handoff", label, kind)`` and to
-    ``("request", label)``) and the share of its defects that count (``1 - caught`` for
-    a handoff's information kind under a recovery, else 1).
+
+def _factors(model: Model) -> tuple[Floats, Floats, Ints]:
+    """``probability[k, f]`` and ``kept[k, f]`` of every factor, and the microsystem of each named defect.
+
+    The factors are the microsystems' named defects, then each handoff's kinds, then each
+    request's; ``kept`` is ``1 - caught`` for a handoff's information kind under a recovery.
     """
+    names = model.class_names
+    defects = [(i, d.probability) for i, m in enumerate(model.microsystems) for d in defects_of(m)]
+    kinds = [p for h in model.handoffs for _, p in kinds_of(h).items()]
+    kinds += [kinds_of(r).get(kind) for r in model.requests for kind in REQUEST_KINDS]
+    probability = _by_class_table(names, [p for _, p in defects] + kinds)
+    kept = np.ones_like(probability)
+    for e, h in enumerate(model.handoffs):
+        caught = caught_of(h)
+        if caught is not None:
+            kept[:, len(defects) + len(HANDOFF_KINDS) * e + code(INFORMATION)] = [1.0 - caught.get(k) for k in names]
+    return probability, kept, np.array([i for i, _ in defects], dtype=np.intp)
 
-    def __init__(self, classes: Sequence[str]) -> None:
-        self.classes = tuple(classes)
-        self.keys: dict[tuple[str, ...], int] = {}
-        self.probability: list[list[float]] = []
-        self.kept: list[list[float]] = []
-        self.scaled_by: list[list[int]] = []
 
-    def add(self, probability: ByClass, keys: Sequence[tuple[str, ...]], caught: ByClass | None = None) -> int:
-        """A new factor; returns its index."""
-        columns = [self.keys.setdefault(key, len(self.keys)) for key in keys]
-        self.scaled_by.append(columns + [-1] * (2 - len(columns)))  # -1: the multipliers' last column, always 1
-        self.probability.append([probability.get(k) for k in self.classes])
-        self.kept.append([1.0 - caught.get(k) if caught is not None else 1.0 for k in self.classes])
-        return len(self.probability) - 1
-
-    def arrays(self) -> tuple[Floats, Floats, Ints]:
-        """``probability[k, f]``, ``kept[k, f]`` and ``scaled_by[f, 2]`` (columns of the multipliers)."""
-        shape = (len(self.probability), len(self.classes))
-        scaled_by = np.array(self.scaled_by, dtype=np.intp).reshape(shape[0], 2)
-        return (np.array(self.probability, dtype=float).reshape(shape).T.copy(),
-                np.array(self.kept, dtype=float).reshape(shape).T.copy(),
-                np.where(scaled_by < 0, len(self.keys), scaled_by))
+def _grouped(owner: Ints, groups: int, fill: int) -> Ints:
+    """``[group, longest]``: the indices of the items each group owns, in order, short rows filled with ``fill``."""
+    order = np.argsort(owner, kind="stable")
+    counts = np.bincount(owner, minlength=groups)
+    out = np.full((groups, int(counts.max(initial=0))), fill, dtype=np.intp)
+    starts = np.cumsum(counts) - counts
+    out[owner[order], np.arange(len(owner)) - starts[owner[order]]] = order
+    return out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CompiledModel:
     """A model's exact-quality recursion as arrays (see the module docstring).
 
-    Build it with :meth:`of`. Factors are indexed ``f``, classes ``k``, microsystems
-    ``m`` (every kind), handoffs ``h``, requests ``r`` and clinical microsystems ``n``.
+    Build it with :meth:`of`. Classes are indexed ``k``, microsystems ``m`` (every
+    kind), handoffs ``h``, requests ``r``, clinical microsystems ``n`` and factors ``f``.
+    A factor is one defect probability: the microsystems' named defects come first,
+    then each handoff's kinds (:data:`~journeysim.model.kinds.HANDOFF_KINDS`), then
+    each request's (:data:`~journeysim.model.kinds.REQUEST_KINDS`). A visit, transfer
+    or request is defect-free with the product of its factors ``1 - p(z) * kept``.
 
     Attributes
     ----------
-    classes, nodes, handoffs : tuple of str
-        Class names, clinical microsystems (the unknowns) and handoff labels, in the model's order.
-    keys : mapping of scale key to int
-        The column of each scale key in :meth:`multipliers`.
+    classes, microsystems, nodes, handoffs, requests : tuple of str
+        Class names, microsystems (every kind), clinical microsystems (the unknowns),
+        handoff and request labels, in the model's order.
+    index : mapping
+        ``("microsystem", name)`` to the microsystem's index; ``("handoff", label)`` and
+        ``("request", label)`` to a link's: a handoff's ``h``, a request's ``H + r``.
     probability, kept : arrays ``[k, f]``
-        Each factor's defect probability, and the share of its defects that count.
+        Each factor's defect probability, and the share of its defects that count
+        (``1 - caught`` for a handoff's information kind under a recovery, else 1).
     scaled_by : array ``[f, 2]``
-        The columns of the multipliers that scale each factor (the last column is 1).
+        The two columns of :meth:`multipliers` whose product scales each factor (see :meth:`column`).
     own, handoff_factors, request_factors : arrays of factor indices
-        ``[m, defect]`` (padded with the index of a factor that is always 1),
-        ``[h, kind]``, ``[r, kind]``.
+        ``[m, defect]`` (padded with ``f = F``, a factor that is always 1), ``[h, kind]``, ``[r, kind]``.
     request_target : array ``[r]``
         The support microsystem of each request.
     request_probability : array ``[k, r]``
@@ -171,9 +193,6 @@ class CompiledModel:
         Clinical indices of each handoff's ends.
     routing : array ``[k, h]``
         Probability of taking each handoff (0 where a class does not).
-    positions, scatter : arrays ``[entry]`` and ``[h, entry]``
-        The distinct entries ``source * n + target`` of the flattened ``n x n`` system, and
-        which handoffs add into each (two handoffs between the same microsystems add up).
     exit, entry : arrays ``[k, n]``
         Probability of leaving the pathway after a visit, and of entering at each node.
     rates : array ``[pathway class]``, pathway : array ``[k]`` of bool
@@ -182,9 +201,11 @@ class CompiledModel:
     """
 
     classes: tuple[str, ...]
+    microsystems: tuple[str, ...]
     nodes: tuple[str, ...]
     handoffs: tuple[str, ...]
-    keys: Mapping[tuple[str, ...], int]
+    requests: tuple[str, ...]
+    index: Mapping[tuple[str, str], int]
     probability: Floats
     kept: Floats
     scaled_by: Ints
@@ -198,8 +219,6 @@ class CompiledModel:
     source: Ints
     target: Ints
     routing: Floats
-    positions: Ints
-    scatter: Floats
     exit: Floats
     entry: Floats
     rates: Floats
@@ -210,56 +229,79 @@ class CompiledModel:
     def of(cls, model: Model) -> CompiledModel:
         """Compile ``model`` (its elements are read once, here)."""
         names = model.class_names
-        factors = _Factors(names)
-        own = [[factors.add(d.probability, [("microsystem", m.name)]) for d in defects_of(m)]
-               for m in model.microsystems]
-        handoff_factors = [[factors.add(kinds_of(h).get(kind), [("handoff", h.label, kind), ("request", h.label)],
-                                        caught_of(h) if kind == INFORMATION else None) for kind in HANDOFF_KINDS]
-                           for h in model.handoffs]
-        request_factors = [[factors.add(kinds_of(r).get(kind), [("handoff", r.label, kind), ("request", r.label)])
-                            for kind in REQUEST_KINDS] for r in model.requests]
-        probability, kept, scaled_by = factors.arrays()
-        micro_index = {m.name: i for i, m in enumerate(model.microsystems)}
+        micro = {m.name: i for i, m in enumerate(model.microsystems)}
         nodes = tuple(m.name for m in model.microsystems if m.kind == "clinical")
-        node_index = {n: i for i, n in enumerate(nodes)}
-        source = np.array([node_index[h.source] for h in model.handoffs], dtype=np.intp)
-        target = np.array([node_index[h.target] for h in model.handoffs], dtype=np.intp)
-        routing = _by_class_table(names, [probability_of(h) for h in model.handoffs])
+        node = {n: i for i, n in enumerate(nodes)}
+        handoffs, requests = model.handoffs, model.requests
+        labels = [x.label for x in handoffs] + [x.label for x in requests]
+        probability, kept, owners = _factors(model)
+        n_defects, n_kinds = len(owners), len(HANDOFF_KINDS) * len(handoffs)
+        source = np.array([node[x.source] for x in handoffs], dtype=np.intp)
+        routing = _by_class_table(names, [probability_of(x) for x in handoffs])
         leaving = np.zeros((len(names), len(nodes)))
         np.add.at(leaving.T, source, routing.T)
-        positions, inverse = np.unique(source * len(nodes) + target, return_inverse=True)
         entry = np.zeros((len(names), len(nodes)))
         for c, k in enumerate(model.classes):
-            for node, p in k.entries:
-                entry[c, node_index[node]] += p
+            for name, p in k.entries:
+                entry[c, node[name]] += p
         return cls(
-            classes=tuple(names), nodes=nodes, handoffs=tuple(h.label for h in model.handoffs),
-            keys=dict(factors.keys), probability=probability, kept=kept, scaled_by=scaled_by,
-            own=_padded(own, probability.shape[1]),
-            handoff_factors=np.array(handoff_factors, dtype=np.intp).reshape(len(model.handoffs), len(HANDOFF_KINDS)),
-            request_factors=np.array(request_factors, dtype=np.intp).reshape(len(model.requests), len(REQUEST_KINDS)),
-            request_target=np.array([micro_index[r.target] for r in model.requests], dtype=np.intp),
-            request_probability=_by_class_table(names, [probability_of(r) for r in model.requests]),
-            clinical=np.array([micro_index[n] for n in nodes], dtype=np.intp),
-            requests_at=_padded([[q for q, r in enumerate(model.requests) if r.source == n] for n in nodes],
-                                len(model.requests)),
-            source=source, target=target, routing=routing, positions=positions.astype(np.intp),
-            scatter=(inverse.reshape(-1)[:, None] == np.arange(len(positions))).astype(float),
-            exit=np.clip(1.0 - leaving, 0.0, 1.0), entry=entry,
+            classes=names, microsystems=tuple(micro), nodes=nodes,
+            handoffs=tuple(labels[: len(handoffs)]), requests=tuple(labels[len(handoffs):]),
+            index={**{("microsystem", x): i for x, i in micro.items()},
+                   **{(kind, x): i for i, x in enumerate(labels) for kind in ("handoff", "request")}},
+            probability=probability, kept=kept,
+            scaled_by=_scaled_by(owners, len(micro), len(handoffs), len(requests)),
+            own=_grouped(owners, len(micro), probability.shape[1]),
+            handoff_factors=n_defects + np.arange(n_kinds, dtype=np.intp).reshape(-1, len(HANDOFF_KINDS)),
+            request_factors=(n_defects + n_kinds + np.arange(len(REQUEST_KINDS) * len(requests), dtype=np.intp)
+                             .reshape(-1, len(REQUEST_KINDS))),
+            request_target=np.array([micro[x.target] for x in requests], dtype=np.intp),
+            request_probability=_by_class_table(names, [probability_of(x) for x in requests]),
+            clinical=np.array([micro[n] for n in nodes], dtype=np.intp),
+            requests_at=_grouped(np.array([node[x.source] for x in requests], dtype=np.intp), len(nodes),
+                                 len(requests)),
+            source=source, target=np.array([node[x.target] for x in handoffs], dtype=np.intp),
+            routing=routing, exit=np.clip(1.0 - leaving, 0.0, 1.0), entry=entry,
             rates=np.array([k.rate for k in model.classes if not k.background], dtype=float),
             pathway=np.array([not k.background for k in model.classes], dtype=bool),
             frailty=model.frailty,
         )
 
+    # -- the columns of the multipliers: one per scale key that names an element, and a last one of 1
+
+    @property
+    def columns(self) -> int:
+        """How many columns :meth:`multipliers` has."""
+        return _columns(len(self.microsystems), len(self.handoffs), len(self.requests))
+
+    def column(self, key: tuple[str, ...]) -> int | None:
+        """The column of a scale key (see :data:`Scale`), or ``None`` if it names no element of the model.
+
+        The columns are, in order: each microsystem; each handoff's kinds; each request's
+        kinds (``("handoff", "A=>Lab", kind)``); each handoff's and then each request's
+        ``("request", label)``, which scales all its kinds; and a last column of 1.
+        """
+        link = self.index.get((key[0], key[1])) if len(key) in (2, 3) else None
+        if link is None or len(key) != (3 if key[0] == "handoff" else 2):
+            return None
+        m, h, r = len(self.microsystems), len(self.handoffs), len(self.requests)
+        if key[0] != "handoff":  # a microsystem, or all the kinds of a link
+            return link if key[0] == "microsystem" else m + len(HANDOFF_KINDS) * h + len(REQUEST_KINDS) * r + link
+        if link < h and key[2] in HANDOFF_KINDS:
+            return m + len(HANDOFF_KINDS) * link + code(key[2])
+        if link >= h and key[2] in REQUEST_KINDS:
+            return m + len(HANDOFF_KINDS) * h + len(REQUEST_KINDS) * (link - h) + REQUEST_KINDS.index(key[2])
+        return None
+
     def multipliers(self, scales: Sequence[Scale]) -> Floats:
-        """``[scaling, key]``: each scaling's factor for every scale key (1 where not given), and a last column of 1.
+        """``[scaling, column]``: each scaling's factor in every column (1 where not given).
 
         Keys that name no element of the model are ignored, as :func:`exact_quality` ignores them.
         """
-        out = np.ones((len(scales), len(self.keys) + 1))
+        out = np.ones((len(scales), self.columns))
         for b, scale in enumerate(scales):
             for key, value in scale.items():
-                column = self.keys.get(key)
+                column = self.column(key)
                 if column is not None:
                     out[b, column] = value
         return out
@@ -288,7 +330,7 @@ class CompiledModel:
         n = len(self.nodes)
         lead = visit.shape[:-1]  # [b, z, k]
         good = np.zeros((*lead, n * n))
-        good[..., self.positions] = (self.routing * handoff) @ self.scatter
+        good[..., self.source * n + self.target] = self.routing * handoff  # one handoff per pair (validated)
         a = -visit[..., :, None] * good.reshape(*lead, n, n)
         a[..., np.arange(n), np.arange(n)] += 1.0
         try:
@@ -298,21 +340,39 @@ class CompiledModel:
         return q
 
     def _solve_sparse(self, visit: Floats, handoff: Floats) -> Floats:
-        """As :meth:`_solve_dense`, one sparse system at a time (large graphs)."""
+        """As :meth:`_solve_dense`, by sparse LU: up to :data:`~journeysim.model.traffic.DIRECT_MAX` clinical
+        microsystems many systems at once, as the blocks of one block-diagonal matrix (at most
+        :data:`BLOCK_ROWS` rows); beyond, one at a time by :func:`~journeysim.model.traffic.solve`."""
         n = len(self.nodes)
-        lead = visit.shape[:-1]
-        flat_visit = visit.reshape(-1, n)
-        flat_handoff = handoff.reshape(flat_visit.shape[0], handoff.shape[-1])
-        classes = np.broadcast_to(np.arange(len(self.classes)), lead).ravel()
-        q = np.empty_like(flat_visit)
-        diagonal = np.arange(n)
-        rows, cols = np.r_[diagonal, self.source], np.r_[diagonal, self.target]
-        for i in range(flat_visit.shape[0]):
-            k, qm = classes[i], flat_visit[i]
-            off = -qm[self.source] * (self.routing[k] * flat_handoff[i])
-            matrix = sp.csr_matrix((np.r_[np.ones(n), off], (rows, cols)), shape=(n, n))
-            q[i] = sparse_solve(matrix, qm * self.exit[k])
+        systems = int(np.prod(visit.shape[:-1]))
+        qm = visit.reshape(systems, n)
+        k = np.broadcast_to(np.arange(len(self.classes)), visit.shape[:-1]).reshape(systems)
+        off = -qm[:, self.source] * self.routing[k] * handoff.reshape(systems, handoff.shape[-1])
+        values = np.concatenate([np.ones((systems, n)), off], axis=1)
+        rhs = qm * self.exit[k]
+        q = np.empty_like(rhs)
+        per_block = max(1, BLOCK_ROWS // n) if n <= DIRECT_MAX else 1
+        for start in range(0, systems, per_block):
+            part = slice(start, start + per_block)
+            q[part] = self._blocks(values[part], rhs[part])
         return q.reshape(visit.shape)
+
+    def _blocks(self, values: Floats, rhs: Floats) -> Floats:
+        """Solve the systems whose matrices have ``values`` (the diagonal, then the handoffs) as one
+        block-diagonal system; a singular block is solved alone, so that only its answer is ``nan``."""
+        count, n = rhs.shape
+        diagonal = np.arange(n)
+        offsets = (n * np.arange(count))[:, None]
+        rows, cols = offsets + np.r_[diagonal, self.source], offsets + np.r_[diagonal, self.target]
+        matrix = sp.csr_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=(count * n, count * n))
+        if count == 1:
+            return sparse_solve(matrix, rhs[0])[None, :]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", spla.MatrixRankWarning)
+            q = np.asarray(spla.spsolve(matrix.tocsc(), rhs.ravel()), dtype=float).reshape(count, n)
+        if not np.isfinite(q).all():
+            return np.concatenate([self._blocks(values[i:i + 1], rhs[i:i + 1]) for i in range(count)])
+        return q
 
     def _chunk(self, frailties: int, dense: bool) -> int:
         """How many scalings one chunk holds, so that it has at most about :data:`CHUNK_FLOATS` numbers."""
