@@ -393,8 +393,9 @@ class CompiledModel:
         detail : bool
             Keep the per-node values too (``from_node``, ``visit``, ``handoff``).
         method : {"auto", "dense", "sparse"}
-            Stacked dense systems or one sparse solve each; ``"auto"`` takes dense up
-            to :data:`DENSE_MAX` clinical microsystems.
+            Stacked dense systems, or sparse LU (block-diagonal batches up to
+            :data:`~journeysim.model.traffic.DIRECT_MAX` clinical microsystems, one
+            system at a time beyond); ``"auto"`` takes dense up to :data:`DENSE_MAX`.
 
         Returns
         -------
