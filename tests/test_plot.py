@@ -211,26 +211,3 @@ def test_names_with_dollars_underscores_and_backslashes_are_drawn_as_written(tmp
                              js.Scenario(model, name="_other $\\x_$", horizon=3000.0)], replications=2, seed=1)
     plot.comparison(comparison).figure.canvas.draw()
     js.write_report(comparison, tmp_path / "names.html")
-
-
-def _functions_called(draw) -> set[str]:
-    import cProfile
-    import pstats
-
-    profile = cProfile.Profile()
-    profile.enable()
-    draw()
-    profile.disable()
-    return {name for _, _, name in pstats.Stats(profile).stats}
-
-
-def test_plots_never_recompute_a_summary_the_result_holds(flagship):
-    """Once ``result.summary()`` is computed, every plot reads it; none summarises or solves the model again."""
-    flagship.summary()
-    draws = (plot.pathway, plot.leverage, plot.cascade, plot.journey_times, plot.utilisation, plot.queue_length)
-    called = _functions_called(lambda: [draw(flagship) for draw in draws])
-    assert called & {"summarize", "exact_quality", "exact_leverage_rows"} == set()
-    from journeysim.run.results import RunResult
-
-    fresh = type(flagship).of(RunResult(flagship.scenario, flagship.records, flagship.provenance, flagship.stats))
-    assert "summarize" in _functions_called(lambda: plot.pathway(fresh))  # the check sees a summary computed
