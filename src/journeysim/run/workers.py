@@ -97,10 +97,9 @@ def _serve(conn: Connection) -> None:
             outcome = (False, err)  # journeysim's errors pickle with their problems (errors.py)
         try:
             _send(conn, outcome)
-        except Exception:
-            err = outcome[1] if not outcome[0] else None
-            what = f"{type(err).__name__}: {err}" if err is not None else "its result could not be sent"
-            _send(conn, (False, SimulationError(f"in a worker process: {what}")))
+        except Exception as unsent:  # an error (or a result) that cannot be pickled
+            failure = outcome[1] if not outcome[0] else unsent
+            _send(conn, (False, SimulationError(f"{type(failure).__name__} in a worker process: {failure}")))
 
 
 class WorkerPool:
