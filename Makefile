@@ -34,7 +34,10 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
 	  >/dev/null; } || echo "warning: could not install chromium; the browser test needs it"
 
+# The type check and the linter run first and fail the build (settings in pyproject.toml).
 test: $(VENV)/.installed-test browser
+	$(BIN)/mypy
+	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest
 
 # 1,000 random scenarios and 1,000 corrupted files, where `make test` runs 25 of each (tests/test_fuzz.py; about 20 minutes).

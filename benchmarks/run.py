@@ -14,6 +14,9 @@ Sections
 3. Flagship: ``scenarios/ami.toml`` journeys per second with full records.
 4. Exact quality: time to solve the exact system quality of random graphs of
    10 to 10,000 microsystems.
+5. Workers and 6. memory (see ``benchmarks/README.md``).
+7. What users wait for: each command on the flagship end to end, and the steps of a
+   run in one process, as ratios to the simulation (``endtoend.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import endtoend  # noqa: E402
 from peers import DEFAULT_SERVERS, exact_tandem_sojourn  # noqa: E402
 
 import journeysim as js  # noqa: E402
@@ -291,7 +295,8 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for row in m["rows"]:
         lines.append(f"| {row['mode']} | {row['journeys']:,} | {row['peak_mib']:.0f} | {row['seconds']:.1f} |")
-    return "\n".join(lines) + "\n"
+    lines += ["", "**What users wait for** on the flagship", "", endtoend.markdown(results["endtoend"])]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
     parser.add_argument("--only", nargs="+",
-                        choices=("tandem", "accuracy", "size", "flagship", "exact", "scaling", "memory"),
+                        choices=("tandem", "accuracy", "size", "flagship", "exact", "scaling", "memory", "endtoend"),
                         help="run only these sections (printed, not written to results/)")
     args = parser.parse_args(argv)
     q = args.quick
@@ -317,6 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("exact", lambda: exact_quality_scaling((10, 100, 1_000) if q else (10, 100, 1_000, 10_000), 3)),
         ("scaling", lambda: scaling(4 if q else 16, 2.0 if q else 10.0, (1, 2), 1 if q else 3)),
         ("memory", lambda: memory((10_000, 50_000) if q else (100_000, 1_000_000))),
+        ("endtoend", lambda: endtoend.endtoend(2 if q else 20, 1 if q else 3)),
     ]
     if args.only:
         for key, step in steps:

@@ -325,3 +325,77 @@ def test_docs_list_every_column(log):
     assert list(log.columns) == list(js.outputs.eventlog.COLUMNS)
     for name in js.outputs.eventlog.COLUMNS:
         assert f"| `{name}` |" in text, name
+
+
+# -- the fast writers against the libraries they replace --------------------------------------------------------
+
+
+def reference_csv(frame: pd.DataFrame) -> bytes:
+    """The CSV as pandas writes it (journeysim 0.1's writer): ISO timestamps, then ``to_csv``."""
+    out = frame.copy()
+    naive = frame["time:timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
+    out["time:timestamp"] = np.char.add(np.datetime_as_string(naive, unit="ms"), "+00:00").astype(object)
+    return out.to_csv(index=False, lineterminator="\n").encode()
+
+
+def reference_xes_traces(frame: pd.DataFrame) -> bytes:
+    """The traces as ElementTree writes them (journeysim 0.1's writer): an element per attribute."""
+    def text(s: pd.Series) -> tuple[str, list]:
+        if pd.api.types.is_bool_dtype(s):
+            return "boolean", np.where(s.to_numpy(), "true", "false").tolist()
+        if pd.api.types.is_integer_dtype(s):
+            return "int", s.astype(str).tolist()
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            naive = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
+            return "date", [x + "+00:00" for x in np.datetime_as_string(naive, unit="ms").tolist()]
+        return "string", s.astype(object).where(s.notna(), None).tolist()
+
+    cols = [(c.removeprefix("case:"), c.startswith("case:"), *text(frame[c])) for c in frame.columns]
+    ids = frame["case:concept:name"].tolist()
+    out = []
+    for case in dict.fromkeys(ids):
+        rows = [i for i, x in enumerate(ids) if x == case]
+        trace = ET.Element("trace")
+        for key, is_case, kind, values in cols:
+            if is_case and values[rows[0]] is not None:
+                ET.SubElement(trace, kind, {"key": key, "value": values[rows[0]]})
+        for i in rows:
+            event = ET.SubElement(trace, "event")
+            for key, is_case, kind, values in cols:
+                if not is_case and values[i] is not None:
+                    ET.SubElement(event, kind, {"key": key, "value": values[i]})
+        ET.indent(trace, space="  ", level=1)
+        out.append(f"  {ET.tostring(trace, encoding='unicode')}\n")
+    return "".join(out).encode()
+
+
+def awkward_names_result():
+    """Names that need quoting in CSV and escaping in XML, and a defect on every journey."""
+    lab, ward = 'Lab, "B" & <C>', "Unité ü's ward"
+    model = js.Model(
+        [js.Microsystem("A;1", service=js.Fixed(10), defects={'late, "very"': 0.5, "x>y": 0.5}),
+         js.Microsystem(ward, service=js.Exponential(3)),
+         js.Microsystem(lab, kind="support", service=js.Fixed(5), defects={"hemolysed": 0.5})],
+        [js.Handoff("A;1", ward, defects={"information": 0.5})],
+        [js.ServiceRequest(ward, lab, defects={"services": 0.5})],
+        [js.PatientClass('walk-in "urgent"', entry="A;1", rate=0.05)],
+        standards=[js.Standard("door,to<ward>&Co", start="arrive:A;1", end=f"arrive:{ward}", within=12)],
+    )
+    return js.simulate(model, horizon=600, replications=2, seed=4)
+
+
+@pytest.mark.parametrize("which", ["ami", "awkward"])
+def test_files_are_byte_for_byte_what_pandas_and_elementtree_write(ami, which, tmp_path):
+    """CSV and XES are assembled from strings for speed; they must equal the libraries' own output."""
+    result = ami if which == "ami" else awkward_names_result()
+    frame = js.event_log(result, start="2026-03-02T08:00:00.0004")
+    csv_path = js.write_event_log(result, tmp_path / "log.csv", start="2026-03-02T08:00:00.0004")
+    assert csv_path.read_bytes() == reference_csv(frame)
+    xes = js.write_event_log(result, tmp_path / "log.xes", start="2026-03-02T08:00:00.0004").read_bytes()
+    body = xes[xes.index(b"  <trace>"):xes.rindex(b"</log>")]
+    assert body == reference_xes_traces(frame)
+    assert gzip.decompress(js.write_event_log(result, tmp_path / "log.xes.gz",
+                                              start="2026-03-02T08:00:00.0004").read_bytes()) == xes
+    if which == "awkward":
+        assert b"&quot;" in body and b"&lt;" in body and b"&amp;" in body
+        assert b'"Lab, ""B"" & <C>"' in csv_path.read_bytes()

@@ -14,6 +14,7 @@ import pytest
 import journeysim as js
 from journeysim.analysis import cascade, dependence, exact, leverage, metrics, result, sixsigma
 from journeysim.analysis.cascade import cascade as cascade_table
+from journeysim.analysis.compiled import CompiledModel
 from journeysim.analysis.figures import replication_metrics
 from journeysim.model.clock import Window
 from journeysim.model.distributions import Exponential, Fixed
@@ -61,15 +62,31 @@ def run() -> js.SimulationResult:
     return js.simulate(model(), horizon=20_000.0, warmup=500.0, replications=3, seed=7)
 
 
+@contextlib.contextmanager
+def batches() -> Iterator[list[int]]:
+    """The number of scalings in each batch that :meth:`CompiledModel.solve` solves inside the block."""
+    sizes: list[int] = []
+    original = CompiledModel.solve
+
+    def spy(self: CompiledModel, multipliers: np.ndarray, **kwargs: bool) -> object:
+        sizes.append(multipliers.shape[0])
+        return original(self, multipliers, **kwargs)
+
+    with mock.patch.object(CompiledModel, "solve", spy):
+        yield sizes
+
+
 def test_one_summary_solves_the_model_once(run):
     """summarize solves the exact model (with its frailty) once and shares it with system quality, leverage,
-    Six Sigma and dependence; the product without the frailty is the one other unscaled solve."""
-    with solves() as calls:
-        js.summarize(run)
+    Six Sigma and dependence; the product without the frailty is the one other unscaled solve; leverage's
+    what-ifs (every element perfect, then halved) are one more batch, not a solve per element."""
+    with solves() as calls, batches() as sizes:
+        summary = js.summarize(run)
     assert plain_solves(calls) == 1
     assert sum(1 for c in calls if c.kwargs.get("independent")) == 1
-    scaled = [c for c in calls if len(c.args) >= 2 or c.kwargs.get("scale")]
-    assert len(scaled) == 2 * len([r for r in js.summarize(run).quality.leverage if r.method == "exact"])
+    assert not [c for c in calls if len(c.args) >= 2 or c.kwargs.get("scale")]
+    exact_rows = [r for r in summary.quality.leverage if r.method == "exact"]
+    assert sorted(sizes) == [1, 1, 2 * len(exact_rows)] and len(exact_rows) == 5
 
 
 def test_without_a_frailty_the_product_is_the_same_solve():
@@ -89,6 +106,26 @@ def test_a_result_shares_its_exact_quality_with_its_summary_and_cascade():
         res.exact()
         cascade_table(res, exact=res.exact())
     assert plain_solves(calls) == 1
+
+
+def test_plots_read_what_the_result_holds():
+    """Once a result's summary is computed, its pathway, leverage and cascade plots neither summarise nor solve
+    the exact model again: they read result.summary() and result.exact(), which the result keeps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from journeysim import plot
+
+    res = js.simulate(model(), horizon=3_000.0, replications=2, seed=4)
+    res.summary()
+    with solves() as calls, batches() as sizes, mock.patch.object(result, "summarize", wraps=metrics.summarize) as again:
+        plot.pathway(res)
+        plot.leverage(res)
+        plot.cascade(res)
+    plt.close("all")
+    assert (calls, sizes, again.call_count) == ([], [], 0)
 
 
 def test_to_dict_is_the_json_of_the_attributes(run):

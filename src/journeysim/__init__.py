@@ -17,60 +17,106 @@ before it: :mod:`~journeysim.model` (what is simulated), :mod:`~journeysim.io`
 0.95
 """
 
+# Names are imported when first used (PEP 562), so `journeysim --version` and `import journeysim`
+# cost little; a name's module (and scipy, pandas or matplotlib behind it) loads on first use.
+import importlib
 import sys
+from typing import TYPE_CHECKING
 
 from ._moved import MOVED as _MOVED
 from ._moved import install as _install_moved
 from ._version import __version__
-from .analysis.comparison import Comparison, compare, sweep
-from .analysis.exact import ExactQuality, exact_quality
-from .analysis.metrics import Summary, summarize
-from .analysis.result import SimulationResult, simulate
-from .analysis.warmup import suggest_warmup
-from .engine.records import FIELDS, Records, Table
 from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
-from .io.scenario_file import load_scenario, loads_scenario
-from .model.clock import Window
-from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
-from .model.elements import (
-    HANDOFF_KINDS,
-    Activation,
-    ByClass,
-    Cost,
-    Defect,
-    Handoff,
-    HandoffDefects,
-    Microsystem,
-    PatientClass,
-    Recovery,
-    ServiceRequest,
-    Shift,
-    Step,
-    per_day,
-    per_hour,
-)
-from .model.frailty import Frailty
-from .model.mesosystem import Model
-from .model.milestones import Group, Standard
-from .model.profiles import ArrivalProfile
-from .model.scenario import Scenario
-from .model.traffic import OfferedLoad, offered_load
-from .outputs import plot
-from .outputs.eventlog import event_log, write_event_log
-from .outputs.report import report_html, write_report
-from .run.results import Provenance
-from .run.runsize import RunTooLarge
+
+if TYPE_CHECKING:
+    from . import plot as plot
+    from .analysis.comparison import Comparison, compare, sweep
+    from .analysis.exact import ExactQuality, exact_quality
+    from .analysis.metrics import Summary, summarize
+    from .analysis.result import SimulationResult, simulate
+    from .analysis.warmup import suggest_warmup
+    from .engine.records import FIELDS, Records, Table
+    from .io.scenario_file import load_scenario, loads_scenario
+    from .model.clock import Window
+    from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+    from .model.elements import (
+        HANDOFF_KINDS,
+        Activation,
+        ByClass,
+        Cost,
+        Defect,
+        Handoff,
+        HandoffDefects,
+        Microsystem,
+        PatientClass,
+        Recovery,
+        ServiceRequest,
+        Shift,
+        Step,
+        per_day,
+        per_hour,
+    )
+    from .model.frailty import Frailty
+    from .model.mesosystem import Model
+    from .model.milestones import Group, Standard
+    from .model.profiles import ArrivalProfile
+    from .model.scenario import Scenario
+    from .model.traffic import OfferedLoad, offered_load
+    from .outputs.eventlog import event_log, write_event_log
+    from .outputs.report import report_html, write_report
+    from .run.results import Provenance
+    from .run.runsize import RunTooLarge
+
+
+#: module (below journeysim) -> the public names it provides
+_LAZY: dict[str, tuple[str, ...]] = {
+    "analysis.comparison": ("Comparison", "compare", "sweep"),
+    "analysis.exact": ("ExactQuality", "exact_quality"),
+    "analysis.metrics": ("Summary", "summarize"),
+    "analysis.result": ("SimulationResult", "simulate"),
+    "analysis.warmup": ("suggest_warmup",),
+    "engine.records": ("FIELDS", "Records", "Table"),
+    "io.scenario_file": ("load_scenario", "loads_scenario"),
+    "model.clock": ("Window",),
+    "model.distributions": ("Distribution", "Empirical", "Exponential", "Fixed", "Gamma", "LogNormal", "Triangular",
+                            "Uniform"),
+    "model.elements": ("HANDOFF_KINDS", "Activation", "ByClass", "Cost", "Defect", "Handoff", "HandoffDefects",
+                       "Microsystem", "PatientClass", "Recovery", "ServiceRequest", "Shift", "Step", "per_day",
+                       "per_hour"),
+    "model.frailty": ("Frailty",),
+    "model.mesosystem": ("Model",),
+    "model.milestones": ("Group", "Standard"),
+    "model.profiles": ("ArrivalProfile",),
+    "model.scenario": ("Scenario",),
+    "model.traffic": ("OfferedLoad", "offered_load"),
+    "outputs.eventlog": ("event_log", "write_event_log"),
+    "outputs.report": ("report_html", "write_report"),
+    "run.results": ("Provenance",),
+    "run.runsize": ("RunTooLarge",),
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 _install_moved()  # journeysim 0.1's flat module paths, for one release
-sys.modules.setdefault("journeysim.plot", plot)  # the public name: import journeysim.plot
 
 
 def __getattr__(name: str) -> object:
-    """``journeysim.metrics`` and the other old module paths, as attributes (see :mod:`journeysim._moved`)."""
-    module = sys.modules.get(f"journeysim.{name}") if name in _MOVED else None
-    if module is None:
-        raise AttributeError(f"module 'journeysim' has no attribute {name!r}")
-    return module
+    """A public name, imported on first use; or an old module path (see :mod:`journeysim._moved`)."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"journeysim.{_WHERE[name]}"), name)
+    elif name == "plot":
+        value = importlib.import_module("journeysim.plot")
+    else:
+        module = sys.modules.get(f"journeysim.{name}") if name in _MOVED else None
+        if module is None:
+            raise AttributeError(f"module 'journeysim' has no attribute {name!r}")
+        return module
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "__version__",

@@ -17,21 +17,18 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .analysis.exact import exact_quality
-from .analysis.leverage import exact_leverage_rows
-from .analysis.result import simulate
-from .analysis.text import warning_lines
-from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError
-from .io.scenario_file import build_scenario, load_scenario, locate_problems, read_spec
-from .model.diagnostics import model_warnings
-from .model.scenario import Scenario
-from .model.traffic import offered_load
-from .outputs.eventlog import DEFAULT_START, calendar_start, check_event_log_path
+from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError, warning_lines
+from .model.clock import DEFAULT_START
 from .run.files import folder_problems, is_stream, new_file_beside, output_problems
-from .run.runsize import parse_size
+
+if TYPE_CHECKING:
+    from .model.scenario import Scenario
+
+# Each command imports what it uses when it runs: `--version`, `--help` and `validate` load
+# neither scipy.stats nor pandas nor matplotlib (benchmarks/startup.py measures it).
 
 __all__ = ["main"]
 
@@ -76,6 +73,8 @@ def _start_date(text: str) -> str:
 
     import pandas as pd
 
+    from .outputs.eventlog import calendar_start
+
     try:
         datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
@@ -108,6 +107,8 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str) -> float:
+    from .run.runsize import parse_size
+
     try:
         return parse_size(text)
     except ValueError as err:
@@ -232,6 +233,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if dest == "checkpoint":
             problems += folder_problems(path, what)
         elif dest == "events":
+            from .outputs.eventlog import check_event_log_path
+
             try:
                 check_event_log_path(path)
             except JourneySimError as err:
@@ -320,6 +323,9 @@ class _Outputs:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from .io.scenario_file import build_scenario, locate_problems, read_spec
+    from .model.diagnostics import model_warnings
+
     failed = False
     for f in args.files:
         try:
@@ -338,6 +344,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .analysis.result import simulate
+    from .io.scenario_file import load_scenario
+
     scenario = _with_days(load_scenario(args.file), args)
     if args.events is not None:
         _check_event_span(args.start_date, scenario.horizon)
@@ -380,6 +389,8 @@ def _check_event_span(start: str, horizon: float) -> None:
     """Fail before the run when the event log's timestamps would leave the range pandas can hold."""
     import pandas as pd
 
+    from .outputs.eventlog import calendar_start
+
     try:
         calendar_start(start) + pd.Timedelta(minutes=horizon)
     except (ValueError, OverflowError):  # pandas' OutOfBounds errors are ValueErrors
@@ -405,6 +416,7 @@ def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
 
 def _report(args: argparse.Namespace) -> int:
     from .analysis.comparison import compare
+    from .analysis.result import simulate
     from .outputs.report import write_report
 
     scenarios = [_with_days(s, args) for s in _load_all(args.files)]
@@ -447,6 +459,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _load_all(files: Sequence[str]) -> list[Scenario]:
     """The scenarios of ``files``, named apart by their file names where two share a name."""
+    from .io.scenario_file import load_scenario
+
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
     for f in files:
@@ -512,7 +526,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _warmup(args: argparse.Namespace) -> int:
+    from .analysis.result import simulate
     from .analysis.warmup import suggest_warmup
+    from .io.scenario_file import load_scenario
 
     scenario = _with_days(load_scenario(args.file), args)
     if args.node is not None and args.node not in scenario.model.node_names:
@@ -533,6 +549,12 @@ def _warmup(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
+    from .analysis.exact import exact_quality
+    from .analysis.leverage import exact_leverage_rows
+    from .io.scenario_file import load_scenario
+    from .model.diagnostics import model_warnings
+    from .model.traffic import offered_load
+
     scenario = load_scenario(args.file)
     model = scenario.model
     exact = exact_quality(model)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError", "SimulationError"]
+__all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError", "SimulationError", "warning_lines"]
 
 
 class JourneySimError(Exception):
@@ -101,3 +101,17 @@ class ValidationError(JourneySimError, ValueError):
 
 class SimulationError(JourneySimError, RuntimeError):
     """The simulation could not be carried out as specified."""
+
+
+def warning_lines(warnings: Iterable[Problem]) -> list[str]:
+    """Warnings as text lines under a heading, for a summary or ``journeysim analyze`` (none if there are none).
+
+    Examples
+    --------
+    >>> warning_lines([Problem("microsystems.Ward", "offered load 1.2 is above its capacity")])
+    ['Warnings:', '  microsystems.Ward: offered load 1.2 is above its capacity', '']
+    >>> warning_lines([])
+    []
+    """
+    lines = [f"  {w.path + ': ' if w.path else ''}{w.message}" for w in warnings]
+    return ["Warnings:", *lines, ""] if lines else []

@@ -15,9 +15,11 @@ kinds. The class's system quality is ``sum_e P(entry = e) q(e)``; the overall
 value weights the pathway classes (not background ones) by arrival rate. On a straight pathway this is the product
 of the microsystem and handoff qualities along it.
 
-The sparse system is solved by :func:`journeysim.model.traffic.solve`: a sparse LU
-(small graphs) or BiCGSTAB with a checked residual (large ones), so graphs of
-10,000 microsystems take milliseconds.
+The model is compiled into arrays and the systems of every class and frailty
+node are solved together (:mod:`journeysim.analysis.compiled`): stacked dense
+systems on small graphs, a sparse LU or BiCGSTAB with a checked residual
+(:func:`journeysim.model.traffic.solve`) on large ones, so graphs of 10,000
+microsystems take milliseconds.
 
 Examples
 --------
@@ -35,20 +37,15 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
-from types import MappingProxyType
 
 import numpy as np
-import scipy.sparse as sp
 
-from ..model.elements import Handoff, ServiceRequest
-from ..model.frailty import Frailty
-from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
-from ..model.traffic import expected_visits, solve
-from .built import caught_of, defects_of, kinds_of, probability_of
+from ..model.traffic import expected_visits
+from .compiled import CompiledModel, Floats, Scale, Solution
 
 __all__ = ["ExactQuality", "exact_quality", "visit_quality", "Scale", "exact_html"]
 
@@ -120,48 +117,9 @@ def visit_quality(model: Model, node: str, class_name: str) -> float:
     >>> round(visit_quality(m, "ED", "all"), 6)   # 0.9 * (0.5 + 0.5 * 0.8)
     0.81
     """
-    return _visit_quality(model, node, class_name, [r for r in model.requests if r.source == node])
-
-
-#: Scale factors of defect probabilities, by element: ``("microsystem", name)``,
-#: ``("handoff", "A->B", kind)`` or ``("request", "A=>B")``; 0 makes the element perfect.
-Scale = Mapping[tuple[str, ...], float]
-_NO_SCALE: Scale = MappingProxyType({})
-
-
-def _node_quality(model: Model, node: str, class_name: str, scale: Scale, z: float = 1.0) -> float:
-    f = scale.get(("microsystem", node), 1.0)
-    if f == 1.0 and z == 1.0:
-        return model.microsystem(node).quality_for(class_name)
-    q = 1.0
-    for d in defects_of(model.microsystem(node)):
-        q *= 1.0 - Frailty.probability(f * d.probability.get(class_name), z)
-    return q
-
-
-def _link_quality(link: Handoff | ServiceRequest, class_name: str, kinds: tuple[str, ...], scale: Scale,
-                  z: float = 1.0) -> float:
-    q = 1.0
-    caught = caught_of(link) if isinstance(link, Handoff) else None
-    defects = kinds_of(link)
-    for kind in kinds:
-        f = scale.get(("handoff", link.label, kind), 1.0) * scale.get(("request", link.label), 1.0)
-        p = Frailty.probability(f * defects.get(kind).get(class_name), z)
-        if kind == INFORMATION and caught is not None:
-            p *= 1.0 - caught.get(class_name)  # a caught defect is not one of the journey
-        q *= 1.0 - p
-    return q
-
-
-def _visit_quality(model: Model, node: str, class_name: str, requests: Sequence[ServiceRequest],
-                   scale: Scale = _NO_SCALE, z: float = 1.0) -> float:
-    q = _node_quality(model, node, class_name, scale, z)
-    for r in requests:
-        p = probability_of(r).get(class_name)
-        qs = _node_quality(model, r.target, class_name, scale, z) * _link_quality(
-            r, class_name, REQUEST_KINDS, scale, z)
-        q *= 1.0 - p + p * qs
-    return q
+    compiled = CompiledModel.of(model)
+    visit, _ = compiled.element_qualities(compiled.multipliers([{}]), np.ones(1))
+    return float(visit[0, 0, compiled.classes.index(class_name), compiled.nodes.index(node)])
 
 
 def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool = False) -> ExactQuality:
@@ -172,6 +130,10 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
     A handoff's information defect that the receiving microsystem catches is
     not a defect of the journey. Propagation never changes system quality: it
     acts only after an information defect has already made the journey defective.
+
+    The model is compiled into arrays and every class and frailty node solved
+    together (:mod:`journeysim.analysis.compiled`); to solve many scalings, as
+    leverage does, give them to :meth:`CompiledModel.solve` in one batch.
 
     Parameters
     ----------
@@ -186,66 +148,23 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
     -------
     ExactQuality
     """
-    scale = scale or {}
-    visits = expected_visits(model)
-    if independent or model.frailty.is_independent:
-        return _exact_at(model, scale, 1.0, visits)
-    zs, ws = model.frailty.nodes()
-    solved = [_exact_at(model, scale, float(z), visits) for z in zs]
+    compiled = CompiledModel.of(model)
+    solution = compiled.solve(compiled.multipliers([scale or {}]), independent=independent, detail=True)
+    return _exact_of(compiled, solution, expected_visits(model))
 
-    def mean(values: Callable[[ExactQuality], Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
-        first = values(solved[0])
-        return {k: {n: float(sum(w * values(x)[k][n] for w, x in zip(ws, solved))) for n in first[k]} for k in first}
 
-    names = list(solved[0].by_class)
+def _exact_of(compiled: CompiledModel, solution: Solution, visits: dict[str, dict[str, float]]) -> ExactQuality:
+    """The first scaling of ``solution`` as an :class:`ExactQuality`."""
+    assert solution.from_node is not None and solution.visit is not None and solution.handoff is not None
+
+    def table(values: Floats, names: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        return {k: dict(zip(names, row)) for k, row in zip(compiled.classes, values[0].tolist())}
+
     return ExactQuality(
-        float(sum(w * x.system for w, x in zip(ws, solved))),
-        {k: float(sum(w * x.by_class[k] for w, x in zip(ws, solved))) for k in names},
-        mean(lambda x: x.from_node),
-        solved[0].expected_visits,
-        mean(lambda x: x.visit_quality),
-        mean(lambda x: x.handoff_quality),
+        float(solution.system[0]),
+        dict(zip(compiled.classes, solution.by_class[0].tolist())),
+        table(solution.from_node, compiled.nodes),
+        visits,
+        table(solution.visit, compiled.nodes),
+        table(solution.handoff, compiled.handoffs),
     )
-
-
-def _exact_at(model: Model, scale: Scale, z: float, visits: dict[str, dict[str, float]]) -> ExactQuality:
-    """The exact quality of patients of frailty ``z`` (independent defects)."""
-    nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
-    index = {n: i for i, n in enumerate(nodes)}
-    n = len(nodes)
-    by_class: dict[str, float] = {}
-    from_node: dict[str, dict[str, float]] = {}
-    visit_q: dict[str, dict[str, float]] = {}
-    handoff_q: dict[str, dict[str, float]] = {}
-    eye = sp.identity(n, format="csr")
-    requests: dict[str, list[ServiceRequest]] = {}
-    for r in model.requests:
-        requests.setdefault(r.source, []).append(r)
-    for k in model.classes:
-        name = k.name
-        qm = np.array([_visit_quality(model, node, name, requests.get(node, []), scale, z) for node in nodes])
-        qh = {h.label: _link_quality(h, name, HANDOFF_KINDS, scale, z) for h in model.handoffs}
-        rows, cols, prob, good = [], [], [], []
-        for h in model.handoffs:
-            p = probability_of(h).get(name)
-            if p > 0:
-                rows.append(index[h.source])
-                cols.append(index[h.target])
-                prob.append(p)
-                good.append(p * qh[h.label])
-        routing = sp.csr_matrix((prob, (rows, cols)), shape=(n, n))
-        quality = sp.csr_matrix((good, (rows, cols)), shape=(n, n))
-        exit_p = np.clip(1.0 - np.asarray(routing.sum(axis=1)).ravel(), 0.0, 1.0)
-        q = solve((eye - sp.diags(qm) @ quality).tocsr(), qm * exit_p)
-        entry = np.zeros(n)
-        for node, p in k.entries:
-            entry[index[node]] += p
-        by_class[name] = float(entry @ q)
-        from_node[name] = dict(zip(nodes, q.tolist()))
-        visit_q[name] = dict(zip(nodes, qm.tolist()))
-        handoff_q[name] = qh
-    pathway = [k for k in model.classes if not k.background]
-    rates = np.array([k.rate for k in pathway])
-    values = np.array([by_class[k.name] for k in pathway])
-    system = float(rates @ values / rates.sum()) if rates.sum() > 0 else float(values.mean())
-    return ExactQuality(system, by_class, from_node, visits, visit_q, handoff_q)

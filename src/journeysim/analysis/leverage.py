@@ -46,6 +46,7 @@ from ..model.mesosystem import Model
 from ..run.results import RunResult
 from ..run.stats import mean_ci
 from .built import defects_of, kinds_of
+from .compiled import CompiledModel
 from .exact import ExactQuality, exact_quality
 from .figures import Floats, as_floats, as_ints, plain
 
@@ -112,16 +113,17 @@ def exact_leverage_rows(model: Model, exact: ExactQuality | None = None) -> tupl
     """Exact leverage of every element (standards excluded), largest ``if_perfect`` first.
 
     ``exact`` is the model's exact quality (:func:`~journeysim.analysis.exact.exact_quality`),
-    solved here when not given; each element's gains take two more solves, with its
-    defect probabilities scaled.
+    solved here when not given. Every element's two what-ifs (its defect
+    probabilities scaled by 0 and by 1/2) are solved in one batch on the model
+    compiled once (:class:`~journeysim.analysis.compiled.CompiledModel`).
     """
     base = (exact if exact is not None else exact_quality(model)).system
-    rows = []
-    for label, key in _elements(model):
-        perfect = exact_quality(model, {key: 0.0}).system - base
-        halved = exact_quality(model, {key: 0.5}).system - base
-        rows.append(LeverageRow(label, "exact", perfect, halved))
-    return _ranked(rows)
+    elements = _elements(model)
+    compiled = CompiledModel.of(model)
+    systems = compiled.solve(compiled.multipliers([{key: f} for _, key in elements for f in (0.0, 0.5)])).system
+    gains = (systems - base).reshape(len(elements), 2).tolist()
+    return _ranked([LeverageRow(label, "exact", perfect, halved)
+                    for (label, _), (perfect, halved) in zip(elements, gains)])
 
 
 def _lookup(model: Model, elements: list[tuple[str, tuple[str, ...]]]) -> np.ndarray:

@@ -103,9 +103,9 @@ def simulate(
         results are identical for any ``workers`` or ``executor``.
     workers : int or None
         Local worker processes (``None``: every core). 1 runs in this process.
-        No more processes are started than replications can run at once (with
-        ``precision``, ``max_replications``); ``result.provenance.workers`` says
-        how many were.
+        No more processes are started than this machine has cores, nor than
+        replications can run at once (with ``precision``, ``max_replications``);
+        ``result.provenance.workers`` says how many were.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
         Where to run the replications instead of local processes.
     records : {"full", "summary"}
@@ -131,11 +131,6 @@ def simulate(
         for no limit). The size of the run is estimated from the traffic
         equations before it starts (:func:`journeysim.run.runsize.check_run`).
 
-    Raises
-    ------
-    RunTooLarge
-        When the estimated memory exceeds ``max_memory``; nothing has run.
-
     Warns
     -----
     JourneySimWarning
@@ -149,6 +144,8 @@ def simulate(
 
     Raises
     ------
+    RunTooLarge
+        When the estimated memory exceeds ``max_memory``; nothing has run.
     ValidationError
         When an argument is out of range (the scenario's own settings included).
     SimulationError

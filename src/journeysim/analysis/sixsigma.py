@@ -48,6 +48,7 @@ import numpy as np
 import scipy.stats as sps
 
 from ..model.elements import Handoff
+from ..model.frailty import Frailty
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..run.results import RunResult
@@ -143,10 +144,12 @@ def _transfer_defects(model: Model, h: Handoff, k: str) -> float:
     out = sum(defects.get(kind).get(k) for kind in HANDOFF_KINDS) - info * caught
     f = h.propagation
     if f != 1.0 and info > 0:
-        ps = [d.probability.get(k) for d in defects_of(model.microsystem(h.target))]
-        prob = model.frailty.probability
-        out += model.frailty.expect(lambda z: prob(info, z) * (1.0 - caught) * sum(
-            prob(min(1.0, f * q), z) - prob(q, z) for q in ps))
+        # the rise at the receiving visit, averaged over the frailty: every quadrature node at once
+        ps = np.array([d.probability.get(k) for d in defects_of(model.microsystem(h.target))], dtype=float)
+        z, w = model.frailty.nodes()
+        prob = Frailty.probability
+        rise = (prob(np.minimum(1.0, f * ps), z[:, None]) - prob(ps, z[:, None])).sum(axis=1)
+        out += float(w @ (prob(info, z) * (1.0 - caught) * rise))
     return out
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from ..errors import Problem
+from ..errors import warning_lines
 from ..model.kinds import HANDOFF_KINDS
 from ..run.stats import Estimate
 from .costs import CostResult
@@ -52,12 +52,6 @@ def _span(minutes: float) -> str:
         if minutes >= size and (minutes / size == round(minutes / size, 2) or unit == "hours"):
             return f"{minutes / size:g} {unit}"
     return f"{minutes:g} minutes"
-
-
-def warning_lines(warnings: Iterable[Problem]) -> list[str]:
-    """The warnings of a summary (or of ``journeysim analyze``) as text lines (none if there are none)."""
-    lines = [f"  {w.path + ': ' if w.path else ''}{w.message}" for w in warnings]
-    return ["Warnings:", *lines, ""] if lines else []
 
 
 def _minutes(x: float | None) -> str:

@@ -7,6 +7,18 @@ to run it, and what follows from the graph alone (traffic equations, warnings).
 It imports only :mod:`journeysim.errors`.
 """
 
-from .mesosystem import Model
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .mesosystem import Model
 
 __all__ = ["Model"]
+
+
+def __getattr__(name: str) -> object:
+    """:class:`Model`, imported on first use: the clock or a distribution alone need not load the graph code."""
+    if name == "Model":
+        from .mesosystem import Model
+
+        return Model
+    raise AttributeError(f"module 'journeysim.model' has no attribute {name!r}")

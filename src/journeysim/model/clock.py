@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from ._problems import Collector, is_number
 from .profiles import MINUTES_PER_DAY, MINUTES_PER_WEEK
 
-__all__ = ["Window", "DAY_NAMES", "parse_days", "parse_clock_time"]
+__all__ = ["Window", "DAY_NAMES", "DEFAULT_START", "parse_days", "parse_clock_time"]
+
+#: Calendar date of simulated time 0 by default (in event logs): a Monday, as the scenario's week starts on one.
+DEFAULT_START = "2026-01-05"
 
 #: Day names, Monday first, as scenario files spell them.
 DAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import scipy.special as sc
@@ -125,10 +126,33 @@ class Frailty:
         rho = self.correlation
         return math.inf if rho == 0.0 else (1.0 - rho) / (2.0 * rho)
 
+    @overload
     @staticmethod
-    def probability(p: float, z: float) -> float:
-        """The probability ``p + min(p, 1 - p)(z - 1)`` of a patient of frailty ``z``."""
-        return p + min(p, 1.0 - p) * (z - 1.0)
+    def probability(p: float, z: float) -> float: ...
+
+    @overload
+    @staticmethod
+    def probability(p: NDArray[np.float64] | float, z: NDArray[np.float64]) -> NDArray[np.float64]: ...
+
+    @overload
+    @staticmethod
+    def probability(p: NDArray[np.float64], z: NDArray[np.float64] | float) -> NDArray[np.float64]: ...
+
+    @staticmethod
+    def probability(p: NDArray[np.float64] | float, z: NDArray[np.float64] | float) -> NDArray[np.float64] | float:
+        """The probability ``p + min(p, 1 - p)(z - 1)`` of a patient of frailty ``z``.
+
+        On arrays it works element by element (broadcast), so that a batch of
+        probabilities is evaluated at every quadrature node in one call.
+
+        Examples
+        --------
+        >>> Frailty.probability(np.array([0.1, 0.8]), np.array([[0.5], [1.5]])).round(6).tolist()
+        [[0.05, 0.7], [0.15, 0.9]]
+        """
+        if isinstance(p, float | int) and isinstance(z, float | int):
+            return p + min(p, 1.0 - p) * (z - 1.0)
+        return p + np.minimum(p, 1.0 - np.asarray(p)) * (np.asarray(z) - 1.0)
 
     def sampler(self, generator: np.random.Generator, block: int = 1024) -> Callable[[], float]:
         """A function returning successive frailties ``Z`` drawn from ``generator``."""

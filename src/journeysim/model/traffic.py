@@ -42,9 +42,10 @@ from numpy.typing import NDArray
 
 from .mesosystem import Model
 
-__all__ = ["OfferedLoad", "expected_visits", "offered_load", "solve"]
+__all__ = ["OfferedLoad", "expected_visits", "offered_load", "solve", "DIRECT_MAX"]
 
-_DIRECT_MAX = 500  # up to this size a sparse LU is exact and fast
+#: Up to this size a sparse LU is exact and fast; larger systems are solved iteratively.
+DIRECT_MAX = 500
 _RESIDUAL = 1e-11  # relative residual an iterative solution must reach
 
 
@@ -60,7 +61,7 @@ def solve(matrix: sp.csr_matrix, rhs: NDArray[np.float64]) -> NDArray[np.float64
     n = matrix.shape[0]
     if n == 1:
         return rhs / matrix.toarray()[0, 0]
-    if n <= _DIRECT_MAX:
+    if n <= DIRECT_MAX:
         return np.asarray(spla.spsolve(matrix.tocsc(), rhs), dtype=float)
     scale = float(np.linalg.norm(rhs)) or 1.0
     for method in (spla.bicgstab, spla.gmres):

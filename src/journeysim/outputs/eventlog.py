@@ -49,12 +49,10 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import io
 import os
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -64,9 +62,11 @@ from .._version import __version__
 from ..engine.records import Records
 from ..errors import JourneySimError, SimulationError
 from ..model._frozen import FrozenMap
+from ..model.clock import DEFAULT_START
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..run.files import output_problems, write_atomic
 from ..run.results import RunResult
+from .logformats import Coded, Column, LogColumns, write_csv, write_xes
 
 __all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log",
            "write_event_log"]
@@ -76,8 +76,6 @@ __all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start"
 #: or a :class:`numpy.datetime64`.
 DateLike = str | dt.date | np.datetime64
 
-#: Calendar date of simulated time 0 by default: a Monday, as the scenario's week starts on one.
-DEFAULT_START = "2026-01-05"
 #: Named columns of a record table, as numpy arrays.
 Columns = dict[str, NDArray[Any]]
 
@@ -224,7 +222,12 @@ def event_log(
     >>> first["defect"].dropna().tolist()
     ['defect;A->B:information']
     """
-    origin = calendar_start(start)
+    columns = _columns(result, calendar_start(start), replications)
+    return pd.DataFrame({name: _values(c) for name, c in columns.items()})
+
+
+def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterable[int] | None) -> LogColumns:
+    """The columns of :func:`event_log`, names kept once (:class:`~journeysim.outputs.logformats.Coded`)."""
     records = _selected(result, replications)
     j, v, h, r, d = _tables(records)
     sender = _sending_visit(v, h)
@@ -245,27 +248,34 @@ def event_log(
                         dtype=object)
     node_names = np.array(records[0].visits.labels["node"], dtype=object)
     classes = np.array(records[0].journeys.labels["class"], dtype=object)
-    activity = node_names[node]
-    requested_by = node_names[np.maximum(by, 0)]
-    requested_by[by < 0] = None
-    return pd.DataFrame({
-        "case:concept:name": case_ids[row],
+    activity = Coded(node_names, node)
+    return {
+        "case:concept:name": Coded(case_ids, row),
         "concept:name": activity,
         "time:timestamp": _timestamps(origin, ms[order]),
-        "lifecycle:transition": np.array(LIFECYCLE, dtype=object)[ev["lifecycle"][order]],
+        "lifecycle:transition": Coded(np.array(LIFECYCLE, dtype=object), ev["lifecycle"][order]),
         "org:resource": activity,
-        "requested_by": requested_by,
+        "requested_by": Coded(node_names, by),
         "defects": defects[order],
         "defect": defect[order],
-        "case:class": classes[j["class"][row]],
+        "case:class": Coded(classes, j["class"][row]),
         "case:replication": j["replication"][row],
         "case:journey": j["journey"][row],
         "case:defect_free": j["defects"][row] == 0,
         "case:defects": j["defects"][row],
         "case:missed": j["missed"][row],
-        "case:standards_missed": missed_names[row],
+        "case:standards_missed": Coded(missed_names, row),
         "case:warmup": (j["arrival"] < warmup)[row],
-    })
+    }
+
+
+def _values(column: Column) -> Any:
+    """A column as the DataFrame holds it: names in full (``None`` where missing), timestamps UTC."""
+    if isinstance(column, Coded):
+        return column.values()
+    if column.dtype.kind == "M":
+        return pd.to_datetime(column, utc=True)
+    return column
 
 
 def write_event_log(
@@ -321,18 +331,24 @@ def write_event_log(
     """
     target = Path(path)
     suffix = check_event_log_path(target)
-    frame = event_log(result, start=start, replications=replications)
+    columns = _columns(result, calendar_start(start), replications)
+    if suffix == ".csv":
+        return write_atomic(target, lambda raw: write_csv(columns, raw))
+    p = result.provenance
+    about = (("string", "concept:name", result.scenario.name),
+             ("string", "lifecycle:model", "standard"),
+             ("string", "generator", f"journeysim {__version__}"),
+             ("int", "seed", str(p.seed)),
+             ("float", "horizon_minutes", repr(float(p.horizon))),
+             ("float", "warmup_minutes", repr(float(p.warmup))))
+    if suffix == ".xes":
+        return write_atomic(target, lambda raw: write_xes(columns, raw, about))
 
-    def write(raw: IO[bytes]) -> None:
-        if suffix == ".csv":
-            _write_csv(frame, raw)
-        elif suffix == ".xes.gz":
-            with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as zipped:
-                _write_xes(frame, zipped, result)
-        else:
-            _write_xes(frame, raw, result)
+    def zipped(raw: IO[bytes]) -> None:
+        with gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) as fh:
+            write_xes(columns, fh, about)
 
-    return write_atomic(target, write)
+    return write_atomic(target, zipped)
 
 
 def check_event_log_path(path: str | os.PathLike[str]) -> str:
@@ -536,136 +552,18 @@ def _joined(group: NDArray[np.int64], names: NDArray[Any], n: int) -> NDArray[An
     """For each of ``n`` groups, its names joined by ';' in the order given (None if none)."""
     out = np.full(n, None, dtype=object)
     if len(group):
-        joined = pd.Series(names, dtype=object).groupby(group, sort=True).agg(";".join)
-        out[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+        order = np.argsort(group, kind="stable")
+        group, names = group[order], names[order].tolist()
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], len(group)]
+        out[group[starts]] = [";".join(names[a:b]) for a, b in zip(starts.tolist(), ends.tolist())]
     return out
 
 
-def _timestamps(origin: pd.Timestamp, ms: NDArray[np.int64]) -> pd.DatetimeIndex:
-    """``origin`` plus ``ms`` milliseconds, UTC."""
+def _timestamps(origin: pd.Timestamp, ms: NDArray[np.int64]) -> NDArray[np.datetime64]:
+    """``origin`` plus ``ms`` milliseconds, UTC, in nanoseconds (within the dates pandas can hold)."""
     limit = (np.iinfo(np.int64).max - origin.value) // _NS_PER_MS
     if len(ms) and ms.max() > limit:
         raise JourneySimError(f"start: {origin.date()} plus {ms.max() / _MS_PER_MINUTE:.0f} simulated minutes "
                               "is past the year 2262, the last date pandas can hold")
-    return pd.to_datetime(origin.value + ms * _NS_PER_MS, utc=True)
-
-
-# -- writing
-
-
-class _Writable(Protocol):
-    def write(self, data: bytes, /) -> int: ...
-
-
-def _iso(times: pd.Series) -> NDArray[Any]:
-    """ISO 8601 UTC strings to the millisecond: ``2026-01-05T08:30:00.000+00:00``."""
-    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
-    return np.char.add(np.datetime_as_string(naive, unit="ms"), "+00:00").astype(object)
-
-
-def _write_csv(frame: pd.DataFrame, fh: IO[bytes]) -> None:
-    out = frame.copy(deep=False)
-    out["time:timestamp"] = _iso(frame["time:timestamp"])
-    text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-    out.to_csv(text, index=False, lineterminator="\n")
-    text.flush()
-    text.detach()
-
-
-_EXTENSIONS = (
-    ("Concept", "concept", "http://www.xes-standard.org/concept.xesext"),
-    ("Time", "time", "http://www.xes-standard.org/time.xesext"),
-    ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"),
-    ("Organizational", "org", "http://www.xes-standard.org/org.xesext"),
-)
-_DEFAULTS = {"string": "__INVALID__", "int": "0", "float": "0.0", "boolean": "false",
-             "date": "1970-01-01T00:00:00.000+00:00", "lifecycle:transition": "complete"}
-
-
-def _xes_columns(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[str, str, list[Any]]]:
-    """``(XES type, key, values as strings or None)`` for each column."""
-    out = []
-    for col in columns:
-        s = frame[col]
-        if pd.api.types.is_bool_dtype(s):
-            kind, values = "boolean", np.where(s.to_numpy(), "true", "false").tolist()
-        elif pd.api.types.is_integer_dtype(s):
-            kind, values = "int", s.astype(str).tolist()
-        elif pd.api.types.is_float_dtype(s):
-            kind, values = "float", [None if np.isnan(x) else repr(x) for x in s.tolist()]
-        elif isinstance(s.dtype, pd.DatetimeTZDtype):
-            kind, values = "date", _iso(s).tolist()
-        else:
-            kind, values = "string", s.astype(object).where(s.notna(), None).tolist()
-        out.append((kind, col.removeprefix("case:"), values))
-    return out
-
-
-def _globals(scope: str, columns: Sequence[tuple[str, str, list[Any]]]) -> ET.Element:
-    """Attributes every trace (or event) has, with a default value."""
-    el = ET.Element("global", {"scope": scope})
-    for kind, key, values in columns:
-        if all(x is not None for x in values):
-            ET.SubElement(el, kind, {"key": key, "value": _DEFAULTS.get(key, _DEFAULTS[kind])})
-    return el
-
-
-def _write_xes(frame: pd.DataFrame, fh: _Writable, result: RunResult) -> None:
-    """Write ``frame`` as XES, one trace at a time (a whole flagship log does not fit in a tree)."""
-    case_cols = [c for c in frame.columns if c.startswith("case:")]
-    event_cols = [c for c in frame.columns if not c.startswith("case:")]
-    cases = _xes_columns(frame, case_cols)
-    events = _xes_columns(frame, event_cols)
-    ids = frame["case:concept:name"].to_numpy()
-    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1 if len(ids) else np.zeros(0, dtype=np.int64)
-    starts = np.concatenate([[0], bounds]).astype(np.int64) if len(ids) else bounds
-    ends = np.concatenate([bounds, [len(ids)]]).astype(np.int64) if len(ids) else bounds
-
-    header: list[ET.Element] = [ET.Element("extension", {"name": n, "prefix": p, "uri": u}) for n, p, u in _EXTENSIONS]
-    header += [_globals("trace", cases), _globals("event", events)]
-    header += [ET.Element("classifier", {"name": "Activity", "keys": "concept:name"}),
-               ET.Element("classifier", {"name": "ActivityTransition", "keys": "concept:name lifecycle:transition"})]
-    p = result.provenance
-    for kind, key, value in (("string", "concept:name", result.scenario.name),
-                             ("string", "lifecycle:model", "standard"),
-                             ("string", "generator", f"journeysim {__version__}"),
-                             ("int", "seed", str(p.seed)),
-                             ("float", "horizon_minutes", repr(float(p.horizon))),
-                             ("float", "warmup_minutes", repr(float(p.warmup)))):
-        header.append(ET.Element(kind, {"key": key, "value": value}))
-
-    fh.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1849-2016">\n')
-    for el in header:
-        ET.indent(el, space="  ", level=1)
-        fh.write(f"  {ET.tostring(el, encoding='unicode')}\n".encode())
-    # to str, then encoded once per trace: encoding="utf-8" pays a codec call per piece written
-    for a, b in zip(starts.tolist(), ends.tolist()):
-        fh.write(f"  {ET.tostring(_trace(cases, events, a, b), encoding='unicode')}\n".encode())
-    fh.write(b"</log>\n")
-
-
-def _trace(cases: Sequence[tuple[str, str, list[Any]]], events: Sequence[tuple[str, str, list[Any]]],
-           a: int, b: int) -> ET.Element:
-    """One ``<trace>`` of rows ``a`` to ``b`` (one case), indented for the second level."""
-    # indentation is set here as each element is made: ET.indent would walk every
-    # element again, in Python, for millions of them
-    trace = ET.Element("trace")
-    trace.text = "\n    "
-    for kind, key, values in cases:
-        _attribute(trace, kind, key, values[a], "\n    ")
-    for i in range(a, b):
-        event = ET.SubElement(trace, "event")
-        event.text = "\n      "
-        for kind, key, values in events:
-            _attribute(event, kind, key, values[i], "\n      ")
-        event[-1].tail = "\n    "  # an event always has its concept:name
-        event.tail = "\n    "
-    if len(trace):
-        trace[-1].tail = "\n  "
-    return trace
-
-
-def _attribute(parent: ET.Element, kind: str, key: str, value: str | None, tail: str) -> None:
-    """A typed attribute element; none for a missing value."""
-    if value is not None:
-        ET.SubElement(parent, kind, {"key": key, "value": value}).tail = tail
+    return (origin.value + ms * _NS_PER_MS).view("datetime64[ns]")

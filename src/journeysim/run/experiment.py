@@ -113,7 +113,10 @@ class _Runner:
 
     def run(self, tasks: list[tuple[Any, ...]]) -> Iterator[tuple[Records | None, ReplicationStats]]:
         if self.pool is not None:
-            yield from self.pool.map(_replicate, tasks)
+            # the compiled model, horizon, warm-up and root seed are the same in every task: sent once a worker
+            common = tasks[0][:4] if tasks else ()
+            assert all(a is b for t in tasks for a, b in zip(t[:4], common))
+            yield from self.pool.map(_replicate, [t[4:] for t in tasks], common=common)
             return
         executor = self.external
         if executor is None:

@@ -11,6 +11,14 @@ only writer is that worker: if it dies, the parent reads end-of-file (or sees
 the process sentinel) and the run stops with a clear error, after which a
 checkpointed run resumes where it was.
 
+Three things keep the workers busy and the parent light. Arguments common to
+every task (a replication's compiled model) reach each worker once per
+:meth:`WorkerPool.map`, not once per task. Each worker holds a second task while
+it runs one, so it never waits for the parent between tasks. A result's numpy
+columns travel out of band (pickle protocol 5): sent from the arrays' own memory
+and received straight into the arrays the parent keeps, with no copy through an
+intermediate bytes object.
+
 Examples
 --------
 >>> with WorkerPool(2) as pool:
@@ -21,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -36,26 +45,61 @@ class WorkerLost(SimulationError):
     """A worker process died before returning its result."""
 
 
+#: Tasks a worker holds at once: the one it runs and the next, so it never waits for the parent.
+_IN_FLIGHT = 2
+
+
+def _send(conn: Connection, outcome: tuple[bool, Any]) -> None:
+    """Send ``outcome`` with its large buffers (numpy columns) out of band: a header, then each buffer's bytes."""
+    buffers: list[pickle.PickleBuffer] = []
+    header = pickle.dumps(outcome, protocol=5, buffer_callback=buffers.append)
+    raw = [b.raw() for b in buffers]
+    conn.send((header, [len(r) for r in raw]))
+    for r in raw:
+        conn.send_bytes(r)
+
+
+def _receive(conn: Connection) -> tuple[bool, Any]:
+    """What :func:`_send` sent; each buffer is read into memory the result then owns (writable)."""
+    header, sizes = conn.recv()
+    buffers = []
+    for size in sizes:
+        buffer = bytearray(size)
+        if size:
+            conn.recv_bytes_into(buffer)
+        else:
+            conn.recv_bytes()
+        buffers.append(buffer)
+    outcome: tuple[bool, Any] = pickle.loads(header, buffers=buffers)
+    return outcome
+
+
 def _serve(conn: Connection) -> None:
-    """Worker loop: run ``fn(*args)`` for each task received, send back the outcome."""
+    """Worker loop: keep the common arguments; run ``fn(*common, *args)`` for each task; send back the outcome."""
     # Ctrl-C reaches every process of the terminal's group: the parent stops the
     # workers itself, and a worker's own KeyboardInterrupt would print a traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    common: tuple[Any, ...] = ()
     while True:
         try:
-            task = conn.recv()
+            message = conn.recv()
         except EOFError:
             return
-        if task is None:
+        if message is None:
             return
-        fn, args = task
+        kind, fn, args = message
+        if kind == "common":
+            common = args
+            continue
         try:
-            conn.send((True, fn(*args)))
+            outcome: tuple[bool, Any] = (True, fn(*common, *args))
         except BaseException as err:
-            try:
-                conn.send((False, err))  # journeysim's errors pickle with their problems (errors.py)
-            except Exception:
-                conn.send((False, SimulationError(f"{type(err).__name__} in a worker process: {err}")))
+            outcome = (False, err)  # journeysim's errors pickle with their problems (errors.py)
+        try:
+            _send(conn, outcome)
+        except Exception as unsent:  # an error (or a result) that cannot be pickled
+            failure = outcome[1] if not outcome[0] else unsent
+            _send(conn, (False, SimulationError(f"{type(failure).__name__} in a worker process: {failure}")))
 
 
 class WorkerPool:
@@ -101,8 +145,11 @@ class WorkerPool:
             conn.close()
         self._procs, self._conns = [], []
 
-    def map(self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
-        """Run ``fn(*task)`` for every task; yield results as they finish (any order).
+    def map(self, fn: Callable[..., Any], tasks: Iterable[tuple[Any, ...]],
+            common: tuple[Any, ...] = ()) -> Iterator[Any]:
+        """Run ``fn(*common, *task)`` for every task; yield results as they finish (any order).
+
+        ``common`` is sent to each worker once, however many tasks it runs.
 
         Raises
         ------
@@ -110,33 +157,37 @@ class WorkerPool:
             If a worker dies; the other workers are stopped.
         """
         queue = deque(tasks)
-        idle = list(range(len(self._procs)))
-        busy: set[int] = set()
-        while queue or busy:
-            while queue and idle:
-                w = idle.pop()
-                try:
-                    self._conns[w].send((fn, queue.popleft()))
-                except OSError:  # the worker died between tasks: its end of the pipe is gone
-                    self._procs[w].join(timeout=5)
-                    self._lost(w)
-                busy.add(w)
+        held = [0] * len(self._procs)  # tasks sent to each worker and not yet answered
+        for w in range(len(self._procs)):
+            self._post(w, ("common", None, common))
+        while queue or any(held):
+            for w in range(len(self._procs)):
+                while queue and held[w] < _IN_FLIGHT:
+                    self._post(w, ("task", fn, queue.popleft()))
+                    held[w] += 1
+            busy = [w for w in range(len(self._procs)) if held[w]]
             pipes = {self._conns[w]: w for w in busy}
             sentinels = {self._procs[w].sentinel: w for w in busy}  # a worker that died says so here
             watched: dict[object, int] = dict([*pipes.items(), *sentinels.items()])
             for ready in wait([*pipes, *sentinels]):
                 w = watched[ready]
-                if w not in busy:
+                if not held[w]:
                     continue
                 try:
-                    ok, value = self._conns[w].recv() if self._conns[w].poll() else self._lost(w)
+                    ok, value = _receive(self._conns[w]) if self._conns[w].poll() else self._lost(w)
                 except (EOFError, OSError):
                     self._lost(w)
-                busy.discard(w)
-                idle.append(w)
+                held[w] -= 1
                 if not ok:
                     raise value
                 yield value
+
+    def _post(self, w: int, message: tuple[str, Any, tuple[Any, ...]]) -> None:
+        try:
+            self._conns[w].send(message)
+        except OSError:  # the worker died between tasks: its end of the pipe is gone
+            self._procs[w].join(timeout=5)
+            self._lost(w)
 
     def _lost(self, w: int) -> Any:
         code = self._procs[w].exitcode
