@@ -28,9 +28,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
@@ -102,6 +104,19 @@ def _serve(conn: Connection) -> None:
             _send(conn, (False, SimulationError(f"{type(failure).__name__} in a worker process: {failure}")))
 
 
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ignore SIGINT in this process for a moment (a process started meanwhile inherits it), then restore it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; Ctrl-C reaches the main thread only anyway
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class WorkerPool:
     """A fixed set of worker processes, one pipe each.
 
@@ -118,7 +133,8 @@ class WorkerPool:
         for _ in range(workers):
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_serve, args=(child,), daemon=True)
-            proc.start()
+            with _ctrl_c_ignored():  # a worker is born ignoring Ctrl-C, before _serve says so again
+                proc.start()
             child.close()  # the worker now holds the only write end of its results
             self._procs.append(proc)
             self._conns.append(parent)
@@ -161,10 +177,11 @@ class WorkerPool:
         for w in range(len(self._procs)):
             self._post(w, ("common", None, common))
         while queue or any(held):
-            for w in range(len(self._procs)):
-                while queue and held[w] < _IN_FLIGHT:
-                    self._post(w, ("task", fn, queue.popleft()))
-                    held[w] += 1
+            for depth in range(1, _IN_FLIGHT + 1):  # a task for every worker before a second for any
+                for w in range(len(self._procs)):
+                    if queue and held[w] < depth:
+                        self._post(w, ("task", fn, queue.popleft()))
+                        held[w] += 1
             busy = [w for w in range(len(self._procs)) if held[w]]
             pipes = {self._conns[w]: w for w in busy}
             sentinels = {self._procs[w].sentinel: w for w in busy}  # a worker that died says so here
