@@ -533,7 +533,7 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
 
 def _renamed(path: str, keys: Mapping[str, str]) -> str:
     """``path`` with its first key replaced by the key the file wrote it under (``rate`` -> ``rate_per_day``)."""
-    head = re.match(r"[^.\[]*", path).group()  # type: ignore[union-attr]
+    head = re.split(r"[.\[]", path, maxsplit=1)[0]
     return keys[head] + path[len(head):] if head in keys else path
 
 

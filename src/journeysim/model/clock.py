@@ -66,7 +66,7 @@ def parse_days(c: Collector, path: str, value: object) -> tuple[int, ...]:
 def parse_clock_time(c: Collector, path: str, value: object) -> float | None:
     """Minutes after midnight from ``"08:30"`` or a number of hours (``8.5``); 24:00 is allowed."""
     if is_number(value) and not isinstance(value, bool):
-        minutes = float(value) * 60.0  # type: ignore[arg-type]
+        minutes = float(value) * 60.0  # type: ignore[arg-type]  # is_number checked it is a real number
     elif isinstance(value, str) and ":" in value:
         hh, _, mm = value.strip().partition(":")
         if not (hh.isdigit() and mm.isdigit() and len(mm) == 2):

@@ -106,7 +106,7 @@ def _derived(cls: type, given: str, **params: float) -> Any:
     try:
         return cls(**params)
     except ValidationError as err:
-        kind = cls.kind  # type: ignore[attr-defined]
+        kind = getattr(cls, "kind", cls.__name__)
         raise ValidationError([
             Problem("", f"{given} give a {kind} {'whose ' + p.path if p.path else 'that'} {p.message}")
             for p in err.problems

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias, TypeVar
+from typing import Literal, TypeAlias, TypeVar, cast
 
 from ..errors import ValidationError
 from ._frozen import FrozenMap
@@ -161,7 +161,7 @@ ProbabilityLike: TypeAlias = "float | Mapping[str, float] | ByClass"
 
 def _by_class(c: Collector, path: str, value: object) -> ByClass:
     try:
-        return ByClass.of(value)  # type: ignore[arg-type]
+        return ByClass.of(value)  # type: ignore[arg-type]  # any value: ByClass.of checks it and says what is wrong
     except ValidationError as err:
         c.absorb(err, path)
         return ByClass()
@@ -187,7 +187,7 @@ def _service(c: Collector, path: str, service: object) -> Distribution | tuple[S
             c.add(path, f"step name {dup!r} is used more than once")
         return steps
     _check_distribution(c, path, service)
-    return service  # type: ignore[return-value]
+    return cast(Distribution, service)  # checked above; a problem was recorded if it is not one
 
 
 def _as_steps(service: Distribution | tuple[Step, ...]) -> tuple[Step, ...]:

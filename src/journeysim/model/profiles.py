@@ -109,7 +109,7 @@ class ArrivalProfile:
         if missing and not c.problems:
             c.add("blocks", f"the blocks do not cover hours {missing}")
         c.raise_if_any()
-        return cls(hours=tuple(hours), days=tuple(days))  # type: ignore[arg-type]
+        return cls(hours=tuple(h for h in hours if h is not None), days=tuple(days))  # every hour covered (checked)
 
     def factor(self, t: float) -> float:
         """The rate multiplier at time ``t`` (minutes from Monday 00:00)."""

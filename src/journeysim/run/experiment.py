@@ -214,7 +214,7 @@ def run_experiment(
     check_run(scenario if precision is None else scenario.with_settings(replications=max_replications),
                 records, max_memory, n_workers)
     root = root_seed_sequence(scenario.seed if seed is None else seed)
-    entropy = int(root.entropy)  # type: ignore[arg-type]
+    entropy = int(root.entropy)  # type: ignore[arg-type]  # an int here: root_seed_sequence made it from one
     keep = records == "full"
     started = datetime.now(UTC).isoformat(timespec="seconds")
     clock = time.perf_counter()
