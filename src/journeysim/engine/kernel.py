@@ -341,10 +341,22 @@ class Kernel:
         for q in node.queues:
             if q:
                 nxt = q.popleft()
-                if type(nxt) is Patient:
-                    self.start(nxt, node, t)
-                else:
+                if type(nxt) is not Patient:
                     nxt.granted(node, t)
+                    return
+                v = node.visits[nxt.k]
+                if v.work is not None:
+                    self.start(nxt, node, t)
+                    return
+                # start(nxt, node, t), inlined: about half the visits of a busy pathway start here
+                node.busy += 1
+                nxt.start = t
+                draw = v.draw_service
+                svc = v.service if draw is None else draw()
+                nxt.svc = svc
+                nxt.own_end = nxt.end = t + svc
+                nxt.callbacks = self.finished
+                self.schedule(nxt, NORMAL, svc)
                 return
 
     def finish(self, pt: Patient) -> None:
@@ -406,14 +418,26 @@ class Kernel:
             self.schedule(pt, NORMAL, d)
             return
         pt.arr = t
-        handlers = node.visits[pt.k].on_arrive
+        v = node.visits[pt.k]
+        handlers = v.on_arrive
         if handlers is not None and self.arrival_work(pt, node, t, handlers):
             return
         if node.busy >= node.cap:
             node.queues[pt.rank].append(pt)
             node.nwait += 1
-        else:
+            return
+        # start(pt, node, t), inlined for a visit without work at its start
+        if v.work is not None:
             self.start(pt, node, t)
+            return
+        node.busy += 1
+        pt.start = t
+        draw = v.draw_service
+        svc = v.service if draw is None else draw()
+        pt.svc = svc
+        pt.own_end = pt.end = t + svc
+        pt.callbacks = self.finished
+        self.schedule(pt, NORMAL, svc)
 
     def release(self, pt: Patient, node: Node, work_end: float, t: float, nd: int) -> None:
         """Record the visit, give the server to the next in line, and run the departure hook."""
