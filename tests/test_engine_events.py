@@ -52,6 +52,24 @@ def test_environment_schedule_takes_any_object_as_the_event():
     assert seen == [(ev, 2.5)]
 
 
+def test_the_bound_schedule_pushes_the_entry_simpys_schedule_pushes():
+    """Fact 1: the ``schedule`` of :func:`environment` binds the environment's own heap and counter, so
+    it pushes ``(now + delay, priority, eid, event)`` exactly as ``Environment.schedule`` does, and the
+    two may be mixed (one counter, one heap)."""
+    env, schedule = environment()
+    a, b, c = Mark("a"), Mark("b"), Mark("c")
+    env._now = 1.25
+    schedule(a, NORMAL, 2.5)
+    env.schedule(b, NORMAL, 2.5)  # type: ignore[arg-type]
+    schedule(c, simpy.events.URGENT, 0.5)
+    mine = simpy.Environment(initial_time=1.25)
+    mine.schedule(a, NORMAL, 2.5)  # type: ignore[arg-type]
+    mine.schedule(b, NORMAL, 2.5)  # type: ignore[arg-type]
+    mine.schedule(c, simpy.events.URGENT, 0.5)  # type: ignore[arg-type]
+    assert env._queue == mine._queue
+    assert sorted(env._queue) == [(1.75, simpy.events.URGENT, 2, c), (3.75, NORMAL, 0, a), (3.75, NORMAL, 1, b)]
+
+
 def test_the_event_time_is_now_plus_delay_as_python_adds_them():
     """Fact 1: the clock at an event equals ``t + d`` computed in Python, bit for bit (the engine stores
     ``t + d`` as the time of a transfer's arrival or a bed's release instead of reading the clock)."""

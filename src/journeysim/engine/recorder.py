@@ -122,9 +122,16 @@ def _journeys(j: Columns, visit_journeys: NDArray[np.int64]) -> Columns:
     n_journeys = len(j["journey"])
     # visits per journey, derived in bulk rather than counted on the hot path (a chunk in
     # summary mode counts only its own visits of each journey)
-    pos = np.searchsorted(j["journey"], visit_journeys)
-    mine = pos < n_journeys
-    mine[mine] = j["journey"][pos[mine]] == visit_journeys[mine]
+    ids = j["journey"]
+    if n_journeys and ids[-1] - ids[0] == n_journeys - 1:
+        # the ids are consecutive (always so with full records): a journey's position is its id less
+        # the first, found without a binary search per visit
+        pos = visit_journeys - ids[0]
+        mine = (pos >= 0) & (pos < n_journeys)
+    else:
+        pos = np.searchsorted(ids, visit_journeys)
+        mine = pos < n_journeys
+        mine[mine] = ids[pos[mine]] == visit_journeys[mine]
     visit_counts = np.bincount(pos[mine], minlength=n_journeys).astype(_I8)
     return {
         "journey": j["journey"],

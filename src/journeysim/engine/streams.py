@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 from typing import NamedTuple, TypeAlias
 
 import numpy as np
@@ -125,8 +125,13 @@ class Duration(NamedTuple):
 
 
 def _blocks(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
-    while True:
-        yield from draw(_BLOCK).tolist()
+    # chained list iterators: a draw is a call of C code only (a generator's ``yield from``
+    # resumes a Python frame per number, about 30 ns more per draw on the hot path)
+    return chain.from_iterable(map(_tolist, map(draw, repeat(_BLOCK))))
+
+
+def _tolist(block: NDArray[np.float64]) -> list[float]:
+    return block.tolist()
 
 
 def _block(d: Distribution, g: np.random.Generator) -> NDArray[np.float64]:
@@ -135,11 +140,14 @@ def _block(d: Distribution, g: np.random.Generator) -> NDArray[np.float64]:
 
 
 def _summed(dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> Iterator[float]:
-    while True:
-        total = _block(dists[0], gens[0])
+    def total(_: object) -> list[float]:
+        t = _block(dists[0], gens[0])
         for d, g in zip(dists[1:], gens[1:]):
-            total = total + _block(d, g)
-        yield from total.tolist()
+            t = t + _block(d, g)
+        return t.tolist()
+
+    # blocks are drawn lazily, one when the last is used up, as by a generator (see _blocks)
+    return chain.from_iterable(map(total, repeat(None)))
 
 
 class Stepwise:
