@@ -341,22 +341,10 @@ class Kernel:
         for q in node.queues:
             if q:
                 nxt = q.popleft()
-                if type(nxt) is not Patient:
-                    nxt.granted(node, t)
-                    return
-                v = node.visits[nxt.k]
-                if v.work is not None:
+                if type(nxt) is Patient:
                     self.start(nxt, node, t)
-                    return
-                # start(nxt, node, t), inlined: about half the visits of a busy pathway start here
-                node.busy += 1
-                nxt.start = t
-                draw = v.draw_service
-                svc = v.service if draw is None else draw()
-                nxt.svc = svc
-                nxt.own_end = nxt.end = t + svc
-                nxt.callbacks = self.finished
-                self.schedule(nxt, NORMAL, svc)
+                else:
+                    nxt.granted(node, t)
                 return
 
     def finish(self, pt: Patient) -> None:
@@ -398,46 +386,14 @@ class Kernel:
         if edge is None:
             self.leave(pt, t)
             return
-        # depart(pt, edge, t, 0.0) and arrive(pt, edge.target, t), inlined on the hottest path
-        # (each call cost about 3% of the tandem benchmark's time); keep them in step
-        if edge.hook is not None:
-            self.timeliness.reach(pt, edge.hook, t)
-        kinds = 0
-        check = edge.defects
-        if edge.risk is not None:
-            kinds = self.defects.handoff_risk(pt, edge, edge.risk, t)
-        elif check is not None and check.draw_any() < check.p_any:
-            kinds = self.defects.handoff(pt, edge, check, t)
-        draw = edge.draw_delay
-        d = edge.delay if draw is None else draw()
-        self.add_handoff((pt.jid, edge.index, t, t + d, kinds, 0.0))
-        node = pt.node = edge.target
+        d = self.depart(pt, edge, t, 0.0)
         if d > 0.0:
+            pt.node = edge.target
             pt.arr = t + d  # the event time, as simpy computes it
             pt.callbacks = self.transferred
             self.schedule(pt, NORMAL, d)
-            return
-        pt.arr = t
-        v = node.visits[pt.k]
-        handlers = v.on_arrive
-        if handlers is not None and self.arrival_work(pt, node, t, handlers):
-            return
-        if node.busy >= node.cap:
-            node.queues[pt.rank].append(pt)
-            node.nwait += 1
-            return
-        # start(pt, node, t), inlined for a visit without work at its start
-        if v.work is not None:
-            self.start(pt, node, t)
-            return
-        node.busy += 1
-        pt.start = t
-        draw = v.draw_service
-        svc = v.service if draw is None else draw()
-        pt.svc = svc
-        pt.own_end = pt.end = t + svc
-        pt.callbacks = self.finished
-        self.schedule(pt, NORMAL, svc)
+        else:
+            self.arrive(pt, edge.target, t)
 
     def release(self, pt: Patient, node: Node, work_end: float, t: float, nd: int) -> None:
         """Record the visit, give the server to the next in line, and run the departure hook."""
