@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from ..model._frozen import FrozenMap
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FIELDS", "Table", "Records"]
 
@@ -175,6 +178,8 @@ class Table:
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a pandas DataFrame, with coded columns as categoricals."""
+        import pandas as pd  # imported when a table is asked for: the engine needs no pandas
+
         data: dict[str, object] = {}
         for col, values in self.columns.items():
             if col in self.labels:

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from typing import overload
 
 import numpy as np
-import scipy.special as sc
 from numpy.typing import NDArray
 
 from ._problems import Collector, is_number
@@ -170,7 +169,9 @@ class Frailty:
             return np.ones(1), np.ones(1)
         a = self.alpha
         # Beta(a, a) on [0, 1] is the Jacobi weight (1 - x)^(a-1) (1 + x)^(a-1) on [-1, 1]
-        x, w = sc.roots_jacobi(NODES, a - 1.0, a - 1.0)
+        from scipy.special import roots_jacobi  # imported on first use: scipy.special is slow to import
+
+        x, w = roots_jacobi(NODES, a - 1.0, a - 1.0)
         with np.errstate(invalid="ignore"):
             return 1.0 + x, w / w.sum()
 

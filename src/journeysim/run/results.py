@@ -22,15 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..engine.aggregate import ReplicationStats
 from ..engine.records import Records
 from ..errors import JourneySimError
 from ..model.scenario import Scenario
 from .stats import proportion_ci
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Provenance", "RunResult"]
 
@@ -120,6 +121,8 @@ class RunResult:
 
     def table(self, name: str) -> pd.DataFrame:
         """One table of every replication as a DataFrame with a ``replication`` column."""
+        import pandas as pd  # imported when a table is asked for: a run needs no pandas
+
         if not self.records:
             raise JourneySimError(
                 "this result kept no records (summary mode); run with records='full' to get tables"

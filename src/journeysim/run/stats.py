@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 __all__ = ["Estimate", "mean_ci", "proportion_ci"]
 
@@ -64,7 +63,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> Estima
     m = float(x.mean())
     if n < 2:
         return Estimate(m, (math.nan, math.nan), n)
-    half = float(sps.t.ppf(0.5 + level / 2.0, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    from scipy.stats import t  # imported here: scipy.stats takes half a second to import
+
+    half = float(t.ppf(0.5 + level / 2.0, n - 1) * x.std(ddof=1) / math.sqrt(n))
     return Estimate(m, (m - half, m + half), n)
 
 
@@ -93,7 +94,9 @@ def proportion_ci(
     if total == 0:
         return Estimate(math.nan, (math.nan, math.nan), 0)
     p = float(s.sum()) / total
-    z = float(sps.norm.ppf(0.5 + level / 2.0))
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2.0))
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
     return Estimate(p, (centre - half, centre + half), int(keep.sum()))
