@@ -65,7 +65,8 @@ def command_times(replications: int, rounds: int) -> dict[str, float]:
     return {label: statistics.median(t) for label, t in times.items()}
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds ``fn()`` took, and what it returned."""
     start = time.perf_counter()
     out = fn()
     return time.perf_counter() - start, out
@@ -79,18 +80,18 @@ def step_times(replications: int) -> dict[str, float]:
 
     scenario = js.load_scenario(FLAGSHIP)
     steps: dict[str, float] = {}
-    steps["simulate"], result = _timed(lambda: js.simulate(scenario, replications=replications, seed=1))
-    steps["summary()"], summary = _timed(result.summary)
-    steps["JSON (to_dict + dumps)"], _ = _timed(lambda: json.dumps(summary.to_dict(), allow_nan=False))
-    steps["text (to_text)"], _ = _timed(summary.to_text)
-    steps["analyze (exact quality + leverage)"], _ = _timed(
+    steps["simulate"], result = timed(lambda: js.simulate(scenario, replications=replications, seed=1))
+    steps["summary()"], summary = timed(result.summary)
+    steps["JSON (to_dict + dumps)"], _ = timed(lambda: json.dumps(summary.to_dict(), allow_nan=False))
+    steps["text (to_text)"], _ = timed(summary.to_text)
+    steps["analyze (exact quality + leverage)"], _ = timed(
         lambda: exact_leverage_rows(scenario.model, exact_quality(scenario.model)))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        steps["write_report (given the summary)"], _ = _timed(
+        steps["write_report (given the summary)"], _ = timed(
             lambda: js.write_report(result, out / "r.html", summary=summary))
-        steps["event log, XES"], _ = _timed(lambda: js.write_event_log(result, out / "x.xes"))
-        steps["event log, CSV"], _ = _timed(lambda: js.write_event_log(result, out / "x.csv"))
+        steps["event log, XES"], _ = timed(lambda: js.write_event_log(result, out / "x.xes"))
+        steps["event log, CSV"], _ = timed(lambda: js.write_event_log(result, out / "x.csv"))
     return steps
 
 

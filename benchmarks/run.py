@@ -29,7 +29,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import endtoend  # noqa: E402
+from endtoend import timed as _timed  # noqa: E402
 from peers import DEFAULT_SERVERS, exact_tandem_sojourn  # noqa: E402
 
 import journeysim as js  # noqa: E402
@@ -52,12 +53,6 @@ LABELS = {
     "simpy_callback": "SimPy, callbacks",
     "heapq_loop": "bare heapq loop",
 }
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def tandem_peers(n_patients: int, repeats: int) -> dict[str, Any]:
