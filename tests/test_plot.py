@@ -149,7 +149,8 @@ def test_leverage_bars_are_the_gains_in_points(flagship):
 def test_standard_plot_counts_the_counted_journeys_and_marks_the_target(flagship):
     """The standard's histogram holds every counted journey that reached its end; the target line is drawn."""
     ax = plot.standard(flagship, "door_to_balloon")
-    total = sum(p.get_height() for p in ax.patches)
+    # the stacked step outlines: each holds its bins' counts above its baseline
+    total = sum(float(np.sum(np.asarray(d.values) - d.baseline)) for d in (p.get_data() for p in ax.patches))
     rows = flagship.standards()
     journeys = flagship.journeys()
     counted = journeys[journeys["arrival"] >= flagship.records[0].warmup][["replication", "journey"]]

@@ -54,33 +54,62 @@ def _first_defects(result: RunResult) -> _Firsts:
     """The step of each counted journey's first defect, by class and path."""
     model = result.scenario.model
     nodes = model.node_names
-    n_nodes, n_edges = len(nodes), len(model.handoffs)
+    n_nodes, n_edges, n_requests = len(nodes), len(model.handoffs), len(model.requests)
     firsts: _Firsts = {}
+    paths: dict[bytes, tuple[str, ...]] = {}
     for rec in result.records:
-        j = rec.journeys
-        counted = as_floats(j["arrival"]) >= rec.warmup
-        v, d = rec.visits, rec.defects
+        j, v = rec.journeys, rec.visits
+        counted = np.flatnonzero(as_floats(j["arrival"]) >= rec.warmup)
         order = np.lexsort((v["arrival"], v["journey"]))
-        vj, vn, vend = v["journey"][order], v["node"][order], v["end"][order]
-        bounds = np.searchsorted(vj, j["journey"], side="left"), np.searchsorted(vj, j["journey"], side="right")
-        dorder = np.argsort(d["journey"], kind="stable")
-        dj, dt, de = d["journey"][dorder], d["time"][dorder], as_ints(d["element"][dorder])
-        dlo, dhi = np.searchsorted(dj, j["journey"], side="left"), np.searchsorted(dj, j["journey"], side="right")
-        for row in np.flatnonzero(counted):
-            a, b = bounds[0][row], bounds[1][row]
-            path = tuple(nodes[x] for x in vn[a:b])
-            ends = vend[a:b]
-            first = np.inf
-            for t, e in zip(dt[dlo[row]:dhi[row]], de[dlo[row]:dhi[row]]):
-                if n_nodes <= e < n_nodes + n_edges:  # a handoff: the step after the visit it leaves
-                    step = 2 * int(np.searchsorted(ends, t, side="left")) + 1
-                elif e >= n_nodes + n_edges + len(model.requests):  # a standard: the last step
-                    step = 2 * len(path) - 1
-                else:  # the visit (its own defects, its requests' and their support visits')
-                    step = 2 * int(np.searchsorted(ends, t, side="left"))
-                first = min(first, step)
-            firsts.setdefault(int(j["class"][row]), {}).setdefault(path, []).append(first)
+        vj, vn = v["journey"][order], as_ints(v["node"][order])
+        lo, hi = np.searchsorted(vj, j["journey"], side="left"), np.searchsorted(vj, j["journey"], side="right")
+        first = _first_steps(rec, vj, as_floats(v["end"][order]), lo, hi, (n_nodes, n_edges, n_requests))
+        # a journey's path as the bytes of its visits' node codes: one slice per journey, named once per path
+        codes = vn.astype(np.uint16).tobytes()
+        classes = as_ints(j["class"])
+        for row in counted:
+            key = codes[2 * lo[row]:2 * hi[row]]
+            path = paths.get(key)
+            if path is None:
+                path = paths[key] = tuple(nodes[x] for x in np.frombuffer(key, dtype=np.uint16))
+            firsts.setdefault(int(classes[row]), {}).setdefault(path, []).append(float(first[row]))
     return firsts
+
+
+def _first_steps(rec: Any, vj: np.ndarray, vend: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 sizes: tuple[int, int, int]) -> np.ndarray:
+    """Per journey of ``rec``, the step of its first defect (``inf`` if none).
+
+    ``vj`` and ``vend`` are the visits' journeys and ends sorted by journey and arrival, and
+    ``lo:hi`` each journey's visits in them. A defect at time ``t`` belongs to the step of the
+    first visit of its journey ending at or after ``t``: the count of the journey's visits that
+    ended before ``t`` is found for every defect at once by sorting the defects among the visit
+    ends (journey, then time, a defect before a visit end at the same time).
+    """
+    n_nodes, n_edges, n_requests = sizes
+    d, j = rec.defects, rec.journeys
+    first = np.full(len(j), np.inf)
+    if len(d) == 0:
+        return first
+    dj, dt, de = d["journey"], as_floats(d["time"]), as_ints(d["element"])
+    keys_j = np.concatenate([vj, dj])
+    keys_t = np.concatenate([vend, dt])
+    is_visit = np.concatenate([np.ones(vj.size, dtype=np.int8), np.zeros(dj.size, dtype=np.int8)])
+    order = np.lexsort((is_visit, keys_t, keys_j))
+    visits_before = np.cumsum(is_visit[order]) - is_visit[order]  # visit ends strictly before each entry
+    ended = np.empty(keys_j.size, dtype=np.int64)
+    ended[order] = visits_before
+    ids = as_ints(j["journey"])
+    row_of = np.zeros(int(ids.max()) + 1 if ids.size else 0, dtype=np.int64)
+    row_of[ids] = np.arange(ids.size)  # the journeys table is in order of leaving, not of id
+    row = row_of[as_ints(dj)]
+    ended = ended[vj.size:] - lo[row]  # the journey's own visits that ended before the defect
+    handoff = (de >= n_nodes) & (de < n_nodes + n_edges)
+    standard = de >= n_nodes + n_edges + n_requests
+    step = np.where(handoff, 2 * ended + 1, 2 * ended)
+    step = np.where(standard, 2 * (hi[row] - lo[row]) - 1, step).astype(float)
+    np.minimum.at(first, row, step)
+    return first
 
 
 def cascade(result: RunResult, top: int = 3, *, exact: ExactQuality | None = None) -> pd.DataFrame:

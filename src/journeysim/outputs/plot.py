@@ -454,6 +454,26 @@ def journey_times(
     return ax
 
 
+def _standard_intervals(result: SimulationResult, name: str) -> tuple[np.ndarray, float, int]:
+    """Of the counted journeys judged on standard ``name``: the intervals of those that reached
+    its end (minutes), the share met, and how many were judged; read from the records' columns."""
+    reached: list[np.ndarray] = []
+    met = judged = 0
+    for rec in result.records:
+        table = rec.standards
+        if name not in table.labels["standard"]:
+            continue
+        journeys = rec.journeys
+        counted = journeys["journey"][journeys["arrival"] >= rec.warmup]
+        rows = (table["standard"] == table.labels["standard"].index(name)) & np.isin(table["journey"], counted)
+        judged += int(rows.sum())
+        met += int(table["met"][rows].astype(bool).sum())
+        done = rows & table["reached"].astype(bool)
+        reached.append(table["minutes"][done].astype(float))
+    minutes = np.concatenate(reached) if reached else np.zeros(0)
+    return minutes, (met / judged if judged else float("nan")), judged
+
+
 @_names_as_written
 def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bins: int = 40) -> Axes:
     """Distribution of one timeliness standard's interval, with its target line and the share met.
@@ -476,11 +496,7 @@ def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bin
     if name not in targets:
         raise JourneySimError(f"no standard {name!r}; the scenario has {', '.join(targets) or 'none'}")
     target = float(targets[name].within)
-    rows = result.standards()
-    rows = rows[rows["standard"] == name]
-    counted = _counted_journeys(result)[["replication", "journey"]]
-    rows = rows.merge(counted, on=["replication", "journey"])
-    minutes = rows.loc[rows["reached"].astype(bool), "minutes"].to_numpy(dtype=float)
+    minutes, met_share, judged = _standard_intervals(result, name)
     ax = _axes(ax)
     if minutes.size == 0:
         return _nothing(ax, f"{name}: n/a", f"no counted journey reached the end of standard {name!r}")
@@ -489,13 +505,16 @@ def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bin
     edges = np.linspace(0.0, top, bins + 1)
     values = np.clip(minutes / scale, None, top)
     met = minutes <= target
-    ax.hist([values[met], values[~met]], bins=list(edges), stacked=True, color=[_GOOD, _BAD],
-            label=["within target", "over target"])
+    # two filled step outlines, stacked, rather than a bar per bin: one artist each draws
+    # and lays out in a fraction of the time of 2 x ``bins`` rectangles
+    within, _ = np.histogram(values[met], bins=edges)
+    over, _ = np.histogram(values[~met], bins=edges)
+    ax.stairs(within, edges, fill=True, color=_GOOD, label="within target")
+    ax.stairs(within + over, edges, baseline=within, fill=True, color=_BAD, label="over target")
     ax.axvline(target / scale, color="#333333", ls="--", lw=1.5, label=f"target {target / scale:g} {unit}")
-    share = float(rows["met"].astype(bool).mean())
     ax.set_xlabel(f"{name.replace('_', ' ')} interval ({unit}; the last bin holds the slowest 2%)")
     ax.set_ylabel("journeys")
-    ax.set_title(f"{name}: {share:.1%} met (n={len(rows):,}, median {np.median(minutes) / scale:.1f} {unit})",
+    ax.set_title(f"{name}: {met_share:.1%} met (n={judged:,}, median {np.median(minutes) / scale:.1f} {unit})",
                  fontsize=11)
     ax.legend(fontsize=8)
     return ax
