@@ -464,7 +464,7 @@ def _standard_intervals(result: SimulationResult, name: str) -> tuple[np.ndarray
         if name not in table.labels["standard"]:
             continue
         journeys = rec.journeys
-        counted = journeys["journey"][journeys["arrival"] >= rec.warmup]
+        counted = journeys["journey"][np.asarray(journeys["arrival"], dtype=float) >= rec.warmup]
         rows = (table["standard"] == table.labels["standard"].index(name)) & np.isin(table["journey"], counted)
         judged += int(rows.sum())
         met += int(table["met"][rows].astype(bool).sum())
