@@ -458,26 +458,33 @@ def _time(c: Collector, table: Mapping[str, Any], stem: str, *, required: bool) 
     return c.converted(key, value, float(value) * _UNITS[unit], unit)
 
 
-def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | None:
+def parse_distribution(value: Any, c: Collector, path: str, *, unit: str = "minutes") -> Distribution | None:
     """Build a distribution from its scenario-file form; record problems in ``c``.
 
     A bare number is a fixed duration. A table names ``dist`` and its parameters,
-    with an optional ``unit`` (``minutes``, ``hours`` or ``days``; default minutes).
+    with an optional ``unit`` (``minutes``, ``hours`` or ``days``; default ``unit``,
+    minutes unless the distribution is a mixture's component, which takes its mixture's).
 
     Examples
     --------
     >>> c = Collector()
     >>> parse_distribution({"dist": "lognormal", "median": 1.2, "log_sd": 0.5, "unit": "days"}, c, "stay")
     LogNormal(median=1728.0, log_sd=0.5)
-    >>> parse_distribution({"dist": "normal", "mean": 3}, c, "stay") is None, str(c.problems[0])
-    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, ...")
+    >>> parse_distribution({"dist": "mixture", "unit": "hours", "weights": [0.8, 0.2],
+    ...                     "components": [1, {"dist": "exponential", "mean": 30, "unit": "minutes"}]}, c, "stay")
+    Mixture(components=(Fixed(value=60.0), Exponential(mean=30.0)), weights=(0.8, 0.2))
+    >>> parse_distribution({"dist": "beta", "mean": 3}, c, "stay") is None, str(c.problems[0])
+    (True, "stay.dist: unknown distribution 'beta'; expected one of fixed, exponential, lognormal, gamma, ...")
     """
     if is_number(value):
         if value < 0:
             c.add(path, f"a duration must be non-negative, got {value!r}")
             return None
+        minutes = float(value) if unit == "minutes" else c.converted(path, value, float(value) * _UNITS[unit], unit)
+        if minutes is None:
+            return None
         try:
-            return Fixed(float(value))
+            return Fixed(minutes)
         except ValidationError as err:
             c.absorb(err, path)
             return None
@@ -493,7 +500,7 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         else:
             sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(FORMS)}")
         return None
-    unit = value.get("unit", "minutes")
+    unit = value.get("unit", unit)
     if unit not in _UNITS:
         sub.add("unit", f"must be one of {', '.join(_UNITS)}, got {unit!r}")
         return None
@@ -513,7 +520,13 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
     converted: dict[str, Any] = {}
     for key, given in params.items():
         times = 1.0 if key in form.unitless else scale
-        if isinstance(given, list) and all(is_number(v) for v in given):  # e.g. empirical values
+        if key in form.nested:  # a mixture's components, in the mixture's unit unless they say
+            if not isinstance(given, list) or not given:
+                sub.add(key, f"must be a non-empty list of distributions, got {given!r}")
+                return None
+            parts = [parse_distribution(v, sub, f"{key}[{i}]", unit=unit) for i, v in enumerate(given)]
+            converted[key] = None if None in parts else tuple(parts)
+        elif isinstance(given, list) and all(is_number(v) for v in given):  # e.g. empirical values
             items = [sub.converted(f"{key}[{i}]", v, float(v) * times, unit) for i, v in enumerate(given)]
             converted[key] = None if None in items else tuple(items)
         elif is_number(given):
