@@ -569,8 +569,8 @@ def _parse_profile(c: Collector, value: Any) -> ArrivalProfile | None:
     _unknown_keys(c, value, _PROFILE_KEYS)
     given = [k for k in ("hours", "blocks", "rates_per_hour") if k in value]
     if len(given) != 1:
-        c.add("", "give one of hours (24 relative rates), blocks (shares of the day's arrivals) or rates_per_hour "
-              f"(arrivals per hour), got {' and '.join(given) or 'none'}")
+        c.add("", "give either hours (24 relative rates), blocks (shares of the day's arrivals) or rates_per_hour "
+              f"(arrivals per hour), exactly one; got {' and '.join(given) or 'none'}")
         return None
     before = len(c.problems)
     period = check_period_days(c, "period_days", value.get("period_days", 7))

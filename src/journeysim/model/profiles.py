@@ -54,7 +54,7 @@ def _normalised(c: Collector, path: str, values: Sequence[float], n: int | tuple
                 what: str = "") -> tuple[float, ...]:
     sizes = (n,) if isinstance(n, int) else n
     if len(values) not in sizes:
-        c.add(path, f"needs {what or sizes[0]} values, got {len(values)}")
+        c.add(path, f"needs {sizes[0]} values, got {len(values)}{what}")
         return (1.0,) * sizes[0]
     n = len(values)
     bad = [i for i, v in enumerate(values) if not is_number(v) or v < 0]
@@ -128,8 +128,8 @@ class ArrivalProfile:
         long = 24 * period
         object.__setattr__(self, "period_days", period)
         object.__setattr__(self, "hours", _normalised(
-            c, "hours", hours, (24, long), f"24 (one per hour of the day) or {long} (one per hour of the "
-            f"{period}-day period)" if period > 1 else "24"))
+            c, "hours", hours, (24, long), f" (or {long}, one per hour of the {period}-day period)" if period > 1
+            else ""))
         object.__setattr__(self, "days", _normalised(c, "days", days, period))
         by_period = len(self.hours) == long and period > 1
         if by_period and any(d != 1.0 for d in self.days):
