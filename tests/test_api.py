@@ -20,7 +20,7 @@ def test_public_api_is_curated():
         "Uniform", "ValidationError", "exact_quality", "load_scenario", "loads_scenario", "per_day",
         "per_hour", "simulate", "summarize", "Activation", "Group", "Shift", "Standard", "Window",
         "Cost", "Frailty", "Recovery", "event_log", "write_event_log",
-        "report_html", "write_report",
+        "report_html", "write_report", "Normal", "Weibull", "Pert", "Mixture",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

@@ -78,4 +78,4 @@ def test_exit_delay_in_scenario_file(tmp_path):
     s = js.load_scenario(write(tmp_path, text.format(delay='{ dist = "uniform", low = 30, high = 90 }')))
     assert s.model.microsystem("Ward").exit_delay == js.Uniform(30.0, 90.0)
     with pytest.raises(js.ValidationError, match=r"microsystems\[0\] \(Ward\).exit_delay.dist: unknown distribution"):
-        js.load_scenario(write(tmp_path, text.format(delay='{ dist = "weibull" }')))
+        js.load_scenario(write(tmp_path, text.format(delay='{ dist = "beta" }')))

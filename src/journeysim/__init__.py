@@ -38,7 +38,20 @@ if TYPE_CHECKING:
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
     from .model.clock import Window
-    from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
+    from .model.distributions import (
+        Distribution,
+        Empirical,
+        Exponential,
+        Fixed,
+        Gamma,
+        LogNormal,
+        Mixture,
+        Normal,
+        Pert,
+        Triangular,
+        Uniform,
+        Weibull,
+    )
     from .model.elements import (
         HANDOFF_KINDS,
         Activation,
@@ -79,7 +92,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "io.scenario_file": ("load_scenario", "loads_scenario"),
     "model.clock": ("Window",),
     "model.distributions": ("Distribution", "Empirical", "Exponential", "Fixed", "Gamma", "LogNormal", "Triangular",
-                            "Uniform"),
+                            "Uniform", "Normal", "Weibull", "Pert", "Mixture"),
     "model.elements": ("HANDOFF_KINDS", "Activation", "ByClass", "Cost", "Defect", "Handoff", "HandoffDefects",
                        "Microsystem", "PatientClass", "Recovery", "ServiceRequest", "Shift", "Step", "per_day",
                        "per_hour"),
@@ -143,8 +156,11 @@ __all__ = [
     "JourneySimWarning",
     "LogNormal",
     "Microsystem",
+    "Mixture",
     "Model",
+    "Normal",
     "PatientClass",
+    "Pert",
     "Problem",
     "Provenance",
     "OfferedLoad",
@@ -162,6 +178,7 @@ __all__ = [
     "Triangular",
     "Uniform",
     "ValidationError",
+    "Weibull",
     "Window",
     "compare",
     "event_log",

@@ -195,7 +195,7 @@ class Replications:
         return self.stack("busy_time") / self.span
 
     def utilization(self) -> Floats:
-        """Busy servers over the capacity averaged over the week (``nan`` where it is ever unlimited)."""
+        """Busy servers over the capacity averaged over the schedule's period (``nan`` where it is ever unlimited)."""
         busy = self.busy_servers()
         caps = [m.mean_capacity for m in self.model.microsystems]
         with np.errstate(invalid="ignore", divide="ignore"):

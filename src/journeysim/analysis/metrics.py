@@ -317,7 +317,7 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
             offered_erlangs=load[m.name].erlangs,
             boarding=_boarding(reps, i),
             activation=_activation(reps, i),
-            schedule=tuple(ScheduleSegment(t, cap) for t, cap, _ in m.segments()) if m.schedule else (),
+            schedule=tuple(ScheduleSegment(t, cap, m.period_days) for t, cap, _ in m.segments()) if m.schedule else (),
         )
     return out
 

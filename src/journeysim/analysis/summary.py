@@ -292,13 +292,22 @@ class Activation:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleSegment:
-    """A piece of the weekly schedule: from this minute of the week, this capacity (``None``: unlimited)."""
+    """A piece of the weekly schedule: from this minute of the week, this capacity (``None``: unlimited).
+
+    A schedule that repeats over another number of days (``period_days``) counts the
+    minute from the start of its period instead.
+    """
 
     from_minute_of_week: float
     capacity: int | None
+    period_days: int = 7
 
     def to_dict(self) -> dict[str, Any]:
-        """``{from_minute_of_week, capacity}`` (``"unlimited"`` for no limit)."""
+        """``{from_minute_of_week, capacity}`` (``"unlimited"`` for no limit); with a period other than a week,
+        ``{from_minute_of_period, capacity, period_days}``."""
+        if self.period_days != 7:
+            return {"from_minute_of_period": self.from_minute_of_week, "capacity": _capacity(self.capacity),
+                    "period_days": self.period_days}
         return {"from_minute_of_week": self.from_minute_of_week, "capacity": _capacity(self.capacity)}
 
 

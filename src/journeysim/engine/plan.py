@@ -46,7 +46,7 @@ from ..model.elements import ByClass, Cost, Defect, Handoff, HandoffDefects, Mic
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..model.milestones import Atom
-from ..model.profiles import ArrivalProfile
+from ..model.profiles import MINUTES_PER_DAY, MINUTES_PER_WEEK, ArrivalProfile
 
 __all__ = [
     "Plan", "plan", "UNLIMITED",
@@ -235,13 +235,15 @@ class NodePlan:
     clinical: bool
     capacity: int
     exit_delay: Timed
-    #: the capacity's weekly schedule from Monday 00:00, or None when it never changes
+    #: the capacity's schedule over one period from Monday 00:00, or None when it never changes
     capacity_schedule: tuple[CapacityPiece, ...] | None
-    #: the team-ready time's weekly schedule, or None when visits never wait for a team
+    #: the team-ready time's schedule over one period, or None when visits never wait for a team
     team_ready: tuple[TeamReadyPiece, ...] | None
     #: a caught information defect of an incoming handoff adds rework here
     rework: bool
     by_class: tuple[NodeClassPlan, ...]
+    #: minutes after which the capacity and team-ready schedules repeat (a week unless ``period_days``)
+    period: float = MINUTES_PER_WEEK
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,6 +519,7 @@ class _Compiler:
             team_ready=self.team_ready(m, pieces),
             rework=any(h.target == m.name and _recovery(h) is not None for h in model.handoffs),
             by_class=tuple(self.visit(i, m, k, defects[k], dynamic) for k in range(len(model.classes))),
+            period=m.period_days * MINUTES_PER_DAY,
         )
 
     def visit(self, i: int, m: Microsystem, k: int, defects: DefectCheck | None, dynamic: bool) -> NodeClassPlan:

@@ -1,6 +1,7 @@
-"""Capacity that follows a weekly schedule, and teams that are activated and get ready.
+"""Capacity that follows a weekly (or ``period_days``) schedule, and teams that are activated and get ready.
 
-**Capacity schedules.** A microsystem whose capacity changes during the week has a
+**Capacity schedules.** A microsystem whose capacity changes during the week (or its
+schedule's period of ``period_days``; "week" below) has a
 :class:`Tick`, its own pending event at each change. At a change the capacity is
 set and, if it rose, the first in line are served; a fall takes no server away
 (a patient in service finishes). After the horizon, with nobody waiting, the tick
@@ -28,7 +29,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from ..model.profiles import MINUTES_PER_WEEK
 from .events import NORMAL, Callbacks, OwnEvent
 from .plan import ActivationPlan, CapacityPiece, Plan
 from .state import Host, Node, Patient, Trigger
@@ -45,13 +45,15 @@ def piece_at(pieces: Sequence[CapacityPiece], minute: float) -> int:
 class Tick(OwnEvent):
     """A change of a microsystem's capacity; its own pending simpy event."""
 
-    __slots__ = ("node", "pieces", "piece", "week")
+    __slots__ = ("node", "pieces", "piece", "week", "period")
 
-    def __init__(self, node: Node, pieces: tuple[CapacityPiece, ...]) -> None:
+    def __init__(self, node: Node, pieces: tuple[CapacityPiece, ...], period: float) -> None:
         self.node = node
         self.pieces = pieces
         self.piece = 0
+        #: how many whole periods (weeks unless ``period_days``) have passed, of ``period`` minutes each
         self.week = 0
+        self.period = period
 
 
 class CapacitySchedules:
@@ -64,7 +66,7 @@ class CapacitySchedules:
         self.env = host.env
         self.schedule = host.schedule
         self.horizon = horizon
-        self.ticks = [Tick(node, pieces) for node, np_ in zip(host.nodes, p.nodes)
+        self.ticks = [Tick(node, pieces, np_.period) for node, np_ in zip(host.nodes, p.nodes)
                       if (pieces := np_.capacity_schedule) is not None]
         self.tick_done: Callbacks = (self.tick,)
 
@@ -106,8 +108,8 @@ class CapacitySchedules:
         if not isinstance(ev, Tick):
             raise TypeError(f"{node.name}: a dormant schedule must be a Tick, got {ev!r}")
         node.dormant = None
-        ev.week = int(t // MINUTES_PER_WEEK)
-        ev.piece = piece_at(ev.pieces, t - ev.week * MINUTES_PER_WEEK)
+        ev.week = int(t // ev.period)
+        ev.piece = piece_at(ev.pieces, t - ev.week * ev.period)
         node.cap = ev.pieces[ev.piece].capacity
         self.next_tick(ev)
         return True
@@ -118,22 +120,24 @@ class CapacitySchedules:
         if ev.piece == len(ev.pieces):
             ev.piece = 0
             ev.week += 1
-        at = ev.week * MINUTES_PER_WEEK + ev.pieces[ev.piece].start
+        at = ev.week * ev.period + ev.pieces[ev.piece].start
         self.schedule(ev, NORMAL, at - self.env.now)
 
 
 class TeamReady:
-    """A microsystem's team-ready time through the week: ``durations[j]`` for calls from minute ``starts[j]``."""
+    """A microsystem's team-ready time through the week (or period): ``durations[j]`` for calls from minute
+    ``starts[j]`` of each ``period`` minutes."""
 
-    __slots__ = ("starts", "durations")
+    __slots__ = ("starts", "durations", "period")
 
-    def __init__(self, starts: list[float], durations: list[Duration]) -> None:
+    def __init__(self, starts: list[float], durations: list[Duration], period: float) -> None:
         self.starts = starts
         self.durations = durations
+        self.period = period
 
     def after(self, t: float) -> float:
         """The time until the team is ready, for a call at ``t``."""
-        return self.durations[bisect_right(self.starts, t % MINUTES_PER_WEEK) - 1].sample()
+        return self.durations[bisect_right(self.starts, t % self.period) - 1].sample()
 
 
 class Activation:
@@ -151,6 +155,7 @@ class Activation:
             None if np_.team_ready is None else TeamReady(
                 [piece.start for piece in np_.team_ready],
                 [samplers.timed(piece.ready.stream, "ready", piece.ready.distribution) for piece in np_.team_ready],
+                np_.period,
             )
             for np_ in p.nodes
         ]

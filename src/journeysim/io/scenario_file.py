@@ -52,7 +52,7 @@ from ..model.elements import Activation, Handoff, Microsystem, PatientClass, Ser
 from ..model.frailty import Frailty
 from ..model.mesosystem import Model
 from ..model.milestones import Group, Standard
-from ..model.profiles import ArrivalProfile
+from ..model.profiles import ArrivalProfile, check_period_days
 from ..model.scenario import Scenario
 
 __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution",
@@ -75,12 +75,12 @@ _CLASS_KEYS = (
     "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "profile",
     "reference", "remove",
 )
-_PROFILE_KEYS = ("hours", "blocks", "days")
+_PROFILE_KEYS = ("hours", "blocks", "days", "rates_per_hour", "period_days")
 _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
     "defect", "defects", "defect_per_wait_hour", "defect_per_occupant", "exit_delay", "schedule", "team_ready",
     "activated_for", "activation", "cost",
-    "reference", "remove",
+    "reference", "remove", "period_days",
 )
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
 _ACTIVATION_KEYS = ("at", "probability", "lag")
@@ -458,26 +458,33 @@ def _time(c: Collector, table: Mapping[str, Any], stem: str, *, required: bool) 
     return c.converted(key, value, float(value) * _UNITS[unit], unit)
 
 
-def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | None:
+def parse_distribution(value: Any, c: Collector, path: str, *, unit: str = "minutes") -> Distribution | None:
     """Build a distribution from its scenario-file form; record problems in ``c``.
 
     A bare number is a fixed duration. A table names ``dist`` and its parameters,
-    with an optional ``unit`` (``minutes``, ``hours`` or ``days``; default minutes).
+    with an optional ``unit`` (``minutes``, ``hours`` or ``days``; default ``unit``,
+    minutes unless the distribution is a mixture's component, which takes its mixture's).
 
     Examples
     --------
     >>> c = Collector()
     >>> parse_distribution({"dist": "lognormal", "median": 1.2, "log_sd": 0.5, "unit": "days"}, c, "stay")
     LogNormal(median=1728.0, log_sd=0.5)
-    >>> parse_distribution({"dist": "normal", "mean": 3}, c, "stay") is None, str(c.problems[0])
-    (True, "stay.dist: unknown distribution 'normal'; expected one of fixed, exponential, lognormal, gamma, ...")
+    >>> parse_distribution({"dist": "mixture", "unit": "hours", "weights": [0.8, 0.2],
+    ...                     "components": [1, {"dist": "exponential", "mean": 30, "unit": "minutes"}]}, c, "stay")
+    Mixture(components=(Fixed(value=60.0), Exponential(mean=30.0)), weights=(0.8, 0.2))
+    >>> parse_distribution({"dist": "beta", "mean": 3}, c, "stay") is None, str(c.problems[0])
+    (True, "stay.dist: unknown distribution 'beta'; expected one of fixed, exponential, lognormal, gamma, ...")
     """
     if is_number(value):
         if value < 0:
             c.add(path, f"a duration must be non-negative, got {value!r}")
             return None
+        minutes = float(value) if unit == "minutes" else c.converted(path, value, float(value) * _UNITS[unit], unit)
+        if minutes is None:
+            return None
         try:
-            return Fixed(float(value))
+            return Fixed(minutes)
         except ValidationError as err:
             c.absorb(err, path)
             return None
@@ -493,7 +500,7 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
         else:
             sub.add("dist", f"unknown distribution {kind!r}; expected one of {', '.join(FORMS)}")
         return None
-    unit = value.get("unit", "minutes")
+    unit = value.get("unit", unit)
     if unit not in _UNITS:
         sub.add("unit", f"must be one of {', '.join(_UNITS)}, got {unit!r}")
         return None
@@ -513,7 +520,13 @@ def parse_distribution(value: Any, c: Collector, path: str) -> Distribution | No
     converted: dict[str, Any] = {}
     for key, given in params.items():
         times = 1.0 if key in form.unitless else scale
-        if isinstance(given, list) and all(is_number(v) for v in given):  # e.g. empirical values
+        if key in form.nested:  # a mixture's components, in the mixture's unit unless they say
+            if not isinstance(given, list) or not given:
+                sub.add(key, f"must be a non-empty list of distributions, got {given!r}")
+                return None
+            parts = [parse_distribution(v, sub, f"{key}[{i}]", unit=unit) for i, v in enumerate(given)]
+            converted[key] = None if None in parts else tuple(parts)
+        elif isinstance(given, list) and all(is_number(v) for v in given):  # e.g. empirical values
             items = [sub.converted(f"{key}[{i}]", v, float(v) * times, unit) for i, v in enumerate(given)]
             converted[key] = None if None in items else tuple(items)
         elif is_number(given):
@@ -548,25 +561,34 @@ def _element(c: Collector, make: Callable[..., Any], *, keys: Mapping[str, str] 
 
 
 def _parse_profile(c: Collector, value: Any) -> ArrivalProfile | None:
-    """``{ hours = [24 weights] }`` or ``{ blocks = [{ from, to, share }, ...] }``, with optional ``days``."""
+    """``{ hours = [24 weights] }``, ``{ blocks = [{ from, to, share }, ...] }`` or ``{ rates_per_hour = [...] }``,
+    with optional ``days`` and ``period_days``."""
     if not isinstance(value, Mapping):
-        c.add("", f"must be a table with hours or blocks (and optional days), got {value!r}")
+        c.add("", f"must be a table with hours, blocks or rates_per_hour (and optional days), got {value!r}")
         return None
     _unknown_keys(c, value, _PROFILE_KEYS)
-    if ("hours" in value) == ("blocks" in value):
-        c.add("", "give either hours (24 relative rates) or blocks (shares of the day's arrivals), not both or neither")
-        return None
-    days = value.get("days", [1.0] * 7)
-    if not isinstance(days, list):
-        c.add("days", "must be a list of 7 relative rates, Monday first")
+    given = [k for k in ("hours", "blocks", "rates_per_hour") if k in value]
+    if len(given) != 1:
+        c.add("", "give either hours (24 relative rates), blocks (shares of the day's arrivals) or rates_per_hour "
+              f"(arrivals per hour), exactly one; got {' and '.join(given) or 'none'}")
         return None
     before = len(c.problems)
+    period = check_period_days(c, "period_days", value.get("period_days", 7))
+    days = value.get("days", [])
+    if not isinstance(days, list):
+        c.add("days", f"must be a list of {period} relative rates, Monday first")
+        return None
+    if len(c.problems) > before:
+        return None
     try:
-        if "hours" in value:
-            if not isinstance(value["hours"], list):
-                c.add("hours", "must be a list of 24 relative rates, 00-01 first")
+        if given[0] != "blocks":
+            key = given[0]
+            if not isinstance(value[key], list):
+                c.add(key, f"must be a list of 24 {'rates' if key == 'hours' else 'arrivals per hour'}, 00-01 first")
                 return None
-            return ArrivalProfile(hours=tuple(value["hours"]), days=tuple(days))
+            if key == "hours":
+                return ArrivalProfile(hours=tuple(value["hours"]), days=tuple(days), period_days=period)
+            return ArrivalProfile.from_rates(value[key], days=days, period_days=period)
         blocks = value["blocks"]
         if not isinstance(blocks, list):
             c.add("blocks", "must be a list of { from = hour, to = hour, share = fraction } tables")
@@ -579,9 +601,12 @@ def _parse_profile(c: Collector, value: Any) -> ArrivalProfile | None:
                 triples.append((b["from"], b["to"], b["share"]))
         if len(c.problems) > before:
             return None
-        return ArrivalProfile.from_blocks(triples, days=tuple(days))
+        return ArrivalProfile.from_blocks(triples, days=tuple(days), period_days=period)
     except ValidationError as err:
-        c.absorb(err)
+        for p in err.problems:  # the absolute rates are the profile's hours, written under their own key
+            path = "rates_per_hour" + p.path[len("hours"):] if given[0] == "rates_per_hour" and (
+                p.path == "hours" or p.path.startswith("hours[")) else p.path
+            c.add(path, p.message)
         return None
 
 
@@ -591,28 +616,35 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
     for k in missing:
         c.add(k, "is required")
     rates = [k for k in ("rate_per_day", "rate_per_hour", "rate_per_minute") if k in t]
-    if not rates:
-        c.add("rate_per_day", "is required (or rate_per_hour / rate_per_minute)")
+    absolute = isinstance(t.get("profile"), Mapping) and "rates_per_hour" in t["profile"]
+    if absolute and rates:
+        c.add(rates[0], f"give either {rates[0]} or profile.rates_per_hour (absolute rates, whose mean is the "
+              "class's rate), not both")
+    elif not rates and not absolute:
+        c.add("rate_per_day", "is required (or rate_per_hour / rate_per_minute, or profile.rates_per_hour)")
     elif len(rates) > 1:
         c.add(rates[1], f"give only one of {', '.join(rates)}")
-    if missing or len(rates) != 1:
+    if missing or len(rates) != (0 if absolute else 1):
         return None
-    raw = t[rates[0]]
-    if not is_number(raw) or raw < 0:
-        c.add(rates[0], f"must be a non-negative number, got {raw!r}")
-        return None
-    per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
-    rate = c.converted(rates[0], raw, float(raw) / per, rates[0].replace("rate_", "").replace("_", " "), "per minute")
+    rate = None
+    if rates:
+        raw = t[rates[0]]
+        if not is_number(raw) or raw < 0:
+            c.add(rates[0], f"must be a non-negative number, got {raw!r}")
+            return None
+        per = {"rate_per_day": 1440.0, "rate_per_hour": 60.0, "rate_per_minute": 1.0}[rates[0]]
+        rate = c.converted(rates[0], raw, float(raw) / per, rates[0].replace("rate_", "").replace("_", " "),
+                           "per minute")
+        if rate is None:
+            return None
     profile = None
     if "profile" in t:
         profile = _parse_profile(c.child("profile"), t["profile"])
         if profile is None:
             return None
-    if rate is None:
-        return None
-    return _element(c, PatientClass, keys={"rate": rates[0]}, name=t["name"], entry=t["entry"], rate=rate,
-                    profile=profile, priority=t.get("priority", 0), reference=t.get("reference", ""),
-                    background=t.get("background", False))
+    return _element(c, PatientClass, keys={"rate": rates[0] if rates else "profile.rates_per_hour"}, name=t["name"],
+                    entry=t["entry"], rate=rate, profile=profile, priority=t.get("priority", 0),
+                    reference=t.get("reference", ""), background=t.get("background", False))
 
 
 def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:
@@ -665,6 +697,7 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
     before = len(c.problems)
     team_ready = parse_distribution(t["team_ready"], c, "team_ready") if "team_ready" in t else None
     schedule = [_parse_shift(c.child(f"schedule[{i}]"), x) for i, x in enumerate(_list(c, t, "schedule"))]
+    period = check_period_days(c, "period_days", t.get("period_days", 7))
     activation = [_parse_activation(c.child(f"activation[{i}]"), x) for i, x in enumerate(_list(c, t, "activation"))]
     if "name" not in t or service is None or exit_delay is None or len(c.problems) > before:
         return None
@@ -675,7 +708,7 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
                     schedule=schedule, team_ready=team_ready, activated_for=t.get("activated_for"),
                     defect_per_wait_hour=t.get("defect_per_wait_hour", 0.0),
                     defect_per_occupant=t.get("defect_per_occupant", 0.0),
-                    activation=activation, cost=t.get("cost"))
+                    activation=activation, cost=t.get("cost"), period_days=period)
 
 
 def _list(c: Collector, t: Mapping[str, Any], key: str) -> list[Any]:
@@ -692,7 +725,7 @@ def _parse_shift(c: Collector, t: Any) -> Shift | None:
         c.add("", f"must be a table with days, hours and capacity and/or team_ready, got {t!r}")
         return None
     _unknown_keys(c, t, _SHIFT_KEYS)
-    window = Window.parse(c, "", {k: v for k, v in t.items() if k in ("days", "hours")})
+    window = Window.parse(c, "", {k: v for k, v in t.items() if k in ("days", "hours")}, day_numbers=True)
     ready = parse_distribution(t["team_ready"], c, "team_ready") if "team_ready" in t else None
     if "capacity" not in t and "team_ready" not in t:
         c.add("", "a shift changes capacity and/or team_ready; give at least one")

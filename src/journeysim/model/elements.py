@@ -33,7 +33,7 @@ from ._problems import Collector, check_name, is_number
 from .clock import Window
 from .distributions import Distribution, Exponential, Fixed
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS, code
-from .profiles import ArrivalProfile
+from .profiles import ArrivalProfile, check_period_days
 
 __all__ = [
     "ByClass",
@@ -508,8 +508,8 @@ def _items(c: Collector, path: str, value: object, cls: type[_T]) -> tuple[_T, .
     return tuple(x for x in value if isinstance(x, cls))
 
 
-def _overlap(a: Window, b: Window) -> bool:
-    return any(x0 < y1 and y0 < x1 for x0, x1 in a.intervals() for y0, y1 in b.intervals())
+def _overlap(a: Window, b: Window, period_days: int = 7) -> bool:
+    return any(x0 < y1 and y0 < x1 for x0, x1 in a.intervals(period_days) for y0, y1 in b.intervals(period_days))
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -560,6 +560,11 @@ class Microsystem:
         exact (graph) quality uses ``p`` alone.
     cost : Cost or mapping, optional
         Cost per visit, per minute holding a server, and per named defect.
+    period_days : int, default 7
+        The schedule repeats every this many days (a 14-day rota: 14), from
+        Monday 00:00. Shifts given by day names apply in every week of the period
+        (which must then be whole weeks); shifts given by day numbers
+        (``Window(days=(0, 1, 8), weekly=False)``) on those days of the period.
 
     Examples
     --------
@@ -586,6 +591,7 @@ class Microsystem:
     defect_per_wait_hour: float
     defect_per_occupant: float
     cost: Cost | None
+    period_days: int
 
     def __init__(
         self,
@@ -605,9 +611,11 @@ class Microsystem:
         defect_per_wait_hour: float = 0.0,
         defect_per_occupant: float = 0.0,
         cost: Cost | Mapping[str, object] | None = None,
+        period_days: int = 7,
     ) -> None:
         c = Collector()
         check_name(c, "name", name, forbid=_NODE_NAME)
+        _set(self, "period_days", check_period_days(c, "period_days", period_days))
         if kind not in ("clinical", "support"):
             c.add("kind", f"must be 'clinical' or 'support', got {kind!r}")
         for key, value in (("name", name), ("kind", kind), ("reference", reference), ("team_ready", team_ready),
@@ -645,26 +653,34 @@ class Microsystem:
             c.add("activation", "activation needs a team_ready time (the time from activation to team ready)")
         if self.team_ready is None and needs_team:
             c.add("team_ready", "is needed outside the shifts when a shift sets team_ready")
+        period = self.period_days
         shifts = [s for s in self.schedule if isinstance(s.window, Window)]
+        for i, s in enumerate(self.schedule):
+            problem = s.window.period_problem(period) if isinstance(s.window, Window) else None
+            if problem is not None:
+                c.add(f"schedule[{i}].days", problem)
+        if c.problems:
+            return
         for a in range(len(shifts)):
             for b in range(a + 1, len(shifts)):
-                if _overlap(shifts[a].window, shifts[b].window):
+                if _overlap(shifts[a].window, shifts[b].window, period):
                     c.add(f"schedule[{b}]", f"overlaps schedule[{a}] ({shifts[a].window.describe()})")
         if shifts and len(shifts) == len(self.schedule) and not c.problems:
             if all(cap == 0 for _, cap, _ in self.segments()):
-                c.add("schedule", "capacity is 0 all week: no patient could ever be served")
+                c.add("schedule", f"capacity is 0 all {'week' if period == 7 else f'{period}-day period'}: "
+                      "no patient could ever be served")
 
     def capacity_at(self, t: float) -> int | None:
-        """Capacity at time ``t`` (minutes from Monday 00:00); ``None`` for unlimited."""
+        """Capacity at time ``t`` (minutes from Monday 00:00, the start of the period); ``None`` for unlimited."""
         for s in self.schedule:
-            if s.window.contains(t):
+            if s.window.contains(t, self.period_days):
                 if s.capacity is None:
                     break
                 return None if s.capacity == "unlimited" else s.capacity
         return self.capacity
 
     def segments(self) -> tuple[tuple[float, int | None, Distribution | None], ...]:
-        """The weekly schedule as ``(start minute, capacity, team_ready)`` pieces, from Monday 00:00.
+        """The schedule of one period as ``(start minute, capacity, team_ready)`` pieces, from Monday 00:00.
 
         Examples
         --------
@@ -674,7 +690,7 @@ class Microsystem:
         >>> [(t, cap) for t, cap, _ in m.segments()]
         [(0.0, 1), (480.0, 2), (1020.0, 1)]
         """
-        cuts = sorted({0.0} | {b for s in self.schedule for b in s.window.boundaries()})
+        cuts = sorted({0.0} | {b for s in self.schedule for b in s.window.boundaries(self.period_days)})
         pieces: list[tuple[float, int | None, Distribution | None]] = []
         for t in cuts:
             piece = (t, self.capacity_at(t), self.team_ready_at(t))
@@ -684,19 +700,28 @@ class Microsystem:
 
     @property
     def mean_capacity(self) -> float | None:
-        """Capacity averaged over the week's schedule; ``None`` if it is ever unlimited."""
+        """Capacity averaged over the schedule's period (a week unless ``period_days``); ``None`` if ever unlimited.
+
+        Examples
+        --------
+        >>> rota = Microsystem("Ward", capacity=2, period_days=14,
+        ...                    schedule=[Shift(Window(days=tuple(range(7)), weekly=False), capacity=4)])
+        >>> rota.mean_capacity    # 4 beds in the first week, 2 in the second
+        3.0
+        """
         pieces = self.segments()
         caps = [cap for _, cap, _ in pieces]
         if None in caps:
             return None
+        span = self.period_days * 1440.0
         starts = [t for t, _, _ in pieces]
-        ends = [*starts[1:], 7 * 1440.0]
-        return sum((b - t) * (cap or 0) for t, cap, b in zip(starts, caps, ends)) / (7 * 1440.0)
+        ends = [*starts[1:], span]
+        return sum((b - t) * (cap or 0) for t, cap, b in zip(starts, caps, ends)) / span
 
     def team_ready_at(self, t: float) -> Distribution | None:
         """Time from activation to team ready for an activation at time ``t``."""
         for s in self.schedule:
-            if s.window.contains(t) and s.team_ready is not None:
+            if s.window.contains(t, self.period_days) and s.team_ready is not None:
                 return s.team_ready
         return self.team_ready
 
@@ -997,8 +1022,11 @@ class PatientClass:
     entry : str or mapping of str to float
         Microsystem where journeys start, or probabilities over several entry
         microsystems (arrival channels) that sum to 1.
-    rate : float
+    rate : float or None
         Poisson arrival rate, per minute (see :func:`per_day`, :func:`per_hour`).
+        ``None`` (the default) when the ``profile`` gives absolute rates
+        (:meth:`ArrivalProfile.from_rates`): the class's rate is then their mean.
+        Giving both is an error.
     priority : int
         Waiting patients of higher priority are served first; FIFO within a priority.
     reference : str
@@ -1013,6 +1041,9 @@ class PatientClass:
     >>> stemi = PatientClass("STEMI", entry={"EMS": 0.49, "ED": 0.51}, rate=per_day(0.3), priority=1)
     >>> stemi.entries
     (('EMS', 0.49), ('ED', 0.51))
+    >>> walk_in = PatientClass("walk-in", entry="ED", profile=ArrivalProfile.from_rates([1.0] * 8 + [5.0] * 16))
+    >>> round(walk_in.rate * 60, 6)    # the mean of the hourly rates, per hour
+    3.666667
     """
 
     name: str
@@ -1023,11 +1054,12 @@ class PatientClass:
     background: bool
     profile: ArrivalProfile | None
 
-    def __init__(self, name: str, entry: str | Mapping[str, float] | Sequence[tuple[str, float]], rate: float,
-                 priority: int = 0, reference: str = "", background: bool = False,
+    def __init__(self, name: str, entry: str | Mapping[str, float] | Sequence[tuple[str, float]],
+                 rate: float | None = None, priority: int = 0, reference: str = "", background: bool = False,
                  profile: ArrivalProfile | None = None) -> None:
         c = Collector()
         check_name(c, "name", name, reserved=_CLASS_NAME)
+        rate = _class_rate(c, rate, profile)
         for key, value in (("name", name), ("rate", rate), ("priority", priority), ("reference", reference),
                            ("background", background), ("profile", profile)):
             _set(self, key, value)
@@ -1054,6 +1086,19 @@ class PatientClass:
     def entries(self) -> tuple[tuple[str, float], ...]:
         """``(microsystem, probability)`` pairs of the arrival channels."""
         return self.entry
+
+
+def _class_rate(c: Collector, rate: float | None, profile: object) -> float:
+    """The class's rate: the one given, or the mean of its profile's absolute rates (not both)."""
+    absolute = profile.rate if isinstance(profile, ArrivalProfile) else None
+    if rate is None:
+        if absolute is None:
+            c.add("rate", "is required (or a profile of absolute rates, ArrivalProfile.from_rates)")
+            return 0.0
+        return absolute
+    if absolute is not None:
+        c.add("rate", "give either a rate or a profile of absolute rates (profile.rates_per_hour), not both")
+    return rate
 
 
 def _entries(c: Collector, entry: object) -> tuple[tuple[str, float], ...]:

@@ -560,11 +560,12 @@ def _intervals(rec: Records) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def _capacity_minutes(micro: Any, edges: np.ndarray) -> np.ndarray | None:
-    """Server-minutes available in each bin, from the weekly schedule; ``None`` if ever unlimited."""
+    """Server-minutes available in each bin, from the weekly (or ``period_days``) schedule; ``None`` if ever
+    unlimited."""
     pieces = micro.segments()
     if any(cap is None for _, cap, _ in pieces):
         return None
-    week = 10080.0
+    week = micro.period_days * 1440.0
     weeks = int(np.ceil(edges[-1] / week)) + 1
     starts = np.array([w * week + t for w in range(weeks) for t, _, _ in pieces])
     caps = np.array([cap for _ in range(weeks) for _, cap, _ in pieces], dtype=float)

@@ -163,7 +163,7 @@ def _microsystems(model: Model) -> str:
         defects = "; ".join(f"{x.name} {_plain(x.probability)}" for x in defects_of(m)) or "none"
         cap = "unlimited" if m.capacity is None else str(m.capacity)
         if m.schedule:
-            cap += " (weekly schedule)"
+            cap += " (weekly schedule)" if m.period_days == 7 else f" ({m.period_days}-day schedule)"
         rows.append((esc(m.name), esc(m.kind), esc(cap), esc(_mean_service(m)), esc(defects),
                      f"<span class=source>{esc(m.reference)}</span>"))
     return table(["microsystem", "kind", "capacity", "mean service", "defect probabilities", "source"],

@@ -26,6 +26,10 @@ def _name(element: Any) -> str:
     return str(getattr(element, "label", None) or element.name)
 
 
+def _schedule(m: Any) -> str:
+    return " (weekly schedule)" if m.period_days == 7 else f" ({m.period_days}-day schedule)"
+
+
 def model_differences(base: Any, other: Any) -> list[str]:
     """What differs between two models, element by element: ``"handoff EMS->ED: defects, recovery"``.
 
@@ -114,7 +118,7 @@ def stress_rows(results: Sequence[SimulationResult], summary: Summary) -> list[t
          e("; ".join(f"{m.name}: " + ", ".join(s for s in _step_names(m)) for m in nodes))),
         ("2.5.3", "Components: resources",
          e("; ".join(f"{m.name} {'unlimited' if m.capacity is None else m.capacity}"
-                     f"{' (weekly schedule)' if m.schedule else ''}" for m in nodes))),
+                     f"{_schedule(m) if m.schedule else ''}" for m in nodes))),
         ("2.5.4", "Components: queues",
          "One queue per microsystem: higher class priority first, first come first served within a priority. "
          "Patients who cannot move on board, keeping their bed, where a handoff allows boarding."),
