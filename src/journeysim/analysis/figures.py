@@ -280,8 +280,8 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
     ``<handoff>.quality``, ``<request>.quality``, ``standards.<name>.met``, ``elements.quality`` (the
     share of journeys free of element defects, standards aside), with costs ``cost.per_journey`` and
-    ``cost.per_defect_free_journey``, and with named exits ``outcomes.<name>.share``. Values are arrays with one entry per
-    replication (``nan`` where a replication had nothing to measure), by the
+    ``cost.per_defect_free_journey``, and with named exits ``outcomes.<name>.share``. Values are arrays with
+    one entry per replication (``nan`` where a replication had nothing to measure), by the
     definitions of :class:`Replications` that the summary uses too.
 
     Examples

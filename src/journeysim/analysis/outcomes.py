@@ -56,7 +56,7 @@ class ExactOutcomes:
 def _class_shares(model: Model, class_name: str, visits: Mapping[str, float]) -> dict[str, float]:
     """``sum_n visits(n) * R[n, o]`` for one class: the absorption probabilities from its entries."""
     shares = dict.fromkeys(outcome_names(model.exits), 0.0)
-    handed = {n: 0.0 for n in visits}
+    handed = dict.fromkeys(visits, 0.0)
     for h in model.handoffs:
         handed[h.source] += h.probability.get(class_name)
     for node, v in visits.items():

@@ -353,8 +353,8 @@ class Kernel:
     def finish(self, pt: Patient) -> None:
         """The end of a visit at ``pt.end`` (its own work done, and every support result back).
 
-        Its steps: the visit's defects; the handoff chosen (or the exit, when the patient leaves);
-        the bed kept (an exit delay, or boarding for a full target) or freed (:meth:`release`); the handoff (:meth:`depart`)
+        Its steps: the visit's defects; the handoff chosen (or the exit, when the patient leaves); the bed
+        kept (an exit delay, or boarding for a full target) or freed (:meth:`release`); the handoff (:meth:`depart`)
         and the arrival at the next microsystem, or leaving the pathway (:meth:`leave`).
         """
         t = pt.end

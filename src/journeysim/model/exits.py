@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name
-from .distributions import Distribution, Fixed
-from .elements import ByClass, ProbabilityLike, _by_class, _check_distribution, _delays
+from .distributions import Distribution
+from .elements import NO_TIME, ByClass, ProbabilityLike, _by_class, _check_distribution, _delays
 
 __all__ = ["Exit", "DEFAULT_EXIT", "outcome_names", "exit_probabilities"]
 
@@ -76,7 +76,7 @@ class Exit:
     >>> Exit("CCU", "discharged")
     Traceback (most recent call last):
     ...
-    journeysim.errors.ValidationError: name: 'discharged' is reserved: it is the default exit (what is left of the routing), whose delay is the microsystem's exit_delay
+    journeysim.errors.ValidationError: name: 'discharged' is reserved: it is the default exit ...
     """
 
     source: str
@@ -86,7 +86,7 @@ class Exit:
     reference: str
     delay_by_class: Mapping[str, Distribution]
 
-    def __init__(self, source: str, name: str, probability: ProbabilityLike = 1.0, delay: Distribution = Fixed(0.0),
+    def __init__(self, source: str, name: str, probability: ProbabilityLike = 1.0, delay: Distribution = NO_TIME,
                  reference: str = "", delay_by_class: Mapping[str, Distribution] | None = None) -> None:
         c = Collector()
         check_name(c, "from", source)

@@ -535,7 +535,7 @@ class Model:
 
     @property
     def outcomes(self) -> tuple[str, ...]:
-        """How a journey may end: the default exit, then the named exits' names (:func:`~journeysim.model.exits.outcome_names`).
+        """How a journey may end: the default exit, then the named exits (see :mod:`journeysim.model.exits`).
 
         Examples
         --------
