@@ -371,3 +371,16 @@ def test_every_command_runs_a_model_with_exits(exits_file, tmp_path, capsys, com
         assert '<string key="outcome" value="' in (tmp_path / "e.xes").read_text()
     if command == "run --events csv":
         assert "case:outcome" in (tmp_path / "e.csv").read_text().splitlines()[0]
+
+
+def test_sweep_sets_an_exit_probability(exits_file, tmp_path, capsys):
+    """--set exits["FROM:NAME"].probability.CLASS sweeps a named exit; a wrong name is an error with a hint."""
+    code = main(["sweep", str(exits_file), "--set", 'exits["Ward:death"].probability.STEMI=0.0,0.2',
+                 "--json", str(tmp_path / "s.json"), "--quiet", "--replications", "1"])
+    capsys.readouterr()
+    assert code == 0
+    points = strict_json((tmp_path / "s.json").read_text())["points"]
+    death = [p["mean"] for p in points if p["metric"] == "outcomes.death.share"]
+    assert death[0] == 0.0 and 0.05 < death[1] < 0.5  # exact 0.8 * 0.2 / 0.96 = 0.167
+    code = main(["sweep", str(exits_file), "--set", 'exits["Ward:dead"].probability=0.1', "--quiet"])
+    assert code == 2 and 'did you mean exits["Ward:death"]' in capsys.readouterr().err

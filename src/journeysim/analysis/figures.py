@@ -320,7 +320,7 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
         out[f"{r.label}.quality"] = reps.request_quality(e).per_replication()
     for j, st in enumerate(model.standards):
         out[f"standards.{st.name}.met"] = reps.standard_met(j).per_replication()
-    if model.exits:
+    if len(model.outcomes) > 1:
         for o, name in enumerate(model.outcomes):
             out[f"outcomes.{name}.share"] = reps.outcome_share(pathway, o).per_replication()
     return out

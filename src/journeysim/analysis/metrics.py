@@ -205,7 +205,8 @@ def _journeys(reps: Replications) -> JourneysResult:
     """Counted journeys and their time in system (and outcomes, with named exits), of the pathway and each class."""
     pathway = reps.pathway
     model = reps.model
-    exact = exact_outcomes(model) if model.exits else None
+    # outcomes are reported where a journey can end in more than one (the model has named exits)
+    exact = exact_outcomes(model) if len(model.outcomes) > 1 else None
 
     def times(classes: Sequence[int]) -> TimeInSystem:
         p50, p90 = _percentiles(reps.stats, classes, (50, 90))
