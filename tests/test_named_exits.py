@@ -384,3 +384,27 @@ def test_sweep_sets_an_exit_probability(exits_file, tmp_path, capsys):
     assert death[0] == 0.0 and 0.05 < death[1] < 0.5  # exact 0.8 * 0.2 / 0.96 = 0.167
     code = main(["sweep", str(exits_file), "--set", 'exits["Ward:dead"].probability=0.1', "--quiet"])
     assert code == 2 and 'did you mean exits["Ward:death"]' in capsys.readouterr().err
+
+
+def test_extends_changes_an_exit_by_from_and_name(tmp_path):
+    """In an extends file an exit is matched by from and name: changed, removed, or added."""
+    extra = '[[exits]]\nfrom = "Telemetry"\nname = "death"\nprobability = 0.05'
+    write(tmp_path, _FILE.format(extra=extra), "base.toml")
+    child = write(tmp_path, """\
+    extends = "base.toml"
+    [[exits]]
+    from = "Telemetry"
+    name = "death"
+    probability = 0.08
+    [[exits]]
+    from = "ED"
+    name = "death"
+    remove = true
+    [[exits]]
+    from = "Telemetry"
+    name = "nursing_home"
+    probability = 0.1
+    """, "child.toml")
+    exits = js.load_scenario(child).model.exits
+    assert [(x.source, x.name, x.probability.get("STEMI")) for x in exits] == [
+        ("Telemetry", "death", 0.08), ("Telemetry", "nursing_home", 0.1)]
