@@ -14,7 +14,7 @@ def test_public_api_is_curated():
     """`journeysim.__all__` is exactly the documented public API, and every name exists."""
     assert sorted(js.__all__) == sorted([
         "__version__", "ArrivalProfile", "ByClass", "Comparison", "compare", "sweep", "suggest_warmup", "Defect", "Distribution", "Empirical", "ExactQuality", "Exponential",
-        "FIELDS", "Fixed", "Gamma", "HANDOFF_KINDS", "Handoff", "HandoffDefects", "JourneySimError", "JourneySimWarning", "OfferedLoad", "RunTooLarge", "offered_load",
+        "Exit", "FIELDS", "Fixed", "Gamma", "HANDOFF_KINDS", "Handoff", "HandoffDefects", "JourneySimError", "JourneySimWarning", "OfferedLoad", "RunTooLarge", "offered_load",
         "LogNormal", "Microsystem", "Model", "PatientClass", "Problem", "Provenance", "Records", "Scenario",
         "ServiceRequest", "SimulationError", "SimulationResult", "Step", "Summary", "Table", "Triangular",
         "Uniform", "ValidationError", "exact_quality", "load_scenario", "loads_scenario", "per_day",

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         per_day,
         per_hour,
     )
+    from .model.exits import Exit
     from .model.frailty import Frailty
     from .model.mesosystem import Model
     from .model.milestones import Group, Standard
@@ -96,6 +97,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "model.elements": ("HANDOFF_KINDS", "Activation", "ByClass", "Cost", "Defect", "Handoff", "HandoffDefects",
                        "Microsystem", "PatientClass", "Recovery", "ServiceRequest", "Shift", "Step", "per_day",
                        "per_hour"),
+    "model.exits": ("Exit",),
     "model.frailty": ("Frailty",),
     "model.mesosystem": ("Model",),
     "model.milestones": ("Group", "Standard"),
@@ -144,6 +146,7 @@ __all__ = [
     "Distribution",
     "Empirical",
     "ExactQuality",
+    "Exit",
     "Exponential",
     "FIELDS",
     "Fixed",

@@ -551,6 +551,7 @@ def _warmup(args: argparse.Namespace) -> int:
 def _analyze(args: argparse.Namespace) -> int:
     from .analysis.exact import exact_quality
     from .analysis.leverage import exact_leverage_rows
+    from .analysis.outcomes import exact_outcomes
     from .io.scenario_file import load_scenario
     from .model.diagnostics import model_warnings
     from .model.traffic import offered_load
@@ -577,6 +578,10 @@ def _analyze(args: argparse.Namespace) -> int:
                          for name, x in load.items()},
         "warnings": [{"path": w.path, "message": w.message} for w in problems],
     }
+    outcomes = exact_outcomes(model) if model.exits else None
+    if outcomes is not None:  # only with named exits, so other models' output is as before
+        payload["outcomes"] = {"pathway": dict(outcomes.pathway),
+                               "by_class": {k: dict(v) for k, v in outcomes.by_class.items()}}
     if args.json:
         with _Outputs() as out:
             out.add_json(args.json, payload)
@@ -597,6 +602,10 @@ def _analyze(args: argparse.Namespace) -> int:
             names = ", ".join(st.name for st in model.standards)
             print(f"  Timeliness standards ({names}) are left out: a graph cannot see time. "
                   "`journeysim run` includes them.")
+        if outcomes is not None:
+            print("Outcomes (exact share of journeys ending in each exit, from the routing)")
+            for name, share in outcomes.pathway.items():
+                print(f"  {name:<20} {100 * share:5.1f}%")
         print("Offered load (traffic equations): visits per day, mean hold, servers busy on average / capacity")
         for name, x in load.items():
             servers = "unlimited" if x.servers is None else f"{x.servers:g}"

@@ -155,6 +155,14 @@ class Replications:
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.stack("class_tis_sum")[:, list(classes)].sum(axis=1) / self.journeys(classes)
 
+    def outcomes(self, classes: Sequence[int]) -> Floats:
+        """Counted journeys of ``classes`` by outcome (``Model.outcomes``), as ``[replication, outcome]``."""
+        return self.stack("class_outcome")[:, list(classes)].sum(axis=1)
+
+    def outcome_share(self, classes: Sequence[int], o: int) -> Share:
+        """The counted journeys of ``classes`` that ended in outcome ``o``."""
+        return Share(self.outcomes(classes)[:, o], self.journeys(classes))
+
     # -- costs ----------------------------------------------------------------------------
 
     def cost(self, classes: Sequence[int]) -> Floats:
@@ -271,9 +279,9 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     Keys: ``quality.system``, ``quality.<class>``, ``time_in_system_minutes``,
     ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
     ``<handoff>.quality``, ``<request>.quality``, ``standards.<name>.met``, ``elements.quality`` (the
-    share of journeys free of element defects, standards aside) and, with costs, ``cost.per_journey`` and
-    ``cost.per_defect_free_journey``. Values are arrays with one entry per
-    replication (``nan`` where a replication had nothing to measure), by the
+    share of journeys free of element defects, standards aside), with costs ``cost.per_journey`` and
+    ``cost.per_defect_free_journey``, and with named exits ``outcomes.<name>.share``. Values are arrays with
+    one entry per replication (``nan`` where a replication had nothing to measure), by the
     definitions of :class:`Replications` that the summary uses too.
 
     Examples
@@ -312,5 +320,8 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
         out[f"{r.label}.quality"] = reps.request_quality(e).per_replication()
     for j, st in enumerate(model.standards):
         out[f"standards.{st.name}.met"] = reps.standard_met(j).per_replication()
+    if len(model.outcomes) > 1:
+        for o, name in enumerate(model.outcomes):
+            out[f"outcomes.{name}.share"] = reps.outcome_share(pathway, o).per_replication()
     return out
 

@@ -39,7 +39,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ from .dependence import dependence_result
 from .exact import ExactQuality, exact_quality
 from .figures import Floats, Quality, Replications, plain, replication_metrics
 from .leverage import leverage_rows
+from .outcomes import exact_outcomes
 from .sixsigma import six_sigma_result
 from .summary import (
     Activation,
@@ -70,6 +71,7 @@ from .summary import (
     JourneysResult,
     LinkQuality,
     MicrosystemResult,
+    OutcomeResult,
     Percentiles,
     QualityResult,
     RecoveryResult,
@@ -200,17 +202,29 @@ def _pooled_percentiles(values: list[Floats] | None, hist: Floats, qs: Sequence[
 
 
 def _journeys(reps: Replications) -> JourneysResult:
-    """Counted journeys and their time in system, of the pathway and of each class."""
+    """Counted journeys and their time in system (and outcomes, with named exits), of the pathway and each class."""
     pathway = reps.pathway
+    model = reps.model
+    # outcomes are reported where a journey can end in more than one (the model has named exits)
+    exact = exact_outcomes(model) if len(model.outcomes) > 1 else None
 
     def times(classes: Sequence[int]) -> TimeInSystem:
         p50, p90 = _percentiles(reps.stats, classes, (50, 90))
         return TimeInSystem(mean_ci(reps.time_in_system(classes)), p50, p90)
 
-    by_class = {name: ClassJourneys(k not in pathway, int(reps.journeys([k]).sum()), times([k]))
-                for k, name in enumerate(reps.model.class_names)}
+    def outcomes(classes: Sequence[int], shares: Mapping[str, float]) -> dict[str, OutcomeResult] | None:
+        if exact is None:
+            return None
+        counts = reps.outcomes(classes)
+        return {name: OutcomeResult(reps.outcome_share(classes, o).estimate(), mean_ci(counts[:, o]),
+                                    shares.get(name))
+                for o, name in enumerate(model.outcomes)}
+
+    by_class = {name: ClassJourneys(k not in pathway, int(reps.journeys([k]).sum()), times([k]),
+                                    outcomes([k], exact.by_class[name] if exact else {}))
+                for k, name in enumerate(model.class_names)}
     counted = int(reps.journeys(pathway).sum())
-    return JourneysResult(counted, counted, times(pathway), by_class)
+    return JourneysResult(counted, counted, times(pathway), by_class, outcomes(pathway, exact.pathway if exact else {}))
 
 
 def _element(q: Quality) -> tuple[float | None, tuple[float | None, float | None]]:

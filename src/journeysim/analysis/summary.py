@@ -26,7 +26,7 @@ from .leverage import LeverageRow
 from .sixsigma import SixSigmaResult
 
 __all__ = [
-    "Interval", "TimeInSystem", "ClassJourneys", "JourneysResult", "SystemQuality", "ClassQuality",
+    "Interval", "TimeInSystem", "OutcomeResult", "ClassJourneys", "JourneysResult", "SystemQuality", "ClassQuality",
     "ElementQuality", "RecoveryResult", "LinkQuality", "QualityResult", "Percentiles", "StandardCell", "StandardResult",
     "Boarding", "Activation", "ScheduleSegment", "MicrosystemResult", "SummaryData",
 ]
@@ -57,17 +57,40 @@ class TimeInSystem:
 
 
 @dataclass(frozen=True, slots=True)
+class OutcomeResult:
+    """How many counted journeys ended in one outcome (an exit): their share, their number, the exact share."""
+
+    #: share of the counted journeys, mean across replications with its 95% CI
+    share: Estimate
+    #: journeys per replication, mean with its 95% CI
+    count: Estimate
+    #: absorption probability of the routing chain (None where the graph cannot give it)
+    exact: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{share, count, exact}``."""
+        return {"share": self.share.to_dict(), "count": self.count.to_dict(), "exact": self.exact}
+
+
+def _outcomes_dict(outcomes: Mapping[str, OutcomeResult] | None) -> dict[str, Any]:
+    """``{"outcomes": {...}}`` where outcomes are reported (the model has named exits), else nothing."""
+    return {} if outcomes is None else {"outcomes": {name: o.to_dict() for name, o in outcomes.items()}}
+
+
+@dataclass(frozen=True, slots=True)
 class ClassJourneys:
     """The counted journeys of one patient class."""
 
     background: bool
     completed: int
     time_in_system: TimeInSystem
+    #: by outcome, when the model has named exits (None otherwise)
+    outcomes: Mapping[str, OutcomeResult] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{background, completed, time_in_system_minutes}``."""
+        """``{background, completed, time_in_system_minutes}``, and ``outcomes`` with named exits."""
         return {"background": self.background, "completed": self.completed,
-                "time_in_system_minutes": self.time_in_system.to_dict()}
+                "time_in_system_minutes": self.time_in_system.to_dict(), **_outcomes_dict(self.outcomes)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +101,14 @@ class JourneysResult:
     completed: int
     time_in_system: TimeInSystem
     by_class: Mapping[str, ClassJourneys]
+    #: the pathway's journeys by outcome, when the model has named exits (None otherwise)
+    outcomes: Mapping[str, OutcomeResult] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{arrived, completed, time_in_system_minutes, by_class}``."""
+        """``{arrived, completed, time_in_system_minutes, by_class}``, and ``outcomes`` with named exits."""
         return {"arrived": self.arrived, "completed": self.completed,
                 "time_in_system_minutes": self.time_in_system.to_dict(),
+                **_outcomes_dict(self.outcomes),
                 "by_class": {name: c.to_dict() for name, c in self.by_class.items()}}
 
 

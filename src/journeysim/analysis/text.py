@@ -175,6 +175,19 @@ def _capacity(m: MicrosystemResult) -> str:
     return f"{min(caps)}-{max(caps)}" if len(caps) == len(m.schedule) else "sched."
 
 
+def _outcomes(d: SummaryData) -> list[str]:
+    """How the pathway's journeys ended, where the model has named exits."""
+    outcomes = d.journeys.outcomes
+    if outcomes is None:
+        return []
+    out = ["", "Outcomes (how journeys ended: share with 95% CI, journeys per replication, "
+                   "exact share from the routing)"]
+    for name, o in outcomes.items():
+        out.append(f"  {name:<18} {_ci(o.share, '{:.1f}%', 100):>24} {_num(o.count.mean, '{:,.1f}'):>10} per rep. "
+                   f"  exact {_pct(o.exact).strip()}")
+    return out
+
+
 def _quality(d: SummaryData) -> list[str]:
     q = d.quality
     out = ["Quality of the health system (share of journeys with no defect), 95% CI",
@@ -236,6 +249,7 @@ def render(d: SummaryData) -> str:
         f"Journeys counted: {d.journeys.completed} after the warm-up, each followed to its end",
         f"Time in system: mean {_minutes(tis.estimate.mean)}, median {_minutes(tis.p50)}, "
         f"90th percentile {_minutes(tis.p90)}",
+        *_outcomes(d),
         "",
         *_quality(d),
         *_dependence(d.dependence),

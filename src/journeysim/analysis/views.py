@@ -36,6 +36,11 @@ def summary_html(d: SummaryData, quality: pd.DataFrame, standards: pd.DataFrame)
             f"(95% CI {_share(low)} to {_share(high)}; exact {_share(q.analytic)}), "
             f"{d.journeys.completed:,} journeys, {d.replications} replications, seed {d.seed}.</p>")
     parts = [head, _frame(quality, ("simulated", "ci95_low", "ci95_high", "exact"), "System quality by class")]
+    if d.journeys.outcomes is not None:
+        outcomes = pd.DataFrame([{"outcome": name, "share": o.share.mean, "ci95_low": o.share.ci95[0],
+                                  "ci95_high": o.share.ci95[1], "per_replication": o.count.mean, "exact": o.exact}
+                                 for name, o in d.journeys.outcomes.items()]).set_index("outcome")
+        parts.append(_frame(outcomes, ("share", "ci95_low", "ci95_high", "exact"), "Outcomes (how journeys ended)"))
     if not standards.empty:
         parts.append(_frame(standards, ("met", "ci95_low", "ci95_high"), "Timeliness standards"))
     cost = d.cost

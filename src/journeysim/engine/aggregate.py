@@ -92,6 +92,8 @@ class ReplicationStats:
     std_hist: NDArray[np.float64]  # (standards, cells, bins) of the minutes
     # cost of counted journeys per [class, component] (see COST_COMPONENTS)
     class_cost: NDArray[np.float64]
+    # counted journeys per [class, outcome] (Plan.outcome_names: the default exit first)
+    class_outcome: NDArray[np.float64]
     # raw times in system per class, when records are kept (exact percentiles)
     class_tis_values: tuple[NDArray[np.float64], ...] | None = None
     # raw minutes per standard and cell (index standard * cells + cell), when records are kept
@@ -102,6 +104,7 @@ class ReplicationStats:
     def empty(
         cls, *, n_classes: int, n_nodes: int, n_edges: int, n_requests: int, keep_values: bool,
         replication: int = 0, horizon: float = 0.0, warmup: float = 0.0, n_standards: int = 0, n_cells: int = 1,
+        n_outcomes: int = 1,
     ) -> ReplicationStats:
         """All-zero statistics of the given shape."""
         z = np.zeros
@@ -120,6 +123,7 @@ class ReplicationStats:
             act_n=z(n_nodes), act_ahead_n=z(n_nodes), act_ahead_sum=z(n_nodes), act_wait_sum=z(n_nodes),
             std_n=z(sc), std_met=z(sc), std_reached=z(sc), std_hist=z((*sc, TIS_BINS.size - 1)),
             class_cost=z((n_classes, len(COST_COMPONENTS))),
+            class_outcome=z((n_classes, n_outcomes)),
             class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
             std_values=tuple(np.empty(0) for _ in range(n_standards * n_cells)) if keep_values else None,
         )
@@ -153,6 +157,8 @@ class ReplicationStats:
         self.class_good += np.bincount(cls[good], minlength=nc)
         self.class_good_elements += np.bincount(cls[(j["defects"] - j["missed"])[keep] == 0], minlength=nc)
         self.class_tis_sum += np.bincount(cls, weights=tis, minlength=nc)
+        n_out = self.class_outcome.shape[1]
+        self.class_outcome += np.bincount(cls * n_out + j["outcome"][keep], minlength=nc * n_out).reshape(nc, n_out)
         bins = np.clip(np.searchsorted(TIS_BINS, tis, side="right") - 1, 0, TIS_BINS.size - 2)
         np.add.at(self.class_tis_hist, (cls, bins), 1.0)
         if self.class_tis_values is not None:

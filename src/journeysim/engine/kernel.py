@@ -53,6 +53,7 @@ from .aggregate import ReplicationStats
 from .boarding import Boarding
 from .defects import Defects
 from .events import NORMAL, Callbacks, environment
+from .exits import Exits
 from .plan import ClassPlan, Plan, plan
 from .recorder import VISIT_FIELDS, Columns, Recorder
 from .records import Records
@@ -146,7 +147,7 @@ class Kernel:
         "p", "env", "schedule", "nodes", "recorder", "stats", "horizon", "warmup", "replication", "keep_records",
         "in_system", "first_counted", "flush_at", "next_jid", "add_visit", "add_handoff", "add_journey",
         "defects", "capacity", "activation", "timeliness", "support", "boarding", "sources",
-        "finished", "transferred", "held",
+        "finished", "transferred", "held", "exits",
     )
 
     def __init__(self, p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int,
@@ -165,7 +166,7 @@ class Kernel:
         self.stats = ReplicationStats.empty(
             n_classes=len(p.classes), n_nodes=len(p.nodes), n_edges=len(p.edges), n_requests=len(p.requests),
             keep_values=keep_records, replication=replication, horizon=horizon, warmup=warmup,
-            n_standards=len(p.standards), n_cells=n_cells(p),
+            n_standards=len(p.standards), n_cells=n_cells(p), n_outcomes=len(p.outcome_names),
         )
         #: journeys still on the pathway; journeys numbered below ``first_counted`` arrived before the warm-up
         self.in_system = 0
@@ -231,12 +232,14 @@ class Kernel:
         self.timeliness = Timeliness(self, p, self.activation)
         self.support = Support(self, p, samplers, self.defects)
         self.boarding = Boarding(self, p, self.replication)
+        self.exits = Exits(self, p, samplers)
         self.capacity.wire()
         self.defects.wire(p, self.nodes, transfers)
         self.timeliness.wire(p, transfers)
         self.activation.wire(p)
         self.support.wire(p, samplers)
         self.boarding.wire(p, transfers)
+        self.exits.wire()
 
     # -- running
     def run(self) -> tuple[Records | None, ReplicationStats]:
@@ -350,8 +353,8 @@ class Kernel:
     def finish(self, pt: Patient) -> None:
         """The end of a visit at ``pt.end`` (its own work done, and every support result back).
 
-        Its steps: the visit's defects; the handoff chosen; the bed kept (an exit delay, or
-        boarding for a full target) or freed (:meth:`release`); the handoff (:meth:`depart`)
+        Its steps: the visit's defects; the handoff chosen (or the exit, when the patient leaves); the bed
+        kept (an exit delay, or boarding for a full target) or freed (:meth:`release`); the handoff (:meth:`depart`)
         and the arrival at the next microsystem, or leaving the pathway (:meth:`leave`).
         """
         t = pt.end
@@ -365,7 +368,10 @@ class Kernel:
             nd = self.defects.visit(pt, node, check, t)
         edge = v.edge if v.choice is None else v.choice.pick()
         if edge is None:
-            hold = node.exit_delay if node.draw_exit is None else node.draw_exit()
+            if v.exits is None:
+                hold = node.exit_delay if node.draw_exit is None else node.draw_exit()
+            else:  # named exits: the outcome taken, and its delay
+                hold = v.exits.choose(pt)
             if hold > 0.0:  # leaving the pathway, the patient keeps the bed for the exit delay
                 pt.work_end = t
                 pt.vdef = nd
@@ -432,7 +438,7 @@ class Kernel:
     def leave(self, pt: Patient, t: float) -> None:
         """``pt`` leaves the pathway at ``t``: its standards are judged and its journey recorded."""
         missed = self.timeliness.judge(pt, t) if self.timeliness.class_standards[pt.k] else 0
-        self.add_journey((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node.index, pt.ndef, missed))
+        self.add_journey((pt.jid, pt.k, pt.entry, pt.t0, t, pt.node.index, pt.ndef, missed, pt.outcome))
         self.in_system -= 1
         if self.flush_at > 0 and self.recorder.pending() > self.flush_at:
             self.flush()
@@ -507,6 +513,7 @@ class Source:
         pt.z = self.draw_z() if self.draw_z is not None else 1.0
         pt.prop = 1.0
         pt.rework = 0.0
+        pt.outcome = 0
         self.class_of.append(pt.k)
         if self.choose is None:
             node = self.entries[0]

@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 from ..model.clock import Window
 from ..model.distributions import Distribution, Fixed
 from ..model.elements import ByClass, Cost, Defect, Handoff, HandoffDefects, Microsystem, Recovery, ServiceRequest
+from ..model.exits import DEFAULT_EXIT, Exit
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..model.milestones import Atom
@@ -52,7 +53,7 @@ __all__ = [
     "Plan", "plan", "UNLIMITED",
     "DefectOdds", "DefectCheck", "defect_check", "defect_odds", "any_defect", "DefectChance",
     "Timed", "StepPlan", "StepsPlan", "ActivationPlan", "Hook", "StepHook",
-    "Route", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
+    "Route", "ExitsPlan", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
     "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
     "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables",
 ]
@@ -169,6 +170,22 @@ class Route(NamedTuple):
     cumulative: tuple[float, ...]
 
 
+class ExitsPlan(NamedTuple):
+    """The named exits of a visit of one class, for a patient who leaves the pathway.
+
+    ``cumulative`` holds the cumulative probabilities *given* that the patient leaves (the
+    named exits' probabilities over what the handoffs leave), drawn from stream ``stream``;
+    a draw at or above the last is the default exit.
+    """
+
+    stream: str
+    #: outcome codes (indices into ``Plan.outcome_names``) of the named exits
+    outcomes: tuple[int, ...]
+    cumulative: tuple[float, ...]
+    #: each named exit's delay (the bed is held during it)
+    delays: tuple[Timed, ...]
+
+
 class RequestChance(NamedTuple):
     """A support request ``request`` made with ``probability`` at the start of a visit."""
 
@@ -225,6 +242,8 @@ class NodeClassPlan:
     on_arrive: Hook | None
     on_depart: Hook | None
     at_steps: tuple[StepHook, ...]
+    #: named exits a leaving patient may take (None: everyone who leaves takes the default exit)
+    exits: ExitsPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +390,8 @@ class Plan:
     groups: tuple[GroupPlan, ...]
     #: costs by element (None: the model has no costs)
     costs: CostTables | None
+    #: how a journey may end, by outcome code: the default exit first (``Model.outcomes``)
+    outcome_names: tuple[str, ...] = (DEFAULT_EXIT,)
 
     @property
     def node_names(self) -> tuple[str, ...]:
@@ -396,7 +417,7 @@ class Plan:
         """Labels of the coded columns of each record table."""
         nodes, classes = self.node_names, self.class_names
         return {
-            "journeys": {"class": classes, "entry": nodes, "exit": nodes},
+            "journeys": {"class": classes, "entry": nodes, "exit": nodes, "outcome": self.outcome_names},
             "visits": {"class": classes, "node": nodes},
             "handoffs": {"class": classes, "handoff": self.edge_labels, "source": nodes, "target": nodes},
             "requests": {"class": classes, "request": self.request_labels, "source": nodes, "target": nodes},
@@ -466,12 +487,17 @@ class _Compiler:
         self.model = model
         self.index = {m.name: i for i, m in enumerate(model.microsystems)}
         self.defect_names: list[str] = list(HANDOFF_KINDS)
+        self.outcomes: tuple[str, ...] = model.outcomes
         self.hooks = _Hooks(model, self.index)
 
     def code(self, name: str) -> int:
         if name not in self.defect_names:
             self.defect_names.append(name)
         return self.defect_names.index(name)
+
+    def outcome(self, name: str) -> int:
+        """The code of outcome ``name``: its place in ``Model.outcomes``, the one list of the ways a journey ends."""
+        return self.outcomes.index(name)
 
     def plan(self) -> Plan:
         model = self.model
@@ -492,6 +518,7 @@ class _Compiler:
             standards=standards,
             groups=self.groups(),
             costs=_costs(model, self.defect_names),
+            outcome_names=self.outcomes,
         )
 
     def node(self, i: int, m: Microsystem) -> NodePlan:
@@ -544,7 +571,17 @@ class _Compiler:
             on_depart=self.hooks.hook(("depart", m.name), k),
             at_steps=tuple(StepHook(j, h) for j, s in enumerate(steps)
                            if (h := self.hooks.hook(("step", m.name, s.name), k)) is not None),
+            exits=self.exits(m, name, 1.0 - sum(p for _, p in out)),
         )
+
+    def exits(self, m: Microsystem, class_name: str, leaving: float) -> ExitsPlan | None:
+        """The named exits out of ``m`` for a class of which ``leaving`` leave the pathway there."""
+        named = [x for x in self.model.exits if x.source == m.name and x.probability.get(class_name) > 0]
+        if not named or leaving <= 0.0:
+            return None
+        given = accumulate(x.probability.get(class_name) / leaving for x in named)
+        return ExitsPlan(f"outcome/{m.name}", tuple(self.outcome(x.name) for x in named),
+                         tuple(min(1.0, c) for c in given), tuple(_exit_delay(x, class_name) for x in named))
 
     @staticmethod
     def team_ready(m: Microsystem, pieces: tuple[tuple[float, int | None, Distribution | None], ...]
@@ -615,6 +652,11 @@ class _Compiler:
                 table = {codes[n]: li for li, (_, names) in enumerate(g.values.items()) for n in names}
                 out.append(GroupPlan(g.name, g.by, table, g.labels, None))
         return tuple(out)
+
+
+def _exit_delay(x: Exit, class_name: str) -> Timed:
+    own = f"[{class_name}]" if class_name in x.delay_by_class else ""
+    return Timed(f"exit/{x.source}:{x.name}{own}", x.delay_for(class_name))
 
 
 def _delay(link: Handoff | ServiceRequest, class_name: str) -> Timed:

@@ -34,7 +34,7 @@ Fields = tuple[tuple[str, DTypeLike], ...]
 
 _I8, _F8 = np.int64, np.float64
 _JOURNEY: Fields = (("journey", _I8), ("class", _I8), ("entry", _I8), ("arrival", _F8), ("end", _F8),
-                    ("exit", _I8), ("defects", _I8), ("missed", _I8))
+                    ("exit", _I8), ("defects", _I8), ("missed", _I8), ("outcome", _I8))
 _VISIT: Fields = (("journey", _I8), ("node", _I8), ("arrival", _F8), ("start", _F8), ("end", _F8),
                   ("service", _F8), ("support_wait", _F8), ("defects", _I8), ("hold", _F8))
 _HANDOFF: Fields = (("journey", _I8), ("handoff", _I8), ("depart", _F8), ("arrive", _F8), ("kinds", _I8),
@@ -145,6 +145,7 @@ def _journeys(j: Columns, visit_journeys: NDArray[np.int64]) -> Columns:
         "missed": j["missed"],
         "defect_free": j["defects"] == 0,
         "time_in_system": j["end"] - j["arrival"],
+        "outcome": j["outcome"],
     }
 
 

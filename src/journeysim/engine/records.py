@@ -53,6 +53,8 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "missed": "Number of timeliness standards the journey missed (each is one of its defects).",
                 "defect_free": "True iff the journey had no defect at all.",
                 "time_in_system": "end - arrival.",
+                "outcome": "How the journey ended: the named exit it took (e.g. 'death'), or 'discharged', "
+                "the default exit (what the handoffs and named exits leave).",
             }
         ),
         "visits": FrozenMap(

@@ -32,7 +32,7 @@ from .recorder import Recorder
 from .streams import Duration, Sampler, Stepwise
 
 __all__ = [
-    "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "StartWork", "RequestDraw",
+    "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "ExitDraw", "StartWork", "RequestDraw",
     "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host",
 ]
 
@@ -62,6 +62,9 @@ class Patient(OwnEvent):
         "ready",
         # defects: frailty, occupancy found on arrival, propagation factor, rework owed
         "z", "occ", "prop", "rework",
+        # how the journey ends: an outcome code (Plan.outcome_names), 0 (the default exit) until a
+        # named exit, or another concern that ends the journey, sets it before ``leave``
+        "outcome",
     )
 
     jid: int
@@ -89,6 +92,7 @@ class Patient(OwnEvent):
     occ: int
     prop: float
     rework: float
+    outcome: int
 
 
 class Waiting(Protocol):
@@ -126,7 +130,8 @@ class Node:
 class Visit:
     """What a visit of one class to one microsystem needs; ``node.visits[k]``."""
 
-    __slots__ = ("service", "draw_service", "work", "on_arrive", "defects", "load", "edge", "choice", "depart")
+    __slots__ = ("service", "draw_service", "work", "on_arrive", "defects", "load", "edge", "choice", "depart",
+                 "exits")
 
     def __init__(self, service: float, draw_service: Sampler | None) -> None:
         #: the visit's own work: ``service`` when ``draw_service`` is None, else a draw
@@ -144,6 +149,8 @@ class Visit:
         self.choice: Choice | None = None
         #: milestones and activations on leaving
         self.depart: HookRun | None = None
+        #: named exits of a patient who leaves the pathway (None: the default exit only)
+        self.exits: ExitDraw | None = None
 
     def add_arrival_handler(self, handler: ArrivalHandler) -> None:
         """Run ``handler`` on arrival, after those added before it (wiring)."""
@@ -189,6 +196,34 @@ class Choice:
         """The handoff taken, or None: the patient leaves the pathway."""
         j = bisect_right(self.cumulative, self.draw())
         return self.edges[j] if j < self.n else None
+
+
+class ExitDraw:
+    """The named exits of a visit of one class: the one a leaving patient takes, and its delay.
+
+    ``outcomes[j]`` when the draw falls below ``cumulative[j]`` (probabilities given that the
+    patient leaves); else the default exit, whose delay is the microsystem's ``exit_delay``.
+    """
+
+    __slots__ = ("outcomes", "cumulative", "draw", "delays", "default", "n")
+
+    def __init__(self, outcomes: tuple[int, ...], cumulative: tuple[float, ...], draw: Sampler | None,
+                 delays: tuple[Duration, ...], default: Duration) -> None:
+        self.outcomes = outcomes
+        self.cumulative = cumulative
+        #: None when one named exit takes every leaving patient
+        self.draw = draw
+        self.delays = delays
+        self.default = default
+        self.n = len(outcomes)
+
+    def choose(self, pt: Patient) -> float:
+        """Set ``pt.outcome`` to the exit taken (a named one, or the default left as it is); return its delay."""
+        j = 0 if self.draw is None else bisect_right(self.cumulative, self.draw())
+        if j < self.n:
+            pt.outcome = self.outcomes[j]
+            return self.delays[j].sample()
+        return self.default.sample()
 
 
 class StartWork:

@@ -48,10 +48,10 @@ __all__ = ["PathPart", "Override", "parse_override", "apply_overrides", "grid", 
 #: One step of an override path: a key or entry name (``str``) or an array index (``int``).
 PathPart: TypeAlias = str | int
 
-_ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
+_ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards", "exits")
 _LINKS = {"handoffs": "->", "requests": "=>"}
 _WHAT = {"classes": "class", "microsystems": "microsystem", "handoffs": "handoff", "requests": "request",
-         "standards": "standard"}
+         "standards": "standard", "exits": "exit"}
 # documented default of a key whose absence is not 0 (docs/scenarios.md, handoffs and requests)
 _LINK_PROBABILITY_DEFAULT = 1.0
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -272,9 +272,12 @@ def _key_text(part: PathPart) -> str:
 
 
 def _label(array: PathPart | None, entry: Any) -> str | None:
-    """The name that selects ``entry`` in ``array``: ``"FROM->TO"``, ``"FROM=>TO"`` or its name."""
+    """The name that selects ``entry`` in ``array``: ``"FROM->TO"``, ``"FROM=>TO"``, ``"FROM:NAME"`` (an exit)
+    or its name."""
     if not isinstance(entry, Mapping):
         return None
+    if array == "exits" and "from" in entry and "name" in entry:
+        return f"{entry['from']}:{entry['name']}"
     if array in _LINKS and "from" in entry and "to" in entry:
         return f"{entry['from']}{_LINKS[array]}{entry['to']}"
     return str(entry["name"]) if "name" in entry else None
@@ -351,15 +354,17 @@ class _Walk:
         """What a missing key becomes on the way down: the value it stood for, as a table."""
         if not self.keys and part in _ARRAYS:
             return []  # so that selecting an entry reports "no such entry"
-        if part == "probability" and len(self.keys) == 2 and self.keys[0] in _LINKS:
+        if part == "probability" and len(self.keys) == 2 and self.keys[0] in (*_LINKS, "exits"):
             return {"default": _LINK_PROBABILITY_DEFAULT}
         return {}
 
     def _per_class(self) -> bool:
         """The walked keys name a probability that may be a per-class table (docs/scenarios.md)."""
         k = self.keys
-        if not k or k[0] not in ("microsystems", "handoffs", "requests"):
+        if not k or k[0] not in ("microsystems", "handoffs", "requests", "exits"):
             return False
+        if k[0] == "exits":
+            return len(k) == 3 and k[2] == "probability"
         if len(k) == 3:
             return (k[2], k[0] in _LINKS) in (("probability", True), ("defect", False))
         return len(k) == 4 and k[2] == "defects"

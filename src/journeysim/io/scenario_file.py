@@ -49,6 +49,7 @@ from ..model._problems import Collector, is_number
 from ..model.clock import Window
 from ..model.distributions import FORMS, Distribution, Fixed
 from ..model.elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
+from ..model.exits import Exit
 from ..model.frailty import Frailty
 from ..model.mesosystem import Model
 from ..model.milestones import Group, Standard
@@ -64,7 +65,7 @@ MAX_FILE_BYTES = 20_000_000
 MAX_NESTING = 32
 
 _UNITS = {"minutes": 1.0, "hours": 60.0, "days": 1440.0}
-_ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards")
+_ARRAYS = ("classes", "microsystems", "handoffs", "requests", "standards", "exits")
 _TABLES = ("milestones", "groups", "frailty")  # merged key by key under ``extends``
 _TOP_KEYS = ("extends", "scenario", *_ARRAYS, *_TABLES)
 _SCENARIO_KEYS = (
@@ -89,6 +90,7 @@ _HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propaga
 _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
                   "remove")
 _FRAILTY_KEYS = ("correlation", "reference")
+_EXIT_KEYS = ("from", "name", "probability", "delay", "delay_by_class", "reference", "remove")
 _GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
 
 
@@ -104,7 +106,7 @@ class ScenarioSpec:
         The file that was read (the last of an ``extends`` chain).
     origins : dict
         ``(array name, index) -> (file, line, {key: line})`` of each entry of
-        ``classes``, ``microsystems``, ``handoffs``, ``requests`` and ``standards``
+        ``classes``, ``microsystems``, ``handoffs``, ``requests``, ``standards`` and ``exits``
         (and of each ``[table]``, e.g. ``scenario`` or ``groups.channel``, under
         ``(dotted name, 0)``), for error messages.
     """
@@ -144,7 +146,7 @@ Origins = dict[tuple[str, int], tuple[str, int | None, dict[str, int]]]
 
 
 #: ``classes[2] (STEMI).rate_per_day``: the array, the index and the key of a problem's path
-_ENTRY_PATH = re.compile(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\]"
+_ENTRY_PATH = re.compile(r"^(classes|microsystems|handoffs|requests|standards|exits)\[(\d+)\]"
                          r"(?: \([^)]*\))?\.?([A-Za-z0-9_-]*)")
 
 
@@ -167,6 +169,8 @@ def _origins(text: str, shown: str, data: Mapping[str, Any]) -> Origins:
 def _identity(array: str, entry: Mapping[str, Any]) -> Any:
     if array in ("handoffs", "requests"):
         return (entry.get("from"), entry.get("to"))
+    if array == "exits":
+        return (entry.get("from"), entry.get("name"))
     return entry.get("name")
 
 
@@ -822,9 +826,25 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
                     cost=t.get("cost"), **extra)
 
 
+def _build_exit(c: Collector, t: Mapping[str, Any]) -> Exit | None:
+    """``[[exits]] from = "Telemetry", name = "death", probability = {...}, delay = {...}``."""
+    _unknown_keys(c, t, _EXIT_KEYS)
+    for k in ("from", "name"):
+        if k not in t:
+            c.add(k, "is required")
+    delay = parse_distribution(t.get("delay", 0.0), c, "delay")
+    delays = _by_class_table(c, t, "delay_by_class", lambda v, path: parse_distribution(v, c, path))
+    if "from" not in t or "name" not in t or delay is None:
+        return None
+    return _element(c, Exit, source=t["from"], name=t["name"], probability=t.get("probability", 1.0), delay=delay,
+                    reference=t.get("reference", ""), delay_by_class=delays)
+
+
 def _label(array: str, t: Any) -> str:
     if not isinstance(t, Mapping):
         return ""
+    if array == "exits":
+        return f" ({t.get('from', '?')}: {t.get('name', '?')})"
     if array in ("handoffs", "requests"):
         arrow = "->" if array == "handoffs" else "=>"
         return f" ({t.get('from', '?')} {arrow} {t.get('to', '?')})"
@@ -859,6 +879,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         "handoffs": lambda cc, t: _build_link(cc, t, Handoff),
         "requests": lambda cc, t: _build_link(cc, t, ServiceRequest),
         "standards": _build_standard,
+        "exits": _build_exit,
     }
     for array in _ARRAYS:
         entries = data.get(array, [])
@@ -893,13 +914,14 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     mc = Collector()
     if element_problems:
         Model.partial(parts["microsystems"], parts["handoffs"], parts["requests"], parts["classes"],
-                      dict(milestones), parts["standards"], groups).check(mc, flow=False)
+                      dict(milestones), parts["standards"], groups, parts["exits"]).check(mc, flow=False)
     else:
         try:
             model = Model(tuple(parts["microsystems"]), tuple(parts["handoffs"]), tuple(parts["requests"]),
                           tuple(parts["classes"]), name=str(sc.get("name", Path(spec.file).stem)),
                           milestones=dict(milestones), standards=tuple(parts["standards"]), groups=tuple(groups),
-                          frailty=frailty or Frailty(), currency=str(sc.get("currency", "")))
+                          frailty=frailty or Frailty(), currency=str(sc.get("currency", "")),
+                          exits=tuple(parts["exits"]))
         except ValidationError as err:
             mc.problems.extend(err.problems)
     # a microsystem that could not be built is reported once, not again by each reference to it
@@ -913,7 +935,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         m = echo.search(p.message)
         if m and m.group(1) in broken:
             continue
-        m = re.match(r"^(classes|microsystems|handoffs|requests|standards)\[(\d+)\]", path)
+        m = re.match(r"^(classes|microsystems|handoffs|requests|standards|exits)\[(\d+)\]", path)
         if m:
             array, idx = m.group(1), int(m.group(2))
             if idx < len(built[array]):

@@ -40,6 +40,7 @@ from .elements import (
     PatientClass,
     ServiceRequest,
 )
+from .exits import Exit, outcome_names
 from .frailty import Frailty
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
@@ -81,6 +82,9 @@ class Model:
         journeys (see :mod:`journeysim.model.frailty`); the default leaves them independent.
     currency : str
         The unit of the elements' costs, e.g. ``"USD 2023"``.
+    exits : sequence of Exit
+        Named ways to leave the pathway (outcomes such as death), each with its
+        probability per class and its delay (see :mod:`journeysim.model.exits`).
 
     Raises
     ------
@@ -98,11 +102,12 @@ class Model:
     groups: tuple[Group, ...] = ()
     frailty: Frailty = field(default_factory=Frailty)
     currency: str = ""
+    exits: tuple[Exit, ...] = ()
     _nodes: Mapping[str, Microsystem] = field(init=False, repr=False, compare=False)
     _graph: nx.DiGraph = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("microsystems", "handoffs", "requests", "classes", "standards", "groups"):
+        for name in ("microsystems", "handoffs", "requests", "classes", "standards", "groups", "exits"):
             value = getattr(self, name)
             object.__setattr__(self, name, tuple(value) if isinstance(value, Iterable) else value)
         if isinstance(self.milestones, Mapping):
@@ -150,6 +155,7 @@ class Model:
         milestones: Mapping[str, Sequence[str]] | None = None,
         standards: Sequence[Standard] = (),
         groups: Sequence[Group] = (),
+        exits: Sequence[Exit] = (),
     ) -> Model:
         """An unchecked model of the elements that could be built, for :meth:`check` (internal)."""
         self = object.__new__(cls)
@@ -162,6 +168,7 @@ class Model:
                                       for k, v in (milestones or {}).items()})),
             ("standards", tuple(standards)),
             ("groups", tuple(groups)),
+            ("exits", tuple(exits)),
             ("frailty", Frailty()),
             ("currency", ""),
             ("name", "partial"),
@@ -179,6 +186,7 @@ class Model:
             "classes": PatientClass,
             "standards": Standard,
             "groups": Group,
+            "exits": Exit,
         }
         if not isinstance(self.milestones, Mapping):
             c.add("milestones", "must be a mapping of name to milestone(s)")
@@ -216,6 +224,7 @@ class Model:
         dupes("requests", [r.label.replace("=>", " => ") for r in self.requests])
         dupes("standards", [s.name for s in self.standards])
         dupes("groups", [g.name for g in self.groups])
+        dupes("exits", [_exit_label(x) for x in self.exits])
         # defect records name every element (microsystem, handoff, request, standard) in one column
         elements = {m.name: "microsystem" for m in self.microsystems}
         elements.update({link.label: kind for kind, links in (("handoff", self.handoffs), ("request", self.requests))
@@ -257,6 +266,13 @@ class Model:
             for name, _ in k.entries:
                 node(f"{_describe('classes', i, k.name)}.entry", name, "clinical")
         known = set(self.class_names)
+        for i, x in enumerate(self.exits):
+            path = _describe("exits", i, _exit_label(x))
+            node(f"{path}.from", x.source, "clinical")
+            self._check_class_table(c, f"{path}.probability", x.probability)
+            for name in x.delay_by_class:
+                if name not in known:
+                    c.add(f"{path}.delay_by_class.{name}", f"unknown patient class {name!r}{_suggest(name, known)}")
         for i, m in enumerate(self.microsystems):
             for d in m.defects:
                 self._check_class_table(c, f"{_describe('microsystems', i, m.name)}.defects.{d.name}", d.probability)
@@ -391,6 +407,26 @@ class Model:
                         _describe("microsystems", i, node),
                         f"handoff probabilities out of {node!r} add up to {total:g} > 1 for class {k.name!r}",
                     )
+        if self.exits:
+            self._check_exit_routing(c)
+
+    def _check_exit_routing(self, c: Collector) -> None:
+        """Handoffs and named exits out of a microsystem may not exceed 1 for any class."""
+        for k in self.classes:
+            handoffs = self._outflow(k.name)
+            exits: dict[str, float] = {}
+            for x in self.exits:
+                exits[x.source] = exits.get(x.source, 0.0) + x.probability.get(k.name)
+            for node, named in exits.items():
+                total = handoffs.get(node, 0.0) + named
+                # handoffs alone over 1 are reported above, once
+                if named > 0 and total > 1.0 + _TOLERANCE and handoffs.get(node, 0.0) <= 1.0 + _TOLERANCE:
+                    i = next(j for j, x in enumerate(self.exits) if x.source == node)
+                    c.add(
+                        f"{_describe('exits', i, _exit_label(self.exits[i]))}.probability",
+                        f"handoffs ({handoffs.get(node, 0.0):g}) and named exits ({named:g}) out of {node!r} "
+                        f"add up to {total:g} > 1 for class {k.name!r}",
+                    )
 
     def _check_flow(self, c: Collector) -> None:
         # one multi-source search each way per class keeps this linear in the graph size
@@ -498,6 +534,20 @@ class Model:
         return self._nodes[name]
 
     @property
+    def outcomes(self) -> tuple[str, ...]:
+        """How a journey may end: the default exit, then the named exits (see :mod:`journeysim.model.exits`).
+
+        Examples
+        --------
+        >>> from journeysim.model.elements import Microsystem, PatientClass
+        >>> from journeysim.model.exits import Exit
+        >>> Model([Microsystem("A")], classes=[PatientClass("all", entry="A", rate=0.1)],
+        ...       exits=[Exit("A", "death", 0.1)]).outcomes
+        ('discharged', 'death')
+        """
+        return outcome_names(self.exits)
+
+    @property
     def pathway_classes(self) -> tuple[str, ...]:
         """Names of the classes that are not background classes."""
         return tuple(k.name for k in self.classes if not k.background)
@@ -511,6 +561,10 @@ class Model:
     def node_names(self) -> tuple[str, ...]:
         """Names of the microsystems, in order."""
         return tuple(m.name for m in self.microsystems)
+
+
+def _exit_label(x: Exit) -> str:
+    return f"{x.source}: {x.name}"
 
 
 def _closure(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:

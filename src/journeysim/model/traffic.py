@@ -10,9 +10,10 @@ rates ``lambda_k``, microsystem *i* is offered::
     rho_i = a_i / c_i                                                   (per server; c_i averaged over the week)
 
 where the hold is the service (all steps), the exit delay when the patient leaves
-the pathway from *i*, and the expected rework of caught handoff defects. Boarding
-and waits for support results hold a bed too, but depend on the queues
-elsewhere, so ``rho_i`` is a lower bound of the utilisation. A microsystem with
+the pathway from *i* (a named exit's own delay, :mod:`journeysim.model.exits`), and
+the expected rework of caught handoff defects. Boarding and waits for support
+results hold a bed too, but depend on the queues elsewhere, so ``rho_i`` is a
+lower bound of the utilisation. A microsystem with
 ``rho_i >= 1`` is unstable: its queue and waits grow with the horizon.
 
 Examples
@@ -146,6 +147,11 @@ def _hold_minutes(model: Model, node: str, class_name: str) -> float:
     m = model.microsystem(node)
     hold = sum(s.duration.mean for s in m.steps_for(class_name))
     leaving = 1.0 - sum(h.probability.get(class_name) for h in model.handoffs if h.source == node)
+    for x in model.exits:  # named exits hold the bed for their own delay, the default exit for exit_delay
+        if x.source == node:
+            p = x.probability.get(class_name)
+            hold += p * x.delay_for(class_name).mean
+            leaving -= p
     hold += max(leaving, 0.0) * m.exit_delay.mean
     return hold
 

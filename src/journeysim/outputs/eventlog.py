@@ -22,6 +22,8 @@ and in ``docs/event-logs.md``.
   services defects on the support microsystem's service (``"ED=>Lab:services"``).
   A missed timeliness standard belongs to the whole journey: ``case:missed`` and
   ``case:standards_missed``.
+* Where the model has named exits (:mod:`journeysim.model.exits`), each case also
+  carries ``case:outcome``, the exit its journey took; other logs are unchanged.
 * Timestamps are UTC: ``start`` (a calendar date, midnight UTC) plus the simulated
   minutes, to the millisecond. Simulated time 0 is a Monday 00:00 for arrival
   profiles and weekly schedules, so the default ``start``, :data:`DEFAULT_START`, is
@@ -68,8 +70,8 @@ from ..run.files import output_problems, write_atomic
 from ..run.results import RunResult
 from .logformats import Coded, Column, LogColumns, write_csv, write_xes
 
-__all__ = ["COLUMNS", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start", "check_event_log_path", "event_log",
-           "write_event_log"]
+__all__ = ["COLUMNS", "OUTCOME_COLUMN", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start",
+           "check_event_log_path", "event_log", "write_event_log"]
 
 #: A calendar start: an ISO 8601 date (``"2026-01-05"``) or date-time string, a
 #: :class:`datetime.date` or :class:`datetime.datetime` (a pandas Timestamp is one),
@@ -111,6 +113,13 @@ COLUMNS: Mapping[str, str] = FrozenMap(
         "case:warmup": "True if the journey arrived during the warm-up (simulated, but left out of every "
         "statistic of the summary).",
     }
+)
+
+#: The column added after :data:`COLUMNS` when a journey can end in more than one outcome
+#: (the model has named exits); without them the log is as before.
+OUTCOME_COLUMN: Mapping[str, str] = FrozenMap(
+    {"case:outcome": "How the journey ended: the named exit it took (e.g. 'death'), or 'discharged', the "
+                     "default exit (only in logs of models with named exits)."}
 )
 
 # order of events that share a timestamp within one visit: the visit's schedule and
@@ -194,7 +203,8 @@ def event_log(
     Returns
     -------
     pandas.DataFrame
-        One row per event, with the columns of :data:`COLUMNS` in that order, sorted by
+        One row per event, with the columns of :data:`COLUMNS` in that order (then
+        :data:`OUTCOME_COLUMN`, ``case:outcome``, where the model has named exits), sorted by
         case (replication, then journey) and time; events at the same time keep the
         order they happened in (``schedule`` < ``start`` < ``complete``, a visit's
         ``complete`` before the next visit's ``schedule``).
@@ -249,7 +259,8 @@ def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterab
     node_names = np.array(records[0].visits.labels["node"], dtype=object)
     classes = np.array(records[0].journeys.labels["class"], dtype=object)
     activity = Coded(node_names, node)
-    return {
+    outcomes = np.array(records[0].journeys.labels["outcome"], dtype=object)
+    columns: LogColumns = {
         "case:concept:name": Coded(case_ids, row),
         "concept:name": activity,
         "time:timestamp": _timestamps(origin, ms[order]),
@@ -267,6 +278,9 @@ def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterab
         "case:standards_missed": Coded(missed_names, row),
         "case:warmup": (j["arrival"] < warmup)[row],
     }
+    if len(outcomes) > 1:
+        columns["case:outcome"] = Coded(outcomes, j["outcome"][row])
+    return columns
 
 
 def _values(column: Column) -> Any:
@@ -416,7 +430,7 @@ def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Colu
     journeys also get ``row``, the row of their journey. The sort is stable, so within a
     journey the rows keep the order of the records: the order things happened in.
     """
-    j = _concat(records, "journeys", ("journey", "class", "arrival", "defects", "missed"))
+    j = _concat(records, "journeys", ("journey", "class", "arrival", "defects", "missed", "outcome"))
     order = np.lexsort((j["journey"], j["replication"]))
     j = {k: a[order] for k, a in j.items()}
     stride = int(j["journey"].max()) + 1 if len(order) else 1

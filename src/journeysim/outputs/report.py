@@ -182,6 +182,15 @@ def _links(model: Model) -> str:
                  rows, numeric=(), raw=True, caption="Handoffs (->) and service requests (=>): key inputs")
 
 
+def _exit_inputs(model: Model) -> str:
+    if not model.exits:
+        return ""
+    rows = [(esc(x.source), esc(x.name), esc(_plain(x.probability)), esc(_minutes(x.delay.mean)),
+             f"<span class=source>{esc(x.reference)}</span>") for x in model.exits]
+    return table(["from", "outcome", "probability", "mean delay (bed held)", "source"], rows, numeric=(), raw=True,
+                 caption="Named exits (what the handoffs and named exits leave is the default exit, 'discharged')")
+
+
 def _standard_inputs(model: Model) -> str:
     if not model.standards:
         return ""
@@ -201,7 +210,7 @@ def _simulated(result: SimulationResult, summary: Summary) -> str:
     parts.append(_fig(lambda ax: plot.pathway(result, ax, summary=summary), (11, 6.2),
                       "The mesosystem: clinical microsystems left to right from the entries, support microsystems "
                       "below; colour is simulated quality, node size visits, edge width transfers.", "pathway"))
-    parts += [_classes(model), _microsystems(model), _links(model), _standard_inputs(model)]
+    parts += [_classes(model), _microsystems(model), _links(model), _exit_inputs(model), _standard_inputs(model)]
     settings = [
         ("horizon", f"{sc.horizon / 1440:g} days of arrivals per replication; every journey followed to its end"),
         ("warm-up", f"{sc.warmup / 1440:g} days left out of the statistics"),
@@ -286,6 +295,11 @@ def _flow(result: SimulationResult, d: Summary) -> str:
                 for name, c in d.journeys.by_class.items()]
     parts = [table(["class", "journeys", "mean time in pathway", "median", "90th centile"], journeys,
                    caption="Journeys")]
+    if d.journeys.outcomes is not None:
+        outcomes = [(name, _pct(o.share), "n/a" if _given(o.count.mean) is None else f"{o.count.mean:,.1f}",
+                     _pct(o.exact)) for name, o in d.journeys.outcomes.items()]
+        parts.append(table(["outcome", "share of journeys (95% CI)", "journeys per replication", "exact share"],
+                           outcomes, caption="Outcomes: how the pathway's journeys ended (exact: from the routing)"))
     rows = []
     for name, m in d.microsystems.items():
         board = m.boarding

@@ -118,7 +118,7 @@ def estimate_run(scenario: Scenario) -> RunEstimate:
     stats = ReplicationStats.empty(
         n_classes=len(model.classes), n_nodes=len(model.microsystems), n_edges=len(model.handoffs),
         n_requests=len(model.requests), keep_values=False, n_standards=len(model.standards),
-        n_cells=1 + sum(len(g.labels) for g in model.groups))
+        n_cells=1 + sum(len(g.labels) for g in model.groups), n_outcomes=len(model.outcomes))
     stats_bytes = sum(a.nbytes for a in stats.to_arrays().values()) * reps
     return RunEstimate(journeys=journeys, visits=visits, rows=rows, record_bytes=rows * BYTES_PER_ROW,
                        stats_bytes=stats_bytes, queue_bytes=queue * BYTES_PER_WAITING,
