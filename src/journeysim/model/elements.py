@@ -609,6 +609,15 @@ class Microsystem:
     ...                    Step("closure", LogNormal(30, 0.3))], defects={"bleed": 0.01})
     >>> round(cath.service_mean, 2)
     62.76
+
+    A waiting room of 20, ambulances diverted when it is full, and patients who leave unseen:
+
+    >>> from journeysim.model.queues import Divert
+    >>> ed = Microsystem("ED", capacity=8, service=LogNormal(150, 0.8), queue_limit=20,
+    ...                  when_full_by_class={"ambulance": Divert("OtherED", delay=Fixed(15))},
+    ...                  patience=Exponential(240))
+    >>> ed.when_full_for("walk_in"), ed.when_full_for("ambulance").to, ed.queue_bounded
+    ('reject', 'OtherED', True)
     """
 
     name: str
