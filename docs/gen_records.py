@@ -6,9 +6,9 @@ from journeysim.engine.records import FIELDS
 
 HEADER = """# Records
 
-Every replication records seven long-format tables. In Python, `result.journeys()`, `result.visits()`,
-`result.handoffs()`, `result.requests()`, `result.defects()`, `result.standards()` and
-`result.activations()` return each as one pandas DataFrame over
+Every replication records eight long-format tables. In Python, `result.journeys()`, `result.visits()`,
+`result.handoffs()`, `result.requests()`, `result.defects()`, `result.standards()`,
+`result.activations()` and `result.unserved()` return each as one pandas DataFrame over
 all replications, with a `replication` column; `result.records[i].visits.to_frame()` gives one replication's.
 Coded columns (microsystem, class, handoff names) are pandas categoricals. Times are minutes from the start
 of the replication.

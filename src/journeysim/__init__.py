@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from .model.mesosystem import Model
     from .model.milestones import Group, Standard
     from .model.profiles import ArrivalProfile
+    from .model.queues import Divert
     from .model.scenario import Scenario
     from .model.traffic import OfferedLoad, offered_load
     from .outputs.eventlog import event_log, write_event_log
@@ -102,6 +103,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "model.mesosystem": ("Model",),
     "model.milestones": ("Group", "Standard"),
     "model.profiles": ("ArrivalProfile",),
+    "model.queues": ("Divert",),
     "model.scenario": ("Scenario",),
     "model.traffic": ("OfferedLoad", "offered_load"),
     "outputs.eventlog": ("event_log", "write_event_log"),
@@ -198,4 +200,5 @@ __all__ = [
     "write_event_log",
     "report_html",
     "write_report",
+    "Divert",
 ]

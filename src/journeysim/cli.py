@@ -568,7 +568,7 @@ def _analyze(args: argparse.Namespace) -> int:
         "journeysim_version": __version__,
         "quality": {
             "system": {"analytic": exact.system, "independent": independent.system,
-                       "analytic_excludes": ["standards"] if model.standards else []},
+                       "analytic_excludes": list(model.analytic_excludes)},
             "by_class": {k: {"analytic": v} for k, v in exact.by_class.items()},
             "leverage": [row.to_dict() for row in leverage],
         },

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from ..engine.aggregate import ReplicationStats
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, code
 from ..model.mesosystem import Model
+from ..model.queues import UNSERVED
 from ..run.results import RunResult
 from ..run.stats import Estimate, proportion_ci
 
@@ -222,6 +223,17 @@ class Replications:
         """Minutes boarded at microsystem ``i`` per visit of counted journeys, per replication."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.links("edge_blocked_sum")[:, self._out_edges(i)].sum(axis=1) / self.stack("node_visits")[:, i]
+
+    def unserved(self, i: int, how: str) -> Share:
+        """Arrivals at microsystem ``i`` in the flow window that ended ``how`` (``"rejected"``, ``"diverted"``,
+        ``"balked"`` or ``"reneged"``), out of every arrival there (visits and those not served)."""
+        counts = self.stack("unserved_n")[:, i, :]
+        return Share(counts[:, UNSERVED.index(how)], self.visits()[:, i] + counts.sum(axis=1))
+
+    def renege_wait_minutes(self, i: int) -> Floats:
+        """Mean minutes waited before reneging at microsystem ``i``, per replication (``nan`` if none reneged)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.stack("unserved_wait_sum")[:, i] / self.stack("unserved_n")[:, i, UNSERVED.index("reneged")]
 
     def _out_edges(self, i: int) -> list[int]:
         name = self.model.microsystems[i].name

@@ -81,6 +81,7 @@ from .summary import (
     SummaryData,
     SystemQuality,
     TimeInSystem,
+    Unserved,
 )
 from .text import render
 from .views import summary_html
@@ -142,6 +143,8 @@ class Summary(SummaryData):
                     "wait_min": plain(m.wait_minutes.mean),
                     "sojourn_min": plain(m.sojourn_minutes.mean),
                     "utilization": plain(m.utilization.mean),
+                    # the shares turned away or lost, only where a microsystem can lose patients
+                    **{f"{how}_share": plain(u.share.mean) for how, u in m.unserved.items()},
                 }
             )
         return pd.DataFrame(rows).set_index("microsystem")
@@ -266,9 +269,9 @@ def _quality(result: RunResult, reps: Replications, exact: ExactQuality) -> Qual
     model = reps.model
     pathway = reps.pathway
     return QualityResult(
-        # the graph's product of qualities cannot see time: missed standards are simulated only
-        system=SystemQuality(reps.quality(pathway).estimate(), exact.system,
-                             ("standards",) if model.standards else ()),
+        # the graph's product of qualities cannot see time or queues: missed standards and the queue
+        # rules' defects are simulated only
+        system=SystemQuality(reps.quality(pathway).estimate(), exact.system, model.analytic_excludes),
         by_class={name: ClassQuality(reps.quality([k]).estimate(), exact.by_class[name], k not in pathway)
                   for k, name in enumerate(model.class_names)},
         microsystems={m.name: _visits(reps.microsystem_quality(i)) for i, m in enumerate(model.microsystems)},
@@ -332,7 +335,22 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
             boarding=_boarding(reps, i),
             activation=_activation(reps, i),
             schedule=tuple(ScheduleSegment(t, cap, m.period_days) for t, cap, _ in m.segments()) if m.schedule else (),
+            **_unserved(reps, i),
         )
+    return out
+
+
+def _unserved(reps: Replications, i: int) -> dict[str, Unserved]:
+    """Arrivals at microsystem ``i`` turned away, balked or reneged, where its queue rules allow each."""
+    m = reps.model.microsystems[i]
+    ways = {"rejected": m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in reps.model.class_names),
+            "diverted": bool(m.diversions), "balked": m.balks, "reneged": m.has_patience}
+    out = {}
+    for how, possible in ways.items():
+        if possible:
+            share = reps.unserved(i, how)
+            wait = mean_ci(reps.renege_wait_minutes(i)) if how == "reneged" else None
+            out[how] = Unserved(int(share.successes.sum()), share.estimate(), wait)
     return out
 
 

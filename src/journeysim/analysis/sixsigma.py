@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import scipy.stats as sps
 
-from ..model.elements import Handoff
+from ..model.elements import Handoff, Microsystem
 from ..model.frailty import Frailty
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS
 from ..model.mesosystem import Model
@@ -127,6 +127,20 @@ def opportunity_tables(model: Model) -> tuple[Ints, Ints, Ints]:
     return node, edge, req
 
 
+def queue_opportunities(model: Model) -> Ints:
+    """Opportunities per arrival ``[node, class]`` for the defects of the queue rules: ``left_unseen`` where the
+    class may renege or balk, and each of ``rejected`` / ``diverted`` that is declared a defect where the class
+    finds the queue limited. Every arrival has them, served or not (the simulated figures only: the exact
+    analysis does not know the queue rules)."""
+    def full(m: Microsystem, k: str) -> int:
+        outcome = "rejected" if m.when_full_for(k) == "reject" else "diverted"
+        return int(m.queue_limit_for(k) is not None and outcome in m.full_is_defect)
+
+    return np.array([[int(m.patience_for(k) is not None or m.balks) + full(m, k) for k in model.class_names]
+                     for m in model.microsystems],
+                    dtype=np.int64).reshape(len(model.microsystems), len(model.classes))
+
+
 def _sigma(dpmo: float) -> float | None:
     if not math.isfinite(dpmo):
         return None
@@ -193,6 +207,7 @@ def _simulated(result: RunResult) -> SixSigmaSimulated:
     """The measures per replication of the recorded pathway journeys, and their CIs."""
     model = result.scenario.model
     node_opp, edge_opp, req_opp = opportunity_tables(model)
+    queue_opp = queue_opportunities(model) if model.has_queue_rules else None
     pathway = np.array([not k.background for k in model.classes])
     n_nodes, n_edges, n_req = len(model.microsystems), len(model.handoffs), len(model.requests)
     n_std, n_kinds = len(model.standards), len(HANDOFF_KINDS)
@@ -207,18 +222,22 @@ def _simulated(result: RunResult) -> SixSigmaSimulated:
             continue
         cls_of = np.full(int(j["journey"].max()) + 1, -1, dtype=np.int64)
         cls_of[j["journey"]] = j["class"]
-        v, h, q, s, d = rec.visits, rec.handoffs, rec.requests, rec.standards, rec.defects
-        in_v, in_h, in_q, in_s, in_d = (np.isin(t["journey"], ids) for t in (v, h, q, s, d))
+        v, h, q, s, d, u = rec.visits, rec.handoffs, rec.requests, rec.standards, rec.defects, rec.unserved
+        in_v, in_h, in_q, in_s, in_d, in_u = (np.isin(t["journey"], ids) for t in (v, h, q, s, d, u))
         opps = (node_opp[v["node"][in_v], cls_of[v["journey"][in_v]]].sum()
                 + edge_opp[h["handoff"][in_h], cls_of[h["journey"][in_h]]].sum()
                 + req_opp[q["request"][in_q], cls_of[q["journey"][in_q]]].sum()
                 + int(in_s.sum()))
+        if queue_opp is not None:  # an arrival not served is an occurrence of the microsystem too
+            opps += (queue_opp[v["node"][in_v], cls_of[v["journey"][in_v]]].sum()
+                     + queue_opp[u["node"][in_u], cls_of[u["journey"][in_u]]].sum())
         defects = float(j["defects"][counted].sum())
         # yields of each element: occurrences and defective occurrences
         occurrences = np.concatenate([
             np.bincount(v["node"][in_v], minlength=n_nodes),
             np.bincount(q["target"][in_q], minlength=n_nodes),
-        ]).reshape(2, n_nodes).sum(axis=0)
+            np.bincount(u["node"][in_u], minlength=n_nodes),
+        ]).reshape(3, n_nodes).sum(axis=0)
         counts: Floats = np.concatenate([
             occurrences, np.repeat(np.bincount(h["handoff"][in_h], minlength=n_edges), n_kinds),
             np.bincount(q["request"][in_q], minlength=n_req), np.bincount(s["standard"][in_s], minlength=n_std)])

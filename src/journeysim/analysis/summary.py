@@ -28,7 +28,7 @@ from .sixsigma import SixSigmaResult
 __all__ = [
     "Interval", "TimeInSystem", "OutcomeResult", "ClassJourneys", "JourneysResult", "SystemQuality", "ClassQuality",
     "ElementQuality", "RecoveryResult", "LinkQuality", "QualityResult", "Percentiles", "StandardCell", "StandardResult",
-    "Boarding", "Activation", "ScheduleSegment", "MicrosystemResult", "SummaryData",
+    "Boarding", "Activation", "ScheduleSegment", "MicrosystemResult", "SummaryData", "Unserved",
 ]
 
 #: A 95% confidence interval, ``None`` at an end that cannot be formed.
@@ -317,6 +317,32 @@ class Activation:
 
 
 @dataclass(frozen=True, slots=True)
+class Unserved:
+    """Arrivals at a microsystem that ended one way without a visit (rejected, diverted, balked or reneged).
+
+    Attributes
+    ----------
+    count : int
+        Such arrivals in the flow window, every replication.
+    share : Estimate
+        Their share of every arrival at the microsystem (visits and those not served).
+    wait_minutes : Estimate or None
+        For ``reneged``: the mean time waited before leaving the queue.
+    """
+
+    count: int
+    share: Estimate
+    wait_minutes: Estimate | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{count, share}``, and ``wait_minutes`` for those who reneged."""
+        out: dict[str, Any] = {"count": self.count, "share": self.share.to_dict()}
+        if self.wait_minutes is not None:
+            out["wait_minutes"] = self.wait_minutes.to_dict()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleSegment:
     """A piece of the weekly schedule: from this minute of the week, this capacity (``None``: unlimited).
 
@@ -358,6 +384,9 @@ class MicrosystemResult:
         Where patients board here, or a team is activated.
     schedule : tuple of ScheduleSegment
         The weekly capacities, when there is a schedule.
+    rejected, diverted, balked, reneged : Unserved or None
+        Arrivals turned away by a full queue, that balked or that reneged, where the
+        microsystem's queue rules make them possible (``None`` elsewhere).
     """
 
     kind: Literal["clinical", "support"]
@@ -375,9 +404,21 @@ class MicrosystemResult:
     boarding: Boarding | None = None
     activation: Activation | None = None
     schedule: tuple[ScheduleSegment, ...] = ()
+    rejected: Unserved | None = None
+    diverted: Unserved | None = None
+    balked: Unserved | None = None
+    reneged: Unserved | None = None
+
+    @property
+    def unserved(self) -> dict[str, Unserved]:
+        """The ways arrivals here could end without a visit, by name (empty without queue rules)."""
+        ways = (("rejected", self.rejected), ("diverted", self.diverted), ("balked", self.balked),
+                ("reneged", self.reneged))
+        return {name: u for name, u in ways if u is not None}
 
     def to_dict(self) -> dict[str, Any]:
-        """The figures by name; ``boarding``, ``activation`` and ``schedule`` only where they apply."""
+        """The figures by name; ``boarding``, ``activation``, ``schedule`` and the queue rules' only where they
+        apply."""
         out: dict[str, Any] = {
             "kind": self.kind, "capacity": _capacity(self.capacity), "visits": self.visits,
             "arrivals_per_day": self.arrivals_per_day.to_dict(), "wait_minutes": self.wait_minutes.to_dict(),
@@ -392,6 +433,8 @@ class MicrosystemResult:
             out["activation"] = self.activation.to_dict()
         if self.schedule:
             out["schedule"] = [s.to_dict() for s in self.schedule]
+        for name, u in self.unserved.items():
+            out[name] = u.to_dict()
         return out
 
 

@@ -164,6 +164,11 @@ def _flow_extras(micro: Mapping[str, MicrosystemResult]) -> list[str]:
                 f"  {name}: {b.boarded} patients boarded (kept their bed waiting for the next one), "
                 f"{_minutes(b.minutes_per_visit.mean)} per visit on average"
             )
+        if m.unserved:
+            ways = "; ".join(f"{how} {u.count} ({_ci(u.share, '{:.1f}%', 100).strip()})"
+                             + (f", after {_minutes(u.wait_minutes.mean).strip()} waiting" if u.wait_minutes else "")
+                             for how, u in m.unserved.items())
+            out.append(f"  {name}: not served: {ways}")
     return out
 
 
@@ -200,8 +205,11 @@ def _quality(d: SummaryData) -> list[str]:
         out.append(f"  {label:<18} {_ci(v.simulated, '{:.1f}%', 100):>24} {_pct(v.analytic):>30}")
     if background:
         out.append("  (bg) background class: shares capacity, left out of the pathway figure")
-    if q.system.analytic_excludes:
+    if "standards" in q.system.analytic_excludes:
         out.append("  exact: the graph's product leaves out missed standards (timeliness is simulated only)")
+    if "queue_rules" in q.system.analytic_excludes:
+        out.append("  exact: the graph's product leaves out full queues, balking and reneging (they depend on "
+                   "the queues: simulated only)")
     return out
 
 

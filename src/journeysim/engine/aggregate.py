@@ -23,13 +23,14 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS, code
+from ..model.queues import UNSERVED
 from .plan import CostTables
 
 __all__ = ["ReplicationStats", "TIS_BINS", "COST_COMPONENTS"]
@@ -99,6 +100,10 @@ class ReplicationStats:
     # raw minutes per standard and cell (index standard * cells + cell), when records are kept
     std_values: tuple[NDArray[np.float64], ...] | None = None
     journeys_total: int = 0
+    # arrivals in the flow window that ended without a visit, per [node, how] (UNSERVED), and the
+    # minutes those who reneged had waited, per node
+    unserved_n: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, len(UNSERVED))))
+    unserved_wait_sum: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def empty(
@@ -126,6 +131,7 @@ class ReplicationStats:
             class_outcome=z((n_classes, n_outcomes)),
             class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
             std_values=tuple(np.empty(0) for _ in range(n_standards * n_cells)) if keep_values else None,
+            unserved_n=z((n_nodes, len(UNSERVED))), unserved_wait_sum=z(n_nodes),
         )
 
     def add_tables(
@@ -216,6 +222,19 @@ class ReplicationStats:
         self.act_ahead_sum += np.bincount(an, weights=ahead, minlength=nn)
         self.act_wait_sum += np.bincount(an, weights=a["team_wait"][in_a], minlength=nn)
         self._add_standards(tables["standards"], first_counted, cells)
+        if "unserved" in tables:
+            self._add_unserved(tables["unserved"])
+
+    def _add_unserved(self, u: Mapping[str, NDArray]) -> None:
+        """Arrivals in the flow window that ended without a visit, by microsystem and how."""
+        if len(u["node"]) == 0:
+            return
+        nn = self.node_visits.size
+        inside = (u["arrival"] >= self.warmup) & (u["arrival"] < self.horizon)
+        node, how = u["node"][inside], u["ended"][inside]
+        self.unserved_n += np.bincount(node * len(UNSERVED) + how, minlength=nn * len(UNSERVED)).reshape(
+            nn, len(UNSERVED))
+        self.unserved_wait_sum += np.bincount(node, weights=u["wait"][inside], minlength=nn)
 
     def _add_costs(self, tables: Mapping[str, Mapping[str, NDArray]], first_counted: int, costs: CostTables) -> None:
         """Add the cost of each row of counted journeys to its class and component."""
@@ -289,6 +308,9 @@ class ReplicationStats:
                 kwargs[f.name] = tuple(np.asarray(arrays[k]) for k in keys) if keys else None
             elif f.name in scalars:
                 kwargs[f.name] = scalars[f.name](arrays[f.name])
+            elif f.name.startswith("unserved") and f.name not in arrays:  # written before queue rules existed
+                n = np.asarray(arrays["node_visits"]).size
+                kwargs[f.name] = np.zeros((n, len(UNSERVED)) if f.name == "unserved_n" else n)
             else:
                 kwargs[f.name] = np.asarray(arrays[f.name], dtype=float)
         return cls(**kwargs)

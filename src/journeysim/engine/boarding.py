@@ -28,13 +28,30 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from ..errors import SimulationError
 from .events import NORMAL, Callbacks
 from .plan import Plan
 from .state import Host, Node, Patient, Transfer
 
-__all__ = ["Blocked", "Boarding"]
+__all__ = ["Blocked", "Boarding", "Places"]
+
+
+class Places(Protocol):
+    """What boarding asks of the queue limits (:class:`~journeysim.engine.limits.QueueLimits`)."""
+
+    #: [node] -> the limits per class, or None where the queue has none
+    limits: list[tuple[int | None, ...] | None]
+
+    def take_place(self, pt: Patient, target: Node) -> bool:
+        """True, and a place is held for ``pt``, if ``target``'s limited queue has room."""
+
+    def boarded(self, entry: Blocked, target: Node) -> None:
+        """``entry`` joined ``target``'s full queue and moves up when a place frees."""
+
+    def unboarded(self, pt: Patient, target: Node) -> None:
+        """``pt``'s entry got a free bed at ``target``."""
 
 
 class Blocked:
@@ -54,10 +71,12 @@ class Blocked:
 class Boarding:
     """Boarding of one replication: who holds a bed waiting for which microsystem."""
 
-    __slots__ = ("host", "schedule", "replication", "blocked", "waits_for", "max_cap", "reserved")
+    __slots__ = ("host", "schedule", "replication", "blocked", "waits_for", "max_cap", "reserved", "places")
 
-    def __init__(self, host: Host, p: Plan, replication: int) -> None:
+    def __init__(self, host: Host, p: Plan, replication: int, places: Places | None = None) -> None:
         self.host = host
+        #: the queue limits, where a model has some (a boarding patient then waits only while the queue is full)
+        self.places = places
         self.schedule = host.schedule
         self.replication = replication
         n = len(p.nodes)
@@ -82,22 +101,30 @@ class Boarding:
             self.host.wake(target, t)
         if target.busy < target.cap:
             return False
+        places = self.places
+        if places is not None and places.limits[target.index] is not None:
+            if places.take_place(pt, target):
+                return False  # a place in the target's queue is held: the patient leaves the bed for it
+            places.boarded(self.block(pt, node, edge, t, nd), target)
+            return True
         self.block(pt, node, edge, t, nd)
         return True
 
-    def block(self, pt: Patient, node: Node, edge: Transfer, t: float, nd: int) -> None:
-        """``pt`` keeps its bed at ``node`` and queues for a bed at the handoff's target."""
+    def block(self, pt: Patient, node: Node, edge: Transfer, t: float, nd: int) -> Blocked:
+        """``pt`` keeps its bed at ``node`` and queues for a bed at the handoff's target (its entry there)."""
         target = edge.target
         pt.work_end = t
         pt.vdef = nd
         pt.edge = edge
         pt.blocked_at = t
-        target.queues[pt.rank].append(Blocked(self, pt))
+        entry = Blocked(self, pt)
+        target.queues[pt.rank].append(entry)
         target.nwait += 1
         i, j = node.index, target.index
         self.blocked[i] += 1
         self.waits_for[i][j] = self.waits_for[i].get(j, 0) + 1
         self.check_deadlock(t)
+        return entry
 
     def unblock(self, pt: Patient, target: Node, t: float) -> None:
         """A bed at ``target`` is free for a boarding patient: it is held for them during the transfer."""
@@ -105,6 +132,8 @@ class Boarding:
         edge = pt.edge
         if edge is None:
             raise SimulationError(f"a boarding patient (journey {pt.jid}) has no handoff")
+        if self.places is not None:
+            self.places.unboarded(pt, target)
         target.busy += 1
         self.blocked[node.index] -= 1
         self.waits_for[node.index][target.index] -= 1
@@ -119,6 +148,19 @@ class Boarding:
             self.schedule(pt, NORMAL, d)
         else:
             self.arrive_reserved(pt, target, t)
+
+    def move_up(self, pt: Patient, target: Node, t: float) -> float:
+        """``pt``, boarding for ``target``, leaves its bed for a place in ``target``'s limited queue (held by the
+        caller): the bed is freed and the handoff made. Returns the handoff's delay."""
+        node = pt.node
+        edge = pt.edge
+        if edge is None:
+            raise SimulationError(f"a boarding patient (journey {pt.jid}) has no handoff")
+        self.blocked[node.index] -= 1
+        self.waits_for[node.index][target.index] -= 1
+        self.host.release(pt, node, pt.work_end, t, pt.vdef)
+        pt.edge = None
+        return self.host.depart(pt, edge, t, t - pt.blocked_at)
 
     def arrive_reserved(self, pt: Patient, node: Node, t: float) -> None:
         """``pt`` arrives at the bed held for it (unless it waits for the team, keeping the bed held)."""

@@ -16,8 +16,9 @@ server or queue (:meth:`Kernel.arrive`, :meth:`Kernel.start`), finish their visi
 (:meth:`Kernel.leave`). What only some models do belongs to a **concern**, one
 module each: :mod:`~journeysim.engine.defects`, :mod:`~journeysim.engine.support`,
 :mod:`~journeysim.engine.schedules` (capacity schedules, activation),
-:mod:`~journeysim.engine.timeliness` (milestones, standards) and
-:mod:`~journeysim.engine.boarding`. A concern fills fields of the per-visit and
+:mod:`~journeysim.engine.timeliness` (milestones, standards),
+:mod:`~journeysim.engine.boarding`, :mod:`~journeysim.engine.limits` (queue limits,
+diversion, balking) and :mod:`~journeysim.engine.patience` (reneging). A concern fills fields of the per-visit and
 per-handoff records (:mod:`journeysim.engine.state`) at wiring time; the kernel
 calls it only where such a field is not ``None``. ``docs/architecture.md`` ("The
 engine: a kernel and its concerns") is the contract for adding one.
@@ -54,6 +55,8 @@ from .boarding import Boarding
 from .defects import Defects
 from .events import NORMAL, Callbacks, environment
 from .exits import Exits
+from .limits import QueueLimits
+from .patience import Patience
 from .plan import ClassPlan, Plan, plan
 from .recorder import VISIT_FIELDS, Columns, Recorder
 from .records import Records
@@ -148,6 +151,7 @@ class Kernel:
         "in_system", "first_counted", "flush_at", "next_jid", "add_visit", "add_handoff", "add_journey",
         "defects", "capacity", "activation", "timeliness", "support", "boarding", "sources",
         "finished", "transferred", "held", "exits",
+        "finished", "transferred", "held", "limits", "patience",
     )
 
     def __init__(self, p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int,
@@ -227,16 +231,22 @@ class Kernel:
     def wire(self, p: Plan, samplers: Samplers, transfers: list[list[Transfer]]) -> None:
         """Make the concerns and let each fill its fields; arrival handlers run in this order."""
         self.capacity = CapacitySchedules(self, p, self.horizon)
+        self.limits = QueueLimits(self, p, samplers)
         self.defects = Defects(self, p, samplers)
         self.activation = Activation(self, p, samplers)
         self.timeliness = Timeliness(self, p, self.activation)
         self.support = Support(self, p, samplers, self.defects)
         self.boarding = Boarding(self, p, self.replication)
         self.exits = Exits(self, p, samplers)
+        self.boarding = Boarding(self, p, self.replication,
+                                 self.limits if any(np_.queue is not None for np_ in p.nodes) else None)
+        self.patience = Patience(self, p, samplers, self.limits)
         self.capacity.wire()
+        self.limits.wire(p, self.boarding)  # after the capacity is brought up to date, before any other arrival work
         self.defects.wire(p, self.nodes, transfers)
         self.timeliness.wire(p, transfers)
         self.activation.wire(p)
+        self.patience.wire()  # last: only a patient who will queue draws its patience
         self.support.wire(p, samplers)
         self.boarding.wire(p, transfers)
         self.exits.wire()
@@ -346,6 +356,8 @@ class Kernel:
                 nxt = q.popleft()
                 if type(nxt) is Patient:
                     self.start(nxt, node, t)
+                    if node.room is not None:  # a place in a limited queue is free for a boarding patient
+                        node.room(node, t)
                 else:
                     nxt.granted(node, t)
                 return

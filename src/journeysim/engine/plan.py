@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Literal, NamedTuple
 
@@ -48,6 +48,7 @@ from ..model.kinds import HANDOFF_KINDS, REQUEST_KINDS
 from ..model.mesosystem import Model
 from ..model.milestones import Atom
 from ..model.profiles import MINUTES_PER_DAY, MINUTES_PER_WEEK, ArrivalProfile
+from ..model.queues import LEFT_UNSEEN, UNSERVED, Divert
 
 __all__ = [
     "Plan", "plan", "UNLIMITED",
@@ -55,7 +56,7 @@ __all__ = [
     "Timed", "StepPlan", "StepsPlan", "ActivationPlan", "Hook", "StepHook",
     "Route", "ExitsPlan", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
     "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
-    "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables",
+    "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables", "QueuePlan",
 ]
 
 UNLIMITED = 1 << 62
@@ -247,6 +248,37 @@ class NodeClassPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class QueuePlan:
+    """A microsystem's queue rules (:mod:`journeysim.model.queues`), per class where they may differ."""
+
+    #: [class] -> patients who may wait (None: no limit for the class)
+    limits: tuple[int | None, ...]
+    #: [class] -> where a full queue sends the class, and the travel time; None: rejected
+    divert: tuple[tuple[int, Timed] | None, ...]
+    #: defect codes of a rejection and of a diversion, None where it is not a defect
+    rejected_defect: int | None
+    diverted_defect: int | None
+    #: [class] -> patience, or None (waits as long as it takes)
+    patience: tuple[Timed | None, ...]
+    #: where those who renege or balk go (None: out of the pathway)
+    renege_to: int | None
+    balk_at: int | None
+    balk_probabilities: tuple[float, ...]
+    #: defect code of leaving unseen (reneged or balked), or -1
+    left_unseen: int
+
+    @property
+    def limited(self) -> bool:
+        """Whether some class finds the queue limited."""
+        return any(n is not None for n in self.limits)
+
+    @property
+    def balks(self) -> bool:
+        """Whether patients may balk."""
+        return self.balk_at is not None or bool(self.balk_probabilities)
+
+
+@dataclass(frozen=True, slots=True)
 class NodePlan:
     """A microsystem."""
 
@@ -263,6 +295,8 @@ class NodePlan:
     by_class: tuple[NodeClassPlan, ...]
     #: minutes after which the capacity and team-ready schedules repeat (a week unless ``period_days``)
     period: float = MINUTES_PER_WEEK
+    #: the queue rules (limit, diversion, patience, balking), or None when it has none
+    queue: QueuePlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +463,7 @@ class Plan:
             },
             "standards": {"standard": tuple(s.name for s in self.standards), "class": classes, "entry": nodes},
             "activations": {"node": nodes},
+            "unserved": {"class": classes, "node": nodes, "ended": UNSERVED, "to": nodes},
         }
 
 
@@ -506,6 +541,9 @@ class _Compiler:
         if model.standards:
             self.code("not_met")
         nodes = tuple(self.node(i, m) for i, m in enumerate(model.microsystems))
+        # the queue rules' defect codes come after every microsystem's own, so other models keep theirs
+        nodes = tuple(n if (q := self.queue(m)) is None else replace(n, queue=q)
+                      for n, m in zip(nodes, model.microsystems))
         return Plan(
             model=model,
             nodes=nodes,
@@ -582,6 +620,35 @@ class _Compiler:
         given = accumulate(x.probability.get(class_name) / leaving for x in named)
         return ExitsPlan(f"outcome/{m.name}", tuple(self.outcome(x.name) for x in named),
                          tuple(min(1.0, c) for c in given), tuple(_exit_delay(x, class_name) for x in named))
+    def queue(self, m: Microsystem) -> QueuePlan | None:
+        """The queue rules of ``m``, or None when it has none."""
+        if not (m.has_queue_limit or m.has_patience or m.balks):
+            return None
+        classes = self.model.class_names
+
+        def divert(k: str) -> tuple[int, Timed] | None:
+            rule = m.when_full_for(k)
+            if not isinstance(rule, Divert):
+                return None
+            own = f"[{k}]" if k in m.when_full_by_class else ""
+            return self.index[rule.to], Timed(f"divert/{m.name}{own}", rule.delay)
+
+        def patience(k: str) -> Timed | None:
+            d = m.patience_for(k)
+            own = f"[{k}]" if k in m.patience_by_class else ""
+            return None if d is None else Timed(f"patience/{m.name}{own}", d)
+
+        return QueuePlan(
+            limits=tuple(m.queue_limit_for(k) for k in classes),
+            divert=tuple(divert(k) for k in classes),
+            rejected_defect=self.code("rejected") if "rejected" in m.full_is_defect else None,
+            diverted_defect=self.code("diverted") if "diverted" in m.full_is_defect else None,
+            patience=tuple(patience(k) for k in classes),
+            renege_to=None if m.renege_to is None else self.index[m.renege_to],
+            balk_at=m.balk_at,
+            balk_probabilities=m.balk_probabilities,
+            left_unseen=self.code(LEFT_UNSEEN) if m.has_patience or m.balks else -1,
+        )
 
     @staticmethod
     def team_ready(m: Microsystem, pieces: tuple[tuple[float, int | None, Distribution | None], ...]

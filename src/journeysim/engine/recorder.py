@@ -45,6 +45,7 @@ _DEFECT: Fields = (("journey", _I8), ("time", _F8), ("element", _I8), ("defect",
 _STANDARD: Fields = (("journey", _I8), ("standard", _I8), ("class", _I8), ("entry", _I8), ("start", _F8),
                      ("end", _F8), ("met", np.bool_))
 _ACTIVATION: Fields = (("journey", _I8), ("node", _I8), ("activated", _F8), ("ready", _F8), ("arrival", _F8))
+_UNSERVED: Fields = (("journey", _I8), ("node", _I8), ("arrival", _F8), ("end", _F8), ("ended", _I8), ("to", _I8))
 
 
 class Recorder:
@@ -52,7 +53,7 @@ class Recorder:
 
     __slots__ = ("journeys", "visits", "handoffs", "requests", "defects", "standards", "activations", "class_of",
                  "add_journey", "add_visit", "add_handoff", "add_request", "add_defect", "add_standard",
-                 "add_activation")
+                 "add_activation", "unserved", "add_unserved")
 
     def __init__(self) -> None:
         self.journeys: list[float] = []
@@ -72,6 +73,9 @@ class Recorder:
         self.add_defect = self.defects.append
         self.add_standard = self.standards.append
         self.add_activation = self.activations.append
+        #: arrivals that ended without service (queue limits, balking, reneging)
+        self.unserved: list[tuple[int, int, float, float, int, int]] = []
+        self.add_unserved = self.unserved.append
 
     def pending(self) -> int:
         """Numbers held in the visit and request rows: summary mode reduces the rows past a threshold of it."""
@@ -80,7 +84,7 @@ class Recorder:
     def clear(self) -> None:
         """Drop the rows (not the classes of the journeys)."""
         for rows in (self.journeys, self.visits, self.handoffs, self.requests, self.defects, self.standards,
-                     self.activations):
+                     self.activations, self.unserved):
             rows.clear()
 
     def tables(self, p: Plan) -> dict[str, Columns]:
@@ -96,11 +100,14 @@ class Recorder:
         a = _columns(self.activations, _ACTIVATION)
         a["ahead"] = a["arrival"] - a["activated"]
         a["team_wait"] = np.clip(a["ready"] - a["arrival"], 0.0, None)
+        u = _columns(self.unserved, _UNSERVED)
+        u["wait"] = u["end"] - u["arrival"]
         klass = np.frombuffer(self.class_of, dtype=np.uint16)
-        visits, handoffs, requests, defects = (_with_class(t, klass) for t in (visits, handoffs, requests, defects))
+        visits, handoffs, requests, defects, u = (_with_class(t, klass)
+                                                  for t in (visits, handoffs, requests, defects, u))
         del klass  # release the buffer: the engine appends to ``class_of`` again
         return {"journeys": journeys, "visits": visits, "handoffs": handoffs, "requests": requests,
-                "defects": defects, "standards": standards, "activations": a}
+                "defects": defects, "standards": standards, "activations": a, "unserved": u}
 
 
 def _flat_columns(flat: list[float], fields: Fields) -> Columns:

@@ -145,6 +145,22 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "team_wait": "max(0, ready - arrival): time the patient waited for the team.",
             }
         ),
+        "unserved": FrozenMap(
+            {
+                "journey": "Journey id; one row per arrival at a microsystem that ended without a visit "
+                "(only where a microsystem has a queue limit, patience or balking).",
+                "class": "Patient class of the journey.",
+                "node": "Microsystem the patient arrived at and was not served by.",
+                "arrival": "Time the patient arrived at the microsystem.",
+                "end": "Time the patient left it: the arrival for 'rejected', 'diverted' and 'balked', the end "
+                "of its patience for 'reneged'.",
+                "ended": "How: 'rejected' or 'diverted' (the queue was full), 'balked' (did not join the queue) "
+                "or 'reneged' (left the queue when its patience ran out).",
+                "to": "Microsystem the patient went to next (the diversion's, or renege_to); empty when the "
+                "journey ended here.",
+                "wait": "end - arrival: time queued before reneging (0 for the others).",
+            }
+        ),
     }
 )
 
@@ -203,7 +219,7 @@ class Records:
     horizon, warmup : float
         Minutes; arrivals stopped at ``horizon`` and every journey that arrived
         before it was followed until it left the pathway.
-    journeys, visits, handoffs, requests, defects, standards, activations : Table
+    journeys, visits, handoffs, requests, defects, standards, activations, unserved : Table
         See :data:`FIELDS`.
     """
 
@@ -217,6 +233,7 @@ class Records:
     defects: Table
     standards: Table
     activations: Table
+    unserved: Table
 
     @classmethod
     def from_columns(
@@ -251,4 +268,5 @@ class Records:
             "defects": self.defects,
             "standards": self.standards,
             "activations": self.activations,
+            "unserved": self.unserved,
         }

@@ -108,7 +108,8 @@ class Waiting(Protocol):
 class Node:
     """A microsystem during a replication: its servers, its queues, and its visits' records by class."""
 
-    __slots__ = ("index", "name", "busy", "cap", "nwait", "queues", "visits", "exit_delay", "draw_exit", "dormant")
+    __slots__ = ("index", "name", "busy", "cap", "nwait", "queues", "visits", "exit_delay", "draw_exit", "dormant",
+                 "room")
 
     def __init__(self, index: int, name: str, capacity: int, n_ranks: int) -> None:
         self.index = index
@@ -125,6 +126,9 @@ class Node:
         self.draw_exit: Sampler | None = None
         #: schedules: the capacity tick that sleeps after the horizon, else None
         self.dormant: OwnEvent | None = None
+        #: queue limits: called as ``room(node, t)`` when a queued patient starts its visit, where
+        #: patients may board elsewhere for a place in this limited queue; else None
+        self.room: Callable[[Node, float], None] | None = None
 
 
 class Visit:

@@ -54,6 +54,7 @@ from ..model.frailty import Frailty
 from ..model.mesosystem import Model
 from ..model.milestones import Group, Standard
 from ..model.profiles import ArrivalProfile, check_period_days
+from ..model.queues import Divert
 from ..model.scenario import Scenario
 
 __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution",
@@ -81,8 +82,12 @@ _NODE_KEYS = (
     "name", "kind", "capacity", "service", "steps", "service_by_class", "steps_by_class",
     "defect", "defects", "defect_per_wait_hour", "defect_per_occupant", "exit_delay", "schedule", "team_ready",
     "activated_for", "activation", "cost",
-    "reference", "remove", "period_days",
+    "period_days",
+    "queue_limit", "queue_limit_by_class", "when_full", "when_full_by_class", "full_is_defect",
+    "patience", "patience_by_class", "renege_to", "balk_at", "balk_probabilities",
+    "reference", "remove",
 )
+_DIVERT_KEYS = ("divert", "delay")
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
 _ACTIVATION_KEYS = ("at", "probability", "lag")
 _REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
@@ -705,7 +710,8 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
     activation = [_parse_activation(c.child(f"activation[{i}]"), x) for i, x in enumerate(_list(c, t, "activation"))]
     if "name" not in t or service is None or exit_delay is None or len(c.problems) > before:
         return None
-    return _element(c, Microsystem, name=t["name"], kind=t.get("kind", "clinical"),
+    queue = _parse_queue(c, t)  # after the check above: its problems do not hide the microsystem's others
+    return _element(c, Microsystem, **queue, name=t["name"], kind=t.get("kind", "clinical"),
                     capacity=t.get("capacity", "unlimited"), service=service, defect=t.get("defect"),
                     defects=dict(defects), reference=t.get("reference", ""),
                     service_by_class={**by_class, **step_tables}, exit_delay=exit_delay,
@@ -713,6 +719,44 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
                     defect_per_wait_hour=t.get("defect_per_wait_hour", 0.0),
                     defect_per_occupant=t.get("defect_per_occupant", 0.0),
                     activation=activation, cost=t.get("cost"), period_days=period)
+
+
+def _parse_when_full(c: Collector, path: str, value: Any) -> Any:
+    """``"reject"`` or ``{ divert = "OtherED", delay = ... }``, as the model takes it (problems in ``c``)."""
+    if not isinstance(value, Mapping):
+        return value  # "reject", or a wrong value the model names
+    sub = c.child(path)
+    _unknown_keys(sub, value, _DIVERT_KEYS)
+    if "divert" not in value:
+        sub.add("divert", "is required: the microsystem the patients are sent to")
+        return None
+    delay = parse_distribution(value.get("delay", 0.0), c, f"{path}.delay")
+    if delay is None or not isinstance(value["divert"], str):
+        if delay is not None:
+            sub.add("divert", f"must name a microsystem, got {value['divert']!r}")
+        return None
+    return _element(sub, Divert, to=value["divert"], delay=delay)
+
+
+def _parse_queue(c: Collector, t: Mapping[str, Any]) -> dict[str, Any]:
+    """The queue rules of a microsystem table, as keyword arguments of Microsystem (those given).
+
+    A rule that cannot be read is recorded in ``c`` and stands in as a harmless value, so that
+    the microsystem's other keys are still checked and every problem is listed at once.
+    """
+    out: dict[str, Any] = {k: t[k] for k in ("queue_limit", "queue_limit_by_class", "full_is_defect", "renege_to",
+                                             "balk_at", "balk_probabilities") if k in t}
+    if "when_full" in t:
+        out["when_full"] = _parse_when_full(c, "when_full", t["when_full"]) or "reject"
+    if "when_full_by_class" in t:
+        out["when_full_by_class"] = _by_class_table(c, t, "when_full_by_class",
+                                                    lambda v, path: _parse_when_full(c, path, v))
+    if "patience" in t:
+        out["patience"] = parse_distribution(t["patience"], c, "patience") or Fixed(0.0)
+    if "patience_by_class" in t:
+        out["patience_by_class"] = _by_class_table(c, t, "patience_by_class",
+                                                   lambda v, path: parse_distribution(v, c, path))
+    return out
 
 
 def _list(c: Collector, t: Mapping[str, Any], key: str) -> list[Any]:

@@ -49,7 +49,9 @@ def model_warnings(model: Model, load: Mapping[str, OfferedLoad] | None = None) 
             out.append(Problem(path, "no patient will visit this microsystem: every route to it has probability 0 "
                                      "or is taken only by classes with arrival rate 0; its results are empty"))
         rho = load[m.name]
-        if rho.unstable:
+        # a queue bounded by construction (a limit, balking, patience) cannot grow with the horizon: the
+        # excess load is turned away or lost, which the run's rejected/balked/reneged shares report
+        if rho.unstable and not m.queue_bounded:
             out.append(Problem(path, f"offered load {rho.load:.3g} >= 1: {rho.erlangs:.3g} servers busy on average "
                                      f"for {rho.servers:.3g}; unstable, so its queue and waits grow with the horizon"))
     return out

@@ -34,6 +34,16 @@ from .clock import Window
 from .distributions import Distribution, Exponential, Fixed
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS, code
 from .profiles import ArrivalProfile, check_period_days
+from .queues import (
+    Divert,
+    WhenFull,
+    check_balk_probabilities,
+    check_by_class,
+    check_full_is_defect,
+    check_limit,
+    check_patience,
+    check_when_full,
+)
 
 __all__ = [
     "ByClass",
@@ -565,6 +575,37 @@ class Microsystem:
         Monday 00:00. Shifts given by day names apply in every week of the period
         (which must then be whole weeks); shifts given by day numbers
         (``Window(days=(0, 1, 8), weekly=False)``) on those days of the period.
+    queue_limit : int or None
+        Patients who may wait here, not counting those in service (``None``: no
+        limit; ``0``: a loss system). A patient who arrives while every server is
+        busy and the queue is full is handled by ``when_full``. A boarding handoff
+        into this microsystem keeps the bed behind only while its queue is full.
+    queue_limit_by_class : mapping of str to int
+        The limit seen by the classes that differ from ``queue_limit``.
+    when_full : "reject" or Divert
+        ``"reject"``: the patient leaves the pathway here (recorded ``rejected``);
+        a :class:`~journeysim.model.queues.Divert`: the patient goes to another
+        microsystem (recorded ``diverted``).
+    when_full_by_class : mapping of str to "reject" or Divert
+        ``when_full`` of the classes that differ.
+    full_is_defect : bool, str or sequence of str
+        Which of ``"rejected"`` and ``"diverted"`` is a defect of the journey (of
+        this microsystem, named so); ``True`` for both.
+    patience : Distribution or None
+        How long a patient will wait for a server here; one who has waited that
+        long leaves the queue (recorded ``reneged``, a journey defect named
+        ``left_unseen`` of this microsystem).
+    patience_by_class : mapping of str to Distribution
+        Patience of the classes that differ from ``patience``.
+    renege_to : str or None
+        Where those who renege or balk go: a clinical microsystem, or ``None`` to
+        leave the pathway.
+    balk_at : int or None
+        A patient who must wait and finds this many or more waiting never joins
+        (recorded ``balked``, a ``left_unseen`` defect).
+    balk_probabilities : sequence of float
+        Instead of ``balk_at``: the probability of balking on finding 0, 1, 2...
+        waiting (the last value holds for longer queues).
 
     Examples
     --------
@@ -573,6 +614,15 @@ class Microsystem:
     ...                    Step("closure", LogNormal(30, 0.3))], defects={"bleed": 0.01})
     >>> round(cath.service_mean, 2)
     62.76
+
+    A waiting room of 20, ambulances diverted when it is full, and patients who leave unseen:
+
+    >>> from journeysim.model.queues import Divert
+    >>> ed = Microsystem("ED", capacity=8, service=LogNormal(150, 0.8), queue_limit=20,
+    ...                  when_full_by_class={"ambulance": Divert("OtherED", delay=Fixed(15))},
+    ...                  patience=Exponential(240))
+    >>> ed.when_full_for("walk_in"), ed.when_full_for("ambulance").to, ed.queue_bounded
+    ('reject', 'OtherED', True)
     """
 
     name: str
@@ -592,6 +642,16 @@ class Microsystem:
     defect_per_occupant: float
     cost: Cost | None
     period_days: int
+    queue_limit: int | None
+    queue_limit_by_class: Mapping[str, int]
+    when_full: WhenFull
+    when_full_by_class: Mapping[str, WhenFull]
+    full_is_defect: tuple[str, ...]
+    patience: Distribution | None
+    patience_by_class: Mapping[str, Distribution]
+    renege_to: str | None
+    balk_at: int | None
+    balk_probabilities: tuple[float, ...]
 
     def __init__(
         self,
@@ -612,6 +672,16 @@ class Microsystem:
         defect_per_occupant: float = 0.0,
         cost: Cost | Mapping[str, object] | None = None,
         period_days: int = 7,
+        queue_limit: int | None = None,
+        queue_limit_by_class: Mapping[str, int] | None = None,
+        when_full: WhenFull = "reject",
+        when_full_by_class: Mapping[str, WhenFull] | None = None,
+        full_is_defect: bool | str | Sequence[str] = False,
+        patience: Distribution | None = None,
+        patience_by_class: Mapping[str, Distribution] | None = None,
+        renege_to: str | None = None,
+        balk_at: int | None = None,
+        balk_probabilities: Sequence[float] = (),
     ) -> None:
         c = Collector()
         check_name(c, "name", name, forbid=_NODE_NAME)
@@ -643,7 +713,87 @@ class Microsystem:
             activated_for = None
         _set(self, "activated_for", None if activated_for is None else tuple(str(x) for x in activated_for))
         self._check_activation(c)
+        self._set_queue(c, queue_limit, queue_limit_by_class, when_full, when_full_by_class, full_is_defect,
+                        patience, patience_by_class, renege_to, balk_at, balk_probabilities)
         c.raise_if_any()
+
+    def _set_queue(self, c: Collector, queue_limit: object, queue_limit_by_class: object, when_full: object,
+                   when_full_by_class: object, full_is_defect: object, patience: object, patience_by_class: object,
+                   renege_to: object, balk_at: object, balk_probabilities: object) -> None:
+        """The queue rules (:mod:`journeysim.model.queues`), checked; every problem named by its key."""
+        _set(self, "queue_limit", check_limit(c, "queue_limit", queue_limit))
+        _set(self, "queue_limit_by_class", FrozenMap({
+            k: n for k, v in check_by_class(c, "queue_limit_by_class", queue_limit_by_class).items()
+            if (n := check_limit(c, f"queue_limit_by_class.{k}", v)) is not None}))
+        _set(self, "when_full", check_when_full(c, "when_full", when_full))
+        _set(self, "when_full_by_class", FrozenMap({
+            k: check_when_full(c, f"when_full_by_class.{k}", v)
+            for k, v in check_by_class(c, "when_full_by_class", when_full_by_class).items()}))
+        _set(self, "full_is_defect", check_full_is_defect(c, full_is_defect))
+        _set(self, "patience", check_patience(c, "patience", patience))
+        by_class = {k: check_patience(c, f"patience_by_class.{k}", v)
+                    for k, v in check_by_class(c, "patience_by_class", patience_by_class).items()}
+        _set(self, "patience_by_class", FrozenMap({k: v for k, v in by_class.items() if v is not None}))
+        if renege_to is not None and (not isinstance(renege_to, str) or not renege_to):
+            c.add("renege_to", f"must name a clinical microsystem, got {renege_to!r}")
+            renege_to = None
+        _set(self, "renege_to", renege_to)
+        _set(self, "balk_at", check_limit(c, "balk_at", balk_at))
+        _set(self, "balk_probabilities", check_balk_probabilities(c, balk_probabilities))
+        limited = self.queue_limit is not None or bool(self.queue_limit_by_class)
+        if not limited:
+            if self.when_full != "reject" or self.when_full_by_class:
+                c.add("when_full", "says what a full queue does, but the microsystem has no queue_limit")
+            if self.full_is_defect:
+                c.add("full_is_defect", "needs a queue_limit: without one the queue is never full")
+        if balk_at is not None and balk_probabilities:
+            c.add("balk_probabilities", "give either balk_at (a threshold) or balk_probabilities, not both")
+        if renege_to is not None and not self.has_patience and not self.balks:
+            c.add("renege_to", "says where those who leave the queue go, but the microsystem has no patience "
+                  "or balking")
+        if self.kind == "support" and (limited or self.has_patience or self.balks):
+            c.add("kind", "queue_limit, patience and balking are for clinical microsystems; a support one "
+                  "serves every request")
+
+    @property
+    def has_queue_limit(self) -> bool:
+        """Whether some class finds the queue limited here."""
+        return self.queue_limit is not None or bool(self.queue_limit_by_class)
+
+    def queue_limit_for(self, class_name: str) -> int | None:
+        """The queue limit seen by ``class_name`` (``None``: no limit)."""
+        return self.queue_limit_by_class.get(class_name, self.queue_limit)
+
+    def when_full_for(self, class_name: str) -> WhenFull:
+        """What a full queue does to ``class_name``: ``"reject"`` or a :class:`~journeysim.model.queues.Divert`."""
+        return self.when_full_by_class.get(class_name, self.when_full)
+
+    @property
+    def has_patience(self) -> bool:
+        """Whether some class may renege here."""
+        return self.patience is not None or bool(self.patience_by_class)
+
+    def patience_for(self, class_name: str) -> Distribution | None:
+        """The patience of ``class_name`` here (``None``: waits as long as it takes)."""
+        return self.patience_by_class.get(class_name, self.patience)
+
+    @property
+    def balks(self) -> bool:
+        """Whether patients may balk here."""
+        return self.balk_at is not None or bool(self.balk_probabilities)
+
+    @property
+    def diversions(self) -> tuple[Divert, ...]:
+        """The diversions of every class, each once."""
+        rules = [self.when_full, *self.when_full_by_class.values()]
+        return tuple(dict.fromkeys(r for r in rules if isinstance(r, Divert)))
+
+    @property
+    def queue_bounded(self) -> bool:
+        """Whether the queue cannot grow without bound whatever the load (a limit, balking
+        by a threshold or with certainty, or patience, for every class)."""
+        return (self.queue_limit is not None or self.balk_at is not None or self.patience is not None
+                or (bool(self.balk_probabilities) and self.balk_probabilities[-1] == 1.0))
 
     def _check_activation(self, c: Collector) -> None:
         if self.team_ready is not None:

@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -44,6 +44,7 @@ from .exits import Exit, outcome_names
 from .frailty import Frailty
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
+from .queues import Divert
 
 __all__ = ["Model"]
 
@@ -129,6 +130,18 @@ class Model:
                                                                         *self.requests)
         return any(x.cost is not None for x in elements) or any(s.cost for s in self.standards)
 
+    @property
+    def has_queue_rules(self) -> bool:
+        """True if some microsystem has a queue limit, patience or balking (:mod:`journeysim.model.queues`):
+        journeys then end or turn on the congestion, which the exact (graph) analysis cannot see."""
+        return any(m.has_queue_limit or m.has_patience or m.balks for m in self.microsystems)
+
+    @property
+    def analytic_excludes(self) -> tuple[str, ...]:
+        """What the exact (graph) quality leaves out: ``"standards"`` (missed standards depend on time) and
+        ``"queue_rules"`` (rejections, diversions, balking and reneging depend on the queues)."""
+        return (("standards",) if self.standards else ()) + (("queue_rules",) if self.has_queue_rules else ())
+
     def check(self, c: Collector, *, flow: bool = True) -> None:
         """Add the whole-model problems to ``c``.
 
@@ -140,6 +153,8 @@ class Model:
         self._check_names(c)
         self._check_references(c, self._nodes)
         self._check_timeliness(c)
+        if not c.problems:
+            self._check_diversion_loops(c)
         if flow and not c.problems:
             self._check_routing(c)
         if flow and not c.problems:
@@ -276,10 +291,12 @@ class Model:
         for i, m in enumerate(self.microsystems):
             for d in m.defects:
                 self._check_class_table(c, f"{_describe('microsystems', i, m.name)}.defects.{d.name}", d.probability)
-            for name in m.service_by_class:
-                if name not in known:
-                    c.add(f"{_describe('microsystems', i, m.name)}.service_by_class.{name}",
-                          f"unknown patient class {name!r}{_suggest(name, known)}")
+            for key in ("service_by_class", "queue_limit_by_class", "when_full_by_class", "patience_by_class"):
+                for name in getattr(m, key):
+                    if name not in known:
+                        c.add(f"{_describe('microsystems', i, m.name)}.{key}.{name}",
+                              f"unknown patient class {name!r}{_suggest(name, known)}")
+            self._check_queue_targets(c, i, m, node)
         groups: tuple[tuple[str, Sequence[Handoff | ServiceRequest], str], ...] = (
             ("handoffs", self.handoffs, "->"), ("requests", self.requests, "=>"))
         for kind, links, arrow in groups:
@@ -288,6 +305,49 @@ class Model:
                     if name not in known:
                         c.add(f"{_describe(kind, i, f'{link.source} {arrow} {link.target}')}.delay_by_class.{name}",
                               f"unknown patient class {name!r}{_suggest(name, known)}")
+
+    def _check_queue_targets(self, c: Collector, i: int, m: Microsystem, node: Callable[[str, str, str], None]) -> None:
+        """Where a full queue diverts to and where those who renege go: other clinical microsystems."""
+        path = _describe("microsystems", i, m.name)
+        rules = [("when_full", m.when_full), *((f"when_full_by_class.{k}", r) for k, r in m.when_full_by_class.items())]
+        for key, rule in rules:
+            if isinstance(rule, Divert):
+                if rule.to == m.name:
+                    c.add(f"{path}.{key}.divert", "a microsystem cannot divert to itself")
+                else:
+                    node(f"{path}.{key}.divert", rule.to, "clinical")
+        if m.renege_to is not None:
+            if m.renege_to == m.name:
+                c.add(f"{path}.renege_to", "those who leave the queue cannot rejoin it")
+            else:
+                node(f"{path}.renege_to", m.renege_to, "clinical")
+
+    def _check_diversion_loops(self, c: Collector) -> None:
+        """A loop of diversions with no travel time (or of balking to ``renege_to``, which takes none) could send
+        a patient round it forever at one instant."""
+        instant: dict[str, set[str]] = {}
+        for m in self.microsystems:
+            instant[m.name] = {d.to for d in m.diversions if d.delay.mean == 0}
+            if m.balks and m.renege_to is not None:
+                instant[m.name].add(m.renege_to)
+        for i, m in enumerate(self.microsystems):
+            seen, stack = set(), list(instant[m.name])
+            while stack:
+                n = stack.pop()
+                if n == m.name:
+                    c.add(f"{_describe('microsystems', i, m.name)}.when_full",
+                          "diversions (or balking to renege_to) from here lead back here with no delay: when "
+                          "all are full a patient would go round forever; give a diversion a delay")
+                    break
+                if n not in seen:
+                    seen.add(n)
+                    stack.extend(instant.get(n, ()))
+
+    def _detours(self) -> list[tuple[str, str]]:
+        """``(from, to)`` of every diversion and renege_to: ways to a microsystem that are not handoffs."""
+        out = [(m.name, d.to) for m in self.microsystems for d in m.diversions]
+        out += [(m.name, m.renege_to) for m in self.microsystems if m.renege_to is not None]
+        return out
 
     def _check_timeliness(self, c: Collector) -> None:
         """Schedules, activation, boarding, milestones, standards and groups."""
@@ -461,10 +521,14 @@ class Model:
         classes = [k for k in self.classes if k.rate > 0 or not positive]
         graph.add_edges_from((h.source, h.target) for h in self.handoffs
                              if not positive or any(h.probability.get(k.name) > 0 for k in classes))
+        # a full queue's diversion and renege_to lead somewhere too (whether they are taken depends on the load)
+        graph.add_edges_from(self._detours())
         if positive:  # a class follows only its own routes
             reached: set[str] = set()
             for k in classes:
-                reached |= _closure(self.class_graph(k.name), [n for n, p in k.entries if p > 0])
+                own = self.class_graph(k.name)
+                own.add_edges_from(self._detours())
+                reached |= _closure(own, [n for n, p in k.entries if p > 0])
         else:
             reached = _closure(graph, [n for k in classes for n, _ in k.entries])
         for r in self.requests:

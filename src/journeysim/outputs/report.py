@@ -310,6 +310,12 @@ def _flow(result: SimulationResult, d: Summary) -> str:
                         "utilisation", "offered load", "boarded"], rows,
                        caption="Flow through each microsystem (offered load: the work offered per server, from the "
                                "traffic equations; 100% or more is unstable)"))
+    lost = [(name, how, f"{u.count:,}", _pct(u.share))
+            for name, m in d.microsystems.items() for how, u in m.unserved.items()]
+    if lost:
+        parts.append(table(["microsystem", "not served", "arrivals", "share of arrivals (95% CI)"], lost,
+                           caption="Arrivals not served: turned away by a full queue, balked or reneged "
+                                   "(left without being seen)"))
     if result.records:
         parts.append(_fig(lambda ax: plot.journey_times(result, ax), (9, 4.2),
                           "Time in the pathway, per class (dotted: median).", "journey-times"))

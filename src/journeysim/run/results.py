@@ -162,6 +162,10 @@ class RunResult:
         """One row per visit that waited on a team's activation (e.g. the cath lab)."""
         return self.table("activations")
 
+    def unserved(self) -> pd.DataFrame:
+        """One row per arrival that ended without a visit: rejected, diverted, balked or reneged."""
+        return self.table("unserved")
+
     def _repr_html_(self) -> str:
         """What was run, and how much was recorded (Jupyter)."""
         p = self.provenance
