@@ -563,7 +563,7 @@ def _analyze(args: argparse.Namespace) -> int:
     load = offered_load(model)
     problems = model_warnings(model, load)
     leverage = exact_leverage_rows(model, exact)
-    payload = {
+    payload: dict[str, Any] = {
         "scenario": scenario.name,
         "journeysim_version": __version__,
         "quality": {
@@ -578,8 +578,12 @@ def _analyze(args: argparse.Namespace) -> int:
                          for name, x in load.items()},
         "warnings": [{"path": w.path, "message": w.message} for w in problems],
     }
-    outcomes = exact_outcomes(model) if model.exits else None
-    if outcomes is not None:  # only with named exits, so other models' output is as before
+    outcomes = exact_outcomes(model) if model.exits and not model.has_queue_rules else None
+    if model.exits and outcomes is None:  # only with named exits, so other models' output is as before
+        payload["outcomes"] = None
+        payload["outcomes_unavailable"] = ("queue rules (limits, patience, balking) end journeys or send them "
+                                           "elsewhere by congestion, which the routing alone cannot see")
+    elif outcomes is not None:
         payload["outcomes"] = {"pathway": dict(outcomes.pathway),
                                "by_class": {k: dict(v) for k, v in outcomes.by_class.items()}}
     if args.json:

@@ -208,15 +208,17 @@ def _journeys(reps: Replications) -> JourneysResult:
     """Counted journeys and their time in system (and outcomes, with named exits), of the pathway and each class."""
     pathway = reps.pathway
     model = reps.model
-    # outcomes are reported where a journey can end in more than one (the model has named exits)
-    exact = exact_outcomes(model) if len(model.outcomes) > 1 else None
+    # outcomes are reported where a journey can end in more than one way (named exits, queue rules); their
+    # exact shares see the routing alone, so not where queue rules end journeys or send them elsewhere
+    reported = len(model.outcomes) > 1
+    exact = exact_outcomes(model) if reported and not model.has_queue_rules else None
 
     def times(classes: Sequence[int]) -> TimeInSystem:
         p50, p90 = _percentiles(reps.stats, classes, (50, 90))
         return TimeInSystem(mean_ci(reps.time_in_system(classes)), p50, p90)
 
     def outcomes(classes: Sequence[int], shares: Mapping[str, float]) -> dict[str, OutcomeResult] | None:
-        if exact is None:
+        if not reported:
             return None
         counts = reps.outcomes(classes)
         return {name: OutcomeResult(reps.outcome_share(classes, o).estimate(), mean_ci(counts[:, o]),

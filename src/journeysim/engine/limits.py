@@ -55,13 +55,15 @@ class QueueLimits:
     """The queue limits, diversions and balking of one replication, and the ways out of a queue."""
 
     __slots__ = ("host", "schedule", "plans", "limits", "divert", "draw_balk", "boarders", "incoming", "lines",
-                 "held", "add_unserved", "add_defect", "travelled", "boarding")
+                 "held", "add_unserved", "add_defect", "travelled", "boarding", "outcome_codes")
 
     def __init__(self, host: Host, p: Plan, samplers: Samplers) -> None:
         self.host = host
         self.schedule = host.schedule
         nodes = host.nodes
         self.plans: list[QueuePlan | None] = [np_.queue for np_ in p.nodes]
+        #: outcome name -> its code in the journeys' records (only the queue outcomes the model can give)
+        self.outcome_codes = {name: code for code, name in enumerate(p.outcome_names)}
         #: [node][class] -> the limit (None: the class has none); None where no class has one
         self.limits: list[tuple[int | None, ...] | None] = [
             q.limits if q is not None and q.limited else None for q in self.plans]
@@ -174,8 +176,9 @@ class QueueLimits:
         """``pt`` leaves the pathway at the microsystem it could not join; ``outcome`` says why
         (``"rejected"`` or ``"left_unseen"``).
 
-        Every journey the queue rules end ends here: where journeys record an outcome, it is set here.
+        Every journey the queue rules end ends here, with its outcome (``Model.outcomes``).
         """
+        pt.outcome = self.outcome_codes[outcome]
         self.host.leave(pt, t)
 
     def send(self, pt: Patient, target: Node, t: float, d: float) -> None:

@@ -34,14 +34,19 @@ from ._problems import Collector, check_name
 from .distributions import Distribution
 from .elements import NO_TIME, ByClass, ProbabilityLike, _by_class, _check_distribution, _delays
 
-__all__ = ["Exit", "DEFAULT_EXIT", "outcome_names", "exit_probabilities"]
+__all__ = ["Exit", "DEFAULT_EXIT", "QUEUE_OUTCOMES", "outcome_names", "exit_probabilities"]
 
 #: The name of the default exit: what is left of the routing at a microsystem once its
 #: handoffs and named exits are taken. No named exit may have this name.
 DEFAULT_EXIT = "discharged"
 
+#: The outcomes of journeys the queue rules end (:mod:`journeysim.model.queues`): turned away by a
+#: full queue, and left without being seen (reneged or balked) with nowhere to go.
+QUEUE_OUTCOMES: tuple[str, ...] = ("rejected", "left_unseen")
+
 _EXIT_NAME = {DEFAULT_EXIT: "it is the default exit (what is left of the routing), whose delay is the "
-                            "microsystem's exit_delay"}
+                            "microsystem's exit_delay",
+              **{name: "it is the outcome of a journey a queue rule ends" for name in QUEUE_OUTCOMES}}
 _set = object.__setattr__
 
 
@@ -108,19 +113,22 @@ class Exit:
         return f"{self.source}:{self.name}"
 
 
-def outcome_names(exits: Iterable[Exit]) -> tuple[str, ...]:
-    """The outcomes of a model with these exits: the default exit first, then each name once, in order.
+def outcome_names(exits: Iterable[Exit], queue_outcomes: Iterable[str] = ()) -> tuple[str, ...]:
+    """The outcomes of a model with these exits: the default exit first, then each name once, in order,
+    then those of :data:`QUEUE_OUTCOMES` its queue rules can give.
 
     Examples
     --------
     >>> outcome_names([Exit("A", "death", 0.1), Exit("B", "home", 0.2), Exit("B", "death", 0.1)])
     ('discharged', 'death', 'home')
+    >>> outcome_names([], ["left_unseen"])
+    ('discharged', 'left_unseen')
     """
     names = [DEFAULT_EXIT]
     for x in exits:
         if x.name not in names:
             names.append(x.name)
-    return tuple(names)
+    return (*names, *(o for o in QUEUE_OUTCOMES if o in set(queue_outcomes)))
 
 
 def exit_probabilities(exits: Iterable[Exit], source: str, class_name: str) -> FrozenMap[str, float]:

@@ -609,7 +609,19 @@ class Model:
         ...       exits=[Exit("A", "death", 0.1)]).outcomes
         ('discharged', 'death')
         """
-        return outcome_names(self.exits)
+        return outcome_names(self.exits, self.queue_outcomes)
+
+    @property
+    def queue_outcomes(self) -> tuple[str, ...]:
+        """The outcomes of :data:`~journeysim.model.exits.QUEUE_OUTCOMES` the queue rules can give: ``rejected``
+        where a full queue turns some class away, ``left_unseen`` where those who renege or balk leave the pathway."""
+        out = []
+        clinical = [m for m in self.microsystems if m.kind == "clinical"]
+        if any(m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in self.class_names) for m in clinical):
+            out.append("rejected")
+        if any((m.has_patience or m.balks) and m.renege_to is None for m in clinical):
+            out.append("left_unseen")
+        return tuple(out)
 
     @property
     def pathway_classes(self) -> tuple[str, ...]:
