@@ -50,6 +50,7 @@ from ..errors import SimulationError
 from ..model.distributions import Exponential
 from ..model.mesosystem import Model
 from .aggregate import ReplicationStats
+from .attributes import Attributes
 from .boarding import Boarding
 from .defects import Defects
 from .events import NORMAL, Callbacks, environment
@@ -146,7 +147,7 @@ class Kernel:
         "p", "env", "schedule", "nodes", "recorder", "stats", "horizon", "warmup", "replication", "keep_records",
         "in_system", "first_counted", "flush_at", "next_jid", "add_visit", "add_handoff", "add_journey",
         "defects", "capacity", "activation", "timeliness", "support", "boarding", "sources",
-        "finished", "transferred", "held",
+        "finished", "transferred", "held", "attributes",
     )
 
     def __init__(self, p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int,
@@ -231,12 +232,14 @@ class Kernel:
         self.timeliness = Timeliness(self, p, self.activation)
         self.support = Support(self, p, samplers, self.defects)
         self.boarding = Boarding(self, p, self.replication)
+        self.attributes = Attributes(self, p, samplers)
         self.capacity.wire()
         self.defects.wire(p, self.nodes, transfers)
         self.timeliness.wire(p, transfers)
         self.activation.wire(p)
         self.support.wire(p, samplers)
         self.boarding.wire(p, transfers)
+        self.attributes.wire(p, samplers, transfers)
 
     # -- running
     def run(self) -> tuple[Records | None, ReplicationStats]:
@@ -364,6 +367,8 @@ class Kernel:
         elif check is not None and check.draw_any() < check.p_any:
             nd = self.defects.visit(pt, node, check, t)
         edge = v.edge if v.choice is None else v.choice.pick()
+        if edge is None and v.route is not None:
+            edge = v.route.pick(pt, t)
         if edge is None:
             hold = node.exit_delay if node.draw_exit is None else node.draw_exit()
             if hold > 0.0:  # leaving the pathway, the patient keeps the bed for the exit delay
@@ -443,7 +448,7 @@ class Source:
 
     __slots__ = ("kernel", "k", "rank", "gap", "thin", "peak", "profile", "entries", "cumulative", "choose",
                  "last", "first_hook", "horizon", "warmup", "n_slots", "draw_z", "class_of", "arrived_cb", "env",
-                 "schedule")
+                 "schedule", "draw_attrs")
 
     def __init__(self, kernel: Kernel, cp: ClassPlan, k: int, samplers: Samplers) -> None:
         self.kernel = kernel
@@ -468,6 +473,8 @@ class Source:
         self.arrived_cb: Callbacks = (self.arrived,)
         self.env = kernel.env
         self.schedule = kernel.schedule
+        #: the journey's attributes, drawn on arrival (None: the model has no attributes or conditions)
+        self.draw_attrs = kernel.attributes.draw if cp.attributes is not None else None
 
     def begin(self) -> None:
         """Schedule the first patient."""
@@ -508,6 +515,8 @@ class Source:
         pt.prop = 1.0
         pt.rework = 0.0
         self.class_of.append(pt.k)
+        if self.draw_attrs is not None:
+            self.draw_attrs(pt)
         if self.choose is None:
             node = self.entries[0]
         else:

@@ -33,7 +33,7 @@ from .streams import Duration, Sampler, Stepwise
 
 __all__ = [
     "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "StartWork", "RequestDraw",
-    "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host",
+    "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host", "StateChoice",
 ]
 
 
@@ -62,6 +62,8 @@ class Patient(OwnEvent):
         "ready",
         # defects: frailty, occupancy found on arrival, propagation factor, rework owed
         "z", "occ", "prop", "rework",
+        # attributes: the journey's attribute vector (only where the model has attributes or conditions)
+        "attrs",
     )
 
     jid: int
@@ -89,6 +91,7 @@ class Patient(OwnEvent):
     occ: int
     prop: float
     rework: float
+    attrs: list[float]
 
 
 class Waiting(Protocol):
@@ -126,7 +129,8 @@ class Node:
 class Visit:
     """What a visit of one class to one microsystem needs; ``node.visits[k]``."""
 
-    __slots__ = ("service", "draw_service", "work", "on_arrive", "defects", "load", "edge", "choice", "depart")
+    __slots__ = ("service", "draw_service", "work", "on_arrive", "defects", "load", "edge", "choice", "depart",
+                 "route")
 
     def __init__(self, service: float, draw_service: Sampler | None) -> None:
         #: the visit's own work: ``service`` when ``draw_service`` is None, else a draw
@@ -144,6 +148,8 @@ class Visit:
         self.choice: Choice | None = None
         #: milestones and activations on leaving
         self.depart: HookRun | None = None
+        #: routing by state (attributes): asked when neither ``edge`` nor ``choice`` gave a handoff
+        self.route: StateChoice | None = None
 
     def add_arrival_handler(self, handler: ArrivalHandler) -> None:
         """Run ``handler`` on arrival, after those added before it (wiring)."""
@@ -281,6 +287,13 @@ class HookRun:
     def __init__(self, recorded: tuple[int, ...], triggers: tuple[Trigger, ...]) -> None:
         self.recorded = recorded
         self.triggers = triggers
+
+
+class StateChoice(Protocol):
+    """A choice of handoff by the patient's state (:class:`~journeysim.engine.attributes.ConditionalChoice`)."""
+
+    def pick(self, pt: Patient, t: float) -> Transfer | None:
+        """The handoff ``pt`` takes on leaving at ``t``, or None: it leaves the pathway."""
 
 
 #: ``handler(patient, node, t)`` run on arrival; True when it took the patient (the kernel stops there)
