@@ -253,8 +253,8 @@ def _quality(result: RunResult, reps: Replications, exact: ExactQuality) -> Qual
     pathway = reps.pathway
     return QualityResult(
         # the graph's product of qualities cannot see time: missed standards are simulated only
-        system=SystemQuality(reps.quality(pathway).estimate(), exact.system,
-                             ("standards",) if model.standards else ()),
+        system=SystemQuality(reps.quality(pathway).estimate(), exact.system,  # NaN where unavailable
+                             ("standards",) if model.standards else (), exact.unavailable),
         by_class={name: ClassQuality(reps.quality([k]).estimate(), exact.by_class[name], k not in pathway)
                   for k, name in enumerate(model.class_names)},
         microsystems={m.name: _visits(reps.microsystem_quality(i)) for i, m in enumerate(model.microsystems)},

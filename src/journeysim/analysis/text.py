@@ -189,6 +189,8 @@ def _quality(d: SummaryData) -> list[str]:
         out.append("  (bg) background class: shares capacity, left out of the pathway figure")
     if q.system.analytic_excludes:
         out.append("  exact: the graph's product leaves out missed standards (timeliness is simulated only)")
+    if q.system.analytic_unavailable is not None:
+        out.append(f"  exact: n/a, {q.system.analytic_unavailable}")
     return out
 
 
