@@ -108,7 +108,7 @@ class SystemQuality:
     def to_dict(self) -> dict[str, Any]:
         """``{simulated, analytic, analytic_excludes}``, and ``analytic_unavailable`` when it is (``analytic``
         is then null)."""
-        out = {"simulated": self.simulated.to_dict(), "analytic": _finite(self.analytic),
+        out: dict[str, Any] = {"simulated": self.simulated.to_dict(), "analytic": _finite(self.analytic),
                "analytic_excludes": list(self.analytic_excludes)}
         if self.analytic_unavailable is not None:
             out["analytic_unavailable"] = self.analytic_unavailable
