@@ -21,6 +21,7 @@ def test_public_api_is_curated():
         "per_hour", "simulate", "summarize", "Activation", "Group", "Shift", "Standard", "Window",
         "Cost", "Frailty", "Recovery", "event_log", "write_event_log",
         "report_html", "write_report",
+        "Bernoulli", "Categorical", "Numeric", "Condition",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

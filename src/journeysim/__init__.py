@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from .analysis.warmup import suggest_warmup
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
+    from .model.attributes import Bernoulli, Categorical, Numeric
     from .model.clock import Window
+    from .model.conditions import Condition
     from .model.distributions import Distribution, Empirical, Exponential, Fixed, Gamma, LogNormal, Triangular, Uniform
     from .model.elements import (
         HANDOFF_KINDS,
@@ -77,7 +79,9 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.warmup": ("suggest_warmup",),
     "engine.records": ("FIELDS", "Records", "Table"),
     "io.scenario_file": ("load_scenario", "loads_scenario"),
+    "model.attributes": ("Bernoulli", "Categorical", "Numeric"),
     "model.clock": ("Window",),
+    "model.conditions": ("Condition",),
     "model.distributions": ("Distribution", "Empirical", "Exponential", "Fixed", "Gamma", "LogNormal", "Triangular",
                             "Uniform"),
     "model.elements": ("HANDOFF_KINDS", "Activation", "ByClass", "Cost", "Defect", "Handoff", "HandoffDefects",
@@ -178,4 +182,8 @@ __all__ = [
     "write_event_log",
     "report_html",
     "write_report",
+    "Bernoulli",
+    "Categorical",
+    "Numeric",
+    "Condition",
 ]

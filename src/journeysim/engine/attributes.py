@@ -25,12 +25,12 @@ Examples
 >>> from journeysim.model.mesosystem import Model
 >>> from journeysim.engine.kernel import run_replication
 >>> m = Model([Microsystem("A", service=Exponential(1)), Microsystem("B", service=Exponential(1))],
-...           [Handoff("A", "B", when="high")],
-...           classes=[PatientClass("k", entry="A", rate=0.5, attributes={"high": {"yes": 1.0}})])
->>> rec = run_replication(m, horizon=100, seed=1)
-Traceback (most recent call last):
-...
-journeysim.errors.ValidationError: ...
+...           [Handoff("A", "B", when='risk == "high"')],
+...           classes=[PatientClass("k", entry="A", rate=0.5, attributes={"risk": {"high": 0.25, "low": 0.75}})])
+>>> rec = run_replication(m, horizon=10_000, seed=1)
+>>> j = rec.journeys.to_frame()
+>>> bool(((j["risk"] == "high") == (j["visits"] == 2)).all())   # exactly the high-risk patients go on to B
+True
 """
 
 from __future__ import annotations
