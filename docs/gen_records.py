@@ -13,6 +13,11 @@ all replications, with a `replication` column; `result.records[i].visits.to_fram
 Coded columns (microsystem, class, handoff names) are pandas categoricals. Times are minutes from the start
 of the replication.
 
+Where the model declares patient attributes (`docs/scenarios.md`, "Patient attributes"), the `journeys`
+table has one more column per attribute, after those below, named after it: a categorical attribute's value
+(a categorical column; missing where the journey's class does not declare it), a numeric attribute's value,
+or 1.0 / 0.0 for a yes/no attribute (NaN where the class does not declare them).
+
 This page is generated from `journeysim.engine.records.FIELDS` by `docs/gen_records.py`; a test checks it.
 """
 

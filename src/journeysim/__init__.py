@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from .analysis.warmup import suggest_warmup
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
+    from .model.attributes import Bernoulli, Categorical, Numeric
     from .model.clock import Window
+    from .model.conditions import Condition
     from .model.distributions import (
         Distribution,
         Empirical,
@@ -92,7 +94,9 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.warmup": ("suggest_warmup",),
     "engine.records": ("FIELDS", "Records", "Table"),
     "io.scenario_file": ("load_scenario", "loads_scenario"),
+    "model.attributes": ("Bernoulli", "Categorical", "Numeric"),
     "model.clock": ("Window",),
+    "model.conditions": ("Condition",),
     "model.distributions": ("Distribution", "Empirical", "Exponential", "Fixed", "Gamma", "LogNormal", "Triangular",
                             "Uniform", "Normal", "Weibull", "Pert", "Mixture"),
     "model.elements": ("HANDOFF_KINDS", "Activation", "ByClass", "Cost", "Defect", "Handoff", "HandoffDefects",
@@ -201,4 +205,8 @@ __all__ = [
     "report_html",
     "write_report",
     "Divert",
+    "Bernoulli",
+    "Categorical",
+    "Numeric",
+    "Condition",
 ]

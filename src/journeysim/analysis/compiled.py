@@ -58,6 +58,7 @@ from ..model.elements import ByClass
 from ..model.frailty import Frailty
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS, code
 from ..model.mesosystem import Model
+from ..model.routing import exact_unavailable, routing_variants
 from ..model.traffic import DIRECT_MAX
 from ..model.traffic import solve as sparse_solve
 from .built import caught_of, defects_of, kinds_of, probability_of
@@ -198,6 +199,13 @@ class CompiledModel:
     rates : array ``[pathway class]``, pathway : array ``[k]`` of bool
         What weighs the pathway classes into the system quality.
     frailty : Frailty
+    mix : array ``[k, row]`` or None
+        Where routing depends on categorical or yes/no attributes, the rows of
+        ``probability``, ``kept``, ``request_probability``, ``routing``, ``exit`` and
+        ``entry`` are the classes' routing variants
+        (:func:`~journeysim.model.routing.routing_variants`), not the classes, and
+        ``mix[k, row]`` is the probability of each variant of class ``k``: the
+        solution is summed over them. ``None``: one row per class.
     """
 
     classes: tuple[str, ...]
@@ -224,6 +232,7 @@ class CompiledModel:
     rates: Floats
     pathway: NDArray[np.bool_]
     frailty: Frailty
+    mix: Floats | None = None
 
     @classmethod
     def of(cls, model: Model) -> CompiledModel:
@@ -244,6 +253,17 @@ class CompiledModel:
         for c, k in enumerate(model.classes):
             for name, p in k.entries:
                 entry[c, node[name]] += p
+        mix = None
+        if model.has_conditions and exact_unavailable(model) is None:
+            variants = routing_variants(model)
+            rows = [(c, v) for c, k in enumerate(names) for v in variants[k]]
+            of = np.array([c for c, _ in rows], dtype=np.intp)
+            mix = np.zeros((len(names), len(rows)))
+            mix[of, np.arange(len(rows))] = [v.weight for _, v in rows]
+            routing = np.array([v.routing for _, v in rows], dtype=float).reshape(len(rows), len(handoffs))
+            leaving = np.zeros((len(rows), len(nodes)))
+            np.add.at(leaving.T, source, routing.T)
+            probability, kept, entry = probability[of], kept[of], entry[of]
         return cls(
             classes=names, microsystems=tuple(micro), nodes=nodes,
             handoffs=tuple(labels[: len(handoffs)]), requests=tuple(labels[len(handoffs):]),
@@ -256,7 +276,8 @@ class CompiledModel:
             request_factors=(n_defects + n_kinds + np.arange(len(REQUEST_KINDS) * len(requests), dtype=np.intp)
                              .reshape(-1, len(REQUEST_KINDS))),
             request_target=np.array([micro[x.target] for x in requests], dtype=np.intp),
-            request_probability=_by_class_table(names, [probability_of(x) for x in requests]),
+            request_probability=_by_class_table(names, [probability_of(x) for x in requests])[
+                slice(None) if mix is None else of],
             clinical=np.array([micro[n] for n in nodes], dtype=np.intp),
             requests_at=_grouped(np.array([node[x.source] for x in requests], dtype=np.intp), len(nodes),
                                  len(requests)),
@@ -265,7 +286,13 @@ class CompiledModel:
             rates=np.array([k.rate for k in model.classes if not k.background], dtype=float),
             pathway=np.array([not k.background for k in model.classes], dtype=bool),
             frailty=model.frailty,
+            mix=mix,
         )
+
+    def row_of(self, class_name: str) -> int:
+        """The first row of the arrays that belongs to ``class_name`` (its only one without :attr:`mix`)."""
+        k = self.classes.index(class_name)
+        return k if self.mix is None else int(np.flatnonzero(self.mix[k])[0])
 
     # -- the columns of the multipliers: one per scale key that names an element, and a last one of 1
 
@@ -346,7 +373,7 @@ class CompiledModel:
         n = len(self.nodes)
         systems = int(np.prod(visit.shape[:-1]))
         qm = visit.reshape(systems, n)
-        k = np.broadcast_to(np.arange(len(self.classes)), visit.shape[:-1]).reshape(systems)
+        k = np.broadcast_to(np.arange(self.routing.shape[0]), visit.shape[:-1]).reshape(systems)
         off = -qm[:, self.source] * self.routing[k] * handoff.reshape(systems, handoff.shape[-1])
         values = np.concatenate([np.ones((systems, n)), off], axis=1)
         rhs = qm * self.exit[k]
@@ -379,7 +406,7 @@ class CompiledModel:
         n = len(self.nodes)
         per_node = 2 * n * n if dense else n
         width = 2 * len(self.scaled_by) + len(self.own) + len(self.handoffs) + len(self.request_target) + per_node
-        return max(1, CHUNK_FLOATS // max(1, frailties * len(self.classes) * width))
+        return max(1, CHUNK_FLOATS // max(1, frailties * self.routing.shape[0] * width))
 
     def solve(self, multipliers: Floats, *, independent: bool = False, detail: bool = False,
               method: Literal["auto", "dense", "sparse"] = "auto") -> Solution:
@@ -415,9 +442,13 @@ class CompiledModel:
             kept = (by_class, q, visit, handoff) if detail else (by_class,)
             parts.append(tuple(np.einsum("z,bz...->b...", w, x) for x in kept))
         by_class = np.concatenate([p[0] for p in parts])
+        if self.mix is not None:  # the variants' solutions, weighted into their classes'
+            by_class = by_class @ self.mix.T
         values = by_class[:, self.pathway]
         system = values @ self.rates / self.rates.sum() if self.rates.sum() > 0 else values.mean(axis=1)
         if not detail:
             return Solution(system, by_class)
         q, visit, handoff = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
+        if self.mix is not None:
+            q, visit, handoff = (np.einsum("kr,br...->bk...", self.mix, x) for x in (q, visit, handoff))
         return Solution(system, by_class, q, visit, handoff)

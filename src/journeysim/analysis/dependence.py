@@ -30,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,8 +68,11 @@ class DependenceRow:
 
     def to_dict(self) -> dict[str, Any]:
         """``{simulated, independent_product, difference, exact}`` (JSON-ready)."""
-        return {"simulated": self.simulated.to_dict(), "independent_product": self.independent_product,
-                "difference": self.difference.to_dict(), "exact": self.exact}
+        def finite(x: float | None) -> float | None:  # NaN: the exact analysis is not available
+            return None if x is None or not math.isfinite(x) else x
+
+        return {"simulated": self.simulated.to_dict(), "independent_product": finite(self.independent_product),
+                "difference": self.difference.to_dict(), "exact": finite(self.exact)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from html import escape
 import numpy as np
 
 from ..model.mesosystem import Model
+from ..model.routing import exact_unavailable
 from ..model.traffic import expected_visits
 from .compiled import CompiledModel, Floats, Scale, Solution
 
@@ -85,6 +86,11 @@ class ExactQuality:
         ``handoff_quality[class][label]``: probability that one transfer has no
         defect of any kind, caught information defects aside (``Qh``).
 
+    unavailable : str or None
+        Why the exact quality cannot be solved (routing that depends on the clock,
+        activation or numeric attributes; :func:`journeysim.model.routing.exact_unavailable`):
+        every value is then NaN. ``None`` when it is solved.
+
     Under a frailty every value is averaged over the patients' frailty.
     """
 
@@ -94,8 +100,11 @@ class ExactQuality:
     expected_visits: Mapping[str, Mapping[str, float]]
     visit_quality: Mapping[str, Mapping[str, float]]
     handoff_quality: Mapping[str, Mapping[str, float]]
+    unavailable: str | None = None
 
     def __repr__(self) -> str:
+        if self.unavailable is not None:
+            return f"<ExactQuality: not available ({self.unavailable})>"
         by_class = ", ".join(f"{k} {100 * v:.1f}%" for k, v in self.by_class.items())
         return f"<ExactQuality: system {100 * self.system:.1f}% ({by_class})>"
 
@@ -119,7 +128,7 @@ def visit_quality(model: Model, node: str, class_name: str) -> float:
     """
     compiled = CompiledModel.of(model)
     visit, _ = compiled.element_qualities(compiled.multipliers([{}]), np.ones(1))
-    return float(visit[0, 0, compiled.classes.index(class_name), compiled.nodes.index(node)])
+    return float(visit[0, 0, compiled.row_of(class_name), compiled.nodes.index(node)])
 
 
 def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool = False) -> ExactQuality:
@@ -150,7 +159,18 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
     """
     compiled = CompiledModel.of(model)
     solution = compiled.solve(compiled.multipliers([scale or {}]), independent=independent, detail=True)
-    return _exact_of(compiled, solution, expected_visits(model))
+    exact = _exact_of(compiled, solution, expected_visits(model))
+    why = exact_unavailable(model)
+    return exact if why is None else _not_available(exact, why)
+
+
+def _not_available(exact: ExactQuality, why: str) -> ExactQuality:
+    """``exact`` with every quality NaN and the reason (the expected visits are the traffic equations')."""
+    def blank(table: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+        return {k: dict.fromkeys(row, math.nan) for k, row in table.items()}
+
+    return ExactQuality(math.nan, dict.fromkeys(exact.by_class, math.nan), blank(exact.from_node),
+                        exact.expected_visits, blank(exact.visit_quality), blank(exact.handoff_quality), why)
 
 
 def _exact_of(compiled: CompiledModel, solution: Solution, visits: dict[str, dict[str, float]]) -> ExactQuality:

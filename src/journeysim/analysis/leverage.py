@@ -117,7 +117,10 @@ def exact_leverage_rows(model: Model, exact: ExactQuality | None = None) -> tupl
     probabilities scaled by 0 and by 1/2) are solved in one batch on the model
     compiled once (:class:`~journeysim.analysis.compiled.CompiledModel`).
     """
-    base = (exact if exact is not None else exact_quality(model)).system
+    exact = exact if exact is not None else exact_quality(model)
+    if exact.unavailable is not None:  # no exact value to gain from: only the simulated leverage is shown
+        return ()
+    base = exact.system
     elements = _elements(model)
     compiled = CompiledModel.of(model)
     systems = compiled.solve(compiled.multipliers([{key: f} for _, key in elements for f in (0.0, 0.5)])).system

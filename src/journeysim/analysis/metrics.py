@@ -272,8 +272,9 @@ def _quality(result: RunResult, reps: Replications, exact: ExactQuality) -> Qual
     pathway = reps.pathway
     return QualityResult(
         # the graph's product of qualities cannot see time or queues: missed standards and the queue
-        # rules' defects are simulated only
-        system=SystemQuality(reps.quality(pathway).estimate(), exact.system, model.analytic_excludes),
+        # rules' defects are simulated only; routing by the clock, activation or numbers leaves no exact value
+        system=SystemQuality(reps.quality(pathway).estimate(), exact.system,  # NaN where unavailable
+                             model.analytic_excludes, exact.unavailable),
         by_class={name: ClassQuality(reps.quality([k]).estimate(), exact.by_class[name], k not in pathway)
                   for k, name in enumerate(model.class_names)},
         microsystems={m.name: _visits(reps.microsystem_quality(i)) for i, m in enumerate(model.microsystems)},

@@ -76,9 +76,13 @@ class SixSigmaExact:
 
     def to_dict(self) -> dict[str, Any]:
         """The measures by name (JSON-ready)."""
-        return {"opportunities_per_journey": self.opportunities_per_journey,
-                "defects_per_journey": self.defects_per_journey, "dpmo": self.dpmo,
-                "sigma_level": self.sigma_level, "rolled_throughput_yield": self.rolled_throughput_yield}
+        def finite(x: float | None) -> float | None:  # NaN: the exact analysis is not available
+            return None if x is None or not math.isfinite(x) else x
+
+        return {"opportunities_per_journey": finite(self.opportunities_per_journey),
+                "defects_per_journey": finite(self.defects_per_journey), "dpmo": finite(self.dpmo),
+                "sigma_level": finite(self.sigma_level),
+                "rolled_throughput_yield": finite(self.rolled_throughput_yield)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,8 @@ def exact_six_sigma_result(model: Model, exact: ExactQuality | None = None) -> S
     visits weigh each element, and its system quality is the RTY.
     """
     exact = exact if exact is not None else exact_quality(model)
+    if exact.unavailable is not None:
+        return SixSigmaExact(math.nan, math.nan, None, None, math.nan)
     node_opp, edge_opp, req_opp = opportunity_tables(model)
     pathway = [k for k in model.classes if not k.background]
     rates = np.array([k.rate for k in pathway])

@@ -13,6 +13,7 @@ adds its views (text, tables, HTML).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -113,6 +114,10 @@ class JourneysResult:
 
 
 # -- quality ------------------------------------------------------------------------------------------
+def _finite(x: float | None) -> float | None:
+    """``x``, or None (JSON null) where it is NaN: an exact value that is not available."""
+    return None if x is None or not math.isfinite(x) else x
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +128,17 @@ class SystemQuality:
     analytic: float
     #: what the exact value cannot see (``("standards",)`` when the model has standards)
     analytic_excludes: tuple[str, ...]
+    #: why there is no exact value (routing by the clock, activation or numbers), or None
+    analytic_unavailable: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{simulated, analytic, analytic_excludes}``."""
-        return {"simulated": self.simulated.to_dict(), "analytic": self.analytic,
-                "analytic_excludes": list(self.analytic_excludes)}
+        """``{simulated, analytic, analytic_excludes}``, and ``analytic_unavailable`` when it is (``analytic``
+        is then null)."""
+        out: dict[str, Any] = {"simulated": self.simulated.to_dict(), "analytic": _finite(self.analytic),
+               "analytic_excludes": list(self.analytic_excludes)}
+        if self.analytic_unavailable is not None:
+            out["analytic_unavailable"] = self.analytic_unavailable
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +151,8 @@ class ClassQuality:
 
     def to_dict(self) -> dict[str, Any]:
         """``{simulated, analytic, background}``."""
-        return {"simulated": self.simulated.to_dict(), "analytic": self.analytic, "background": self.background}
+        return {"simulated": self.simulated.to_dict(), "analytic": _finite(self.analytic),
+                "background": self.background}
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,6 +210,8 @@ def _quality(d: SummaryData) -> list[str]:
     if "queue_rules" in q.system.analytic_excludes:
         out.append("  exact: the graph's product leaves out full queues, balking and reneging (they depend on "
                    "the queues: simulated only)")
+    if q.system.analytic_unavailable is not None:
+        out.append(f"  exact: n/a, {q.system.analytic_unavailable}")
     return out
 
 

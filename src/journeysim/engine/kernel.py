@@ -51,6 +51,7 @@ from ..errors import SimulationError
 from ..model.distributions import Exponential
 from ..model.mesosystem import Model
 from .aggregate import ReplicationStats
+from .attributes import Attributes
 from .boarding import Boarding
 from .defects import Defects
 from .events import NORMAL, Callbacks, environment
@@ -150,8 +151,7 @@ class Kernel:
         "p", "env", "schedule", "nodes", "recorder", "stats", "horizon", "warmup", "replication", "keep_records",
         "in_system", "first_counted", "flush_at", "next_jid", "add_visit", "add_handoff", "add_journey",
         "defects", "capacity", "activation", "timeliness", "support", "boarding", "sources",
-        "finished", "transferred", "held", "exits",
-        "finished", "transferred", "held", "limits", "patience",
+        "finished", "transferred", "held", "exits", "limits", "patience", "attributes",
     )
 
     def __init__(self, p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int,
@@ -241,6 +241,7 @@ class Kernel:
         self.boarding = Boarding(self, p, self.replication,
                                  self.limits if any(np_.queue is not None for np_ in p.nodes) else None)
         self.patience = Patience(self, p, samplers, self.limits)
+        self.attributes = Attributes(self, p, samplers)
         self.capacity.wire()
         self.limits.wire(p, self.boarding)  # after the capacity is brought up to date, before any other arrival work
         self.defects.wire(p, self.nodes, transfers)
@@ -250,6 +251,7 @@ class Kernel:
         self.support.wire(p, samplers)
         self.boarding.wire(p, transfers)
         self.exits.wire()
+        self.attributes.wire(p, samplers, transfers)
 
     # -- running
     def run(self) -> tuple[Records | None, ReplicationStats]:
@@ -379,6 +381,8 @@ class Kernel:
         elif check is not None and check.draw_any() < check.p_any:
             nd = self.defects.visit(pt, node, check, t)
         edge = v.edge if v.choice is None else v.choice.pick()
+        if edge is None and v.route is not None:
+            edge = v.route.pick(pt, t)
         if edge is None:
             if v.exits is None:
                 hold = node.exit_delay if node.draw_exit is None else node.draw_exit()
@@ -461,7 +465,7 @@ class Source:
 
     __slots__ = ("kernel", "k", "rank", "gap", "thin", "peak", "profile", "entries", "cumulative", "choose",
                  "last", "first_hook", "horizon", "warmup", "n_slots", "draw_z", "class_of", "arrived_cb", "env",
-                 "schedule")
+                 "schedule", "draw_attrs")
 
     def __init__(self, kernel: Kernel, cp: ClassPlan, k: int, samplers: Samplers) -> None:
         self.kernel = kernel
@@ -486,6 +490,8 @@ class Source:
         self.arrived_cb: Callbacks = (self.arrived,)
         self.env = kernel.env
         self.schedule = kernel.schedule
+        #: the journey's attributes, drawn on arrival (None: the model has no attributes or conditions)
+        self.draw_attrs = kernel.attributes.draw if cp.attributes is not None else None
 
     def begin(self) -> None:
         """Schedule the first patient."""
@@ -527,6 +533,8 @@ class Source:
         pt.rework = 0.0
         pt.outcome = 0
         self.class_of.append(pt.k)
+        if self.draw_attrs is not None:
+            self.draw_attrs(pt)
         if self.choose is None:
             node = self.entries[0]
         else:

@@ -40,7 +40,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from ..model.attributes import Bernoulli, Categorical, Numeric
 from ..model.clock import Window
+from ..model.conditions import Condition, Slot
 from ..model.distributions import Distribution, Fixed
 from ..model.elements import ByClass, Cost, Defect, Handoff, HandoffDefects, Microsystem, Recovery, ServiceRequest
 from ..model.exits import DEFAULT_EXIT, Exit
@@ -57,6 +59,7 @@ __all__ = [
     "Route", "ExitsPlan", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
     "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
     "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables", "QueuePlan",
+    "AttributeColumn", "AttributePlan", "ConditionalEdge",
 ]
 
 UNLIMITED = 1 << 62
@@ -227,6 +230,38 @@ class TeamReadyPiece(NamedTuple):
     ready: Timed
 
 
+class ConditionalEdge(NamedTuple):
+    """A handoff out of a microsystem with conditions: taken with ``probability`` when ``when`` holds (or always)."""
+
+    edge: int
+    probability: float
+    when: Condition | None
+
+
+class AttributeColumn(NamedTuple):
+    """An attribute as recorded: its name, its kind, and the labels of a category's codes."""
+
+    name: str
+    kind: str
+    labels: tuple[str, ...]
+
+
+class AttributePlan(NamedTuple):
+    """An attribute drawn for each journey of a class, from stream ``stream``, into ``attrs[slot]``.
+
+    A categorical one takes code ``codes[j]`` when a uniform falls below ``cumulative[j]``;
+    a yes/no one is 1 when a uniform falls below ``probability``; a numeric one is a draw of ``distribution``.
+    """
+
+    slot: int
+    stream: str
+    kind: str
+    codes: tuple[int, ...]
+    cumulative: tuple[float, ...]
+    probability: float
+    distribution: Distribution | None
+
+
 @dataclass(frozen=True, slots=True)
 class NodeClassPlan:
     """A visit of one class to one microsystem."""
@@ -245,6 +280,8 @@ class NodeClassPlan:
     at_steps: tuple[StepHook, ...]
     #: named exits a leaving patient may take (None: everyone who leaves takes the default exit)
     exits: ExitsPlan | None = None
+    #: routing by state: every handoff out of here (``route`` is then None), or None
+    conditional: tuple[ConditionalEdge, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +397,8 @@ class ClassPlan:
     rank: int
     entries: Entries
     on_start: Hook | None
+    #: the attributes drawn on arrival (None when the model has no attributes and no conditions)
+    attributes: tuple[AttributePlan, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +465,10 @@ class Plan:
     costs: CostTables | None
     #: how a journey may end, by outcome code: the default exit first (``Model.outcomes``)
     outcome_names: tuple[str, ...] = (DEFAULT_EXIT,)
+    #: the attributes recorded per journey, in the order of a patient's attribute vector
+    attributes: tuple[AttributeColumn, ...] = ()
+    #: where each attribute sits in the vector (for compiling conditions)
+    slots: Mapping[str, Slot] | None = None
 
     @property
     def node_names(self) -> tuple[str, ...]:
@@ -451,7 +494,8 @@ class Plan:
         """Labels of the coded columns of each record table."""
         nodes, classes = self.node_names, self.class_names
         return {
-            "journeys": {"class": classes, "entry": nodes, "exit": nodes, "outcome": self.outcome_names},
+            "journeys": {"class": classes, "entry": nodes, "exit": nodes, "outcome": self.outcome_names,
+                         **{a.name: a.labels for a in self.attributes if a.kind == "category"}},
             "visits": {"class": classes, "node": nodes},
             "handoffs": {"class": classes, "handoff": self.edge_labels, "source": nodes, "target": nodes},
             "requests": {"class": classes, "request": self.request_labels, "source": nodes, "target": nodes},
@@ -524,6 +568,8 @@ class _Compiler:
         self.defect_names: list[str] = list(HANDOFF_KINDS)
         self.outcomes: tuple[str, ...] = model.outcomes
         self.hooks = _Hooks(model, self.index)
+        #: whether patients carry a state (attributes, or conditions that read the clock or activations)
+        self.states = bool(model.attribute_types()) or model.has_conditions
 
     def code(self, name: str) -> int:
         if name not in self.defect_names:
@@ -557,6 +603,8 @@ class _Compiler:
             groups=self.groups(),
             costs=_costs(model, self.defect_names),
             outcome_names=self.outcomes,
+            attributes=tuple(AttributeColumn(name, t.kind, t.values) for name, t in model.attribute_types().items()),
+            slots=model.attribute_slots() if self.states else None,
         )
 
     def node(self, i: int, m: Microsystem) -> NodePlan:
@@ -593,6 +641,11 @@ class _Compiler:
         out = [(e, _probability(h.probability).get(name)) for e, h in enumerate(model.handoffs) if h.source == m.name]
         out = [(e, p) for e, p in out if p > 0]
         steps = m.steps_for(name)
+        leaving = 1.0 - sum(p for _, p in out)
+        conditional = None
+        if any(model.handoffs[e].when is not None for e, _ in out):
+            conditional = tuple(ConditionalEdge(e, p, model.handoffs[e].when) for e, p in out)
+            out = []
         return NodeClassPlan(
             steps=StepsPlan(f"service/{m.name}" + (f"[{name}]" if name in m.service_by_class else ""),
                             tuple(StepPlan(s.name, s.duration) for s in steps)),
@@ -609,7 +662,8 @@ class _Compiler:
             on_depart=self.hooks.hook(("depart", m.name), k),
             at_steps=tuple(StepHook(j, h) for j, s in enumerate(steps)
                            if (h := self.hooks.hook(("step", m.name, s.name), k)) is not None),
-            exits=self.exits(m, name, 1.0 - sum(p for _, p in out)),
+            exits=self.exits(m, name, leaving),
+            conditional=conditional,
         )
 
     def exits(self, m: Microsystem, class_name: str, leaving: float) -> ExitsPlan | None:
@@ -620,6 +674,7 @@ class _Compiler:
         given = accumulate(x.probability.get(class_name) / leaving for x in named)
         return ExitsPlan(f"outcome/{m.name}", tuple(self.outcome(x.name) for x in named),
                          tuple(min(1.0, c) for c in given), tuple(_exit_delay(x, class_name) for x in named))
+
     def queue(self, m: Microsystem) -> QueuePlan | None:
         """The queue rules of ``m``, or None when it has none."""
         if not (m.has_queue_limit or m.has_patience or m.balks):
@@ -707,7 +762,24 @@ class _Compiler:
             rank=priorities.index(cls.priority),
             entries=Entries(tuple(self.index[n] for n, _ in cls.entries), tuple(accumulate(p for _, p in cls.entries))),
             on_start=self.hooks.hook(("start",), k),
+            attributes=self.attributes(k) if self.states else None,
         )
+
+    def attributes(self, k: int) -> tuple[AttributePlan, ...]:
+        cls = self.model.classes[k]
+        slots = self.model.attribute_slots()
+        out = []
+        for name, a in cls.attributes.items():
+            slot = slots[name]
+            stream = f"attribute/{cls.name}/{name}"
+            if isinstance(a, Categorical):
+                out.append(AttributePlan(slot.index, stream, "category", tuple(slot.codes[v] for v in a.values),
+                                         tuple(accumulate(p for _, p in a.shares)), 0.0, None))
+            elif isinstance(a, Bernoulli):
+                out.append(AttributePlan(slot.index, stream, "bool", (), (), a.probability, None))
+            elif isinstance(a, Numeric):
+                out.append(AttributePlan(slot.index, stream, "number", (), (), 0.0, a.distribution))
+        return tuple(out)
 
     def groups(self) -> tuple[GroupPlan, ...]:
         out = []

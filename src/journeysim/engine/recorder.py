@@ -52,7 +52,7 @@ class Recorder:
     """The row lists of one replication (or of the chunk not yet reduced, in summary mode)."""
 
     __slots__ = ("journeys", "visits", "handoffs", "requests", "defects", "standards", "activations", "class_of",
-                 "add_journey", "add_visit", "add_handoff", "add_request", "add_defect", "add_standard",
+                 "attrs_of", "add_journey", "add_visit", "add_handoff", "add_request", "add_defect", "add_standard",
                  "add_activation", "unserved", "add_unserved")
 
     def __init__(self) -> None:
@@ -65,6 +65,8 @@ class Recorder:
         self.activations: list[tuple[Any, ...]] = []
         #: the class of each journey, by id (never cleared: later chunks refer to earlier journeys)
         self.class_of = array("H")
+        #: the attribute vector of each journey, by id, where the model has attributes (never cleared)
+        self.attrs_of: list[list[float]] = []
         # bound once: the hot path calls these for every row
         self.add_journey = self.journeys.extend
         self.add_visit = self.visits.extend
@@ -106,8 +108,22 @@ class Recorder:
         visits, handoffs, requests, defects, u = (_with_class(t, klass)
                                                   for t in (visits, handoffs, requests, defects, u))
         del klass  # release the buffer: the engine appends to ``class_of`` again
+        if p.attributes:
+            journeys.update(_attribute_columns(p, self.attrs_of, journeys["journey"]))
         return {"journeys": journeys, "visits": visits, "handoffs": handoffs, "requests": requests,
                 "defects": defects, "standards": standards, "activations": a, "unserved": u}
+
+
+def _attribute_columns(p: Plan, attrs_of: list[list[float]], ids: NDArray[np.int64]) -> Columns:
+    """One column per attribute for the journeys ``ids``: a category's codes (-1 where the class has none),
+    numbers and yes/no (1.0/0.0) as floats (NaN where the class has none)."""
+    table = np.array(attrs_of, dtype=np.float64).reshape(-1, len(p.attributes))[ids] if len(ids) else \
+        np.empty((0, len(p.attributes)))
+    out: Columns = {}
+    for c, a in enumerate(p.attributes):
+        col = table[:, c]
+        out[a.name] = np.where(np.isnan(col), -1, col).astype(_I8) if a.kind == "category" else col.copy()
+    return out
 
 
 def _flat_columns(flat: list[float], fields: Fields) -> Columns:

@@ -246,10 +246,14 @@ class Records:
     ) -> Records:
         """Records from ``{table: {column: array}}`` and the labels of coded columns.
 
-        Columns are taken in the order of :data:`FIELDS`; a missing column is an error.
+        Columns are taken in the order of :data:`FIELDS`; a missing column is an error. The
+        journeys table keeps, after them, a column per patient attribute (:mod:`journeysim.model.attributes`).
         """
         tables = {
-            name: Table(name, {col: columns[name][col] for col in FIELDS[name]}, dict(labels.get(name, {})))
+            name: Table(name, {**{col: columns[name][col] for col in FIELDS[name]},
+                               **{col: v for col, v in columns[name].items() if name == "journeys" and col not in
+                                  FIELDS[name]}},
+                        dict(labels.get(name, {})))
             for name in FIELDS
         }
         return cls(replication=replication, horizon=horizon, warmup=warmup, **tables)

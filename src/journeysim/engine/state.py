@@ -33,7 +33,7 @@ from .streams import Duration, Sampler, Stepwise
 
 __all__ = [
     "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "ExitDraw", "StartWork", "RequestDraw",
-    "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host",
+    "DefectDraw", "LoadDraw", "RiskDraw", "Trigger", "HookRun", "ArrivalHandler", "Host", "StateChoice",
 ]
 
 
@@ -65,6 +65,8 @@ class Patient(OwnEvent):
         # how the journey ends: an outcome code (Plan.outcome_names), 0 (the default exit) until a
         # named exit, or another concern that ends the journey, sets it before ``leave``
         "outcome",
+        # attributes: the journey's attribute vector (only where the model has attributes or conditions)
+        "attrs",
     )
 
     jid: int
@@ -93,6 +95,7 @@ class Patient(OwnEvent):
     prop: float
     rework: float
     outcome: int
+    attrs: list[float]
 
 
 class Waiting(Protocol):
@@ -135,7 +138,7 @@ class Visit:
     """What a visit of one class to one microsystem needs; ``node.visits[k]``."""
 
     __slots__ = ("service", "draw_service", "work", "on_arrive", "defects", "load", "edge", "choice", "depart",
-                 "exits")
+                 "exits", "route")
 
     def __init__(self, service: float, draw_service: Sampler | None) -> None:
         #: the visit's own work: ``service`` when ``draw_service`` is None, else a draw
@@ -155,6 +158,8 @@ class Visit:
         self.depart: HookRun | None = None
         #: named exits of a patient who leaves the pathway (None: the default exit only)
         self.exits: ExitDraw | None = None
+        #: routing by state (attributes): asked when neither ``edge`` nor ``choice`` gave a handoff
+        self.route: StateChoice | None = None
 
     def add_arrival_handler(self, handler: ArrivalHandler) -> None:
         """Run ``handler`` on arrival, after those added before it (wiring)."""
@@ -320,6 +325,13 @@ class HookRun:
     def __init__(self, recorded: tuple[int, ...], triggers: tuple[Trigger, ...]) -> None:
         self.recorded = recorded
         self.triggers = triggers
+
+
+class StateChoice(Protocol):
+    """A choice of handoff by the patient's state (:class:`~journeysim.engine.attributes.ConditionalChoice`)."""
+
+    def pick(self, pt: Patient, t: float) -> Transfer | None:
+        """The handoff ``pt`` takes on leaving at ``t``, or None: it leaves the pathway."""
 
 
 #: ``handler(patient, node, t)`` run on arrival; True when it took the patient (the kernel stops there)

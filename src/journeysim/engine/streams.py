@@ -205,6 +205,13 @@ class Samplers:
             self._durations[name] = _summed([d for _, d in steps], gens).__next__
         return Duration(0.0, self._durations[name])
 
+    def values(self, name: str, distribution: Distribution) -> Sampler:
+        """Sampler of draws of ``distribution`` from stream ``name`` itself (a patient's numeric attribute)."""
+        if name not in self._durations:
+            gen = self.factory.generator(name)
+            self._durations[name] = _blocks(lambda n: np.asarray(distribution.sample(gen, n), dtype=float)).__next__
+        return self._durations[name]
+
     def timed(self, name: str, part: str, distribution: Distribution) -> Duration:
         """A duration of one step ``part`` drawn from stream ``"{name}/{part}"``."""
         return self.duration(name, ((part, distribution),))

@@ -46,6 +46,7 @@ from typing import Any
 
 from ..errors import Problem, ValidationError
 from ..model._problems import Collector, is_number
+from ..model.attributes import Attribute, Bernoulli, Categorical, Numeric
 from ..model.clock import Window
 from ..model.distributions import FORMS, Distribution, Fixed
 from ..model.elements import Activation, Handoff, Microsystem, PatientClass, ServiceRequest, Shift, Step
@@ -75,7 +76,7 @@ _SCENARIO_KEYS = (
 )
 _CLASS_KEYS = (
     "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "profile",
-    "reference", "remove",
+    "reference", "remove", "attributes",
 )
 _PROFILE_KEYS = ("hours", "blocks", "days", "rates_per_hour", "period_days")
 _NODE_KEYS = (
@@ -91,7 +92,7 @@ _DIVERT_KEYS = ("divert", "delay")
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
 _ACTIVATION_KEYS = ("at", "probability", "lag")
 _REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
-_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation")
+_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when")
 _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
                   "remove")
 _FRAILTY_KEYS = ("correlation", "reference")
@@ -651,9 +652,44 @@ def _build_class(c: Collector, t: Mapping[str, Any]) -> PatientClass | None:
         profile = _parse_profile(c.child("profile"), t["profile"])
         if profile is None:
             return None
+    attributes = _parse_attributes(c, t["attributes"]) if "attributes" in t else None
+    if attributes is None and "attributes" in t:
+        return None
+    extra = {} if attributes is None else {"attributes": attributes}
     return _element(c, PatientClass, keys={"rate": rates[0] if rates else "profile.rates_per_hour"}, name=t["name"],
                     entry=t["entry"], rate=rate, profile=profile, priority=t.get("priority", 0),
-                    reference=t.get("reference", ""), background=t.get("background", False))
+                    reference=t.get("reference", ""), background=t.get("background", False), **extra)
+
+
+def _parse_attributes(c: Collector, value: Any) -> dict[str, Attribute] | None:
+    """``attributes = { treatment = { PCI = 0.92, ... }, age = { dist = ... }, diabetic = { bernoulli = 0.3 } }``."""
+    if not isinstance(value, Mapping):
+        c.add("attributes", f"must be a table of name = attribute, got {value!r}")
+        return None
+    before = len(c.problems)
+    out: dict[str, Attribute] = {}
+    for name, spec in value.items():
+        path = f"attributes.{name}"
+        if not isinstance(spec, Mapping) or not spec:
+            c.add(path, "must be a table: { VALUE = share, ... }, { dist = ..., ... } or { bernoulli = probability }, "
+                  f"got {spec!r}")
+            continue
+        try:
+            if "bernoulli" in spec:
+                for key in sorted(set(spec) - {"bernoulli"}):
+                    c.add(f"{path}.{key}", "unknown key; a yes/no attribute has only 'bernoulli'")
+                c.probability(f"{path}.bernoulli", spec["bernoulli"])
+                if len(c.problems) == before:
+                    out[name] = Bernoulli(spec["bernoulli"])
+            elif "dist" in spec:
+                dist = parse_distribution(spec, c, path)
+                if dist is not None:
+                    out[name] = Numeric(dist)
+            else:
+                out[name] = Categorical(spec)
+        except ValidationError as err:
+            c.absorb(err, path)
+    return out if len(c.problems) == before else None
 
 
 def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:
@@ -865,6 +901,8 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
             recovery = {**recovery, "rework": rework}
         extra = {"boarding": t.get("boarding", False), "preactivate": t.get("preactivate", {}),
                  "recovery": recovery, "propagation": t.get("propagation", 1.0)}
+        if "when" in t:
+            extra["when"] = t["when"]
     return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
                     delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays,
                     cost=t.get("cost"), **extra)

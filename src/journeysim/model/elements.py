@@ -30,7 +30,9 @@ from typing import Literal, TypeAlias, TypeVar, cast
 from ..errors import ValidationError
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name, is_number
+from .attributes import Attribute, check_attributes
 from .clock import Window
+from .conditions import Condition, ConditionError
 from .distributions import Distribution, Exponential, Fixed
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS, code
 from .profiles import ArrivalProfile, check_period_days
@@ -880,6 +882,11 @@ class Microsystem:
         """Whether its defect probabilities rise with the wait or the occupancy."""
         return bool(self.defect_per_wait_hour or self.defect_per_occupant) and bool(self.defects)
 
+    @property
+    def needs_team_somewhere(self) -> bool:
+        """Whether some visits here wait for a team to be activated (it has a ``team_ready`` time)."""
+        return self.team_ready is not None
+
     def needs_activation(self, class_name: str) -> bool:
         """Whether visits of ``class_name`` wait for the team to be activated and ready."""
         has_team = self.team_ready is not None
@@ -991,6 +998,17 @@ def _link(link: Handoff | ServiceRequest, c: Collector, source: str, target: str
     _set(link, "cost", _cost(c, cost, kinds))
 
 
+def condition_of(c: Collector, path: str, value: object) -> Condition | None:
+    """A condition from its text (or ``None``); a syntax error is a problem at ``path``, naming the column."""
+    if value is None:
+        return None
+    try:
+        return Condition.parse(value)
+    except ConditionError as err:
+        c.add(path, str(err))
+        return None
+
+
 def _handoff_defects_of(items: tuple[tuple[str, ByClass], ...]) -> HandoffDefects:
     """Rebuild pickled :class:`HandoffDefects` (kinds by name, so the order may change between versions)."""
     return HandoffDefects(**dict(items))
@@ -1051,12 +1069,20 @@ class Handoff:
         visit by this factor (capped at 1). 1 means no propagation.
     cost : Cost or mapping, optional
         Cost per transfer, per minute of transfer, and per defect kind.
+    when : str or Condition, optional
+        A condition on the patient's state (:mod:`journeysim.model.conditions`):
+        the handoff is a candidate only for patients for whom it holds when they
+        leave ``source``. Among the candidates, each is taken with its
+        ``probability``; what remains leaves the pathway. For every state the
+        candidates' probabilities must add up to at most 1.
 
     Examples
     --------
     >>> h = Handoff("EMS", "ED", defects={"information": 0.43})
     >>> h.label
     'EMS->ED'
+    >>> Handoff("CathLab", "CCU", when='treatment == "PCI" and age >= 75').when.names()
+    ('age', 'treatment')
     """
 
     source: str
@@ -1071,6 +1097,7 @@ class Handoff:
     recovery: Recovery | None
     propagation: float
     cost: Cost | None
+    when: Condition | None
 
     def __init__(
         self,
@@ -1086,6 +1113,7 @@ class Handoff:
         recovery: Recovery | Mapping[str, object] | None = None,
         propagation: float = 1.0,
         cost: Cost | Mapping[str, object] | None = None,
+        when: str | Condition | None = None,
     ) -> None:
         c = Collector()
         _link(self, c, source, target, probability, delay, defects, reference, delay_by_class, cost, HANDOFF_KINDS)
@@ -1099,6 +1127,7 @@ class Handoff:
         if not is_number(propagation) or not 0 <= propagation < math.inf:
             c.add("propagation", f"must be a finite number >= 0, got {propagation!r}")
         _set(self, "propagation", float(propagation) if is_number(propagation) else 1.0)
+        _set(self, "when", condition_of(c, "when", when))
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:
@@ -1185,6 +1214,13 @@ class PatientClass:
         Background patients (e.g. other cardiac patients sharing the CCU) compete
         for capacity and are reported per class, but are left out of the
         pathway's overall journey statistics and system quality.
+    profile : ArrivalProfile, optional
+        How the arrival rate varies over the week.
+    attributes : mapping of str to attribute, optional
+        Values drawn for each journey on arrival (:mod:`journeysim.model.attributes`):
+        a :class:`~journeysim.model.attributes.Categorical` (or a mapping of value to
+        share), a :class:`~journeysim.model.attributes.Numeric` (or a distribution),
+        or a :class:`~journeysim.model.attributes.Bernoulli`.
 
     Examples
     --------
@@ -1194,6 +1230,11 @@ class PatientClass:
     >>> walk_in = PatientClass("walk-in", entry="ED", profile=ArrivalProfile.from_rates([1.0] * 8 + [5.0] * 16))
     >>> round(walk_in.rate * 60, 6)    # the mean of the hourly rates, per hour
     3.666667
+    >>> from journeysim.model.attributes import Bernoulli
+    >>> k = PatientClass("STEMI", entry="ED", rate=0.001,
+    ...                  attributes={"treatment": {"PCI": 0.92, "CABG": 0.08}, "diabetic": Bernoulli(0.3)})
+    >>> sorted(k.attributes)
+    ['diabetic', 'treatment']
     """
 
     name: str
@@ -1203,10 +1244,11 @@ class PatientClass:
     reference: str
     background: bool
     profile: ArrivalProfile | None
+    attributes: Mapping[str, Attribute]
 
     def __init__(self, name: str, entry: str | Mapping[str, float] | Sequence[tuple[str, float]],
                  rate: float | None = None, priority: int = 0, reference: str = "", background: bool = False,
-                 profile: ArrivalProfile | None = None) -> None:
+                 profile: ArrivalProfile | None = None, attributes: Mapping[str, object] | None = None) -> None:
         c = Collector()
         check_name(c, "name", name, reserved=_CLASS_NAME)
         rate = _class_rate(c, rate, profile)
@@ -1230,6 +1272,7 @@ class PatientClass:
             c.add("background", f"must be true or false, got {background!r}")
         if profile is not None and not isinstance(profile, ArrivalProfile):
             c.add("profile", f"must be an ArrivalProfile, got {profile!r}")
+        _set(self, "attributes", FrozenMap(check_attributes(c, "attributes", {} if attributes is None else attributes)))
         c.raise_if_any()
 
     @property

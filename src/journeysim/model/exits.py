@@ -46,7 +46,7 @@ QUEUE_OUTCOMES: tuple[str, ...] = ("rejected", "left_unseen")
 
 _EXIT_NAME = {DEFAULT_EXIT: "it is the default exit (what is left of the routing), whose delay is the "
                             "microsystem's exit_delay",
-              **{name: "it is the outcome of a journey a queue rule ends" for name in QUEUE_OUTCOMES}}
+              **dict.fromkeys(QUEUE_OUTCOMES, "it is the outcome of a journey a queue rule ends")}
 _set = object.__setattr__
 
 

@@ -33,6 +33,7 @@ import networkx as nx
 
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name
+from .conditions import NameType, Slot
 from .elements import (
     ByClass,
     Handoff,
@@ -45,6 +46,7 @@ from .frailty import Frailty
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
 from .queues import Divert
+from .routing import attribute_slots, attribute_types, check_routing
 
 __all__ = ["Model"]
 
@@ -155,6 +157,7 @@ class Model:
         self._check_timeliness(c)
         if not c.problems:
             self._check_diversion_loops(c)
+        self._check_conditions(c)
         if flow and not c.problems:
             self._check_routing(c)
         if flow and not c.problems:
@@ -409,6 +412,55 @@ class Model:
                         what = "entry microsystem" if g.by == "entry" else "patient class"
                         c.add(f"{path}.{g.by}.{label}", f"unknown {what} {n!r}{_suggest(n, pool)}")
 
+    def _check_conditions(self, c: Collector) -> None:
+        """Attributes of one kind model-wide; each ``when`` against the names and microsystems it reads."""
+        types, conflicts = attribute_types(self.classes)
+        for i, name, problem in conflicts:
+            c.add(f"{_describe('classes', i, self.classes[i].name)}.attributes.{name}", problem)
+        nodes = self.node_names
+        for i, h in enumerate(self.handoffs):
+            if h.when is None:
+                continue
+            path = f"{_describe('handoffs', i, f'{h.source} -> {h.target}')}.when"
+            for problem in h.when.check(types, nodes):
+                c.add(path, problem)
+            for name in h.when.activations():
+                if name in self._nodes and not self._nodes[name].needs_team_somewhere:
+                    c.add(path, f"activated({name!r}): {name!r} has no team_ready time, so it is never activated")
+            for k in self.classes:
+                missing = [n for n in h.when.names() if n in types and n not in k.attributes]
+                if h.probability.get(k.name) > 0 and missing:
+                    c.add(path, f"class {k.name!r} takes this handoff but has no attribute "
+                          f"{', '.join(map(repr, missing))}; declare it, or give the class probability 0")
+        conditional = {h.source for h in self.handoffs if h.when is not None}
+        for i, x in enumerate(self.exits):
+            if x.source in conditional:
+                c.add(f"{_describe('exits', i, f'{x.source}:{x.name}')}.from",
+                      f"{x.source!r} routes by state (its handoffs have 'when' conditions), where named exits are "
+                      "not supported yet: give the exit its own microsystem after a conditional handoff")
+
+    def attribute_types(self) -> dict[str, NameType]:
+        """The attributes the classes declare, by name, with their kind and (categorical) values.
+
+        Examples
+        --------
+        >>> from journeysim.model.elements import Microsystem, PatientClass
+        >>> m = Model([Microsystem("A")], classes=[PatientClass("k", entry="A", rate=0.1,
+        ...           attributes={"risk": {"low": 0.7, "high": 0.3}})])
+        >>> m.attribute_types()["risk"].values
+        ('low', 'high')
+        """
+        return attribute_types(self.classes)[0]
+
+    def attribute_slots(self) -> dict[str, Slot]:
+        """Each attribute's index in a patient's attribute vector (model order) and its values' codes."""
+        return attribute_slots(self.attribute_types())
+
+    @property
+    def has_conditions(self) -> bool:
+        """True if some handoff carries a ``when`` condition."""
+        return any(h.when is not None for h in self.handoffs)
+
     def _check_milestone(self, c: Collector, path: str, text: str, *, trigger: bool = False) -> None:
         try:
             atom = parse_milestone(text)
@@ -459,10 +511,21 @@ class Model:
         raise KeyError(f"unknown milestone {atom[1]!r}")
 
     def _check_routing(self, c: Collector) -> None:
+        conditional = {h.source for h in self.handoffs if h.when is not None}
+        slots = self.attribute_slots() if conditional else {}
+        index = {m.name: j for j, m in enumerate(self.microsystems)}
         for k in self.classes:
             for node, total in self._outflow(k.name).items():
-                if total > 1.0 + _TOLERANCE:
-                    i = next(j for j, m in enumerate(self.microsystems) if m.name == node)
+                i = index[node]
+                if node in conditional:
+                    _, total, state, why = check_routing(self, k, node, slots, index)
+                    if why is not None:
+                        c.add(_describe("microsystems", i, node), f"class {k.name!r}: {why}")
+                    elif total > 1.0 + _TOLERANCE:
+                        c.add(_describe("microsystems", i, node),
+                              f"the probabilities of the handoffs out of {node!r} whose conditions hold add up to "
+                              f"{total:g} > 1 for class {k.name!r} when {state}")
+                elif total > 1.0 + _TOLERANCE:
                     c.add(
                         _describe("microsystems", i, node),
                         f"handoff probabilities out of {node!r} add up to {total:g} > 1 for class {k.name!r}",
@@ -494,7 +557,7 @@ class Model:
         for k in self.classes:  # classes with rate 0 too: their exact quality must still be solvable
             graph = self.class_graph(k.name)
             reach = _closure(graph, [n for n, p in k.entries if p > 0])
-            outflow = self._outflow(k.name)
+            outflow = self._least_outflow(k)
             leavers = [n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE]
             can_leave = _closure(graph.reverse(copy=False), leavers)
             for name in sorted(reach - can_leave, key=row.__getitem__):
@@ -559,6 +622,17 @@ class Model:
         out: dict[str, float] = {}
         for h in self.handoffs:
             out[h.source] = out.get(h.source, 0.0) + h.probability.get(class_name)
+        return out
+
+    def _least_outflow(self, k: PatientClass) -> dict[str, float]:
+        """Like :meth:`_outflow`, but at microsystems with conditions the least total over the states."""
+        out = self._outflow(k.name)
+        conditional = {h.source for h in self.handoffs if h.when is not None}
+        if conditional:
+            slots = self.attribute_slots()
+            index = {m.name: j for j, m in enumerate(self.microsystems)}
+            for node in conditional & set(out):
+                out[node] = check_routing(self, k, node, slots, index)[0]
         return out
 
     def class_graph(self, class_name: str) -> nx.DiGraph[str]:

@@ -11,9 +11,17 @@ rates ``lambda_k``, microsystem *i* is offered::
 
 where the hold is the service (all steps), the exit delay when the patient leaves
 the pathway from *i* (a named exit's own delay, :mod:`journeysim.model.exits`), and
-the expected rework of caught handoff defects. Boarding and waits for support
-results hold a bed too, but depend on the queues elsewhere, so ``rho_i`` is a
-lower bound of the utilisation. A microsystem with
+the expected rework of caught handoff defects.
+
+Where handoffs carry conditions (``when``), each class's routing is a mixture
+(:func:`journeysim.model.routing.routing_variants`): the visits and the work are
+summed over its variants, weighted by their probabilities. That is exact when
+the conditions read only categorical and yes/no attributes; with numeric
+attributes it uses their pieces' estimated probabilities, with the clock it
+assumes patients leave at any moment of the week alike, and it takes every
+``activated(...)`` as false. Boarding
+and waits for support results hold a bed too, but depend on the queues
+elsewhere, so ``rho_i`` is a lower bound of the utilisation. A microsystem with
 ``rho_i >= 1`` is unstable: its queue and waits grow with the horizon.
 
 Examples
@@ -42,6 +50,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from .mesosystem import Model
+from .routing import routing_variants
 
 __all__ = ["OfferedLoad", "expected_visits", "offered_load", "solve", "DIRECT_MAX"]
 
@@ -121,6 +130,8 @@ def expected_visits(model: Model) -> dict[str, dict[str, float]]:
     >>> expected_visits(m)
     {'all': {'Ward': 1.3333333333333333}}
     """
+    if model.has_conditions:
+        return {k: _mixed(parts) for k, parts in _variant_visits(model).items()}
     nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
     index = {n: i for i, n in enumerate(nodes)}
     n = len(nodes)
@@ -142,11 +153,44 @@ def expected_visits(model: Model) -> dict[str, dict[str, float]]:
     return out
 
 
-def _hold_minutes(model: Model, node: str, class_name: str) -> float:
+def _variant_visits(model: Model) -> dict[str, list[tuple[float, tuple[float, ...], dict[str, float]]]]:
+    """Per class, each routing variant's weight, handoff probabilities and expected visits."""
+    nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
+    index = {n: i for i, n in enumerate(nodes)}
+    n = len(nodes)
+    eye = sp.identity(n, format="csr")
+    out: dict[str, list[tuple[float, tuple[float, ...], dict[str, float]]]] = {}
+    for k in model.classes:
+        entry = np.zeros(n)
+        for node, p in k.entries:
+            entry[index[node]] += p
+        parts = []
+        for variant in routing_variants(model)[k.name]:
+            taken = [(index[h.target], index[h.source], p) for h, p in zip(model.handoffs, variant.routing) if p > 0]
+            matrix = sp.csr_matrix(([p for *_, p in taken], ([r for r, *_ in taken], [c for _, c, _ in taken])),
+                                   shape=(n, n))
+            v = solve((eye - matrix).tocsr(), entry)
+            parts.append((variant.weight, variant.routing, dict(zip(nodes, v.tolist()))))
+        out[k.name] = parts
+    return out
+
+
+def _mixed(parts: list[tuple[float, tuple[float, ...], dict[str, float]]]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for w, _, visits in parts:
+        for node, x in visits.items():
+            total[node] = total.get(node, 0.0) + w * x
+    return total
+
+
+def _hold_minutes(model: Model, node: str, class_name: str, routing: tuple[float, ...] | None = None) -> float:
     """Mean time a class's visit to a clinical ``node`` holds its server, beyond any wait."""
     m = model.microsystem(node)
     hold = sum(s.duration.mean for s in m.steps_for(class_name))
-    leaving = 1.0 - sum(h.probability.get(class_name) for h in model.handoffs if h.source == node)
+    if routing is None:
+        leaving = 1.0 - sum(h.probability.get(class_name) for h in model.handoffs if h.source == node)
+    else:
+        leaving = 1.0 - sum(p for h, p in zip(model.handoffs, routing) if h.source == node)
     for x in model.exits:  # named exits hold the bed for their own delay, the default exit for exit_delay
         if x.source == node:
             p = x.probability.get(class_name)
@@ -156,15 +200,17 @@ def _hold_minutes(model: Model, node: str, class_name: str) -> float:
     return hold
 
 
-def _rework_per_visit(model: Model, node: str, class_name: str, visits: dict[str, float]) -> float:
+def _rework_per_visit(model: Model, node: str, class_name: str, visits: dict[str, float],
+                      routing: tuple[float, ...] | None = None) -> float:
     """Expected rework minutes per visit to ``node``: caught information defects of handoffs into it."""
     total = visits.get(node, 0.0)
     if not total:
         return 0.0
     rework = 0.0
-    for h in model.handoffs:
+    for e, h in enumerate(model.handoffs):
         if h.target == node and h.recovery is not None:
-            transfers = visits.get(h.source, 0.0) * h.probability.get(class_name)
+            p = h.probability.get(class_name) if routing is None else routing[e]
+            transfers = visits.get(h.source, 0.0) * p
             caught = h.defects.get("information").get(class_name) * h.recovery.probability.get(class_name)
             rework += transfers * caught * h.recovery.rework.mean
     return rework / total
@@ -175,12 +221,19 @@ def offered_load(model: Model) -> dict[str, OfferedLoad]:
     visits = expected_visits(model)
     arrivals = {m.name: 0.0 for m in model.microsystems}
     work = dict(arrivals)
+    variants = _variant_visits(model) if model.has_conditions else {}
     for k in model.classes:
         v = visits[k.name]
         for node, count in v.items():
-            per_visit = _hold_minutes(model, node, k.name) + _rework_per_visit(model, node, k.name, v)
             arrivals[node] += k.rate * count
-            work[node] += k.rate * count * per_visit
+            if k.name in variants:  # the exit delay and the rework differ by routing: sum over the variants
+                for weight, routing, vv in variants[k.name]:
+                    per_visit = (_hold_minutes(model, node, k.name, routing)
+                                 + _rework_per_visit(model, node, k.name, vv, routing))
+                    work[node] += k.rate * weight * vv[node] * per_visit
+            else:
+                per_visit = _hold_minutes(model, node, k.name) + _rework_per_visit(model, node, k.name, v)
+                work[node] += k.rate * count * per_visit
         for r in model.requests:
             requests = k.rate * v.get(r.source, 0.0) * r.probability.get(k.name)
             support = model.microsystem(r.target)

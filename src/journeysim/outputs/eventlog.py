@@ -61,7 +61,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .._version import __version__
-from ..engine.records import Records
+from ..engine.records import FIELDS, Records
 from ..errors import JourneySimError, SimulationError
 from ..model._frozen import FrozenMap
 from ..model.clock import DEFAULT_START
@@ -277,10 +277,24 @@ def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterab
         "case:missed": j["missed"][row],
         "case:standards_missed": Coded(missed_names, row),
         "case:warmup": (j["arrival"] < warmup)[row],
+        **_attribute_columns(records[0], j, row),
     }
     if len(outcomes) > 1:
         columns["case:outcome"] = Coded(outcomes, j["outcome"][row])
     return columns
+
+
+def _attribute_columns(first: Records, j: Columns, row: NDArray[np.int64]) -> LogColumns:
+    """``case:NAME`` for each patient attribute (none for a model without attributes): a category's value
+    (empty where the journey's class has none), numbers and yes/no (1.0/0.0) as floats."""
+    labels = first.journeys.labels
+    out: LogColumns = {}
+    for name in (c for c in first.journeys if c not in FIELDS["journeys"]):
+        if name in labels:
+            out[f"case:{name}"] = Coded(np.array(labels[name], dtype=object), j[name][row])
+        else:
+            out[f"case:{name}"] = j[name][row]
+    return out
 
 
 def _values(column: Column) -> Any:
@@ -430,7 +444,8 @@ def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Colu
     journeys also get ``row``, the row of their journey. The sort is stable, so within a
     journey the rows keep the order of the records: the order things happened in.
     """
-    j = _concat(records, "journeys", ("journey", "class", "arrival", "defects", "missed", "outcome"))
+    attributes = [c for c in records[0].journeys if c not in FIELDS["journeys"]]
+    j = _concat(records, "journeys", ("journey", "class", "arrival", "defects", "missed", "outcome", *attributes))
     order = np.lexsort((j["journey"], j["replication"]))
     j = {k: a[order] for k, a in j.items()}
     stride = int(j["journey"].max()) + 1 if len(order) else 1
