@@ -58,7 +58,8 @@ def _first_defects(result: RunResult) -> _Firsts:
     firsts: _Firsts = {}
     for rec in result.records:
         j = rec.journeys
-        counted = as_floats(j["arrival"]) >= rec.warmup
+        # counted journeys that ended (a run that stops at the horizon leaves some in progress: not judged)
+        counted = (as_floats(j["arrival"]) >= rec.warmup) & np.isfinite(as_floats(j["end"]))
         v, d = rec.visits, rec.defects
         order = np.lexsort((v["arrival"], v["journey"]))
         vj, vn, vend = v["journey"][order], v["node"][order], v["end"][order]

@@ -361,10 +361,14 @@ def _activation(reps: Replications, i: int) -> Activation | None:
                       mean_ci(reps.per_activation("act_wait_sum", i)))
 
 
-def _warnings(model: Model, load: dict[str, OfferedLoad], counted: int) -> tuple[Problem, ...]:
+def _warnings(model: Model, load: dict[str, OfferedLoad], journeys: JourneysResult) -> tuple[Problem, ...]:
     """The model's warnings (idle or overloaded microsystems) and the run's (nothing counted)."""
     out = list(model_warnings(model, load))
-    if counted == 0:
+    if journeys.completed == 0 and journeys.arrived > 0:  # only where runs stop at the horizon
+        out.append(Problem("", f"no journey completed before the horizon ({journeys.arrived} still in progress): "
+                               "quality and time in system are n/a (a longer horizon, or end = 'drain', "
+                               "follows them to their end)"))
+    elif journeys.completed == 0:
         out.append(Problem("", "no journey was counted after the warm-up: every simulated figure is "
                                "n/a (check the arrival rates, the horizon and the warm-up)"))
     return tuple(out)
@@ -401,7 +405,7 @@ def summarize(result: RunResult, exact: ExactQuality | None = None) -> Summary:
         dependence=dependence_result(result, exact),
         cost=cost_result(result),
         microsystems=_microsystems(reps, load),
-        warnings=_warnings(model, load, journeys.completed),
+        warnings=_warnings(model, load, journeys),
         provenance=prov,
         end=scenario.end,
     )

@@ -76,6 +76,9 @@ def _standards(standards: Mapping[str, StandardResult]) -> list[str]:
             f"n={st.applies:<6} median {_minutes(m.p50)} [{_minutes(m.p25)}, {_minutes(m.p75)}], "
             f"p90 {_minutes(m.p90)}"
         )
+        if st.overall.not_yet_reached:
+            out.append(f"      not yet reached at the horizon: {st.overall.not_yet_reached} "
+                       f"({_pct(st.overall.not_yet_reached_share).strip()}), neither met nor missed")
         for group, values in st.by_group.items():
             parts = [f"{label} {_pct(v.met.mean).strip()} (n={v.applies})"
                      for label, v in values.items() if v.applies]
@@ -151,6 +154,10 @@ def _cost(cost: CostResult | None) -> list[str]:
 
 def _flow_extras(micro: Mapping[str, MicrosystemResult]) -> list[str]:
     out: list[str] = []
+    if any(m.in_service is not None for m in micro.values()):
+        out.append("  at the horizon (mean per replication): "
+                   + ", ".join(f"{name} {_count(m.in_service)} in service, {_count(m.waiting)} waiting"
+                               for name, m in micro.items() if m.in_service is not None and m.waiting is not None))
     for name, m in micro.items():
         if m.activation is not None:
             a = m.activation
@@ -165,6 +172,12 @@ def _flow_extras(micro: Mapping[str, MicrosystemResult]) -> list[str]:
                 f"{_minutes(b.minutes_per_visit.mean)} per visit on average"
             )
     return out
+
+
+def _count(e: Estimate | None) -> str:
+    """A mean count across replications."""
+    x = None if e is None else _given(e.mean)
+    return "n/a" if x is None else f"{x:.1f}"
 
 
 def _capacity(m: MicrosystemResult) -> str:
@@ -224,6 +237,16 @@ def _links(links: Sequence[tuple[str, LinkQuality]]) -> list[str]:
     return out
 
 
+def _journeys_line(d: SummaryData) -> str:
+    """How many journeys were counted, and how the runs ended."""
+    j = d.journeys
+    if j.in_progress is None:
+        return f"Journeys counted: {j.completed} after the warm-up, each followed to its end"
+    return (f"Journeys counted: {j.arrived} arrived after the warm-up; the run stops at the horizon: "
+            f"{j.completed} completed, {j.in_progress.total} still in progress "
+            f"({_count(j.in_progress.estimate)} per replication)")
+
+
 def render(d: SummaryData) -> str:
     """A readable multi-section report: journeys, quality, microsystems, handoffs."""
     tis = d.journeys.time_in_system
@@ -233,7 +256,7 @@ def render(d: SummaryData) -> str:
         f"seed {d.seed}",
         "",
         *warning_lines(d.warnings),
-        f"Journeys counted: {d.journeys.completed} after the warm-up, each followed to its end",
+        _journeys_line(d),
         f"Time in system: mean {_minutes(tis.estimate.mean)}, median {_minutes(tis.p50)}, "
         f"90th percentile {_minutes(tis.p90)}",
         "",
