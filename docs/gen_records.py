@@ -13,6 +13,12 @@ all replications, with a `replication` column; `result.records[i].visits.to_fram
 Coded columns (microsystem, class, handoff names) are pandas categoricals. Times are minutes from the start
 of the replication.
 
+In a run that stops at the horizon (`[scenario] end = "stop"`), what was unfinished there is recorded with
+`NaN` for what had not happened: a journey in progress has `end = NaN` (and no `exit`); a visit still in
+service has `end = NaN`, one still waiting (for a server or the team) has `start = NaN`; a patient in transfer
+has `arrive = NaN` on its handoff; a support request has `NaN` from the step it had not reached; a standard
+not yet reached is `open`. Nothing after the horizon is recorded (`records.end` is `"stop"`).
+
 This page is generated from `journeysim.engine.records.FIELDS` by `docs/gen_records.py`; a test checks it.
 """
 

@@ -14,7 +14,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from test_degenerate import COMMANDS, MODELS, _NAN, strict_json
 
 import journeysim as js
 from journeysim import plot
@@ -22,6 +21,7 @@ from journeysim.cli import main
 from journeysim.engine.kernel import run_replication
 from journeysim.errors import ValidationError
 from journeysim.outputs.eventlog import calendar_start
+from test_degenerate import _NAN, COMMANDS, MODELS, strict_json
 
 # -- theory ------------------------------------------------------------------------------------------
 

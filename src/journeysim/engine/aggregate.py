@@ -123,10 +123,10 @@ class ReplicationStats:
         replication: int = 0, horizon: float = 0.0, warmup: float = 0.0, n_standards: int = 0, n_cells: int = 1,
         stopped: bool = False,
     ) -> ReplicationStats:
-        """All-zero statistics of the given shape (with the census of a run that stops at the horizon if ``stopped``)."""
+        """All-zero statistics of the given shape (with the census of a stopped run's horizon if ``stopped``)."""
         z = np.zeros
         sc = (n_standards, n_cells)
-        stop = {} if not stopped else dict(
+        stop: dict[str, Any] = {} if not stopped else dict(
             stopped=True, class_open=z(n_classes), flow_started=z(n_nodes), flow_left=z(n_nodes),
             node_in_service=z(n_nodes), node_waiting=z(n_nodes), std_open=z(sc))
         return cls(
@@ -168,7 +168,6 @@ class ReplicationStats:
         """
         nc, nn = self.class_done.size, self.node_visits.size
         ne, nr = self.edge_n.size, self.req_n.size
-        warmup, horizon = self.warmup, self.horizon
         j = tables["journeys"]
         visits, handoffs, requests = tables["visits"], tables["handoffs"], tables["requests"]
         self.journeys_total += len(j["journey"])

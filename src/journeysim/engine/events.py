@@ -103,4 +103,5 @@ def pending(env: simpy.Environment) -> list[OwnEvent]:
 
     A run that stops at the horizon reads them to find what was under way there.
     """
-    return [entry[3] for entry in env._queue if isinstance(entry[3], OwnEvent)]
+    entries: list[tuple[float, int, int, Any]] = env._queue  # type: ignore[assignment]  # as in environment()
+    return [entry[3] for entry in entries if isinstance(entry[3], OwnEvent)]

@@ -251,7 +251,7 @@ class Kernel:
 
     # -- running
     def run(self) -> tuple[Records | None, ReplicationStats]:
-        """Run until every journey has ended (or to the horizon); the records (None in summary mode) and the statistics."""
+        """Run until every journey has ended (or to the horizon); the records (None in summary mode), the statistics."""
         self.capacity.begin()  # scheduled before any arrival: at equal times, capacity changes come first
         for source in self.sources:
             source.begin()

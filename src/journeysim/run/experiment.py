@@ -223,8 +223,8 @@ def run_experiment(
     compiled = plan(scenario.model)
     store = None
     if checkpoint is not None:
-        store = CheckpointStore(checkpoint, fingerprint(scenario.model, scenario.horizon, scenario.warmup, scenario.end),
-                                seed=entropy, records=records)
+        digest = fingerprint(scenario.model, scenario.horizon, scenario.warmup, scenario.end)
+        store = CheckpointStore(checkpoint, digest, seed=entropy, records=records)
     pathway = [k for k, c in enumerate(scenario.model.classes) if not c.background]
     done: dict[int, tuple[Records | None, ReplicationStats]] = {}
 
