@@ -206,7 +206,8 @@ def _quality(d: SummaryData) -> list[str]:
 
 
 def _microsystems(d: SummaryData) -> list[str]:
-    out = ["", "Microsystems (visits and quality: counted journeys; waits and utilisation: steady state; "
+    window = "steady state" if d.end == "drain" else "inside the window, to the horizon"
+    out = ["", f"Microsystems (visits and quality: counted journeys; waits and utilisation: {window}; "
                "offered: load per server from the traffic equations)",
            f"  {'name':<20} {'kind':<8} {'cap':>9} {'visits':>8} {'quality':>8} {'wait':>10} {'sojourn':>10} "
            f"{'util':>7} {'offered':>8}"]
