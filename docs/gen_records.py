@@ -18,6 +18,12 @@ table has one more column per attribute, after those below, named after it: a ca
 (a categorical column; missing where the journey's class does not declare it), a numeric attribute's value,
 or 1.0 / 0.0 for a yes/no attribute (NaN where the class does not declare them).
 
+In a run that stops at the horizon (`[scenario] end = "stop"`), what was unfinished there is recorded with
+`NaN` for what had not happened: a journey in progress has `end = NaN` (and no `exit`); a visit still in
+service has `end = NaN`, one still waiting (for a server or the team) has `start = NaN`; a patient in transfer
+has `arrive = NaN` on its handoff; a support request has `NaN` from the step it had not reached; a standard
+not yet reached is `open`. Nothing after the horizon is recorded (`records.end` is `"stop"`).
+
 This page is generated from `journeysim.engine.records.FIELDS` by `docs/gen_records.py`; a test checks it.
 """
 

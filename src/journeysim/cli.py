@@ -92,6 +92,9 @@ def _start_date(text: str) -> str:
 def _days_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--horizon-days", type=_horizon_days, help="days of arrivals per replication")
     p.add_argument("--warmup-days", type=_days, help="days left out of the statistics")
+    p.add_argument("--end", choices=("drain", "stop"),
+                   help="drain: follow every journey to its end; stop: end the simulation at the horizon, "
+                   "leaving journeys in progress (default: the file's)")
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -400,13 +403,14 @@ def _check_event_span(start: str, horizon: float) -> None:
 
 
 def _with_days(scenario: Any, args: argparse.Namespace) -> Any:
-    """The scenario with the horizon and warm-up given on the command line, if any."""
-    if args.horizon_days is None and args.warmup_days is None:
+    """The scenario with the horizon, warm-up and end given on the command line, if any."""
+    if args.horizon_days is None and args.warmup_days is None and args.end is None:
         return scenario
     try:
         return scenario.with_settings(
             horizon=scenario.horizon if args.horizon_days is None else args.horizon_days * 1440.0,
             warmup=scenario.warmup if args.warmup_days is None else args.warmup_days * 1440.0,
+            end=scenario.end if args.end is None else args.end,
         )
     except ValidationError as err:
         given = {"horizon": "--horizon-days" if args.horizon_days is not None else None,

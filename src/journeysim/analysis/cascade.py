@@ -59,7 +59,8 @@ def _first_defects(result: RunResult) -> _Firsts:
     paths: dict[bytes, tuple[str, ...]] = {}
     for rec in result.records:
         j, v = rec.journeys, rec.visits
-        counted = np.flatnonzero(as_floats(j["arrival"]) >= rec.warmup)
+        # counted journeys that ended (a run that stops at the horizon leaves some in progress: not judged)
+        counted = np.flatnonzero((as_floats(j["arrival"]) >= rec.warmup) & np.isfinite(as_floats(j["end"])))
         order = np.lexsort((v["arrival"], v["journey"]))
         vj, vn = v["journey"][order], as_ints(v["node"][order])
         lo, hi = np.searchsorted(vj, j["journey"], side="left"), np.searchsorted(vj, j["journey"], side="right")

@@ -137,11 +137,22 @@ class Replications:
         """Indices of the pathway (not background) classes."""
         return [k for k, c in enumerate(self.model.classes) if not c.background]
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the runs stopped at the horizon (``end = "stop"``), leaving journeys in progress."""
+        return bool(self.stats) and all(s.stopped for s in self.stats)
+
     # -- journeys --------------------------------------------------------------------------
 
     def journeys(self, classes: Sequence[int]) -> Floats:
-        """Counted journeys of ``classes`` in each replication."""
+        """Counted journeys of ``classes`` in each replication (that ended, in a run that stops at the horizon)."""
         return self.stack("class_done")[:, list(classes)].sum(axis=1)
+
+    def in_progress(self, classes: Sequence[int]) -> Floats:
+        """Counted journeys of ``classes`` still in the pathway at the horizon, per replication (0 if runs drain)."""
+        if not self.stopped:
+            return np.zeros(len(self.stats))
+        return self.stack("class_open")[:, list(classes)].sum(axis=1)
 
     def quality(self, classes: Sequence[int]) -> Share:
         """System quality: the counted journeys of ``classes`` with no defect at all."""
@@ -183,9 +194,16 @@ class Replications:
     # -- microsystems -----------------------------------------------------------------------
 
     def per_visit(self, name: str) -> Floats:
-        """A flow sum (``wait_sum``, ``sojourn_sum``...) per visit in the flow window: ``[replication, node]``."""
+        """A flow sum (``wait_sum``, ``sojourn_sum``...) per visit in the flow window: ``[replication, node]``.
+
+        In a run that stops at the horizon, a wait is per visit that started before the
+        horizon, and the other sums per visit that ended before it.
+        """
+        visits = "flow_count"
+        if self.stopped:
+            visits = "flow_started" if name == "wait_sum" else "flow_left"
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.stack(name) / self.stack("flow_count")
+            return self.stack(name) / self.stack(visits)
 
     def visits(self) -> Floats:
         """Visits that arrived at each microsystem in the flow window (requests served, at a support one)."""
@@ -210,6 +228,14 @@ class Replications:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.stack([busy[:, i] / cap if cap is not None else np.full(len(self.stats), math.nan)
                              for i, cap in enumerate(caps)], axis=1)
+
+    def in_service(self) -> Floats:
+        """Visits (and requests served) in service at the horizon of a stopped run: ``[replication, node]``."""
+        return self.stack("node_in_service")
+
+    def waiting(self) -> Floats:
+        """Visits (and requests) waiting for a server or a team at the horizon of a stopped run."""
+        return self.stack("node_waiting")
 
     def microsystem_quality(self, i: int) -> Quality:
         """Visits of counted journeys to microsystem ``i`` and the defective ones."""
@@ -284,6 +310,10 @@ class Replications:
         """Journeys that met standard ``j`` out of those it applied to (cell 0: everyone; then each group label)."""
         return Share(self.stack("std_met")[:, j, cell], self.stack("std_n")[:, j, cell])
 
+    def standard_open(self, j: int, cell: int = 0) -> Floats:
+        """Journeys whose standard ``j`` was still open (not yet reached) at the horizon, per replication."""
+        return self.stack("std_open")[:, j, cell]
+
 
 def replication_metrics(result: RunResult) -> dict[str, Floats]:
     """Per-replication values of the main metrics, for paired comparisons.
@@ -292,7 +322,8 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
     ``<handoff>.quality``, ``<request>.quality``, ``standards.<name>.met``, ``elements.quality`` (the
     share of journeys free of element defects, standards aside), with costs ``cost.per_journey`` and
-    ``cost.per_defect_free_journey``, and with named exits ``outcomes.<name>.share``. Values are arrays with
+    ``cost.per_defect_free_journey``, with named exits ``outcomes.<name>.share``, and where runs stop at the
+    horizon, ``journeys.in_progress``, ``<node>.in_service`` and ``<node>.waiting``. Values are arrays with
     one entry per replication (``nan`` where a replication had nothing to measure), by the
     definitions of :class:`Replications` that the summary uses too.
 
@@ -335,5 +366,11 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     if len(model.outcomes) > 1:
         for o, name in enumerate(model.outcomes):
             out[f"outcomes.{name}.share"] = reps.outcome_share(pathway, o).per_replication()
+    if reps.stopped:  # the census at the horizon, only where runs stop there
+        out["journeys.in_progress"] = reps.in_progress(pathway)
+        in_service, waiting = reps.in_service(), reps.waiting()
+        for i, m in enumerate(model.microsystems):
+            out[f"{m.name}.in_service"] = in_service[:, i]
+            out[f"{m.name}.waiting"] = waiting[:, i]
     return out
 

@@ -164,7 +164,8 @@ def simulated_leverage_rows(result: RunResult) -> tuple[LeverageRow, ...]:
     halved = np.zeros_like(perfect)
     for r, rec in enumerate(result.records):
         j = rec.journeys
-        counted = (as_floats(j["arrival"]) >= rec.warmup) & pathway[j["class"]]
+        # counted journeys that ended (a run that stops at the horizon leaves some in progress: not judged)
+        counted = (as_floats(j["arrival"]) >= rec.warmup) & pathway[j["class"]] & np.isfinite(as_floats(j["end"]))
         n = int(counted.sum())
         if n == 0:  # no journey: no gain to measure in this replication
             perfect[r], halved[r] = np.nan, np.nan

@@ -4,7 +4,9 @@ Definitions (all documented in ``docs/results.md``):
 
 * A **journey** counts when it arrived at or after the warm-up. Runs drain (every
   journey that arrived before the horizon is followed to its end), so completed
-  equals arrived; both are reported as totals over the replications. Overall
+  equals arrived; both are reported as totals over the replications. A run that
+  stops at the horizon (``end = "stop"``) counts the journeys that completed
+  before it, and reports those still in progress apart (``docs/results.md``). Overall
   journey statistics and system quality cover the pathway classes; background
   classes are reported under ``by_class`` only.
 * **System quality** is the share of those journeys that were defect-free; its
@@ -68,6 +70,7 @@ from .summary import (
     ClassJourneys,
     ClassQuality,
     ElementQuality,
+    InProgress,
     JourneysResult,
     LinkQuality,
     MicrosystemResult,
@@ -225,11 +228,21 @@ def _journeys(reps: Replications) -> JourneysResult:
                                     shares.get(name))
                 for o, name in enumerate(model.outcomes)}
 
+    def in_progress(classes: Sequence[int]) -> InProgress | None:
+        if not reps.stopped:
+            return None
+        n = reps.in_progress(classes)
+        return InProgress(mean_ci(n).within(0.0), int(n.sum()))
+
     by_class = {name: ClassJourneys(k not in pathway, int(reps.journeys([k]).sum()), times([k]),
-                                    outcomes([k], exact.by_class[name] if exact else {}))
+                                    outcomes=outcomes([k], exact.by_class[name] if exact else {}),
+                                    in_progress=in_progress([k]))
                 for k, name in enumerate(model.class_names)}
     counted = int(reps.journeys(pathway).sum())
-    return JourneysResult(counted, counted, times(pathway), by_class, outcomes(pathway, exact.pathway if exact else {}))
+    ongoing = in_progress(pathway)
+    arrived = counted + (ongoing.total if ongoing is not None else 0)
+    return JourneysResult(arrived, counted, times(pathway), by_class,
+                          outcomes=outcomes(pathway, exact.pathway if exact else {}), in_progress=ongoing)
 
 
 def _element(q: Quality) -> tuple[float | None, tuple[float | None, float | None]]:
@@ -299,8 +312,12 @@ def _standards(reps: Replications) -> dict[str, StandardResult]:
         p25, p50, p75, p90 = _pooled_percentiles(values, hist[j, c], (25, 50, 75, 90))
         met = reps.standard_met(j, c)
         total = int(met.trials.sum())
+        still_open = still_open_share = None
+        if reps.stopped:
+            still_open = int(reps.standard_open(j, c).sum())
+            still_open_share = plain(still_open / (total + still_open)) if total + still_open else None
         return StandardCell(total, met.estimate(), plain(float(reached[:, j, c].sum()) / total) if total else None,
-                            Percentiles(p25, p50, p75, p90))
+                            Percentiles(p25, p50, p75, p90), still_open, still_open_share)
 
     out = {}
     for j, st in enumerate(model.standards):
@@ -320,6 +337,8 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
     visits, arrivals, waits = reps.visits(), reps.arrivals_per_day(), reps.wait_minutes()
     sojourns, support_waits = reps.per_visit("sojourn_sum"), reps.per_visit("support_wait_sum")
     holds, busy, utilization = reps.per_visit("hold_sum"), reps.busy_servers(), reps.utilization()
+    stopped = reps.stopped
+    in_service, waiting = (reps.in_service(), reps.waiting()) if stopped else (None, None)
     out = {}
     for i, m in enumerate(reps.model.microsystems):
         out[m.name] = MicrosystemResult(
@@ -339,6 +358,8 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
             activation=_activation(reps, i),
             schedule=tuple(ScheduleSegment(t, cap, m.period_days) for t, cap, _ in m.segments()) if m.schedule else (),
             **_unserved(reps, i),
+            in_service=None if in_service is None else mean_ci(in_service[:, i]).within(0.0),
+            waiting=None if waiting is None else mean_ci(waiting[:, i]).within(0.0),
         )
     return out
 
@@ -377,10 +398,14 @@ def _activation(reps: Replications, i: int) -> Activation | None:
                       mean_ci(reps.per_activation("act_wait_sum", i)))
 
 
-def _warnings(model: Model, load: dict[str, OfferedLoad], counted: int) -> tuple[Problem, ...]:
+def _warnings(model: Model, load: dict[str, OfferedLoad], journeys: JourneysResult) -> tuple[Problem, ...]:
     """The model's warnings (idle or overloaded microsystems) and the run's (nothing counted)."""
     out = list(model_warnings(model, load))
-    if counted == 0:
+    if journeys.completed == 0 and journeys.arrived > 0:  # only where runs stop at the horizon
+        out.append(Problem("", f"no journey completed before the horizon ({journeys.arrived} still in progress): "
+                               "quality and time in system are n/a (a longer horizon, or end = 'drain', "
+                               "follows them to their end)"))
+    elif journeys.completed == 0:
         out.append(Problem("", "no journey was counted after the warm-up: every simulated figure is "
                                "n/a (check the arrival rates, the horizon and the warm-up)"))
     return tuple(out)
@@ -417,6 +442,7 @@ def summarize(result: RunResult, exact: ExactQuality | None = None) -> Summary:
         dependence=dependence_result(result, exact),
         cost=cost_result(result),
         microsystems=_microsystems(reps, load),
-        warnings=_warnings(model, load, journeys.completed),
+        warnings=_warnings(model, load, journeys),
         provenance=prov,
+        end=scenario.end,
     )

@@ -72,6 +72,7 @@ def simulate(
     progress: bool | None = False,
     on_replication: Callable[[ReplicationStats], None] | None = None,
     max_memory: float | None = None,
+    end: str | None = None,
 ) -> SimulationResult:
     """Simulate independent replications of a scenario or model.
 
@@ -84,13 +85,19 @@ def simulate(
     >>> result.summary() is result.summary()   # computed once
     True
 
+    A clinic day that stops at closing time (10 hours), leaving journeys in progress:
+
+    >>> day = js.simulate(model, horizon=600, replications=3, seed=11, end="stop").summary()
+    >>> day.journeys.arrived == day.journeys.completed + day.journeys.in_progress.total
+    True
+
     Parameters
     ----------
     target : Scenario or Model
         What to simulate. A scenario supplies defaults for every other argument.
     horizon : float, optional
         Arrivals stop at this time (minutes); every journey that arrived before
-        it is followed to its end. Required for a bare model.
+        it is followed to its end (unless ``end="stop"``). Required for a bare model.
     warmup : float, optional
         Journeys arriving before this time (minutes) are left out of the statistics.
     replications : int, optional
@@ -130,6 +137,10 @@ def simulate(
         Bytes the run may use (default: half of this machine's memory; ``math.inf``
         for no limit). The size of the run is estimated from the traffic
         equations before it starts (:func:`journeysim.run.runsize.check_run`).
+    end : {"drain", "stop"}, optional
+        How each replication ends (default: the scenario's, or ``"drain"``).
+        ``"stop"`` ends the simulation at the horizon, leaving journeys in
+        progress; see :class:`~journeysim.model.scenario.Scenario`.
 
     Warns
     -----
@@ -155,5 +166,5 @@ def simulate(
     run = run_experiment(target, horizon=horizon, warmup=warmup, replications=replications, seed=seed,
                          workers=workers, executor=executor, records=records, checkpoint=checkpoint,
                          precision=precision, max_replications=max_replications, progress=progress,
-                         on_replication=on_replication, max_memory=max_memory)
+                         on_replication=on_replication, max_memory=max_memory, end=end)
     return SimulationResult.of(run)

@@ -221,7 +221,8 @@ def _simulated(result: RunResult) -> SixSigmaSimulated:
                                                        "rolled_throughput_yield")}
     for rec in result.records:
         j = rec.journeys
-        counted = (as_floats(j["arrival"]) >= rec.warmup) & pathway[j["class"]]
+        # counted journeys that ended (a run that stops at the horizon leaves some in progress: not judged)
+        counted = (as_floats(j["arrival"]) >= rec.warmup) & pathway[j["class"]] & np.isfinite(as_floats(j["end"]))
         ids = j["journey"][counted]
         n = len(ids)
         if n == 0:

@@ -27,7 +27,8 @@ from .leverage import LeverageRow
 from .sixsigma import SixSigmaResult
 
 __all__ = [
-    "Interval", "TimeInSystem", "OutcomeResult", "ClassJourneys", "JourneysResult", "SystemQuality", "ClassQuality",
+    "Interval", "TimeInSystem", "OutcomeResult", "InProgress", "ClassJourneys", "JourneysResult", "SystemQuality",
+    "ClassQuality",
     "ElementQuality", "RecoveryResult", "LinkQuality", "QualityResult", "Percentiles", "StandardCell", "StandardResult",
     "Boarding", "Activation", "ScheduleSegment", "MicrosystemResult", "SummaryData", "Unserved",
 ]
@@ -79,38 +80,65 @@ def _outcomes_dict(outcomes: Mapping[str, OutcomeResult] | None) -> dict[str, An
 
 
 @dataclass(frozen=True, slots=True)
+class InProgress:
+    """Counted journeys still in the pathway at the horizon of a run that stops there:
+    per replication (``estimate``, the mean with its CI) and in all replications (``total``)."""
+
+    estimate: Estimate
+    total: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{mean, ci95, total}``."""
+        return {**self.estimate.to_dict(), "total": self.total}
+
+
+@dataclass(frozen=True, slots=True)
 class ClassJourneys:
-    """The counted journeys of one patient class."""
+    """The counted journeys of one patient class (and, where runs stop at the horizon, those in progress)."""
 
     background: bool
     completed: int
     time_in_system: TimeInSystem
-    #: by outcome, when the model has named exits (None otherwise)
+    #: by outcome, when a journey can end in more than one way (None otherwise)
     outcomes: Mapping[str, OutcomeResult] | None = None
+    in_progress: InProgress | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{background, completed, time_in_system_minutes}``, and ``outcomes`` with named exits."""
-        return {"background": self.background, "completed": self.completed,
-                "time_in_system_minutes": self.time_in_system.to_dict(), **_outcomes_dict(self.outcomes)}
+        """``{background, completed, time_in_system_minutes}``; ``in_progress`` where runs stop at the horizon,
+        ``outcomes`` where journeys end in more than one way."""
+        out: dict[str, Any] = {"background": self.background, "completed": self.completed}
+        if self.in_progress is not None:
+            out["in_progress"] = self.in_progress.to_dict()
+        out["time_in_system_minutes"] = self.time_in_system.to_dict()
+        out.update(_outcomes_dict(self.outcomes))
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class JourneysResult:
-    """The counted journeys of the pathway classes (totals over the replications), and per class."""
+    """The counted journeys of the pathway classes (totals over the replications), and per class.
+
+    Where runs stop at the horizon, ``arrived = completed + in_progress.total``.
+    """
 
     arrived: int
     completed: int
     time_in_system: TimeInSystem
     by_class: Mapping[str, ClassJourneys]
-    #: the pathway's journeys by outcome, when the model has named exits (None otherwise)
+    #: the pathway's journeys by outcome, when a journey can end in more than one way (None otherwise)
     outcomes: Mapping[str, OutcomeResult] | None = None
+    in_progress: InProgress | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{arrived, completed, time_in_system_minutes, by_class}``, and ``outcomes`` with named exits."""
-        return {"arrived": self.arrived, "completed": self.completed,
-                "time_in_system_minutes": self.time_in_system.to_dict(),
-                **_outcomes_dict(self.outcomes),
-                "by_class": {name: c.to_dict() for name, c in self.by_class.items()}}
+        """``{arrived, completed, time_in_system_minutes, by_class}``; ``in_progress`` where runs stop,
+        ``outcomes`` where journeys end in more than one way."""
+        out: dict[str, Any] = {"arrived": self.arrived, "completed": self.completed}
+        if self.in_progress is not None:
+            out["in_progress"] = self.in_progress.to_dict()
+        out["time_in_system_minutes"] = self.time_in_system.to_dict()
+        out.update(_outcomes_dict(self.outcomes))
+        out["by_class"] = {name: c.to_dict() for name, c in self.by_class.items()}
+        return out
 
 
 # -- quality ------------------------------------------------------------------------------------------
@@ -240,17 +268,27 @@ class Percentiles:
 
 @dataclass(frozen=True, slots=True)
 class StandardCell:
-    """A standard judged on some journeys: how many, the share met, the share that reached its end."""
+    """A standard judged on some journeys: how many, the share met, the share that reached its end.
+
+    Where runs stop at the horizon, ``not_yet_reached`` counts the journeys whose standard
+    was still open there (neither met nor missed, so not in ``applies``), and
+    ``not_yet_reached_share`` their share of ``applies + not_yet_reached``.
+    """
 
     applies: int
     met: Estimate
     reached: float | None
     minutes: Percentiles
+    not_yet_reached: int | None = None
+    not_yet_reached_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{applies, met, reached, minutes}``."""
-        return {"applies": self.applies, "met": self.met.to_dict(), "reached": self.reached,
-                "minutes": self.minutes.to_dict()}
+        """``{applies, met, reached, minutes}``, and ``not_yet_reached.{count, share}`` where runs stop."""
+        out: dict[str, Any] = {"applies": self.applies, "met": self.met.to_dict(), "reached": self.reached,
+                               "minutes": self.minutes.to_dict()}
+        if self.not_yet_reached is not None:
+            out["not_yet_reached"] = {"count": self.not_yet_reached, "share": self.not_yet_reached_share}
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +437,9 @@ class MicrosystemResult:
     rejected, diverted, balked, reneged : Unserved or None
         Arrivals turned away by a full queue, that balked or that reneged, where the
         microsystem's queue rules make them possible (``None`` elsewhere).
+    in_service, waiting : Estimate or None
+        Where runs stop at the horizon: visits (and requests served) in service, and
+        waiting for a server or the team, at the horizon (mean across replications).
     """
 
     kind: Literal["clinical", "support"]
@@ -420,6 +461,8 @@ class MicrosystemResult:
     diverted: Unserved | None = None
     balked: Unserved | None = None
     reneged: Unserved | None = None
+    in_service: Estimate | None = None
+    waiting: Estimate | None = None
 
     @property
     def unserved(self) -> dict[str, Unserved]:
@@ -429,8 +472,8 @@ class MicrosystemResult:
         return {name: u for name, u in ways if u is not None}
 
     def to_dict(self) -> dict[str, Any]:
-        """The figures by name; ``boarding``, ``activation``, ``schedule`` and the queue rules' only where they
-        apply."""
+        """The figures by name; ``boarding``, ``activation``, ``schedule``, the queue rules', ``in_service`` and
+        ``waiting`` only where they apply."""
         out: dict[str, Any] = {
             "kind": self.kind, "capacity": _capacity(self.capacity), "visits": self.visits,
             "arrivals_per_day": self.arrivals_per_day.to_dict(), "wait_minutes": self.wait_minutes.to_dict(),
@@ -447,6 +490,10 @@ class MicrosystemResult:
             out["schedule"] = [s.to_dict() for s in self.schedule]
         for name, u in self.unserved.items():
             out[name] = u.to_dict()
+        if self.in_service is not None:
+            out["in_service"] = self.in_service.to_dict()
+        if self.waiting is not None:
+            out["waiting"] = self.waiting.to_dict()
         return out
 
 
@@ -476,12 +523,15 @@ class SummaryData:
     #: the model's warnings (idle or overloaded microsystems) and the run's (nothing counted)
     warnings: tuple[Problem, ...]
     provenance: Provenance
+    #: how each replication ended: "drain" or "stop" (at the horizon)
+    end: str = "drain"
 
     def to_dict(self) -> dict[str, Any]:
         """The nested statistics (the ``--json`` output of ``journeysim run``), as a new dict.
 
         JSON-ready: ``None`` where a value cannot be formed.
         """
+        stop = {} if self.end == "drain" else {"end": self.end}
         return {
             "scenario": self.scenario,
             "source": self.source,
@@ -490,6 +540,7 @@ class SummaryData:
             "replications": self.replications,
             "horizon_minutes": self.horizon_minutes,
             "warmup_minutes": self.warmup_minutes,
+            **stop,
             "records": self.records,
             "journeys": self.journeys.to_dict(),
             "quality": self.quality.to_dict(),

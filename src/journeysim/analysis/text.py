@@ -76,6 +76,9 @@ def _standards(standards: Mapping[str, StandardResult]) -> list[str]:
             f"n={st.applies:<6} median {_minutes(m.p50)} [{_minutes(m.p25)}, {_minutes(m.p75)}], "
             f"p90 {_minutes(m.p90)}"
         )
+        if st.overall.not_yet_reached:
+            out.append(f"      not yet reached at the horizon: {st.overall.not_yet_reached} "
+                       f"({_pct(st.overall.not_yet_reached_share).strip()}), neither met nor missed")
         for group, values in st.by_group.items():
             parts = [f"{label} {_pct(v.met.mean).strip()} (n={v.applies})"
                      for label, v in values.items() if v.applies]
@@ -151,6 +154,10 @@ def _cost(cost: CostResult | None) -> list[str]:
 
 def _flow_extras(micro: Mapping[str, MicrosystemResult]) -> list[str]:
     out: list[str] = []
+    if any(m.in_service is not None for m in micro.values()):
+        out.append("  at the horizon (mean per replication): "
+                   + ", ".join(f"{name} {_count(m.in_service)} in service, {_count(m.waiting)} waiting"
+                               for name, m in micro.items() if m.in_service is not None and m.waiting is not None))
     for name, m in micro.items():
         if m.activation is not None:
             a = m.activation
@@ -170,6 +177,12 @@ def _flow_extras(micro: Mapping[str, MicrosystemResult]) -> list[str]:
                              for how, u in m.unserved.items())
             out.append(f"  {name}: not served: {ways}")
     return out
+
+
+def _count(e: Estimate | None) -> str:
+    """A mean count across replications."""
+    x = None if e is None else _given(e.mean)
+    return "n/a" if x is None else f"{x:.1f}"
 
 
 def _capacity(m: MicrosystemResult) -> str:
@@ -216,7 +229,8 @@ def _quality(d: SummaryData) -> list[str]:
 
 
 def _microsystems(d: SummaryData) -> list[str]:
-    out = ["", "Microsystems (visits and quality: counted journeys; waits and utilisation: steady state; "
+    window = "steady state" if d.end == "drain" else "inside the window, to the horizon"
+    out = ["", f"Microsystems (visits and quality: counted journeys; waits and utilisation: {window}; "
                "offered: load per server from the traffic equations)",
            f"  {'name':<20} {'kind':<8} {'cap':>9} {'visits':>8} {'quality':>8} {'wait':>10} {'sojourn':>10} "
            f"{'util':>7} {'offered':>8}"]
@@ -247,6 +261,16 @@ def _links(links: Sequence[tuple[str, LinkQuality]]) -> list[str]:
     return out
 
 
+def _journeys_line(d: SummaryData) -> str:
+    """How many journeys were counted, and how the runs ended."""
+    j = d.journeys
+    if j.in_progress is None:
+        return f"Journeys counted: {j.completed} after the warm-up, each followed to its end"
+    return (f"Journeys counted: {j.arrived} arrived after the warm-up; the run stops at the horizon: "
+            f"{j.completed} completed, {j.in_progress.total} still in progress "
+            f"({_count(j.in_progress.estimate)} per replication)")
+
+
 def render(d: SummaryData) -> str:
     """A readable multi-section report: journeys, quality, microsystems, handoffs."""
     tis = d.journeys.time_in_system
@@ -256,7 +280,7 @@ def render(d: SummaryData) -> str:
         f"seed {d.seed}",
         "",
         *warning_lines(d.warnings),
-        f"Journeys counted: {d.journeys.completed} after the warm-up, each followed to its end",
+        _journeys_line(d),
         f"Time in system: mean {_minutes(tis.estimate.mean)}, median {_minutes(tis.p50)}, "
         f"90th percentile {_minutes(tis.p90)}",
         *_outcomes(d),

@@ -341,7 +341,9 @@ def _observations(
         v = rec.visits
         keep = v["node"] == node_code
         times, values = v["arrival"][keep], v[statistic][keep]
-    return np.asarray(times, dtype=float), np.asarray(values, dtype=float)
+    times, values = np.asarray(times, dtype=float), np.asarray(values, dtype=float)
+    done = np.isfinite(values)  # a run that stops at the horizon leaves some unfinished: no value yet
+    return (times, values) if done.all() else (times[done], values[done])
 
 
 def suggest_warmup(

@@ -13,6 +13,13 @@ or after the warm-up (journeys are numbered in arrival order, so that is
 requests of counted journeys; flow uses the visits that arrived at the
 microsystem in ``[warmup, horizon)`` and the busy time inside that window.
 
+In a run that stops at the horizon, a counted journey must also have ended
+before it (journeys in progress are counted apart, per class); a wait counts when
+the visit started before the horizon, a sojourn when it ended; busy time runs up
+to the horizon; and the visits and requests unfinished there give each
+microsystem's census (in service, waiting). A standard is judged on every counted
+journey, ended or not, unless it is still open (not yet reached).
+
 Examples
 --------
 >>> s = ReplicationStats.empty(n_classes=1, n_nodes=1, n_edges=0, n_requests=0, keep_values=True)
@@ -22,7 +29,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -104,16 +111,32 @@ class ReplicationStats:
     # minutes those who reneged had waited, per node
     unserved_n: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, len(UNSERVED))))
     unserved_wait_sum: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # a run that stops at the horizon (the arrays stay empty in a run that drains)
+    stopped: bool = False
+    # counted journeys still in the pathway at the horizon, per class
+    class_open: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # flow-window visits that started, and that ended, before the horizon (the denominators of waits and sojourns)
+    flow_started: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    flow_left: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # the census at the horizon: visits (and requests) in service, and waiting, per node
+    node_in_service: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    node_waiting: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # standards still open (not yet reached) at the horizon, per [standard, cell]
+    std_open: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def empty(
         cls, *, n_classes: int, n_nodes: int, n_edges: int, n_requests: int, keep_values: bool,
         replication: int = 0, horizon: float = 0.0, warmup: float = 0.0, n_standards: int = 0, n_cells: int = 1,
         n_outcomes: int = 1,
+        stopped: bool = False,
     ) -> ReplicationStats:
-        """All-zero statistics of the given shape."""
+        """All-zero statistics of the given shape (with the census of a stopped run's horizon if ``stopped``)."""
         z = np.zeros
         sc = (n_standards, n_cells)
+        stop: dict[str, Any] = {} if not stopped else dict(
+            stopped=True, class_open=z(n_classes), flow_started=z(n_nodes), flow_left=z(n_nodes),
+            node_in_service=z(n_nodes), node_waiting=z(n_nodes), std_open=z(sc))
         return cls(
             replication=replication, horizon=horizon, warmup=warmup,
             class_done=z(n_classes), class_good=z(n_classes), class_good_elements=z(n_classes),
@@ -132,6 +155,7 @@ class ReplicationStats:
             class_tis_values=tuple(np.empty(0) for _ in range(n_classes)) if keep_values else None,
             std_values=tuple(np.empty(0) for _ in range(n_standards * n_cells)) if keep_values else None,
             unserved_n=z((n_nodes, len(UNSERVED))), unserved_wait_sum=z(n_nodes),
+            **stop,
         )
 
     def add_tables(
@@ -140,22 +164,35 @@ class ReplicationStats:
         first_counted: int,
         cells: NDArray[np.int64] | None = None,
         costs: CostTables | None = None,
+        in_progress: NDArray[np.int64] | None = None,
     ) -> None:
         """Add the rows of (a chunk of) a replication's tables.
 
         ``tables`` maps table names to columns (:data:`journeysim.engine.records.FIELDS`);
-        its journeys are finished journeys only. ``first_counted`` is the id of
-        the first journey that arrived at or after the warm-up. ``cells`` gives
-        each standards row its cell in every group (-1: in none); ``costs`` the
+        its journeys are finished journeys only, except at the end of a run that
+        stops at the horizon, where ``in_progress`` lists the journeys still in the
+        pathway (sorted ids) and the tables hold what was unfinished. ``first_counted``
+        is the id of the first journey that arrived at or after the warm-up. ``cells``
+        gives each standards row its cell in every group (-1: in none); ``costs`` the
         costs of the elements, if any.
         """
         nc, nn = self.class_done.size, self.node_visits.size
         ne, nr = self.edge_n.size, self.req_n.size
-        warmup, horizon = self.warmup, self.horizon
         j = tables["journeys"]
         visits, handoffs, requests = tables["visits"], tables["handoffs"], tables["requests"]
         self.journeys_total += len(j["journey"])
-        keep = j["journey"] >= first_counted
+
+        def counted(table: Mapping[str, NDArray]) -> NDArray[np.bool_]:
+            """The rows of counted journeys (that ended, at the end of a stopped run)."""
+            mine = table["journey"] >= first_counted
+            if in_progress is not None:
+                mine &= ~np.isin(table["journey"], in_progress)
+            return mine
+
+        keep = counted(j)
+        if in_progress is not None:
+            ongoing = (j["journey"] >= first_counted) & ~keep
+            self.class_open += np.bincount(j["class"][ongoing], minlength=nc)
         cls = j["class"][keep]
         good = j["defects"][keep] == 0
         tis = (j["end"] - j["arrival"])[keep]
@@ -173,10 +210,10 @@ class ReplicationStats:
             )
 
         v, q, h = visits, requests, handoffs
-        in_v = v["journey"] >= first_counted
+        in_v = counted(v)
         self.node_visits += np.bincount(v["node"][in_v], minlength=nn)
         self.node_bad += np.bincount(v["node"][in_v & (v["defects"] > 0)], minlength=nn)
-        in_q = q["journey"] >= first_counted
+        in_q = counted(q)
         self.node_visits += np.bincount(q["target"][in_q], minlength=nn)
         self.node_bad += np.bincount(q["target"][in_q & (q["support_defects"] > 0)], minlength=nn)
         self.req_n += np.bincount(q["request"][in_q], minlength=nr)
@@ -184,7 +221,7 @@ class ReplicationStats:
                                     minlength=nr)
         for kind in REQUEST_KINDS:
             self.req_kind_bad[:, code(kind)] += np.bincount(q["request"][in_q & q[kind]], minlength=nr)
-        in_h = h["journey"] >= first_counted
+        in_h = counted(h)
         self.edge_n += np.bincount(h["handoff"][in_h], minlength=ne)
         any_bad = np.logical_or.reduce([h[kind] for kind in HANDOFF_KINDS])
         self.edge_bad += np.bincount(h["handoff"][in_h & any_bad], minlength=ne)
@@ -192,29 +229,14 @@ class ReplicationStats:
             self.edge_kind_bad[:, b] += np.bincount(h["handoff"][in_h & h[kind]], minlength=ne)
         self.edge_caught += np.bincount(h["handoff"][in_h & h["caught"]], minlength=ne)
         if costs is not None:
-            self._add_costs(tables, first_counted, costs)
-
-        node = np.concatenate([v["node"], q["target"]])
-        arr = np.concatenate([v["arrival"], q["requested"]])
-        start = np.concatenate([v["start"], q["start"]])
-        end = np.concatenate([v["end"], q["end"]])
-        swait = np.concatenate([v["support_wait"], np.zeros(len(q["target"]))])
-        hold = np.concatenate([v["hold"], np.zeros(len(q["target"]))])
-        inside = (arr >= warmup) & (arr < horizon)
-        n_in = node[inside]
-        self.flow_count += np.bincount(n_in, minlength=nn)
-        self.wait_sum += np.bincount(n_in, weights=(start - arr)[inside], minlength=nn)
-        self.sojourn_sum += np.bincount(n_in, weights=(end - arr)[inside], minlength=nn)
-        self.support_wait_sum += np.bincount(n_in, weights=swait[inside], minlength=nn)
-        self.hold_sum += np.bincount(n_in, weights=hold[inside], minlength=nn)
-        overlap = np.clip(np.minimum(end, horizon) - np.maximum(start, warmup), 0.0, None)
-        self.busy_time += np.bincount(node, weights=overlap, minlength=nn)
+            self._add_costs(tables, counted, costs)
+        self._add_flow(v, q, at_horizon=in_progress is not None)
 
         boarded = in_h & (h["blocked"] > 0)
         self.edge_blocked_n += np.bincount(h["handoff"][boarded], minlength=ne)
         self.edge_blocked_sum += np.bincount(h["handoff"][in_h], weights=h["blocked"][in_h], minlength=ne)
         a = tables["activations"]
-        in_a = a["journey"] >= first_counted
+        in_a = counted(a)
         an = a["node"][in_a]
         ahead = a["ahead"][in_a]
         self.act_n += np.bincount(an, minlength=nn)
@@ -236,13 +258,57 @@ class ReplicationStats:
             nn, len(UNSERVED))
         self.unserved_wait_sum += np.bincount(node, weights=u["wait"][inside], minlength=nn)
 
-    def _add_costs(self, tables: Mapping[str, Mapping[str, NDArray]], first_counted: int, costs: CostTables) -> None:
-        """Add the cost of each row of counted journeys to its class and component."""
+    def _add_flow(self, v: Mapping[str, NDArray], q: Mapping[str, NDArray], at_horizon: bool) -> None:
+        """Flow in the window: the visits (and requests served) that arrived in it, and the busy time inside it.
+
+        ``at_horizon``: the rows hold what was unfinished at the horizon of a stopped run
+        (``NaN`` start or end): a wait counts for a visit that started, a sojourn for one that
+        ended, busy time runs up to the horizon, and the unfinished rows are the census.
+        """
+        nn = self.node_visits.size
+        warmup, horizon = self.warmup, self.horizon
+        node = np.concatenate([v["node"], q["target"]])
+        arr = np.concatenate([v["arrival"], q["requested"]])
+        start = np.concatenate([v["start"], q["start"]])
+        end = np.concatenate([v["end"], q["end"]])
+        swait = np.concatenate([v["support_wait"], np.zeros(len(q["target"]))])
+        hold = np.concatenate([v["hold"], np.zeros(len(q["target"]))])
+        inside = (arr >= warmup) & (arr < horizon)
+        n_in = node[inside]
+        counts = np.bincount(n_in, minlength=nn)
+        self.flow_count += counts
+        # fmin is minimum where nothing is NaN; a visit unfinished at the horizon is busy up to it
+        overlap = np.clip(np.fmin(end, horizon) - np.maximum(start, warmup), 0.0, None)
+        if at_horizon:
+            started, ended = np.isfinite(start), np.isfinite(end)
+            self.node_in_service += np.bincount(node[started & ~ended], minlength=nn)
+            self.node_waiting += np.bincount(node[~started], minlength=nn)
+            overlap[~started] = 0.0
+            s_in, e_in = inside & started, inside & ended
+            self.flow_started += np.bincount(node[s_in], minlength=nn)
+            self.flow_left += np.bincount(node[e_in], minlength=nn)
+            self.wait_sum += np.bincount(node[s_in], weights=(start - arr)[s_in], minlength=nn)
+            self.sojourn_sum += np.bincount(node[e_in], weights=(end - arr)[e_in], minlength=nn)
+            self.support_wait_sum += np.bincount(node[e_in], weights=swait[e_in], minlength=nn)
+            self.hold_sum += np.bincount(node[e_in], weights=hold[e_in], minlength=nn)
+        else:
+            if self.stopped:  # before the end of a stopped run, every row is of a finished visit
+                self.flow_started += counts
+                self.flow_left += counts
+            self.wait_sum += np.bincount(n_in, weights=(start - arr)[inside], minlength=nn)
+            self.sojourn_sum += np.bincount(n_in, weights=(end - arr)[inside], minlength=nn)
+            self.support_wait_sum += np.bincount(n_in, weights=swait[inside], minlength=nn)
+            self.hold_sum += np.bincount(n_in, weights=hold[inside], minlength=nn)
+        self.busy_time += np.bincount(node, weights=overlap, minlength=nn)
+
+    def _add_costs(self, tables: Mapping[str, Mapping[str, NDArray]],
+                   counted: Callable[[Mapping[str, NDArray]], NDArray[np.bool_]], costs: CostTables) -> None:
+        """Add the cost of each row of counted journeys (``counted(table)``) to its class and component."""
         nc = self.class_done.size
         v, h, q, d = tables["visits"], tables["handoffs"], tables["requests"], tables["defects"]
 
         def add(component: str, table: Mapping[str, NDArray], amount: NDArray) -> None:
-            keep = table["journey"] >= first_counted
+            keep = counted(table)
             self.class_cost[:, COST_COMPONENTS.index(component)] += np.bincount(
                 table["class"][keep], weights=amount[keep], minlength=nc)
 
@@ -262,6 +328,11 @@ class ReplicationStats:
             return
         assert cells is not None
         keep = s["journey"] >= first_counted
+        if self.stopped:  # a standard still open at the horizon is neither met nor missed: counted apart
+            still_open = keep & s["open"]
+            if still_open.any():
+                self._add_open(s["standard"][still_open], cells[still_open])
+                keep &= ~s["open"]
         std, met, reached = s["standard"][keep], s["met"][keep], s["reached"][keep]
         minutes = s["minutes"][keep]
         cells = cells[keep]
@@ -283,6 +354,14 @@ class ReplicationStats:
                     values[idx] = np.concatenate([values[idx], m[flat[r] == idx]])
                 self.std_values = tuple(values)
 
+    def _add_open(self, std: NDArray[np.int64], cells: NDArray[np.int64]) -> None:
+        """Count standards still open at the horizon, per [standard, cell]."""
+        n_std, n_cells = self.std_open.shape
+        for g in range(cells.shape[1]):
+            ok = cells[:, g] >= 0
+            flat = std[ok] * n_cells + cells[ok, g]
+            self.std_open += np.bincount(flat, minlength=n_std * n_cells).reshape(n_std, n_cells)
+
     def to_arrays(self) -> dict[str, NDArray]:
         """Every aggregate as a named array (for checkpoints, which never pickle)."""
         out: dict[str, NDArray] = {}
@@ -299,7 +378,7 @@ class ReplicationStats:
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray]) -> ReplicationStats:
         """Rebuild from :meth:`to_arrays`."""
-        scalars = {"replication": int, "horizon": float, "warmup": float, "journeys_total": int}
+        scalars = {"replication": int, "horizon": float, "warmup": float, "journeys_total": int, "stopped": bool}
         # a field's type depends on its name: a tuple of arrays, a scalar, or an array
         kwargs: dict[str, Any] = {}
         for f in fields(cls):

@@ -42,7 +42,7 @@ from typing import Any, Protocol
 import simpy
 import simpy.events
 
-__all__ = ["NORMAL", "Callbacks", "Clock", "OwnEvent", "Schedule", "environment"]
+__all__ = ["NORMAL", "Callbacks", "Clock", "OwnEvent", "Schedule", "environment", "pending"]
 
 #: simpy's priority of ordinary events (``simpy.events.NORMAL``); every engine event has it
 NORMAL: int = simpy.events.NORMAL
@@ -96,3 +96,12 @@ def environment() -> tuple[simpy.Environment, Schedule]:
         heappush(queue, (env._now + delay, priority, eid(), event))
 
     return env, schedule
+
+
+def pending(env: simpy.Environment) -> list[OwnEvent]:
+    """The engine's events still scheduled in ``env`` (fact 1: the heap's entries hold them), in heap order.
+
+    A run that stops at the horizon reads them to find what was under way there.
+    """
+    entries: list[tuple[float, int, int, Any]] = env._queue  # type: ignore[assignment]  # as in environment()
+    return [entry[3] for entry in entries if isinstance(entry[3], OwnEvent)]

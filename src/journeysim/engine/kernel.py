@@ -54,8 +54,9 @@ from .aggregate import ReplicationStats
 from .attributes import Attributes
 from .boarding import Boarding
 from .defects import Defects
-from .events import NORMAL, Callbacks, environment
+from .events import NORMAL, Callbacks, environment, pending
 from .exits import Exits
+from .horizon import Stop
 from .limits import QueueLimits
 from .patience import Patience
 from .plan import ClassPlan, Plan, plan
@@ -77,12 +78,14 @@ def run_replication(
     warmup: float = 0.0,
     seed: SeedLike = None,
     replication: int = 0,
+    end: str = "drain",
 ) -> Records:
     """Simulate one replication of ``model`` and return its records.
 
     Patients arrive until ``horizon`` (minutes); every journey that arrived
     before the horizon is followed until it leaves the pathway, so no journey
-    is cut short. ``warmup`` is recorded in the result for the statistics.
+    is cut short, unless ``end="stop"``. ``warmup`` is recorded in the result
+    for the statistics.
 
     Parameters
     ----------
@@ -96,6 +99,9 @@ def run_replication(
     replication : int
         Replication index: with the root seed and the stream names, it fixes
         every random number of the replication.
+    end : {"drain", "stop"}
+        ``"stop"`` ends the simulation at the horizon; what was unfinished there
+        is ``NaN`` in the records (:mod:`~journeysim.engine.horizon`).
 
     Returns
     -------
@@ -108,7 +114,8 @@ def run_replication(
         boarding for a bed in another of them).
     """
     p = model if isinstance(model, Plan) else plan(model)
-    records, _ = simulate_replication(p, horizon=horizon, warmup=warmup, seed=seed, replication=replication)
+    records, _ = simulate_replication(p, horizon=horizon, warmup=warmup, seed=seed, replication=replication,
+                                      end=end)
     if records is None:
         raise SimulationError("a replication kept its records and returned none")
     return records
@@ -123,13 +130,14 @@ def simulate_replication(
     replication: int,
     keep_records: bool = True,
     chunk_rows: int = 20_000,
+    end: str = "drain",
 ) -> tuple[Records | None, ReplicationStats]:
     """Simulate one replication; return its records (or ``None``) and its statistics.
 
     With ``keep_records=False`` (summary mode) the rows are reduced into the
     statistics whenever about ``chunk_rows`` visits and requests have piled up,
     and then dropped, so memory stays bounded however many journeys the
-    replication has.
+    replication has. ``end="stop"`` ends the simulation at the horizon.
     """
     # The engine makes no reference cycles per event, so the cyclic collector would
     # only rescan the growing record lists (10-15% of the run time); it is paused
@@ -137,7 +145,7 @@ def simulate_replication(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        kernel = Kernel(p, horizon, warmup, seed, replication, keep_records, chunk_rows)
+        kernel = Kernel(p, horizon, warmup, seed, replication, keep_records, chunk_rows, end == "stop")
         return kernel.run()
     finally:
         if collecting:
@@ -151,11 +159,11 @@ class Kernel:
         "p", "env", "schedule", "nodes", "recorder", "stats", "horizon", "warmup", "replication", "keep_records",
         "in_system", "first_counted", "flush_at", "next_jid", "add_visit", "add_handoff", "add_journey",
         "defects", "capacity", "activation", "timeliness", "support", "boarding", "sources",
-        "finished", "transferred", "held", "exits", "limits", "patience", "attributes",
+        "finished", "transferred", "held", "exits", "limits", "patience", "attributes", "stop",
     )
 
     def __init__(self, p: Plan, horizon: float, warmup: float, seed: SeedLike, replication: int,
-                 keep_records: bool, chunk_rows: int) -> None:
+                 keep_records: bool, chunk_rows: int, stop: bool = False) -> None:
         self.p = p
         self.horizon = horizon
         self.warmup = warmup
@@ -170,7 +178,7 @@ class Kernel:
         self.stats = ReplicationStats.empty(
             n_classes=len(p.classes), n_nodes=len(p.nodes), n_edges=len(p.edges), n_requests=len(p.requests),
             keep_values=keep_records, replication=replication, horizon=horizon, warmup=warmup,
-            n_standards=len(p.standards), n_cells=n_cells(p), n_outcomes=len(p.outcome_names),
+            n_standards=len(p.standards), n_cells=n_cells(p), n_outcomes=len(p.outcome_names), stopped=stop,
         )
         #: journeys still on the pathway; journeys numbered below ``first_counted`` arrived before the warm-up
         self.in_system = 0
@@ -184,6 +192,10 @@ class Kernel:
         transfers = self.build_transfers(p, samplers)
         self.wire(p, samplers, transfers)
         self.sources = [Source(self, cp, k, samplers) for k, cp in enumerate(p.classes) if cp.rate > 0]
+        #: a run that stops at the horizon: its end (None when the run drains)
+        self.stop = None if not stop else Stop(self, self.horizon, self.timeliness, self.support, self.boarding,
+                                               self.activation, [s.arrived_cb for s in self.sources],
+                                               travelling=[self.limits.travelled])
 
     # -- building a replication's state
     def build_nodes(self, p: Plan, samplers: Samplers) -> list[Node]:
@@ -255,10 +267,12 @@ class Kernel:
 
     # -- running
     def run(self) -> tuple[Records | None, ReplicationStats]:
-        """Run until every journey has ended; the records (None in summary mode) and the statistics."""
+        """Run until every journey has ended (or to the horizon); the records (None in summary mode), the statistics."""
         self.capacity.begin()  # scheduled before any arrival: at equal times, capacity changes come first
         for source in self.sources:
             source.begin()
+        if self.stop is not None:
+            return self.run_to_horizon(self.stop)
         self.env.run()
         if self.in_system:  # every event is done, yet patients remain: a bug, never a silent wrong answer
             raise SimulationError(f"{self.in_system} patients never left the pathway in replication {self.replication}")
@@ -268,7 +282,18 @@ class Kernel:
         records = Records.from_columns(self.replication, self.horizon, self.warmup, tables, self.p.labels())
         return records, self.stats
 
-    def flush(self) -> dict[str, Columns]:
+    def run_to_horizon(self, stop: Stop) -> tuple[Records | None, ReplicationStats]:
+        """Run to the horizon and no further; what was unfinished there is written by ``stop``."""
+        self.env.run(until=self.horizon)
+        stop.census(pending(self.env), self.in_system)
+        tables = self.flush(final=True)
+        if not self.keep_records:
+            return None, self.stats
+        records = Records.from_columns(self.replication, self.horizon, self.warmup, tables, self.p.labels(),
+                                       end="stop")
+        return records, self.stats
+
+    def flush(self, final: bool = False) -> dict[str, Columns]:
         """Turn the rows into columns, add them to the statistics and drop the rows; returns the columns.
 
         Summary mode flushes whenever enough rows have piled up; the end of a run flushes
@@ -277,8 +302,12 @@ class Kernel:
         """
         tables = self.recorder.tables(self.p)
         self.recorder.clear()
+        in_progress = None
+        if self.stop is not None:  # a run that stops at the horizon: a journey's rows are reduced together
+            tables, in_progress = self.stop.settle(tables, final)
         self.stats.add_tables(tables, first_counted=self.first_counted,
-                              cells=standard_cells(self.p, tables["standards"]), costs=self.p.costs)
+                              cells=standard_cells(self.p, tables["standards"]), costs=self.p.costs,
+                              in_progress=in_progress)
         return tables
 
     # -- the hot path

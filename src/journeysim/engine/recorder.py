@@ -43,7 +43,7 @@ _REQUEST: Fields = (("journey", _I8), ("request", _I8), ("requested", _F8), ("st
                     ("returned", _F8), ("support_defects", _I8), ("kinds", _I8))
 _DEFECT: Fields = (("journey", _I8), ("time", _F8), ("element", _I8), ("defect", _I8))
 _STANDARD: Fields = (("journey", _I8), ("standard", _I8), ("class", _I8), ("entry", _I8), ("start", _F8),
-                     ("end", _F8), ("met", np.bool_))
+                     ("end", _F8), ("met", np.bool_), ("open", np.bool_))
 _ACTIVATION: Fields = (("journey", _I8), ("node", _I8), ("activated", _F8), ("ready", _F8), ("arrival", _F8))
 _UNSERVED: Fields = (("journey", _I8), ("node", _I8), ("arrival", _F8), ("end", _F8), ("ended", _I8), ("to", _I8))
 
@@ -166,7 +166,7 @@ def _journeys(j: Columns, visit_journeys: NDArray[np.int64]) -> Columns:
         "visits": visit_counts,
         "defects": j["defects"],
         "missed": j["missed"],
-        "defect_free": j["defects"] == 0,
+        "defect_free": (j["defects"] == 0) & ~np.isnan(j["end"]),  # a journey in progress is not judged
         "time_in_system": j["end"] - j["arrival"],
         "outcome": j["outcome"],
     }
@@ -218,6 +218,7 @@ def _standards(s: Columns) -> Columns:
     s["end"] = np.where(reached, s["end"], np.nan)
     s["minutes"] = s["end"] - s["start"]
     s["reached"] = reached
+    s["open"] = s.pop("open")  # last, as in FIELDS
     return s
 
 

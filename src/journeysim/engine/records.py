@@ -6,7 +6,10 @@ The engine writes one :class:`Records` per replication. Each table is a
 DataFrame in one call (codes become categorical labels). Every field is
 documented in :data:`FIELDS`, and in ``docs/records.md``.
 
-All times are in minutes from the start of the replication.
+All times are in minutes from the start of the replication. In a run that stops
+at the horizon (``end = "stop"``), what was unfinished there is ``NaN``: the end of
+a journey in progress, the start of a visit still waiting, the end of a visit still
+in service (see ``docs/records.md``).
 
 Examples
 --------
@@ -46,15 +49,16 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "class": "Patient class.",
                 "entry": "Microsystem where the journey started (its arrival channel).",
                 "arrival": "Time the patient arrived at the entry microsystem.",
-                "end": "Time the patient left the pathway (discharge, transfer out or death).",
-                "exit": "Microsystem the patient left the pathway from.",
+                "end": "Time the patient left the pathway (discharge, transfer out or death); NaN if the "
+                "journey was still in progress at the horizon (a run that stops there).",
+                "exit": "Microsystem the patient left the pathway from (missing while in progress).",
                 "visits": "Number of clinical visits in the journey.",
                 "defects": "Number of defects of any kind (visits, handoffs, requests) in the journey.",
                 "missed": "Number of timeliness standards the journey missed (each is one of its defects).",
-                "defect_free": "True iff the journey had no defect at all.",
-                "time_in_system": "end - arrival.",
+                "defect_free": "True iff the journey had no defect at all (False while in progress: not judged).",
+                "time_in_system": "end - arrival (NaN while in progress).",
                 "outcome": "How the journey ended: the named exit it took (e.g. 'death'), or 'discharged', "
-                "the default exit (what the handoffs and named exits leave).",
+                "the default exit (what the handoffs and named exits leave); missing while in progress.",
             }
         ),
         "visits": FrozenMap(
@@ -63,14 +67,17 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "class": "Patient class of the journey.",
                 "node": "Clinical microsystem visited.",
                 "arrival": "Time the patient arrived at the microsystem.",
-                "start": "Time a server (bed, team) was free and the visit began.",
-                "end": "Time the patient left the microsystem and freed the server.",
+                "start": "Time a server (bed, team) was free and the visit began; NaN if the patient was "
+                "still waiting at the horizon (a run that stops there).",
+                "end": "Time the patient left the microsystem and freed the server; NaN if the visit was "
+                "unfinished at the horizon.",
                 "service": "Duration of the microsystem's own work (sum of its steps).",
-                "support_wait": "Time the visit was held past its own work, waiting for support results.",
+                "support_wait": "Time the visit was held past its own work, waiting for support results "
+                "(NaN if unfinished at the horizon).",
                 "defects": "Number of the microsystem's own defects in this visit.",
                 "hold": "Time the patient kept the bed after the work and support results, before leaving: "
                 "the microsystem's exit delay when the patient left the pathway from here, or the time "
-                "boarding for a bed at the next microsystem (the handoff's 'blocked').",
+                "boarding for a bed at the next microsystem (the handoff's 'blocked'); NaN if unfinished.",
                 "wait": "start - arrival: time queued for a server.",
                 "sojourn": "end - arrival: time spent at the microsystem.",
             }
@@ -83,7 +90,8 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "source": "Sending microsystem.",
                 "target": "Receiving microsystem.",
                 "depart": "Time the patient left the sending microsystem.",
-                "arrive": "Time the patient reached the receiving microsystem (depart + transfer delay).",
+                "arrive": "Time the patient reached the receiving microsystem (depart + transfer delay); NaN if "
+                "the patient was still in transfer at the horizon (a run that stops there).",
                 **{kind: f"True if the handoff had {_a(kind)} defect." for kind in HANDOFF_KINDS},
                 "caught": "True if the handoff's information defect happened and the receiving microsystem "
                 "caught it (a recovery): not a defect of the journey; its rework starts the next visit.",
@@ -100,9 +108,10 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "source": "Requesting clinical microsystem.",
                 "target": "Support microsystem that served the request.",
                 "requested": "Time the request was made (the start of the requesting visit).",
-                "start": "Time the support microsystem began serving it.",
-                "end": "Time the support microsystem finished it.",
-                "returned": "Time the result was back at the requesting microsystem.",
+                "start": "Time the support microsystem began serving it (NaN if still waiting at the horizon).",
+                "end": "Time the support microsystem finished it (NaN if unfinished at the horizon).",
+                "returned": "Time the result was back at the requesting microsystem (NaN if not back by "
+                "the horizon).",
                 "support_defects": "Number of the support microsystem's own defects in this service.",
                 **{kind: f"True if the request/result handoff had {_a(kind)} defect." for kind in REQUEST_KINDS},
                 "wait": "start - requested: time queued at the support microsystem.",
@@ -132,6 +141,9 @@ FIELDS: Mapping[str, Mapping[str, str]] = FrozenMap(
                 "met": "True if the second milestone came within the standard's target of the first.",
                 "minutes": "end - start: the interval the standard judges (NaN if not reached).",
                 "reached": "True if the journey reached the second milestone.",
+                "open": "True if the journey was still in progress at the horizon (a run that stops there) "
+                "and had not reached the second milestone while the target could still be met: not yet "
+                "reached, neither met nor missed.",
             }
         ),
         "activations": FrozenMap(
@@ -217,8 +229,11 @@ class Records:
     replication : int
         Index of the replication.
     horizon, warmup : float
-        Minutes; arrivals stopped at ``horizon`` and every journey that arrived
-        before it was followed until it left the pathway.
+        Minutes; arrivals stopped at ``horizon``.
+    end : {"drain", "stop"}
+        ``"drain"``: every journey that arrived before the horizon was followed
+        until it left the pathway. ``"stop"``: the simulation ended at the horizon,
+        and what was unfinished there is ``NaN`` (see :data:`FIELDS`).
     journeys, visits, handoffs, requests, defects, standards, activations, unserved : Table
         See :data:`FIELDS`.
     """
@@ -234,6 +249,7 @@ class Records:
     standards: Table
     activations: Table
     unserved: Table
+    end: str = "drain"
 
     @classmethod
     def from_columns(
@@ -243,6 +259,7 @@ class Records:
         warmup: float,
         columns: Mapping[str, Mapping[str, NDArray[np.generic]]],
         labels: Mapping[str, Mapping[str, tuple[str, ...]]],
+        end: str = "drain",
     ) -> Records:
         """Records from ``{table: {column: array}}`` and the labels of coded columns.
 
@@ -256,7 +273,7 @@ class Records:
                         dict(labels.get(name, {})))
             for name in FIELDS
         }
-        return cls(replication=replication, horizon=horizon, warmup=warmup, **tables)
+        return cls(replication=replication, horizon=horizon, warmup=warmup, **tables, end=end)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{len(t):,} {name}" for name, t in self.tables().items() if len(t))

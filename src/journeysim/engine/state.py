@@ -344,8 +344,10 @@ class Host(Protocol):
     nodes: list[Node]
     recorder: Recorder
     schedule: Schedule
-    #: the callbacks that end a visit (:meth:`finish`)
+    #: the callbacks that end a visit (:meth:`finish`), a transfer, and an exit delay
     finished: Callbacks
+    transferred: Callbacks
+    held: Callbacks
 
     @property
     def env(self) -> Clock:

@@ -141,12 +141,39 @@ class Timeliness:
                 met = False
             else:
                 met = b - a <= sp.within
-            self.add_standard((pt.jid, s, pt.k, pt.entry, a, b, met))
+            self.add_standard((pt.jid, s, pt.k, pt.entry, a, b, met, False))
             if not met:
                 self.add_defect((pt.jid, t, self.n_elements + s, self.not_met))
                 pt.ndef += 1
                 missed += 1
         return missed
+
+    def judge_open(self, pt: Patient, horizon: float) -> None:
+        """Judge the standards of a journey still in progress at the horizon (a run that stops there).
+
+        A standard whose second milestone was reached is met or missed as at the end of a
+        journey. One not reached yet is *open* (not yet reached: neither met nor missed)
+        while its target could still be met, and missed once the target has run out at the
+        horizon, unless it is judged only on journeys that reach it (``reached_only``).
+        No ``not_met`` defect is written: a journey's misses become defects when it ends.
+        """
+        ms = pt.ms if pt.ms is not None else []
+
+        def when(slots: tuple[int, ...]) -> float:
+            # the journey's own end (-2) has not come; a step's end planned after the horizon has not either
+            t = min(pt.t0 if s == -1 else _INF if s == -2 else ms[s] for s in slots)
+            return t if t < horizon else _INF
+
+        for s, sp in self.class_standards[pt.k]:
+            if sp.entries is not None and pt.entry not in sp.entries:
+                continue
+            a = when(sp.start)
+            if a == _INF:
+                continue
+            b = when(sp.end)
+            still_open = b == _INF and (sp.reached_only or horizon - a <= sp.within)
+            met = b != _INF and b - a <= sp.within
+            self.add_standard((pt.jid, s, pt.k, pt.entry, a, b, met, still_open))
 
 
 def n_cells(p: Plan) -> int:

@@ -56,7 +56,7 @@ from ..model.mesosystem import Model
 from ..model.milestones import Group, Standard
 from ..model.profiles import ArrivalProfile, check_period_days
 from ..model.queues import Divert
-from ..model.scenario import Scenario
+from ..model.scenario import END_MODES, Scenario
 
 __all__ = ["ScenarioSpec", "read_spec", "load_scenario", "loads_scenario", "build_scenario", "parse_distribution",
            "locate_problems", "MAX_FILE_BYTES", "MAX_NESTING"]
@@ -72,7 +72,7 @@ _TABLES = ("milestones", "groups", "frailty")  # merged key by key under ``exten
 _TOP_KEYS = ("extends", "scenario", *_ARRAYS, *_TABLES)
 _SCENARIO_KEYS = (
     "name", "description", "horizon_days", "horizon_hours", "horizon_minutes",
-    "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed", "currency",
+    "warmup_days", "warmup_hours", "warmup_minutes", "replications", "seed", "currency", "end",
 )
 _CLASS_KEYS = (
     "name", "entry", "rate_per_day", "rate_per_hour", "rate_per_minute", "priority", "background", "profile",
@@ -952,6 +952,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     _unknown_keys(sc_c, sc, _SCENARIO_KEYS)
     horizon = _time(sc_c, sc, "horizon", required=True)
     warmup = _time(sc_c, sc, "warmup", required=False) or 0.0
+    if sc.get("end", "drain") not in END_MODES:  # checked here too, so that it is listed with every other problem
+        sc_c.add("end", f"must be 'drain' or 'stop', got {sc['end']!r}")
     # the keys the file gave the horizon and warm-up under, for problems found by Scenario
     given = {stem: next((f"{stem}_{u}" for u in _UNITS if f"{stem}_{u}" in sc), stem) for stem in ("horizon", "warmup")}
     built: dict[str, list[tuple[int, Any]]] = {a: [] for a in _ARRAYS}
@@ -1029,7 +1031,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             scenario = Scenario(
                 model, name=str(sc.get("name", Path(spec.file).stem)), horizon=horizon, warmup=warmup,
                 replications=sc.get("replications", 1), seed=sc.get("seed"), source=spec.file,
-                description=str(sc.get("description", "")),
+                description=str(sc.get("description", "")), end=sc.get("end", "drain"),
             )
         except ValidationError as err:
             for p in err.problems:

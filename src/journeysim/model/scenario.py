@@ -23,10 +23,14 @@ from ._problems import Collector, is_number
 from .mesosystem import Model
 from .profiles import MAX_MINUTES
 
-__all__ = ["Scenario", "MAX_REPLICATIONS"]
+__all__ = ["Scenario", "MAX_REPLICATIONS", "END_MODES"]
 
 #: The most replications a run may have: each keeps its statistics in memory.
 MAX_REPLICATIONS = 1_000_000
+
+#: How a replication ends: ``"drain"`` follows every journey that arrived before the horizon to its
+#: end; ``"stop"`` ends the simulation at the horizon, leaving journeys in progress (``docs/results.md``).
+END_MODES = ("drain", "stop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,21 @@ class Scenario:
         Path of the scenario file, when it came from one.
     description : str
         Free text shown in reports.
+    end : {"drain", "stop"}
+        ``"drain"`` (the default): every journey that arrived before the horizon is
+        followed to its end. ``"stop"``: the simulation ends at the horizon (a clinic
+        day at closing time); journeys still in the pathway are left unfinished, and
+        waits, utilisation and time in system are those inside the window
+        (``docs/results.md``, "Runs that stop at the horizon").
+
+    Examples
+    --------
+    >>> from journeysim.model.distributions import Exponential
+    >>> from journeysim.model.elements import Microsystem, PatientClass
+    >>> model = Model([Microsystem("Clinic", capacity=1, service=Exponential(8))],
+    ...               classes=[PatientClass("all", entry="Clinic", rate=0.1)])
+    >>> Scenario(model, horizon=600, end="stop").end
+    'stop'
     """
 
     model: Model
@@ -60,6 +79,7 @@ class Scenario:
     seed: int | None = None
     source: str | None = None
     description: str = ""
+    end: str = "drain"
 
     def __post_init__(self) -> None:
         c = Collector()
@@ -83,13 +103,16 @@ class Scenario:
             c.add("replications", f"must be a positive integer up to {MAX_REPLICATIONS:,}, got {self.replications!r}")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
             c.add("seed", f"must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.end, str) or self.end not in END_MODES:
+            c.add("end", f"must be 'drain' or 'stop', got {self.end!r}")
         c.raise_if_any()
 
     def __repr__(self) -> str:
         m = self.model
         return (f"<Scenario {self.name!r}: {len(m.microsystems)} microsystems, {len(m.handoffs)} handoffs, "
                 f"{len(m.requests)} requests, {len(m.classes)} classes; {self.horizon / 1440:g} days (warm-up "
-                f"{self.warmup / 1440:g} days), {self.replications} replication(s), seed {self.seed}>")
+                f"{self.warmup / 1440:g} days){'' if self.end == 'drain' else ', stops at the horizon'}, "
+                f"{self.replications} replication(s), seed {self.seed}>")
 
     def with_settings(self, **changes: Any) -> Scenario:
         """A copy with some settings changed (``dataclasses.replace``), validated again."""

@@ -106,7 +106,8 @@ COLUMNS: Mapping[str, str] = FrozenMap(
         "case:class": "Patient class of the journey.",
         "case:replication": "Replication the journey belongs to.",
         "case:journey": "Journey id within its replication.",
-        "case:defect_free": "True iff the journey had no defect at all (a missed standard is one).",
+        "case:defect_free": "True iff the journey had no defect at all (a missed standard is one); False for "
+        "a journey still in progress at the horizon of a run that stops there (not judged).",
         "case:defects": "Defects of the journey: the sum of its events' 'defects' plus 'case:missed'.",
         "case:missed": "Timeliness standards the journey missed.",
         "case:standards_missed": "Their names joined by ';'; empty if none was missed.",
@@ -245,6 +246,10 @@ def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterab
     ev = _events(v, r, asked_by)
     n_events = len(ev["row"])
     defects, defect = _event_defects(records[0], v, h, r, d, sender, n_events)
+    happened = np.isfinite(ev["minutes"])
+    if not happened.all():  # a run that stopped at the horizon: what had not happened there has no event
+        ev = {k: a[happened] for k, a in ev.items()}
+        defects, defect = defects[happened], defect[happened]
     standard = d["element_type"] == 3
     element_labels = np.array(records[0].defects.labels["element"], dtype=object)
     missed_names = _joined(d["row"][standard], element_labels[d["element"][standard]], len(j["key"]))
@@ -272,7 +277,7 @@ def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterab
         "case:class": Coded(classes, j["class"][row]),
         "case:replication": j["replication"][row],
         "case:journey": j["journey"][row],
-        "case:defect_free": j["defects"][row] == 0,
+        "case:defect_free": ((j["defects"] == 0) & np.isfinite(j["end"]))[row],
         "case:defects": j["defects"][row],
         "case:missed": j["missed"][row],
         "case:standards_missed": Coded(missed_names, row),
@@ -445,7 +450,8 @@ def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Colu
     journey the rows keep the order of the records: the order things happened in.
     """
     attributes = [c for c in records[0].journeys if c not in FIELDS["journeys"]]
-    j = _concat(records, "journeys", ("journey", "class", "arrival", "defects", "missed", "outcome", *attributes))
+    j = _concat(records, "journeys", ("journey", "class", "arrival", "end", "defects", "missed", "outcome",
+                                      *attributes))
     order = np.lexsort((j["journey"], j["replication"]))
     j = {k: a[order] for k, a in j.items()}
     stride = int(j["journey"].max()) + 1 if len(order) else 1
@@ -487,7 +493,9 @@ def _requesting_visit(v: Columns, r: Columns) -> NDArray[np.int64]:
     """Index of the visit that made each request: same journey and microsystem, started when it was made."""
     if not len(r["key"]):
         return np.zeros(0, dtype=np.int64)
-    visits = pd.DataFrame({"key": v["key"], "node": v["node"], "time": v["start"], "visit": np.arange(len(v["key"]))})
+    started = np.flatnonzero(np.isfinite(v["start"]))  # a visit still waiting at a stopped run's horizon made none
+    visits = pd.DataFrame({"key": v["key"][started], "node": v["node"][started], "time": v["start"][started],
+                           "visit": started})
     asked = pd.DataFrame({"key": r["key"], "node": r["source"], "time": r["requested"],
                           "request": np.arange(len(r["key"]))})
     found = pd.merge_asof(asked.sort_values("time", kind="stable"), visits.sort_values("time", kind="stable"),

@@ -407,7 +407,8 @@ def leverage(
 def _counted_journeys(result: SimulationResult) -> pd.DataFrame:
     journeys = result.journeys()
     warmup = {r.replication: r.warmup for r in result.records}
-    return journeys[journeys["arrival"] >= journeys["replication"].map(warmup)]
+    # journeys still in progress at the horizon of a stopped run have no time in the pathway yet
+    return journeys[(journeys["arrival"] >= journeys["replication"].map(warmup)) & journeys["end"].notna()]
 
 
 @_names_as_written
@@ -549,13 +550,20 @@ def _replication(result: SimulationResult, replication: int) -> Records:
 
 
 def _intervals(rec: Records) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per microsystem: (arrival, start, end) of every visit or served request in one replication."""
+    """Per microsystem: (arrival, start, end) of every visit or served request in one replication.
+
+    In a run that stops at the horizon, what was unfinished there lasts until the horizon.
+    """
     visits, requests = rec.visits.to_frame(), rec.requests.to_frame()
     out = {}
+
+    def until_horizon(x: pd.Series) -> np.ndarray:
+        return x.fillna(rec.horizon).to_numpy()
+
     for name, group in visits.groupby("node", observed=True):
-        out[str(name)] = (group["arrival"].to_numpy(), group["start"].to_numpy(), group["end"].to_numpy())
+        out[str(name)] = (group["arrival"].to_numpy(), until_horizon(group["start"]), until_horizon(group["end"]))
     for name, group in requests.groupby("target", observed=True):
-        out[str(name)] = (group["requested"].to_numpy(), group["start"].to_numpy(), group["end"].to_numpy())
+        out[str(name)] = (group["requested"].to_numpy(), until_horizon(group["start"]), until_horizon(group["end"]))
     return out
 
 

@@ -68,13 +68,13 @@ class CheckpointError(JourneySimError):
     """A checkpoint folder cannot be used for this run."""
 
 
-def fingerprint(model: Model, horizon: float, warmup: float) -> str:
+def fingerprint(model: Model, horizon: float, warmup: float, end: str = "drain") -> str:
     """A digest of the model and settings that determine a replication's numbers.
 
     The seed, the records mode and the version are stored and checked on their
     own, so that a refusal can say which of them differs.
     """
-    text = f"{model!r}|{horizon!r}|{warmup!r}"
+    text = f"{model!r}|{horizon!r}|{warmup!r}" + ("" if end == "drain" else f"|{end}")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -224,7 +224,8 @@ class CheckpointStore:
                 return None
             if not tables:
                 return None, stats
-            return Records.from_columns(replication, stats.horizon, stats.warmup, tables, plan.labels()), stats
+            return Records.from_columns(replication, stats.horizon, stats.warmup, tables, plan.labels(),
+                                        end="stop" if stats.stopped else "drain"), stats
         except _UNREADABLE:
             return None
 

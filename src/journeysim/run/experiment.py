@@ -86,11 +86,12 @@ def default_workers() -> int:
 
 
 def _replicate(
-    compiled: Plan, horizon: float, warmup: float, root: np.random.SeedSequence, index: int, keep: bool
+    compiled: Plan, horizon: float, warmup: float, root: np.random.SeedSequence, index: int, keep: bool,
+    end: str = "drain",
 ) -> tuple[Records | None, ReplicationStats]:
     """One replication; a module-level function so that worker processes can run it."""
     return simulate_replication(compiled, horizon=horizon, warmup=warmup, seed=root, replication=index,
-                                keep_records=keep)
+                                keep_records=keep, end=end)
 
 
 class _Runner:
@@ -177,6 +178,7 @@ def run_experiment(
     progress: bool | None = False,
     on_replication: Callable[[ReplicationStats], None] | None = None,
     max_memory: float | None = None,
+    end: str | None = None,
 ) -> RunResult:
     """Run independent replications of a scenario or model: the machinery of :func:`journeysim.simulate`.
 
@@ -192,7 +194,7 @@ def run_experiment(
         scenario = Scenario(target, name=target.name, horizon=horizon)
     changes = {
         k: v
-        for k, v in {"horizon": horizon, "warmup": warmup, "replications": replications}.items()
+        for k, v in {"horizon": horizon, "warmup": warmup, "replications": replications, "end": end}.items()
         if v is not None
     }
     if changes:
@@ -221,8 +223,8 @@ def run_experiment(
     compiled = plan(scenario.model)
     store = None
     if checkpoint is not None:
-        store = CheckpointStore(checkpoint, fingerprint(scenario.model, scenario.horizon, scenario.warmup),
-                                seed=entropy, records=records)
+        digest = fingerprint(scenario.model, scenario.horizon, scenario.warmup, scenario.end)
+        store = CheckpointStore(checkpoint, digest, seed=entropy, records=records)
     pathway = [k for k, c in enumerate(scenario.model.classes) if not c.background]
     done: dict[int, tuple[Records | None, ReplicationStats]] = {}
 
@@ -236,7 +238,9 @@ def run_experiment(
                 bar.update(1)
             else:
                 missing.append(i)
-        tasks = [(compiled, scenario.horizon, scenario.warmup, root, i, keep) for i in missing]
+        # the end is passed only when it is not the default, so that a drain run's tasks are as they were
+        tail = () if scenario.end == "drain" else (scenario.end,)
+        tasks = [(compiled, scenario.horizon, scenario.warmup, root, i, keep, *tail) for i in missing]
         for rec, st in runner.run(tasks):
             if store is not None:
                 store.save(rec, st)
