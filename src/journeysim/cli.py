@@ -554,8 +554,9 @@ def _warmup(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from .analysis.exact import exact_quality
+    from .analysis.figures import plain
     from .analysis.leverage import exact_leverage_rows
-    from .analysis.outcomes import exact_outcomes
+    from .analysis.outcomes import exact_outcomes, outcomes_unavailable
     from .io.scenario_file import load_scenario
     from .model.diagnostics import model_warnings
     from .model.traffic import offered_load
@@ -571,9 +572,10 @@ def _analyze(args: argparse.Namespace) -> int:
         "scenario": scenario.name,
         "journeysim_version": __version__,
         "quality": {
-            "system": {"analytic": exact.system, "independent": independent.system,
-                       "analytic_excludes": list(model.analytic_excludes)},
-            "by_class": {k: {"analytic": v} for k, v in exact.by_class.items()},
+            "system": {"analytic": plain(exact.system), "independent": plain(independent.system),
+                       "analytic_excludes": list(model.analytic_excludes),
+                       **({} if exact.unavailable is None else {"analytic_unavailable": exact.unavailable})},
+            "by_class": {k: {"analytic": plain(v)} for k, v in exact.by_class.items()},
             "leverage": [row.to_dict() for row in leverage],
         },
         "expected_visits": {k: dict(v) for k, v in exact.expected_visits.items()},
@@ -582,11 +584,11 @@ def _analyze(args: argparse.Namespace) -> int:
                          for name, x in load.items()},
         "warnings": [{"path": w.path, "message": w.message} for w in problems],
     }
-    outcomes = exact_outcomes(model) if model.exits and not model.has_queue_rules else None
+    why_not = outcomes_unavailable(model)
+    outcomes = exact_outcomes(model) if model.exits and why_not is None else None
     if model.exits and outcomes is None:  # only with named exits, so other models' output is as before
         payload["outcomes"] = None
-        payload["outcomes_unavailable"] = ("queue rules (limits, patience, balking) end journeys or send them "
-                                           "elsewhere by congestion, which the routing alone cannot see")
+        payload["outcomes_unavailable"] = why_not
     elif outcomes is not None:
         payload["outcomes"] = {"pathway": dict(outcomes.pathway),
                                "by_class": {k: dict(v) for k, v in outcomes.by_class.items()}}
@@ -598,14 +600,17 @@ def _analyze(args: argparse.Namespace) -> int:
         how = ("independent defects" if frailty.is_independent
                else f"defects clustered by a patient frailty, correlation {frailty.correlation:g}")
         print(f"Exact quality of the health system ({how}): {scenario.name}")
-        print(f"  all classes   {100 * exact.system:5.1f}%")
-        for k, v in exact.by_class.items():
-            print(f"  {k:<13} {100 * v:5.1f}%")
-        if not frailty.is_independent:
-            print(f"  independent product (frailty left out): {100 * independent.system:.1f}%")
-        print("Where to work next (exact): gain in system quality if perfect / if halved")
-        for row in leverage:
-            print(f"  {row.element:<44} +{100 * row.if_perfect:5.2f} pts / +{100 * row.if_halved:5.2f} pts")
+        if exact.unavailable is not None:
+            print(f"  n/a: {exact.unavailable}. `journeysim run` simulates it.")
+        else:
+            print(f"  all classes   {100 * exact.system:5.1f}%")
+            for k, v in exact.by_class.items():
+                print(f"  {k:<13} {100 * v:5.1f}%")
+            if not frailty.is_independent:
+                print(f"  independent product (frailty left out): {100 * independent.system:.1f}%")
+            print("Where to work next (exact): gain in system quality if perfect / if halved")
+            for row in leverage:
+                print(f"  {row.element:<44} +{100 * row.if_perfect:5.2f} pts / +{100 * row.if_halved:5.2f} pts")
         if model.standards:
             names = ", ".join(st.name for st in model.standards)
             print(f"  Timeliness standards ({names}) are left out: a graph cannot see time. "

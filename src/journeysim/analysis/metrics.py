@@ -62,7 +62,7 @@ from .dependence import dependence_result
 from .exact import ExactQuality, exact_quality
 from .figures import Floats, Quality, Replications, plain, replication_metrics
 from .leverage import leverage_rows
-from .outcomes import exact_outcomes
+from .outcomes import exact_outcomes, outcomes_unavailable
 from .sixsigma import six_sigma_result
 from .summary import (
     Activation,
@@ -214,7 +214,7 @@ def _journeys(reps: Replications) -> JourneysResult:
     # outcomes are reported where a journey can end in more than one way (named exits, queue rules); their
     # exact shares see the routing alone, so not where queue rules end journeys or send them elsewhere
     reported = len(model.outcomes) > 1
-    exact = exact_outcomes(model) if reported and not model.has_queue_rules else None
+    exact = exact_outcomes(model) if reported and outcomes_unavailable(model) is None else None
 
     def times(classes: Sequence[int]) -> TimeInSystem:
         p50, p90 = _percentiles(reps.stats, classes, (50, 90))

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 
 from ..model.exits import DEFAULT_EXIT, exit_probabilities, outcome_names
 from ..model.mesosystem import Model
+from ..model.routing import exact_unavailable
 from ..model.traffic import expected_visits
 
-__all__ = ["ExactOutcomes", "exact_outcomes"]
+__all__ = ["ExactOutcomes", "exact_outcomes", "outcomes_unavailable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,17 +54,33 @@ class ExactOutcomes:
     by_class: Mapping[str, Mapping[str, float]]
 
 
+def outcomes_unavailable(model: Model) -> str | None:
+    """Why the exact outcome shares of ``model`` cannot be solved from its routing, or ``None`` when they can.
+
+    Examples
+    --------
+    >>> from journeysim.model.elements import Microsystem, PatientClass
+    >>> outcomes_unavailable(Model([Microsystem("A", capacity=1, queue_limit=0)],
+    ...                            classes=[PatientClass("all", entry="A", rate=0.1)]))
+    'queue rules (limits, patience, balking) end journeys or send them elsewhere by congestion'
+    """
+    if model.has_queue_rules:
+        return "queue rules (limits, patience, balking) end journeys or send them elsewhere by congestion"
+    return exact_unavailable(model)
+
+
 def _class_shares(model: Model, class_name: str, visits: Mapping[str, float]) -> dict[str, float]:
-    """``sum_n visits(n) * R[n, o]`` for one class: the absorption probabilities from its entries."""
+    """``sum_n visits(n) * R[n, o]`` for one class: the absorption probabilities from its entries.
+
+    Named exits leave from microsystems whose routing reads no state (the model checks it),
+    so their probabilities hold for every visit there; every journey ends, so the default
+    exit takes what the named exits leave.
+    """
     shares = dict.fromkeys(outcome_names(model.exits), 0.0)
-    handed = dict.fromkeys(visits, 0.0)
-    for h in model.handoffs:
-        handed[h.source] += h.probability.get(class_name)
     for node, v in visits.items():
-        named = exit_probabilities(model.exits, node, class_name)
-        for outcome, p in named.items():
+        for outcome, p in exit_probabilities(model.exits, node, class_name).items():
             shares[outcome] += v * p
-        shares[DEFAULT_EXIT] += v * max(0.0, 1.0 - handed[node] - sum(named.values()))
+    shares[DEFAULT_EXIT] = max(0.0, 1.0 - sum(shares.values()))
     return shares
 
 
