@@ -17,7 +17,7 @@ import pytest
 
 import journeysim as js
 from journeysim.cli import main
-from test_degenerate import COMMANDS, _NAN, _without_timing, strict_json
+from test_degenerate import _NAN, COMMANDS, strict_json
 
 SCENARIO = """
 [scenario]
