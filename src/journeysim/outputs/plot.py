@@ -467,6 +467,8 @@ def _standard_intervals(result: SimulationResult, name: str) -> tuple[np.ndarray
         journeys = rec.journeys
         counted = journeys["journey"][np.asarray(journeys["arrival"], dtype=float) >= rec.warmup]
         rows = (table["standard"] == table.labels["standard"].index(name)) & np.isin(table["journey"], counted)
+        if "open" in table.columns:  # still open where a run stopped at the horizon: neither met nor missed
+            rows &= ~table["open"].astype(bool)
         judged += int(rows.sum())
         met += int(table["met"][rows].astype(bool).sum())
         done = rows & table["reached"].astype(bool)

@@ -136,8 +136,11 @@ def _cards(d: Summary) -> str:
     cards = [
         (_pct(q.simulated.mean), "system quality, simulated" + ci(q.simulated)
          + ": journeys with no defect at all"),
-        (_pct(q.analytic), "exact system quality from the graph (standards left out)"),
-        (f"{d.journeys.completed:,}", f"journeys counted over {d.replications} replications"),
+        (_pct(q.analytic), "exact system quality from the graph (standards left out)" if q.analytic_unavailable is None
+         else f"exact system quality: not available, {q.analytic_unavailable}"),
+        (f"{d.journeys.completed:,}", f"journeys counted over {d.replications} replications"
+         + ("" if d.journeys.in_progress is None else
+            f"; {d.journeys.in_progress.total:,} more still in the pathway at the horizon (the run stops there)")),
     ]
     dep = d.dependence.pathway
     cards.append((_pct(dep.simulated.mean), "journeys free of element defects (standards aside)"
@@ -176,7 +179,9 @@ def _links(model: Model) -> str:
     for h in links:
         kinds = {k: _plain(v) for k, v in kinds_of(h).items()}
         defects = "; ".join(f"{k} {v}" for k, v in kinds.items() if v not in ("0", "0.0")) or "none"
-        rows.append((esc(h.label), esc(_plain(probability_of(h))), esc(_minutes(h.delay.mean)), esc(defects),
+        when = getattr(h, "when", None)
+        chance = _plain(probability_of(h)) + ("" if when is None else f" when {when.text}")
+        rows.append((esc(h.label), esc(chance), esc(_minutes(h.delay.mean)), esc(defects),
                      f"<span class=source>{esc(h.reference)}</span>"))
     return table(["handoff or request", "probability", "mean delay", "defect probabilities", "source"],
                  rows, numeric=(), raw=True, caption="Handoffs (->) and service requests (=>): key inputs")
@@ -212,7 +217,9 @@ def _simulated(result: SimulationResult, summary: Summary) -> str:
                       "below; colour is simulated quality, node size visits, edge width transfers.", "pathway"))
     parts += [_classes(model), _microsystems(model), _links(model), _exit_inputs(model), _standard_inputs(model)]
     settings = [
-        ("horizon", f"{sc.horizon / 1440:g} days of arrivals per replication; every journey followed to its end"),
+        ("horizon", f"{sc.horizon / 1440:g} days of arrivals per replication; "
+         + ("every journey followed to its end" if sc.end == "drain" else
+            "the run stops there: journeys still in the pathway are left unfinished")),
         ("warm-up", f"{sc.warmup / 1440:g} days left out of the statistics"),
         ("replications", str(len(result.stats))),
         ("defect dependence", f"frailty correlation {model.frailty.correlation:g}"
@@ -260,10 +267,15 @@ def _standards(result: SimulationResult, d: Summary) -> str:
     rows = []
     for name, s in d.standards.items():
         m = s.overall.minutes
+        open_ = s.overall.not_yet_reached
         rows.append((name, _minutes(s.target_minutes), f"{s.applies:,}", _pct(s.met),
-                     _minutes(m.p50), _minutes(m.p90), _pct(s.overall.reached)))
-    parts = [table(["standard", "target", "journeys", "met (95% CI)", "median", "90th centile", "reached"], rows,
-                   caption="Timeliness standards")]
+                     _minutes(m.p50), _minutes(m.p90), _pct(s.overall.reached),
+                     *([] if open_ is None else [f"{open_:,} ({_pct(s.overall.not_yet_reached_share)})"])))
+    stopped = any(s.overall.not_yet_reached is not None for s in d.standards.values())
+    parts = [table(["standard", "target", "journeys", "met (95% CI)", "median", "90th centile", "reached",
+                    *(["not yet reached at the horizon"] if stopped else [])], rows,
+                   caption="Timeliness standards" + (" (a journey whose standard was still open at the horizon is "
+                                                     "neither met nor missed)" if stopped else ""))]
     if result.records:
         figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax), (6.4, 3.6),
                      f"{name}: the interval's distribution and its target.", f"std-{name}")
@@ -290,11 +302,15 @@ def _leverage(result: SimulationResult, summary: Summary) -> str:
 
 
 def _flow(result: SimulationResult, d: Summary) -> str:
-    journeys = [(name, f"{c.completed:,}", _minutes(c.time_in_system.estimate.mean), _minutes(c.time_in_system.p50),
+    stopped = d.journeys.in_progress is not None
+    journeys = [(name, f"{c.completed:,}", *([] if c.in_progress is None else [f"{c.in_progress.total:,}"]),
+                 _minutes(c.time_in_system.estimate.mean), _minutes(c.time_in_system.p50),
                  _minutes(c.time_in_system.p90))
                 for name, c in d.journeys.by_class.items()]
-    parts = [table(["class", "journeys", "mean time in pathway", "median", "90th centile"], journeys,
-                   caption="Journeys")]
+    parts = [table(["class", "journeys", *(["in progress at the horizon"] if stopped else []), "mean time in pathway",
+                    "median", "90th centile"], journeys,
+                   caption="Journeys" + (" (completed inside the window; the run stops at the horizon, where the "
+                                         "others were still in the pathway)" if stopped else ""))]
     if d.journeys.outcomes is not None:
         outcomes = [(name, _pct(o.share), "n/a" if _given(o.count.mean) is None else f"{o.count.mean:,.1f}",
                      _pct(o.exact)) for name, o in d.journeys.outcomes.items()]
@@ -310,6 +326,11 @@ def _flow(result: SimulationResult, d: Summary) -> str:
                         "utilisation", "offered load", "boarded"], rows,
                        caption="Flow through each microsystem (offered load: the work offered per server, from the "
                                "traffic equations; 100% or more is unstable)"))
+    if stopped:
+        census = [(name, _count(m.in_service), _count(m.waiting)) for name, m in d.microsystems.items()]
+        parts.append(table(["microsystem", "in service", "waiting"], census,
+                           caption="At the horizon, where the run stops: patients in service and waiting "
+                                   "(mean per replication)"))
     lost = [(name, how, f"{u.count:,}", _pct(u.share))
             for name, m in d.microsystems.items() for how, u in m.unserved.items()]
     if lost:
@@ -324,6 +345,11 @@ def _flow(result: SimulationResult, d: Summary) -> str:
         parts.append(_fig(lambda ax: plot.queue_length(result, ax), (10, 4.2),
                           "Daily mean queue over simulated time (replication 0).", "queues"))
     return section("flow", "Flow: waits, utilisation, boarding", *parts)
+
+
+def _count(est: Estimate | None) -> str:
+    """A mean count per replication (``n/a`` where there is none)."""
+    return "n/a" if est is None or _given(est.mean) is None else f"{est.mean:,.1f}"
 
 
 def _cost(d: Summary) -> str:
