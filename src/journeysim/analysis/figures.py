@@ -256,6 +256,14 @@ class Replications:
         counts = self.stack("unserved_n")[:, i, :]
         return Share(counts[:, UNSERVED.index(how)], self.visits()[:, i] + counts.sum(axis=1))
 
+    def unserved_ways(self, i: int) -> tuple[str, ...]:
+        """How arrivals at microsystem ``i`` can end without a visit, where its queue rules allow it:
+        ``"rejected"``, ``"diverted"``, ``"balked"``, ``"reneged"`` (none without queue rules)."""
+        m = self.model.microsystems[i]
+        ways = {"rejected": m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in self.model.class_names),
+                "diverted": bool(m.diversions), "balked": m.balks, "reneged": m.has_patience}
+        return tuple(how for how, possible in ways.items() if possible)
+
     def renege_wait_minutes(self, i: int) -> Floats:
         """Mean minutes waited before reneging at microsystem ``i``, per replication (``nan`` if none reneged)."""
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -322,8 +330,9 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
     ``<handoff>.quality``, ``<request>.quality``, ``standards.<name>.met``, ``elements.quality`` (the
     share of journeys free of element defects, standards aside), with costs ``cost.per_journey`` and
-    ``cost.per_defect_free_journey``, with named exits ``outcomes.<name>.share``, and where runs stop at the
-    horizon, ``journeys.in_progress``, ``<node>.in_service`` and ``<node>.waiting``. Values are arrays with
+    ``cost.per_defect_free_journey``, with named exits ``outcomes.<name>.share``, with queue rules
+    ``<node>.rejected_share`` (and ``diverted``, ``balked``, ``reneged``) where each can happen, and where
+    runs stop at the horizon, ``journeys.in_progress``, ``<node>.in_service`` and ``<node>.waiting``. Values are arrays with
     one entry per replication (``nan`` where a replication had nothing to measure), by the
     definitions of :class:`Replications` that the summary uses too.
 
@@ -366,6 +375,9 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     if len(model.outcomes) > 1:
         for o, name in enumerate(model.outcomes):
             out[f"outcomes.{name}.share"] = reps.outcome_share(pathway, o).per_replication()
+    for i, m in enumerate(model.microsystems):  # the queue rules' shares, where they act
+        for how in reps.unserved_ways(i):
+            out[f"{m.name}.{how}_share"] = reps.unserved(i, how).per_replication()
     if reps.stopped:  # the census at the horizon, only where runs stop there
         out["journeys.in_progress"] = reps.in_progress(pathway)
         in_service, waiting = reps.in_service(), reps.waiting()

@@ -366,15 +366,11 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
 
 def _unserved(reps: Replications, i: int) -> dict[str, Unserved]:
     """Arrivals at microsystem ``i`` turned away, balked or reneged, where its queue rules allow each."""
-    m = reps.model.microsystems[i]
-    ways = {"rejected": m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in reps.model.class_names),
-            "diverted": bool(m.diversions), "balked": m.balks, "reneged": m.has_patience}
     out = {}
-    for how, possible in ways.items():
-        if possible:
-            share = reps.unserved(i, how)
-            wait = mean_ci(reps.renege_wait_minutes(i)) if how == "reneged" else None
-            out[how] = Unserved(int(share.successes.sum()), share.estimate(), wait)
+    for how in reps.unserved_ways(i):
+        share = reps.unserved(i, how)
+        wait = mean_ci(reps.renege_wait_minutes(i)) if how == "reneged" else None
+        out[how] = Unserved(int(share.successes.sum()), share.estimate(), wait)
     return out
 
 
