@@ -332,8 +332,8 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     share of journeys free of element defects, standards aside), with costs ``cost.per_journey`` and
     ``cost.per_defect_free_journey``, with named exits ``outcomes.<name>.share``, with queue rules
     ``<node>.rejected_share`` (and ``diverted``, ``balked``, ``reneged``) where each can happen, and where
-    runs stop at the horizon, ``journeys.in_progress``, ``<node>.in_service`` and ``<node>.waiting``. Values are arrays with
-    one entry per replication (``nan`` where a replication had nothing to measure), by the
+    runs stop at the horizon, ``journeys.in_progress``, ``<node>.in_service`` and ``<node>.waiting``. Values
+    are arrays with one entry per replication (``nan`` where a replication had nothing to measure), by the
     definitions of :class:`Replications` that the summary uses too.
 
     Examples

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name
@@ -47,6 +46,9 @@ from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
 from .queues import Divert
 from .routing import attribute_slots, attribute_types, check_routing
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["Model"]
 
@@ -107,7 +109,7 @@ class Model:
     currency: str = ""
     exits: tuple[Exit, ...] = ()
     _nodes: Mapping[str, Microsystem] = field(init=False, repr=False, compare=False)
-    _graph: nx.DiGraph = field(init=False, repr=False, compare=False)
+    _graph: nx.DiGraph | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("microsystems", "handoffs", "requests", "classes", "standards", "groups", "exits"):
@@ -123,7 +125,9 @@ class Model:
         object.__setattr__(self, "_nodes", FrozenMap({m.name: m for m in self.microsystems}))
         self.check(c, flow=True)
         c.raise_if_any()
-        object.__setattr__(self, "_graph", nx.freeze(self._build_graph()))
+        # the networkx graph is built when first asked for: validation and the engine need none, and
+        # importing networkx is a tenth of a second of every command's start-up
+        object.__setattr__(self, "_graph", None)
 
     @property
     def has_costs(self) -> bool:
@@ -555,11 +559,11 @@ class Model:
         # one multi-source search each way per class keeps this linear in the graph size
         row = {m.name: i for i, m in enumerate(self.microsystems)}
         for k in self.classes:  # classes with rate 0 too: their exact quality must still be solvable
-            graph = self.class_graph(k.name)
-            reach = _closure(graph, [n for n, p in k.entries if p > 0])
+            edges = self._class_edges(k.name)
+            reach = _closure(_successors(edges), [n for n, p in k.entries if p > 0])
             outflow = self._least_outflow(k)
             leavers = [n for n in reach if outflow.get(n, 0.0) < 1.0 - _TOLERANCE]
-            can_leave = _closure(graph.reverse(copy=False), leavers)
+            can_leave = _closure(_successors((b, a) for a, b in edges), leavers)
             for name in sorted(reach - can_leave, key=row.__getitem__):
                 c.add(
                     _describe("microsystems", row[name], name),
@@ -579,21 +583,17 @@ class Model:
         positive rate count; otherwise every entry, handoff and request does, as
         wired, whatever its probability.
         """
-        graph: nx.DiGraph[str] = nx.DiGraph()
-        graph.add_nodes_from(m.name for m in self.microsystems)
         classes = [k for k in self.classes if k.rate > 0 or not positive]
-        graph.add_edges_from((h.source, h.target) for h in self.handoffs
-                             if not positive or any(h.probability.get(k.name) > 0 for k in classes))
         # a full queue's diversion and renege_to lead somewhere too (whether they are taken depends on the load)
-        graph.add_edges_from(self._detours())
+        detours = list(self._detours())
         if positive:  # a class follows only its own routes
             reached: set[str] = set()
             for k in classes:
-                own = self.class_graph(k.name)
-                own.add_edges_from(self._detours())
+                own = _successors(self._class_edges(k.name) + detours)
                 reached |= _closure(own, [n for n, p in k.entries if p > 0])
         else:
-            reached = _closure(graph, [n for k in classes for n, _ in k.entries])
+            wired = [(h.source, h.target) for h in self.handoffs]
+            reached = _closure(_successors(wired + detours), [n for k in classes for n, _ in k.entries])
         for r in self.requests:
             if r.source in reached and (not positive or any(r.probability.get(k.name) > 0 for k in classes)):
                 reached.add(r.target)
@@ -637,14 +637,20 @@ class Model:
 
     def class_graph(self, class_name: str) -> nx.DiGraph[str]:
         """Clinical microsystems and the handoffs that ``class_name`` takes with positive probability."""
+        import networkx as nx
+
         g: nx.DiGraph[str] = nx.DiGraph()
         g.add_nodes_from(m.name for m in self.microsystems if m.kind == "clinical")
-        g.add_edges_from(
-            (h.source, h.target) for h in self.handoffs if h.probability.get(class_name) > 0
-        )
+        g.add_edges_from(self._class_edges(class_name))
         return g
 
+    def _class_edges(self, class_name: str) -> list[tuple[str, str]]:
+        """The handoffs ``class_name`` takes with positive probability, as (source, target)."""
+        return [(h.source, h.target) for h in self.handoffs if h.probability.get(class_name) > 0]
+
     def _build_graph(self) -> nx.DiGraph[str]:
+        import networkx as nx
+
         g: nx.DiGraph[str] = nx.DiGraph(name=self.name)
         for m in self.microsystems:
             g.add_node(m.name, kind=m.kind, capacity=m.capacity, microsystem=m)
@@ -664,7 +670,13 @@ class Model:
 
         Nodes carry ``kind``, ``capacity`` and the ``microsystem``; edges carry
         ``kind`` (``"handoff"`` or ``"request"``), ``probability`` and the element.
+        Built on first use.
         """
+        if self._graph is None:
+            import networkx as nx
+
+            object.__setattr__(self, "_graph", nx.freeze(self._build_graph()))
+        assert self._graph is not None
         return self._graph
 
     def microsystem(self, name: str) -> Microsystem:
@@ -717,12 +729,20 @@ def _exit_label(x: Exit) -> str:
     return f"{x.source}: {x.name}"
 
 
-def _closure(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
+def _successors(edges: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each node's successors along ``edges``."""
+    out: dict[str, list[str]] = {}
+    for a, b in edges:
+        out.setdefault(a, []).append(b)
+    return out
+
+
+def _closure(successors: Mapping[str, Sequence[str]], sources: Iterable[str]) -> set[str]:
     """The sources and every node reachable from any of them."""
     seen = set(sources)
     stack = list(seen)
     while stack:
-        for nxt in graph.successors(stack.pop()):
+        for nxt in successors.get(stack.pop(), ()):
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
