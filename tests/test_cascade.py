@@ -57,3 +57,31 @@ def test_cascade_per_path_and_standards_step():
     assert drop == pytest.approx(1 - np.exp(-1.0), abs=0.03)
     ac = c[c["path"] == "A > C"]
     assert ac["simulated"].iloc[-2] == ac["simulated"].iloc[-1]  # nobody on A > C is judged
+
+
+def test_cascade_with_queue_rules_places_their_defects_between_visits():
+    """A diversion joins A and C by an 'A~>C' step holding its defect (exact unknown from there); a journey
+    rejected at its first arrival has no path; each path still ends at its journeys' defect-free share."""
+    model = Model(
+        [Microsystem("A", capacity=3, service=Exponential(10.0), defect=0.1, queue_limit=0, full_is_defect=True),
+         Microsystem("B", capacity=1, service=Exponential(15.0), queue_limit=0,
+                     when_full=js.Divert("C", delay=Fixed(5.0)), full_is_defect=True),
+         Microsystem("C", service=Fixed(3.0))],
+        [Handoff("A", "B")], classes=[PatientClass("p", entry="A", rate=0.3)],
+    )
+    result = js.simulate(model, horizon=5_000.0, replications=2, seed=3)
+    assert {"rejected", "diverted"} <= set(result.unserved()["ended"].astype(str))
+    c = cascade(result, top=5)
+    assert set(c["path"]) == {"A > B", "A > C"}  # the rejected journeys visited nothing
+    diverted = c[c["path"] == "A > C"]
+    assert diverted["step_label"].tolist() == ["A", "A~>C", "C"]
+    assert diverted["exact"].iloc[0] == pytest.approx(0.9) and diverted["exact"].iloc[1:].isna().all()
+    # every diverted journey has the diversion's defect, in the step between its visits, not in A's
+    assert 0.8 < diverted["simulated"].iloc[0] < 0.97 and (diverted["simulated"].iloc[1:] == 0).all()
+    journeys = result.journeys()
+    served = c[c["path"] == "A > B"]
+    visits = result.visits()
+    on_b = visits.loc[visits["node"].astype(str) == "B", ["replication", "journey"]]
+    share = journeys.merge(on_b, on=["replication", "journey"])["defect_free"].mean()
+    assert served["simulated"].iloc[-1] == pytest.approx(share, abs=1e-12)
+    assert served["path_share"].iloc[0] + diverted["path_share"].iloc[0] < 1  # the rejected ones count in the total

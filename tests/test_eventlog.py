@@ -384,10 +384,13 @@ def awkward_names_result():
     return js.simulate(model, horizon=600, replications=2, seed=4)
 
 
-@pytest.mark.parametrize("which", ["ami", "awkward"])
+@pytest.mark.parametrize("which", ["ami", "awkward", "queues"])
 def test_files_are_byte_for_byte_what_pandas_and_elementtree_write(ami, which, tmp_path):
     """CSV and XES are assembled from strings for speed; they must equal the libraries' own output."""
-    result = ami if which == "ami" else awkward_names_result()
+    if which == "queues":  # withdraw events and the 'unserved' column
+        result = js.simulate(queue_models()["patience"], horizon=2_000, replications=2, seed=5)
+    else:
+        result = ami if which == "ami" else awkward_names_result()
     frame = js.event_log(result, start="2026-03-02T08:00:00.0004")
     csv_path = js.write_event_log(result, tmp_path / "log.csv", start="2026-03-02T08:00:00.0004")
     assert csv_path.read_bytes() == reference_csv(frame)
@@ -399,3 +402,164 @@ def test_files_are_byte_for_byte_what_pandas_and_elementtree_write(ami, which, t
     if which == "awkward":
         assert b"&quot;" in body and b"&lt;" in body and b"&amp;" in body
         assert b'"Lab, ""B"" & <C>"' in csv_path.read_bytes()
+
+
+# -- arrivals the queue rules turned away (the unserved records) ------------------------------------------------
+
+
+def queue_models() -> dict[str, js.Model]:
+    """Three models whose queue rules turn arrivals away, each making those arrivals journey defects.
+
+    ``reject``: a waiting room of one, full arrivals rejected (the journey ends); ``divert``: a
+    loss system B whose arrivals go on to C after 5 minutes, and a second B whose arrivals go to C
+    at once (zero-time ties); ``patience``: patients who renege (to Home) or balk at a queue of 3.
+    A has defects of its own too, so that its visits' and its queue rule's defects are told apart.
+    """
+    p = [js.PatientClass("p", entry="A", rate=0.12)]
+    return {
+        "reject": js.Model(
+            [js.Microsystem("A", capacity=1, service=js.Exponential(10), defects={"slip": 0.3}, queue_limit=1,
+                            full_is_defect=True),
+             js.Microsystem("B", service=js.Exponential(5))],
+            [js.Handoff("A", "B")], classes=p),
+        "divert": js.Model(
+            [js.Microsystem("A", capacity=3, service=js.Exponential(10), defects={"slip": 0.3}),
+             js.Microsystem("B", capacity=1, service=js.Exponential(15), queue_limit=0,
+                            when_full=js.Divert("C", delay=js.Fixed(5)), full_is_defect="diverted"),
+             js.Microsystem("B2", capacity=1, service=js.Fixed(15), queue_limit=0, when_full=js.Divert("C"),
+                            full_is_defect=True),
+             js.Microsystem("C", service=js.Fixed(3))],
+            [js.Handoff("A", "B", probability=0.5), js.Handoff("A", "B2", probability=0.5)], classes=p),
+        "patience": js.Model(
+            [js.Microsystem("A", capacity=1, service=js.Exponential(10), defects={"slip": 0.3},
+                            patience=js.Exponential(15), renege_to="Home", balk_at=3),
+             js.Microsystem("Home", service=js.Exponential(5))],
+            classes=p),
+    }
+
+
+@pytest.fixture(scope="module", params=["reject", "divert", "patience"])
+def queued(request):
+    """A run of one of :func:`queue_models`, two replications, with its log."""
+    result = js.simulate(queue_models()[request.param], horizon=3_000, replications=2, seed=5)
+    return request.param, result, js.event_log(result, start="2026-03-02")
+
+
+def test_each_unserved_arrival_is_scheduled_then_withdrawn(queued):
+    """One schedule at the arrival and one withdraw at the end per unserved row, both saying how it ended."""
+    name, result, log = queued
+    unserved = result.unserved()
+    expected_ways = {"reject": {"rejected"}, "divert": {"diverted"}, "patience": {"reneged", "balked"}}[name]
+    assert set(unserved["ended"].astype(str)) == expected_ways and len(unserved) > 20
+
+    def rows(table, col, transition):
+        stamps = (START + pd.to_timedelta(table[col], unit="min")).dt.round("ms")
+        return Counter(zip(case_ids(table), table["node"].astype(str), [transition] * len(table), stamps,
+                           table["ended"].astype(str)))
+
+    marked = log[log["unserved"].notna()]
+    got = Counter(zip(marked["case:concept:name"], marked["concept:name"], marked["lifecycle:transition"],
+                      marked["time:timestamp"], marked["unserved"]))
+    want = rows(unserved, "arrival", "schedule") + rows(unserved, "end", "withdraw")
+    assert got == want
+    assert (log["lifecycle:transition"] == "withdraw").sum() == len(unserved)
+    # without them, the log is the visits' and requests' three events each
+    served = log[log["unserved"].isna()]
+    assert len(served) == 3 * (len(result.visits()) + len(result.requests()))
+    assert set(served["lifecycle:transition"]) == {"schedule", "start", "complete"}
+
+
+def test_the_queue_rules_defects_sit_on_the_withdraw_events(queued):
+    """Each withdraw holds its queue rule's defect; the events' defects add up to the journeys' and the table's."""
+    name, result, log = queued
+    withdrawn = log[log["lifecycle:transition"] == "withdraw"]
+    rule = {"reject": "rejected", "divert": "diverted", "patience": "left_unseen"}[name]
+    if name == "divert":  # B's full_is_defect names 'diverted', B2's both: every diversion is a defect
+        assert set(withdrawn["concept:name"]) == {"B", "B2"}
+    assert (withdrawn["defects"] == 1).all() and (withdrawn["defect"] == rule).all()
+    defects = result.defects()
+    assert len(withdrawn) == (defects["defect"].astype(str) == rule).sum()
+    assert not log.loc[log["lifecycle:transition"] != "withdraw", "defect"].fillna("").str.contains(rule).any()
+    # A's own defects stay on A's visits
+    slips = log["defect"].fillna("").str.count("slip")
+    assert slips.sum() == (defects["defect"].astype(str) == "slip").sum() > 0
+    assert set(log.loc[slips > 0, "lifecycle:transition"]) == {"complete"}
+    per_case = log.groupby("case:concept:name").agg(events=("defects", "sum"), missed=("case:missed", "first"),
+                                                    total=("case:defects", "first"))
+    assert (per_case["events"] + per_case["missed"] == per_case["total"]).all()
+    assert per_case["total"].sum() == len(defects)
+
+
+def test_unserved_events_keep_the_order_things_happened_in(queued):
+    """Time never goes back in a case; a withdraw follows its schedule; zero-time diversions keep their order."""
+    name, result, log = queued
+    assert (log.groupby("case:concept:name", sort=False)["time:timestamp"].diff().dropna() >= pd.Timedelta(0)).all()
+    for _, case in log[log["unserved"].notna()].groupby("case:concept:name", sort=False):
+        assert case["lifecycle:transition"].tolist() == ["schedule", "withdraw"] * (len(case) // 2)
+    if name == "divert":  # A, then B2 full at once, then C at the same minute
+        b2 = result.unserved()
+        b2 = b2[b2["node"].astype(str) == "B2"].iloc[0]
+        case = log[log["case:concept:name"] == f"r{b2['replication']}-j{b2['journey']}"]
+        assert list(zip(case["concept:name"], case["lifecycle:transition"])) == [
+            ("A", "schedule"), ("A", "start"), ("A", "complete"), ("B2", "schedule"), ("B2", "withdraw"),
+            ("C", "schedule"), ("C", "start"), ("C", "complete")]
+        minutes = ((case["time:timestamp"] - case["time:timestamp"].iloc[2]) / pd.Timedelta(minutes=1)).tolist()
+        assert minutes[2:] == [0, 0, 0, 0, 0, 3]
+
+
+def test_the_unserved_column_is_documented_and_only_in_logs_with_queue_rules(queued, log):
+    """A model with queue rules adds 'unserved' after 'defect'; others (the flagship) have neither it nor withdraw."""
+    _, _, qlog = queued
+    columns = list(js.outputs.eventlog.COLUMNS)
+    at = columns.index("defect") + 1
+    assert list(qlog.columns) == [*columns[:at], "unserved", *columns[at:], "case:outcome"][:len(qlog.columns)]
+    assert "unserved" not in log and "withdraw" not in set(log["lifecycle:transition"])
+    text = (ROOT / "docs" / "event-logs.md").read_text()
+    assert "| `unserved` |" in text and "`withdraw`" in text
+
+
+@pytest.mark.filterwarnings("ignore:Install the optional requirement:UserWarning")  # pm4py's faster readers
+def test_pm4py_reads_logs_with_unserved_arrivals(queued, tmp_path):
+    """pm4py reads the CSV and the XES back with every event, the withdraw transitions and the 'unserved' attribute."""
+    _, result, log = queued
+    csv = js.write_event_log(result, tmp_path / "q.csv", start="2026-03-02")
+    df = pm4py.format_dataframe(pd.read_csv(csv), case_id="case:concept:name", activity_key="concept:name",
+                                timestamp_key="time:timestamp")
+    assert traces(df) == traces(log)
+    xes = pm4py.read_xes(str(js.write_event_log(result, tmp_path / "q.xes", start="2026-03-02")))
+    assert len(xes) == len(log) and traces(xes) == traces(log)
+    withdrawn = xes[xes["lifecycle:transition"] == "withdraw"]
+    assert len(withdrawn) == len(result.unserved())
+    assert (withdrawn["unserved"] == log.loc[log["lifecycle:transition"] == "withdraw", "unserved"].to_numpy()).all()
+    assert labels_discovered(xes) == set(log.loc[log["lifecycle:transition"] == "complete", "concept:name"])
+
+
+def test_a_run_that_stops_at_the_horizon_withdraws_only_what_ended():
+    """With end='stop', patients still waiting at the horizon have a schedule only; every unserved row ended before it."""
+    model = queue_models()["patience"]
+    result = js.simulate(model, horizon=600, replications=3, seed=2, end="stop")
+    log = js.event_log(result, start="2026-03-02")
+    unserved, visits = result.unserved(), result.visits()
+    assert (unserved["end"] <= 600).all() and len(unserved) > 0
+    waiting = visits["start"].isna().sum()
+    assert waiting > 0  # the scenario leaves some patients in the queue at the horizon
+    assert (log["lifecycle:transition"] == "withdraw").sum() == len(unserved)
+    assert (log["lifecycle:transition"] == "schedule").sum() == len(visits) + len(unserved)
+    assert (log["lifecycle:transition"] == "start").sum() == len(visits) - waiting
+    assert log["time:timestamp"].max() <= START + pd.Timedelta(minutes=600)
+
+
+def test_cli_run_writes_the_event_log_of_a_model_with_queue_rules(tmp_path, capsys):
+    """`run --events` on a scenario whose queue rules make defects writes the log (it used to fail)."""
+    scenario = tmp_path / "q.toml"
+    scenario.write_text(
+        '[scenario]\nname = "Queue rules"\nhorizon_days = 2\nreplications = 2\nseed = 3\n\n'
+        '[[classes]]\nname = "p"\nentry = "A"\nrate_per_minute = 0.1\n\n'
+        '[[microsystems]]\nname = "A"\ncapacity = 1\nservice = { dist = "exponential", mean = 10 }\n'
+        'queue_limit = 1\nfull_is_defect = true\npatience = { dist = "exponential", mean = 10 }\n')
+    for name in ("e.csv", "e.xes"):
+        code, _, err = run_cli(capsys, "run", scenario, "--events", tmp_path / name, "--workers", "1", "--quiet")
+        assert code == 0, err
+    written = pd.read_csv(tmp_path / "e.csv")
+    assert {"rejected", "reneged"} <= set(written["unserved"].dropna())
+    assert set(written.loc[written["lifecycle:transition"] == "withdraw", "defect"]) == {"rejected", "left_unseen"}

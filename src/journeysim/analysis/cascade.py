@@ -18,6 +18,15 @@ visit and each handoff:
 
 On a pathway with a single path the last value is the class's system quality.
 
+Where queue rules act (:mod:`journeysim.model.queues`), a journey's path is still the
+microsystems it visited: one turned away before any visit has none and is in no path
+(it still counts in ``path_share``'s total), and two visits that no handoff joins (the
+patient was diverted, or left unseen to ``renege_to``, on the way) are joined by a step
+labelled ``"A~>C"`` that holds what happened between them: the handoff's defects and
+the queue rule's. The exact column is NaN from that step on (the graph does not know
+the path). A queue rule's defect before the first visit counts in the first step, and
+one after the last visit (a rejection that ended the journey) in the last visit's step.
+
 Examples
 --------
 >>> from journeysim.model.distributions import Fixed
@@ -40,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneySimError
+from ..model.queues import FULL_OUTCOMES, LEFT_UNSEEN
 from ..run.results import RunResult
 from .exact import ExactQuality, exact_quality
 from .figures import as_floats, as_ints
@@ -93,10 +103,13 @@ def _first_steps(rec: Any, vj: np.ndarray, vend: np.ndarray, lo: np.ndarray, hi:
     if len(d) == 0:
         return first
     dj, dt, de = d["journey"], as_floats(d["time"]), as_ints(d["element"])
+    queue = _queue_rule_defects(rec, de, n_nodes)
     keys_j = np.concatenate([vj, dj])
     keys_t = np.concatenate([vend, dt])
     is_visit = np.concatenate([np.ones(vj.size, dtype=np.int8), np.zeros(dj.size, dtype=np.int8)])
-    order = np.lexsort((is_visit, keys_t, keys_j))
+    # at equal times: a visit's own defect (timed at its end) before the end, a queue rule's after it
+    rank = np.concatenate([np.ones(vj.size, dtype=np.int8), np.where(queue, 2, 0).astype(np.int8)])
+    order = np.lexsort((rank, keys_t, keys_j))
     visits_before = np.cumsum(is_visit[order]) - is_visit[order]  # visit ends strictly before each entry
     ended = np.empty(keys_j.size, dtype=np.int64)
     ended[order] = visits_before
@@ -108,9 +121,21 @@ def _first_steps(rec: Any, vj: np.ndarray, vend: np.ndarray, lo: np.ndarray, hi:
     handoff = (de >= n_nodes) & (de < n_nodes + n_edges)
     standard = de >= n_nodes + n_edges + n_requests
     step = np.where(handoff, 2 * ended + 1, 2 * ended)
+    # a queue rule's defect between two visits is in the step between them; before the first visit, in the
+    # first; after the last (a rejection that ended the journey), in the last visit's
+    last = 2 * (hi[row] - lo[row]) - 2
+    step = np.where(queue, np.clip(2 * ended - 1, 0, np.maximum(last, 0)), step)
     step = np.where(standard, 2 * (hi[row] - lo[row]) - 1, step).astype(float)
     np.minimum.at(first, row, step)
     return first
+
+
+def _queue_rule_defects(rec: Any, element: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Whether each defect row is a queue rule's (``rejected``, ``diverted``, ``left_unseen`` of a microsystem):
+    it belongs to an arrival that was not a visit."""
+    names = np.array(rec.defects.labels["defect"], dtype=object)
+    rule = np.isin(names, (*FULL_OUTCOMES, LEFT_UNSEEN))
+    return rule[as_ints(rec.defects["defect"])] & (element < n_nodes) if rule.any() else np.zeros(len(element), bool)
 
 
 def cascade(result: RunResult, top: int = 3, *, exact: ExactQuality | None = None) -> pd.DataFrame:
@@ -142,7 +167,7 @@ def cascade(result: RunResult, top: int = 3, *, exact: ExactQuality | None = Non
         name = model.class_names[k]
         visit, handoff = exact.visit_quality[name], exact.handoff_quality[name]
         total = sum(len(x) for x in paths.values())
-        counts = Counter({p: len(x) for p, x in paths.items()})
+        counts = Counter({p: len(x) for p, x in paths.items() if p})  # turned away before any visit: no path
         for path, n in counts.most_common(top):
             first = np.array(paths[path])
             value = 1.0
@@ -151,8 +176,11 @@ def cascade(result: RunResult, top: int = 3, *, exact: ExactQuality | None = Non
                 value *= visit[node]
                 labels.append((node, value))
                 if i + 1 < len(path):
-                    label = edge_at[(node, path[i + 1])]
-                    value *= handoff[label]
+                    label = edge_at.get((node, path[i + 1]))
+                    if label is None:  # a queue rule moved the patient on (diverted, or left unseen to renege_to)
+                        label, value = f"{node}~>{path[i + 1]}", float("nan")
+                    else:
+                        value *= handoff[label]
                     labels.append((label, value))
             if model.standards:
                 labels.append(("standards", float("nan")))

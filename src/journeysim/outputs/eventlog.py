@@ -16,10 +16,18 @@ and in ``docs/event-logs.md``.
   ``schedule`` when the patient (or the request) arrives at the microsystem,
   ``start`` when a server (bed, team) takes it, and ``complete`` when it leaves
   (the visit's ``end``: the bed is free) or is finished (the request's ``end``).
+* Where the model has queue rules (:mod:`journeysim.model.queues`), an arrival that
+  ended without a visit (a row of the ``unserved`` records: rejected, diverted,
+  balked or reneged) gives two: ``schedule`` at its arrival and ``withdraw`` (the
+  standard lifecycle's transition for an activity withdrawn before it started) when
+  the patient left; both carry how in the ``unserved`` column
+  (:data:`UNSERVED_COLUMN`), which only the logs of such models have.
 * A defect is counted on the ``complete`` event of the microsystem that made it:
   a microsystem's own defects on its visit or service, a handoff's defects on the
   sending visit (named ``"ED->CathLab:information"``), a request's information or
-  services defects on the support microsystem's service (``"ED=>Lab:services"``).
+  services defects on the support microsystem's service (``"ED=>Lab:services"``);
+  a queue rule's (``rejected``, ``diverted``, ``left_unseen``) on the ``withdraw``
+  event of the arrival it turned away.
   A missed timeliness standard belongs to the whole journey: ``case:missed`` and
   ``case:standards_missed``.
 * Where the model has named exits (:mod:`journeysim.model.exits`), each case also
@@ -70,8 +78,8 @@ from ..run.files import output_problems, write_atomic
 from ..run.results import RunResult
 from .logformats import Coded, Column, LogColumns, write_csv, write_xes
 
-__all__ = ["COLUMNS", "OUTCOME_COLUMN", "DEFAULT_START", "LIFECYCLE", "SUFFIXES", "calendar_start",
-           "check_event_log_path", "event_log", "write_event_log"]
+__all__ = ["COLUMNS", "OUTCOME_COLUMN", "UNSERVED_COLUMN", "DEFAULT_START", "LIFECYCLE", "SUFFIXES",
+           "calendar_start", "check_event_log_path", "event_log", "write_event_log"]
 
 #: A calendar start: an ISO 8601 date (``"2026-01-05"``) or date-time string, a
 #: :class:`datetime.date` or :class:`datetime.datetime` (a pandas Timestamp is one),
@@ -81,8 +89,9 @@ DateLike = str | dt.date | np.datetime64
 #: Named columns of a record table, as numpy arrays.
 Columns = dict[str, NDArray[Any]]
 
-#: The XES standard lifecycle transitions used, in the order they happen.
-LIFECYCLE: tuple[str, ...] = ("schedule", "start", "complete")
+#: The XES standard lifecycle transitions used: those of a visit or request in the order they happen,
+#: then ``withdraw``, which follows ``schedule`` instead of ``start`` for an arrival the queue rules turned away.
+LIFECYCLE: tuple[str, ...] = ("schedule", "start", "complete", "withdraw")
 
 #: File suffixes :func:`write_event_log` understands.
 SUFFIXES: tuple[str, ...] = (".csv", ".xes", ".xes.gz")
@@ -95,14 +104,17 @@ COLUMNS: Mapping[str, str] = FrozenMap(
         "time:timestamp": "When the event happened: the calendar start plus the simulated minutes, UTC, "
         "to the millisecond.",
         "lifecycle:transition": "'schedule' (arrived at the microsystem), 'start' (a server took it) or "
-        "'complete' (left the microsystem, or the request was done).",
+        "'complete' (left the microsystem, or the request was done); 'withdraw' (left without a visit: "
+        "turned away by the queue rules) in logs of models with queue rules.",
         "org:resource": "The microsystem's team that did the work (its name).",
         "requested_by": "For a support microsystem's events: the clinical microsystem whose visit made the "
         "request; empty for visits.",
-        "defects": "Defects made at this event (on 'complete' events only; 0 otherwise): the microsystem's "
-        "own, and those of the handoff or request result it sent on.",
-        "defect": "Their names joined by ';': a microsystem's defect name, 'source->target:kind' for a "
-        "handoff, 'source=>support:kind' for a request's result; empty without defects.",
+        "defects": "Defects made at this event (on 'complete' and 'withdraw' events only; 0 otherwise): the "
+        "microsystem's own, and those of the handoff or request result it sent on; on 'withdraw', the queue "
+        "rule's.",
+        "defect": "Their names joined by ';': a microsystem's defect name (or a queue rule's: 'rejected', "
+        "'diverted', 'left_unseen'), 'source->target:kind' for a handoff, 'source=>support:kind' for a "
+        "request's result; empty without defects.",
         "case:class": "Patient class of the journey.",
         "case:replication": "Replication the journey belongs to.",
         "case:journey": "Journey id within its replication.",
@@ -123,9 +135,18 @@ OUTCOME_COLUMN: Mapping[str, str] = FrozenMap(
                      "default exit (only in logs of models with named exits)."}
 )
 
+#: The event column inserted after ``defect`` when the model has queue rules (a queue limit, patience or
+#: balking); without them the log is as before.
+UNSERVED_COLUMN: Mapping[str, str] = FrozenMap(
+    {"unserved": "For both events of an arrival that ended without a visit (its 'schedule' and 'withdraw'): "
+                 "how, 'rejected', 'diverted', 'balked' or 'reneged' (the unserved records' 'ended'); empty "
+                 "for visits and requests (only in logs of models with queue rules)."}
+)
+
 # order of events that share a timestamp within one visit: the visit's schedule and
 # start, its requests' schedule, start and complete, then the visit's complete
 _V_SCHEDULE, _V_START, _R_SCHEDULE, _R_START, _R_COMPLETE, _V_COMPLETE = range(6)
+_WITHDRAW = LIFECYCLE.index("withdraw")
 _MS_PER_MINUTE = 60_000
 _NS_PER_MS = 1_000_000
 
@@ -240,12 +261,14 @@ def event_log(
 def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterable[int] | None) -> LogColumns:
     """The columns of :func:`event_log`, names kept once (:class:`~journeysim.outputs.logformats.Coded`)."""
     records = _selected(result, replications)
-    j, v, h, r, d = _tables(records)
+    j, v, h, r, d, u = _tables(records)
     sender = _sending_visit(v, h)
     asked_by = _requesting_visit(v, r)
-    ev = _events(v, r, asked_by)
+    v_seq, u_seq = _arrival_order(v, u)
+    ev = _events(v, r, u, asked_by, v_seq, u_seq)
     n_events = len(ev["row"])
-    defects, defect = _event_defects(records[0], v, h, r, d, sender, n_events)
+    u_defects = _unserved_defects(result, records[0], u)
+    defects, defect = _event_defects(records[0], v, h, r, d, u, sender, (v_seq, u_seq, u_defects), n_events)
     happened = np.isfinite(ev["minutes"])
     if not happened.all():  # a run that stopped at the horizon: what had not happened there has no event
         ev = {k: a[happened] for k, a in ev.items()}
@@ -274,6 +297,8 @@ def _columns(result: RunResult, origin: pd.Timestamp, replications: int | Iterab
         "requested_by": Coded(node_names, by),
         "defects": defects[order],
         "defect": defect[order],
+        **({"unserved": Coded(np.array(records[0].unserved.labels["ended"], dtype=object), ev["ended"][order])}
+           if result.scenario.model.has_queue_rules else {}),
         "case:class": Coded(classes, j["class"][row]),
         "case:replication": j["replication"][row],
         "case:journey": j["journey"][row],
@@ -442,8 +467,8 @@ def _concat(records: Sequence[Records], table: str, columns: Sequence[str]) -> C
     return out
 
 
-def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Columns, Columns]:
-    """The journeys, visits, handoffs, requests and defects used, each sorted by journey.
+def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Columns, Columns, Columns]:
+    """The journeys, visits, handoffs, requests, defects and unserved arrivals used, each sorted by journey.
 
     Each gets a ``key`` column (one integer per journey of any replication); all but the
     journeys also get ``row``, the row of their journey. The sort is stable, so within a
@@ -462,6 +487,7 @@ def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Colu
         ("requests", ("journey", "request", "source", "target", "requested", "start", "end", "support_defects",
                       *REQUEST_KINDS)),
         ("defects", ("journey", "time", "element", "element_type", "defect")),
+        ("unserved", ("journey", "node", "arrival", "end", "ended")),
     )
     out = [j]
     for table, columns in others:
@@ -474,7 +500,7 @@ def _tables(records: Sequence[Records]) -> tuple[Columns, Columns, Columns, Colu
         if len(order) and (t["row"].max() >= len(j["key"]) or not np.array_equal(j["key"][t["row"]], t["key"])):
             raise SimulationError(f"inconsistent records: a row of {table} refers to a journey that is not recorded")
         out.append(t)
-    return out[0], out[1], out[2], out[3], out[4]
+    return out[0], out[1], out[2], out[3], out[4], out[5]
 
 
 def _sending_visit(v: Columns, h: Columns) -> NDArray[np.int64]:
@@ -506,48 +532,91 @@ def _requesting_visit(v: Columns, r: Columns) -> NDArray[np.int64]:
     return visit.astype(np.int64)
 
 
-def _events(v: Columns, r: Columns, asked_by: NDArray[np.int64]) -> Columns:
-    """The events, unsorted: visits' schedule, start and complete, then requests' the same.
+def _arrival_order(v: Columns, u: Columns) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The place of each visit and of each unserved arrival among the arrivals of its journey.
 
-    ``seq`` (the visit's place in its journey; a request's is its visit's) and ``phase``
-    order the events that share a timestamp.
+    A journey's arrivals at microsystems follow one another: each ends (a visit's
+    ``end``, an unserved row's) before the next arrives, so arrival then end puts them
+    in order, and each table keeps its own order where both tie. A tie between a visit
+    and an unserved arrival that both took no time at all (only possible with zero
+    service and zero travel) puts the unserved one first: diverted, then seen at once.
     """
-    n_v, n_r = len(v["key"]), len(r["key"])
-    seq = np.arange(n_v) - np.searchsorted(v["key"], v["key"])
-    counts = [n_v, n_v, n_v, n_r, n_r, n_r]
+    n_v = len(v["key"])
+    if not len(u["key"]):
+        return np.arange(n_v) - np.searchsorted(v["key"], v["key"]), np.zeros(0, dtype=np.int64)
+    key = np.concatenate([v["key"], u["key"]])
+    visit = np.r_[np.ones(n_v, dtype=np.int64), np.zeros(len(u["key"]), dtype=np.int64)]
+    order = np.lexsort((np.arange(len(key)), visit, np.concatenate([v["end"], u["end"]]),
+                        np.concatenate([v["arrival"], u["arrival"]]), key))
+    place = np.empty(len(key), dtype=np.int64)
+    place[order] = np.arange(len(key)) - np.searchsorted(key[order], key[order])
+    return place[:n_v], place[n_v:]
+
+
+def _events(v: Columns, r: Columns, u: Columns, asked_by: NDArray[np.int64], v_seq: NDArray[np.int64],
+            u_seq: NDArray[np.int64]) -> Columns:
+    """The events, unsorted: visits' schedule, start and complete, then requests' the same, then unserved
+    arrivals' schedule and withdraw.
+
+    ``seq`` (the visit's or unserved arrival's place in its journey, from :func:`_arrival_order`;
+    a request's is its visit's) and ``phase`` order the events that share a timestamp.
+    """
+    n_v, n_r, n_u = len(v["key"]), len(r["key"]), len(u["key"])
+    counts = [n_v, n_v, n_v, n_r, n_r, n_r, n_u, n_u]
     return {
-        "row": np.concatenate([np.tile(v["row"], 3), np.tile(r["row"], 3)]),
-        "minutes": np.concatenate([v["arrival"], v["start"], v["end"], r["requested"], r["start"], r["end"]]),
-        "node": np.concatenate([np.tile(v["node"], 3), np.tile(r["target"], 3)]),
-        "by": np.concatenate([np.full(3 * n_v, -1), np.tile(r["source"], 3)]),
-        "seq": np.concatenate([np.tile(seq, 3), np.tile(seq[asked_by], 3)]),
-        "phase": np.repeat(np.array([_V_SCHEDULE, _V_START, _V_COMPLETE, _R_SCHEDULE, _R_START, _R_COMPLETE]),
-                           counts),
-        "lifecycle": np.repeat(np.array([0, 1, 2, 0, 1, 2]), counts),
+        "row": np.concatenate([np.tile(v["row"], 3), np.tile(r["row"], 3), np.tile(u["row"], 2)]),
+        "minutes": np.concatenate([v["arrival"], v["start"], v["end"], r["requested"], r["start"], r["end"],
+                                   u["arrival"], u["end"]]),
+        "node": np.concatenate([np.tile(v["node"], 3), np.tile(r["target"], 3), np.tile(u["node"], 2)]),
+        "by": np.concatenate([np.full(3 * n_v, -1), np.tile(r["source"], 3), np.full(2 * n_u, -1)]),
+        "seq": np.concatenate([np.tile(v_seq, 3), np.tile(v_seq[asked_by], 3), np.tile(u_seq, 2)]),
+        "phase": np.repeat(np.array([_V_SCHEDULE, _V_START, _V_COMPLETE, _R_SCHEDULE, _R_START, _R_COMPLETE,
+                                     _V_SCHEDULE, _V_COMPLETE]), counts),
+        "lifecycle": np.repeat(np.array([0, 1, 2, 0, 1, 2, 0, _WITHDRAW]), counts),
+        "ended": np.concatenate([np.full(3 * (n_v + n_r), -1), np.tile(u["ended"], 2)]),
     }
 
 
+def _unserved_defects(result: RunResult, first: Records, u: Columns) -> NDArray[np.int64]:
+    """The journey defects each unserved arrival made (0 or 1): ``rejected`` or ``diverted`` where the
+    microsystem's ``full_is_defect`` names it; ``left_unseen`` for every one that balked or reneged."""
+    model = result.scenario.model
+    ended = first.unserved.labels["ended"]
+    defect = np.array([[how in ("balked", "reneged") or how in model.microsystem(name).full_is_defect
+                        for how in ended] for name in first.unserved.labels["node"]], dtype=np.int64)
+    return defect[u["node"], u["ended"]] if len(u["key"]) else np.zeros(0, dtype=np.int64)
+
+
 def _event_defects(
-    rec: Records, v: Columns, h: Columns, r: Columns, d: Columns, sender: NDArray[np.int64], n_events: int
+    rec: Records, v: Columns, h: Columns, r: Columns, d: Columns, u: Columns, sender: NDArray[np.int64],
+    clinical: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]], n_events: int,
 ) -> tuple[NDArray[np.int64], NDArray[Any]]:
     """Count and ';'-joined names of the defects of each event (in the order of :func:`_events`).
 
     Every defect goes on the complete event of the microsystem that made it: its own,
     on its visit or service; a handoff's, on the sending visit; a request's result's,
-    on the support microsystem's service.
+    on the support microsystem's service. A queue rule's defect goes on the withdraw
+    event of the arrival it turned away. ``clinical`` holds the places of the visits and
+    unserved arrivals in their journeys (:func:`_arrival_order`) and the defects each
+    unserved arrival made (:func:`_unserved_defects`).
     """
-    n_v, n_r = len(v["key"]), len(r["key"])
+    n_v, n_r, n_u = len(v["key"]), len(r["key"]), len(u["key"])
     v_complete = 2 * n_v + np.arange(n_v)
     r_complete = 3 * n_v + 2 * n_r + np.arange(n_r)
+    u_withdraw = 3 * (n_v + n_r) + n_u + np.arange(n_u)
+    v_seq, u_seq, u_defects = clinical
     defect_labels = np.array(rec.defects.labels["defect"], dtype=object)
     own = d["element_type"] == 0
     support = own & np.isin(d["element"], r["target"])
     hosts, names = [], []
-    for mask, made_by, host_node, host_time, counts, complete in (
-        (own & ~support, v, v["node"], v["start"], v["defects"], v_complete),
-        (support, r, r["target"], r["end"], r["support_defects"], r_complete),
+    # a clinical microsystem's defects belong to its visits and to the arrivals it turned away, in
+    # the order they came: hosts in that order (``seq``) own the defect rows in time order
+    for mask, host_key, host_node, host_time, counts, complete in (
+        (own & ~support, np.r_[v["key"], u["key"]], np.r_[v["node"], u["node"]], np.r_[v_seq, u_seq],
+         np.r_[v["defects"], u_defects], np.r_[v_complete, u_withdraw]),
+        (support, r["key"], r["target"], r["end"], r["support_defects"], r_complete),
     ):
-        owner = _align(made_by["key"], host_node, host_time, counts,
+        owner = _align(host_key, host_node, host_time.astype(np.float64), counts,
                        d["key"][mask], d["element"][mask], d["time"][mask])
         hosts.append(complete[owner])
         names.append(defect_labels[d["defect"][mask]])
