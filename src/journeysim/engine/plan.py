@@ -415,18 +415,24 @@ class StandardPlan:
     #: entry node codes it applies to, or None for all
     entries: frozenset[int] | None
     reached_only: bool
+    #: judged only on journeys whose attributes satisfy it (None: on every journey)
+    when: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GroupPlan:
-    """A grouping of standards' results: by entry node, class, or clock window."""
+    """A grouping of standards' results: by entry node, class, clock window or attribute."""
 
     name: str
-    by: Literal["entry", "class", "clock"]
-    #: entry node or class code -> label index (empty for ``clock``)
+    by: Literal["entry", "class", "clock", "attribute"]
+    #: entry node, class code or attribute code (a category's code, 1/0 for yes/no) -> label index
+    #: (empty for ``clock`` and numbers)
     codes: Mapping[int, int]
     labels: tuple[str, ...]
     window: Window | None
+    #: ``attribute``: the attribute's index in a patient's attribute vector, and a number's cuts
+    slot: int = -1
+    cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,7 +575,7 @@ class _Compiler:
         self.outcomes: tuple[str, ...] = model.outcomes
         self.hooks = _Hooks(model, self.index)
         #: whether patients carry a state (attributes, or conditions that read the clock or activations)
-        self.states = bool(model.attribute_types()) or model.has_conditions
+        self.states = bool(model.attribute_types()) or model.has_conditions or _reads_attributes(model)
 
     def code(self, name: str) -> int:
         if name not in self.defect_names:
@@ -786,11 +792,22 @@ class _Compiler:
         for g in self.model.groups:
             if g.by == "clock":
                 out.append(GroupPlan(g.name, g.by, {}, g.labels, g.window))
+            elif g.by == "attribute":
+                slot = self.model.attribute_slots()[g.attribute]
+                codes = {**slot.codes, "true": 1, "false": 0}
+                table = {codes[v]: li for li, (_, values) in enumerate(g.values.items()) for v in values}
+                out.append(GroupPlan(g.name, g.by, table, g.labels, None, slot.index, tuple(g.cuts)))
             else:
                 codes = self.index if g.by == "entry" else {k.name: i for i, k in enumerate(self.model.classes)}
                 table = {codes[n]: li for li, (_, names) in enumerate(g.values.items()) for n in names}
                 out.append(GroupPlan(g.name, g.by, table, g.labels, None))
         return tuple(out)
+
+
+def _reads_attributes(model: Model) -> bool:
+    """Whether some standard, activation, defect multiplier or step has a condition (patients then carry a
+    state, possibly empty, to judge it on)."""
+    return any(st.when is not None for st in model.standards)
 
 
 def _exit_delay(x: Exit, class_name: str) -> Timed:
@@ -854,6 +871,7 @@ class _Hooks:
                               for k in model.classes),
                 entries=None if st.entries is None else frozenset(self.index[e] for e in st.entries),
                 reached_only=st.reached_only,
+                when=st.when if isinstance(st.when, Condition) else None,
             )
             for st in model.standards
         )

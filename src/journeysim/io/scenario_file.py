@@ -94,10 +94,10 @@ _ACTIVATION_KEYS = ("at", "probability", "lag")
 _REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
 _HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when")
 _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
-                  "remove")
+                  "remove", "when")
 _FRAILTY_KEYS = ("correlation", "reference")
 _EXIT_KEYS = ("from", "name", "probability", "delay", "delay_by_class", "reference", "remove")
-_GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
+_GROUP_KEYS = ("entry", "class", "clock", "inside", "outside", "attribute", "cuts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -840,20 +840,25 @@ def _build_standard(c: Collector, t: Mapping[str, Any]) -> Standard | None:
     return _element(c, Standard, name=t["name"], start=t["from"], end=t["to"], within=t["within"],
                     unit=t.get("unit", "minutes"), classes=t.get("classes"), entries=t.get("entries"),
                     reached_only=t.get("reached_only", False), reference=t.get("reference", ""),
-                    cost=t.get("cost", 0.0))
+                    cost=t.get("cost", 0.0), when=t.get("when"))
 
 
 def _build_group(c: Collector, name: str, t: Any) -> Group | None:
-    """``{ entry = { ems = "EMS" } }``, ``{ class = {...} }`` or ``{ clock = { days, hours }, inside, outside }``."""
+    """``{ entry = { ems = "EMS" } }``, ``{ class = {...} }``, ``{ clock = { days, hours }, inside, outside }``
+    or ``{ attribute = "age", cuts = [65, 75] }``."""
     if not isinstance(t, Mapping):
-        c.add("", f"must be a table with entry, class or clock, got {t!r}")
+        c.add("", f"must be a table with entry, class, clock or attribute, got {t!r}")
         return None
     _unknown_keys(c, t, _GROUP_KEYS)
-    kinds = [k for k in ("entry", "class", "clock") if k in t]
+    kinds = [k for k in ("entry", "class", "clock", "attribute") if k in t]
     if len(kinds) != 1:
-        c.add("", "give exactly one of entry, class or clock")
+        c.add("", "give exactly one of entry, class, clock or attribute")
         return None
     by = kinds[0]
+    if "cuts" in t and by != "attribute":
+        c.add("cuts", "cuts split a numeric attribute's range: give attribute = NAME with them")
+    if by == "attribute":
+        return _element(c, Group, name=name, by="attribute", attribute=t["attribute"], cuts=t.get("cuts", ()))
     if by == "clock":
         window = Window.parse(c, "clock", t["clock"])
         if window is None:

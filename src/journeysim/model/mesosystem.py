@@ -27,13 +27,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name
-from .conditions import NameType, Slot
+from .conditions import Condition, NameType, Slot
 from .elements import (
     ByClass,
     Handoff,
@@ -120,6 +120,7 @@ class Model:
         c = Collector()
         self._check_types(c)
         c.raise_if_any()
+        object.__setattr__(self, "groups", tuple(self._resolved(g) for g in self.groups))
         object.__setattr__(self, "_nodes", FrozenMap({m.name: m for m in self.microsystems}))
         self.check(c, flow=True)
         c.raise_if_any()
@@ -405,6 +406,8 @@ class Model:
                     c.add(f"{path}.entries", f"{e!r} is not an entry microsystem of any class{_suggest(e, entries)}")
         for i, g in enumerate(self.groups):
             path = _describe("groups", i, g.name)
+            if g.by == "attribute":
+                continue  # see _check_attribute_uses
             pool = entries if g.by == "entry" else known
             for label, names in g.values.items():
                 for n in names:
@@ -432,12 +435,71 @@ class Model:
                 if h.probability.get(k.name) > 0 and missing:
                     c.add(path, f"class {k.name!r} takes this handoff but has no attribute "
                           f"{', '.join(map(repr, missing))}; declare it, or give the class probability 0")
+        self._check_attribute_uses(c, types)
         conditional = {h.source for h in self.handoffs if h.when is not None}
         for i, x in enumerate(self.exits):
             if x.source in conditional:
                 c.add(f"{_describe('exits', i, f'{x.source}:{x.name}')}.from",
                       f"{x.source!r} routes by state (its handoffs have 'when' conditions), where named exits are "
                       "not supported yet: give the exit its own microsystem after a conditional handoff")
+
+    def _check_attribute_uses(self, c: Collector, types: Mapping[str, NameType]) -> None:
+        """Standards' ``when`` and groups by attribute: against the attributes the classes declare."""
+        pathway = self.pathway_classes
+        for i, st in enumerate(self.standards):
+            if isinstance(st.when, Condition):
+                classes = pathway if st.classes is None else tuple(st.classes)
+                self._check_attribute_condition(c, f"{_describe('standards', i, st.name)}.when", st.when, types,
+                                                classes, "the standard applies to it")
+        for i, g in enumerate(self.groups):
+            if g.by != "attribute" or not g.attribute:
+                continue
+            path = _describe("groups", i, g.name)
+            t = types.get(g.attribute)
+            if t is None:
+                c.add(f"{path}.attribute", f"unknown attribute {g.attribute!r}{_suggest(g.attribute, types)}"
+                      + (f"; known: {', '.join(sorted(types))}" if types else "; no class declares attributes"))
+            elif t.kind == "number" and not g.cuts:
+                c.add(f"{path}.cuts", f"{g.attribute!r} is a number: give cuts = [...] to split its range "
+                      "(e.g. cuts = [65, 75] for <65, 65-75 and >=75)")
+            elif t.kind != "number" and g.cuts:
+                c.add(f"{path}.cuts", f"{g.attribute!r} is not a number; its subgroups are its values, without cuts")
+            elif t.kind == "category":
+                for label, values in g.values.items():
+                    for v in values:
+                        if v not in t.values:
+                            c.add(f"{path}.values.{label}", f"{v!r} is not a value of {g.attribute!r}"
+                                  f"{_suggest(v, t.values)}")
+
+    def _check_attribute_condition(self, c: Collector, path: str, when: Condition, types: Mapping[str, NameType],
+                                   classes: Sequence[str], why: str) -> None:
+        """A condition judged on the journey's attributes alone: no clock, no activation; every class in
+        ``classes`` (those it is judged for, ``why``) must declare the attributes it reads."""
+        for problem in when.check(types, self.node_names):
+            c.add(path, problem)
+        if when.activations():
+            c.add(path, "activated(...) cannot be used here: only the patient's attributes (drawn on arrival) "
+                  "can be, e.g. 'treatment == \"PCI\"'")
+        if when.uses_clock:
+            c.add(path, "hour and weekday cannot be used here: only the patient's attributes (drawn on arrival) "
+                  "can be")
+        by_name = {k.name: k for k in self.classes}
+        for name in classes:
+            k = by_name.get(name)
+            missing = [] if k is None else [n for n in when.names() if n in types and n not in k.attributes]
+            if missing:
+                c.add(path, f"class {name!r} has no attribute {', '.join(map(repr, missing))} ({why}); "
+                      "declare it, or leave the class out")
+
+    def _resolved(self, g: Group) -> Group:
+        """A group by a categorical or yes/no attribute, with its subgroups filled in (one per value)."""
+        if g.by != "attribute" or g.values or g.cuts:
+            return g
+        t = attribute_types(self.classes)[0].get(g.attribute)
+        if t is None or t.kind == "number":
+            return g  # reported by _check_attribute_uses
+        values = {v: (v,) for v in t.values} if t.kind == "category" else {"yes": ("true",), "no": ("false",)}
+        return replace(g, values=values)
 
     def attribute_types(self) -> dict[str, NameType]:
         """The attributes the classes declare, by name, with their kind and (categorical) values.
