@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import journeysim as js
@@ -139,3 +140,78 @@ def test_a_class_without_the_attribute_is_refused_where_the_standard_applies_to_
                  classes=[js.PatientClass("STEMI", entry="Lab", rate=0.1, attributes={"treatment": {"PCI": 1.0}}),
                           js.PatientClass("other", entry="Lab", rate=0.1)],
                  standards=[js.Standard("s", start="start", end="end", within=5, when='treatment == "PCI"')])
+
+
+# -- activation conditioned on attributes -------------------------------------------------------------
+def bypass_model(probability: float = 1.0) -> js.Model:
+    """EMS pre-activates the cath lab from the scene for STEMI alerts, and takes exactly those past the ED."""
+    lab = js.Microsystem("CathLab", capacity=None, service=js.Fixed(60.0), team_ready=js.Fixed(30.0),
+                         activation=[js.Activation("EMS.ecg", probability=probability, when="stemi_alert")])
+    return js.Model(
+        [js.Microsystem("EMS", capacity=None, service=[js.Step("scene", js.Exponential(15.0)),
+                                                       js.Step("ecg", js.Exponential(5.0))]),
+         js.Microsystem("ED", capacity=None, service=js.Exponential(40.0)), lab],
+        [js.Handoff("EMS", "CathLab", when="stemi_alert", delay=js.Fixed(20.0)),
+         js.Handoff("EMS", "ED", when="not stemi_alert", delay=js.Fixed(15.0)),
+         js.Handoff("ED", "CathLab")],
+        classes=[js.PatientClass("STEMI", entry="EMS", rate=0.02, attributes={"stemi_alert": js.Bernoulli(0.6)})])
+
+
+def test_activation_with_when_coincides_with_the_bypass_journey_by_journey():
+    """The lab is called ahead exactly for the STEMI alerts, who are exactly those routed past the ED."""
+    rec = run_replication(bypass_model(), horizon=60_000.0, seed=2)
+    j = rec.journeys.to_frame().set_index("journey")
+    a = rec.activations.to_frame().set_index("journey")
+    ahead = a["activated"] < a["arrival"]  # called from the scene, not on arrival
+    h = rec.handoffs.to_frame()
+    bypass = set(h.loc[h["handoff"] == "EMS->CathLab", "journey"])
+    alert = j["stemi_alert"].astype(bool)
+    assert len(a) == len(j)
+    assert (ahead == alert.loc[a.index]).all()
+    assert (np.isin(a.index, sorted(bypass)) == ahead.to_numpy()).all()
+    # the call is made at the end of the ECG step: 20 minutes' travel then leaves 10 of the 30 to wait
+    waits = (a["ready"] - a["arrival"]).clip(lower=0)
+    assert np.allclose(waits[ahead], 10.0)
+    assert 0.55 < alert.mean() < 0.65
+
+
+def test_activation_with_when_keeps_its_probability():
+    """With ``when`` and probability 0.5, half the alerts are called ahead and no other patient is."""
+    rec = run_replication(bypass_model(0.5), horizon=100_000.0, seed=6)
+    j = rec.journeys.to_frame().set_index("journey")
+    a = rec.activations.to_frame().set_index("journey")
+    ahead = a["activated"] < a["arrival"]
+    alert = j["stemi_alert"].astype(bool).loc[a.index]
+    assert not ahead[~alert].any()
+    n = int(alert.sum())
+    share = float(ahead[alert].mean())
+    assert abs(share - 0.5) < 4 * math.sqrt(0.25 / n), (share, n)
+
+
+@pytest.mark.parametrize(("when", "message"), [
+    ("stemi", "unknown name 'stemi'"),
+    ("hour < 8", "hour and weekday cannot be used here"),
+    ('activated("CathLab")', "activated(...) cannot be used here"),
+    ("stemi_alert == 1", "is true or false"),
+])
+def test_bad_activation_conditions_name_their_key_path(when, message):
+    """An activation's condition reads attributes only, each checked against its declaration."""
+    with pytest.raises(ValidationError) as err:
+        js.Model([js.Microsystem("EMS"), js.Microsystem("CathLab", team_ready=js.Fixed(30.0),
+                                                        activation=[js.Activation("arrive:EMS", when=when)])],
+                 [js.Handoff("EMS", "CathLab")],
+                 classes=[js.PatientClass("STEMI", entry="EMS", rate=0.02,
+                                          attributes={"stemi_alert": js.Bernoulli(0.6)})])
+    path = "microsystems[1] (CathLab).activation[0].when"
+    assert any(p.path == path and message in p.message for p in err.value.problems), err.value.problems
+
+
+def test_activation_when_in_the_scenario_file():
+    """``activation = [{ at = ..., when = ... }]`` is read from TOML; a bad key is named."""
+    text = SCENARIO.replace('service = { dist = "exponential", mean = 30 }',
+                            'service = { dist = "exponential", mean = 30 }\nteam_ready = 20\n'
+                            'activation = [{ at = "start", when = \'treatment == "PCI"\' }]')
+    lab = loads_scenario(text).model.microsystem("Lab")
+    assert str(lab.activation[0].when) == 'treatment == "PCI"'
+    with pytest.raises(ValidationError, match=r"activation\[0\].when: column"):
+        loads_scenario(text.replace("when = 'treatment == \"PCI\"'", "when = 'treatment =='"))

@@ -144,12 +144,14 @@ class StepsPlan(NamedTuple):
 
 
 class ActivationPlan(NamedTuple):
-    """At a milestone, the team of ``target`` is called with ``probability``, after ``lag``."""
+    """At a milestone, the team of ``target`` is called with ``probability``, after ``lag``
+    (only for patients whose attributes satisfy ``when``, where it is given)."""
 
     target: int
     probability: float
     stream: str
     lag: Distribution
+    when: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -807,7 +809,8 @@ class _Compiler:
 def _reads_attributes(model: Model) -> bool:
     """Whether some standard, activation, defect multiplier or step has a condition (patients then carry a
     state, possibly empty, to judge it on)."""
-    return any(st.when is not None for st in model.standards)
+    return (any(st.when is not None for st in model.standards)
+            or any(a.when is not None for m in model.microsystems for a in m.activation))
 
 
 def _exit_delay(x: Exit, class_name: str) -> Timed:
@@ -831,17 +834,18 @@ class _Hooks:
         self.triggers: dict[Atom, list[list[ActivationPlan]]] = {}
         nodes = model.microsystems
 
-        def add(atom: Atom, target: int, prob: object, stream: str, lag: Distribution) -> None:
+        def add(atom: Atom, target: int, prob: object, stream: str, lag: Distribution,
+                when: Condition | None = None) -> None:
             per_class = self.triggers.setdefault(atom, [[] for _ in range(n_classes)])
             for k, cls in enumerate(model.classes):
                 p = _probability(prob).get(cls.name)
                 if p > 0 and nodes[target].needs_activation(cls.name):
-                    per_class[k].append(ActivationPlan(target, p, stream, lag))
+                    per_class[k].append(ActivationPlan(target, p, stream, lag, when))
 
         for t, m in enumerate(nodes):
             for j, a in enumerate(m.activation):
                 for atom in model.milestone_atoms(a.at):
-                    add(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag)
+                    add(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag, a.when)
         for h in model.handoffs:
             for name, prob in h.preactivate.items():
                 add(("handoff", h.label), index[name], prob, f"preactivate/{h.label}/{name}", Fixed(0.0))

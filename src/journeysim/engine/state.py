@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol, final
 
+from ..model.conditions import Holds
 from .events import Callbacks, Clock, OwnEvent, Schedule
 from .plan import DefectOdds
 from .recorder import Recorder
@@ -306,15 +307,18 @@ class RiskDraw:
 
 
 class Trigger:
-    """An activation made at a milestone: the team of ``target`` is called with ``probability`` after ``lag``."""
+    """An activation made at a milestone: the team of ``target`` is called with ``probability`` after ``lag``,
+    for patients whose attributes satisfy ``holds`` (None: for every patient)."""
 
-    __slots__ = ("target", "probability", "draw", "lag")
+    __slots__ = ("target", "probability", "draw", "lag", "holds")
 
-    def __init__(self, target: int, probability: float, draw: Sampler, lag: Duration) -> None:
+    def __init__(self, target: int, probability: float, draw: Sampler, lag: Duration,
+                 holds: Holds | None = None) -> None:
         self.target = target
         self.probability = probability
         self.draw = draw
         self.lag = lag
+        self.holds = holds
 
 
 class HookRun:

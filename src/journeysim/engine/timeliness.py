@@ -49,14 +49,15 @@ class Timeliness:
     """Milestones and standards of one replication."""
 
     __slots__ = ("host", "activation", "n_slots", "class_standards", "not_met", "n_elements", "add_defect",
-                 "add_standard", "start_hooks")
+                 "add_standard", "start_hooks", "names")
 
     def __init__(self, host: Host, p: Plan, activation: Activation) -> None:
         self.host = host
         self.activation = activation
         self.n_slots = len(p.milestone_atoms)
         # the standards of each class, with their codes
-        slots, nodes = p.slots or {}, {n.name: i for i, n in enumerate(p.nodes)}
+        #: what conditions are compiled against: attribute slots and node indices
+        self.names = slots, nodes = p.slots or {}, {n.name: i for i, n in enumerate(p.nodes)}
         holds = [None if sp.when is None else sp.when.compile(slots, nodes) for sp in p.standards]
         self.class_standards: list[tuple[tuple[int, StandardPlan, Holds | None], ...]] = [
             tuple((s, sp, holds[s]) for s, sp in enumerate(p.standards) if sp.classes[k])
@@ -74,7 +75,7 @@ class Timeliness:
         """A plan's hook with the streams of its activations."""
         if h is None:
             return None
-        return HookRun(h.recorded, tuple(self.activation.trigger(a) for a in h.activations))
+        return HookRun(h.recorded, tuple(self.activation.trigger(a, *self.names) for a in h.activations))
 
     def wire(self, p: Plan, transfers: Sequence[Sequence[Transfer]]) -> None:
         """Hooks on arrival, at step ends and on departure; hooks of handoffs."""

@@ -90,7 +90,7 @@ _NODE_KEYS = (
 )
 _DIVERT_KEYS = ("divert", "delay")
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
-_ACTIVATION_KEYS = ("at", "probability", "lag")
+_ACTIVATION_KEYS = ("at", "probability", "lag", "when")
 _REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
 _HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when")
 _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
@@ -827,7 +827,7 @@ def _parse_activation(c: Collector, t: Any) -> Activation | None:
     lag = parse_distribution(t.get("lag", 0.0), c, "lag")
     if lag is None:
         return None
-    return _element(c, Activation, at=t["at"], probability=t.get("probability", 1.0), lag=lag)
+    return _element(c, Activation, at=t["at"], probability=t.get("probability", 1.0), lag=lag, when=t.get("when"))
 
 
 def _build_standard(c: Collector, t: Mapping[str, Any]) -> Standard | None:

@@ -439,18 +439,26 @@ class Activation:
         Probability (per class if a mapping) that the activation is made.
     lag : Distribution
         Time from the milestone to the call, in minutes.
+    when : str or Condition, optional
+        A condition on the patient's attributes: the activation is made (with its
+        ``probability``) only for patients for whom it holds, e.g. ``"stemi_alert"``.
+        It may not read the clock or ``activated(...)``.
 
     Examples
     --------
     >>> Activation("EMS.response", probability={"STEMI": 0.5}).probability.get("STEMI")
     0.5
+    >>> Activation("EMS.ecg", when="stemi_alert").when.names()
+    ('stemi_alert',)
     """
 
     at: str
     probability: ByClass
     lag: Distribution
+    when: Condition | None
 
-    def __init__(self, at: str, probability: ProbabilityLike = 1.0, lag: Distribution = NO_TIME) -> None:
+    def __init__(self, at: str, probability: ProbabilityLike = 1.0, lag: Distribution = NO_TIME,
+                 when: str | Condition | None = None) -> None:
         c = Collector()
         if not isinstance(at, str) or not at.strip():
             c.add("at", f"must be a milestone such as 'ED.ecg' or 'arrive:ED', got {at!r}")
@@ -458,6 +466,7 @@ class Activation:
         _set(self, "probability", _by_class(c, "probability", probability))
         _check_distribution(c, "lag", lag)
         _set(self, "lag", lag)
+        _set(self, "when", condition_of(c, "when", when))
         c.raise_if_any()
 
 
