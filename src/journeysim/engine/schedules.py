@@ -29,8 +29,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 
-from .events import NORMAL, Callbacks, OwnEvent
 from ..model.conditions import Slot
+from .events import NORMAL, Callbacks, OwnEvent
 from .plan import ActivationPlan, CapacityPiece, Plan
 from .state import Host, Node, Patient, Trigger
 from .streams import Duration, Samplers

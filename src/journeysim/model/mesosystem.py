@@ -454,8 +454,8 @@ class Model:
         for i, m in enumerate(self.microsystems):
             for j, a in enumerate(m.activation):
                 if a.when is not None:
-                    classes = [k.name for k in self.classes if a.probability.get(k.name) > 0
-                               and m.needs_activation(k.name)]
+                    classes = tuple(k.name for k in self.classes if a.probability.get(k.name) > 0
+                                    and m.needs_activation(k.name))
                     self._check_attribute_condition(c, f"{_describe('microsystems', i, m.name)}.activation[{j}].when",
                                                     a.when, types, classes, "the activation is made for it")
         for i, g in enumerate(self.groups):
