@@ -215,3 +215,128 @@ def test_activation_when_in_the_scenario_file():
     assert str(lab.activation[0].when) == 'treatment == "PCI"'
     with pytest.raises(ValidationError, match=r"activation\[0\].when: column"):
         loads_scenario(text.replace("when = 'treatment == \"PCI\"'", "when = 'treatment =='"))
+
+
+# -- defect multipliers --------------------------------------------------------------------------------
+def multiplier_model(rate: float = 1.0, age: bool = False) -> js.Model:
+    """A (fall 0.1, x3 for high risk) -> B (defect 0.2), the handoff's information defect 0.1 (x2 for diabetics).
+
+    By hand, risk and diabetic independent: E[1 - p_A] = 0.3 * 0.7 + 0.7 * 0.9 = 0.84,
+    E[1 - p_H] = 0.4 * 0.8 + 0.6 * 0.9 = 0.86, so Q = 0.84 * 0.86 * 0.8.
+    """
+    attributes: dict[str, object] = {"risk": {"high": 0.3, "low": 0.7}, "diabetic": js.Bernoulli(0.4)}
+    when = 'risk == "high"'
+    if age:
+        attributes["age"] = js.Uniform(40, 90)
+        when = "age >= 75"
+    return js.Model(
+        [js.Microsystem("A", service=js.Exponential(1.0), defects={"fall": 0.1},
+                        defect_multipliers=[{"when": when, "factor": 3.0, "defects": ["fall"]}]),
+         js.Microsystem("B", service=js.Exponential(1.0), defect=0.2)],
+        [js.Handoff("A", "B", defects={"information": 0.1},
+                    defect_multipliers=[js.DefectMultiplier("diabetic", 2.0)])],
+        classes=[js.PatientClass("k", entry="A", rate=rate, attributes=attributes)])
+
+
+HAND_Q = 0.84 * 0.86 * 0.8
+
+
+def test_simulated_defect_shares_per_attribute_value_are_p_and_factor_p():
+    """The fall share is 0.1 for low risk and 0.3 for high; information 0.1 / 0.2 by diabetic."""
+    rec = run_replication(multiplier_model(), horizon=40_000.0, seed=11)
+    j = rec.journeys.to_frame().set_index("journey")
+    d = rec.defects.to_frame()
+    fell = j.index.isin(d.loc[d["defect"] == "fall", "journey"])
+    informed = j.index.isin(d.loc[d["defect"] == "information", "journey"])
+    for mask, hit, p in ((j["risk"] == "high", fell, 0.3), (j["risk"] == "low", fell, 0.1),
+                         (j["diabetic"] == 1.0, informed, 0.2), (j["diabetic"] == 0.0, informed, 0.1)):
+        n = int(mask.sum())
+        share = float(hit[mask.to_numpy()].mean())
+        assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / n), (share, p, n)
+
+
+def test_exact_quality_with_multipliers_is_the_hand_computation():
+    """The exact quality sums over the discrete attributes' values; the simulation agrees."""
+    exact = js.exact_quality(multiplier_model())
+    assert exact.unavailable is None
+    assert exact.system == pytest.approx(HAND_Q, abs=1e-12)
+    rec = run_replication(multiplier_model(), horizon=40_000.0, seed=12)
+    q = float(rec.journeys["defect_free"].mean())
+    n = len(rec.journeys)
+    assert abs(q - HAND_Q) < 4 * math.sqrt(HAND_Q * (1 - HAND_Q) / n)
+
+
+def test_a_multiplier_on_a_numeric_attribute_makes_the_exact_quality_unavailable():
+    """``age >= 75`` in a multiplier: the exact quality is null with the reason; the fall share is 0.1 x 3 there."""
+    model = multiplier_model(age=True)
+    exact = js.exact_quality(model)
+    assert math.isnan(exact.system) and "defect multipliers depend on numeric attributes (age)" in exact.unavailable
+    rec = run_replication(model, horizon=20_000.0, seed=1)
+    j = rec.journeys.to_frame().set_index("journey")
+    d = rec.defects.to_frame()
+    fell = j.index.isin(d.loc[d["defect"] == "fall", "journey"])
+    old = (j["age"] >= 75).to_numpy()
+    assert abs(fell[old].mean() - 0.3) < 4 * math.sqrt(0.21 / old.sum())
+    assert abs(fell[~old].mean() - 0.1) < 4 * math.sqrt(0.09 / (~old).sum())
+
+
+def test_models_without_multipliers_keep_their_exact_quality_and_outcomes():
+    """A numeric multiplier leaves the exact outcome shares available (they depend on routing only)."""
+    from journeysim.analysis.outcomes import outcomes_unavailable
+    assert outcomes_unavailable(multiplier_model(age=True)) is None
+
+
+@pytest.mark.parametrize(("multiplier", "path", "message"), [
+    ({"when": "weight > 3", "factor": 2.0}, "microsystems[0] (A).defect_multipliers[0].when", "unknown name 'weight'"),
+    ({"when": "hour > 3", "factor": 2.0}, "microsystems[0] (A).defect_multipliers[0].when", "hour and weekday"),
+    ({"when": 'risk == "hi"', "factor": 2.0}, "microsystems[0] (A).defect_multipliers[0].when", "not a value"),
+    ({"when": "diabetic", "factor": 20.0}, "microsystems[0] (A).defect_multipliers",
+     "0.1 x 20 = 2 > 1 for class 'k' when diabetic = true"),
+    ({"when": "diabetic", "factor": 2.0, "defects": ["falls"]}, "microsystems[0] (A).defect_multipliers[0].defects",
+     "unknown defect 'falls'"),
+    ({"when": "diabetic", "factor": "x"}, "microsystems[0] (A).defect_multipliers[0].factor", "finite number >= 0"),
+    ({"when": "diabetic"}, "microsystems[0] (A).defect_multipliers[0]", "must be a table with when and factor"),
+    ({"when": "diabetic", "factor": 2.0, "on": 1}, "microsystems[0] (A).defect_multipliers[0]", "unknown key"),
+])
+def test_bad_multipliers_name_their_key_path(multiplier, path, message):
+    """Every problem of a defect multiplier is reported with its key path, from the scenario file."""
+    import json
+    text = MULT_SCENARIO.replace("MULT", json.dumps(multiplier).replace('": ', '" = ').replace('{"', '{ "'))
+    with pytest.raises(ValidationError) as err:
+        loads_scenario(text)
+    assert any(p.path == path and message in p.message for p in err.value.problems), err.value.problems
+
+
+MULT_SCENARIO = """
+[scenario]
+name = "mult"
+horizon_days = 5
+[[classes]]
+name = "k"
+entry = "A"
+rate_per_day = 20
+attributes = { risk = { high = 0.3, low = 0.7 }, diabetic = { bernoulli = 0.4 } }
+[[microsystems]]
+name = "A"
+service = 10
+defects = { fall = 0.1 }
+defect_multipliers = [MULT]
+"""
+
+
+def test_multipliers_in_the_scenario_file():
+    """``defect_multipliers`` on a microsystem and a handoff, read from TOML."""
+    text = MULT_SCENARIO.replace("MULT", '{ when = "diabetic", factor = 2.0 }') + """
+[[microsystems]]
+name = "B"
+service = 5
+[[handoffs]]
+from = "A"
+to = "B"
+defects = { information = 0.1 }
+defect_multipliers = [{ when = 'risk == "high"', factor = 1.5, defects = ["information"] }]
+"""
+    model = loads_scenario(text).model
+    assert model.microsystem("A").defect_multipliers[0].factor == 2.0
+    assert model.handoffs[0].defect_multipliers[0].defects == ("information",)
+    assert js.exact_quality(model).system == pytest.approx((0.4 * 0.8 + 0.6 * 0.9) * (0.3 * 0.85 + 0.7 * 0.9))

@@ -56,7 +56,8 @@ __all__ = [
     "Plan", "plan", "UNLIMITED",
     "DefectOdds", "DefectCheck", "defect_check", "defect_odds", "any_defect", "DefectChance",
     "Timed", "StepPlan", "StepsPlan", "ActivationPlan", "Hook", "StepHook",
-    "Route", "ExitsPlan", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
+    "Route", "ExitsPlan", "RequestChance", "Multiplier", "LoadDefects", "HandoffRisk", "CapacityPiece",
+    "TeamReadyPiece",
     "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
     "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables", "QueuePlan",
     "AttributeColumn", "AttributePlan", "ConditionalEdge",
@@ -199,12 +200,22 @@ class RequestChance(NamedTuple):
     probability: float
 
 
+class Multiplier(NamedTuple):
+    """A factor on the defects ``codes`` (None: all of the element's) for patients for whom ``when`` holds."""
+
+    when: Condition
+    factor: float
+    codes: frozenset[int] | None
+
+
 class LoadDefects(NamedTuple):
-    """Defects whose probabilities change per visit (with the wait, the occupancy, frailty or propagation)."""
+    """Defects whose probabilities change per visit (with the wait, the occupancy, frailty, propagation or
+    the patient's attributes)."""
 
     chances: tuple[DefectChance, ...]
     per_wait_hour: float
     per_occupant: float
+    multipliers: tuple[Multiplier, ...] = ()
 
 
 class HandoffRisk(NamedTuple):
@@ -216,6 +227,8 @@ class HandoffRisk(NamedTuple):
     rework: Timed
     #: factor on the receiving visit's defect probabilities after an uncaught information defect
     propagation: float
+    #: factors on the kinds' probabilities for patients with some attributes
+    multipliers: tuple[Multiplier, ...] = ()
 
 
 class CapacityPiece(NamedTuple):
@@ -629,7 +642,7 @@ class _Compiler:
         )
         # the microsystems whose defect probabilities change per visit: with the load, the
         # patient's frailty, or an information defect that propagates from the handoff in
-        dynamic = (m.load_dependent or not model.frailty.is_independent
+        dynamic = (m.load_dependent or not model.frailty.is_independent or bool(m.defect_multipliers)
                    or any(h.target == m.name and h.propagation != 1.0 for h in model.handoffs))
         return NodePlan(
             name=m.name,
@@ -665,7 +678,10 @@ class _Compiler:
             ),
             needs_team=m.needs_activation(name),
             load=LoadDefects(tuple(DefectChance(self.code(d.name), d.probability.get(name)) for d in _defects(m)),
-                             m.defect_per_wait_hour, m.defect_per_occupant) if dynamic else None,
+                             m.defect_per_wait_hour, m.defect_per_occupant,
+                             tuple(Multiplier(x.when, x.factor, None if x.defects is None else
+                                              frozenset(self.code(d) for d in x.defects))
+                                   for x in m.defect_multipliers)) if dynamic else None,
             on_arrive=self.hooks.hook(("arrive", m.name), k),
             on_depart=self.hooks.hook(("depart", m.name), k),
             at_steps=tuple(StepHook(j, h) for j, s in enumerate(steps)
@@ -736,7 +752,7 @@ class _Compiler:
         recovery = _recovery(h)
         by_class = []
         for k, cls in enumerate(model.classes):
-            special = frail or recovery is not None or h.propagation != 1.0
+            special = frail or recovery is not None or h.propagation != 1.0 or bool(h.defect_multipliers)
             by_class.append(EdgeClassPlan(
                 delay=_delay(h, cls.name),
                 defects=defect_check([(HANDOFF_KINDS.index(kind), kinds.get(kind).get(cls.name))
@@ -748,6 +764,9 @@ class _Compiler:
                     0.0 if recovery is None else _probability(recovery.probability).get(cls.name),
                     Timed(f"rework/{h.label}", Fixed(0.0) if recovery is None else recovery.rework),
                     h.propagation,
+                    tuple(Multiplier(x.when, x.factor, None if x.defects is None else
+                                     frozenset(HANDOFF_KINDS.index(d) for d in x.defects))
+                          for x in h.defect_multipliers),
                 ) if special else None,
             ))
         return EdgePlan(h.label, self.index[h.source], self.index[h.target], tuple(by_class))
@@ -810,7 +829,8 @@ def _reads_attributes(model: Model) -> bool:
     """Whether some standard, activation, defect multiplier or step has a condition (patients then carry a
     state, possibly empty, to judge it on)."""
     return (any(st.when is not None for st in model.standards)
-            or any(a.when is not None for m in model.microsystems for a in m.activation))
+            or any(a.when is not None for m in model.microsystems for a in m.activation)
+            or model.has_defect_multipliers)
 
 
 def _exit_delay(x: Exit, class_name: str) -> Timed:

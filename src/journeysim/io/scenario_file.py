@@ -86,13 +86,13 @@ _NODE_KEYS = (
     "period_days",
     "queue_limit", "queue_limit_by_class", "when_full", "when_full_by_class", "full_is_defect",
     "patience", "patience_by_class", "renege_to", "balk_at", "balk_probabilities",
-    "reference", "remove",
+    "reference", "remove", "defect_multipliers",
 )
 _DIVERT_KEYS = ("divert", "delay")
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
 _ACTIVATION_KEYS = ("at", "probability", "lag", "when")
 _REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
-_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when")
+_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when", "defect_multipliers")
 _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
                   "remove", "when")
 _FRAILTY_KEYS = ("correlation", "reference")
@@ -754,7 +754,8 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
                     schedule=schedule, team_ready=team_ready, activated_for=t.get("activated_for"),
                     defect_per_wait_hour=t.get("defect_per_wait_hour", 0.0),
                     defect_per_occupant=t.get("defect_per_occupant", 0.0),
-                    activation=activation, cost=t.get("cost"), period_days=period)
+                    activation=activation, cost=t.get("cost"), period_days=period,
+                    defect_multipliers=t.get("defect_multipliers", ()))
 
 
 def _parse_when_full(c: Collector, path: str, value: Any) -> Any:
@@ -908,6 +909,8 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
                  "recovery": recovery, "propagation": t.get("propagation", 1.0)}
         if "when" in t:
             extra["when"] = t["when"]
+        if "defect_multipliers" in t:
+            extra["defect_multipliers"] = t["defect_multipliers"]
     return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
                     delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays,
                     cost=t.get("cost"), **extra)

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -45,8 +46,9 @@ from .exits import Exit, outcome_names
 from .frailty import Frailty
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
+from .multipliers import DefectMultiplier
 from .queues import Divert
-from .routing import attribute_slots, attribute_types, check_routing
+from .routing import attribute_slots, attribute_types, check_routing, describe, states
 
 __all__ = ["Model"]
 
@@ -458,6 +460,7 @@ class Model:
                                     and m.needs_activation(k.name))
                     self._check_attribute_condition(c, f"{_describe('microsystems', i, m.name)}.activation[{j}].when",
                                                     a.when, types, classes, "the activation is made for it")
+        self._check_multipliers(c, types)
         for i, g in enumerate(self.groups):
             if g.by != "attribute" or not g.attribute:
                 continue
@@ -477,6 +480,56 @@ class Model:
                         if v not in t.values:
                             c.add(f"{path}.values.{label}", f"{v!r} is not a value of {g.attribute!r}"
                                   f"{_suggest(v, t.values)}")
+
+    def _check_multipliers(self, c: Collector, types: Mapping[str, NameType]) -> None:
+        """Defect multipliers: attribute conditions, and no probability over 1 for any declared values."""
+        elements: list[tuple[str, Microsystem | Handoff, dict[str, ByClass]]] = [
+            (_describe("microsystems", i, m.name), m, {d.name: d.probability for d in m.defects})
+            for i, m in enumerate(self.microsystems)]
+        elements += [(_describe("handoffs", i, f"{h.source} -> {h.target}"), h, dict(h.defects.items()))
+                     for i, h in enumerate(self.handoffs)]
+        for path, x, defects in elements:
+            if not x.defect_multipliers:
+                continue
+            for j, mult in enumerate(x.defect_multipliers):
+                classes = tuple(k.name for k in self.classes
+                                if any(mult.applies_to(d) and p.get(k.name) > 0 for d, p in defects.items()))
+                self._check_attribute_condition(c, f"{path}.defect_multipliers[{j}].when", mult.when, types, classes,
+                                                "it has the defects this multiplies")
+            if not c.problems:
+                self._check_multiplied(c, path, x.defect_multipliers, defects, types)
+
+    def _check_multiplied(self, c: Collector, path: str, mults: Sequence[DefectMultiplier],
+                          defects: Mapping[str, ByClass], types: Mapping[str, NameType]) -> None:
+        """A factor may not take a defect's probability above 1 for any values the classes can draw."""
+        slots = attribute_slots(types)
+        nodes = {m.name: i for i, m in enumerate(self.microsystems)}
+        compiled = [m.when.compile(slots, nodes) for m in mults]
+        for k in self.classes:
+            try:
+                found = states(k, [m.when for m in mults], slots, nodes, weighted=False)
+            except ValueError as err:
+                c.add(f"{path}.defect_multipliers", f"class {k.name!r}: {err}")
+                return
+            for d, p in defects.items():
+                base = p.get(k.name)
+                if base <= 0:
+                    continue
+                for s in found:
+                    factor = math.prod(m.factor for m, f in zip(mults, compiled)
+                                       if m.applies_to(d) and f(s.attrs, None, 0.0))
+                    if base * factor > 1.0 + _TOLERANCE:
+                        c.add(f"{path}.defect_multipliers",
+                              f"the factors take the probability of {d!r} to {base:g} x {factor:g} = "
+                              f"{base * factor:g} > 1 for class {k.name!r} when "
+                              f"{describe(s, slots, nodes, [m.when for m in mults])}")
+                        break
+
+    @property
+    def has_defect_multipliers(self) -> bool:
+        """True if some microsystem or handoff has defect multipliers (:mod:`journeysim.model.multipliers`)."""
+        return any(m.defect_multipliers for m in self.microsystems) or any(h.defect_multipliers
+                                                                            for h in self.handoffs)
 
     def _check_attribute_condition(self, c: Collector, path: str, when: Condition, types: Mapping[str, NameType],
                                    classes: Sequence[str], why: str) -> None:
