@@ -22,7 +22,7 @@ def test_public_api_is_curated():
         "Cost", "Frailty", "Recovery", "event_log", "write_event_log",
         "report_html", "write_report", "Normal", "Weibull", "Pert", "Mixture",
         "Divert",
-        "Bernoulli", "Categorical", "Numeric", "Condition",
+        "Bernoulli", "Categorical", "Numeric", "Condition", "DefectMultiplier",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

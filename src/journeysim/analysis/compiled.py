@@ -44,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from ..model.elements import ByClass
+from ..model.elements import ByClass, Handoff, Microsystem
 from ..model.frailty import Frailty
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, REQUEST_KINDS, code
 from ..model.mesosystem import Model
@@ -145,6 +146,26 @@ def _factors(model: Model) -> tuple[Floats, Floats, Ints]:
         if caught is not None:
             kept[:, len(defects) + len(HANDOFF_KINDS) * e + code(INFORMATION)] = [1.0 - caught.get(k) for k in names]
     return probability, kept, np.array([i for i, _ in defects], dtype=np.intp)
+
+
+def _multiplied(model: Model, probability: Floats, attrs: Sequence[tuple[float, ...]]) -> Floats:
+    """``probability[row, f]`` with the defect multipliers that hold for each row's attribute values
+    (capped at 1); the factors are ordered as :func:`_factors` makes them (requests have no multipliers)."""
+    slots = model.attribute_slots()
+    nodes = {m.name: i for i, m in enumerate(model.microsystems)}
+    owners: list[tuple[Microsystem | Handoff, str]] = [(m, d.name) for m in model.microsystems
+                                                       for d in defects_of(m)]
+    owners += [(h, kind) for h in model.handoffs for kind, _ in kinds_of(h).items()]
+    out = probability.copy()
+    for f, (element, name) in enumerate(owners):
+        mults = [x for x in element.defect_multipliers if x.applies_to(name)]
+        if not mults:
+            continue
+        compiled = [(x.when.compile(slots, nodes), x.factor) for x in mults]
+        for r, a in enumerate(attrs):
+            factor = math.prod(k for holds, k in compiled if a and holds(a, None, 0.0))
+            out[r, f] = min(1.0, out[r, f] * factor)
+    return out
 
 
 def _grouped(owner: Ints, groups: int, fill: int) -> Ints:
@@ -254,7 +275,7 @@ class CompiledModel:
             for name, p in k.entries:
                 entry[c, node[name]] += p
         mix = None
-        if model.has_conditions and exact_unavailable(model) is None:
+        if (model.has_conditions or model.has_defect_multipliers) and exact_unavailable(model) is None:
             variants = routing_variants(model)
             rows = [(c, v) for c, k in enumerate(names) for v in variants[k]]
             of = np.array([c for c, _ in rows], dtype=np.intp)
@@ -264,6 +285,8 @@ class CompiledModel:
             leaving = np.zeros((len(rows), len(nodes)))
             np.add.at(leaving.T, source, routing.T)
             probability, kept, entry = probability[of], kept[of], entry[of]
+            if model.has_defect_multipliers:
+                probability = _multiplied(model, probability, [v.attrs for _, v in rows])
         return cls(
             classes=names, microsystems=tuple(micro), nodes=nodes,
             handoffs=tuple(labels[: len(handoffs)]), requests=tuple(labels[len(handoffs):]),

@@ -328,7 +328,8 @@ def _standards(reps: Replications) -> dict[str, StandardResult]:
         out[st.name] = StandardResult(
             st.within, tuple(st.start), tuple(st.end),
             tuple(st.classes) if st.classes is not None else tuple(model.pathway_classes),
-            tuple(st.entries) if st.entries is not None else None, cell(j, 0), by_group)
+            tuple(st.entries) if st.entries is not None else None, cell(j, 0), by_group,
+            None if st.when is None else str(st.when))
     return out
 
 

@@ -66,7 +66,7 @@ def outcomes_unavailable(model: Model) -> str | None:
     """
     if model.has_queue_rules:
         return "queue rules (limits, patience, balking) end journeys or send them elsewhere by congestion"
-    return exact_unavailable(model)
+    return exact_unavailable(model, defects=False)
 
 
 def _class_shares(model: Model, class_name: str, visits: Mapping[str, float]) -> dict[str, float]:

@@ -305,6 +305,8 @@ class StandardResult:
     overall : StandardCell
     by_group : mapping
         ``by_group[group][label]``: the figures of the journeys in one subgroup.
+    when : str or None
+        The condition on the journey's attributes that restricts it (``when`` in JSON, only when given).
     """
 
     target_minutes: float
@@ -314,6 +316,7 @@ class StandardResult:
     entries: tuple[str, ...] | None
     overall: StandardCell
     by_group: Mapping[str, Mapping[str, StandardCell]]
+    when: str | None = None
 
     @property
     def applies(self) -> int:
@@ -326,9 +329,10 @@ class StandardResult:
         return self.overall.met
 
     def to_dict(self) -> dict[str, Any]:
-        """``{target_minutes, from, to, classes, entries, applies, met, reached, minutes, by_group}``."""
+        """``{target_minutes, from, to, classes, entries, [when], applies, met, reached, minutes, by_group}``."""
         return {"target_minutes": self.target_minutes, "from": list(self.start), "to": list(self.end),
                 "classes": list(self.classes), "entries": None if self.entries is None else list(self.entries),
+                **({} if self.when is None else {"when": self.when}),
                 **self.overall.to_dict(),
                 "by_group": {g: {label: c.to_dict() for label, c in cells.items()}
                              for g, cells in self.by_group.items()}}

@@ -12,6 +12,9 @@ when some defect occurred):
   found on arrival;
 * **propagation**: an uncaught information defect of a handoff multiplies the
   receiving visit's probabilities;
+* **multipliers** (:mod:`journeysim.model.multipliers`): a factor on the
+  probabilities for patients whose attributes satisfy a condition (before the
+  rest; a probability caps at 1);
 * **recovery**: the receiving microsystem catches an information defect with some
   probability; it is recorded as caught (not a defect), and its rework time comes
   first in the next visit, holding the server.
@@ -32,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..model.kinds import CAUGHT_BIT, INFORMATION, code
-from .plan import DefectCheck, DefectOdds, Plan, any_defect, defect_odds
-from .state import DefectDraw, Host, LoadDraw, Node, Patient, RiskDraw, Transfer
+from .plan import DefectCheck, DefectOdds, Multiplier, Plan, any_defect, defect_odds
+from .state import DefectDraw, Host, LoadDraw, Multipliers, Node, Patient, RiskDraw, Transfer
 from .streams import Sampler, Samplers
 
 __all__ = ["Defects", "which"]
@@ -82,7 +85,8 @@ class Defects:
                 if vp.load is not None:
                     ld = vp.load
                     v.load = LoadDraw(tuple(ld.chances), ld.per_wait_hour, ld.per_occupant,
-                                      uniform(f"defect/{np_.name}"), uniform(f"defect/{np_.name}/which"))
+                                      uniform(f"defect/{np_.name}"), uniform(f"defect/{np_.name}/which"),
+                                      self.compiled(p, ld.multipliers))
                     if ld.per_occupant > 0:
                         v.add_arrival_handler(self.count_occupancy)
                 if np_.rework:
@@ -98,7 +102,26 @@ class Defects:
                         uniform(f"catch/{ep.label}") if risk.catch > 0 else None,
                         self.samplers.timed(risk.rework.stream, "rework", risk.rework.distribution),
                         risk.propagation,
+                        self.compiled(p, risk.multipliers),
                     )
+
+    @staticmethod
+    def compiled(p: Plan, multipliers: Sequence[Multiplier]) -> Multipliers | None:
+        """Defect multipliers with their conditions compiled (None when there are none)."""
+        if not multipliers:
+            return None
+        slots, nodes = p.slots or {}, {n.name: i for i, n in enumerate(p.nodes)}
+        return tuple((m.when.compile(slots, nodes), m.factor, m.codes) for m in multipliers)
+
+    @staticmethod
+    def multiplied(pt: Patient, chances: Sequence[tuple[int, float]], multipliers: Multipliers
+                   ) -> list[tuple[int, float]]:
+        """The chances with the factors of the multipliers that hold for ``pt`` (a probability caps at 1)."""
+        out = list(chances)
+        for holds, factor, codes in multipliers:
+            if holds(pt.attrs, None, 0.0):
+                out = [(c, min(1.0, q * factor) if codes is None or c in codes else q) for c, q in out]
+        return out
 
     # -- arrival
     def frailty(self) -> float:
@@ -132,7 +155,8 @@ class Defects:
         f = pt.prop
         pt.prop = 1.0
         nd = 0
-        for c in self.personal_draw(pt, load.chances, load.draw_any, load.draw_which, f, extra):
+        chances = load.chances if load.multipliers is None else self.multiplied(pt, load.chances, load.multipliers)
+        for c in self.personal_draw(pt, chances, load.draw_any, load.draw_which, f, extra):
             nd += 1
             self.add_defect((pt.jid, t, node.index, c))
         pt.ndef += nd
@@ -197,7 +221,8 @@ class Defects:
     def handoff_risk(self, pt: Patient, edge: Transfer, risk: RiskDraw, t: float) -> int:
         """Defects of a handoff with frailty, recovery or propagation; returns the kinds' bits."""
         kinds = 0
-        for c in self.personal_draw(pt, risk.chances, risk.draw_any, risk.draw_which):
+        chances = risk.chances if risk.multipliers is None else self.multiplied(pt, risk.chances, risk.multipliers)
+        for c in self.personal_draw(pt, chances, risk.draw_any, risk.draw_which):
             if c == _INFORMATION and risk.catch and risk.draw_catch is not None and risk.draw_catch() < risk.catch:
                 kinds |= CAUGHT_BIT
                 pt.rework += risk.rework.sample()

@@ -306,7 +306,8 @@ class Kernel:
         if self.stop is not None:  # a run that stops at the horizon: a journey's rows are reduced together
             tables, in_progress = self.stop.settle(tables, final)
         self.stats.add_tables(tables, first_counted=self.first_counted,
-                              cells=standard_cells(self.p, tables["standards"]), costs=self.p.costs,
+                              cells=standard_cells(self.p, tables["standards"], self.recorder.attrs_of),
+                              costs=self.p.costs,
                               in_progress=in_progress)
         return tables
 

@@ -56,7 +56,8 @@ __all__ = [
     "Plan", "plan", "UNLIMITED",
     "DefectOdds", "DefectCheck", "defect_check", "defect_odds", "any_defect", "DefectChance",
     "Timed", "StepPlan", "StepsPlan", "ActivationPlan", "Hook", "StepHook",
-    "Route", "ExitsPlan", "RequestChance", "LoadDefects", "HandoffRisk", "CapacityPiece", "TeamReadyPiece",
+    "Route", "ExitsPlan", "RequestChance", "Multiplier", "LoadDefects", "HandoffRisk", "CapacityPiece",
+    "TeamReadyPiece",
     "NodeClassPlan", "NodePlan", "EdgeClassPlan", "EdgePlan", "RequestClassPlan", "RequestPlan",
     "Entries", "ClassPlan", "StandardPlan", "GroupPlan", "CostTables", "QueuePlan",
     "AttributeColumn", "AttributePlan", "ConditionalEdge",
@@ -144,12 +145,14 @@ class StepsPlan(NamedTuple):
 
 
 class ActivationPlan(NamedTuple):
-    """At a milestone, the team of ``target`` is called with ``probability``, after ``lag``."""
+    """At a milestone, the team of ``target`` is called with ``probability``, after ``lag``
+    (only for patients whose attributes satisfy ``when``, where it is given)."""
 
     target: int
     probability: float
     stream: str
     lag: Distribution
+    when: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +200,22 @@ class RequestChance(NamedTuple):
     probability: float
 
 
+class Multiplier(NamedTuple):
+    """A factor on the defects ``codes`` (None: all of the element's) for patients for whom ``when`` holds."""
+
+    when: Condition
+    factor: float
+    codes: frozenset[int] | None
+
+
 class LoadDefects(NamedTuple):
-    """Defects whose probabilities change per visit (with the wait, the occupancy, frailty or propagation)."""
+    """Defects whose probabilities change per visit (with the wait, the occupancy, frailty, propagation or
+    the patient's attributes)."""
 
     chances: tuple[DefectChance, ...]
     per_wait_hour: float
     per_occupant: float
+    multipliers: tuple[Multiplier, ...] = ()
 
 
 class HandoffRisk(NamedTuple):
@@ -214,6 +227,8 @@ class HandoffRisk(NamedTuple):
     rework: Timed
     #: factor on the receiving visit's defect probabilities after an uncaught information defect
     propagation: float
+    #: factors on the kinds' probabilities for patients with some attributes
+    multipliers: tuple[Multiplier, ...] = ()
 
 
 class CapacityPiece(NamedTuple):
@@ -415,18 +430,24 @@ class StandardPlan:
     #: entry node codes it applies to, or None for all
     entries: frozenset[int] | None
     reached_only: bool
+    #: judged only on journeys whose attributes satisfy it (None: on every journey)
+    when: Condition | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class GroupPlan:
-    """A grouping of standards' results: by entry node, class, or clock window."""
+    """A grouping of standards' results: by entry node, class, clock window or attribute."""
 
     name: str
-    by: Literal["entry", "class", "clock"]
-    #: entry node or class code -> label index (empty for ``clock``)
+    by: Literal["entry", "class", "clock", "attribute"]
+    #: entry node, class code or attribute code (a category's code, 1/0 for yes/no) -> label index
+    #: (empty for ``clock`` and numbers)
     codes: Mapping[int, int]
     labels: tuple[str, ...]
     window: Window | None
+    #: ``attribute``: the attribute's index in a patient's attribute vector, and a number's cuts
+    slot: int = -1
+    cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,7 +590,7 @@ class _Compiler:
         self.outcomes: tuple[str, ...] = model.outcomes
         self.hooks = _Hooks(model, self.index)
         #: whether patients carry a state (attributes, or conditions that read the clock or activations)
-        self.states = bool(model.attribute_types()) or model.has_conditions
+        self.states = bool(model.attribute_types()) or model.has_conditions or _reads_attributes(model)
 
     def code(self, name: str) -> int:
         if name not in self.defect_names:
@@ -621,7 +642,7 @@ class _Compiler:
         )
         # the microsystems whose defect probabilities change per visit: with the load, the
         # patient's frailty, or an information defect that propagates from the handoff in
-        dynamic = (m.load_dependent or not model.frailty.is_independent
+        dynamic = (m.load_dependent or not model.frailty.is_independent or bool(m.defect_multipliers)
                    or any(h.target == m.name and h.propagation != 1.0 for h in model.handoffs))
         return NodePlan(
             name=m.name,
@@ -657,7 +678,10 @@ class _Compiler:
             ),
             needs_team=m.needs_activation(name),
             load=LoadDefects(tuple(DefectChance(self.code(d.name), d.probability.get(name)) for d in _defects(m)),
-                             m.defect_per_wait_hour, m.defect_per_occupant) if dynamic else None,
+                             m.defect_per_wait_hour, m.defect_per_occupant,
+                             tuple(Multiplier(x.when, x.factor, None if x.defects is None else
+                                              frozenset(self.code(d) for d in x.defects))
+                                   for x in m.defect_multipliers)) if dynamic else None,
             on_arrive=self.hooks.hook(("arrive", m.name), k),
             on_depart=self.hooks.hook(("depart", m.name), k),
             at_steps=tuple(StepHook(j, h) for j, s in enumerate(steps)
@@ -728,7 +752,7 @@ class _Compiler:
         recovery = _recovery(h)
         by_class = []
         for k, cls in enumerate(model.classes):
-            special = frail or recovery is not None or h.propagation != 1.0
+            special = frail or recovery is not None or h.propagation != 1.0 or bool(h.defect_multipliers)
             by_class.append(EdgeClassPlan(
                 delay=_delay(h, cls.name),
                 defects=defect_check([(HANDOFF_KINDS.index(kind), kinds.get(kind).get(cls.name))
@@ -740,6 +764,9 @@ class _Compiler:
                     0.0 if recovery is None else _probability(recovery.probability).get(cls.name),
                     Timed(f"rework/{h.label}", Fixed(0.0) if recovery is None else recovery.rework),
                     h.propagation,
+                    tuple(Multiplier(x.when, x.factor, None if x.defects is None else
+                                     frozenset(HANDOFF_KINDS.index(d) for d in x.defects))
+                          for x in h.defect_multipliers),
                 ) if special else None,
             ))
         return EdgePlan(h.label, self.index[h.source], self.index[h.target], tuple(by_class))
@@ -786,11 +813,24 @@ class _Compiler:
         for g in self.model.groups:
             if g.by == "clock":
                 out.append(GroupPlan(g.name, g.by, {}, g.labels, g.window))
+            elif g.by == "attribute":
+                slot = self.model.attribute_slots()[g.attribute]
+                codes = {**slot.codes, "true": 1, "false": 0}
+                table = {codes[v]: li for li, (_, values) in enumerate(g.values.items()) for v in values}
+                out.append(GroupPlan(g.name, g.by, table, g.labels, None, slot.index, tuple(g.cuts)))
             else:
                 codes = self.index if g.by == "entry" else {k.name: i for i, k in enumerate(self.model.classes)}
                 table = {codes[n]: li for li, (_, names) in enumerate(g.values.items()) for n in names}
                 out.append(GroupPlan(g.name, g.by, table, g.labels, None))
         return tuple(out)
+
+
+def _reads_attributes(model: Model) -> bool:
+    """Whether some standard, activation, defect multiplier or step has a condition (patients then carry a
+    state, possibly empty, to judge it on)."""
+    return (any(st.when is not None for st in model.standards)
+            or any(a.when is not None for m in model.microsystems for a in m.activation)
+            or model.has_defect_multipliers)
 
 
 def _exit_delay(x: Exit, class_name: str) -> Timed:
@@ -814,17 +854,18 @@ class _Hooks:
         self.triggers: dict[Atom, list[list[ActivationPlan]]] = {}
         nodes = model.microsystems
 
-        def add(atom: Atom, target: int, prob: object, stream: str, lag: Distribution) -> None:
+        def add(atom: Atom, target: int, prob: object, stream: str, lag: Distribution,
+                when: Condition | None = None) -> None:
             per_class = self.triggers.setdefault(atom, [[] for _ in range(n_classes)])
             for k, cls in enumerate(model.classes):
                 p = _probability(prob).get(cls.name)
                 if p > 0 and nodes[target].needs_activation(cls.name):
-                    per_class[k].append(ActivationPlan(target, p, stream, lag))
+                    per_class[k].append(ActivationPlan(target, p, stream, lag, when))
 
         for t, m in enumerate(nodes):
             for j, a in enumerate(m.activation):
                 for atom in model.milestone_atoms(a.at):
-                    add(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag)
+                    add(atom, t, a.probability, f"activation/{m.name}/{j}", a.lag, a.when)
         for h in model.handoffs:
             for name, prob in h.preactivate.items():
                 add(("handoff", h.label), index[name], prob, f"preactivate/{h.label}/{name}", Fixed(0.0))
@@ -854,6 +895,7 @@ class _Hooks:
                               for k in model.classes),
                 entries=None if st.entries is None else frozenset(self.index[e] for e in st.entries),
                 reached_only=st.reached_only,
+                when=st.when if isinstance(st.when, Condition) else None,
             )
             for st in model.standards
         )

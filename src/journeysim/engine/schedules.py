@@ -27,8 +27,9 @@ Examples
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from ..model.conditions import Slot
 from .events import NORMAL, Callbacks, OwnEvent
 from .plan import ActivationPlan, CapacityPiece, Plan
 from .state import Host, Node, Patient, Trigger
@@ -169,15 +170,20 @@ class Activation:
                 if vp.needs_team:
                     v.add_arrival_handler(self.wait_for_team)
 
-    def trigger(self, a: ActivationPlan) -> Trigger:
-        """An activation with its streams."""
+    def trigger(self, a: ActivationPlan, slots: Mapping[str, Slot], nodes: Mapping[str, int]) -> Trigger:
+        """An activation with its streams (and its condition compiled)."""
         return Trigger(a.target, a.probability, self.samplers.uniform(a.stream),
-                       self.samplers.timed(f"{a.stream}/lag", "lag", a.lag))
+                       self.samplers.timed(f"{a.stream}/lag", "lag", a.lag),
+                       None if a.when is None else a.when.compile(slots, nodes))
 
     def fire(self, pt: Patient, triggers: tuple[Trigger, ...], t: float) -> None:
-        """The activations made at a milestone reached at ``t``."""
+        """The activations made at a milestone reached at ``t``.
+
+        The uniform is drawn whether or not the condition holds, so that each patient
+        keeps its draw of the stream between scenarios (common random numbers).
+        """
         for a in triggers:
-            if a.draw() < a.probability:
+            if a.draw() < a.probability and (a.holds is None or a.holds(pt.attrs, pt.ready, t)):
                 self.activate(pt, a.target, t + a.lag.sample())
 
     def activate(self, pt: Patient, i: int, t: float) -> None:

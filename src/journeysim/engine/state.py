@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol, final
 
+from ..model.conditions import Holds
 from .events import Callbacks, Clock, OwnEvent, Schedule
 from .plan import DefectOdds
 from .recorder import Recorder
@@ -278,24 +279,27 @@ class DefectDraw:
 class LoadDraw:
     """A visit's defects whose probabilities are the patient's own (load, frailty, propagation)."""
 
-    __slots__ = ("chances", "per_wait_hour", "per_occupant", "draw_any", "draw_which")
+    __slots__ = ("chances", "per_wait_hour", "per_occupant", "draw_any", "draw_which", "multipliers")
 
     def __init__(self, chances: tuple[tuple[int, float], ...], per_wait_hour: float, per_occupant: float,
-                 draw_any: Sampler, draw_which: Sampler) -> None:
+                 draw_any: Sampler, draw_which: Sampler, multipliers: Multipliers | None = None) -> None:
         self.chances = chances
         self.per_wait_hour = per_wait_hour
         self.per_occupant = per_occupant
         self.draw_any = draw_any
         self.draw_which = draw_which
+        #: factors on the chances for patients with some attributes (None: none)
+        self.multipliers = multipliers
 
 
 class RiskDraw:
     """A handoff's defects drawn per patient, with recovery and propagation."""
 
-    __slots__ = ("chances", "draw_any", "draw_which", "catch", "draw_catch", "rework", "propagation")
+    __slots__ = ("chances", "draw_any", "draw_which", "catch", "draw_catch", "rework", "propagation", "multipliers")
 
     def __init__(self, chances: tuple[tuple[int, float], ...], draw_any: Sampler, draw_which: Sampler,
-                 catch: float, draw_catch: Sampler | None, rework: Duration, propagation: float) -> None:
+                 catch: float, draw_catch: Sampler | None, rework: Duration, propagation: float,
+                 multipliers: Multipliers | None = None) -> None:
         self.chances = chances
         self.draw_any = draw_any
         self.draw_which = draw_which
@@ -303,18 +307,27 @@ class RiskDraw:
         self.draw_catch = draw_catch
         self.rework = rework
         self.propagation = propagation
+        #: factors on the chances for patients with some attributes (None: none)
+        self.multipliers = multipliers
+
+
+#: compiled defect multipliers: ``(holds, factor, codes or None for all)``
+Multipliers = tuple[tuple[Holds, float, "frozenset[int] | None"], ...]
 
 
 class Trigger:
-    """An activation made at a milestone: the team of ``target`` is called with ``probability`` after ``lag``."""
+    """An activation made at a milestone: the team of ``target`` is called with ``probability`` after ``lag``,
+    for patients whose attributes satisfy ``holds`` (None: for every patient)."""
 
-    __slots__ = ("target", "probability", "draw", "lag")
+    __slots__ = ("target", "probability", "draw", "lag", "holds")
 
-    def __init__(self, target: int, probability: float, draw: Sampler, lag: Duration) -> None:
+    def __init__(self, target: int, probability: float, draw: Sampler, lag: Duration,
+                 holds: Holds | None = None) -> None:
         self.target = target
         self.probability = probability
         self.draw = draw
         self.lag = lag
+        self.holds = holds
 
 
 class HookRun:

@@ -9,8 +9,10 @@ when the end milestone came within the target of the start one. A miss is a
 defect of the journey (code ``not_met``, element ``n_nodes + n_edges +
 n_requests + standard``); every judged standard is a ``standards`` row.
 
-Standards' results are also counted per group cell (by entry, class or clock
-window of the start), see :func:`standard_cells`.
+A standard with a condition (``when``) is judged only on the journeys whose
+attributes satisfy it (``pt.attrs``, drawn on arrival). Standards' results are
+also counted per group cell (by entry, class, clock window of the start, or an
+attribute of the journey), see :func:`standard_cells`.
 
 Examples
 --------
@@ -31,8 +33,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..model.clock import Window
+from ..model.conditions import Holds
 from ..model.profiles import MINUTES_PER_WEEK
-from .plan import Hook, Plan, StandardPlan
+from .plan import GroupPlan, Hook, Plan, StandardPlan
 from .schedules import Activation
 from .state import HookRun, Host, Node, Patient, StartWork, Transfer
 from .streams import Stepwise
@@ -46,15 +49,19 @@ class Timeliness:
     """Milestones and standards of one replication."""
 
     __slots__ = ("host", "activation", "n_slots", "class_standards", "not_met", "n_elements", "add_defect",
-                 "add_standard", "start_hooks")
+                 "add_standard", "start_hooks", "names")
 
     def __init__(self, host: Host, p: Plan, activation: Activation) -> None:
         self.host = host
         self.activation = activation
         self.n_slots = len(p.milestone_atoms)
         # the standards of each class, with their codes
-        self.class_standards: list[tuple[tuple[int, StandardPlan], ...]] = [
-            tuple((s, sp) for s, sp in enumerate(p.standards) if sp.classes[k]) for k in range(len(p.classes))
+        #: what conditions are compiled against: attribute slots and node indices
+        self.names = slots, nodes = p.slots or {}, {n.name: i for i, n in enumerate(p.nodes)}
+        holds = [None if sp.when is None else sp.when.compile(slots, nodes) for sp in p.standards]
+        self.class_standards: list[tuple[tuple[int, StandardPlan, Holds | None], ...]] = [
+            tuple((s, sp, holds[s]) for s, sp in enumerate(p.standards) if sp.classes[k])
+            for k in range(len(p.classes))
         ]
         self.not_met = p.defect_names.index("not_met") if p.standards else -1
         self.n_elements = len(p.nodes) + len(p.edges) + len(p.requests)
@@ -68,7 +75,7 @@ class Timeliness:
         """A plan's hook with the streams of its activations."""
         if h is None:
             return None
-        return HookRun(h.recorded, tuple(self.activation.trigger(a) for a in h.activations))
+        return HookRun(h.recorded, tuple(self.activation.trigger(a, *self.names) for a in h.activations))
 
     def wire(self, p: Plan, transfers: Sequence[Sequence[Transfer]]) -> None:
         """Hooks on arrival, at step ends and on departure; hooks of handoffs."""
@@ -128,8 +135,10 @@ class Timeliness:
         def when(slots: tuple[int, ...]) -> float:
             return min(pt.t0 if s == -1 else t if s == -2 else ms[s] for s in slots)
 
-        for s, sp in self.class_standards[pt.k]:
+        for s, sp, holds in self.class_standards[pt.k]:
             if sp.entries is not None and pt.entry not in sp.entries:
+                continue
+            if holds is not None and not holds(pt.attrs, None, t):
                 continue
             a = when(sp.start)
             if a == _INF:
@@ -164,8 +173,10 @@ class Timeliness:
             t = min(pt.t0 if s == -1 else _INF if s == -2 else ms[s] for s in slots)
             return t if t < horizon else _INF
 
-        for s, sp in self.class_standards[pt.k]:
+        for s, sp, holds in self.class_standards[pt.k]:
             if sp.entries is not None and pt.entry not in sp.entries:
+                continue
+            if holds is not None and not holds(pt.attrs, None, horizon):
                 continue
             a = when(sp.start)
             if a == _INF:
@@ -181,8 +192,12 @@ def n_cells(p: Plan) -> int:
     return 1 + sum(len(g.labels) for g in p.groups)
 
 
-def standard_cells(p: Plan, table: dict[str, NDArray[np.float64]]) -> NDArray[np.int64]:
-    """For each row of the standards table, its cell in each group (-1: in none); column 0 is everyone."""
+def standard_cells(p: Plan, table: dict[str, NDArray[np.float64]],
+                   attrs_of: Sequence[Sequence[float]] = ()) -> NDArray[np.int64]:
+    """For each row of the standards table, its cell in each group (-1: in none); column 0 is everyone.
+
+    ``attrs_of`` holds each journey's attribute vector, by journey id (for groups by attribute).
+    """
     n = len(table["journey"])
     out = np.full((n, 1 + len(p.groups)), -1, dtype=np.int64)
     out[:, 0] = 0
@@ -191,6 +206,8 @@ def standard_cells(p: Plan, table: dict[str, NDArray[np.float64]]) -> NDArray[np
         if group.window is not None:  # a clock group
             inside = in_window(group.window, table["start"])
             out[:, g + 1] = offset + np.where(inside, 0, 1)
+        elif group.by == "attribute":
+            out[:, g + 1] = _attribute_cells(group, table["journey"], attrs_of, offset)
         else:
             key = table["entry"] if group.by == "entry" else table["class"]
             lut = np.full(max([len(p.nodes), len(p.classes)]) + 1, -1, dtype=np.int64)
@@ -198,6 +215,21 @@ def standard_cells(p: Plan, table: dict[str, NDArray[np.float64]]) -> NDArray[np
                 lut[code] = offset + li
             out[:, g + 1] = lut[key]
         offset += len(group.labels)
+    return out
+
+
+def _attribute_cells(group: GroupPlan, journeys: NDArray[np.float64], attrs_of: Sequence[Sequence[float]],
+                     offset: int) -> NDArray[np.int64]:
+    """The cell of each row in a group by attribute: its value's label (-1 where the journey has no value)."""
+    i = group.slot
+    x = np.array([attrs_of[int(j)][i] for j in journeys], dtype=np.float64)
+    known = ~np.isnan(x)
+    out = np.full(len(x), -1, dtype=np.int64)
+    if group.cuts:
+        out[known] = offset + np.searchsorted(np.asarray(group.cuts), x[known], side="right")
+        return out
+    for code, li in group.codes.items():
+        out[known & (x == code)] = offset + li
     return out
 
 

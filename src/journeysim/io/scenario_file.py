@@ -86,18 +86,18 @@ _NODE_KEYS = (
     "period_days",
     "queue_limit", "queue_limit_by_class", "when_full", "when_full_by_class", "full_is_defect",
     "patience", "patience_by_class", "renege_to", "balk_at", "balk_probabilities",
-    "reference", "remove",
+    "reference", "remove", "defect_multipliers",
 )
 _DIVERT_KEYS = ("divert", "delay")
 _SHIFT_KEYS = ("days", "hours", "capacity", "team_ready")
-_ACTIVATION_KEYS = ("at", "probability", "lag")
+_ACTIVATION_KEYS = ("at", "probability", "lag", "when")
 _REQUEST_KEYS = ("from", "to", "probability", "delay", "delay_by_class", "defects", "cost", "reference", "remove")
-_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when")
+_HANDOFF_KEYS = (*_REQUEST_KEYS, "boarding", "preactivate", "recovery", "propagation", "when", "defect_multipliers")
 _STANDARD_KEYS = ("name", "from", "to", "within", "unit", "classes", "entries", "reached_only", "cost", "reference",
-                  "remove")
+                  "remove", "when")
 _FRAILTY_KEYS = ("correlation", "reference")
 _EXIT_KEYS = ("from", "name", "probability", "delay", "delay_by_class", "reference", "remove")
-_GROUP_KEYS = ("entry", "class", "clock", "inside", "outside")
+_GROUP_KEYS = ("entry", "class", "clock", "inside", "outside", "attribute", "cuts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -754,7 +754,8 @@ def _build_node(c: Collector, t: Mapping[str, Any]) -> Microsystem | None:
                     schedule=schedule, team_ready=team_ready, activated_for=t.get("activated_for"),
                     defect_per_wait_hour=t.get("defect_per_wait_hour", 0.0),
                     defect_per_occupant=t.get("defect_per_occupant", 0.0),
-                    activation=activation, cost=t.get("cost"), period_days=period)
+                    activation=activation, cost=t.get("cost"), period_days=period,
+                    defect_multipliers=t.get("defect_multipliers", ()))
 
 
 def _parse_when_full(c: Collector, path: str, value: Any) -> Any:
@@ -827,7 +828,7 @@ def _parse_activation(c: Collector, t: Any) -> Activation | None:
     lag = parse_distribution(t.get("lag", 0.0), c, "lag")
     if lag is None:
         return None
-    return _element(c, Activation, at=t["at"], probability=t.get("probability", 1.0), lag=lag)
+    return _element(c, Activation, at=t["at"], probability=t.get("probability", 1.0), lag=lag, when=t.get("when"))
 
 
 def _build_standard(c: Collector, t: Mapping[str, Any]) -> Standard | None:
@@ -840,20 +841,25 @@ def _build_standard(c: Collector, t: Mapping[str, Any]) -> Standard | None:
     return _element(c, Standard, name=t["name"], start=t["from"], end=t["to"], within=t["within"],
                     unit=t.get("unit", "minutes"), classes=t.get("classes"), entries=t.get("entries"),
                     reached_only=t.get("reached_only", False), reference=t.get("reference", ""),
-                    cost=t.get("cost", 0.0))
+                    cost=t.get("cost", 0.0), when=t.get("when"))
 
 
 def _build_group(c: Collector, name: str, t: Any) -> Group | None:
-    """``{ entry = { ems = "EMS" } }``, ``{ class = {...} }`` or ``{ clock = { days, hours }, inside, outside }``."""
+    """``{ entry = { ems = "EMS" } }``, ``{ class = {...} }``, ``{ clock = { days, hours }, inside, outside }``
+    or ``{ attribute = "age", cuts = [65, 75] }``."""
     if not isinstance(t, Mapping):
-        c.add("", f"must be a table with entry, class or clock, got {t!r}")
+        c.add("", f"must be a table with entry, class, clock or attribute, got {t!r}")
         return None
     _unknown_keys(c, t, _GROUP_KEYS)
-    kinds = [k for k in ("entry", "class", "clock") if k in t]
+    kinds = [k for k in ("entry", "class", "clock", "attribute") if k in t]
     if len(kinds) != 1:
-        c.add("", "give exactly one of entry, class or clock")
+        c.add("", "give exactly one of entry, class, clock or attribute")
         return None
     by = kinds[0]
+    if "cuts" in t and by != "attribute":
+        c.add("cuts", "cuts split a numeric attribute's range: give attribute = NAME with them")
+    if by == "attribute":
+        return _element(c, Group, name=name, by="attribute", attribute=t["attribute"], cuts=t.get("cuts", ()))
     if by == "clock":
         window = Window.parse(c, "clock", t["clock"])
         if window is None:
@@ -903,6 +909,8 @@ def _build_link(c: Collector, t: Mapping[str, Any], make: type[Handoff] | type[S
                  "recovery": recovery, "propagation": t.get("propagation", 1.0)}
         if "when" in t:
             extra["when"] = t["when"]
+        if "defect_multipliers" in t:
+            extra["defect_multipliers"] = t["defect_multipliers"]
     return _element(c, make, source=t["from"], target=t["to"], probability=t.get("probability", 1.0),
                     delay=delay, defects=dict(defects), reference=t.get("reference", ""), delay_by_class=delays,
                     cost=t.get("cost"), **extra)

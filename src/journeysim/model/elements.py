@@ -35,6 +35,7 @@ from .clock import Window
 from .conditions import Condition, ConditionError
 from .distributions import Distribution, Exponential, Fixed
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS, code
+from .multipliers import DefectMultiplier, multipliers_of
 from .profiles import ArrivalProfile, check_period_days
 from .queues import (
     Divert,
@@ -439,18 +440,26 @@ class Activation:
         Probability (per class if a mapping) that the activation is made.
     lag : Distribution
         Time from the milestone to the call, in minutes.
+    when : str or Condition, optional
+        A condition on the patient's attributes: the activation is made (with its
+        ``probability``) only for patients for whom it holds, e.g. ``"stemi_alert"``.
+        It may not read the clock or ``activated(...)``.
 
     Examples
     --------
     >>> Activation("EMS.response", probability={"STEMI": 0.5}).probability.get("STEMI")
     0.5
+    >>> Activation("EMS.ecg", when="stemi_alert").when.names()
+    ('stemi_alert',)
     """
 
     at: str
     probability: ByClass
     lag: Distribution
+    when: Condition | None
 
-    def __init__(self, at: str, probability: ProbabilityLike = 1.0, lag: Distribution = NO_TIME) -> None:
+    def __init__(self, at: str, probability: ProbabilityLike = 1.0, lag: Distribution = NO_TIME,
+                 when: str | Condition | None = None) -> None:
         c = Collector()
         if not isinstance(at, str) or not at.strip():
             c.add("at", f"must be a milestone such as 'ED.ecg' or 'arrive:ED', got {at!r}")
@@ -458,6 +467,7 @@ class Activation:
         _set(self, "probability", _by_class(c, "probability", probability))
         _check_distribution(c, "lag", lag)
         _set(self, "lag", lag)
+        _set(self, "when", condition_of(c, "when", when))
         c.raise_if_any()
 
 
@@ -608,6 +618,10 @@ class Microsystem:
     balk_probabilities : sequence of float
         Instead of ``balk_at``: the probability of balking on finding 0, 1, 2...
         waiting (the last value holds for longer queues).
+    defect_multipliers : sequence of DefectMultiplier or mapping
+        Factors on the defects' probabilities for the patients whose attributes
+        satisfy a condition (:mod:`journeysim.model.multipliers`), e.g.
+        ``[{"when": "age >= 75", "factor": 2.0, "defects": ["fall"]}]``.
 
     Examples
     --------
@@ -654,6 +668,7 @@ class Microsystem:
     renege_to: str | None
     balk_at: int | None
     balk_probabilities: tuple[float, ...]
+    defect_multipliers: tuple[DefectMultiplier, ...]
 
     def __init__(
         self,
@@ -684,6 +699,7 @@ class Microsystem:
         renege_to: str | None = None,
         balk_at: int | None = None,
         balk_probabilities: Sequence[float] = (),
+        defect_multipliers: Sequence[DefectMultiplier | Mapping[str, object]] = (),
     ) -> None:
         c = Collector()
         check_name(c, "name", name, forbid=_NODE_NAME)
@@ -703,6 +719,7 @@ class Microsystem:
             {str(k): _service(c, f"service_by_class.{k}", v) for k, v in (service_by_class or {}).items()}))
         named = _defects(c, defect, defects)
         _set(self, "defects", named)
+        _set(self, "defect_multipliers", _multipliers(c, defect_multipliers, [d.name for d in named]))
         _set(self, "cost", _cost(c, cost, [d.name for d in named]))
         _set(self, "schedule", _items(c, "schedule", schedule, Shift))
         _set(self, "activation", _items(c, "activation", activation, Activation))
@@ -998,6 +1015,17 @@ def _link(link: Handoff | ServiceRequest, c: Collector, source: str, target: str
     _set(link, "cost", _cost(c, cost, kinds))
 
 
+def _multipliers(c: Collector, value: object, names: Sequence[str]) -> tuple[DefectMultiplier, ...]:
+    """Defect multipliers, each naming only defects of the element (``names``)."""
+    out = multipliers_of(c, "defect_multipliers", value)
+    for i, m in enumerate(out):
+        for d in m.defects or ():
+            if d not in names:
+                c.add(f"defect_multipliers[{i}].defects", f"unknown defect {d!r}; the element's defects: "
+                      f"{', '.join(names) if names else 'none'}")
+    return out
+
+
 def condition_of(c: Collector, path: str, value: object) -> Condition | None:
     """A condition from its text (or ``None``); a syntax error is a problem at ``path``, naming the column."""
     if value is None:
@@ -1075,6 +1103,9 @@ class Handoff:
         leave ``source``. Among the candidates, each is taken with its
         ``probability``; what remains leaves the pathway. For every state the
         candidates' probabilities must add up to at most 1.
+    defect_multipliers : sequence of DefectMultiplier or mapping
+        Factors on the kinds' probabilities for the patients whose attributes
+        satisfy a condition (:mod:`journeysim.model.multipliers`).
 
     Examples
     --------
@@ -1098,6 +1129,7 @@ class Handoff:
     propagation: float
     cost: Cost | None
     when: Condition | None
+    defect_multipliers: tuple[DefectMultiplier, ...]
 
     def __init__(
         self,
@@ -1114,6 +1146,7 @@ class Handoff:
         propagation: float = 1.0,
         cost: Cost | Mapping[str, object] | None = None,
         when: str | Condition | None = None,
+        defect_multipliers: Sequence[DefectMultiplier | Mapping[str, object]] = (),
     ) -> None:
         c = Collector()
         _link(self, c, source, target, probability, delay, defects, reference, delay_by_class, cost, HANDOFF_KINDS)
@@ -1128,6 +1161,7 @@ class Handoff:
             c.add("propagation", f"must be a finite number >= 0, got {propagation!r}")
         _set(self, "propagation", float(propagation) if is_number(propagation) else 1.0)
         _set(self, "when", condition_of(c, "when", when))
+        _set(self, "defect_multipliers", _multipliers(c, defect_multipliers, HANDOFF_KINDS))
         c.raise_if_any()
 
     def delay_for(self, class_name: str) -> Distribution:

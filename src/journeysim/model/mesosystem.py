@@ -26,13 +26,14 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name
-from .conditions import NameType, Slot
+from .conditions import Condition, NameType, Slot
 from .elements import (
     ByClass,
     Handoff,
@@ -44,8 +45,9 @@ from .exits import Exit, outcome_names
 from .frailty import Frailty
 from .kinds import HANDOFF_KINDS, REQUEST_KINDS
 from .milestones import BUILTIN_MILESTONES, Atom, Group, Standard, parse_milestone
+from .multipliers import DefectMultiplier
 from .queues import Divert
-from .routing import attribute_slots, attribute_types, check_routing
+from .routing import attribute_slots, attribute_types, check_routing, describe, states
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -122,6 +124,7 @@ class Model:
         c = Collector()
         self._check_types(c)
         c.raise_if_any()
+        object.__setattr__(self, "groups", tuple(self._resolved(g) for g in self.groups))
         object.__setattr__(self, "_nodes", FrozenMap({m.name: m for m in self.microsystems}))
         self.check(c, flow=True)
         c.raise_if_any()
@@ -409,6 +412,8 @@ class Model:
                     c.add(f"{path}.entries", f"{e!r} is not an entry microsystem of any class{_suggest(e, entries)}")
         for i, g in enumerate(self.groups):
             path = _describe("groups", i, g.name)
+            if g.by == "attribute":
+                continue  # see _check_attribute_uses
             pool = entries if g.by == "entry" else known
             for label, names in g.values.items():
                 for n in names:
@@ -436,12 +441,129 @@ class Model:
                 if h.probability.get(k.name) > 0 and missing:
                     c.add(path, f"class {k.name!r} takes this handoff but has no attribute "
                           f"{', '.join(map(repr, missing))}; declare it, or give the class probability 0")
+        self._check_attribute_uses(c, types)
         conditional = {h.source for h in self.handoffs if h.when is not None}
         for i, x in enumerate(self.exits):
             if x.source in conditional:
                 c.add(f"{_describe('exits', i, f'{x.source}:{x.name}')}.from",
                       f"{x.source!r} routes by state (its handoffs have 'when' conditions), where named exits are "
                       "not supported yet: give the exit its own microsystem after a conditional handoff")
+
+    def _check_attribute_uses(self, c: Collector, types: Mapping[str, NameType]) -> None:
+        """Standards' ``when`` and groups by attribute: against the attributes the classes declare."""
+        pathway = self.pathway_classes
+        for i, st in enumerate(self.standards):
+            if isinstance(st.when, Condition):
+                classes = pathway if st.classes is None else tuple(st.classes)
+                self._check_attribute_condition(c, f"{_describe('standards', i, st.name)}.when", st.when, types,
+                                                classes, "the standard applies to it")
+        for i, m in enumerate(self.microsystems):
+            for j, a in enumerate(m.activation):
+                if a.when is not None:
+                    classes = tuple(k.name for k in self.classes if a.probability.get(k.name) > 0
+                                    and m.needs_activation(k.name))
+                    self._check_attribute_condition(c, f"{_describe('microsystems', i, m.name)}.activation[{j}].when",
+                                                    a.when, types, classes, "the activation is made for it")
+        self._check_multipliers(c, types)
+        for i, g in enumerate(self.groups):
+            if g.by != "attribute" or not g.attribute:
+                continue
+            path = _describe("groups", i, g.name)
+            t = types.get(g.attribute)
+            if t is None:
+                c.add(f"{path}.attribute", f"unknown attribute {g.attribute!r}{_suggest(g.attribute, types)}"
+                      + (f"; known: {', '.join(sorted(types))}" if types else "; no class declares attributes"))
+            elif t.kind == "number" and not g.cuts:
+                c.add(f"{path}.cuts", f"{g.attribute!r} is a number: give cuts = [...] to split its range "
+                      "(e.g. cuts = [65, 75] for <65, 65-75 and >=75)")
+            elif t.kind != "number" and g.cuts:
+                c.add(f"{path}.cuts", f"{g.attribute!r} is not a number; its subgroups are its values, without cuts")
+            elif t.kind == "category":
+                for label, values in g.values.items():
+                    for v in values:
+                        if v not in t.values:
+                            c.add(f"{path}.values.{label}", f"{v!r} is not a value of {g.attribute!r}"
+                                  f"{_suggest(v, t.values)}")
+
+    def _check_multipliers(self, c: Collector, types: Mapping[str, NameType]) -> None:
+        """Defect multipliers: attribute conditions, and no probability over 1 for any declared values."""
+        elements: list[tuple[str, Microsystem | Handoff, dict[str, ByClass]]] = [
+            (_describe("microsystems", i, m.name), m, {d.name: d.probability for d in m.defects})
+            for i, m in enumerate(self.microsystems)]
+        elements += [(_describe("handoffs", i, f"{h.source} -> {h.target}"), h, dict(h.defects.items()))
+                     for i, h in enumerate(self.handoffs)]
+        for path, x, defects in elements:
+            if not x.defect_multipliers:
+                continue
+            for j, mult in enumerate(x.defect_multipliers):
+                classes = tuple(k.name for k in self.classes
+                                if any(mult.applies_to(d) and p.get(k.name) > 0 for d, p in defects.items()))
+                self._check_attribute_condition(c, f"{path}.defect_multipliers[{j}].when", mult.when, types, classes,
+                                                "it has the defects this multiplies")
+            if not c.problems:
+                self._check_multiplied(c, path, x.defect_multipliers, defects, types)
+
+    def _check_multiplied(self, c: Collector, path: str, mults: Sequence[DefectMultiplier],
+                          defects: Mapping[str, ByClass], types: Mapping[str, NameType]) -> None:
+        """A factor may not take a defect's probability above 1 for any values the classes can draw."""
+        slots = attribute_slots(types)
+        nodes = {m.name: i for i, m in enumerate(self.microsystems)}
+        compiled = [m.when.compile(slots, nodes) for m in mults]
+        for k in self.classes:
+            try:
+                found = states(k, [m.when for m in mults], slots, nodes, weighted=False)
+            except ValueError as err:
+                c.add(f"{path}.defect_multipliers", f"class {k.name!r}: {err}")
+                return
+            for d, p in defects.items():
+                base = p.get(k.name)
+                if base <= 0:
+                    continue
+                for s in found:
+                    factor = math.prod(m.factor for m, f in zip(mults, compiled)
+                                       if m.applies_to(d) and f(s.attrs, None, 0.0))
+                    if base * factor > 1.0 + _TOLERANCE:
+                        c.add(f"{path}.defect_multipliers",
+                              f"the factors take the probability of {d!r} to {base:g} x {factor:g} = "
+                              f"{base * factor:g} > 1 for class {k.name!r} when "
+                              f"{describe(s, slots, nodes, [m.when for m in mults])}")
+                        break
+
+    @property
+    def has_defect_multipliers(self) -> bool:
+        """True if some microsystem or handoff has defect multipliers (:mod:`journeysim.model.multipliers`)."""
+        return any(m.defect_multipliers for m in self.microsystems) or any(h.defect_multipliers
+                                                                            for h in self.handoffs)
+
+    def _check_attribute_condition(self, c: Collector, path: str, when: Condition, types: Mapping[str, NameType],
+                                   classes: Sequence[str], why: str) -> None:
+        """A condition judged on the journey's attributes alone: no clock, no activation; every class in
+        ``classes`` (those it is judged for, ``why``) must declare the attributes it reads."""
+        for problem in when.check(types, self.node_names):
+            c.add(path, problem)
+        if when.activations():
+            c.add(path, "activated(...) cannot be used here: only the patient's attributes (drawn on arrival) "
+                  "can be, e.g. 'treatment == \"PCI\"'")
+        if when.uses_clock:
+            c.add(path, "hour and weekday cannot be used here: only the patient's attributes (drawn on arrival) "
+                  "can be")
+        by_name = {k.name: k for k in self.classes}
+        for name in classes:
+            k = by_name.get(name)
+            missing = [] if k is None else [n for n in when.names() if n in types and n not in k.attributes]
+            if missing:
+                c.add(path, f"class {name!r} has no attribute {', '.join(map(repr, missing))} ({why}); "
+                      "declare it, or leave the class out")
+
+    def _resolved(self, g: Group) -> Group:
+        """A group by a categorical or yes/no attribute, with its subgroups filled in (one per value)."""
+        if g.by != "attribute" or g.values or g.cuts:
+            return g
+        t = attribute_types(self.classes)[0].get(g.attribute)
+        if t is None or t.kind == "number":
+            return g  # reported by _check_attribute_uses
+        values = {v: (v,) for v in t.values} if t.kind == "category" else {"yes": ("true",), "no": ("false",)}
+        return replace(g, values=values)
 
     def attribute_types(self) -> dict[str, NameType]:
         """The attributes the classes declare, by name, with their kind and (categorical) values.

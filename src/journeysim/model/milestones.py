@@ -23,8 +23,13 @@ channel, and A reached) *meets* it when B is reached within T of A; with
 that never reaches B misses it. A miss is a defect of the journey, attributed
 to the standard.
 
+A standard may carry a condition on the patient's attributes (``when``,
+:mod:`journeysim.model.conditions`): it then judges only the journeys for which
+the condition holds (e.g. door-to-balloon on primary-PCI patients only).
+
 A :class:`Group` splits a standard's results: by arrival channel (entry
-microsystem), by class, or by the clock at milestone A (e.g. on-hours).
+microsystem), by class, by the clock at milestone A (e.g. on-hours), or by a
+patient attribute (one subgroup per value, or per range of a number).
 
 Examples
 --------
@@ -37,6 +42,10 @@ Examples
 10.0
 >>> Group.by_entry("channel", {"ems": "EMS", "self": "ED"}).labels
 ('ems', 'self')
+>>> Standard("door_to_balloon", start="door", end="CathLab.device", within=90, when='treatment == "PCI"').when.text
+'treatment == "PCI"'
+>>> Group.by_attribute("age_band", "age", cuts=[65, 75]).labels
+('<65', '65-75', '>=75')
 """
 
 from __future__ import annotations
@@ -44,13 +53,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Literal
 
 from ._frozen import FrozenMap
 from ._problems import Collector, check_name, is_number
 from .clock import Window
+from .conditions import Condition, ConditionError
 
-__all__ = ["parse_milestone", "Standard", "Group", "Atom", "BUILTIN_MILESTONES"]
+__all__ = ["parse_milestone", "Standard", "Group", "Atom", "BUILTIN_MILESTONES", "cut_labels"]
 
 #: A parsed milestone: ``("start",)``, ``("arrive", node)``, ``("step", node, step)``, ...
 Atom = tuple[str, ...]
@@ -147,6 +158,10 @@ class Standard:
         Where the standard comes from.
     cost : float
         Cost of each miss (e.g. a readmission penalty), in the model's currency.
+    when : str or Condition, optional
+        A condition on the patient's attributes (``'treatment == "PCI"'``): the
+        standard judges only the journeys for which it holds. It may not read the
+        clock or ``activated(...)`` (a journey's attributes are known from its start).
 
     Examples
     --------
@@ -164,10 +179,12 @@ class Standard:
     unit: Literal["minutes", "hours", "days"] = "minutes"
     reference: str = ""
     cost: float = 0.0
+    when: str | Condition | None = None
 
     def __post_init__(self) -> None:
         c = Collector()
         check_name(c, "name", self.name, forbid=_STANDARD_NAME)
+        object.__setattr__(self, "when", _condition(c, "when", self.when))
         object.__setattr__(self, "start", _milestone_list(c, "from", self.start))
         object.__setattr__(self, "end", _milestone_list(c, "to", self.end))
         if self.unit not in _UNITS:
@@ -194,35 +211,48 @@ class Standard:
 class Group:
     """A way to split standards' results into subgroups.
 
-    Make one with :meth:`by_entry`, :meth:`by_class` or :meth:`by_clock`.
+    Make one with :meth:`by_entry`, :meth:`by_class`, :meth:`by_clock` or :meth:`by_attribute`.
 
     Parameters
     ----------
     name : str
         The group's name in results (``channel``).
-    by : {"entry", "class", "clock"}
+    by : {"entry", "class", "clock", "attribute"}
         What decides a journey's value.
     values : mapping of str to sequence of str
         For ``entry`` and ``class``: label -> entry microsystems or classes.
-        Journeys matching no label are left out of the group.
+        Journeys matching no label are left out of the group. For ``attribute``,
+        filled in by the model: label -> the attribute's values (a categorical
+        attribute: one label per value; yes/no: ``yes`` and ``no``).
     window : Window or None
         For ``clock``: journeys whose standard starts inside the window get
         ``inside``, the others ``outside``.
+    attribute : str
+        For ``attribute``: the patient attribute whose value decides the subgroup.
+        Journeys of a class without the attribute are in none.
+    cuts : sequence of float
+        For a numeric attribute: the cuts of its range, increasing; ``[65, 75]``
+        makes the subgroups ``<65``, ``65-75`` (65 included, 75 not) and ``>=75``.
+        A numeric attribute needs them; other kinds take none.
     """
 
     name: str
-    by: Literal["entry", "class", "clock"]
+    by: Literal["entry", "class", "clock", "attribute"]
     values: Mapping[str, Sequence[str]] = field(default_factory=dict)
     window: Window | None = None
     inside: str = "on"
     outside: str = "off"
+    attribute: str = ""
+    cuts: Sequence[float] = ()
 
     def __post_init__(self) -> None:
         c = Collector()
         check_name(c, "name", self.name)
-        if self.by not in ("entry", "class", "clock"):
-            c.add("by", f"must be 'entry', 'class' or 'clock', got {self.by!r}")
-        if self.by == "clock":
+        if self.by not in ("entry", "class", "clock", "attribute"):
+            c.add("by", f"must be 'entry', 'class', 'clock' or 'attribute', got {self.by!r}")
+        if self.by == "attribute":
+            self._check_attribute(c)
+        elif self.by == "clock":
             if not isinstance(self.window, Window):
                 c.add("clock", "a clock group needs a time window (days and hours)")
             if self.inside == self.outside:
@@ -261,9 +291,53 @@ class Group:
         """Group by whether the standard's start falls in ``window`` (e.g. on-hours)."""
         return cls(name, "clock", window=window, inside=inside, outside=outside)
 
+    @classmethod
+    def by_attribute(cls, name: str, attribute: str, cuts: Sequence[float] = ()) -> Group:
+        """Group journeys by a patient attribute (``cuts``: the ranges of a numeric one)."""
+        return cls(name, "attribute", attribute=attribute, cuts=tuple(cuts))
+
+    def _check_attribute(self, c: Collector) -> None:
+        if not isinstance(self.attribute, str) or not self.attribute:
+            c.add("attribute", f"must name a patient attribute, got {self.attribute!r}")
+        cuts = self.cuts
+        if not isinstance(cuts, Sequence) or isinstance(cuts, str) or not all(is_number(x) for x in cuts):
+            c.add("cuts", f"must be a list of numbers, got {cuts!r}")
+            return
+        if any(b <= a for a, b in pairwise(cuts)):
+            c.add("cuts", f"must increase, got {list(cuts)!r}")
+        object.__setattr__(self, "cuts", tuple(float(x) for x in cuts))
+        if isinstance(self.values, Mapping):
+            object.__setattr__(self, "values", FrozenMap({str(k): tuple(str(x) for x in v)
+                                                          for k, v in self.values.items()}))
+
     @property
     def labels(self) -> tuple[str, ...]:
         """The group's values, in order."""
         if self.by == "clock":
             return (self.inside, self.outside)
+        if self.by == "attribute" and self.cuts:
+            return cut_labels(self.cuts)
         return tuple(self.values)
+
+
+def cut_labels(cuts: Sequence[float]) -> tuple[str, ...]:
+    """The labels of the ranges that ``cuts`` make: ``<a``, ``a-b`` (``a`` included), ..., ``>=z``.
+
+    Examples
+    --------
+    >>> cut_labels([75.0])
+    ('<75', '>=75')
+    """
+    shown = [f"{x:g}" for x in cuts]
+    return (f"<{shown[0]}", *(f"{a}-{b}" for a, b in pairwise(shown)), f">={shown[-1]}")
+
+
+def _condition(c: Collector, path: str, value: object) -> Condition | None:
+    """A condition from its text (or ``None``); a syntax error is a problem at ``path``, naming the column."""
+    if value is None:
+        return None
+    try:
+        return Condition.parse(value)
+    except ConditionError as err:
+        c.add(path, str(err))
+        return None

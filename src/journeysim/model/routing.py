@@ -21,8 +21,9 @@ probabilities where they are known:
 * ``activated(...)``: taken as false (an assumption: no team is called ahead).
 
 :func:`routing_variants` turns them into the routing of each class: exact (one
-routing table per combination of the discrete attributes, with its probability)
-when the conditions read only categorical and yes/no attributes; otherwise the
+routing table per combination of the discrete attributes, with its probability, and
+the attribute values, on which defect multipliers are judged) when the conditions of
+routing and of defect multipliers read only categorical and yes/no attributes; otherwise the
 traffic equations use the estimates and assumptions above, and the exact quality
 is not available (:func:`exact_unavailable` says why).
 
@@ -54,7 +55,7 @@ from .clock import DAY_NAMES
 from .conditions import BUILTIN_NAMES, Condition, Holds, NameType, Slot
 
 __all__ = ["attribute_types", "attribute_slots", "State", "states", "Variant", "routing_variants",
-           "exact_unavailable", "conditions_of", "SAMPLES", "MAX_STATES"]
+           "exact_unavailable", "conditions_of", "multiplier_conditions", "SAMPLES", "MAX_STATES"]
 
 #: Draws of a numeric attribute used to estimate the probability of each piece of its range.
 SAMPLES = 1 << 15
@@ -232,16 +233,30 @@ class Variant:
 
     weight: float
     routing: tuple[float, ...]
+    #: the attribute vector of the variant's journeys, as far as conditions read it (NaN elsewhere)
+    attrs: tuple[float, ...] = ()
 
 
 def _reads(model: object) -> set[str]:
-    return {n for h in getattr(model, "handoffs", ()) if h.when is not None for n in h.when.names()}
+    return {n for c in (*_routing_conditions(model), *multiplier_conditions(model)) for n in c.names()}
 
 
-def exact_unavailable(model: object) -> str | None:
+def _routing_conditions(model: object) -> list[Condition]:
+    return [h.when for h in getattr(model, "handoffs", ()) if h.when is not None]
+
+
+def multiplier_conditions(model: object) -> list[Condition]:
+    """The conditions of the defect multipliers of every microsystem and handoff."""
+    elements = (*getattr(model, "microsystems", ()), *getattr(model, "handoffs", ()))
+    return [m.when for x in elements for m in getattr(x, "defect_multipliers", ())]
+
+
+def exact_unavailable(model: object, *, defects: bool = True) -> str | None:
     """Why the exact quality of ``model`` cannot be solved, or ``None`` when it can.
 
-    It can when routing depends on nothing, or only on categorical and yes/no attributes.
+    It can when routing and defect multipliers depend on nothing, or only on categorical
+    and yes/no attributes. With ``defects=False`` only routing counts (what the exact
+    outcome shares need).
     """
     reasons = []
     handoffs = [h for h in getattr(model, "handoffs", ()) if h.when is not None]
@@ -249,13 +264,19 @@ def exact_unavailable(model: object) -> str | None:
         reasons.append("activation (activated(...))")
     if any(h.when.uses_clock for h in handoffs):
         reasons.append("the clock (hour, weekday)")
-    numeric = sorted({n for k in getattr(model, "classes", ()) for n, a in k.attributes.items()
-                      if isinstance(a, Numeric) and n in _reads(model)})
-    if numeric:
-        reasons.append(f"numeric attributes ({', '.join(numeric)})")
-    if not reasons:
+    numeric = {n for k in getattr(model, "classes", ()) for n, a in k.attributes.items() if isinstance(a, Numeric)}
+    routed = sorted(numeric & {n for c in _routing_conditions(model) for n in c.names()})
+    if routed:
+        reasons.append(f"numeric attributes ({', '.join(routed)})")
+    multiplied = sorted(numeric & {n for c in multiplier_conditions(model) for n in c.names()}) if defects else []
+    if not reasons and not multiplied:
         return None
-    return "routing depends on " + " and ".join(reasons) + ", which the exact (graph) analysis does not model"
+    parts = []
+    if reasons:
+        parts.append("routing depends on " + " and ".join(reasons))
+    if multiplied:
+        parts.append(f"defect multipliers depend on numeric attributes ({', '.join(multiplied)})")
+    return " and ".join(parts) + ", which the exact (graph) analysis does not model"
 
 
 def routing_variants(model: Any) -> dict[str, list[Variant]]:
@@ -269,13 +290,15 @@ def routing_variants(model: Any) -> dict[str, list[Variant]]:
     nodes = {m.name: i for i, m in enumerate(model.microsystems)}
     compiled = [(h, None if h.when is None else h.when.compile(slots, nodes)) for h in handoffs]
     out: dict[str, list[Variant]] = {}
+    multiplied = multiplier_conditions(model)
     for k in classes:
         base = [h.probability.get(k.name) for h in handoffs]
         taken = [h.when for h, p in zip(handoffs, base) if p > 0 and h.when is not None]
-        if not taken:
+        read = taken + [c for c in multiplied if all(n in k.attributes for n in c.names())]
+        if not read:
             out[k.name] = [Variant(1.0, tuple(base))]
             continue
-        out[k.name] = _variants(k, taken, slots, nodes, base, compiled)
+        out[k.name] = _variants(k, read, slots, nodes, base, compiled)
     return out
 
 
@@ -287,7 +310,7 @@ def _variants(klass: object, conditions: Sequence[Condition], slots: Mapping[str
         for h, (p, (_, holds)) in enumerate(zip(base, compiled)):
             if p > 0 and (holds is None or holds(s.attrs, s.ready, s.t)):
                 routing[h] += s.moment * p
-    return [Variant(w, tuple(r)) for w, r in by_journey.values() if w > 0]
+    return [Variant(w, tuple(r), attrs) for attrs, (w, r) in by_journey.items() if w > 0]
 
 
 def check_routing(model: object, klass: object, node: str, slots: Mapping[str, Slot], nodes: Mapping[str, int]
