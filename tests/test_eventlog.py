@@ -209,7 +209,9 @@ def test_csv_reads_back_in_pm4py_and_discovers_the_microsystems(ami, log, tmp_pa
     path = js.write_event_log(ami, tmp_path / "ami.csv", start="2026-03-02")
     assert path == tmp_path / "ami.csv"
     raw = pd.read_csv(path)
-    assert list(raw.columns) == list(js.outputs.eventlog.COLUMNS) and len(raw) == len(log)
+    # the documented columns, then the flagship's patient attributes and outcome as case attributes
+    extra = ["case:treatment", "case:stemi_alert", *js.outputs.eventlog.OUTCOME_COLUMN]
+    assert list(raw.columns) == [*js.outputs.eventlog.COLUMNS, *extra] and len(raw) == len(log)
     assert raw["time:timestamp"].min().startswith("2026-03-02T") and raw["time:timestamp"].str.endswith("+00:00").all()
     df = pm4py.format_dataframe(raw, case_id="case:concept:name", activity_key="concept:name",
                                 timestamp_key="time:timestamp")
@@ -322,9 +324,12 @@ def test_cli_events_problems_are_reported_before_the_run(tmp_path, capsys, extra
 def test_docs_list_every_column(log):
     """docs/event-logs.md documents every column, and the log has exactly the documented columns in order."""
     text = (ROOT / "docs" / "event-logs.md").read_text()
-    assert list(log.columns) == list(js.outputs.eventlog.COLUMNS)
-    for name in js.outputs.eventlog.COLUMNS:
+    # the flagship adds its patient attributes (case:NAME, documented as a pattern) and its outcome
+    extra = ["case:treatment", "case:stemi_alert", *js.outputs.eventlog.OUTCOME_COLUMN]
+    assert list(log.columns) == [*js.outputs.eventlog.COLUMNS, *extra]
+    for name in [*js.outputs.eventlog.COLUMNS, *js.outputs.eventlog.OUTCOME_COLUMN]:
         assert f"| `{name}` |" in text, name
+    assert "`case:NAME`" in text or "case:<" in text  # the attributes' columns
 
 
 # -- the fast writers against the libraries they replace --------------------------------------------------------
@@ -345,6 +350,8 @@ def reference_xes_traces(frame: pd.DataFrame) -> bytes:
             return "boolean", np.where(s.to_numpy(), "true", "false").tolist()
         if pd.api.types.is_integer_dtype(s):
             return "int", s.astype(str).tolist()
+        if pd.api.types.is_float_dtype(s):  # numeric and yes/no patient attributes; NaN is left out
+            return "float", [None if np.isnan(x) else repr(float(x)) for x in s.to_numpy()]
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             naive = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ms]")
             return "date", [x + "+00:00" for x in np.datetime_as_string(naive, unit="ms").tolist()]

@@ -128,7 +128,8 @@ def _csv_column(column: Column) -> list[str]:
         return iso_timestamps(column)
     if column.dtype.kind == "b":
         return np.where(column, "True", "False").tolist()
-    return _formatted(column, str if column.dtype.kind in "iu" else repr, "")
+    # a float as Python writes it (pandas' to_csv does the same), not numpy's scalar repr
+    return _formatted(column, str if column.dtype.kind in "iu" else lambda x: repr(float(x)), "")
 
 
 def write_csv(columns: LogColumns, fh: _Writable) -> None:
