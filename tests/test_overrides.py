@@ -205,8 +205,9 @@ def test_scalar_defect_becomes_per_class_table(ami_spec):
 
 def test_missing_probability_counts_as_one(ami_spec):
     """A handoff without probability (1.0) keeps 1.0 for the classes not named."""
-    spec = set_one(ami_spec, 'handoffs["EMS->ED"].probability.NSTEMI=0.5')
-    assert spec.data["handoffs"][0]["probability"] == {"default": 1.0, "NSTEMI": 0.5}
+    spec = set_one(ami_spec, 'handoffs["HomeHealth->CardiologyPractice"].probability.NSTEMI=0.5')
+    h = next(h for h in spec.data["handoffs"] if (h["from"], h["to"]) == ("HomeHealth", "CardiologyPractice"))
+    assert h["probability"] == {"default": 1.0, "NSTEMI": 0.5}
 
 
 def test_new_keys_inside_existing_tables(ami_spec):

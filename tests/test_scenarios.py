@@ -170,7 +170,10 @@ def test_flagship_time_and_beds_inputs():
     assert cath.team_ready_at(monday_9).median == 15 and cath.team_ready_at(monday_20).median == 25
     assert cath.capacity_at(monday_9) == 2 and cath.capacity_at(5 * 1440 + monday_9) == 1  # Saturday: on call
     pre = next(a for a in cath.activation if a.at == "EMS.response")
-    assert pre.probability.get("STEMI") == 0.5 and pre.probability.get("NSTEMI") == 0.0  # Mission: Lifeline
+    # half of EMS STEMI transmit the ECG and pre-activate (Mission: Lifeline): the journeys whose stemi_alert is true
+    assert str(pre.when) == "stemi_alert" and pre.probability.get("STEMI") == 1.0
+    alert = {k.name: k.attributes["stemi_alert"].probability for k in m.classes if k.attributes}
+    assert alert == {"STEMI": 0.5, "NSTEMI": 0.0}
     transfer = next(h for h in m.handoffs if h.source == "ReferringHospital")
     assert transfer.preactivate["CathLab"].get("STEMI") == 1.0
     ed_cath = next(h for h in m.handoffs if h.source == "ED" and h.target == "CathLab")
