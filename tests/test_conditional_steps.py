@@ -262,5 +262,5 @@ def test_an_activation_at_a_conditional_steps_end_is_made_for_its_patients_only(
     rec = run_replication(model, horizon=20_000.0, seed=1)
     a = rec.activations.to_frame().merge(rec.journeys.to_frame()[["journey", "pci"]], on="journey")
     assert 0 < a["pci"].mean() < 1
-    assert (a["team_wait"] == np.where(a["pci"] == 1.0, 20.0, 30.0)).all()
-    assert (a["ahead"] == np.where(a["pci"] == 1.0, 10.0, 0.0)).all()
+    assert np.allclose(a["team_wait"], np.where(a["pci"] == 1.0, 20.0, 30.0), rtol=0, atol=1e-9)
+    assert np.allclose(a["ahead"], np.where(a["pci"] == 1.0, 10.0, 0.0), rtol=0, atol=1e-9)
