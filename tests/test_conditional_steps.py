@@ -264,3 +264,15 @@ def test_an_activation_at_a_conditional_steps_end_is_made_for_its_patients_only(
     assert 0 < a["pci"].mean() < 1
     assert np.allclose(a["team_wait"], np.where(a["pci"] == 1.0, 20.0, 30.0), rtol=0, atol=1e-9)
     assert np.allclose(a["ahead"], np.where(a["pci"] == 1.0, 10.0, 0.0), rtol=0, atol=1e-9)
+
+
+def test_the_report_and_stress_inputs_show_the_conditions():
+    """The inputs table's mean service is that of the steps everyone has, then each conditional step."""
+    from journeysim.outputs.report import _mean_service
+    from journeysim.outputs.stress import _step_names
+
+    lab = lab_model().microsystem("Lab")
+    assert _mean_service(lab) == ('30.0 min; device 40.0 min when treatment == "PCI"; '
+                                  'surgery_prep 30.0 min when treatment == "CABG"')
+    assert _step_names(lab)[1] == 'device (when treatment == "PCI")'
+    assert _mean_service(lab_model(conditional=False).microsystem("Lab")) == "100.0 min"
