@@ -64,6 +64,7 @@ from .recorder import VISIT_FIELDS, Columns, Recorder
 from .records import Records
 from .schedules import Activation, CapacitySchedules
 from .state import ArrivalHandler, Choice, Node, Patient, StartWork, Transfer, Visit
+from .steps import wire_steps
 from .streams import Samplers, SeedLike, StreamFactory
 from .support import Support
 from .timeliness import Timeliness, n_cells, standard_cells
@@ -209,7 +210,10 @@ class Kernel:
             node.exit_delay, node.draw_exit = samplers.timed(np_.exit_delay.stream, "delay",
                                                              np_.exit_delay.distribution)
             for vp in np_.by_class:
-                stream, steps = vp.steps
+                stream, steps = vp.steps.stream, vp.steps.steps
+                if vp.steps.conditions is not None:  # steps selected by attribute: every step drawn (steps.py)
+                    node.visits.append(Visit(0.0, samplers.selective(stream, steps)))
+                    continue
                 sampler = samplers.stepwise(stream, steps) if stream in stepwise else None
                 if sampler is None or isinstance(sampler, tuple):
                     service = samplers.duration(stream, steps)
@@ -264,6 +268,7 @@ class Kernel:
         self.boarding.wire(p, transfers)
         self.exits.wire()
         self.attributes.wire(p, samplers, transfers)
+        wire_steps(self.nodes, p)
 
     # -- running
     def run(self) -> tuple[Records | None, ReplicationStats]:
@@ -366,6 +371,8 @@ class Kernel:
         """The rarer work at the start of a visit: rework of a caught defect first (it holds the server),
         milestones at the ends of the visit's steps, and support requests; returns the visit's own work time."""
         shift = 0.0
+        if work.select is not None:  # steps selected by attribute: the visit lasts the steps the patient has
+            svc = pt.svc = work.select(pt)
         if work.rework and pt.rework:
             shift = self.defects.take_rework(pt)
             svc += shift

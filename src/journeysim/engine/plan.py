@@ -142,6 +142,8 @@ class StepsPlan(NamedTuple):
 
     stream: str
     steps: tuple[StepPlan, ...]
+    #: each step's condition on the patient's attributes (None: every patient has it); None when no step has one
+    conditions: tuple[Condition | None, ...] | None = None
 
 
 class ActivationPlan(NamedTuple):
@@ -669,7 +671,8 @@ class _Compiler:
             out = []
         return NodeClassPlan(
             steps=StepsPlan(f"service/{m.name}" + (f"[{name}]" if name in m.service_by_class else ""),
-                            tuple(StepPlan(s.name, s.duration) for s in steps)),
+                            tuple(StepPlan(s.name, s.duration) for s in steps),
+                            tuple(s.when for s in steps) if any(s.when is not None for s in steps) else None),
             defects=defects,
             route=Route(tuple(e for e, _ in out), tuple(accumulate(p for _, p in out))) if out else None,
             requests=tuple(
@@ -830,7 +833,7 @@ def _reads_attributes(model: Model) -> bool:
     state, possibly empty, to judge it on)."""
     return (any(st.when is not None for st in model.standards)
             or any(a.when is not None for m in model.microsystems for a in m.activation)
-            or model.has_defect_multipliers)
+            or model.has_defect_multipliers or model.has_step_conditions)
 
 
 def _exit_delay(x: Exit, class_name: str) -> Timed:

@@ -30,7 +30,7 @@ from ..model.conditions import Holds
 from .events import Callbacks, Clock, OwnEvent, Schedule
 from .plan import DefectOdds
 from .recorder import Recorder
-from .streams import Duration, Sampler, Stepwise
+from .streams import Duration, Sampler, Selective, Stepwise
 
 __all__ = [
     "Patient", "Waiting", "Node", "Visit", "Transfer", "Choice", "ExitDraw", "StartWork", "RequestDraw",
@@ -239,16 +239,18 @@ class ExitDraw:
 class StartWork:
     """The rarer work at the start of a visit of one class to one microsystem."""
 
-    __slots__ = ("rework", "at_steps", "steps", "requests")
+    __slots__ = ("rework", "at_steps", "steps", "requests", "select")
 
     def __init__(self) -> None:
         #: defects: a caught information defect's rework comes first here
         self.rework = False
         #: timeliness: hooks at the ends of steps, and the step sampler (or the fixed ends)
         self.at_steps: tuple[tuple[int, HookRun], ...] = ()
-        self.steps: Stepwise | tuple[float, ...] = ()
+        self.steps: Stepwise | Selective | tuple[float, ...] = ()
         #: support: each request the visit may make
         self.requests: tuple[RequestDraw, ...] = ()
+        #: steps selected by attribute: the length of the patient's visit, its steps' ends set (engine/steps.py)
+        self.select: Callable[[Patient], float] | None = None
 
 
 class RequestDraw:

@@ -38,7 +38,8 @@ from numpy.typing import NDArray
 
 from ..model.distributions import Distribution, Fixed
 
-__all__ = ["SeedLike", "root_seed_sequence", "StreamFactory", "Sampler", "Duration", "Stepwise", "Samplers"]
+__all__ = ["SeedLike", "root_seed_sequence", "StreamFactory", "Sampler", "Duration", "Stepwise", "Selective",
+           "Samplers"]
 
 SeedLike: TypeAlias = "int | np.random.SeedSequence | np.random.Generator | None"
 
@@ -107,6 +108,7 @@ class StreamFactory:
 Sampler = Callable[[], float]
 
 _BLOCK = 512
+_INF = float("inf")
 
 
 class Duration(NamedTuple):
@@ -171,16 +173,66 @@ class Stepwise:
         return ends[-1]
 
 
+class Selective:
+    """Sampler of a visit's steps when some steps are for some patients only (their ``when``).
+
+    Every step is drawn for every visit, whoever has it, so each step's stream keeps its
+    numbers across patients and scenarios (common random numbers); :meth:`select` then adds
+    up the steps the patient has, in order, as the other samplers do: a patient who has
+    every step gets the very duration the plain sampler would give.
+
+    Examples
+    --------
+    >>> s = Selective([Fixed(5.0), Fixed(7.0), Fixed(11.0)], [np.random.default_rng(0)] * 3)
+    >>> s()                          # draws every step (the visit's length if it had them all)
+    23.0
+    >>> s.select([True, False, True]), s.ends
+    (16.0, (5.0, inf, 16.0))
+    """
+
+    __slots__ = ("it", "draws", "ends")
+
+    def __init__(self, dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> None:
+        self.it = self._draw(dists, gens)
+        #: the last visit's draw of each step
+        self.draws: tuple[float, ...] = ()
+        #: each step's end in the last selection, from the start of the work; inf for a step skipped
+        self.ends: tuple[float, ...] = ()
+
+    @staticmethod
+    def _draw(dists: Sequence[Distribution], gens: Sequence[np.random.Generator]) -> Iterator[tuple[float, ...]]:
+        while True:
+            yield from zip(*[_block(d, g).tolist() for d, g in zip(dists, gens)])
+
+    def __call__(self) -> float:
+        self.draws = draws = next(self.it)
+        return sum(draws)
+
+    def select(self, chosen: Sequence[bool]) -> float:
+        """The length of the last visit drawn, counting the ``chosen`` steps only; sets :attr:`ends`."""
+        total = 0.0
+        ends = []
+        for x, on in zip(self.draws, chosen):
+            if on:
+                total += x
+                ends.append(total)
+            else:
+                ends.append(_INF)
+        self.ends = tuple(ends)
+        return total
+
+
 class Samplers:
     """Block samplers of the named streams of one replication, made on first use and shared by name."""
 
-    __slots__ = ("factory", "_uniform", "_durations", "_stepwise")
+    __slots__ = ("factory", "_uniform", "_durations", "_stepwise", "_selective")
 
     def __init__(self, factory: StreamFactory) -> None:
         self.factory = factory
         self._uniform: dict[str, Sampler] = {}
         self._durations: dict[str, Sampler] = {}
         self._stepwise: dict[str, Stepwise] = {}
+        self._selective: dict[str, Selective] = {}
 
     def generator(self, name: str) -> np.random.Generator:
         """A fresh generator of stream ``name`` (for draws that are not in blocks)."""
@@ -228,3 +280,14 @@ class Samplers:
             gens = [self.factory.generator(f"{name}/{s}") for s, _ in steps]
             self._stepwise[name] = Stepwise([d for _, d in steps], gens)
         return self._stepwise[name]
+
+    def selective(self, name: str, steps: Iterable[tuple[str, Distribution]]) -> Selective:
+        """Sampler of steps of which each patient has some (:class:`Selective`), fixed steps included.
+
+        Classes that share the steps' streams share the sampler.
+        """
+        if name not in self._selective:
+            steps = tuple(steps)
+            gens = [self.factory.generator(f"{name}/{s}") for s, _ in steps]
+            self._selective[name] = Selective([d for _, d in steps], gens)
+        return self._selective[name]

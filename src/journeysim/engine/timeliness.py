@@ -1,7 +1,7 @@
 """Milestones and timeliness standards.
 
 A journey reaches milestones (its start, arrival at or departure from a
-microsystem, the end of a step, a handoff): at each, a :class:`~journeysim.engine.state.HookRun`
+microsystem, the end of a step it has, a handoff): at each, a :class:`~journeysim.engine.state.HookRun`
 records the time in the patient's milestone slots (the earliest counts) and makes
 the activations attached to it (:class:`~journeysim.engine.schedules.Activation`).
 When the journey ends, each standard of its class is judged from the slots: met
@@ -38,7 +38,7 @@ from ..model.profiles import MINUTES_PER_WEEK
 from .plan import GroupPlan, Hook, Plan, StandardPlan
 from .schedules import Activation
 from .state import HookRun, Host, Node, Patient, StartWork, Transfer
-from .streams import Stepwise
+from .streams import Selective, Stepwise
 
 __all__ = ["Timeliness", "n_cells", "standard_cells", "in_window"]
 
@@ -88,7 +88,7 @@ class Timeliness:
                     work = v.start_work()
                     work.at_steps = tuple((h.step, run) for h in vp.at_steps if (run := self.hook(h.hook)) is not None)
                     # the step sampler keeps the ends of the steps it drew; fixed steps end at fixed times
-                    work.steps = v.draw_service if isinstance(v.draw_service, Stepwise) else tuple(
+                    work.steps = v.draw_service if isinstance(v.draw_service, Stepwise | Selective) else tuple(
                         accumulate(s.duration.mean for s in vp.steps.steps))
                 v.depart = self.hook(vp.on_depart)
         for ep, per_class in zip(p.edges, transfers):
@@ -118,9 +118,11 @@ class Timeliness:
     def at_steps(self, pt: Patient, work: StartWork, t: float) -> None:
         """Milestones at the ends of the visit's steps, the visit's work starting at ``t``."""
         steps = work.steps
-        ends = steps.ends if isinstance(steps, Stepwise) else steps
+        ends = steps if isinstance(steps, tuple) else steps.ends
         for s, hook in work.at_steps:
-            self.reach(pt, hook, t + ends[s])
+            end = ends[s]
+            if end < _INF:  # inf: a step the patient does not have (its condition does not hold)
+                self.reach(pt, hook, t + end)
 
     # -- standards
     def judged(self, k: int) -> bool:

@@ -701,8 +701,10 @@ def _parse_steps(c: Collector, path: str, steps: Any) -> list[Step] | None:
         if not isinstance(st, Mapping) or "name" not in st:
             c.add(f"{path}[{i}]", "must be a table with a name and a distribution")
             continue
-        d = parse_distribution({k: v for k, v in st.items() if k != "name"}, c, f"{path}[{i}] ({st['name']})")
-        step = None if d is None else _element(c.child(f"{path}[{i}]"), Step, name=str(st["name"]), duration=d)
+        d = parse_distribution({k: v for k, v in st.items() if k not in ("name", "when")}, c,
+                               f"{path}[{i}] ({st['name']})")
+        step = None if d is None else _element(c.child(f"{path}[{i}]"), Step, name=str(st["name"]), duration=d,
+                                               when=st.get("when"))
         if step is not None:
             built.append(step)
     return built if len(built) == len(steps) else None

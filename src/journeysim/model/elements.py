@@ -209,6 +209,12 @@ def _as_steps(service: Distribution | tuple[Step, ...]) -> tuple[Step, ...]:
     return (Step("service", service),)
 
 
+def _step_lists(service: object, by_class: Mapping[str, object]) -> list[tuple[str, tuple[Step, ...]]]:
+    """``(key path, steps)`` of the default steps and of each class's own, where they are steps."""
+    out = [("steps", service)] + [(f"steps_by_class.{k}", v) for k, v in by_class.items()]
+    return [(path, tuple(x for x in v if isinstance(x, Step))) for path, v in out if isinstance(v, tuple)]
+
+
 def _delays(c: Collector, value: object) -> Mapping[str, Distribution]:
     if not isinstance(value, Mapping):
         c.add("delay_by_class", "must be a mapping of class name to distribution")
@@ -218,23 +224,41 @@ def _delays(c: Collector, value: object) -> Mapping[str, Distribution]:
     return FrozenMap(dict(value))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Step:
     """A named step of a visit (e.g. ``door_to_ecg``); the visit lasts the sum of its steps.
+
+    Parameters
+    ----------
+    name : str
+        The step's name (a milestone ``NODE.STEP`` is its end).
+    duration : Distribution
+        Its duration, in minutes, drawn from stream ``service/{node}/{name}``.
+    when : str or Condition, optional
+        A condition on the patient's attributes: only the patients for whom it holds
+        have the step (the others' visits skip it, and never reach its end). Its
+        duration is drawn for every visit all the same, so the other steps' random
+        numbers do not depend on it.
 
     Examples
     --------
     >>> Step("device", Fixed(30)).duration.mean
     30.0
+    >>> Step("device", Fixed(30), when='treatment == "PCI"').when.names()
+    ('treatment',)
     """
 
     name: str
     duration: Distribution
+    when: Condition | None
 
-    def __post_init__(self) -> None:
+    def __init__(self, name: str, duration: Distribution, when: str | Condition | None = None) -> None:
         c = Collector()
-        check_name(c, "name", self.name, forbid=_STEP_NAME)
-        _check_distribution(c, "duration", self.duration)
+        _set(self, "name", name)
+        _set(self, "duration", duration)
+        check_name(c, "name", name, forbid=_STEP_NAME)
+        _check_distribution(c, "duration", duration)
+        _set(self, "when", condition_of(c, "when", when))
         c.raise_if_any()
 
 
@@ -717,6 +741,12 @@ class Microsystem:
             service_by_class = None
         _set(self, "service_by_class", FrozenMap(
             {str(k): _service(c, f"service_by_class.{k}", v) for k, v in (service_by_class or {}).items()}))
+        if kind == "support":
+            for path, steps in _step_lists(self.service, self.service_by_class):
+                for j, st in enumerate(steps):
+                    if st.when is not None:
+                        c.add(f"{path}[{j}].when", "a support microsystem's steps cannot have conditions "
+                              "(its service is a request's, not a patient's visit)")
         named = _defects(c, defect, defects)
         _set(self, "defects", named)
         _set(self, "defect_multipliers", _multipliers(c, defect_multipliers, [d.name for d in named]))
@@ -922,6 +952,17 @@ class Microsystem:
     def service_mean(self) -> float:
         """Mean duration of the visit's own work, in minutes (the default service)."""
         return sum(s.duration.mean for s in self.steps)
+
+    @property
+    def has_step_conditions(self) -> bool:
+        """Whether some step of some class's visits here is for some patients only (its ``when``)."""
+        return any(s.when is not None for service in (self.service, *self.service_by_class.values())
+                   for s in _as_steps(service))
+
+    def step_lists(self) -> list[tuple[str, tuple[Step, ...]]]:
+        """``(key path, steps)`` of the default steps (``"steps"``) and each class's own
+        (``"steps_by_class.NAME"``), where the service is made of steps."""
+        return _step_lists(self.service, self.service_by_class)
 
     def step_names(self) -> set[str]:
         """Names of the steps of every class's visits here."""

@@ -465,6 +465,7 @@ class Model:
                     self._check_attribute_condition(c, f"{_describe('microsystems', i, m.name)}.activation[{j}].when",
                                                     a.when, types, classes, "the activation is made for it")
         self._check_multipliers(c, types)
+        self._check_step_conditions(c, types)
         for i, g in enumerate(self.groups):
             if g.by != "attribute" or not g.attribute:
                 continue
@@ -484,6 +485,35 @@ class Model:
                         if v not in t.values:
                             c.add(f"{path}.values.{label}", f"{v!r} is not a value of {g.attribute!r}"
                                   f"{_suggest(v, t.values)}")
+
+    def _check_step_conditions(self, c: Collector, types: Mapping[str, NameType]) -> None:
+        """Steps' ``when``: attribute conditions, read by every class that can visit with those steps.
+
+        A state in which no step holds is allowed: the visit then has no work of its own.
+        """
+        for i, m in enumerate(self.microsystems):
+            if m.kind != "clinical" or not m.has_step_conditions:
+                continue  # a support microsystem's conditional steps are refused by the microsystem itself
+            visitors = self._visitors(m.name)
+            for path, steps in m.step_lists():
+                own = path.removeprefix("steps_by_class.") if path != "steps" else None
+                classes = [k for k in visitors if k == own or (own is None and k not in m.service_by_class)]
+                for j, st in enumerate(steps):
+                    if st.when is not None:
+                        self._check_attribute_condition(c, f"{_describe('microsystems', i, m.name)}.{path}[{j}].when",
+                                                        st.when, types, classes, "it can visit with this step")
+
+    def _visitors(self, node: str) -> tuple[str, ...]:
+        """The classes (of any rate) whose routes of positive probability can lead to ``node``."""
+        detours = self._detours()
+        return tuple(k.name for k in self.classes
+                     if node in _closure(_successors(self._class_edges(k.name) + detours),
+                                         [n for n, p in k.entries if p > 0]))
+
+    @property
+    def has_step_conditions(self) -> bool:
+        """True if some microsystem's step has a ``when`` condition (steps selected by attribute)."""
+        return any(m.has_step_conditions for m in self.microsystems)
 
     def _check_multipliers(self, c: Collector, types: Mapping[str, NameType]) -> None:
         """Defect multipliers: attribute conditions, and no probability over 1 for any declared values."""

@@ -55,7 +55,7 @@ from .clock import DAY_NAMES
 from .conditions import BUILTIN_NAMES, Condition, Holds, NameType, Slot
 
 __all__ = ["attribute_types", "attribute_slots", "State", "states", "Variant", "routing_variants",
-           "exact_unavailable", "conditions_of", "multiplier_conditions", "SAMPLES", "MAX_STATES"]
+           "exact_unavailable", "conditions_of", "multiplier_conditions", "step_conditions", "SAMPLES", "MAX_STATES"]
 
 #: Draws of a numeric attribute used to estimate the probability of each piece of its range.
 SAMPLES = 1 << 15
@@ -251,6 +251,16 @@ def multiplier_conditions(model: object) -> list[Condition]:
     return [m.when for x in elements for m in getattr(x, "defect_multipliers", ())]
 
 
+def step_conditions(model: object) -> list[Condition]:
+    """The conditions of the service steps of every microsystem (steps selected by attribute)."""
+    out = []
+    for m in getattr(model, "microsystems", ()):
+        for service in (m.service, *m.service_by_class.values()):
+            if isinstance(service, tuple):
+                out += [s.when for s in service if s.when is not None]
+    return out
+
+
 def exact_unavailable(model: object, *, defects: bool = True) -> str | None:
     """Why the exact quality of ``model`` cannot be solved, or ``None`` when it can.
 
@@ -279,18 +289,20 @@ def exact_unavailable(model: object, *, defects: bool = True) -> str | None:
     return " and ".join(parts) + ", which the exact (graph) analysis does not model"
 
 
-def routing_variants(model: Any) -> dict[str, list[Variant]]:
+def routing_variants(model: Any, *, steps: bool = False) -> dict[str, list[Variant]]:
     """The routing of each class, as a mixture of :class:`Variant` (see the module docstring).
 
     A class whose handoffs carry no condition has one variant of weight 1: the
-    handoffs' probabilities.
+    handoffs' probabilities. With ``steps``, the variants also tell apart the states that
+    the conditions of service steps read (:func:`step_conditions`), for the traffic
+    equations, where the visits and the service of a variant go together.
     """
     classes, handoffs = model.classes, model.handoffs
     slots = attribute_slots(attribute_types(classes)[0])
     nodes = {m.name: i for i, m in enumerate(model.microsystems)}
     compiled = [(h, None if h.when is None else h.when.compile(slots, nodes)) for h in handoffs]
     out: dict[str, list[Variant]] = {}
-    multiplied = multiplier_conditions(model)
+    multiplied = multiplier_conditions(model) + (step_conditions(model) if steps else [])
     for k in classes:
         base = [h.probability.get(k.name) for h in handoffs]
         taken = [h.when for h, p in zip(handoffs, base) if p > 0 and h.when is not None]

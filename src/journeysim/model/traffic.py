@@ -9,7 +9,8 @@ rates ``lambda_k``, microsystem *i* is offered::
     a_i = sum_k lambda_k * v_k(i) * E[hold of a class-k visit to i]     (Erlangs: servers busy on average)
     rho_i = a_i / c_i                                                   (per server; c_i averaged over the week)
 
-where the hold is the service (all steps), the exit delay when the patient leaves
+where the hold is the service (all steps; a step with a condition, ``when``, weighted by
+the share of the class's journeys for whom it holds: :func:`mean_service`), the exit delay when the patient leaves
 the pathway from *i* (a named exit's own delay, :mod:`journeysim.model.exits`), and
 the expected rework of caught handoff defects.
 
@@ -42,6 +43,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,10 +51,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from .conditions import Condition, Holds
 from .mesosystem import Model
-from .routing import routing_variants
+from .routing import attribute_slots, attribute_types, routing_variants, states
 
-__all__ = ["OfferedLoad", "expected_visits", "offered_load", "solve", "DIRECT_MAX"]
+__all__ = ["OfferedLoad", "expected_visits", "offered_load", "mean_service", "solve", "DIRECT_MAX"]
 
 #: Up to this size a sparse LU is exact and fast; larger systems are solved iteratively.
 DIRECT_MAX = 500
@@ -153,40 +156,103 @@ def expected_visits(model: Model) -> dict[str, dict[str, float]]:
     return out
 
 
-def _variant_visits(model: Model) -> dict[str, list[tuple[float, tuple[float, ...], dict[str, float]]]]:
-    """Per class, each routing variant's weight, handoff probabilities and expected visits."""
+#: a routing variant of a class: its weight, handoff probabilities, expected visits and attribute vector
+_Part = tuple[float, tuple[float, ...], dict[str, float], tuple[float, ...]]
+
+
+def _variant_visits(model: Model, *, steps: bool = False) -> dict[str, list[_Part]]:
+    """Per class, each routing variant's weight, handoff probabilities, expected visits and attributes
+    (with ``steps``, the variants tell apart the states that steps' conditions read too)."""
     nodes = [m.name for m in model.microsystems if m.kind == "clinical"]
     index = {n: i for i, n in enumerate(nodes)}
     n = len(nodes)
     eye = sp.identity(n, format="csr")
-    out: dict[str, list[tuple[float, tuple[float, ...], dict[str, float]]]] = {}
+    out: dict[str, list[_Part]] = {}
+    variants = routing_variants(model, steps=steps)
     for k in model.classes:
         entry = np.zeros(n)
         for node, p in k.entries:
             entry[index[node]] += p
         parts = []
-        for variant in routing_variants(model)[k.name]:
+        for variant in variants[k.name]:
             taken = [(index[h.target], index[h.source], p) for h, p in zip(model.handoffs, variant.routing) if p > 0]
             matrix = sp.csr_matrix(([p for *_, p in taken], ([r for r, *_ in taken], [c for _, c, _ in taken])),
                                    shape=(n, n))
             v = solve((eye - matrix).tocsr(), entry)
-            parts.append((variant.weight, variant.routing, dict(zip(nodes, v.tolist()))))
+            parts.append((variant.weight, variant.routing, dict(zip(nodes, v.tolist())), variant.attrs))
         out[k.name] = parts
     return out
 
 
-def _mixed(parts: list[tuple[float, tuple[float, ...], dict[str, float]]]) -> dict[str, float]:
+def _mixed(parts: list[_Part]) -> dict[str, float]:
     total: dict[str, float] = {}
-    for w, _, visits in parts:
+    for w, _, visits, _ in parts:
         for node, x in visits.items():
             total[node] = total.get(node, 0.0) + w * x
     return total
 
 
-def _hold_minutes(model: Model, node: str, class_name: str, routing: tuple[float, ...] | None = None) -> float:
+def mean_service(model: Model, node: str, class_name: str) -> float:
+    """Mean own work of a visit of ``class_name`` to ``node``, in minutes: the sum of its steps' means, each
+    step with a condition (``when``) weighted by the probability that it holds for a journey of the class.
+
+    That probability is exact for categorical and yes/no attributes (their shares); for a
+    numeric attribute it is estimated from draws of a fixed stream, as for routing by state
+    (:func:`journeysim.model.routing.states`).
+
+    Examples
+    --------
+    >>> from journeysim.model.distributions import Fixed
+    >>> from journeysim.model.attributes import Bernoulli
+    >>> from journeysim.model.elements import Microsystem, PatientClass, Step
+    >>> lab = Microsystem("Lab", service=[Step("prep", Fixed(20)), Step("device", Fixed(40), when="pci")])
+    >>> m = Model([lab], classes=[PatientClass("STEMI", entry="Lab", rate=0.01, attributes={"pci": Bernoulli(0.75)})])
+    >>> mean_service(m, "Lab", "STEMI")   # 20 + 0.75 * 40
+    50.0
+    """
+    steps = model.microsystem(node).steps_for(class_name)
+    conditional = [s for s in steps if s.when is not None]
+    total = sum(s.duration.mean for s in steps if s.when is None)
+    if not conditional:
+        return total
+    klass = next(k for k in model.classes if k.name == class_name)
+    slots = attribute_slots(attribute_types(model.classes)[0])
+    nodes = {x.name: i for i, x in enumerate(model.microsystems)}
+    for s in conditional:
+        assert s.when is not None  # selected above
+        holds = s.when.compile(slots, nodes)
+        share = sum(x.journey for x in states(klass, [s.when], slots, nodes) if holds(x.attrs, None, 0.0))
+        total += share * s.duration.mean
+    return total
+
+
+def _step_service(model: Model) -> Callable[[str, str, tuple[float, ...]], float]:
+    """``service(node, class, attrs)``: the mean own work of a visit of a journey with the attributes
+    ``attrs`` (a routing variant's, which tell apart every state the steps' conditions read)."""
+    slots = attribute_slots(attribute_types(model.classes)[0])
+    nodes = {x.name: i for i, x in enumerate(model.microsystems)}
+
+    compiled: dict[Condition, Holds] = {}
+
+    def service(node: str, class_name: str, attrs: tuple[float, ...]) -> float:
+        if not attrs:  # a variant that reads no attribute: the class's average
+            return mean_service(model, node, class_name)
+        total = 0.0
+        for s in model.microsystem(node).steps_for(class_name):
+            if s.when is not None and s.when not in compiled:
+                compiled[s.when] = s.when.compile(slots, nodes)
+            if s.when is None or compiled[s.when](attrs, None, 0.0):
+                total += s.duration.mean
+        return total
+
+    return service
+
+
+def _hold_minutes(model: Model, node: str, class_name: str, routing: tuple[float, ...] | None = None,
+                  service: float | None = None) -> float:
     """Mean time a class's visit to a clinical ``node`` holds its server, beyond any wait."""
     m = model.microsystem(node)
-    hold = sum(s.duration.mean for s in m.steps_for(class_name))
+    hold = sum(s.duration.mean for s in m.steps_for(class_name)) if service is None else service
     if routing is None:
         leaving = 1.0 - sum(h.probability.get(class_name) for h in model.handoffs if h.source == node)
     else:
@@ -221,18 +287,24 @@ def offered_load(model: Model) -> dict[str, OfferedLoad]:
     visits = expected_visits(model)
     arrivals = {m.name: 0.0 for m in model.microsystems}
     work = dict(arrivals)
-    variants = _variant_visits(model) if model.has_conditions else {}
+    variants = _variant_visits(model, steps=True) if model.has_conditions else {}
+    selective = {m.name for m in model.microsystems if m.has_step_conditions}
+    given = _step_service(model) if variants and selective else None
     for k in model.classes:
         v = visits[k.name]
         for node, count in v.items():
             arrivals[node] += k.rate * count
+            service = mean_service(model, node, k.name) if node in selective and count > 0 else None
             if k.name in variants:  # the exit delay and the rework differ by routing: sum over the variants
-                for weight, routing, vv in variants[k.name]:
-                    per_visit = (_hold_minutes(model, node, k.name, routing)
+                for weight, routing, vv, attrs in variants[k.name]:
+                    # where routing and steps read the same attributes, a variant's visits and service go together
+                    own = given(node, k.name, attrs) if given is not None and node in selective else None
+                    per_visit = (_hold_minutes(model, node, k.name, routing, own)
                                  + _rework_per_visit(model, node, k.name, vv, routing))
                     work[node] += k.rate * weight * vv[node] * per_visit
             else:
-                per_visit = _hold_minutes(model, node, k.name) + _rework_per_visit(model, node, k.name, v)
+                per_visit = _hold_minutes(model, node, k.name, service=service) + _rework_per_visit(model, node,
+                                                                                                    k.name, v)
                 work[node] += k.rate * count * per_visit
         for r in model.requests:
             requests = k.rate * v.get(r.source, 0.0) * r.probability.get(k.name)

@@ -98,14 +98,19 @@ def _plain(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(_plain(v) for v in value)
     if hasattr(value, "duration"):  # a Step
-        return f"{value.name}: {_plain(value.duration)}"
+        return f"{value.name}: {_plain(value.duration)}" + ("" if value.when is None else f" when {value.when.text}")
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
 
 
 def _mean_service(m: Microsystem) -> str:
-    return _minutes(m.service_mean)
+    """The mean of the steps every patient has, then each step that some patients have, with its condition."""
+    if not m.has_step_conditions:
+        return _minutes(m.service_mean)
+    always = _minutes(sum(s.duration.mean for s in m.steps if s.when is None)).strip()
+    some = [f"{s.name} {_minutes(s.duration.mean).strip()} when {s.when.text}" for s in m.steps if s.when is not None]
+    return "; ".join([always, *some])
 
 
 def _fig(draw: Any, size: tuple[float, float], caption: str, ident: str) -> str:

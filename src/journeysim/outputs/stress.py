@@ -164,4 +164,6 @@ def _durations(m: Any) -> list[Any]:
 
 
 def _step_names(m: Any) -> list[str]:
-    return [step.name for step in m.service] if isinstance(m.service, (list, tuple)) else ["service"]
+    if not isinstance(m.service, (list, tuple)):
+        return ["service"]
+    return [step.name + ("" if step.when is None else f" (when {step.when.text})") for step in m.service]
