@@ -619,6 +619,8 @@ def _analyze(args: argparse.Namespace) -> int:
             print("Outcomes (exact share of journeys ending in each exit, from the routing)")
             for name, share in outcomes.pathway.items():
                 print(f"  {name:<20} {100 * share:5.1f}%")
+        elif model.exits:
+            print(f"Outcomes: n/a, {why_not}. `journeysim run` simulates them.")
         print("Offered load (traffic equations): visits per day, mean hold, servers busy on average / capacity")
         for name, x in load.items():
             servers = "unlimited" if x.servers is None else f"{x.servers:g}"
