@@ -168,7 +168,19 @@ def files(tmp_path_factory) -> dict[str, Path]:
 def test_every_command_runs_every_degenerate_model(files, tmp_path, capsys, model, command):
     """The command exits 0 with no traceback, and every JSON it writes is strict JSON."""
     f = files[model]
-    args = [a.format(f=f, g=f.with_name(f.stem + "_copy.toml"), o=tmp_path) for a in COMMANDS[command]]
+    args, _ = run_command(f, f.with_name(f.stem + "_copy.toml"), tmp_path, capsys, command)
+    if command == "run --checkpoint":  # a second run resumes from the checkpoint and agrees
+        first = (tmp_path / "out.json").read_text()
+        assert main(args) == 0
+        capsys.readouterr()
+        assert _without_timing(strict_json(first)) == _without_timing(strict_json((tmp_path / "out.json").read_text()))
+
+
+def run_command(f: Path, g: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                command: str) -> tuple[list[str], str]:
+    """Run one of :data:`COMMANDS` on files ``f`` (and ``g``): it must exit 0 with no traceback, print no NaN
+    and write strict JSON (``run --json -`` prints it). Returns the arguments it ran and what it printed."""
+    args = [a.format(f=f, g=g, o=tmp_path) for a in COMMANDS[command]]
     args += ["--quiet"] if args[0] not in ("validate", "analyze") else []
     code = main(args)
     out, err = capsys.readouterr()
@@ -180,11 +192,7 @@ def test_every_command_runs_every_degenerate_model(files, tmp_path, capsys, mode
         assert not _NAN.search(out), out
     for written in tmp_path.glob("*.json"):
         strict_json(written.read_text())
-    if command == "run --checkpoint":  # a second run resumes from the checkpoint and agrees
-        first = (tmp_path / "out.json").read_text()
-        assert main(args) == 0
-        capsys.readouterr()
-        assert _without_timing(strict_json(first)) == _without_timing(strict_json((tmp_path / "out.json").read_text()))
+    return args, out
 
 
 def _without_timing(payload: object) -> object:

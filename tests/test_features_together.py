@@ -17,7 +17,7 @@ import pytest
 
 import journeysim as js
 from journeysim.cli import main
-from test_degenerate import _NAN, COMMANDS, strict_json
+from test_degenerate import COMMANDS, run_command, strict_json
 
 SCENARIO = """
 [scenario]
@@ -94,17 +94,7 @@ def files(request, tmp_path_factory) -> tuple[Path, Path]:
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c != "sweep"], ids=[c for c in COMMANDS if c != "sweep"])
 def test_every_command_runs_the_model_with_every_feature(files, tmp_path, capsys, command):
     f, g = files
-    args = [a.format(f=f, g=g, o=tmp_path) for a in COMMANDS[command]]
-    args += ["--quiet"] if args[0] not in ("validate", "analyze") else []
-    code = main(args)
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    if command == "run --json -":
-        strict_json(out)
-    else:
-        assert not _NAN.search(out), out
-    for written in tmp_path.glob("*.json"):
-        strict_json(written.read_text())
+    run_command(f, g, tmp_path, capsys, command)
 
 
 def test_a_sweep_of_the_model_with_every_feature(files, tmp_path, capsys):
