@@ -173,3 +173,14 @@ def test_python_api_rejects_what_is_not_an_attribute():
     """A value that is not an attribute, a mapping of shares or a distribution is a problem named by its path."""
     with pytest.raises(ValidationError, match=r"attributes\.x: must be a Categorical"):
         js.PatientClass("k", entry="A", rate=0.1, attributes={"x": 0.3})
+
+
+def test_an_attribute_may_not_be_named_after_a_journeys_column():
+    """Every column of the journeys table, ``outcome`` included, is refused as an attribute name: its column
+    would replace the engine's (it once silently replaced the outcomes)."""
+    from journeysim.engine.records import FIELDS
+    from journeysim.model.attributes import JOURNEY_COLUMNS
+
+    assert set(FIELDS["journeys"]) <= JOURNEY_COLUMNS
+    with pytest.raises(js.ValidationError, match="outcome"):
+        js.PatientClass("k", entry="A", rate=0.1, attributes={"outcome": {"x": 0.5, "y": 0.5}})

@@ -61,3 +61,16 @@ def test_patients_who_renege_with_nowhere_to_go_end_left_unseen():
 def test_an_exit_may_not_take_a_reserved_outcome_name(name):
     with pytest.raises(ValidationError, match="name"):
         js.Exit("A", name, 0.1)
+
+
+def test_reneging_with_no_patience_back_into_a_diversion_loop_is_refused():
+    """A full A diverts to B at once, and B's patients with no patience renege back to A: at one instant a
+    patient would go round forever. The model is refused, naming the loop (it used to hang the run)."""
+    with pytest.raises(ValidationError, match="go round forever"):
+        js.Model([js.Microsystem("A", capacity=1, queue_limit=0, when_full=Divert("B")),
+                  js.Microsystem("B", capacity=1, patience=js.Fixed(0.0), renege_to="A")],
+                 classes=[js.PatientClass("p", entry="A", rate=0.1)])
+    # with some patience, a patient waits at B before going back: allowed
+    js.Model([js.Microsystem("A", capacity=1, queue_limit=0, when_full=Divert("B")),
+              js.Microsystem("B", capacity=1, patience=js.Exponential(5.0), renege_to="A")],
+             classes=[js.PatientClass("p", entry="A", rate=0.1)])

@@ -231,3 +231,16 @@ def test_when_must_be_text():
         loads_scenario(_BASE + '\n[[handoffs]]\nfrom = "A"\nto = "B"\nwhen = 3\n')
     assert any(p.path == "handoffs[1] (A -> B).when" and "must be a string" in p.message
                for p in err.value.problems)
+
+
+def test_many_activation_conditions_are_refused_before_their_states_are_built():
+    """Twenty-four activated(...) calls tell apart 2**24 states: refused at once, counted, not built (building
+    them first took minutes and gigabytes, so this test would not finish)."""
+    nodes = [js.Microsystem(f"T{i}", capacity=1, service=js.Exponential(1.0), team_ready=js.Fixed(1.0))
+             for i in range(24)]
+    when = " or ".join(f'activated("T{i}")' for i in range(24))
+    with pytest.raises(js.ValidationError, match="16,777,216 states"):
+        js.Model([js.Microsystem("A", capacity=1, service=js.Exponential(1.0)), *nodes],
+                 [js.Handoff("A", "T0", probability=0.5, when=when),
+                  *[js.Handoff("A", f"T{i}", probability=0.0) for i in range(1, 24)]],
+                 classes=[js.PatientClass("p", entry="A", rate=0.1)])

@@ -252,7 +252,6 @@ class Kernel:
         self.activation = Activation(self, p, samplers)
         self.timeliness = Timeliness(self, p, self.activation)
         self.support = Support(self, p, samplers, self.defects)
-        self.boarding = Boarding(self, p, self.replication)
         self.exits = Exits(self, p, samplers)
         self.boarding = Boarding(self, p, self.replication,
                                  self.limits if any(np_.queue is not None for np_ in p.nodes) else None)

@@ -45,7 +45,7 @@ __all__ = ["Categorical", "Numeric", "Bernoulli", "Attribute", "attribute_of", "
 RESERVED_NAMES = frozenset({"and", "or", "not", "in", "true", "false", "hour", "weekday", "activated"})
 #: The journeys table's own columns: an attribute's column may not take one of their names.
 JOURNEY_COLUMNS = frozenset({"journey", "class", "entry", "arrival", "end", "exit", "visits", "defects", "missed",
-                             "defect_free", "time_in_system"})
+                             "defect_free", "time_in_system", "outcome"})
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _TOLERANCE = 1e-9
 

@@ -333,12 +333,13 @@ class Model:
                 node(f"{path}.renege_to", m.renege_to, "clinical")
 
     def _check_diversion_loops(self, c: Collector) -> None:
-        """A loop of diversions with no travel time (or of balking to ``renege_to``, which takes none) could send
-        a patient round it forever at one instant."""
+        """A loop of diversions with no travel time (or of balking to ``renege_to``, which takes none, or of
+        reneging there with a patience that is always 0) could send a patient round it forever at one instant."""
         instant: dict[str, set[str]] = {}
         for m in self.microsystems:
             instant[m.name] = {d.to for d in m.diversions if d.delay.mean == 0}
-            if m.balks and m.renege_to is not None:
+            no_patience = any((d := m.patience_for(k.name)) is not None and d.mean == 0 for k in self.classes)
+            if (m.balks or no_patience) and m.renege_to is not None:
                 instant[m.name].add(m.renege_to)
         for i, m in enumerate(self.microsystems):
             seen, stack = set(), list(instant[m.name])
@@ -346,8 +347,9 @@ class Model:
                 n = stack.pop()
                 if n == m.name:
                     c.add(f"{_describe('microsystems', i, m.name)}.when_full",
-                          "diversions (or balking to renege_to) from here lead back here with no delay: when "
-                          "all are full a patient would go round forever; give a diversion a delay")
+                          "diversions (or balking or reneging with no patience to renege_to) from here lead back "
+                          "here with no delay: when all are full a patient would go round forever; give a "
+                          "diversion a delay")
                     break
                 if n not in seen:
                     seen.add(n)

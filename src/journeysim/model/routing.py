@@ -189,14 +189,16 @@ def states(klass: object, conditions: Sequence[Condition], slots: Mapping[str, S
         clock = [(d * 1440.0 + h * 60.0, (_hour_share(h, cuts) if "hour" in names else 1.0) / len(days))
                  for d in days for h in hours]
     called = sorted({nodes[n] for c in conditions for n in c.activations()})
+    n_ready = 2 ** len(called) if activations and called else 1
+    # the size first: 2**n activation sets are counted, not built, before the limit is checked
+    size = math.prod(len(a) for a in journey_axes) * len(clock) * n_ready
+    if size > MAX_STATES:
+        raise ValueError(f"the conditions tell apart {size:,} states, more than the {MAX_STATES:,} that are checked; "
+                         "use fewer attributes or thresholds in one microsystem's conditions")
     ready_sets: list[tuple[tuple[int, ...], float]] = [((), 1.0)]
     if activations and called:
         ready_sets = [(tuple(i for i, on in zip(called, mask) if on), 1.0)
                       for mask in itertools.product((False, True), repeat=len(called))]
-    size = math.prod(len(a) for a in journey_axes) * len(clock) * len(ready_sets)
-    if size > MAX_STATES:
-        raise ValueError(f"the conditions tell apart {size:,} states, more than the {MAX_STATES:,} that are checked; "
-                         "use fewer attributes or thresholds in one microsystem's conditions")
     n_attrs = len(slots)
     out = []
     for combo in itertools.product(*journey_axes):
