@@ -11,7 +11,7 @@ import pytest
 SRC = Path(__file__).parent.parent / "src" / "journeysim"
 
 #: The layers in the order data flows; a module may import its own layer and those before it.
-LAYERS = ("errors", "model", "io", "engine", "run", "analysis", "outputs", "top")
+LAYERS = ("errors", "model", "io", "data", "engine", "run", "analysis", "outputs", "top")
 TOP_MODULES = {"journeysim", "journeysim.cli", "journeysim._moved", "journeysim.plot"}
 BOTTOM_MODULES = {"journeysim.errors", "journeysim._version"}
 
