@@ -1,4 +1,5 @@
-"""The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``.
+"""The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``,
+``fit``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2. Output
@@ -211,13 +212,29 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="exact system quality from the graph, no simulation")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+
+    p = sub.add_parser("fit", help="fit duration distributions to a CSV column and print the line to paste")
+    p.add_argument("file", metavar="FILE.csv")
+    p.add_argument("--column", required=True, metavar="C", help="the column of durations (by its header name)")
+    p.add_argument("--censored-column", metavar="D",
+                   help="a column that is true (true/yes/1) where the duration is right-censored (still running)")
+    p.add_argument("--families", nargs="+", metavar="NAME",
+                   help="families to try (default: exponential lognormal gamma weibull normal; also uniform)")
+    p.add_argument("--unit", choices=("minutes", "hours", "days"), default="minutes",
+                   help="unit of the values (default minutes); the line to paste carries it")
+    p.add_argument("--key", default="service", help="the key of the printed scenario-file line (default service)")
+    p.add_argument("--bootstrap", type=_nonnegative_int, default=200,
+                   help="parametric-bootstrap samples for the p-values (default 200; 0: none)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--json", metavar="PATH", help="write the fits as JSON ('-' for standard output)")
+    p.add_argument("--plot", metavar="PATH", help="draw the fits and a QQ plot of the best (.png, .svg, .pdf)")
     return parser
 
 
 #: Options that name an output: destination -> (option, what it holds). All but the checkpoint are files.
 _OUTPUTS = {"json": ("--json", "the JSON"), "csv": ("--csv", "the CSV"), "report": ("--report", "the report"),
             "output": ("-o", "the report"), "events": ("--events", "the event log"),
-            "checkpoint": ("--checkpoint", "the checkpoint")}
+            "checkpoint": ("--checkpoint", "the checkpoint"), "plot": ("--plot", "the plot")}
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -632,6 +649,76 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+_TRUE = frozenset({"true", "yes", "1", "y", "t"})
+_FALSE = frozenset({"false", "no", "0", "n", "f", ""})
+
+
+def _read_fit_column(path: str, column: str, censored: str | None) -> tuple[list[float], list[bool]]:
+    """The column's values (and censoring flags) from a CSV file; every bad cell is reported at once."""
+    import csv
+
+    problems: list[Problem] = []
+    values: list[float] = []
+    flags: list[bool] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in (column, censored) if c is not None and c not in header]
+            if not header:
+                raise ValidationError([Problem("", "the file is empty: no header row", path, 1)])
+            if missing:
+                raise ValidationError([Problem(c, f"no such column; the columns are {', '.join(map(repr, header))}",
+                                               path, 1) for c in missing])
+            for row in reader:
+                line = reader.line_num
+                cell = (row.get(column) or "").strip()
+                try:
+                    value = float(cell)
+                except ValueError:
+                    problems.append(Problem(column, f"not a number: {cell!r}", path, line))
+                    continue
+                if not math.isfinite(value) or value < 0:
+                    problems.append(Problem(column, f"must be a finite non-negative duration, got {cell!r}", path,
+                                            line))
+                    continue
+                flag = (row.get(censored) or "").strip().lower() if censored is not None else ""
+                if flag not in _TRUE | _FALSE:
+                    problems.append(Problem(censored or "", f"expected true or false, got {flag!r}", path, line))
+                    continue
+                values.append(value)
+                flags.append(flag in _TRUE)
+    except OSError as err:
+        raise JourneySimError(f"{path}: cannot read it ({err.strerror or err})") from None
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise JourneySimError(f"{path}: not a readable CSV file ({err})") from None
+    if problems:
+        raise ValidationError(problems)
+    if not values:
+        raise ValidationError([Problem(column, "has no values: the file has a header but no rows", path)])
+    return values, flags
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .data.fit import fit
+
+    values, flags = _read_fit_column(args.file, args.column, args.censored_column)
+    result = fit(values, flags, args.families, unit=args.unit, bootstrap=args.bootstrap, seed=args.seed)
+    say = sys.stderr if args.json == "-" else sys.stdout
+    print(result.to_text(args.key), file=say)
+    with _Outputs() as out:
+        if args.json:
+            out.add_json(args.json, result.to_dict())
+        if args.plot:
+            from .outputs.plot import fit_figure
+
+            out.add(args.plot, lambda tmp: fit_figure(result).savefig(tmp, format=Path(args.plot).suffix[1:] or "png",
+                                                                      dpi=110))
+    if args.plot:
+        print(f"\nPlot written to {Path(args.plot).resolve()}", file=say)
+    return 0
+
+
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """Warnings on standard error as one line each, without the source line Python would add."""
     label = "warning" if issubclass(category, JourneySimWarning) else category.__name__
@@ -643,7 +730,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
-                "sweep": _sweep, "warmup": _warmup, "report": _report}
+                "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit}
     try:
         _check_outputs(args)
         with warnings.catch_warnings():

@@ -15,6 +15,9 @@ journeysim never loads it.
 :func:`utilisation`    daily utilisation of each microsystem over simulated time
 :func:`queue_length`   daily mean number waiting at each microsystem
 :func:`comparison`     differences from the base scenario with 95% CIs
+:func:`fit`            a sample with the distributions fitted to it
+:func:`fit_qq`         QQ plot of the best fitted distribution
+:func:`fit_figure`     both, side by side, on a figure to save
 =====================  ==========================================================
 
 Examples
@@ -52,9 +55,11 @@ from ..errors import JourneySimError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from ..analysis.comparison import Comparison
     from ..analysis.metrics import Summary
+    from ..data.fit import FamilyFit, FitResult
 
 __all__ = [
     "pathway",
@@ -65,6 +70,9 @@ __all__ = [
     "utilisation",
     "queue_length",
     "comparison",
+    "fit",
+    "fit_qq",
+    "fit_figure",
     "to_svg",
 ]
 
@@ -780,3 +788,118 @@ def comparison(
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+# -- fitted distributions ------------------------------------------------------------------
+
+
+def _fit_label(f: FamilyFit) -> str:
+    weight = "" if f.weight is None else f" (AIC weight {f.weight:.2f})"
+    return f"{f.family}{weight}"
+
+
+def fit(result: FitResult, ax: Axes | None = None, *, top: int = 4, bins: int = 40) -> Axes:
+    """The sample with the fitted distributions: a histogram with their densities, or for
+    right-censored data the Kaplan-Meier CDF with their CDFs.
+
+    Parameters
+    ----------
+    result : FitResult
+        What :func:`journeysim.data.fit.fit` returned.
+    ax : matplotlib Axes, optional
+    top : int
+        How many of the best fits to draw.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from journeysim.data.fit import fit as fit_sample
+    >>> r = fit_sample([3.0, 5.0, 4.0, 8.0, 6.0, 5.5, 7.0, 2.0] * 4, bootstrap=0)
+    >>> fit(r).get_xlabel()
+    'duration (minutes)'
+    """
+    from ..data.fit import kaplan_meier
+
+    ax = _axes(ax)
+    x = np.asarray(result.values)
+    cens = np.asarray(result.censored)
+    grid = np.linspace(0.0, float(np.quantile(x, 0.995)) * 1.05 or 1.0, 400)
+    fits = [f for f in result.fits if f.frozen() is not None][:top]
+    if cens.any():
+        times, km = kaplan_meier(x, cens)
+        ax.step(np.concatenate([[0.0], times]), np.concatenate([[0.0], km]), where="post", color="black",
+                label=f"Kaplan-Meier ({int(cens.sum())} of {x.size} censored)")
+        for f in fits:
+            ax.plot(grid, f.frozen().cdf(grid), label=_fit_label(f))
+        ax.set_ylabel("cumulative probability")
+    else:
+        ax.hist(x[x <= grid[-1]], bins=bins, density=True, color="#cccccc", edgecolor="#999999",
+                label=f"{x.size} values")
+        for f in fits:
+            ax.plot(grid, f.frozen().pdf(grid), label=_fit_label(f))
+        ax.set_ylabel("density")
+    ax.set_xlabel(f"duration ({result.unit})")
+    ax.set_title(f"Fitted distributions (best: {result.best.family})", fontsize=11)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def fit_qq(result: FitResult, ax: Axes | None = None) -> Axes:
+    """Quantile-quantile plot of the best fit: the sample's quantiles against the fitted ones.
+
+    With censored data the sample's quantiles are those of the Kaplan-Meier estimate at
+    each uncensored value.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from journeysim.data.fit import fit as fit_sample
+    >>> r = fit_sample([3.0, 5.0, 4.0, 8.0, 6.0, 5.5, 7.0, 2.0] * 4, bootstrap=0)
+    >>> fit_qq(r).get_ylabel()
+    'observed (minutes)'
+    """
+    from ..data.fit import kaplan_meier
+
+    ax = _axes(ax, (4.5, 4.5))
+    best = result.best
+    x = np.asarray(result.values)
+    cens = np.asarray(result.censored)
+    d = best.frozen()
+    if d is None:
+        return _nothing(ax, "QQ plot", f"every value is {x[0]:g} {result.unit}: a fixed duration")
+    if cens.any():
+        obs, km = kaplan_meier(x, cens)
+        before = np.concatenate([[0.0], km[:-1]])
+        probs = (before + km) / 2.0
+    else:
+        obs = np.sort(x)
+        probs = (np.arange(1, x.size + 1) - 0.5) / x.size
+    theo = d.ppf(probs)
+    ax.plot(theo, obs, ".", color="#1f77b4", markersize=3)
+    top = float(max(np.max(theo[np.isfinite(theo)], initial=0.0), np.max(obs, initial=0.0)))
+    ax.plot([0.0, top], [0.0, top], color="#555555", linewidth=1)
+    ax.set_xlabel(f"{best.family} quantile ({result.unit})")
+    ax.set_ylabel(f"observed ({result.unit})")
+    ax.set_title(f"QQ plot: {best.family}", fontsize=11)
+    return ax
+
+
+def fit_figure(result: FitResult) -> Figure:
+    """A figure (made without pyplot) with :func:`fit` and :func:`fit_qq` side by side, for saving.
+
+    Examples
+    --------
+    >>> from journeysim.data.fit import fit as fit_sample
+    >>> fig = fit_figure(fit_sample([3.0, 5.0, 4.0, 8.0, 6.0, 5.5, 7.0, 2.0] * 4, bootstrap=0))
+    >>> len(fig.axes)
+    2
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.0, 4.5), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1.6, 1.0])
+    fit(result, left)
+    fit_qq(result, right)
+    return fig
