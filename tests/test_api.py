@@ -23,6 +23,7 @@ def test_public_api_is_curated():
         "report_html", "write_report", "Normal", "Weibull", "Pert", "Mixture",
         "Divert",
         "Bernoulli", "Categorical", "Numeric", "Condition", "DefectMultiplier",
+        "fit", "FitResult",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

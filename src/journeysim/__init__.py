@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
     from .analysis.warmup import suggest_warmup
+    from .data.fit import FitResult, fit
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
     from .model.attributes import Bernoulli, Categorical, Numeric
@@ -92,6 +93,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.metrics": ("Summary", "summarize"),
     "analysis.result": ("SimulationResult", "simulate"),
     "analysis.warmup": ("suggest_warmup",),
+    "data.fit": ("FitResult", "fit"),
     "engine.records": ("FIELDS", "Records", "Table"),
     "io.scenario_file": ("load_scenario", "loads_scenario"),
     "model.attributes": ("Bernoulli", "Categorical", "Numeric"),
@@ -174,6 +176,8 @@ __all__ = [
     "Pert",
     "Problem",
     "Provenance",
+    "FitResult",
+    "fit",
     "OfferedLoad",
     "Records",
     "RunTooLarge",

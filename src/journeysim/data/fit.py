@@ -265,9 +265,10 @@ def _intervals(fam: Family, theta: NDArray[np.float64], values: NDArray[np.float
         cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         return {}, {}
-    se_t = np.sqrt(np.diag(cov))
-    if not np.all(np.isfinite(se_t)) or np.any(np.diag(cov) <= 0):
+    var = np.diag(cov)
+    if not np.all(np.isfinite(var)) or np.any(var <= 0):  # not a maximum the Hessian can describe
         return {}, {}
+    se_t = np.sqrt(var)
     se: dict[str, float] = {}
     ci: dict[str, tuple[float, float]] = {}
     for name, t, s, logged in zip(fam.names, theta, se_t, fam.logged, strict=True):
