@@ -452,7 +452,8 @@ def fit(values: ArrayLike, censored: ArrayLike | None = None, families: Sequence
         failed["fixed"] = "the values are not all equal"
     if not fits:
         raise JourneySimError("no family could be fitted: " + "; ".join(f"{k}: {v}" for k, v in failed.items()))
-    method = _GOF_CENSORED if cens.any() else _GOF_METHOD.format(b=bootstrap, seed=seed)
+    method = (_GOF_CENSORED if cens.any() else _GOF_METHOD.format(b=bootstrap, seed=seed) if bootstrap > 0
+              else "Kolmogorov-Smirnov distance; no p-values (no bootstrap asked for)")
     return FitResult(tuple(fits), failed, gof_method=method, **common)
 
 
