@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
     from .analysis.warmup import suggest_warmup
+    from .data.logs import EventLog, read_log
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
     from .model.attributes import Bernoulli, Categorical, Numeric
@@ -92,6 +93,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.metrics": ("Summary", "summarize"),
     "analysis.result": ("SimulationResult", "simulate"),
     "analysis.warmup": ("suggest_warmup",),
+    "data.logs": ("EventLog", "read_log"),
     "engine.records": ("FIELDS", "Records", "Table"),
     "io.scenario_file": ("load_scenario", "loads_scenario"),
     "model.attributes": ("Bernoulli", "Categorical", "Numeric"),
@@ -204,6 +206,8 @@ __all__ = [
     "summarize",
     "sweep",
     "write_event_log",
+    "EventLog",
+    "read_log",
     "report_html",
     "write_report",
     "Divert",

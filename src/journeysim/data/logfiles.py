@@ -42,7 +42,8 @@ from typing import IO
 
 from ..errors import JourneySimError, Problem, ValidationError
 
-__all__ = ["LIFECYCLE", "MAX_LINE", "Roles", "Codes", "RawEvents", "TimeParser", "read_events"]
+__all__ = ["LIFECYCLE", "MAX_LINE", "COMMON_FORMATS", "STANDARD", "Roles", "Codes", "RawEvents", "TimeParser",
+           "read_events"]
 
 #: The lifecycle transitions that make activity instances, by code; any other value (``suspend``,
 #: ``assign``...) is code 4 and ignored with a warning. An empty value is ``complete``.
@@ -125,16 +126,17 @@ def resolve(roles: Roles, columns: Sequence[str], source: str, *, known: bool = 
                                 "start/end columns", source))
     for role in ("case", "activity"):
         if getattr(out, role) is None:
-            problems.append(Problem(role, f"no {role} column: name it (--{OPTION[role]} COLUMN; Python "
-                                    f"{role}=...); the file has columns {_listed(columns)}", source))
+            problems.append(Problem(role, f"no {role} column: name it (--{OPTION[role]} COLUMN; in Python "
+                                    f"{role}=...)", source))
     if out.timestamp is None and not interval:
-        problems.append(Problem("timestamp", "no timestamp column: name it (--timestamp COLUMN), or the "
-                                f"--start/--end columns; the file has columns {_listed(columns)}", source))
+        problems.append(Problem("timestamp", "no timestamp column: name it (--timestamp COLUMN), or the start "
+                                "and end columns (--start, --end)", source))
     if known:
         for role, column in out.named().items():
             if column not in have:
-                problems.append(Problem(role, f"no column {column!r}; the file has columns {_listed(columns)}",
-                                        source, 1))
+                problems.append(Problem(role, f"no column {column!r}", source, 1))
+    if problems and known:
+        problems.append(Problem("columns", f"the file has columns {_listed(columns)}", source, 1))
     if problems:
         raise ValidationError(problems)
     return out
@@ -305,7 +307,8 @@ class RawEvents:
                                    self.source))
         if self.n_bad_times:
             how = f"time format {self.parser.time_format!r}" if self.parser.time_format else (
-                "ISO 8601, e.g. 2026-01-05T08:30:00+00:00; give --time-format for another")
+                "ISO 8601, e.g. 2026-01-05T08:30:00+00:00; give --time-format for another"
+                + _suggested(self.bad_times[0][2]))
             out.append(Problem("timestamp", f"{self.n_bad_times:,} unparseable timestamp"
                                f"{'s' if self.n_bad_times > 1 else ''} (expected {how}); the first "
                                f"{len(self.bad_times)}:", self.source))
@@ -319,6 +322,29 @@ class RawEvents:
                                + ", ".join(f"{a} ({b} fields)" for a, b in self.lengths)
                                + (", ..." if self.n_lengths > len(self.lengths) else "") + ")", self.source))
         return out
+
+
+#: strptime patterns worth suggesting when ISO 8601 does not read a log's timestamps
+COMMON_FORMATS = ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%d/%m/%Y %H:%M:%S",
+                  "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M",
+                  "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M")
+
+
+def _suggested(text: str) -> str:
+    """``: '...' reads the first`` for the first common pattern that reads ``text``, else nothing.
+
+    Examples
+    --------
+    >>> _suggested("2014/10/22 11:15:41.000")
+    ", such as '%Y/%m/%d %H:%M:%S.%f', which reads the first"
+    """
+    for pattern in COMMON_FORMATS:
+        try:
+            dt.datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        return f", such as {pattern!r}, which reads the first"
+    return ""
 
 
 # -- opening
@@ -405,22 +431,28 @@ def _separator(header: str, sep: str | None) -> str:
 def _read_csv(raw: IO[bytes], source: str, roles: Roles, parser: TimeParser, sep: str | None) -> RawEvents:
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
     try:
-        lines = _lines(text, source)
-        header_line = next(lines, "")
-        if not header_line.strip():
-            raise JourneySimError(f"{source}: empty file: expected a header line naming the columns")
-        delimiter = _separator(header_line, sep)
-        if len(delimiter) != 1:
-            raise JourneySimError(f"sep: expected one character, got {delimiter!r}")
-        header = next(csv.reader([header_line], delimiter=delimiter))
-        roles = resolve(roles, header, source)
-        events = RawEvents(source, roles, parser)
-        _csv_rows(csv.reader(lines, delimiter=delimiter), header, roles, events)
+        return _read_csv_text(text, source, roles, parser, sep)
     except UnicodeDecodeError as err:
-        raise JourneySimError(f"{source}: not a UTF-8 text file (byte {err.start} of a block: "
-                              f"{err.reason}); is it a binary file?") from None
+        raise JourneySimError(f"{source}: not a UTF-8 text file ({err.reason}): a binary file, or another "
+                              "encoding (save it as UTF-8)") from None
     except csv.Error as err:
         raise JourneySimError(f"{source}: not a readable CSV file: {err}") from None
+    finally:
+        text.detach()  # the caller closes the file
+
+
+def _read_csv_text(text: IO[str], source: str, roles: Roles, parser: TimeParser, sep: str | None) -> RawEvents:
+    lines = _lines(text, source)
+    header_line = next(lines, "")
+    if not header_line.strip():
+        raise JourneySimError(f"{source}: empty file: expected a header line naming the columns")
+    delimiter = _separator(header_line, sep)
+    if len(delimiter) != 1:
+        raise JourneySimError(f"sep: expected one character, got {delimiter!r}")
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    roles = resolve(roles, header, source)
+    events = RawEvents(source, roles, parser)
+    _csv_rows(csv.reader(lines, delimiter=delimiter), header, roles, events)
     return events
 
 
@@ -473,10 +505,13 @@ def _read_xes(raw: IO[bytes], source: str, roles: Roles, parser: TimeParser) -> 
     trace: dict[str, str] = {}
     in_trace = in_event = False
     number = 0
+    root: ET.Element | None = None
     try:
         for kind, el in ET.iterparse(raw, events=("start", "end")):
             tag = _local(el.tag)
             if kind == "start":
+                if root is None:
+                    root = el
                 if tag == "trace":
                     in_trace, trace = True, {}
                 elif tag == "event":
@@ -489,7 +524,8 @@ def _read_xes(raw: IO[bytes], source: str, roles: Roles, parser: TimeParser) -> 
                 el.clear()
             elif tag == "trace":
                 in_trace = False
-                el.clear()
+                if root is not None:
+                    root.clear()  # drop the finished traces, so memory stays that of one trace
             elif in_trace and not in_event and el.get("key") is not None:
                 key = f"case:{el.get('key')}"
                 trace[key] = el.get("value", "")

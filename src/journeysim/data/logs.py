@@ -32,16 +32,18 @@ Examples
 ... p2,ED,start,2026-01-05 08:30
 ... p2,ED,complete,2026-01-05 08:45
 ... '''
->>> with tempfile.TemporaryDirectory() as tmp:
+>>> import warnings
+>>> with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings(record=True) as caught:
 ...     path = pathlib.Path(tmp) / "log.csv"
 ...     _ = path.write_text(text)
 ...     log = read_log(path, case="case", activity="activity", timestamp="time", lifecycle="lifecycle")
 >>> log
-EventLog(log.csv: 2 cases, 6 events, 3 activity instances, 2 activities, 2026-01-05 08:00 to 2026-01-06 10:00)
+EventLog(log.csv: 2 cases, 6 events, 3 activity instances, 2 activities, 2026-01-05 08:00 to 2026-01-06 10:00,
+         1 warning)
 >>> log.activity_labels[log.activity].tolist(), log.start.tolist(), log.end.tolist()
 (['ED', 'Ward', 'ED'], [0.0, 120.0, 30.0], [90.0, 1560.0, 45.0])
->>> [str(w) for w in log.warnings]
-['.../log.csv: cases: 1 case with a single activity instance (p2)']
+>>> [w.message for w in log.warnings], len(caught)    # each warning is also issued (JourneySimWarning)
+(['1 case with a single activity instance (p2)'], 1)
 """
 
 from __future__ import annotations
@@ -452,7 +454,7 @@ def _assemble(ev: RawEvents) -> EventLog:
     else:
         sched, opened, closed = _match(c, ev.roles.instance is not None, report)
         begin, finish = _at(c.time, opened), _at(c.time, closed)
-    _end_before_start(begin, finish, np.where(opened >= 0, c.line[np.maximum(opened, 0)], 0), report)
+    _end_before_start(begin / 60, finish / 60, np.where(opened >= 0, c.line[np.maximum(opened, 0)], 0), report)
     _timezones(ev, report)
     if report.errors:
         raise ValidationError(report.errors)
@@ -566,6 +568,7 @@ def _match_by_instance(c: _Columns) -> tuple[NDArray[np.int64], NDArray[np.int64
 
 def _end_before_start(begin: NDArray[np.float64], finish: NDArray[np.float64], lines: NDArray[np.int64],
                       report: _Report) -> None:
+    """Instances whose end (minutes) is before their start: an error, with the first few lines."""
     bad = np.flatnonzero(finish < begin)
     if len(bad):
         report.errors.append(Problem("end", f"{_plural(len(bad), 'activity instance')} ending before "
