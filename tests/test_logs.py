@@ -356,9 +356,15 @@ def test_xes_with_names_given(tmp_path):
     (b"<log><trace><event></trace></log>", r"not a readable XES \(XML\) file: mismatched tag: line 1"),
     (b"\x1f\x8b\x08\x00garbage", "cannot be read"),
     (b"", "empty file"),
+    (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+     + b'<!ENTITY b "' + b"&a;" * 10 + b'"><!ENTITY c "' + b"&b;" * 10 + b'"><!ENTITY d "' + b"&c;" * 10
+     + b'"><!ENTITY e "' + b"&d;" * 10 + b'"><!ENTITY f "' + b"&e;" * 10 + b'"><!ENTITY g "' + b"&f;" * 10
+     + b'"><!ENTITY h "' + b"&g;" * 10 + b'">]><log><trace><string key="concept:name" value="&h;"/></trace></log>',
+     "amplification"),
 ])
 def test_hostile_files_are_refused_cleanly(tmp_path, content, message):
-    """Binary data, a huge line, broken XML, broken gzip and an empty file are one JourneySimError each."""
+    """Binary data, a huge line, broken XML, broken gzip, an empty file and an XML entity bomb (expat refuses
+    its amplification) are one JourneySimError each."""
     path = tmp_path / ("log.xes" if content.startswith(b"<") else "log.csv")
     path.write_bytes(content)
     with pytest.raises(JourneySimError, match=message):

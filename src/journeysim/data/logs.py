@@ -452,7 +452,7 @@ def _assemble(ev: RawEvents) -> EventLog:
             np.where(np.isfinite(c.time), rows, -1)
         begin, finish = np.where(opened >= 0, c.start, np.nan), np.where(closed >= 0, c.time, np.nan)
     else:
-        sched, opened, closed = _match(c, ev.roles.instance is not None, report)
+        sched, opened, closed = _match(c, ev.roles.instance is not None)
         begin, finish = _at(c.time, opened), _at(c.time, closed)
     _end_before_start(begin / 60, finish / 60, np.where(opened >= 0, c.line[np.maximum(opened, 0)], 0), report)
     _timezones(ev, report)
@@ -504,8 +504,7 @@ def _dropped_duplicates(c: _Columns, first: NDArray[np.float64], report: _Report
     return c.take(rows), first[rows]
 
 
-def _match(c: _Columns, by_instance: bool, report: _Report
-           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+def _match(c: _Columns, by_instance: bool) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Pair the events of each case and activity (and instance id) into activity instances.
 
     Events are in time order within each case. Returns, per instance, the row of its
@@ -527,24 +526,46 @@ def _match(c: _Columns, by_instance: bool, report: _Report
         closed.append(-1)
         return len(sched) - 1
 
-    waiting: dict[tuple[int, int], deque[int]] = {}  # instances scheduled, not started, by (case, activity)
-    running: dict[tuple[int, int], deque[int]] = {}  # instances started, not completed
-    for row, (case, act, kind) in enumerate(zip(c.case.tolist(), c.activity.tolist(), life.tolist())):
-        key = (case, act)
+    # open instances by case and activity (one integer key), only while some are open: a deque per key ever
+    # seen would cost half a kilobyte per instance of a large log
+    waiting: dict[int, deque[int]] = {}  # scheduled, not started
+    running: dict[int, deque[int]] = {}  # started, not completed
+    n_act = int(c.activity.max()) + 1 if len(c.activity) else 1
+    keys = (c.case.astype(np.int64) * n_act + c.activity).tolist()
+    for row, (key, kind) in enumerate(zip(keys, life.tolist())):
         if kind == _SCHEDULE:
             k = new()
             sched[k] = row
-            waiting.setdefault(key, deque()).append(k)
+            _push(waiting, key, k)
         elif kind == _START:
-            queue = waiting.get(key)
-            k = queue.popleft() if queue else new()
+            k = _pop(waiting, key)
+            k = new() if k < 0 else k
             opened[k] = row
-            running.setdefault(key, deque()).append(k)
+            _push(running, key, k)
         else:  # complete closes the oldest started instance; withdraw (or a complete without a start) a scheduled one
-            queue = (running.get(key) if kind == _COMPLETE else None) or waiting.get(key)
-            k = queue.popleft() if queue else new()
-            closed[k] = row
+            k = _pop(running, key) if kind == _COMPLETE else -1
+            k = _pop(waiting, key) if k < 0 else k
+            closed[k if k >= 0 else new()] = row
     return np.array(sched, dtype=np.int64), np.array(opened, dtype=np.int64), np.array(closed, dtype=np.int64)
+
+
+def _push(queues: dict[int, deque[int]], key: int, value: int) -> None:
+    queue = queues.get(key)
+    if queue is None:
+        queues[key] = deque((value,))
+    else:
+        queue.append(value)
+
+
+def _pop(queues: dict[int, deque[int]], key: int) -> int:
+    """The oldest value queued under ``key`` (the key dropped when none is left), or -1."""
+    queue = queues.get(key)
+    if queue is None:
+        return -1
+    value = queue.popleft()
+    if not queue:
+        del queues[key]
+    return value
 
 
 def _match_by_instance(c: _Columns) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
