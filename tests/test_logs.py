@@ -428,3 +428,15 @@ def test_cli_log_info(tmp_path, capsys):
 def test_log_api_is_public():
     """js.read_log and js.EventLog are the reader and its result."""
     assert js.read_log is read_log and js.EventLog is EventLog
+
+
+def test_a_patient_still_waiting_at_the_end_is_an_open_instance(tmp_path):
+    """A schedule with no start or complete (a run stopped at its horizon) is kept, start and end NaN, with a warning."""
+    path = write(tmp_path, "case:concept:name,concept:name,time:timestamp,lifecycle:transition\n"
+                           "a,ED,2026-01-05T08:00:00Z,schedule\na,ED,2026-01-05T08:10:00Z,start\n"
+                           "a,ED,2026-01-05T08:20:00Z,complete\na,Ward,2026-01-05T08:30:00Z,schedule\n")
+    log = quiet(path)
+    assert log.scheduled.tolist() == [0, 30] and np.isnan(log.start[1]) and np.isnan(log.end[1])
+    assert [w.message for w in log.warnings] == [
+        "1 schedule event with neither a start nor a complete event (lines 5): kept as instances still waiting "
+        "(start and end NaN)"]

@@ -697,7 +697,7 @@ def _attribute(codes: NDArray[np.int32], values: Codes) -> Attribute:
 def _instance_warnings(ev: RawEvents, c: _Columns, matched: tuple[NDArray[np.int64], ...],
                        case: NDArray[np.int64], labels: NDArray[Any], report: _Report) -> None:
     """Cases with one instance; starts never completed and completes never started."""
-    _, opened, closed = matched
+    sched, opened, closed = matched
     sizes = np.bincount(case, minlength=len(ev.cases.labels))
     single = np.flatnonzero(sizes == 1)
     if len(single):
@@ -713,6 +713,11 @@ def _instance_warnings(ev: RawEvents, c: _Columns, matched: tuple[NDArray[np.int
             report.warn("lifecycle", f"{_plural(len(no_end), 'start event')} without a complete event "
                         f"({report.lines(lines[opened[no_end]], len(no_end))}): kept as instances still open "
                         "(end = NaN)")
+        waiting = np.flatnonzero((sched >= 0) & (opened < 0) & (closed < 0))
+        if len(waiting):
+            report.warn("lifecycle", f"{_plural(len(waiting), 'schedule event')} with neither a start nor a "
+                        f"complete event ({report.lines(lines[sched[waiting]], len(waiting))}): kept as instances "
+                        "still waiting (start and end NaN)")
         withdraw = (closed >= 0) & (c.lifecycle[np.maximum(closed, 0)] == _WITHDRAW)
         no_start = np.flatnonzero((closed >= 0) & (opened < 0) & ~withdraw)
         if len(no_start):
