@@ -292,7 +292,8 @@ def test_unmatched_start_and_complete_events_are_warnings(tmp_path):
 
 
 def test_every_problem_at_once(tmp_path):
-    """A log with a missing activity, a bad timestamp, a ragged row and an end before its start reports all four."""
+    """A log with a missing activity, a bad timestamp, a ragged row and an end before its start reports all four
+    (the events with reading errors are left out of the later checks)."""
     path = write(tmp_path, "c,a,s,e\n1,,2026-01-05 08:00,2026-01-05 09:00\n2,A,yesterday,2026-01-05 09:00\n"
                            "3,A,2026-01-05 08:00\n4,A,2026-01-05 08:00,2026-01-05 07:00\n")
     lines = problems(path, case="c", activity="a", start="s", end="e")
@@ -302,6 +303,8 @@ def test_every_problem_at_once(tmp_path):
         "--time-format for another); the first 1:",
         f"{path}:3: s: unparseable timestamp 'yesterday'",
         f"{path}: 1 row with a number of fields other than the header's (lines 4 (3 fields))",
+        f"{path}: end: 1 activity instance ending before it starts; the first 1:",
+        f"{path}:5: end: ends 60.00 minutes before it starts",
     ]
 
 

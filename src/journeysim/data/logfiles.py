@@ -375,11 +375,14 @@ def read_events(path: str | Path, roles: Roles, *, time_format: str | None = Non
                 ) -> RawEvents:
     """Every event of a CSV or XES log (gzipped too) as columns.
 
+    The problems found in the events (unparseable timestamps, events without a case,
+    activity or time, rows with the wrong number of fields) are not raised: they are
+    in ``RawEvents.problems()``, for the caller to report with its own.
+
     Raises
     ------
     ValidationError
-        Missing columns, unparseable timestamps, events without a case, activity or
-        time, rows with the wrong number of fields: every problem at once.
+        Missing columns.
     JourneySimError
         A file that cannot be read as a log: missing, not text, not XML, a line
         longer than :data:`MAX_LINE`.
@@ -397,9 +400,6 @@ def read_events(path: str | Path, roles: Roles, *, time_format: str | None = Non
                 events = _read_csv(fh, source, roles, parser, sep)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as err:
         raise JourneySimError(f"{source}: cannot be read: {err}") from None
-    problems = events.problems()
-    if problems:
-        raise ValidationError(problems)
     return events
 
 

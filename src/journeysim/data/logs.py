@@ -365,7 +365,7 @@ def read_log(
     roles = Roles(case=case, activity=activity, timestamp=timestamp, start=start, end=end, lifecycle=lifecycle,
                   class_=class_, resource=resource, instance=instance, attributes=_names(attributes))
     events = read_events(Path(path), roles, time_format=time_format, sep=sep)
-    log = _assemble(events)
+    log = _assemble(events, events.problems())
     for w in log.warnings:
         warnings.warn(str(w), JourneySimWarning, stacklevel=2)
     return log
@@ -432,28 +432,32 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def _assemble(ev: RawEvents) -> EventLog:
-    """The activity instances of the events read, checked; a ValidationError listing every error."""
-    report = _Report(ev.source, ev.xes)
+def _assemble(ev: RawEvents, errors: Sequence[Problem]) -> EventLog:
+    """The activity instances of the events read, checked; a ValidationError listing every error.
+
+    ``errors`` are those the reading found (unparseable timestamps...): the events they
+    concern are left out of the checks here, and all errors are raised together.
+    """
+    report = _Report(ev.source, ev.xes, list(errors))
     if not len(ev):
-        raise ValidationError([Problem("", "no events: the log has a header but no rows", ev.source)])
+        raise ValidationError([*errors, Problem("", "no events in the log", ev.source)])
     c = _columns(ev)
     _other_lifecycles(ev, c, report)
-    keep = c.lifecycle != IGNORED
-    c = c.take(np.flatnonzero(keep))
+    usable = (c.lifecycle != IGNORED) & (c.case >= 0) & (c.activity >= 0) & ~(np.isnan(c.time) & np.isnan(c.start))
+    c = c.take(np.flatnonzero(usable))
+    if not len(c.case):
+        raise ValidationError(report.errors or [Problem("", "no events to read in the log", ev.source)])
     first = np.where(np.isfinite(c.start), c.start, c.time)
     _unsorted(c, first, report)
     c, first = _dropped_duplicates(c, first, report)
-    order = np.lexsort((c.line, first, c.case))
-    c = c.take(order)
+    c = c.take(np.lexsort((c.line, first, c.case)))
     if ev.roles.interval:
         rows = np.arange(len(c.case))
-        sched, opened, closed = np.full(len(rows), -1), np.where(np.isfinite(c.start), rows, -1), \
-            np.where(np.isfinite(c.time), rows, -1)
-        begin, finish = np.where(opened >= 0, c.start, np.nan), np.where(closed >= 0, c.time, np.nan)
+        sched = np.full(len(rows), -1)
+        opened, closed = np.where(np.isfinite(c.start), rows, -1), np.where(np.isfinite(c.time), rows, -1)
     else:
         sched, opened, closed = _match(c, ev.roles.instance is not None)
-        begin, finish = _at(c.time, opened), _at(c.time, closed)
+    begin, finish = _at(c.time if not ev.roles.interval else c.start, opened), _at(c.time, closed)
     _end_before_start(begin / 60, finish / 60, np.where(opened >= 0, c.line[np.maximum(opened, 0)], 0), report)
     _timezones(ev, report)
     if report.errors:
