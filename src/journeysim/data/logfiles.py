@@ -543,16 +543,15 @@ def _read_xes(raw: IO[bytes], source: str, roles: Roles, parser: TimeParser) -> 
 
 def _xes_event(el: ET.Element, trace: dict[str, str], roles: Roles, events: RawEvents, number: int,
                seen: set[str]) -> None:
-    """Append one ``<event>``: its own attributes, then its trace's."""
-    values = dict(trace)
-    for child in el:
-        key = child.get("key")
-        if key is not None:
-            values[key] = child.get("value", "")
+    """Append one ``<event>``: its own attributes, else its trace's (``case:KEY``)."""
+    values = {key: child.get("value", "") for child in el if (key := child.get("key")) is not None}
     seen.update(values)
 
     def get(column: str | None) -> str:
-        return "" if column is None else values.get(column, "")
+        if column is None:
+            return ""
+        found = values.get(column)
+        return trace.get(column, "") if found is None else found
 
     events.add(number, get(roles.case), get(roles.activity), get(roles.end if roles.interval else roles.timestamp),
                get(roles.start), get(roles.lifecycle), get(roles.class_), get(roles.resource), get(roles.instance),
