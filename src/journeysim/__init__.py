@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .analysis.result import SimulationResult, simulate
     from .analysis.warmup import suggest_warmup
     from .data.fit import FitResult, fit
+    from .data.logs import EventLog, read_log
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
     from .model.attributes import Bernoulli, Categorical, Numeric
@@ -94,6 +95,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.result": ("SimulationResult", "simulate"),
     "analysis.warmup": ("suggest_warmup",),
     "data.fit": ("FitResult", "fit"),
+    "data.logs": ("EventLog", "read_log"),
     "engine.records": ("FIELDS", "Records", "Table"),
     "io.scenario_file": ("load_scenario", "loads_scenario"),
     "model.attributes": ("Bernoulli", "Categorical", "Numeric"),
@@ -208,6 +210,8 @@ __all__ = [
     "summarize",
     "sweep",
     "write_event_log",
+    "EventLog",
+    "read_log",
     "report_html",
     "write_report",
     "Divert",

@@ -1,5 +1,5 @@
 """The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``,
-``fit``.
+``fit``, ``log-info``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2. Output
@@ -228,7 +228,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--json", metavar="PATH", help="write the fits as JSON ('-' for standard output)")
     p.add_argument("--plot", metavar="PATH", help="draw the fits and a QQ plot of the best (.png, .svg, .pdf)")
+    p = sub.add_parser("log-info", help="read an event log (CSV or XES) and summarise it, to check the column options")
+    p.add_argument("log", metavar="LOG", help="a .csv or .xes file (gzipped too)")
+    _log_options(p)
+    p.add_argument("--json", metavar="PATH", help="write the summary as JSON ('-' for standard output)")
     return parser
+
+
+def _log_options(p: argparse.ArgumentParser) -> None:
+    """The options naming an event log's columns (``journeysim.data.logs.read_log``'s arguments)."""
+    g = p.add_argument_group("event log columns (default: pm4py's standard names, as journeysim run --events writes)")
+    g.add_argument("--case", metavar="COLUMN", help="case id (default case:concept:name)")
+    g.add_argument("--activity", metavar="COLUMN", help="activity or unit (default concept:name)")
+    g.add_argument("--timestamp", metavar="COLUMN", help="one time per event (default time:timestamp)")
+    g.add_argument("--start", metavar="COLUMN", help="start time, with --end: one row per activity instance")
+    g.add_argument("--end", metavar="COLUMN", help="end time, with --start")
+    g.add_argument("--lifecycle", metavar="COLUMN",
+                   help="start/complete (schedule, withdraw) transition (default lifecycle:transition if present)")
+    g.add_argument("--class", dest="class_", metavar="COLUMN", help="patient class (default case:class if present)")
+    g.add_argument("--resource", metavar="COLUMN", help="who did the work (default org:resource if present)")
+    g.add_argument("--instance", metavar="COLUMN", help="activity-instance id pairing start and complete events")
+    g.add_argument("--attribute", dest="attributes", action="append", default=[], metavar="COLUMN",
+                   help="another column to keep (repeat for several)")
+    g.add_argument("--time-format", metavar="FORMAT",
+                   help="strptime pattern of the timestamps, e.g. '%%Y/%%m/%%d %%H:%%M:%%S.%%f' (default ISO 8601)")
+    g.add_argument("--sep", metavar="CHAR", help="CSV delimiter (default: found from the header; 'tab' for a tab)")
+
+
+def _log_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """``read_log``'s keyword arguments from the options of :func:`_log_options`."""
+    names = ("case", "activity", "timestamp", "start", "end", "lifecycle", "class_", "resource", "instance",
+             "attributes", "time_format", "sep")
+    return {name: getattr(args, name) for name in names}
 
 
 #: Options that name an output: destination -> (option, what it holds). All but the checkpoint are files.
@@ -719,6 +750,20 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_info(args: argparse.Namespace) -> int:
+    from .data.logs import read_log
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JourneySimWarning)  # printed below, with the summary
+        log = read_log(args.log, **_log_arguments(args))
+    if args.json:
+        with _Outputs() as out:
+            out.add_json(args.json, {"journeysim_version": __version__, **log.to_dict()})
+    if args.json != "-":
+        print(log.to_text())
+    return 0
+
+
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """Warnings on standard error as one line each, without the source line Python would add."""
     label = "warning" if issubclass(category, JourneySimWarning) else category.__name__
@@ -730,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
-                "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit}
+                "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit, "log-info": _log_info}
     try:
         _check_outputs(args)
         with warnings.catch_warnings():
