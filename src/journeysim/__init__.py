@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
     from .analysis.warmup import suggest_warmup
+    from .data.discover import DiscoveryReport, discover
     from .data.fit import FitResult, fit
     from .data.logs import EventLog, read_log
     from .engine.records import FIELDS, Records, Table
@@ -94,6 +95,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.metrics": ("Summary", "summarize"),
     "analysis.result": ("SimulationResult", "simulate"),
     "analysis.warmup": ("suggest_warmup",),
+    "data.discover": ("DiscoveryReport", "discover"),
     "data.fit": ("FitResult", "fit"),
     "data.logs": ("EventLog", "read_log"),
     "engine.records": ("FIELDS", "Records", "Table"),
@@ -212,6 +214,8 @@ __all__ = [
     "write_event_log",
     "EventLog",
     "read_log",
+    "DiscoveryReport",
+    "discover",
     "report_html",
     "write_report",
     "Divert",

@@ -1,5 +1,5 @@
 """The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``,
-``fit``, ``log-info``.
+``fit``, ``log-info``, ``discover``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2. Output
@@ -232,6 +232,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("log", metavar="LOG", help="a .csv or .xes file (gzipped too)")
     _log_options(p)
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON ('-' for standard output)")
+
+    p = sub.add_parser("discover", help="discover a scenario (units, classes, routing, services, arrivals, "
+                                        "capacities) from an event log")
+    p.add_argument("log", metavar="LOG", help="a .csv or .xes file (gzipped too)")
+    p.add_argument("-o", "--output", dest="scenario_out", required=True, metavar="SCENARIO.toml",
+                   help="the scenario file to write")
+    p.add_argument("--classes-from", metavar="COLUMN",
+                   help="an attribute column (given with --attribute) naming each case's class "
+                        "(default: the class column, else one class)")
+    p.add_argument("--capacity-quantile", type=float, default=0.99, metavar="Q",
+                   help="quantile of the number in service taken as a unit's capacity (default 0.99)")
+    p.add_argument("--name", help="the scenario's name (default: from the log's file name)")
+    p.add_argument("--json", metavar="PATH", help="write the discovery report as JSON ('-' for standard output)")
+    _log_options(p)
     return parser
 
 
@@ -264,8 +278,9 @@ def _log_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 #: Options that name an output: destination -> (option, what it holds). All but the checkpoint are files.
 _OUTPUTS = {"json": ("--json", "the JSON"), "csv": ("--csv", "the CSV"), "report": ("--report", "the report"),
-            "output": ("-o", "the report"), "events": ("--events", "the event log"),
-            "checkpoint": ("--checkpoint", "the checkpoint"), "plot": ("--plot", "the plot")}
+            "output": ("-o", "the report"), "scenario_out": ("-o", "the scenario file"),
+            "events": ("--events", "the event log"), "checkpoint": ("--checkpoint", "the checkpoint"),
+            "plot": ("--plot", "the plot")}
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -764,6 +779,27 @@ def _log_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _discover(args: argparse.Namespace) -> int:
+    from .data.discover import discover
+    from .data.logs import read_log
+
+    if not 0 < args.capacity_quantile <= 1:
+        raise JourneySimError(f"--capacity-quantile must be in (0, 1], got {args.capacity_quantile}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info; discovery states its own
+        log = read_log(args.log, **_log_arguments(args))
+    _, report = discover(log, classes_from=args.classes_from, capacity_quantile=args.capacity_quantile,
+                         name=args.name)
+    with _Outputs() as out:
+        out.add_text(args.scenario_out, report.toml)
+        if args.json:
+            out.add_json(args.json, {"journeysim_version": __version__, **report.to_dict()})
+    if args.json != "-":
+        print(report.to_text())
+        print(f"\nScenario written to {Path(args.scenario_out).resolve()}")
+    return 0
+
+
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """Warnings on standard error as one line each, without the source line Python would add."""
     label = "warning" if issubclass(category, JourneySimWarning) else category.__name__
@@ -775,7 +811,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
-                "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit, "log-info": _log_info}
+                "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit, "log-info": _log_info,
+                "discover": _discover}
     try:
         _check_outputs(args)
         with warnings.catch_warnings():
