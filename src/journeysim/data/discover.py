@@ -275,8 +275,8 @@ def _profile(start_min: NDArray[np.float64], origin_offset: float, origin_weekda
     if n >= 7 * 100 and span_days >= 28:
         day = ((t // 1440).astype(int) + origin_weekday) % 7
         counts = np.bincount(day, minlength=7).astype(float)
-        whole = np.floor(np.arange(7) * 0 + span_days / 7)  # weeks each weekday is seen, about
-        rel = counts / np.maximum(whole, 1)
+        seen = np.arange(int(t.min() // 1440), int(t.max() // 1440) + 1)  # the days the window covers
+        rel = counts / np.maximum(np.bincount((seen + origin_weekday) % 7, minlength=7), 1)
         p_days = float(stats.chisquare(counts, counts.sum() * np.full(7, 1 / 7)).pvalue)
         if p_days < 1e-3:
             out["days"] = [round(float(d), 3) for d in rel / rel.mean()]
