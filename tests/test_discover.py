@@ -18,7 +18,8 @@ from journeysim.io.scenario_writer import Commented, Table, dumps_scenario
 ROOT = Path(__file__).resolve().parents[1]
 
 # Three units, a branch (Triage -> Treat or Ward), a loop (Treat -> Treat), a handoff delay,
-# two classes (B enters at Triage or Treat), lognormal services, Treat: capacity 2 at ~87% load.
+# two classes (B enters at Triage or Treat; A with a time-of-day profile), lognormal services,
+# Treat: capacity 2 at ~87% load (over 100% in A's busy hours).
 KNOWN = """
 [scenario]
 name = "known"
@@ -31,6 +32,7 @@ seed = 3
 name = "A"
 entry = "Triage"
 rate_per_hour = 2
+profile = { blocks = [{ from = 0, to = 8, share = 0.2 }, { from = 8, to = 16, share = 0.5 }, { from = 16, to = 24, share = 0.3 }] }
 
 [[classes]]
 name = "B"
@@ -116,6 +118,11 @@ def test_round_trip_recovers_the_known_model(known: tuple[js.Scenario, Discovery
         assert abs(rates[cls] * 60 / 2.0 - 1) <= 0.05, (cls, rates[cls] * 60)
     shares = dict(next(c for c in model.classes if c.name == "B").entry)
     assert shares.keys() == {"Triage", "Treat"} and abs(shares["Triage"] - 0.5) <= 0.02
+    profiles = {c.name: c.profile for c in model.classes}
+    assert profiles["B"] is None  # a constant rate: no profile written
+    hours = np.asarray(profiles["A"].hours)
+    for (a, b), share in {(0, 8): 0.2, (8, 16): 0.5, (16, 24): 0.3}.items():
+        assert abs(hours[a:b].sum() / hours.sum() - share) <= 0.02, (a, b, hours[a:b].sum() / hours.sum())
     delay = handoffs[("Treat", "Ward")].delay
     assert delay is not None and abs(delay.mean / 30.0 - 1) <= 0.10
     assert handoffs[("Triage", "Treat")].delay.mean == 0  # no gap in the log: no delay written
