@@ -236,3 +236,13 @@ def test_flagship_export_discovers_a_model_that_runs(tmp_path: Path) -> None:
     result = js.simulate(scenario, horizon=60 * 1440, replications=1, seed=1)
     assert result.summary().journeys.completed > 0
     assert np.isfinite(report.span_days)
+
+
+def test_a_constant_rate_over_a_window_of_uneven_weekdays_gets_no_weekday_profile(tmp_path):
+    """60 days hold some weekdays 9 times and others 8: a constant rate must not look like a weekday effect."""
+    model = js.Model([js.Microsystem("Clinic", capacity="unlimited", service=js.Exponential(5.0))],
+                     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_day(240))])
+    result = js.simulate(model, horizon=60 * 1440.0, replications=1, seed=3)
+    path = js.write_event_log(result, tmp_path / "log.csv")
+    scenario, _ = js.discover(js.read_log(path))
+    assert scenario.model.classes[0].profile is None

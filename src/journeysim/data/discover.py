@@ -276,8 +276,10 @@ def _profile(start_min: NDArray[np.float64], origin_offset: float, origin_weekda
         day = ((t // 1440).astype(int) + origin_weekday) % 7
         counts = np.bincount(day, minlength=7).astype(float)
         seen = np.arange(int(t.min() // 1440), int(t.max() // 1440) + 1)  # the days the window covers
-        rel = counts / np.maximum(np.bincount((seen + origin_weekday) % 7, minlength=7), 1)
-        p_days = float(stats.chisquare(counts, counts.sum() * np.full(7, 1 / 7)).pvalue)
+        exposure = np.bincount((seen + origin_weekday) % 7, minlength=7).astype(float)
+        rel = counts / np.maximum(exposure, 1)
+        # expected counts under a constant rate follow how many of each weekday the window holds
+        p_days = float(stats.chisquare(counts, counts.sum() * exposure / exposure.sum()).pvalue)
         if p_days < 1e-3:
             out["days"] = [round(float(d), 3) for d in rel / rel.mean()]
             out.setdefault("hours", [1.0] * 24)
