@@ -260,7 +260,7 @@ class Replications:
         """How arrivals at microsystem ``i`` can end without a visit, where its queue rules allow it:
         ``"rejected"``, ``"diverted"``, ``"balked"``, ``"reneged"`` (none without queue rules)."""
         m = self.model.microsystems[i]
-        ways = {"rejected": m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in self.model.class_names),
+        ways = {"rejected": self.model.rejects(m),
                 "diverted": bool(m.diversions), "balked": m.balks, "reneged": m.has_patience}
         return tuple(how for how, possible in ways.items() if possible)
 

@@ -447,7 +447,7 @@ class Model:
         conditional = {h.source for h in self.handoffs if h.when is not None}
         for i, x in enumerate(self.exits):
             if x.source in conditional:
-                c.add(f"{_describe('exits', i, f'{x.source}:{x.name}')}.from",
+                c.add(f"{_describe('exits', i, _exit_label(x))}.from",
                       f"{x.source!r} routes by state (its handoffs have 'when' conditions), where named exits are "
                       "not supported yet: give the exit its own microsystem after a conditional handoff")
 
@@ -857,11 +857,16 @@ class Model:
         where a full queue turns some class away, ``left_unseen`` where those who renege or balk leave the pathway."""
         out = []
         clinical = [m for m in self.microsystems if m.kind == "clinical"]
-        if any(m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in self.class_names) for m in clinical):
+        if any(self.rejects(m) for m in clinical):
             out.append("rejected")
         if any((m.has_patience or m.balks) and m.renege_to is None for m in clinical):
             out.append("left_unseen")
         return tuple(out)
+
+    def rejects(self, m: Microsystem) -> bool:
+        """True if a full queue at ``m`` turns some class away (a queue limit, and ``when_full = "reject"``
+        for that class rather than a diversion)."""
+        return m.has_queue_limit and any(m.when_full_for(k) == "reject" for k in self.class_names)
 
     @property
     def pathway_classes(self) -> tuple[str, ...]:
