@@ -78,6 +78,15 @@ def _check_nonnegative(c: Collector, name: str, value: object, *, positive: bool
         c.add(name, f"must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
 
 
+def _check_shape_scale(dist: Gamma | Weibull) -> None:
+    """A shape-and-scale family (gamma, Weibull): both positive, and finite moments."""
+    c = Collector()
+    _check_nonnegative(c, "shape", dist.shape, positive=True)
+    _check_nonnegative(c, "scale", dist.scale, positive=True)
+    _check_moments(c, dist, positive=True)
+    c.raise_if_any()
+
+
 def _check_moments(c: Collector, dist: Any, *, positive: bool = False) -> None:
     """Record a problem unless the mean and ``E[X**2]`` are finite (and the mean > 0 when it must be).
 
@@ -263,11 +272,7 @@ class Gamma:
     kind: ClassVar[str] = "gamma"
 
     def __post_init__(self) -> None:
-        c = Collector()
-        _check_nonnegative(c, "shape", self.shape, positive=True)
-        _check_nonnegative(c, "scale", self.scale, positive=True)
-        _check_moments(c, self, positive=True)
-        c.raise_if_any()
+        _check_shape_scale(self)
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> Gamma:
@@ -545,11 +550,7 @@ class Weibull:
     kind: ClassVar[str] = "weibull"
 
     def __post_init__(self) -> None:
-        c = Collector()
-        _check_nonnegative(c, "shape", self.shape, positive=True)
-        _check_nonnegative(c, "scale", self.scale, positive=True)
-        _check_moments(c, self, positive=True)
-        c.raise_if_any()
+        _check_shape_scale(self)
 
     @classmethod
     def from_mean_sd(cls, mean: float, sd: float) -> Weibull:
