@@ -175,7 +175,7 @@ def test_thin_data_is_marked_and_empirical(tmp_path: Path) -> None:
     assert isinstance(x.service, js.Empirical)
 
 
-def test_completion_only_log_says_service_is_not_in_it(tmp_path: Path) -> None:
+def test_completion_only_log_uses_the_gap_to_the_next_event(tmp_path: Path) -> None:
     rows = ["case:concept:name,concept:name,time:timestamp"]
     for i in range(30):
         rows += [f"c{i},Reg,2026-01-01T{i % 24:02d}:00:00", f"c{i},Lab,2026-01-01T{i % 24:02d}:20:00"]
@@ -184,8 +184,10 @@ def test_completion_only_log_says_service_is_not_in_it(tmp_path: Path) -> None:
         log = js.read_log(_write(tmp_path / "completions.csv", rows))
     scenario, report = js.discover(log)
     service = next(f for f in report.findings if f.element == "microsystem Reg" and f.key == "service")
-    assert "completion times only" in service.how and service.thin
+    assert "gap to the next event" in service.how and service.value == "dist=fixed, value=20.0"
     assert [c.name for c in scenario.model.classes] == ["patient"]
+    lab = next(m for m in scenario.model.microsystems if m.name == "Lab")
+    assert lab.service.mean == 0  # a case's last event: the patient leaves
 
 
 def test_unknown_class_column_is_a_clear_error(known: tuple[js.Scenario, DiscoveryReport, Path]) -> None:

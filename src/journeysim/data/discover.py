@@ -9,165 +9,31 @@ a comment after every discovered number. See ``docs/discovery.md``.
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from ..errors import JourneySimError, Problem, ValidationError
 from ..io.scenario_file import loads_scenario
 from ..io.scenario_writer import Commented, Table, dumps_scenario
-from .fit import SMALL_SAMPLE, FitResult, fit
-from .logs import EventLog, Labelled
+from .arrivals import profile as _profile
+from .capacity import CAPACITY_RULE, WAITED, offered_load
+from .capacity import capacity as _capacity
+from .defects import Defects, activity_defects, column_defects
+from .fit import SMALL_SAMPLE
+from .logs import EventLog
+from .report import NOT_DISCOVERED, DiscoveryReport, Finding, ObservedDefect, ObservedStandard
+from .rows import Rows, case_rows, class_codes
+from .standards import StatedStandard, observe, parse_standards, standard_keys
+from .timing import delay as _delay
+from .timing import service as _service
 
 if TYPE_CHECKING:
     from ..model.scenario import Scenario
 
 __all__ = ["discover", "DiscoveryReport", "Finding", "NOT_DISCOVERED"]
-
-#: what this first cut does not discover (listed in every report)
-NOT_DISCOVERED = (
-    "service times of completion-only logs (the gap to the next event is a later step)",
-    "defect rates, timeliness standards, priorities, background classes",
-    "support microsystems and their requests (a support unit's visits are read as pathway steps)",
-    "service times by class, time-varying capacity (shifts), queue rules",
-    "routing beyond first order (each move depends only on the current unit and the class)",
-)
-_CAPACITY_RULE = ("the time-weighted {q:g}th percentile of the number in service at once; "
-                  "'unlimited' when fewer than {lim:.0%} of the instances waited (started after their schedule time); "
-                  "not checked against the arrival rate")
-_WAITED = 0.01
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One discovered number: ``element`` (e.g. ``microsystem ED``), its scenario-file ``key``,
-    the ``value`` as written, the number of observations ``n``, and ``how`` it was found."""
-
-    element: str
-    key: str
-    value: str
-    n: int
-    how: str
-    thin: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {"element": self.element, "key": self.key, "value": self.value, "n": self.n, "how": self.how,
-                "thin": self.thin}
-
-
-@dataclass(frozen=True, slots=True)
-class DiscoveryReport:
-    """What :func:`discover` found, element by element, and the scenario file it wrote (``toml``)."""
-
-    source: str
-    n_cases: int
-    n_instances: int
-    span_days: float
-    units: tuple[str, ...]
-    classes: tuple[str, ...]
-    findings: tuple[Finding, ...]
-    toml: str = field(repr=False)
-    notes: tuple[str, ...] = ()
-    not_discovered: tuple[str, ...] = NOT_DISCOVERED
-
-    def __repr__(self) -> str:
-        thin = sum(f.thin for f in self.findings)
-        return (f"DiscoveryReport({self.source}: {len(self.units)} units, {len(self.classes)} classes, "
-                f"{len(self.findings)} findings, {thin} on thin data)")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON (no NaN)."""
-        return {"source": self.source, "n_cases": self.n_cases, "n_instances": self.n_instances,
-                "span_days": round(self.span_days, 4), "units": list(self.units), "classes": list(self.classes),
-                "findings": [f.to_dict() for f in self.findings], "notes": list(self.notes),
-                "not_discovered": list(self.not_discovered), "toml": self.toml}
-
-    def to_text(self) -> str:
-        """The report as lines of text: one per finding, grouped by element."""
-        out = [f"Discovered from {self.source}: {self.n_cases:,} cases, {self.n_instances:,} activity instances "
-               f"over {self.span_days:.1f} days",
-               f"  units: {', '.join(self.units)}", f"  classes: {', '.join(self.classes)}"]
-        element = ""
-        for f in self.findings:
-            if f.element != element:
-                element = f.element
-                out.append(element)
-            mark = "  [thin data]" if f.thin else ""
-            out.append(f"  {f.key} = {f.value}  ({f.how}){mark}")
-        out += ["Notes:", *(f"  - {n}" for n in self.notes)] if self.notes else []
-        out += ["Not discovered yet:", *(f"  - {n}" for n in self.not_discovered)]
-        return "\n".join(out)
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(f.element)}</td><td>{html.escape(f.key)}</td><td><code>{html.escape(f.value)}"
-            f"</code></td><td>{f.n:,}</td><td>{html.escape(f.how)}{' <b>thin data</b>' if f.thin else ''}</td></tr>"
-            for f in self.findings)
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in (*self.notes, *self.not_discovered))
-        return (f"<p><b>Discovered from {html.escape(self.source)}</b>: {self.n_cases:,} cases, "
-                f"{self.n_instances:,} activity instances over {self.span_days:.1f} days</p>"
-                "<table><tr><th>element</th><th>key</th><th>value</th><th>n</th><th>how</th></tr>"
-                f"{rows}</table><p>Notes and what is not discovered yet:</p><ul>{notes}</ul>")
-
-
-@dataclass(frozen=True, slots=True)
-class _Rows:
-    """The log's non-withdrawn instances in case and time order, with each row's class and next row."""
-
-    unit: NDArray[np.int64]
-    case: NDArray[np.int64]
-    cls: NDArray[np.int64]
-    first: NDArray[np.float64]      # scheduled, else start, else end
-    arrive: NDArray[np.float64]     # scheduled, else start
-    start: NDArray[np.float64]
-    end: NDArray[np.float64]
-    scheduled: NDArray[np.float64]
-    has_next: NDArray[np.bool_]     # the next row is the same case's
-
-
-def _class_codes(log: EventLog, classes_from: str | None) -> tuple[NDArray[np.int64], tuple[str, ...]]:
-    """Each instance's class code (its case's first value) and the class names."""
-    if classes_from is None or classes_from in ("class", "case:class"):
-        codes, labels = log.class_.astype(np.int64), [str(x) for x in log.class_labels]
-    elif classes_from in log.attributes:
-        col = log.attributes[classes_from]
-        if isinstance(col, Labelled):
-            codes, labels = col.codes.astype(np.int64), [str(x) for x in col.labels]
-        else:
-            names = np.array([("" if math.isnan(v) else f"{v:g}") for v in col], dtype=object)
-            uniq = sorted({n for n in names if n})
-            index = {n: i for i, n in enumerate(uniq)}
-            codes, labels = np.array([index.get(n, -1) for n in names], dtype=np.int64), uniq
-    else:
-        raise ValidationError([Problem("classes_from", f"no column {classes_from!r} in the log; its attributes are "
-                                                       f"{', '.join(log.attributes) or 'none'}", log.source)])
-    if not labels or (codes < 0).all():
-        return np.zeros(len(log), dtype=np.int64), ("patient",)
-    if (codes < 0).any():
-        labels = [*labels, "unclassified"]
-        codes = np.where(codes < 0, len(labels) - 1, codes)
-    return codes, tuple(labels)
-
-
-def _rows(log: EventLog, codes: NDArray[np.int64]) -> _Rows:
-    first = np.fmin(log.scheduled, np.fmin(log.start, log.end))
-    keep = ~log.withdrawn & np.isfinite(first)
-    idx = np.flatnonzero(keep)
-    idx = idx[np.lexsort((first[idx], log.case[idx]))]
-    case = log.case[idx].astype(np.int64)
-    # a case takes the class of its first instance
-    firsts = np.r_[True, case[1:] != case[:-1]]
-    cls = codes[idx][firsts][np.cumsum(firsts) - 1]
-    return _Rows(unit=log.activity[idx].astype(np.int64), case=case, cls=cls, first=first[idx],
-                 arrive=np.where(np.isfinite(log.scheduled[idx]), log.scheduled[idx], log.start[idx]),
-                 start=log.start[idx], end=log.end[idx], scheduled=log.scheduled[idx],
-                 has_next=np.r_[case[1:] == case[:-1], False])
 
 
 def _floor4(p: float) -> float:
@@ -183,114 +49,16 @@ def _shares(counts: Mapping[str, int]) -> dict[str, float]:
     return out
 
 
-def _fit_text(r: FitResult) -> str:
-    b = r.best
-    name = "median" if "median" in b.ci else next(iter(b.ci), "")
-    ci = f", 95% CI of {name} [{b.ci[name][0]:.4g}, {b.ci[name][1]:.4g}]" if name else ""
-    weight = "" if b.weight is None else f" (AIC weight {b.weight:.2f})"
-    cens = f" ({r.n_censored} censored)" if r.n_censored else ""
-    return f"n={r.n}{cens}, {b.family}{weight}{ci}"
-
-
-def _duration(values: NDArray[np.float64], censored: NDArray[np.bool_], what: str,
-              seed: int) -> tuple[Any, str, bool]:
-    """A fitted distribution table (best by AIC), or the empirical values below 20, with provenance."""
-    n = int(values.size)
-    if n < SMALL_SAMPLE:
-        vals = [float(f"{v:.4g}") for v in values[~censored]] or [0.0]
-        return ({"dist": "empirical", "values": vals}, f"n={n} {what}, empirical (thin data: n < {SMALL_SAMPLE})",
-                True)
-    try:
-        r = fit(values, censored, bootstrap=0, seed=seed)
-    except (JourneySimError, ValidationError) as err:
-        mean = float(np.mean(values))
-        return {"dist": "fixed", "value": float(f"{mean:.4g}")}, f"n={n} {what}, mean (no family fitted: {err})", False
-    return r.best.table_entry(), f"{_fit_text(r)}; {what}", False
-
-
-def _span(log: EventLog, rows: _Rows) -> tuple[float, float]:
+def _span(log: EventLog, rows: Rows) -> tuple[float, float]:
     """The first and last time in the log (minutes)."""
     times = np.concatenate([rows.first, rows.end[np.isfinite(rows.end)], rows.start[np.isfinite(rows.start)]])
     return float(times.min()), float(times.max())
 
 
-def _service(rows: _Rows, u: int, last: float, seed: int) -> tuple[Any, str, bool]:
-    mine = rows.unit == u
-    s, e = rows.start[mine], rows.end[mine]
-    done = np.isfinite(s) & np.isfinite(e)
-    open_ = np.isfinite(s) & ~np.isfinite(e)
-    if not done.any():
-        why = ("completion times only: the service time is not in the log (the gap to the next event is a "
-               "later step); a placeholder of 0") if not np.isfinite(s).any() else "no finished instance"
-        return {"dist": "fixed", "value": 0}, why, True
-    values = np.concatenate([np.maximum(e[done] - s[done], 0.0), np.maximum(last - s[open_], 0.0)])
-    censored = np.r_[np.zeros(int(done.sum()), bool), np.ones(int(open_.sum()), bool)]
-    return _duration(values, censored, "start to end", seed)
-
-
-def _capacity(rows: _Rows, u: int, last: float, q: float) -> tuple[Any, str, int]:
-    mine = (rows.unit == u) & np.isfinite(rows.start)
-    s = rows.start[mine]
-    e = np.where(np.isfinite(rows.end[mine]), rows.end[mine], last)
-    if s.size == 0:
-        return "unlimited", "no start times: capacity not in the log", 0
-    times = np.r_[s, e]
-    step = np.r_[np.ones(s.size), -np.ones(e.size)]
-    order = np.lexsort((step, times))
-    count = np.cumsum(step[order])[:-1]
-    dur = np.diff(times[order])
-    by = np.argsort(count, kind="stable")
-    cum = np.cumsum(dur[by])
-    level = int(count[by][min(int(np.searchsorted(cum, q * cum[-1])), count.size - 1)]) if cum[-1] > 0 else 1
-    level = max(level, 1)
-    sched = rows.scheduled[mine]
-    known = np.isfinite(sched)
-    n = int(s.size)
-    top = int(count.max()) if count.size else 1
-    if known.sum() >= max(1, n // 2):
-        waited = float(np.mean(s[known] - sched[known] > 1e-6))
-        if waited < _WAITED:
-            return "unlimited", f"n={n}, {waited:.1%} waited: no ceiling in the data (at most {top} at once)", n
-        return level, f"n={n}, {waited:.1%} waited; {q:.0%} quantile of the number in service (max {top})", n
-    return level, f"n={n}, {q:.0%} quantile of the number in service (max {top}); FLAG: no schedule times, " \
-                  "so whether this is a ceiling is not checked", n
-
-
-def _profile(start_min: NDArray[np.float64], origin_offset: float, origin_weekday: int,
-             span_days: float) -> tuple[dict[str, Any] | None, str]:
-    """A 24-hour profile (and weekdays with enough data) when the hours differ beyond chance (p < 0.001)."""
-    from scipy import stats
-
-    n = start_min.size
-    if n < 240:
-        return None, f"n={n}: too few cases for an hour-of-day profile (240 needed)"
-    t = start_min + origin_offset
-    hours = np.bincount(((t // 60) % 24).astype(int), minlength=24).astype(float)
-    p_hours = float(stats.chisquare(hours).pvalue)
-    out: dict[str, Any] = {}
-    how = []
-    if p_hours < 1e-3:
-        out["hours"] = [round(float(h), 3) for h in hours / hours.mean()]
-        how.append(f"hours: chi-square p={p_hours:.2g}")
-    if n >= 7 * 100 and span_days >= 28:
-        day = ((t // 1440).astype(int) + origin_weekday) % 7
-        counts = np.bincount(day, minlength=7).astype(float)
-        seen = np.arange(int(t.min() // 1440), int(t.max() // 1440) + 1)  # the days the window covers
-        exposure = np.bincount((seen + origin_weekday) % 7, minlength=7).astype(float)
-        rel = counts / np.maximum(exposure, 1)
-        # expected counts under a constant rate follow how many of each weekday the window holds
-        p_days = float(stats.chisquare(counts, counts.sum() * exposure / exposure.sum()).pvalue)
-        if p_days < 1e-3:
-            out["days"] = [round(float(d), 3) for d in rel / rel.mean()]
-            out.setdefault("hours", [1.0] * 24)
-            how.append(f"weekdays: chi-square p={p_days:.2g}")
-    if not out:
-        return None, f"n={n}: no hour-of-day effect (chi-square p={p_hours:.2g}); constant rate"
-    return out, f"n={n}, shares of case starts; " + ", ".join(how)
-
-
 def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantile: float = 0.99,
-             name: str | None = None, seed: int = 0) -> tuple[Scenario, DiscoveryReport]:
+             name: str | None = None, seed: int = 0, defects: Sequence[str] = (),
+             defect_activities: Sequence[str] = (),
+             standards: Sequence[str | StatedStandard] = ()) -> tuple[Scenario, DiscoveryReport]:
     """Discover a scenario from an event log.
 
     Parameters
@@ -305,12 +73,26 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
     name : str, optional
         The scenario's name (default: from the log's file).
     seed : int
-        The scenario's seed.
+        The scenario's seed (and the seed of the subsamples that large samples are fitted on).
+    defects : sequence of str
+        Boolean attribute columns whose true values are defects: an event column gives
+        each unit's defect rate among its visits, a ``case:`` column flags the case (at
+        its entry unit). See :mod:`journeysim.data.defects`.
+    defect_activities : sequence of str
+        Activities whose occurrence is a defect (the sepsis log's ``"Return ER"``).
+    standards : sequence of str
+        Timeliness standards, ``"NAME: A -> B <= 60 min"`` (units min, h, d): from the
+        first time a case reaches activity A to the first time it reaches B.
 
     Returns
     -------
     (Scenario, DiscoveryReport)
         The validated scenario, and the report with the scenario file's text (``toml``).
+
+    Raises
+    ------
+    ValidationError
+        Every bad standard, unknown activity or column, and non-boolean defect column at once.
 
     Examples
     --------
@@ -319,36 +101,94 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
     """
     if len(log) == 0:
         raise JourneySimError(f"{log.source}: the log has no activity instances")
-    codes, class_names = _class_codes(log, classes_from)
-    rows = _rows(log, codes)
     units = [str(x) for x in log.activity_labels]
+    stated = _check_requests(log, units, defects, defect_activities, standards)
+    codes, class_names = class_codes(log, classes_from)
+    rows = case_rows(log, codes)
     first_t, last_t = _span(log, rows)
     span_days = max((last_t - first_t) / 1440.0, 1e-9)
     findings: list[Finding] = []
     notes: list[str] = []
+    flags: list[str] = []
+    unit_defects, observed_defects = _defects(log, rows, units, defects, defect_activities)
     classes = _classes(log, rows, units, class_names, span_days, findings, notes)
-    micro = _microsystems(rows, units, last_t, capacity_quantile, seed, findings)
+    micro = _microsystems(rows, units, last_t, capacity_quantile, seed, unit_defects, last_t - first_t,
+                          findings, flags)
     handoffs = _handoffs(rows, units, class_names, seed, findings)
-    case_starts = rows.first[np.r_[True, rows.case[1:] != rows.case[:-1]]]
+    observed_standards, standard_tables = _standards(stated, rows, units, findings)
+    case_starts = rows.first[rows.case_first]
     horizon = max(1, math.ceil(float(case_starts.max() - case_starts.min()) / 1440.0))
     doc = [Table("scenario", {"name": name or f"Discovered from {log.source}", "horizon_days": horizon,
                               "warmup_days": 0, "replications": 10, "seed": seed}),
-           *classes, *micro, *handoffs]
+           *classes, *micro, *handoffs, *standard_tables]
+    if rows.completion_only:
+        notes.append("completion times only: a service time is the gap to the case's next event (a case's last "
+                     "event: 0, the patient leaves); handoff delays are 0; capacities are not in the log "
+                     "('unlimited')")
     header = (f"Discovered by journeysim from {log.source}: {len(np.unique(rows.case)):,} cases, {len(rows.unit):,} "
               f"activity instances, {span_days:.1f} days.\nEvery discovered number carries its provenance; "
               f"'thin data' marks n < {SMALL_SAMPLE}.\nCapacity: " +
-              _CAPACITY_RULE.format(q=100 * capacity_quantile, lim=_WAITED))
+              CAPACITY_RULE.format(q=100 * capacity_quantile, lim=WAITED) +
+              "".join(f"\n{x}" for x in notes if x.startswith("completion")) +
+              "".join(f"\nFLAG: {x}" for x in flags))
     text = dumps_scenario(doc, header=header)
     scenario = loads_scenario(text, name=f"discovered from {log.source}")
     report = DiscoveryReport(source=log.source, n_cases=len(np.unique(rows.case)), n_instances=len(rows.unit),
                              span_days=span_days, units=tuple(units), classes=class_names,
-                             findings=tuple(findings), toml=text, notes=tuple(notes))
+                             findings=tuple(findings), toml=text, notes=tuple(notes), standards=observed_standards,
+                             defects=tuple(observed_defects), flags=tuple(flags))
     return scenario, report
 
 
-def _classes(log: EventLog, rows: _Rows, units: list[str], class_names: tuple[str, ...], span_days: float,
+def _check_requests(log: EventLog, units: list[str], defects: Sequence[str], defect_activities: Sequence[str],
+                    standards: Sequence[str | StatedStandard]) -> list[StatedStandard]:
+    """The stated standards, checked with the defect columns and activities: every problem at once."""
+    problems: list[Problem] = []
+    try:
+        stated = parse_standards(standards, units, log.source)
+    except ValidationError as err:
+        problems += err.problems
+        stated = []
+    for column in defects:
+        if column not in log.attributes:
+            problems.append(Problem("defects", f"no column {column!r} in the log; its attributes are "
+                                               f"{', '.join(log.attributes) or 'none'} (read it with --attribute)",
+                                    log.source))
+    for a in defect_activities:
+        if a not in units:
+            problems.append(Problem("defect_activities", f"no activity {a!r} in the log; the activities are "
+                                                         f"{', '.join(units)}", log.source))
+    if problems:
+        raise ValidationError(problems)
+    return stated
+
+
+def _defects(log: EventLog, rows: Rows, units: list[str], columns: Sequence[str],
+             activities: Sequence[str]) -> tuple[Defects, list[ObservedDefect]]:
+    """Each unit's named defects (probability and provenance) and the observed rates."""
+    out, observed = column_defects(log, rows, units, columns)
+    more, seen = activity_defects(rows, units, activities, log.source)
+    for u, named in more.items():
+        out.setdefault(u, {}).update(named)
+    return out, observed + seen
+
+
+def _standards(stated: list[StatedStandard], rows: Rows, units: list[str],
+               findings: list[Finding]) -> tuple[tuple[ObservedStandard, ...], list[Table]]:
+    observed, tables = [], []
+    for s in stated:
+        obs = observe(s, rows, units)
+        keys = standard_keys(s, obs)
+        findings.append(Finding(f"standard {s.name}", "within", f"{s.within:g} {s.unit}", obs.n,
+                                str(keys["reference"]), obs.n < SMALL_SAMPLE))
+        observed.append(obs)
+        tables.append(Table("standards", keys, array=True))
+    return tuple(observed), tables
+
+
+def _classes(log: EventLog, rows: Rows, units: list[str], class_names: tuple[str, ...], span_days: float,
              findings: list[Finding], notes: list[str]) -> list[Table]:
-    starts = np.r_[True, rows.case[1:] != rows.case[:-1]]
+    starts = rows.case_first
     offset = log.origin.hour * 60 + log.origin.minute + log.origin.second / 60
     window = float(rows.first[starts].max() - rows.first[starts].min()) / 1440.0 or span_days
     notes.append(f"arrival rates: cases per day over the {window:.2f} days from the first case start to the last")
@@ -371,39 +211,52 @@ def _classes(log: EventLog, rows: _Rows, units: list[str], class_names: tuple[st
         findings.append(Finding(element, "rate_per_day", f"{rate:.4g}", n, rate_how, n < SMALL_SAMPLE))
         keys: dict[str, Any] = {"name": cname, "entry": Commented(entry, f"n={n} cases' first units"),
                                 "rate_per_day": Commented(float(f"{rate:.6g}"), rate_how)}
-        profile, how = _profile(rows.first[mine], offset, log.origin.weekday(), span_days)
-        findings.append(Finding(element, "profile", "hours" if profile else "constant", n, how))
+        profile, how, kind = _profile(rows.first[mine], offset, log.origin.weekday(), span_days)
+        findings.append(Finding(element, "profile", kind, n, how))
         if profile:
             keys["profile"] = Commented(profile, how)
         tables.append(Table("classes", keys, array=True))
     return tables
 
 
-def _microsystems(rows: _Rows, units: list[str], last: float, q: float, seed: int,
-                  findings: list[Finding]) -> list[Table]:
+def _microsystems(rows: Rows, units: list[str], last: float, q: float, seed: int, unit_defects: Defects,
+                  window: float, findings: list[Finding], flags: list[str]) -> list[Table]:
     tables = []
     for u, uname in enumerate(units):
-        if not (rows.unit == u).any():
+        visits = int((rows.unit == u).sum())
+        if not visits:
             continue
-        service, how, thin = _service(rows, u, last, seed)
+        service, how, thin, n_service = _service(rows, u, last, seed)
         cap, cap_how, n_cap = _capacity(rows, u, last, q)
         element = f"microsystem {uname}"
-        n_service = int(how.split(",")[0].split()[0][2:]) if how.startswith("n=") else 0
         findings.append(Finding(element, "capacity", str(cap), n_cap, cap_how, False))
         findings.append(Finding(element, "service", _short(service), n_service, how, thin))
-        tables.append(Table("microsystems", {"name": uname, "capacity": Commented(cap, cap_how),
-                                             "service": Commented(service, how + ("; thin data" if thin else ""))},
-                            array=True))
+        keys: dict[str, Any] = {"name": uname, "capacity": Commented(cap, cap_how),
+                                "service": Commented(service, how + ("; thin data" if thin else ""))}
+        if cap != "unlimited":
+            load, load_how, unstable = offered_load(visits, window, service, cap)
+            findings.append(Finding(element, "offered load", f"{load:.3g}", visits, load_how, False))
+            if unstable:
+                flags.append(f"{uname}: capacity {cap} <= offered load {load:.3g} ({load_how})")
+        named = unit_defects.get(u, {})
+        if named:
+            keys["defects"] = Commented({k: p for k, (p, _) in named.items()}, "; ".join(h for _, h in named.values()))
+            for k, (p, h) in named.items():
+                findings.append(Finding(element, f"defects.{k}", f"{p:.4g}", visits, h, False))
+        tables.append(Table("microsystems", keys, array=True))
     return tables
 
 
 def _short(table: Mapping[str, Any]) -> str:
     if table.get("dist") == "empirical":
         return f"empirical ({len(table['values'])} values)"
+    if table.get("dist") == "mixture":
+        return "mixture of " + " and ".join(str(c) if not isinstance(c, Mapping) else _short(c)
+                                            for c in table["components"]) + f", weights {table['weights']}"
     return ", ".join(f"{k}={v}" for k, v in table.items())
 
 
-def _handoffs(rows: _Rows, units: list[str], class_names: tuple[str, ...], seed: int,
+def _handoffs(rows: Rows, units: list[str], class_names: tuple[str, ...], seed: int,
               findings: list[Finding]) -> list[Table]:
     """First-order routing per class (moves between consecutive instances; the rest leave) and handoff delays."""
     nu, nc = len(units), len(class_names)
@@ -432,21 +285,10 @@ def _handoffs(rows: _Rows, units: list[str], class_names: tuple[str, ...], seed:
             sel = i[(rows.unit[i] == a) & (rows.unit[i + 1] == b)]
             gap = (rows.arrive[sel + 1] - rows.end[sel])
             gap = np.maximum(gap[np.isfinite(gap)], 0.0)
-            delay = _delay(gap, seed)
+            delay = _delay(gap, seed, stream=nu + a * nu + b)
             if delay is not None:
                 table, dhow, dthin = delay
                 findings.append(Finding(element, "delay", _short(table), int(gap.size), dhow, dthin))
                 keys["delay"] = Commented(table, dhow + ("; thin data" if dthin else ""))
             tables.append(Table("handoffs", keys, array=True))
     return tables
-
-
-def _delay(gap: NDArray[np.float64], seed: int) -> tuple[Any, str, bool] | None:
-    """The handoff delay (end of one instance to the schedule or start of the next), or None when always 0."""
-    if gap.size == 0 or float(gap.max()) < 1e-6:
-        return None
-    if gap.size < SMALL_SAMPLE:
-        mean = float(np.mean(gap))
-        return ({"dist": "fixed", "value": float(f"{mean:.4g}")},
-                f"n={gap.size} end to next arrival, the mean (thin data: n < {SMALL_SAMPLE})", True)
-    return _duration(gap, np.zeros(gap.size, bool), "end to next arrival", seed)
