@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON ('-' for standard output)")
 
     p = sub.add_parser("discover", help="discover a scenario (units, classes, routing, services, arrivals, "
-                                        "capacities) from an event log")
+                                        "capacities, defects, standards) from an event log")
     p.add_argument("log", metavar="LOG", help="a .csv or .xes file (gzipped too)")
     p.add_argument("-o", "--output", dest="scenario_out", required=True, metavar="SCENARIO.toml",
                    help="the scenario file to write")
@@ -244,6 +244,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity-quantile", type=float, default=0.99, metavar="Q",
                    help="quantile of the number in service taken as a unit's capacity (default 0.99)")
     p.add_argument("--name", help="the scenario's name (default: from the log's file name)")
+    p.add_argument("--defect", dest="defects", action="append", default=[], metavar="COLUMN",
+                   help="a true/false column whose true values are defects (repeatable; read as an attribute): "
+                        "an event column gives each unit's defect rate, a case:... column flags the case at its "
+                        "entry unit")
+    p.add_argument("--defect-activity", dest="defect_activities", action="append", default=[], metavar="ACTIVITY",
+                   help="an activity whose occurrence is a defect, e.g. \"Return ER\" (repeatable)")
+    p.add_argument("--standard", dest="standards", action="append", default=[], metavar="SPEC",
+                   help="a timeliness standard, \"NAME: A -> B <= 60 min\" (units min, h, d; repeatable): from the "
+                        "first time a case reaches activity A to the first time it reaches B")
     p.add_argument("--json", metavar="PATH", help="write the discovery report as JSON ('-' for standard output)")
     _log_options(p)
     return parser
@@ -782,14 +791,20 @@ def _log_info(args: argparse.Namespace) -> int:
 def _discover(args: argparse.Namespace) -> int:
     from .data.discover import discover
     from .data.logs import read_log
+    from .data.standards import parse_standards
 
     if not 0 < args.capacity_quantile <= 1:
         raise JourneySimError(f"--capacity-quantile must be in (0, 1], got {args.capacity_quantile}")
+    standards = parse_standards(args.standards)  # the form of each, before the log is read
+    options = _log_arguments(args)
+    options["attributes"] = [*(options["attributes"] or []),
+                             *(c for c in args.defects if c not in (options["attributes"] or []))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info; discovery states its own
-        log = read_log(args.log, **_log_arguments(args))
+        log = read_log(args.log, **options)
     _, report = discover(log, classes_from=args.classes_from, capacity_quantile=args.capacity_quantile,
-                         name=args.name)
+                         name=args.name, defects=args.defects, defect_activities=args.defect_activities,
+                         standards=standards)
     with _Outputs() as out:
         out.add_text(args.scenario_out, report.toml)
         if args.json:
