@@ -47,7 +47,7 @@ def _within(k: int, n: int, p: float, z: float = 3.0) -> bool:
 def _gap_log(tmp_path: Path, n: int = 600, seed: int = 2) -> Path:
     """Reg -> Lab (lognormal gap, median 30, log_sd 0.5) -> Ward (exponential 60, zero in 30% of cases)."""
     rng = np.random.default_rng(seed)
-    events = []
+    events: list[tuple[str, str, float, dict[str, str]]] = []
     for i in range(n):
         t0 = i * 97.0
         t1 = t0 + rng.lognormal(math.log(30.0), 0.5)
@@ -68,7 +68,8 @@ def test_completion_only_gaps_are_recovered(tmp_path: Path) -> None:
     assert _within(round(zero_share * 600), 600, 0.3), zero_share
     positive = lab.components[1]
     assert abs(positive.mean / 60.0 - 1) <= 0.15, positive
-    assert micro["Ward"].service.mean == 0  # the case's last event: the patient leaves
+    ward = micro["Ward"].service
+    assert isinstance(ward, js.Fixed) and ward.mean == 0  # the case's last event: the patient leaves
     how = next(f.how for f in report.findings if f.element == "microsystem Lab" and f.key == "service")
     assert "gap to the next event" in how and "zero" in how
     assert not any(f.key == "delay" for f in report.findings)  # handoff delays are 0
@@ -91,7 +92,7 @@ def test_completion_only_model_time_in_system_matches_the_log(tmp_path: Path) ->
 def _defect_log(tmp_path: Path, n: int = 3000, seed: int = 5) -> Path:
     """In -> Out; Out's visits flagged late with p = 0.1; the case flag with p = 0.2; Return after Out in 25%."""
     rng = np.random.default_rng(seed)
-    events = []
+    events: list[tuple[str, str, float, dict[str, str]]] = []
     for i in range(n):
         t0 = i * 30.0
         case_flag = "yes" if rng.random() < 0.2 else "no"
@@ -124,7 +125,7 @@ def test_defect_rates_from_columns_and_an_activity(tmp_path: Path) -> None:
     result = js.simulate(scenario, replications=1, horizon=60 * 1440, seed=9)
     q = result.summary().quality
     out = q.microsystems["Out"]
-    assert _within(round((1 - out.quality) * out.visits), out.visits, late.rate, z=4), out
+    assert out.quality is not None and _within(round((1 - out.quality) * out.visits), out.visits, late.rate, z=4)
     n_journeys = result.summary().journeys.completed
     simulated_returns = q.microsystems["Return"].visits
     assert _within(simulated_returns, n_journeys, ret.rate, z=4)  # every Return visit is a defect
@@ -153,7 +154,7 @@ def test_a_column_that_is_not_boolean_is_an_error(tmp_path: Path) -> None:
 def _standard_log(tmp_path: Path, n: int = 2000, seed: int = 7) -> Path:
     """Reg, then Abx after an exponential 45 minutes in 80% of cases (truth: 0.8 (1 - e^(-60/45)) met)."""
     rng = np.random.default_rng(seed)
-    events = []
+    events: list[tuple[str, str, float, dict[str, str]]] = []
     for i in range(n):
         t0 = i * 60.0
         events.append((f"c{i}", "Reg", t0, {}))
@@ -206,7 +207,7 @@ def test_standard_units_and_unknown_activity() -> None:
 def _arrivals(tmp_path: Path, rates: np.ndarray, weeks: int = 10, seed: int = 11) -> Path:
     """One-event cases arriving by a Poisson process with rates[d, h] an hour (Monday 0)."""
     rng = np.random.default_rng(seed)
-    events = []
+    events: list[tuple[str, str, float, dict[str, str]]] = []
     for w in range(weeks):
         for d in range(7):
             for h in range(24):
@@ -226,7 +227,9 @@ def test_full_hour_by_weekday_table_when_the_day_changes_shape(tmp_path: Path) -
     found = next(f for f in report.findings if f.key == "profile")
     assert found.value == "hour x weekday" and "independence" in found.how
     assert "period_days = 7" in report.toml
-    rel = np.asarray(js.loads_scenario(report.toml).model.classes[0].profile.hours, dtype=float).reshape(7, 24)
+    written = js.loads_scenario(report.toml).model.classes[0].profile
+    assert written is not None
+    rel = np.asarray(written.hours, dtype=float).reshape(7, 24)
     want = rates / rates.mean()
     assert np.abs(rel[:, :].mean(axis=1) - want.mean(axis=1)).max() <= 0.08
     assert abs(rel[0, 8:18].mean() - want[0, 8:18].mean()) <= 0.15
