@@ -17,7 +17,7 @@ __all__ = ["Finding", "DiscoveryReport", "ObservedStandard", "ObservedDefect", "
 
 #: what discovery does not discover (listed in every report)
 NOT_DISCOVERED = (
-    "priorities, background classes",
+    "priorities, background classes, exits and outcomes",
     "support microsystems and their requests (a support unit's visits are read as pathway steps)",
     "service times by class, time-varying capacity (shifts), queue rules",
     "routing beyond first order (each move depends only on the current unit and the class)",

@@ -57,8 +57,8 @@ def parse_standard(spec: str, path: str = "standard") -> StatedStandard | Proble
 
     >>> parse_standard("antibiotics_1h: ER Registration -> IV Antibiotics <= 1 h")
     StatedStandard(name='antibiotics_1h', source='ER Registration', target='IV Antibiotics', within=1.0, unit='hours')
-    >>> parse_standard("x: A -> B < 60 min").message[:18]
-    'cannot read "x: A '
+    >>> parse_standard("x: A -> B < 60 min").message[:17]
+    "cannot read 'x: A"
     """
     m = _SPEC.match(spec)
     if not m:
