@@ -70,7 +70,8 @@ def flags(col: Any, column: str, source: str = "") -> tuple[NDArray[np.int8], li
     return out, []
 
 
-Defects = dict[int, dict[str, tuple[float, str]]]
+#: per unit code, each named defect's (probability, provenance, number of observations)
+Defects = dict[int, dict[str, tuple[float, str, int]]]
 
 
 def column_defects(log: EventLog, rows: Rows, units: Sequence[str],
@@ -103,7 +104,7 @@ def column_defects(log: EventLog, rows: Rows, units: Sequence[str],
 def _put(out: Defects, observed: list[ObservedDefect], u: int, d: ObservedDefect, what: str) -> None:
     lo, hi = d.ci95
     how = f"{d.name}: {d.k} of {d.n} {what} flagged ({d.rate:.2%}, 95% CI [{lo:.2%}, {hi:.2%}])"
-    out.setdefault(u, {})[d.name] = (round(d.rate, 6), how)
+    out.setdefault(u, {})[d.name] = (round(d.rate, 6), how, d.n)
     observed.append(d)
 
 
@@ -159,6 +160,6 @@ def activity_defects(rows: Rows, units: Sequence[str], activities: Sequence[str]
         lo, hi = d.ci95
         how = (f"{d.name}: every visit to {a} is a defect (probability 1; routing unchanged); {k} of {n_cases} "
                f"cases reached it ({d.rate:.2%}, 95% CI [{lo:.2%}, {hi:.2%}]); visited just before: {prev}")
-        out.setdefault(u, {})[d.name] = (1.0, how)
+        out.setdefault(u, {})[d.name] = (1.0, how, d.n)
         observed.append(d)
     return out, observed

@@ -240,9 +240,11 @@ def _microsystems(rows: Rows, units: list[str], last: float, q: float, seed: int
                 flags.append(f"{uname}: capacity {cap} <= offered load {load:.3g} ({load_how})")
         named = unit_defects.get(u, {})
         if named:
-            keys["defects"] = Commented({k: p for k, (p, _) in named.items()}, "; ".join(h for _, h in named.values()))
-            for k, (p, h) in named.items():
-                findings.append(Finding(element, f"defects.{k}", f"{p:.4g}", visits, h, False))
+            few = {k: n < SMALL_SAMPLE for k, (_, _, n) in named.items()}
+            why = "; ".join(h + ("; thin data" if few[k] else "") for k, (_, h, _) in named.items())
+            keys["defects"] = Commented({k: p for k, (p, _, _) in named.items()}, why)
+            for k, (p, h, n) in named.items():
+                findings.append(Finding(element, f"defects.{k}", f"{p:.4g}", n, h, few[k]))
         tables.append(Table("microsystems", keys, array=True))
     return tables
 
