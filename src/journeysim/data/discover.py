@@ -21,8 +21,10 @@ from numpy.typing import NDArray
 from ..errors import JourneySimError, Problem, ValidationError
 from ..io.scenario_file import loads_scenario
 from ..io.scenario_writer import Commented, Table, dumps_scenario
+from .exits import OUTCOME, exit_tables
 from .fit import SMALL_SAMPLE, FitResult, fit
 from .logs import EventLog, Labelled
+from .support import SUPPORT_RULE, Nesting, find_support, mark_support, pathway_rows, support_tables
 
 if TYPE_CHECKING:
     from ..model.scenario import Scenario
@@ -33,7 +35,7 @@ __all__ = ["discover", "DiscoveryReport", "Finding", "NOT_DISCOVERED"]
 NOT_DISCOVERED = (
     "service times of completion-only logs (the gap to the next event is a later step)",
     "defect rates, timeliness standards, priorities, background classes",
-    "support microsystems and their requests (a support unit's visits are read as pathway steps)",
+    "request result delays (the return of a support result is not an event of the log)",
     "service times by class, time-varying capacity (shifts), queue rules",
     "routing beyond first order (each move depends only on the current unit and the class)",
 )
@@ -326,14 +328,19 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
     span_days = max((last_t - first_t) / 1440.0, 1e-9)
     findings: list[Finding] = []
     notes: list[str] = []
-    classes = _classes(log, rows, units, class_names, span_days, findings, notes)
-    micro = _microsystems(rows, units, last_t, capacity_quantile, seed, findings)
-    handoffs = _handoffs(rows, units, class_names, seed, findings)
-    case_starts = rows.first[np.r_[True, rows.case[1:] != rows.case[:-1]]]
+    # support units (activities nested in other activities' instances) leave the pathway: data/support.py
+    nest = find_support(rows.case, rows.unit, rows.first, rows.start, rows.end, units)
+    path = pathway_rows(rows, ~nest.is_support(rows.unit))
+    classes = _classes(log, path, units, class_names, span_days, findings, notes)
+    micro = mark_support(_microsystems(rows, units, last_t, capacity_quantile, seed, findings),
+                         [units[u] for u in nest.units])
+    handoffs = _handoffs(path, units, class_names, seed, findings)
+    extra = _support_and_exits(log, rows, path, nest, units, class_names, findings, notes)
+    case_starts = path.first[np.r_[True, path.case[1:] != path.case[:-1]]]
     horizon = max(1, math.ceil(float(case_starts.max() - case_starts.min()) / 1440.0))
     doc = [Table("scenario", {"name": name or f"Discovered from {log.source}", "horizon_days": horizon,
                               "warmup_days": 0, "replications": 10, "seed": seed}),
-           *classes, *micro, *handoffs]
+           *classes, *micro, *handoffs, *extra]
     header = (f"Discovered by journeysim from {log.source}: {len(np.unique(rows.case)):,} cases, {len(rows.unit):,} "
               f"activity instances, {span_days:.1f} days.\nEvery discovered number carries its provenance; "
               f"'thin data' marks n < {SMALL_SAMPLE}.\nCapacity: " +
@@ -344,6 +351,26 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
                              span_days=span_days, units=tuple(units), classes=class_names,
                              findings=tuple(findings), toml=text, notes=tuple(notes))
     return scenario, report
+
+
+def _support_and_exits(log: EventLog, rows: _Rows, path: _Rows, nest: Nesting, units: list[str],
+                       class_names: tuple[str, ...], findings: list[Finding], notes: list[str]) -> list[Table]:
+    """The ``[[requests]]`` of the support units (data/support.py) and the named ``[[exits]]`` from the
+    log's outcome column (data/exits.py)."""
+    tables, found = support_tables(nest, rows.unit, rows.cls, rows.start, rows.end, units, class_names)
+    for u, (share, n) in sorted(nest.shares.items()):
+        if share > 0.5 or u in nest.units:
+            findings.append(Finding(f"microsystem {units[u]}", "kind", "support" if u in nest.units else "clinical",
+                                    n, f"{share:.1%} of {n} finished instances lie within another unit's"))
+    notes.append("support units: " + SUPPORT_RULE)
+    column = log.attributes.get(OUTCOME)
+    if isinstance(column, Labelled):
+        more, exits_found = exit_tables(column, log.case.astype(np.int64), path.case, path.unit, path.end,
+                                        path.has_next, units, class_names, path.cls)
+        tables += more
+        found += exits_found
+    findings.extend(Finding(*f, thin=f[3] < SMALL_SAMPLE) for f in found)
+    return tables
 
 
 def _classes(log: EventLog, rows: _Rows, units: list[str], class_names: tuple[str, ...], span_days: float,

@@ -98,6 +98,8 @@ class Roles:
 #: The standard (pm4py / XES) column of each role, taken when the user names none.
 STANDARD = {"case": "case:concept:name", "activity": "concept:name", "timestamp": "time:timestamp",
             "lifecycle": "lifecycle:transition", "class_": "case:class", "resource": "org:resource"}
+#: The outcome column of journeysim's export, read as an attribute where the file has it.
+OUTCOME = "case:outcome"
 #: Python argument -> command-line option, for messages that tell the user what to pass.
 OPTION = {"case": "case", "activity": "activity", "timestamp": "timestamp", "start": "start", "end": "end",
           "lifecycle": "lifecycle", "class_": "class", "resource": "resource", "instance": "instance"}
@@ -116,6 +118,8 @@ def resolve(roles: Roles, columns: Sequence[str], source: str, *, known: bool = 
         if chosen[role] is None and not (interval and role in ("timestamp", "lifecycle")):
             if standard in have or not known:
                 chosen[role] = standard
+    if known and OUTCOME in have and OUTCOME not in chosen["attributes"]:
+        chosen["attributes"] = (*chosen["attributes"], OUTCOME)  # journeysim's export: named exits (data/exits.py)
     out = Roles(**chosen)
     problems = []
     if out.timestamp is not None and interval:
