@@ -14,7 +14,7 @@ is what the handoffs and exits leave, and is not written; ``rejected`` and
 >>> import numpy as np
 >>> from journeysim.data.logs import Labelled
 >>> out = Labelled(np.array([0, 1, 0], dtype=np.int32), ("discharged", "death"))
->>> tables, found = exit_tables(out, np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([0, 0, 0]),
+>>> tables, found = exit_tables(out, np.array([0, 1, 2]), np.array([0, 1, 2]), np.array([0, 0, 0]),
 ...                             np.array([5.0, 7.0, 9.0]), np.array([False, False, False]), ["CCU"], ["all"])
 >>> tables[0].keys["name"], tables[0].keys["probability"].value
 ('death', 0.3333)

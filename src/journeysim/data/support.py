@@ -20,12 +20,15 @@ support unit) is the share of the unit's visits (those that started) holding at 
 of the support unit's instances. Logs of completion times only have no start times, so
 nothing is nested there.
 
+Five cases, each a Ward visit (0 to 30 min) with a Lab test inside it (0 to 20), then a
+Clinic visit (30 to 50) and another (50 to 60):
+
 >>> import numpy as np
->>> case = np.array([0, 0, 0, 0]); unit = np.array([0, 2, 1, 1])
->>> start = np.array([0.0, 0.0, 30.0, 50.0]); end = np.array([30.0, 20.0, 50.0, 60.0])
+>>> case = np.repeat(np.arange(5), 4); unit = np.tile([0, 2, 1, 1], 5)
+>>> start = np.tile([0.0, 0.0, 30.0, 50.0], 5); end = np.tile([30.0, 20.0, 50.0, 60.0], 5)
 >>> nest = find_support(case, unit, start, start, end, ["Ward", "Clinic", "Lab"])
->>> nest.units, nest.container.tolist()
-((2,), [-1, 0, -1, -1])
+>>> nest.units, nest.container[:8].tolist()
+((2,), [-1, 0, -1, -1, -1, 4, -1, -1])
 """
 
 from __future__ import annotations
