@@ -29,7 +29,7 @@ from journeysim.model.routing import routing_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 YEARS = 20
-SEED = 17
+SEED = int(__import__("os").environ.get("RT_SEED", "17"))
 #: units whose visits in the log are the unit's own service time (start to end); why the others are not:
 PURE = ("EMS", "ReferringHospital", "Telemetry", "HomeHealth", "CardiologyPractice", "CardiacRehab",
         "Lab", "Radiology", "Pharmacy")
@@ -247,6 +247,21 @@ def test_the_discovered_model_validates_and_runs(trip: Trip) -> None:
     assert [m.name for m in again.model.microsystems] == [m.name for m in trip.found.model.microsystems]
     result = js.simulate(trip.found, horizon=365 * 1440.0, replications=1, seed=2)
     assert result.summary().journeys.completed > 800
+
+
+def test_an_export_of_several_replications_is_read_end_to_end(tmp_path: Path) -> None:
+    """`journeysim run ami.toml --events` exports every replication from time 0: discovery lays them end to end,
+    so the rates are per replication-year (not three times too high) and the CCU still has about 8 beds."""
+    truth = js.load_scenario(ROOT / "scenarios" / "ami.toml")
+    result = js.simulate(truth, horizon=365 * 1440.0, replications=3, seed=5)
+    found, report = js.discover(js.read_log(js.write_event_log(result, tmp_path / "ami3.csv")))
+    assert any("3 replications (case:replication) laid end to end" in n for n in report.notes)
+    for k in truth.model.classes:
+        cases = k.rate * 1440 * 365 * 3
+        got = _get(found.model.classes, name=k.name)
+        assert abs(got.rate / k.rate - 1) <= 3 / math.sqrt(cases), (k.name, got.rate * 1440)
+    ccu = _get(found.model.microsystems, name="CCU")
+    assert ccu.capacity is not None and abs(ccu.capacity - 8) <= 1
 
 
 # --- fidelity (issue 17 item 4) -------------------------------------------------------------------

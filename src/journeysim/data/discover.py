@@ -24,6 +24,7 @@ from ..io.scenario_writer import Commented, Table, dumps_scenario
 from .exits import OUTCOME, exit_tables
 from .fit import SMALL_SAMPLE, FitResult, fit
 from .logs import EventLog, Labelled
+from .replications import end_to_end
 from .support import SUPPORT_RULE, Nesting, find_support, mark_support, pathway_rows, support_tables
 
 if TYPE_CHECKING:
@@ -321,13 +322,14 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
     """
     if len(log) == 0:
         raise JourneySimError(f"{log.source}: the log has no activity instances")
+    log, laid = end_to_end(log)  # several replications of a simulation: one after another (data/replications.py)
     codes, class_names = _class_codes(log, classes_from)
     rows = _rows(log, codes)
     units = [str(x) for x in log.activity_labels]
     first_t, last_t = _span(log, rows)
     span_days = max((last_t - first_t) / 1440.0, 1e-9)
     findings: list[Finding] = []
-    notes: list[str] = []
+    notes: list[str] = [laid] if laid else []
     # support units (activities nested in other activities' instances) leave the pathway: data/support.py
     nest = find_support(rows.case, rows.unit, rows.first, rows.start, rows.end, units)
     path = pathway_rows(rows, ~nest.is_support(rows.unit))
