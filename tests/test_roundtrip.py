@@ -198,9 +198,9 @@ def test_requests_and_exits_within_002(trip: Trip) -> None:
     for x in true_m.exits:
         got = _get(found_m.exits, source=x.source, name=x.name)
         assert got is not None, (x.source, x.name)
-        for k in ("STEMI", "NSTEMI"):
-            p, n = x.probability.get(k), counts.get((k, x.source), 0)
-            assert abs(got.probability.get(k) - p) <= tolerance(p, n), (x.source, x.name, k)
+        for cname in ("STEMI", "NSTEMI"):
+            p, n = x.probability.get(cname), counts.get((cname, x.source), 0)
+            assert abs(got.probability.get(cname) - p) <= tolerance(p, n), (x.source, x.name, cname)
     assert {(x.source, x.name) for x in found_m.exits} == {(x.source, x.name) for x in true_m.exits}
 
 
