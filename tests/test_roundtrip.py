@@ -282,6 +282,19 @@ def _table(trip: Trip) -> str:  # pragma: no cover - prints the numbers of docs/
     for k in trip.truth.model.classes:
         got = _get(trip.found.model.classes, name=k.name)
         lines.append(f"  {k.name:12} {k.rate * 1440:.4f} {got.rate * 1440:.4f} {got.rate / k.rate - 1:+.2%}")
+    lines.append("requests and exits (from, to, class, true, found)")
+    true_m, found_m = trip.truth.model, trip.found.model
+    for r in true_m.requests:
+        got = _get(found_m.requests, source=r.source, target=r.target)
+        lines += [f"  {r.source} => {r.target} {k.name}: {r.probability.get(k.name):.4f} "
+                  f"{got.probability.get(k.name) if got else float('nan'):.4f}" for k in true_m.classes
+                  if class_visits(true_m)[k.name].get(r.source, 0.0) > 0]
+    for x in true_m.exits:
+        got = _get(found_m.exits, source=x.source, name=x.name)
+        lines += [f"  {x.source} -> {x.name} {k}: {x.probability.get(k):.4f} {got.probability.get(k):.4f}"
+                  for k in ("STEMI", "NSTEMI")]
+    lines += [f"  {f.element} {f.key} = {f.value} ({f.how})" for f in trip.report.findings
+              if f.key in ("capacity", "support_wait")]
     return "\n".join(lines)
 
 
