@@ -7,8 +7,11 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import journeysim as js
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*single activity instance:journeysim.errors.JourneySimWarning")
 from journeysim.data.support import NESTED_SHARE, find_support
 
 P_XRAY = {"A": 0.3, "B": 0.8}
