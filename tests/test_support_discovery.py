@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import journeysim as js
+from journeysim.data.support import NESTED_SHARE, find_support
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*single activity instance:journeysim.errors.JourneySimWarning")
-from journeysim.data.support import NESTED_SHARE, find_support
 
 P_XRAY = {"A": 0.3, "B": 0.8}
 
