@@ -29,6 +29,10 @@ from .rows import Rows, case_rows, class_codes
 from .standards import StatedStandard, observe, parse_standards, standard_keys
 from .timing import delay as _delay
 from .timing import service as _service
+from .exits import OUTCOME, exit_tables
+from .logs import Labelled
+from .replications import end_to_end
+from .support import SUPPORT_RULE, Nesting, find_support, mark_support, pathway_rows, support_tables
 
 if TYPE_CHECKING:
     from ..model.scenario import Scenario
@@ -101,6 +105,7 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
     """
     if len(log) == 0:
         raise JourneySimError(f"{log.source}: the log has no activity instances")
+    log, laid = end_to_end(log)  # several replications of a simulation: one after another (data/replications.py)
     units = [str(x) for x in log.activity_labels]
     stated = _check_requests(log, units, defects, defect_activities, standards)
     codes, class_names = class_codes(log, classes_from)
@@ -108,19 +113,23 @@ def discover(log: EventLog, *, classes_from: str | None = None, capacity_quantil
     first_t, last_t = _span(log, rows)
     span_days = max((last_t - first_t) / 1440.0, 1e-9)
     findings: list[Finding] = []
-    notes: list[str] = []
+    notes: list[str] = [laid] if laid else []
     flags: list[str] = []
     unit_defects, observed_defects = _defects(log, rows, units, defects, defect_activities)
-    classes = _classes(log, rows, units, class_names, span_days, findings, notes)
-    micro = _microsystems(rows, units, last_t, capacity_quantile, seed, unit_defects, last_t - first_t,
-                          findings, flags)
-    handoffs = _handoffs(rows, units, class_names, seed, findings)
+    # support units (activities nested in other activities' instances) leave the pathway: data/support.py
+    nest = find_support(rows.case, rows.unit, rows.first, rows.start, rows.end, units)
+    path = pathway_rows(rows, ~nest.is_support(rows.unit))
+    classes = _classes(log, path, units, class_names, span_days, findings, notes)
+    micro = mark_support(_microsystems(rows, units, last_t, capacity_quantile, seed, unit_defects, last_t - first_t,
+                                       findings, flags), [units[u] for u in nest.units])
+    handoffs = _handoffs(path, units, class_names, seed, findings)
+    extra = _support_and_exits(log, rows, path, nest, units, class_names, findings, notes)
     observed_standards, standard_tables = _standards(stated, rows, units, findings)
-    case_starts = rows.first[rows.case_first]
+    case_starts = path.first[path.case_first]
     horizon = max(1, math.ceil(float(case_starts.max() - case_starts.min()) / 1440.0))
     doc = [Table("scenario", {"name": name or f"Discovered from {log.source}", "horizon_days": horizon,
                               "warmup_days": 0, "replications": 10, "seed": seed}),
-           *classes, *micro, *handoffs, *standard_tables]
+           *classes, *micro, *handoffs, *extra, *standard_tables]
     if rows.completion_only:
         notes.append("completion times only: a service time is the gap to the case's next event (a case's last "
                      "event: 0, the patient leaves); handoff delays are 0; capacities are not in the log "
@@ -184,6 +193,26 @@ def _standards(stated: list[StatedStandard], rows: Rows, units: list[str],
         observed.append(obs)
         tables.append(Table("standards", keys, array=True))
     return tuple(observed), tables
+
+
+def _support_and_exits(log: EventLog, rows: Rows, path: Rows, nest: Nesting, units: list[str],
+                       class_names: tuple[str, ...], findings: list[Finding], notes: list[str]) -> list[Table]:
+    """The ``[[requests]]`` of the support units (data/support.py) and the named ``[[exits]]`` from the
+    log's outcome column (data/exits.py)."""
+    tables, found = support_tables(nest, rows.unit, rows.cls, rows.start, rows.end, units, class_names)
+    for u, (share, n) in sorted(nest.shares.items()):
+        if share > 0.5 or u in nest.units:
+            findings.append(Finding(f"microsystem {units[u]}", "kind", "support" if u in nest.units else "clinical",
+                                    n, f"{share:.1%} of {n} finished instances lie within another unit's"))
+    notes.append("support units: " + SUPPORT_RULE)
+    column = log.attributes.get(OUTCOME)
+    if isinstance(column, Labelled):
+        more, exits_found = exit_tables(column, log.case.astype(np.int64), path.case, path.unit, path.end,
+                                        path.has_next, units, class_names, path.cls)
+        tables += more
+        found += exits_found
+    findings.extend(Finding(*f, thin=f[3] < SMALL_SAMPLE) for f in found)
+    return tables
 
 
 def _classes(log: EventLog, rows: Rows, units: list[str], class_names: tuple[str, ...], span_days: float,

@@ -98,6 +98,9 @@ class Roles:
 #: The standard (pm4py / XES) column of each role, taken when the user names none.
 STANDARD = {"case": "case:concept:name", "activity": "concept:name", "timestamp": "time:timestamp",
             "lifecycle": "lifecycle:transition", "class_": "case:class", "resource": "org:resource"}
+#: Columns of journeysim's export read as attributes where the file has them: the named exit each case
+#: took, and its replication (discovery lays replications end to end).
+EXPORT_ATTRIBUTES = ("case:outcome", "case:replication")
 #: Python argument -> command-line option, for messages that tell the user what to pass.
 OPTION = {"case": "case", "activity": "activity", "timestamp": "timestamp", "start": "start", "end": "end",
           "lifecycle": "lifecycle", "class_": "class", "resource": "resource", "instance": "instance"}
@@ -116,6 +119,9 @@ def resolve(roles: Roles, columns: Sequence[str], source: str, *, known: bool = 
         if chosen[role] is None and not (interval and role in ("timestamp", "lifecycle")):
             if standard in have or not known:
                 chosen[role] = standard
+    for extra in EXPORT_ATTRIBUTES:  # journeysim's export: data/exits.py, data/replications.py
+        if known and extra in have and extra not in chosen["attributes"]:
+            chosen["attributes"] = (*chosen["attributes"], extra)
     out = Roles(**chosen)
     problems = []
     if out.timestamp is not None and interval:

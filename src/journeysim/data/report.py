@@ -17,11 +17,11 @@ __all__ = ["Finding", "DiscoveryReport", "ObservedStandard", "ObservedDefect", "
 
 #: what discovery does not discover (listed in every report)
 NOT_DISCOVERED = (
-    "priorities, background classes, exits and outcomes",
-    "support microsystems and their requests (a support unit's visits are read as pathway steps)",
-    "service times by class, time-varying capacity (shifts), queue rules",
+    "priorities, background classes, patient attributes and routing by them",
+    "request result delays (the return of a support result is not an event of the log)",
+    "service times and handoff delays by class, time-varying capacity (shifts), queue rules",
     "routing beyond first order (each move depends only on the current unit and the class)",
-    "capacities of completion-only logs (no start times: written 'unlimited')",
+    "capacities and support units of completion-only logs (no start times: written 'unlimited')",
 )
 
 
