@@ -22,17 +22,16 @@ from .arrivals import profile as _profile
 from .capacity import CAPACITY_RULE, WAITED, offered_load
 from .capacity import capacity as _capacity
 from .defects import Defects, activity_defects, column_defects
+from .exits import OUTCOME, exit_tables
 from .fit import SMALL_SAMPLE
-from .logs import EventLog
+from .logs import EventLog, Labelled
+from .replications import end_to_end
 from .report import NOT_DISCOVERED, DiscoveryReport, Finding, ObservedDefect, ObservedStandard
 from .rows import Rows, case_rows, class_codes
 from .standards import StatedStandard, observe, parse_standards, standard_keys
+from .support import SUPPORT_RULE, Nesting, find_support, mark_support, pathway_rows, support_tables
 from .timing import delay as _delay
 from .timing import service as _service
-from .exits import OUTCOME, exit_tables
-from .logs import Labelled
-from .replications import end_to_end
-from .support import SUPPORT_RULE, Nesting, find_support, mark_support, pathway_rows, support_tables
 
 if TYPE_CHECKING:
     from ..model.scenario import Scenario
