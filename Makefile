@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# tests/test_distances.py checks journeysim's fidelity measures against log-distance-measures (Apache-2.0).
+	# It pins pandas<3 and journeysim uses pandas 3, so it is installed without its dependencies: the
+	# functions the test calls run under pandas 3, and scipy and numpy are already here.
+	$(BIN)/python -m pip install --quiet --no-deps log-distance-measures==2.2.0 jellyfish==1.3.0 pulp==3.3.2
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python

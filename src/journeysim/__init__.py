@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from . import plot as plot
     from .analysis.comparison import Comparison, compare, sweep
     from .analysis.exact import ExactQuality, exact_quality
+    from .analysis.fidelity import FidelityReport, fidelity
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
     from .analysis.warmup import suggest_warmup
@@ -92,6 +93,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.comparison": ("Comparison", "compare", "sweep"),
     "analysis.exact": ("ExactQuality", "exact_quality"),
+    "analysis.fidelity": ("FidelityReport", "fidelity"),
     "analysis.metrics": ("Summary", "summarize"),
     "analysis.result": ("SimulationResult", "simulate"),
     "analysis.warmup": ("suggest_warmup",),
@@ -182,6 +184,8 @@ __all__ = [
     "Provenance",
     "FitResult",
     "fit",
+    "FidelityReport",
+    "fidelity",
     "OfferedLoad",
     "Records",
     "RunTooLarge",

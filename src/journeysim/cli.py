@@ -1,5 +1,5 @@
 """The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``,
-``fit``, ``log-info``, ``discover``.
+``fit``, ``log-info``, ``discover``, ``fidelity``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2. Output
@@ -254,6 +254,21 @@ def _parser() -> argparse.ArgumentParser:
                    help="a timeliness standard, \"NAME: A -> B <= 60 min\" (units min, h, d; repeatable): from the "
                         "first time a case reaches activity A to the first time it reaches B")
     p.add_argument("--json", metavar="PATH", help="write the discovery report as JSON ('-' for standard output)")
+    _log_options(p)
+
+    p = sub.add_parser("fidelity", help="measure a scenario against an event log's held-out cases, beside a "
+                                        "real-vs-real baseline")
+    p.add_argument("log", metavar="LOG", help="the real event log, a .csv or .xes file (gzipped too)")
+    p.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.toml) to simulate")
+    p.add_argument("--holdout", type=float, default=0.2, help="share of cases, the last by start, held out "
+                                                               "(default 0.2)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the split and the simulation "
+                                                                   "(default 0)")
+    p.add_argument("--standard", dest="standards", action="append", default=[], metavar="'NAME: A -> B <= 60 min'",
+                   help="a timeliness standard to compare (repeat for several)")
+    p.add_argument("--defect-activity", dest="defect_activities", action="append", default=[], metavar="ACTIVITY",
+                   help="cases with this activity count as a defect (repeat for several)")
+    p.add_argument("--json", metavar="PATH", help="write the fidelity report as JSON ('-' for standard output)")
     _log_options(p)
     return parser
 
@@ -815,6 +830,27 @@ def _discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fidelity(args: argparse.Namespace) -> int:
+    from .analysis.fidelity import fidelity
+    from .data.logs import read_log
+    from .io.scenario_file import load_scenario
+
+    if not 0 < args.holdout < 1:
+        raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
+    scenario = load_scenario(args.scenario)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info
+        log = read_log(args.log, **_log_arguments(args))
+    report = fidelity(log, scenario, holdout=args.holdout, seed=args.seed, standards=args.standards,
+                      defect_activities=args.defect_activities)
+    if args.json:
+        with _Outputs() as out:
+            out.add_json(args.json, {"journeysim_version": __version__, **report.to_dict()})
+    if args.json != "-":
+        print(report.to_text())
+    return 0
+
+
 def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
     """Warnings on standard error as one line each, without the source line Python would add."""
     label = "warning" if issubclass(category, JourneySimWarning) else category.__name__
@@ -827,7 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
                 "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit, "log-info": _log_info,
-                "discover": _discover}
+                "discover": _discover, "fidelity": _fidelity}
     try:
         _check_outputs(args)
         with warnings.catch_warnings():
