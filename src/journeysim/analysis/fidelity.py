@@ -35,6 +35,8 @@ from ..data import distances as dist
 from ..data import pathway
 from ..data.logs import EventLog
 from ..data.logsplit import case_starts, completion_only, select_cases
+from ..data.report import wilson
+from ..data.standards import StatedStandard, parse_standards
 from ..errors import JourneySimError
 from ..model.scenario import Scenario
 from ..run.results import RunResult
@@ -44,15 +46,21 @@ from .simlog import simulated_log
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FidelityReport", "Measure", "RateCheck", "fidelity"]
+__all__ = ["AIM", "SPLITS", "FidelityReport", "Measure", "RateCheck", "fidelity"]
 
 #: The aim of issue 17: each measure within this multiple of its baseline.
 AIM = 2.0
 
+#: Random splits of the test part into halves A and B over which the baseline (and the model's d(S, B)) is averaged.
+SPLITS = 5
+
 
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """One distance: the model's (simulated S against real B) and the baseline (real A against real B)."""
+    """One distance: the model's (simulated S against real B), the real-vs-real baseline (real A
+    against real B), both means over the random splits, the baseline's spread over the splits
+    (sample standard deviation), and the sim-vs-sim baseline (two independent simulations of the
+    scenario, S against S2; None where there is one simulation only)."""
 
     key: str
     label: str
@@ -60,6 +68,8 @@ class Measure:
     model: float
     baseline: float
     detail: str = ""
+    baseline_sd: float = 0.0
+    simulated_baseline: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -68,18 +78,26 @@ class Measure:
 
     @property
     def within(self) -> bool:
-        """The model is within :data:`AIM` times the baseline (or both are 0)."""
+        """The model is within :data:`AIM` times the real-vs-real baseline (or both are 0)."""
         return self.model <= AIM * self.baseline if self.baseline > 0 else self.model == 0
+
+    @property
+    def simulated_ratio(self) -> float | None:
+        """model / the sim-vs-sim baseline (None where there is none, or it is 0)."""
+        sim = self.simulated_baseline
+        return self.model / sim if sim is not None and sim > 0 else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.label, "unit": self.unit, "model": _finite(self.model),
-                "baseline": _finite(self.baseline), "ratio": _finite(self.ratio), "within_2x": self.within,
-                "detail": self.detail}
+                "baseline": _finite(self.baseline), "baseline_sd": _finite(self.baseline_sd),
+                "simulated_baseline": _finite(self.simulated_baseline), "ratio": _finite(self.ratio),
+                "ratio_simulated": _finite(self.simulated_ratio), "within_2x": self.within, "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)
 class RateCheck:
-    """A standard's or defect's rate: cases (k of n) in real A, real B and simulated S, with Wilson 95% intervals."""
+    """A standard's or defect's rate: cases (k of n) in real A, real B and simulated S (the first
+    split), with Wilson 95% intervals."""
 
     name: str
     kind: str  # "standard" or "defect"
@@ -94,13 +112,13 @@ class RateCheck:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
         for key, kn in (("real_a", self.real_a), ("real_b", self.real_b), ("simulated", self.simulated)):
-            out[key] = {"cases": kn[0], "of": kn[1], "rate": self.rate(kn), "ci95": list(pathway.wilson(*kn))}
+            out[key] = {"cases": kn[0], "of": kn[1], "rate": self.rate(kn), "ci95": list(wilson(*kn))}
         return out
 
 
 @dataclass(frozen=True, slots=True)
 class FidelityReport:
-    """What :func:`fidelity` found: the split, each measure beside its baseline, rates, notes."""
+    """What :func:`fidelity` found: the split, each measure beside its baselines, rates, notes."""
 
     source: str
     scenario: str
@@ -108,11 +126,12 @@ class FidelityReport:
     seed: int
     cut: dt.datetime  # the first case start of the test part
     end: dt.datetime  # the real log's last time
-    cases: dict[str, int]  # training, test, a, b, simulated (in the window), s
+    cases: dict[str, int]  # training, test, a, b, simulated (in the window), s, s2 (0: no second simulation)
     measures: tuple[Measure, ...]
     rates: tuple[RateCheck, ...]
-    routing: tuple[tuple[str, str, str, float, float], ...]  # class, from, to, p simulated, p real B
+    routing: tuple[tuple[str, str, str, float, float], ...]  # class, from, to, p simulated, p real B (first split)
     notes: tuple[str, ...] = ()
+    splits: int = 1
 
     def __repr__(self) -> str:
         ok = sum(m.within for m in self.measures)
@@ -122,57 +141,81 @@ class FidelityReport:
     def to_dict(self) -> dict[str, Any]:
         """Strict JSON (no NaN)."""
         return {"source": self.source, "scenario": self.scenario, "holdout": self.holdout, "seed": self.seed,
-                "test_window": [self.cut.isoformat(), self.end.isoformat()], "cases": dict(self.cases),
-                "aim": f"model within {AIM:g}x the baseline", "measures": [m.to_dict() for m in self.measures],
-                "rates": [r.to_dict() for r in self.rates],
+                "splits": self.splits, "test_window": [self.cut.isoformat(), self.end.isoformat()],
+                "cases": dict(self.cases), "aim": f"model within {AIM:g}x the real-vs-real baseline",
+                "measures": [m.to_dict() for m in self.measures], "rates": [r.to_dict() for r in self.rates],
                 "routing": [{"class": k, "from": a, "to": b, "simulated": ps, "real": pr}
                             for k, a, b, ps, pr in self.routing],
                 "notes": list(self.notes)}
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per measure: label, unit, model, baseline, ratio, within_2x, detail."""
+        """One row per measure: label, unit, model, baseline, baseline_sd, simulated_baseline, ratio,
+        ratio_simulated, within_2x, detail."""
         import pandas as pd
 
         return pd.DataFrame([m.to_dict() for m in self.measures]).set_index("key")
 
     def to_text(self) -> str:
         c = self.cases
+        sim2 = (f"; S2 {c['s2']:,} cases of a second, independent simulation" if c.get("s2") else
+                "; no second simulation (no sim-vs-sim baseline)")
         lines = [f"Fidelity of {self.scenario} against {self.source}",
                  f"  test part: the last {self.holdout:.0%} of cases by start, {c['test']:,} cases from "
                  f"{self.cut:%Y-%m-%d %H:%M} to {self.end:%Y-%m-%d %H:%M} ({c['training']:,} before)",
-                 f"  real A {c['a']:,} and real B {c['b']:,} cases (a random split); simulated S {c['s']:,} cases "
-                 f"(of {c['simulated']:,} simulated in the window; seed {self.seed})",
-                 f"  model = d(S, B), baseline = d(A, B); aim: model within {AIM:g}x baseline", "",
-                 f"  {'measure':<44} {'model':>10} {'baseline':>10} {'ratio':>6}  within"]
-        for m in self.measures:
-            ratio = "-" if m.ratio is None else f"{m.ratio:.2f}"
-            lines.append(f"  {m.label + ' (' + m.unit + ')':<44} {m.model:>10.4g} {m.baseline:>10.4g} {ratio:>6}  "
-                         f"{'yes' if m.within else 'NO'}{'  ' + m.detail if m.detail else ''}")
+                 f"  real A {c['a']:,} and B {c['b']:,} cases ({self.splits} random splits, seed {self.seed}); "
+                 f"simulated S {c['s']:,} (of {c['simulated']:,} in the window){sim2}",
+                 "  model = d(S, B); real = the real-vs-real baseline d(A, B), its mean (and sd) over the splits;",
+                 "  sim = the sim-vs-sim baseline d(S, S2), the noise of a realisation of its own",
+                 f"  ok: the model within {AIM:g}x the real-vs-real baseline (x real <= {AIM:g})", "",
+                 *_table(["measure", "unit", "model", "real", "(sd)", "sim", "x real", "x sim", "ok"],
+                         [_row(m) for m in self.measures], left=2)]
+        details = [f"  {m.label}: {m.detail}" for m in self.measures if m.detail]
+        if details:
+            lines += ["", *details]
         if self.rates:
-            lines += ["", f"  {'rate':<36} {'real A':>18} {'real B':>18} {'simulated':>18}"]
-            for r in self.rates:
-                cells = [_rate_text(kn) for kn in (r.real_a, r.real_b, r.simulated)]
-                lines.append(f"  {r.kind + ' ' + r.name:<36} {cells[0]:>18} {cells[1]:>18} {cells[2]:>18}")
+            lines += ["", *_table(["rate (first split)", "real A", "real B", "simulated S"],
+                                  [[f"{r.kind} {r.name}", *(_rate_text(kn) for kn in (r.real_a, r.real_b,
+                                                                                         r.simulated))]
+                                   for r in self.rates], left=1)]
         if self.notes:
             lines += ["", "Notes:", *(f"  {n}" for n in self.notes)]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(m.label)}</td><td>{html.escape(m.unit)}</td><td>{m.model:.4g}</td>"
-            f"<td>{m.baseline:.4g}</td><td>{'-' if m.ratio is None else f'{m.ratio:.2f}'}</td>"
-            f"<td>{'yes' if m.within else '<b>no</b>'}</td><td>{html.escape(m.detail)}</td></tr>"
-            for m in self.measures)
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in (*_row(m), m.detail)) + "</tr>"
+                       for m in self.measures)
         head = html.escape(f"{self.scenario} against {self.source}: {self.cases['test']:,} test cases "
-                           f"from {self.cut:%Y-%m-%d} to {self.end:%Y-%m-%d}")
-        return (f"<p><b>Fidelity</b> {head}</p><table><tr><th>measure</th><th>unit</th><th>model d(S,B)</th>"
-                f"<th>baseline d(A,B)</th><th>ratio</th><th>within {AIM:g}x</th><th></th></tr>{rows}</table>")
+                           f"from {self.cut:%Y-%m-%d} to {self.end:%Y-%m-%d}; {self.splits} splits")
+        cols = "".join(f"<th>{x}</th>" for x in ("measure", "unit", "model d(S,B)", "real d(A,B)", "sd",
+                                                  "sim d(S,S2)", "model/real", "model/sim",
+                                                  f"within {AIM:g}x real", ""))
+        return f"<p><b>Fidelity</b> {head}</p><table><tr>{cols}</tr>{rows}</table>"
+
+
+def _num(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None or not math.isfinite(x) else f"{x:.{digits}g}"
+
+
+def _row(m: Measure) -> list[str]:
+    return [m.label, m.unit, _num(m.model), _num(m.baseline), _num(m.baseline_sd, 2), _num(m.simulated_baseline),
+            _num(m.ratio, 3), _num(m.simulated_ratio, 3), "yes" if m.within else "NO"]
+
+
+def _table(head: list[str], rows: list[list[str]], left: int) -> list[str]:
+    """Aligned columns, the first ``left`` left-aligned and the rest right-aligned."""
+    width = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        return "  " + "  ".join(c.ljust(w) if i < left else c.rjust(w)
+                                for i, (c, w) in enumerate(zip(cells, width))).rstrip()
+
+    return [line(head), line(["-" * w for w in width]), *map(line, rows)]
 
 
 def _rate_text(kn: tuple[int, int]) -> str:
     if not kn[1]:
         return "-"
-    lo, hi = pathway.wilson(*kn)
+    lo, hi = wilson(*kn)
     return f"{kn[0] / kn[1]:.3f} [{lo:.2f}, {hi:.2f}]"
 
 
@@ -186,10 +229,11 @@ def fidelity(
     *,
     holdout: float = 0.2,
     seed: int = 0,
-    standards: Sequence[str] = (),
+    standards: Sequence[str | StatedStandard] = (),
     defect_activities: Sequence[str] = (),
     defect_columns: Sequence[str] = (),
     warmup_days: float = 7.0,
+    splits: int = SPLITS,
 ) -> FidelityReport:
     """Measure how far a scenario's simulated log is from a real log's held-out cases.
 
@@ -198,20 +242,26 @@ def fidelity(
     real_log : EventLog
         The real log (:func:`journeysim.read_log`).
     scenario_or_result : Scenario or RunResult
-        A scenario, simulated here over the test part's window (one replication, ``seed``);
-        or a result already simulated (its replication 0; its time 0 is taken as the Monday
-        00:00 at least its warm-up before the test window, so it must run past the window).
+        A scenario, simulated here over the test part's window (two independent replications,
+        ``seed``: the first gives S, the second the sim-vs-sim baseline's S2); or a result
+        already simulated (its replications 0 and 1, where it has two; its time 0 is taken as
+        the Monday 00:00 at least its warm-up before the test window, so it must run past
+        the window).
     holdout : float
         The share of cases, the last by start, in the test part (0 < holdout < 1).
     seed : int
-        Seeds the split into halves, the simulation and the choice of S's cases.
-    standards : sequence of str
-        Timeliness standards, ``"name: A -> B <= 60 min"``.
+        Seeds the splits into halves, the simulation and the choice of S's cases.
+    standards : sequence of str or StatedStandard
+        Timeliness standards, ``"name: A -> B <= 60 min"`` (read and observed as
+        :func:`journeysim.discover` does: :mod:`journeysim.data.standards`).
     defect_activities, defect_columns : sequence of str
         Defects: cases with an instance of an activity (``"Return ER"``), or a true value in
         an attribute column of the log (compared where the simulated log has it too).
     warmup_days : float
         Simulated days before the window opens (at least; up to 7 more, to start on a Monday).
+    splits : int
+        Random splits of the test part into halves A and B; the baseline d(A, B) and the
+        model's d(S, B) are their means, and the baseline's spread is reported.
 
     Returns
     -------
@@ -219,7 +269,9 @@ def fidelity(
     """
     if not 0 < holdout < 1:
         raise JourneySimError(f"holdout: expected a share of cases between 0 and 1, got {holdout!r}")
-    specs = [pathway.parse_standard(s) for s in standards]
+    if splits < 1:
+        raise JourneySimError(f"splits: expected at least 1, got {splits!r}")
+    specs = parse_standards(standards, [str(x) for x in real_log.activity_labels], real_log.source)
     rng = np.random.default_rng(seed)
     starts = case_starts(real_log)
     order = np.argsort(starts, kind="stable")
@@ -229,36 +281,47 @@ def fidelity(
                               f"has {real_log.n_cases} cases (holdout {holdout})")
     test = np.sort(order[-n_test:])
     cut, last = float(starts[order[-n_test]]), real_log.span
-    halves = rng.permutation(test)
-    real_a, real_b = select_cases(real_log, np.sort(halves[:n_test // 2])), select_cases(real_log,
-                                                                                          np.sort(halves[n_test // 2:]))
-    window, notes = _simulated_window(real_log, scenario_or_result, cut, last, seed, warmup_days)
-    sim = window if real_log.has_starts else completion_only(window)
-    n_s = min(real_a.n_cases, sim.n_cases)
-    if sim.n_cases < real_a.n_cases:
-        notes.append(f"the simulation has {sim.n_cases} cases in the window, fewer than real A's {real_a.n_cases}: "
+    halves = [rng.permutation(test) for _ in range(splits)]
+    pairs = [(select_cases(real_log, np.sort(h[:n_test // 2])), select_cases(real_log, np.sort(h[n_test // 2:])))
+             for h in halves]
+    windows, notes = _simulated_windows(real_log, scenario_or_result, cut, last, seed, warmup_days)
+    sims = [w if real_log.has_starts else completion_only(w) for w in windows]
+    n_a, n_b = pairs[0][0].n_cases, pairs[0][1].n_cases
+    if sims[0].n_cases < n_a:
+        notes.append(f"the simulation has {sims[0].n_cases} cases in the window, fewer than real A's {n_a}: "
                      "S is all of them")
-    if n_s == 0:
+    if sims[0].n_cases == 0:
         raise JourneySimError("no simulated case started in the test window: is the scenario's arrival rate 0, or "
                               "does the result's horizon end before the window?")
-    sim_s = select_cases(sim, np.sort(rng.choice(sim.n_cases, n_s, replace=False)))
-    measures = _measures(real_a, real_b, sim_s)
-    rates = _rates(real_a, real_b, sim_s, specs, defect_activities, defect_columns, notes)
-    measures += [_rate_measure(r) for r in rates if r.real_a[1] and r.real_b[1] and r.simulated[1]]
-    routing = pathway.routing_error(sim_s, real_b).edges
+    sim_s = _draw(sims[0], n_a, rng)
+    sim_s2 = _draw(sims[1], n_b, rng) if len(sims) > 1 and sims[1].n_cases else None
+    measures = _measures(pairs, sim_s, sim_s2)
+    rates = [_rates(a, b, sim_s, specs, defect_activities, defect_columns, notes) for a, b in pairs]
+    both = [c for c in defect_columns if sim_s2 is not None and c in sim_s.attributes and c in sim_s2.attributes]
+    s2_rates = ({(r.kind, r.name): r for r in _rates(sim_s, sim_s2, sim_s, specs, defect_activities, both, [])}
+                if sim_s2 is not None else {})
+    measures += [_rate_measure(i, rates, s2_rates) for i, r in enumerate(rates[0])
+                 if r.real_a[1] and r.real_b[1] and r.simulated[1]]
+    routing = pathway.routing_error(sim_s, pairs[0][1]).edges
     origin = real_log.origin
     name = scenario_or_result.name if isinstance(scenario_or_result, Scenario) else scenario_or_result.scenario.name
     return FidelityReport(
         source=real_log.source, scenario=name, holdout=holdout, seed=seed,
         cut=origin + dt.timedelta(minutes=cut), end=origin + dt.timedelta(minutes=last),
-        cases={"training": real_log.n_cases - n_test, "test": n_test, "a": real_a.n_cases, "b": real_b.n_cases,
-               "simulated": sim.n_cases, "s": sim_s.n_cases},
-        measures=tuple(measures), rates=tuple(rates), routing=routing, notes=tuple(notes))
+        cases={"training": real_log.n_cases - n_test, "test": n_test, "a": n_a, "b": n_b,
+               "simulated": sims[0].n_cases, "s": sim_s.n_cases, "s2": 0 if sim_s2 is None else sim_s2.n_cases},
+        measures=tuple(measures), rates=tuple(rates[0]), routing=routing, notes=tuple(notes), splits=splits)
 
 
-def _simulated_window(real: EventLog, target: Scenario | RunResult, cut: float, last: float, seed: int,
-                      warmup_days: float) -> tuple[EventLog, list[str]]:
-    """The simulated cases that start in the real test window, on the real calendar."""
+def _draw(log: EventLog, n: int, rng: np.random.Generator) -> EventLog:
+    """``n`` of the log's cases at random (all of them where it has fewer)."""
+    return select_cases(log, np.sort(rng.choice(log.n_cases, min(n, log.n_cases), replace=False)))
+
+
+def _simulated_windows(real: EventLog, target: Scenario | RunResult, cut: float, last: float, seed: int,
+                       warmup_days: float) -> tuple[list[EventLog], list[str]]:
+    """The simulated cases that start in the real test window, on the real calendar: of two
+    independent replications (one where a result given has only one)."""
     notes: list[str] = []
     cut_at = real.origin + dt.timedelta(minutes=cut)
     warmup = warmup_days * 1440 if isinstance(target, Scenario) else float(target.provenance.warmup)
@@ -266,18 +329,23 @@ def _simulated_window(real: EventLog, target: Scenario | RunResult, cut: float, 
     offset = (cut_at - zero) / dt.timedelta(minutes=1)
     horizon = offset + (last - cut)
     if isinstance(target, Scenario):
-        result: RunResult = simulate(target, horizon=horizon, warmup=offset, replications=1, seed=seed, workers=1,
+        result: RunResult = simulate(target, horizon=horizon, warmup=offset, replications=2, seed=seed, workers=1,
                                      end="stop")
     else:
         result = target
         if result.provenance.horizon < horizon:
             notes.append(f"the result's horizon ({result.provenance.horizon / 1440:.1f} days) ends before the test "
                          f"window does ({horizon / 1440:.1f} days from its time 0)")
-    log = simulated_log(result, start=zero)
+    kept = sorted(rec.replication for rec in result.records)[:2]
+    if len(kept) < 2:
+        notes.append("the result has one replication: no sim-vs-sim baseline")
+    return [_window(simulated_log(result, replication=r, start=zero), offset, horizon) for r in kept], notes
+
+
+def _window(log: EventLog, offset: float, horizon: float) -> EventLog:
     starts = case_starts(log)
-    keep = np.flatnonzero((starts >= offset) & (starts <= horizon))
-    log = select_cases(log, keep)
-    return dataclasses.replace(log, end=np.where(log.end <= horizon, log.end, np.nan)), notes
+    log = select_cases(log, np.flatnonzero((starts >= offset) & (starts <= horizon)))
+    return dataclasses.replace(log, end=np.where(log.end <= horizon, log.end, np.nan))
 
 
 def _monday_before(when: dt.datetime) -> dt.datetime:
@@ -298,38 +366,79 @@ STANDARD: tuple[tuple[str, str, str, Callable[[Any, Any], float]], ...] = (
 )
 
 
-def _measures(a: EventLog, b: EventLog, s: EventLog) -> list[Measure]:
-    ia, ib, is_ = dist.Instants.of(a), dist.Instants.of(b), dist.Instants.of(s)
-    out = [Measure(key, label, unit, f(is_, ib), f(ia, ib)) for key, label, unit, f in STANDARD]
-    rs, ra = pathway.routing_error(s, b), pathway.routing_error(a, b)
-    out.append(Measure("routing", "routing error (mean)", "probability", rs.mean, ra.mean,
-                       f"largest {rs.largest:.3f} at {rs.worst}"))
-    out.append(Measure("routing_max", "routing error (largest)", "probability", rs.largest, ra.largest))
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """A log with its instants (computed once, used in several distances)."""
+
+    log: EventLog
+    instants: dist.Instants
+
+    @staticmethod
+    def of(log: EventLog) -> _Side:
+        return _Side(log, dist.Instants.of(log))
+
+
+#: one distance of a pair of logs: label, unit, value, detail
+_Value = tuple[str, str, float, str]
+
+
+def _distances(x: _Side, y: _Side) -> dict[str, _Value]:
+    """Every measure of ``x`` against ``y`` (the reference: its counts weigh the per-unit and routing means)."""
+    out = {key: (label, unit, float(f(x.instants, y.instants)), "") for key, label, unit, f in STANDARD}
+    r = pathway.routing_error(x.log, y.log)
+    out["routing"] = ("routing error (mean)", "probability", r.mean, f"largest {r.largest:.3f} at {r.worst}")
+    out["routing_max"] = ("routing error (largest)", "probability", r.largest, "")
+    b = y.log
     if np.isfinite(b.scheduled).any() and np.isfinite(b.start).any():
-        out.append(_unit_measure("wait", "EMD wait per unit (mean)", a, b, s, pathway.waits))
+        out["wait"] = _unit_value("EMD wait per unit (mean)", x.log, b, pathway.waits, "")
     what = "end - start" if b.has_starts else "gap to the next event"
-    out.append(_unit_measure("stay", "EMD stay per unit (mean)", a, b, s, pathway.stays, what))
-    out.append(Measure("census", "EMD cases in progress", "patients", pathway.census_distance(s, b),
-                       pathway.census_distance(a, b)))
+    out["stay"] = _unit_value("EMD stay per unit (mean)", x.log, b, pathway.stays, what)
+    out["census"] = ("EMD cases in progress", "patients", pathway.census_distance(x.log, b), "")
     return out
 
 
-def _unit_measure(key: str, label: str, a: EventLog, b: EventLog, s: EventLog,
-                  values: Callable[[EventLog], np.ndarray], detail: str = "") -> Measure:
-    per_s, model = pathway.unit_distances(s, values(s), b, values(b))
-    _, baseline = pathway.unit_distances(a, values(a), b, values(b))
-    worst = max(per_s, key=lambda u: per_s[u]) if per_s else ""
-    note = "; ".join(x for x in (detail, f"largest {per_s[worst]:.4g} at {worst}" if worst else "") if x)
-    return Measure(key, label, "minutes", model if model is not None else 0.0,
-                   baseline if baseline is not None else 0.0, note)
+def _unit_value(label: str, x: EventLog, y: EventLog, values: Callable[[EventLog], np.ndarray],
+                what: str) -> _Value:
+    per, mean = pathway.unit_distances(x, values(x), y, values(y))
+    worst = max(per, key=lambda u: per[u]) if per else ""
+    note = "; ".join(t for t in (what, f"largest {per[worst]:.4g} at {worst}" if worst else "") if t)
+    return label, "minutes", mean if mean is not None else 0.0, note
 
 
-def _rate_measure(r: RateCheck) -> Measure:
-    pa, pb, ps = (k / n for k, n in (r.real_a, r.real_b, r.simulated))
-    return Measure(f"{r.kind}:{r.name}", f"{r.kind} {r.name}: rate difference", "share", abs(ps - pb), abs(pa - pb))
+def _measures(pairs: Sequence[tuple[EventLog, EventLog]], s: EventLog, s2: EventLog | None) -> list[Measure]:
+    """Each measure: d(S, B) and d(A, B) averaged over the splits, and d(S, S2)."""
+    side_s = _Side.of(s)
+    runs = []
+    for a, b in pairs:
+        side_b = _Side.of(b)
+        runs.append((_distances(side_s, side_b), _distances(_Side.of(a), side_b)))
+    sim = _distances(side_s, _Side.of(s2)) if s2 is not None else {}
+    out = []
+    for key, (label, unit, _, detail) in runs[0][0].items():
+        model = [m[key][2] for m, _ in runs]
+        base = [r[key][2] for _, r in runs]
+        out.append(Measure(key, label, unit, float(np.mean(model)), float(np.mean(base)), detail,
+                           float(np.std(base, ddof=1)) if len(base) > 1 else 0.0,
+                           sim[key][2] if key in sim else None))
+    return out
 
 
-def _rates(a: EventLog, b: EventLog, s: EventLog, specs: Sequence[pathway.StandardSpec],
+def _rate_measure(i: int, rates: Sequence[Sequence[RateCheck]], s2: dict[tuple[str, str], RateCheck]) -> Measure:
+    """The i-th rate's |S - B| and |A - B| averaged over the splits, and |S - S2|."""
+    def share(kn: tuple[int, int]) -> float:
+        return kn[0] / kn[1] if kn[1] else float("nan")
+
+    first = rates[0][i]
+    model = [abs(share(r[i].simulated) - share(r[i].real_b)) for r in rates]
+    base = [abs(share(r[i].real_a) - share(r[i].real_b)) for r in rates]
+    pair = s2.get((first.kind, first.name))
+    sim = abs(share(pair.real_a) - share(pair.real_b)) if pair is not None else float("nan")
+    return Measure(f"{first.kind}:{first.name}", f"{first.kind} {first.name}: rate difference", "share",
+                   float(np.nanmean(model)), float(np.nanmean(base)), "",
+                   float(np.nanstd(base, ddof=1)) if len(base) > 1 else 0.0, sim if math.isfinite(sim) else None)
+
+
+def _rates(a: EventLog, b: EventLog, s: EventLog, specs: Sequence[StatedStandard],
            activities: Sequence[str], columns: Sequence[str], notes: list[str]) -> list[RateCheck]:
     out = [RateCheck(spec.name, "standard", pathway.standard_cases(a, spec), pathway.standard_cases(b, spec),
                      pathway.standard_cases(s, spec)) for spec in specs]
@@ -343,7 +452,9 @@ def _rates(a: EventLog, b: EventLog, s: EventLog, specs: Sequence[pathway.Standa
                                   "the command line's --attribute)")
         simulated = pathway.defect_cases(s, column=name)
         if simulated is None:
-            notes.append(f"defect column {name!r}: the simulated log has no such column; its rate is not compared")
+            if not any(name in n for n in notes):
+                notes.append(f"defect column {name!r}: the simulated log has no such column; its rate is not "
+                             "compared")
             simulated = (0, 0)
         out.append(RateCheck(name, "defect", got_real[0], got_real[1], simulated))
     return out

@@ -9,36 +9,28 @@ timeliness standards and defect rates.
   (start minus schedule time, where the log has both) and stays (:func:`stays`).
 * **Census**: the 1-Wasserstein distance (patients) of the time-weighted distributions of
   the number of cases in progress (from a case's first time to its last).
-* **Standards** (``"name: A -> B <= 60 min"``, :func:`parse_standard`) and **defect
-  rates** (the share of cases with an activity, or with a true value in a column): rates
-  with Wilson 95% intervals.
-
-Examples
---------
->>> parse_standard("antibiotics_1h: ER Registration -> IV Antibiotics <= 1 h")
-StandardSpec(name='antibiotics_1h', source='ER Registration', target='IV Antibiotics', limit=60.0)
->>> [round(x, 3) for x in wilson(8, 10)]
-[0.49, 0.943]
+* **Standards** (``"name: A -> B <= 60 min"``, read and observed as discovery does:
+  :mod:`journeysim.data.standards`) and **defect rates** (the share of cases with an
+  activity, or with a true value in a column), with Wilson 95% intervals
+  (:func:`journeysim.data.report.wilson`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import JourneySimError
-from .logs import EventLog, Labelled
+from .defects import flags
+from .logs import EventLog
+from .rows import case_rows
+from .standards import StatedStandard, observe
+from .timing import gaps_to_next
 
-__all__ = ["StandardSpec", "census_distance", "defect_cases", "parse_standard", "routing_error", "standard_cases",
-           "stays", "unit_distances", "waits", "wilson"]
+__all__ = ["census_distance", "defect_cases", "routing_error", "standard_cases", "stays", "unit_distances", "waits"]
 
 START, END = "<start>", "<end>"
-_UNITS = {"min": 1.0, "mins": 1.0, "minute": 1.0, "minutes": 1.0, "m": 1.0, "h": 60.0, "hour": 60.0,
-          "hours": 60.0, "d": 1440.0, "day": 1440.0, "days": 1440.0}
-_STANDARD = re.compile(r"^\s*([^:]+?)\s*:\s*(.+?)\s*->\s*(.+?)\s*<=\s*([0-9.]+)\s*([A-Za-z]*)\s*$")
 
 
 def _order(log: EventLog) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -110,18 +102,15 @@ def routing_error(log_a: EventLog, log_b: EventLog) -> RoutingError:
 
 
 def stays(log: EventLog) -> NDArray[np.float64]:
-    """Each instance's length of stay (minutes): end minus start where the log has starts;
-    in a log of completion times only, the gap from its end to the next instance's end in
-    the case (NaN for a case's last). The discovery module will have its own reading of the
-    gap; this one is kept small and separate until the two are merged."""
+    """Each instance's length of stay (minutes): end minus start where the log has starts; in a
+    log of completion times only, discovery's service time, the gap to the case's next event
+    (:func:`journeysim.data.timing.gaps_to_next`; 0 at a case's last). NaN for a withdrawn
+    instance or one without the times."""
     if log.has_starts:
         return np.asarray(log.end - log.start, dtype=np.float64)
-    order, _ = _order(log)
-    case, end = log.case[order], log.end[order]
-    gap = np.r_[end[1:] - end[:-1], np.nan]
-    gap[np.r_[case[1:] != case[:-1], True]] = np.nan
-    out = np.empty(len(log))
-    out[order] = gap
+    rows = case_rows(log, log.class_.astype(np.int64))
+    out = np.full(len(log), np.nan)
+    out[rows.index] = gaps_to_next(rows)
     return out
 
 
@@ -180,66 +169,27 @@ def _census(log: EventLog) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 # -- standards and defects
 
 
-@dataclass(frozen=True, slots=True)
-class StandardSpec:
-    """A timeliness standard: a case's first ``target`` after its first ``source`` within ``limit`` minutes."""
-
-    name: str
-    source: str
-    target: str
-    limit: float
-
-
-def parse_standard(text: str) -> StandardSpec:
-    """Read ``"name: A -> B <= 60 min"`` (units min, h, d; minutes when none)."""
-    m = _STANDARD.match(text)
-    unit = (m.group(5).lower() or "min") if m else ""
-    if not m or unit not in _UNITS:
-        raise JourneySimError(f"standard: expected 'name: A -> B <= 60 min' (units min, h, d), got {text!r}")
-    return StandardSpec(m.group(1), m.group(2), m.group(3), float(m.group(4)) * _UNITS[unit])
-
-
-def standard_cases(log: EventLog, spec: StandardSpec) -> tuple[int, int]:
-    """(cases meeting the standard, cases it applies to): those with ``source`` and a ``target``
-    after it. A case with the source and no target after it is not counted."""
-    names = list(map(str, log.activity_labels))
-    if spec.source not in names or spec.target not in names:
+def standard_cases(log: EventLog, standard: StatedStandard) -> tuple[int, int]:
+    """(cases meeting the standard, cases it applies to), as discovery observes it
+    (:func:`journeysim.data.standards.observe`): of the cases that reached ``source``, those
+    whose first ``target`` came within the limit of their first ``source`` (a case that never
+    reached ``target`` misses it). (0, 0) where the log has no ``source`` or ``target``."""
+    units = [str(x) for x in log.activity_labels]
+    if standard.source not in units or standard.target not in units:
         return 0, 0
-    order, t = _order(log)
-    case, act, t = log.case[order], log.activity[order], t[order]
-    at_a = np.full(log.n_cases, np.inf)
-    sel = act == names.index(spec.source)
-    np.minimum.at(at_a, case[sel], t[sel])
-    sel = (act == names.index(spec.target)) & (t >= at_a[case])
-    at_b = np.full(log.n_cases, np.inf)
-    np.minimum.at(at_b, case[sel], t[sel])
-    applies = np.isfinite(at_a) & np.isfinite(at_b)
-    return int((applies & (at_b - at_a <= spec.limit)).sum()), int(applies.sum())
+    seen = observe(standard, case_rows(log, log.class_.astype(np.int64)), units)
+    return seen.met, seen.n
 
 
 def defect_cases(log: EventLog, *, activity: str | None = None, column: str | None = None) -> tuple[int, int] | None:
     """(cases with the defect, cases): a defect is an instance of ``activity``, or a true value
-    (1, true, yes) in the attribute ``column``. None where the log does not have the column."""
+    (read as discovery reads it, :func:`journeysim.data.defects.flags`) in the attribute
+    ``column``. None where the log does not have the column."""
     if activity is not None:
         names = list(map(str, log.activity_labels))
         hit = log.activity == names.index(activity) if activity in names else np.zeros(len(log), dtype=bool)
     else:
         if column is None or column not in log.attributes:
             return None
-        col = log.attributes[column]
-        if isinstance(col, Labelled):
-            true = np.array([str(x).strip().lower() in ("1", "true", "yes", "y", "t") for x in col.labels] + [False])
-            hit = true[col.codes]
-        else:
-            hit = np.nan_to_num(col) != 0
+        hit = flags(log.attributes[column], column, log.source)[0] == 1
     return len(np.unique(log.case[hit])), log.n_cases
-
-
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """The Wilson score 95% interval of a proportion ``k / n`` ((0, 1) when ``n`` is 0)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

@@ -28,7 +28,7 @@ from ..errors import JourneySimError, ValidationError
 from .fit import SMALL_SAMPLE, FitResult, fit
 from .rows import Rows
 
-__all__ = ["duration", "service", "delay", "service_values", "FIT_AT_MOST", "ZERO_SHARE"]
+__all__ = ["duration", "service", "delay", "service_values", "gaps_to_next", "FIT_AT_MOST", "ZERO_SHARE"]
 
 #: the most values a family is fitted to (a seeded random subsample beyond)
 FIT_AT_MOST = 20_000
@@ -92,13 +92,35 @@ def duration(values: NDArray[np.float64], censored: NDArray[np.bool_], what: str
     return r.best.table_entry(), f"{_fit_text(r, n, sub)}; {what}{note}", False
 
 
+def gaps_to_next(rows: Rows) -> NDArray[np.float64]:
+    """Each row's gap to the next event of its case (minutes; 0 at a case's last: the patient leaves).
+
+    The service time of an instance in a completion-only log; fidelity's stay
+    (:func:`journeysim.data.pathway.stays`) reads it too.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> from .logs import EventLog
+    >>> from .rows import case_rows
+    >>> nan = np.full(3, np.nan)
+    >>> log = EventLog("x", dt.datetime(2026, 1, 5), np.array([0, 0, 1], np.int32), np.array(["a", "b"], object),
+    ...                np.zeros(3, np.int32), np.array(["ED"], object), nan, nan, np.array([0.0, 10, 5]),
+    ...                np.zeros(3, bool), np.zeros(3, np.int32), np.array(["p"], object), np.full(3, -1, np.int32),
+    ...                np.array([], object), {}, np.arange(3), 3)
+    >>> gaps_to_next(case_rows(log, np.zeros(3, np.int64))).tolist()
+    [10.0, 0.0, 0.0]
+    """
+    nxt = np.r_[rows.first[1:], np.nan]
+    return np.maximum(np.where(rows.has_next, nxt - rows.first, 0.0), 0.0)
+
+
 def service_values(rows: Rows, u: int, last: float) -> tuple[NDArray[np.float64], NDArray[np.bool_], str]:
     """Unit ``u``'s service times, which are censored, and how they were measured ('' when none)."""
     mine = rows.unit == u
     if rows.completion_only:
-        nxt = np.r_[rows.first[1:], np.nan]
-        gap = np.where(rows.has_next, nxt - rows.first, 0.0)[mine]
-        return np.maximum(gap, 0.0), np.zeros(gap.size, bool), GAP_TO_NEXT
+        gap = gaps_to_next(rows)[mine]
+        return gap, np.zeros(gap.size, bool), GAP_TO_NEXT
     s, e = rows.start[mine], rows.end[mine]
     done = np.isfinite(s) & np.isfinite(e)
     open_ = np.isfinite(s) & ~np.isfinite(e)
