@@ -13,7 +13,7 @@ ones) and :mod:`journeysim.data.pathway` (journeysim's own).
 The simulated window: simulated time 0 is a Monday 00:00 (the scenario's week), the
 one at least ``warmup_days`` before the test part's first case start; the simulation
 stops (``end="stop"``) at the real log's last time, and the simulated cases kept are
-those that start in the test part's window (so the real and simulated cases have the
+those that start between the test part's first and last case starts (so the real and simulated cases have the
 same calendar, both are cut off at the end of the extract, and the system is not
 empty when the window opens). Where the real log has completion times only, so is the
 simulated log read (:func:`~journeysim.data.logsplit.completion_only`).
@@ -284,7 +284,8 @@ def fidelity(
     halves = [rng.permutation(test) for _ in range(splits)]
     pairs = [(select_cases(real_log, np.sort(h[:n_test // 2])), select_cases(real_log, np.sort(h[n_test // 2:])))
              for h in halves]
-    windows, notes = _simulated_windows(real_log, scenario_or_result, cut, last, seed, warmup_days)
+    windows, notes = _simulated_windows(real_log, scenario_or_result, (cut, float(starts[order[-1]]), last), seed,
+                                        warmup_days)
     sims = [w if real_log.has_starts else completion_only(w) for w in windows]
     n_a, n_b = pairs[0][0].n_cases, pairs[0][1].n_cases
     if sims[0].n_cases < n_a:
@@ -318,10 +319,12 @@ def _draw(log: EventLog, n: int, rng: np.random.Generator) -> EventLog:
     return select_cases(log, np.sort(rng.choice(log.n_cases, min(n, log.n_cases), replace=False)))
 
 
-def _simulated_windows(real: EventLog, target: Scenario | RunResult, cut: float, last: float, seed: int,
+def _simulated_windows(real: EventLog, target: Scenario | RunResult, times: tuple[float, float, float], seed: int,
                        warmup_days: float) -> tuple[list[EventLog], list[str]]:
-    """The simulated cases that start in the real test window, on the real calendar: of two
-    independent replications (one where a result given has only one)."""
+    """The simulated cases that start in the real test window (from its first case start to its
+    last), on the real calendar, run to the real log's last time: of two independent
+    replications (one where a result given has only one)."""
+    cut, last_start, last = times
     notes: list[str] = []
     cut_at = real.origin + dt.timedelta(minutes=cut)
     warmup = warmup_days * 1440 if isinstance(target, Scenario) else float(target.provenance.warmup)
@@ -339,12 +342,13 @@ def _simulated_windows(real: EventLog, target: Scenario | RunResult, cut: float,
     kept = sorted(rec.replication for rec in result.records)[:2]
     if len(kept) < 2:
         notes.append("the result has one replication: no sim-vs-sim baseline")
-    return [_window(simulated_log(result, replication=r, start=zero), offset, horizon) for r in kept], notes
+    opens, closes = offset, offset + (last_start - cut)
+    return [_window(simulated_log(result, replication=r, start=zero), (opens, closes), horizon) for r in kept], notes
 
 
-def _window(log: EventLog, offset: float, horizon: float) -> EventLog:
+def _window(log: EventLog, window: tuple[float, float], horizon: float) -> EventLog:
     starts = case_starts(log)
-    log = select_cases(log, np.flatnonzero((starts >= offset) & (starts <= horizon)))
+    log = select_cases(log, np.flatnonzero((starts >= window[0]) & (starts <= window[1])))
     return dataclasses.replace(log, end=np.where(log.end <= horizon, log.end, np.nan))
 
 
