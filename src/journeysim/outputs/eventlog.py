@@ -69,6 +69,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from .._version import __version__
+from ..analysis.simlog import REQUEST, SOURCES, UNSERVED, VISIT, instances
 from ..engine.records import FIELDS, Records
 from ..errors import JourneySimError, SimulationError
 from ..model._frozen import FrozenMap
@@ -555,25 +556,32 @@ def _arrival_order(v: Columns, u: Columns) -> tuple[NDArray[np.int64], NDArray[n
 
 def _events(v: Columns, r: Columns, u: Columns, asked_by: NDArray[np.int64], v_seq: NDArray[np.int64],
             u_seq: NDArray[np.int64]) -> Columns:
-    """The events, unsorted: visits' schedule, start and complete, then requests' the same, then unserved
-    arrivals' schedule and withdraw.
+    """The events of the activity instances (:func:`journeysim.analysis.simlog.instances`), unsorted:
+    visits' schedule, start and complete, then requests' the same, then unserved arrivals' schedule and
+    withdraw.
 
     ``seq`` (the visit's or unserved arrival's place in its journey, from :func:`_arrival_order`;
     a request's is its visit's) and ``phase`` order the events that share a timestamp.
     """
-    n_v, n_r, n_u = len(v["key"]), len(r["key"]), len(u["key"])
-    counts = [n_v, n_v, n_v, n_r, n_r, n_r, n_u, n_u]
+    inst = instances({"visits": v, "requests": r, "unserved": u}, journey="row")
+    seq = np.concatenate([v_seq, v_seq[asked_by], u_seq])
+    ended = np.concatenate([np.full(len(v["key"]) + len(r["key"]), -1), u["ended"]])
+    complete = (inst.end, _V_COMPLETE, LIFECYCLE.index("complete"))
+    steps = {VISIT: ((inst.scheduled, _V_SCHEDULE, 0), (inst.start, _V_START, 1), complete),
+             REQUEST: ((inst.scheduled, _R_SCHEDULE, 0), (inst.start, _R_START, 1), (inst.end, _R_COMPLETE, 2)),
+             UNSERVED: ((inst.scheduled, _V_SCHEDULE, 0), (inst.end, _V_COMPLETE, _WITHDRAW))}
+    blocks = [(np.flatnonzero(inst.kind == kind), *step) for kind, _, *_ in SOURCES for step in steps[kind]]
+    at = np.concatenate([b[0] for b in blocks])
+    counts = [len(b[0]) for b in blocks]
     return {
-        "row": np.concatenate([np.tile(v["row"], 3), np.tile(r["row"], 3), np.tile(u["row"], 2)]),
-        "minutes": np.concatenate([v["arrival"], v["start"], v["end"], r["requested"], r["start"], r["end"],
-                                   u["arrival"], u["end"]]),
-        "node": np.concatenate([np.tile(v["node"], 3), np.tile(r["target"], 3), np.tile(u["node"], 2)]),
-        "by": np.concatenate([np.full(3 * n_v, -1), np.tile(r["source"], 3), np.full(2 * n_u, -1)]),
-        "seq": np.concatenate([np.tile(v_seq, 3), np.tile(v_seq[asked_by], 3), np.tile(u_seq, 2)]),
-        "phase": np.repeat(np.array([_V_SCHEDULE, _V_START, _V_COMPLETE, _R_SCHEDULE, _R_START, _R_COMPLETE,
-                                     _V_SCHEDULE, _V_COMPLETE]), counts),
-        "lifecycle": np.repeat(np.array([0, 1, 2, 0, 1, 2, 0, _WITHDRAW]), counts),
-        "ended": np.concatenate([np.full(3 * (n_v + n_r), -1), np.tile(u["ended"], 2)]),
+        "row": inst.journey[at],
+        "minutes": np.concatenate([times[idx] for idx, times, _, _ in blocks]),
+        "node": inst.node[at],
+        "by": inst.by[at],
+        "seq": seq[at],
+        "phase": np.repeat(np.array([phase for *_, phase, _ in blocks]), counts),
+        "lifecycle": np.repeat(np.array([life for *_, life in blocks]), counts),
+        "ended": ended[at],
     }
 
 
