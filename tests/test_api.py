@@ -25,7 +25,7 @@ def test_public_api_is_curated():
         "Divert",
         "Bernoulli", "Categorical", "Numeric", "Condition", "DefectMultiplier",
         "fit", "FitResult",
-        "fidelity", "FidelityReport",
+        "fidelity", "FidelityReport", "log_distances",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

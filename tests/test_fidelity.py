@@ -192,9 +192,21 @@ entry = "Triage"
 rate_per_day = 72
 """)
     out = tmp_path / "f.json"
-    assert main(["fidelity", str(path), str(toml), "--holdout", "0.1", "--json", str(out)]) == 0
-    assert "baseline" in capsys.readouterr().out
-    assert json.loads(out.read_text())["holdout"] == 0.1
+    assert main(["fidelity", str(path), str(toml), "--holdout", "0.1", "--splits", "3", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "real-vs-real baseline" in text and "sim-vs-sim baseline" in text
+    head = next(line for line in text.splitlines() if line.strip().startswith("measure"))
+    rows = [line for line in text.splitlines() if line.startswith("  control-flow") or line.startswith("  EMD cycle")]
+    assert len(rows) == 2 and all(len(r) <= len(head) + 1 for r in rows)  # one aligned table, no wrapped cells
+
+    def strict(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    data = json.loads(out.read_text(), parse_constant=strict)
+    assert data["holdout"] == 0.1 and data["splits"] == 3
+    assert all({"baseline", "baseline_sd", "simulated_baseline"} <= set(m) for m in data["measures"])
+    assert main(["fidelity", str(path), str(toml), "--json", "-"]) == 0
+    json.loads(capsys.readouterr().out, parse_constant=strict)  # standard output holds the JSON alone
     assert main(["fidelity", str(path), str(toml), "--holdout", "2"]) == 2
     assert main(["fidelity", str(path), str(toml), "--standard", "nonsense"]) == 2
     err = capsys.readouterr().err

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from . import plot as plot
     from .analysis.comparison import Comparison, compare, sweep
     from .analysis.exact import ExactQuality, exact_quality
-    from .analysis.fidelity import FidelityReport, fidelity
+    from .analysis.fidelity import FidelityReport, fidelity, log_distances
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
     from .analysis.warmup import suggest_warmup
@@ -93,7 +93,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.comparison": ("Comparison", "compare", "sweep"),
     "analysis.exact": ("ExactQuality", "exact_quality"),
-    "analysis.fidelity": ("FidelityReport", "fidelity"),
+    "analysis.fidelity": ("FidelityReport", "fidelity", "log_distances"),
     "analysis.metrics": ("Summary", "summarize"),
     "analysis.result": ("SimulationResult", "simulate"),
     "analysis.warmup": ("suggest_warmup",),
@@ -186,6 +186,7 @@ __all__ = [
     "fit",
     "FidelityReport",
     "fidelity",
+    "log_distances",
     "OfferedLoad",
     "Records",
     "RunTooLarge",

@@ -264,6 +264,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                "(default 0.2)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of the split and the simulation "
                                                                    "(default 0)")
+    p.add_argument("--splits", type=_positive_int, default=5, help="random splits of the held-out cases into two "
+                                                                 "halves to average the baseline over (default 5)")
     p.add_argument("--standard", dest="standards", action="append", default=[], metavar="'NAME: A -> B <= 60 min'",
                    help="a timeliness standard to compare (repeat for several)")
     p.add_argument("--defect-activity", dest="defect_activities", action="append", default=[], metavar="ACTIVITY",
@@ -842,7 +844,7 @@ def _fidelity(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info
         log = read_log(args.log, **_log_arguments(args))
     report = fidelity(log, scenario, holdout=args.holdout, seed=args.seed, standards=args.standards,
-                      defect_activities=args.defect_activities)
+                      defect_activities=args.defect_activities, splits=args.splits)
     if args.json:
         with _Outputs() as out:
             out.add_json(args.json, {"journeysim_version": __version__, **report.to_dict()})

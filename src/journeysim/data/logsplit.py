@@ -42,35 +42,26 @@ def select_cases(log: EventLog, cases: NDArray[np.int64]) -> EventLog:
     keep[np.asarray(cases, dtype=np.int64)] = True
     new = np.cumsum(keep) - 1
     rows = np.flatnonzero(keep[log.case])
-    attributes = {name: Labelled(col.codes[rows], col.labels) if isinstance(col, Labelled) else col[rows]
-                  for name, col in log.attributes.items()}
-    return dataclasses.replace(
-        log, case=new[log.case[rows]].astype(np.int32), case_labels=log.case_labels[keep],
-        activity=log.activity[rows], scheduled=log.scheduled[rows], start=log.start[rows], end=log.end[rows],
-        withdrawn=log.withdrawn[rows], class_=log.class_[rows], resource=log.resource[rows], attributes=attributes,
-        line=log.line[rows], n_events=len(rows), warnings=())
+    out = _take(log, rows)
+    return dataclasses.replace(out, case=new[log.case[rows]].astype(np.int32), case_labels=log.case_labels[keep],
+                               n_events=len(rows), warnings=())
 
 
 def completion_only(log: EventLog) -> EventLog:
     """The log as an extract of completion times only would give it: no schedule or start times,
     and no instance that had not completed (nor a withdrawn one)."""
     rows = np.flatnonzero(np.isfinite(log.end) & ~log.withdrawn)
+    rows = rows[np.lexsort((log.end[rows], log.case[rows]))]
     nan = np.full(len(rows), np.nan)
+    out = dataclasses.replace(_take(log, rows), scheduled=nan, start=nan.copy(), n_events=len(rows), warnings=())
+    return select_cases(out, np.unique(out.case).astype(np.int64))
+
+
+def _take(log: EventLog, rows: NDArray[np.int64]) -> EventLog:
+    """The log's instances at ``rows``, in that order (cases and their labels unchanged)."""
     attributes = {name: Labelled(col.codes[rows], col.labels) if isinstance(col, Labelled) else col[rows]
                   for name, col in log.attributes.items()}
-    out = dataclasses.replace(
-        log, case=log.case[rows], activity=log.activity[rows], scheduled=nan, start=nan.copy(), end=log.end[rows],
-        withdrawn=log.withdrawn[rows], class_=log.class_[rows], resource=log.resource[rows], attributes=attributes,
-        line=log.line[rows], n_events=len(rows), warnings=())
-    order = np.lexsort((out.end, out.case))
-    present = np.unique(out.case).astype(np.int64)
-    return select_cases(_reordered(out, order), present)
-
-
-def _reordered(log: EventLog, order: NDArray[np.int64]) -> EventLog:
-    attributes = {name: Labelled(col.codes[order], col.labels) if isinstance(col, Labelled) else col[order]
-                  for name, col in log.attributes.items()}
     return dataclasses.replace(
-        log, case=log.case[order], activity=log.activity[order], scheduled=log.scheduled[order],
-        start=log.start[order], end=log.end[order], withdrawn=log.withdrawn[order], class_=log.class_[order],
-        resource=log.resource[order], attributes=attributes, line=log.line[order])
+        log, case=log.case[rows], activity=log.activity[rows], scheduled=log.scheduled[rows], start=log.start[rows],
+        end=log.end[rows], withdrawn=log.withdrawn[rows], class_=log.class_[rows], resource=log.resource[rows],
+        attributes=attributes, line=log.line[rows])
