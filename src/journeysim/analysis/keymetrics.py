@@ -62,7 +62,7 @@ def _name(key: str) -> str:
     if key == "quality.system":
         return "system quality"
     if key == "elements.quality":
-        return "elements only: journeys free of element defects (standards aside)"
+        return "quality of elements only"
     if key.startswith("quality."):
         return f"quality of class {key[len('quality.'):]}"
     if key.startswith("standards.") and key.endswith(".met"):
