@@ -117,7 +117,8 @@ def kim_nelson(
     data = np.array(first, dtype=float)
     k, n0 = data.shape
     if k < 2 or n0 < 2:
-        raise JourneySimError(f"ranking and selection needs at least 2 alternatives and 2 replications, got {k} and {n0}")
+        raise JourneySimError("ranking and selection needs at least 2 alternatives and 2 replications, "
+                              f"got {k} and {n0}")
     if not np.all(np.isfinite(data)):
         raise JourneySimError("ranking and selection needs a value in every replication of every alternative")
     eta, h2 = kn_constants(k, n0, alpha)
@@ -161,6 +162,14 @@ class Selection:
     """The result of :func:`select_best`: the best scenario by one metric, or why none was named.
 
     Means and ``delta`` are in the metric's own units (fractions for shares, minutes for times).
+
+    Examples
+    --------
+    >>> s = Selection("quality.system", "higher", 0.01, 0.95, 10, 1000, 1, ("a", "b", "c"), "b", ("b",),
+    ...               {"a": 10, "c": 14}, {"a": 10, "b": 14, "c": 14}, {"a": 0.80, "b": 0.85, "c": 0.83},
+    ...               "one survivor", 10.16)
+    >>> s.statement()[:70]
+    'Best by system quality (%) (higher is better): b, with probability of '
     """
 
     metric: str
@@ -314,12 +323,12 @@ def select_best(
     if isinstance(scenarios, Comparison):
         results: list[SimulationResult] = list(scenarios.results)
         alternatives = [r.scenario for r in results]
-        root = results[0].provenance.seed
+        root: int | None = results[0].provenance.seed
     else:
         alternatives = list(scenarios)
-        names = [s.name for s in alternatives]
-        if len(set(names)) != len(names):
-            raise JourneySimError(f"scenario names must differ to be compared, got {names}")
+        given = [s.name for s in alternatives]
+        if len(set(given)) != len(given):
+            raise JourneySimError(f"scenario names must differ to be compared, got {given}")
         results = []
         root = seed if seed is not None else (alternatives[0].seed if alternatives else None)
     k = len(alternatives)
@@ -353,7 +362,7 @@ def select_best(
         best=names[out.survivors[0]] if len(out.survivors) == 1 else None,
         survivors=tuple(names[i] for i in out.survivors),
         eliminated={names[i]: r for i, r in out.eliminated.items()},
-        replications={n: c for n, c in zip(names, out.replications)},
+        replications=dict(zip(names, out.replications)),
         means={n: sign * m for n, m in zip(names, out.means)},
         reason=out.reason, h2=out.h2, currency=alternatives[0].model.currency if alternatives else "",
     )
