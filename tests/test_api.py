@@ -20,7 +20,7 @@ def test_public_api_is_curated():
         "Uniform", "ValidationError", "exact_quality", "load_scenario", "loads_scenario", "per_day",
         "per_hour", "simulate", "summarize", "Activation", "Group", "Shift", "Standard", "Window",
         "Cost", "Frailty", "Recovery", "event_log", "write_event_log", "EventLog", "read_log",
-        "discover", "DiscoveryReport",
+        "discover", "DiscoveryReport", "Selection", "select_best",
         "report_html", "write_report", "Normal", "Weibull", "Pert", "Mixture",
         "Divert",
         "Bernoulli", "Categorical", "Numeric", "Condition", "DefectMultiplier",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .analysis.fidelity import FidelityReport, fidelity, log_distances
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
+    from .analysis.selection import Selection, select_best
     from .analysis.warmup import suggest_warmup
     from .data.discover import DiscoveryReport, discover
     from .data.fit import FitResult, fit
@@ -96,6 +97,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "analysis.fidelity": ("FidelityReport", "fidelity", "log_distances"),
     "analysis.metrics": ("Summary", "summarize"),
     "analysis.result": ("SimulationResult", "simulate"),
+    "analysis.selection": ("Selection", "select_best"),
     "analysis.warmup": ("suggest_warmup",),
     "data.discover": ("DiscoveryReport", "discover"),
     "data.fit": ("FitResult", "fit"),
@@ -195,6 +197,7 @@ __all__ = [
     "Shift",
     "SimulationError",
     "SimulationResult",
+    "Selection",
     "Standard",
     "Step",
     "Summary",
@@ -212,6 +215,7 @@ __all__ = [
     "offered_load",
     "per_day",
     "per_hour",
+    "select_best",
     "simulate",
     "suggest_warmup",
     "summarize",

@@ -61,6 +61,14 @@ _days = _number(float, 0.0, strict=False, what="a non-negative number of days", 
 _positive_float = _number(float, 0.0, strict=True, what="a positive number")
 
 
+def _probability_open(text: str) -> float:
+    """An argparse type: a probability strictly between 0 and 1 (e.g. ``--pcs 0.95``)."""
+    value = _number(float, 0.0, strict=True, what="a probability between 0 and 1")(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}")
+    return float(value)
+
+
 def _address(text: str) -> str:
     """An argparse type: a Dask scheduler address (checked further when connecting)."""
     if not text.strip():
@@ -188,10 +196,26 @@ def _parser() -> argparse.ArgumentParser:
     _days_options(p)
     p.add_argument("--title", help="title of the report (default: the base scenario's name)")
 
-    p = sub.add_parser("compare", help="compare scenarios with common random numbers")
+    p = sub.add_parser("compare", help="compare scenarios with common random numbers; select the best")
     p.add_argument("files", nargs="+", metavar="FILE", help="the base scenario first, then the others")
     _run_options(p)
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+    p.add_argument("--metric", action="append", metavar="KEY",
+                   help="show this metric instead of the key metrics (repeat for several; e.g. CCU.utilization)")
+    p.add_argument("--select", metavar="METRIC",
+                   help="with 3 or more scenarios (the base among them), select the best by METRIC "
+                   "with the KN procedure (adds replications)")
+    p.add_argument("--delta", type=_positive_float, metavar="D",
+                   help="indifference zone of --select in the metric's shown unit: points for percentages, "
+                   "minutes for times, money for costs")
+    p.add_argument("--pcs", type=_probability_open, default=0.95, metavar="P",
+                   help="probability of correct selection of --select (default 0.95)")
+    p.add_argument("--direction", choices=("higher", "lower"),
+                   help="whether higher or lower METRIC is better (default: by the metric)")
+    p.add_argument("--max-replications", type=_positive_int, default=1000,
+                   help="at most this many replications of a scenario with --select (default 1000)")
+    p.add_argument("--batch", type=_positive_int, default=1,
+                   help="replications added to each survivor between screenings of --select (default 1)")
 
     p = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
     p.add_argument("file", metavar="FILE")
@@ -537,17 +561,53 @@ def _compare(args: argparse.Namespace) -> int:
     from .analysis.comparison import compare
 
     scenarios = _load_all(args.files)
+    _check_select(args, len(scenarios))
     options = _executor_options(args)
+    selection = None
     try:
         comparison = compare(scenarios, replications=args.replications, seed=args.seed, **options)
+        comparison.key_rows(args.metric)  # a --metric that is not a key fails before selection runs
+        if args.select:
+            selection = _select(comparison, args, options)
     finally:
         _close(options)
     if args.json:
+        payload = comparison.to_dict(args.metric)
+        if selection is not None:
+            payload["selection"] = selection.to_dict()
         with _Outputs() as out:
-            out.add_json(args.json, comparison.to_dict())
+            out.add_json(args.json, payload)
     if args.json != "-":
-        print(_comparison_text(comparison))
+        print(comparison.to_text(args.metric))
+        if selection is not None:
+            print(f"\nRanking and selection (KN, common random numbers; indifference zone "
+                  f"{args.delta:g}, P(correct selection) >= {args.pcs:g})")
+            print(selection.to_text())
     return 0
+
+
+def _check_select(args: argparse.Namespace, k: int) -> None:
+    """``--select`` needs three or more scenarios and ``--delta``; the other options need ``--select``."""
+    problems = []
+    if args.select:
+        if k < 3:
+            problems.append(Problem("--select", f"needs three or more scenarios (the base among them), got {k}"))
+        if args.delta is None:
+            problems.append(Problem("--delta", "--select needs an indifference zone, e.g. --delta 1 "
+                                    "(points for a percentage, minutes for a time)"))
+    elif args.delta is not None or args.direction is not None:
+        problems.append(Problem("--select", "--delta and --direction apply to --select METRIC; give it"))
+    if problems:
+        raise ValidationError(problems)
+
+
+def _select(comparison: Any, args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    from .analysis.keymetrics import display
+    from .analysis.selection import select_best
+
+    raw_delta = args.delta / display(args.select, 0.0).scale  # points -> fraction; minutes stay minutes
+    return select_best(comparison, args.select, delta=raw_delta, pcs=args.pcs, direction=args.direction,
+                       max_replications=args.max_replications, batch=args.batch, **options)
 
 
 def _load_all(files: Sequence[str]) -> list[Scenario]:
@@ -569,27 +629,6 @@ def _load_all(files: Sequence[str]) -> list[Scenario]:
             shown = f"{s.name} ({Path(f).name})"
             scenarios[i] = s.with_settings(name=shown if shown not in names else f"{shown} #{i + 1}")
     return scenarios
-
-
-def _comparison_text(comparison: Any) -> str:
-    base = comparison.results[0]
-    lines = [f"Base: {base.scenario.name}  ({len(base.stats)} replications, seed {base.provenance.seed}, "
-             "common random numbers)", ""]
-    for name, metrics in comparison.differences.items():
-        lines.append(f"{name} minus base (paired 95% CI; variance reduction vs independent runs)")
-        keys = [k for k in metrics if k.startswith("quality.")] + ["time_in_system_minutes"]
-        for key in keys:
-            d = metrics.get(key)
-            if d is None or d["mean"] is None:
-                continue
-            scale, unit = (100.0, " pts") if key.startswith("quality.") else (1.0 / 1440.0, " d")
-            lo, hi = d["ci95"]
-            ci = "" if lo is None else f" [{lo * scale:+.2f}, {hi * scale:+.2f}]"
-            vr = d["variance_reduction"]
-            vr_text = "" if vr is None else f"   x{vr:.1f}"
-            lines.append(f"  {key:<34} {d['mean'] * scale:+.2f}{unit}{ci}{vr_text}")
-        lines.append("")
-    return "\n".join(lines).rstrip()
 
 
 def _sweep(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..model.scenario import Scenario
 from ..run.stats import mean_ci
 from .figures import replication_metrics
+from .keymetrics import decimals_for, display, format_number, key_metrics
 from .result import SimulationResult, simulate
 from .views import comparison_html
 
@@ -125,15 +126,113 @@ class Comparison:
     def _repr_html_(self) -> str:
         return comparison_html(self.table(), self.results[0].scenario.name)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The summaries of every scenario and the ``differences`` section (JSON-ready)."""
+    def metric_keys(self) -> list[str]:
+        """Every metric key that all the scenarios have (for ``metrics=`` and ``--metric``)."""
+        keys = [set(m) for m in self.differences.values()]
+        return sorted(set.intersection(*keys)) if keys else []
+
+    def key_rows(self, metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The key metrics (or ``metrics``) of every scenario against the base, in the units they are shown in.
+
+        One row per scenario and metric: ``scenario``, ``key``, ``label`` (with the unit),
+        ``unit``, ``difference_unit`` (``pts`` for percentages), and ``base``, ``value``,
+        ``difference``, ``ci95`` and ``variance_reduction`` with values scaled to the unit
+        (percent, minutes/hours/days by magnitude, money), ``excludes_zero`` where the CI does.
+        Key metrics: system quality, elements only, each standard, cost per journey, time in
+        system, the waits (those not zero in every scenario).
+
+        Raises
+        ------
+        ValidationError
+            When a metric is not one of :meth:`metric_keys` (the message lists them).
+        """
+        valid = self.metric_keys()
+        if metrics:
+            bad = [m for m in metrics if m not in valid]
+            if bad:
+                raise ValidationError([Problem("metric", f"{m!r} is not a metric of these scenarios") for m in bad]
+                                      + [Problem("metric", "valid keys: " + ", ".join(valid))])
+            keys = list(dict.fromkeys(metrics))
+        else:
+            keys = [k for k in key_metrics(valid) if not self._zero_wait(k)]
+        currency = self.results[0].scenario.model.currency
+        rows = []
+        for key in keys:
+            first = next(iter(self.differences.values()))[key]
+            shown = display(key, abs(first["base"] or 0.0), currency)
+            for name, metrics_of in self.differences.items():
+                d = metrics_of[key]
+                scale = shown.scale
+                lo, hi = d["ci95"]
+                rows.append({
+                    "scenario": name, "key": key, "label": shown.label, "unit": shown.unit,
+                    "difference_unit": shown.difference_unit,
+                    "base": _scaled(d["base"], scale), "value": _scaled(d["value"], scale),
+                    "difference": _scaled(d["mean"], scale), "ci95": [_scaled(lo, scale), _scaled(hi, scale)],
+                    "excludes_zero": lo is not None and hi is not None and (lo > 0 or hi < 0),
+                    "variance_reduction": d["variance_reduction"], "replications": d["replications"],
+                })
+        return rows
+
+    def _zero_wait(self, key: str) -> bool:
+        """A wait that is zero in every scenario (an unlimited microsystem): not worth a row."""
+        if not key.endswith(".wait_minutes"):
+            return False
+        return all(d[key]["base"] == 0 and d[key]["value"] == 0 for d in self.differences.values())
+
+    def to_text(self, metrics: Sequence[str] | None = None) -> str:
+        """The key metrics (or ``metrics``) of each scenario against the base, as a table for the terminal."""
+        base = self.results[0]
+        lines = [f"Base: {base.scenario.name}  ({len(base.stats)} replications, seed {base.provenance.seed}, "
+                 "common random numbers)",
+                 "Quality of elements only: journeys free of element defects, standards aside. "
+                 "Other metrics: --metric KEY (metrics= in Python)."]
+        rows = self.key_rows(metrics)
+        for name in self.differences:
+            mine = [r for r in rows if r["scenario"] == name]
+            lines += ["", f"{name} minus base: paired differences with 95% CI (* the CI excludes 0; "
+                      "xN: variance reduction vs independent runs)",
+                      f"  {'metric':<40} {'base':>9} {'this':>9} {'difference':>16}  {'95% CI':<30} var.red."]
+            for r in mine:
+                lines.append(_text_row(r))
+        return "\n".join(lines)
+
+    def to_dict(self, metrics: Sequence[str] | None = None) -> dict[str, Any]:
+        """The summaries of every scenario, the ``differences`` section (raw units: fractions, minutes) and
+        the ``table`` of key metrics (or ``metrics``) as shown, in display units (JSON-ready)."""
         return {
             "base": self.results[0].scenario.name,
             "seed": self.results[0].provenance.seed,
             "replications": len(self.results[0].stats),
+            "table": self.key_rows(metrics),
             "scenarios": [r.summary().to_dict() for r in self.results],
             "differences": {k: dict(v) for k, v in self.differences.items()},
         }
+
+
+def _scaled(x: float | None, scale: float) -> float | None:
+    return None if x is None else x * scale
+
+
+def _text_row(r: Mapping[str, Any]) -> str:
+    """One metric of one scenario: base, value, difference with its unit, CI and variance reduction."""
+    lo, hi = r["ci95"]
+    diff = r["difference"]
+    places = decimals_for([r["base"], r["value"]])
+    places = max(places, 1) if r["unit"] == "%" else places
+    dplaces = decimals_for([diff, lo, hi, None if lo is None or hi is None else (hi - lo) / 2])
+    unit = f" {r['difference_unit']}" if r["difference_unit"] else ""
+    if diff == 0 and lo == 0 and hi == 0:  # CRN: the change leaves this metric untouched
+        shown, ci = "0" + unit, "(equal in every replication)"
+    else:
+        shown = format_number(diff, dplaces, sign=True) + unit
+        ci = "" if lo is None or hi is None else \
+            f"[{format_number(lo, dplaces, sign=True)}, {format_number(hi, dplaces, sign=True)}]"
+        ci += " *" if r["excludes_zero"] else ""
+    vr = r["variance_reduction"]
+    vr_text = "" if vr is None else f"x{vr:.1f}"
+    return (f"  {r['label']:<40} {format_number(r['base'], places):>9} {format_number(r['value'], places):>9} "
+            f"{shown:>16}  {ci:<30} {vr_text}").rstrip()
 
 
 def compare(

@@ -73,6 +73,7 @@ def simulate(
     on_replication: Callable[[ReplicationStats], None] | None = None,
     max_memory: float | None = None,
     end: str | None = None,
+    first_replication: int = 0,
 ) -> SimulationResult:
     """Simulate independent replications of a scenario or model.
 
@@ -141,6 +142,11 @@ def simulate(
         How each replication ends (default: the scenario's, or ``"drain"``).
         ``"stop"`` ends the simulation at the horizon, leaving journeys in
         progress; see :class:`~journeysim.model.scenario.Scenario`.
+    first_replication : int
+        Index of the first replication (default 0): replications
+        ``first_replication, first_replication + 1, ...`` are run, so a later
+        call extends an earlier run with more replications of the same streams
+        (as ranking and selection does, :func:`journeysim.select_best`).
 
     Warns
     -----
@@ -166,5 +172,6 @@ def simulate(
     run = run_experiment(target, horizon=horizon, warmup=warmup, replications=replications, seed=seed,
                          workers=workers, executor=executor, records=records, checkpoint=checkpoint,
                          precision=precision, max_replications=max_replications, progress=progress,
-                         on_replication=on_replication, max_memory=max_memory, end=end)
+                         on_replication=on_replication, max_memory=max_memory, end=end,
+                         first_replication=first_replication)
     return SimulationResult.of(run)

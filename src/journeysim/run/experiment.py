@@ -179,6 +179,7 @@ def run_experiment(
     on_replication: Callable[[ReplicationStats], None] | None = None,
     max_memory: float | None = None,
     end: str | None = None,
+    first_replication: int = 0,
 ) -> RunResult:
     """Run independent replications of a scenario or model: the machinery of :func:`journeysim.simulate`.
 
@@ -210,6 +211,10 @@ def run_experiment(
             or not 1 <= max_replications <= MAX_REPLICATIONS):
         problems.append(Problem("max_replications",
                                 f"must be a positive integer up to {MAX_REPLICATIONS:,}, got {max_replications!r}"))
+    if (isinstance(first_replication, bool) or not isinstance(first_replication, int)
+            or not 0 <= first_replication < MAX_REPLICATIONS):
+        problems.append(Problem("first_replication",
+                                f"must be an integer from 0 to {MAX_REPLICATIONS - 1:,}, got {first_replication!r}"))
     if problems:
         raise ValidationError(problems)
     n_workers = default_workers() if workers is None else workers
@@ -258,7 +263,7 @@ def run_experiment(
     pool_size = min(n_workers, total, default_workers())
     with _Runner(pool_size, executor) as runner, \
             _progress(total, progress, scenario.name) as bar:
-        run_batch(list(range(first)), runner, bar)
+        run_batch(list(range(first_replication, first_replication + first)), runner, bar)
         if precision is not None:
             batch = max(2, pool_size)
             while True:
@@ -266,8 +271,8 @@ def run_experiment(
                 reached = width <= precision
                 if reached or len(done) >= max_replications:
                     break
-                start = len(done)
-                run_batch(list(range(start, min(start + batch, max_replications))), runner, bar)
+                start = first_replication + len(done)
+                run_batch(list(range(start, min(start + batch, first_replication + max_replications))), runner, bar)
     ordered = [done[i] for i in sorted(done)]
     stats = tuple(st for _, st in ordered)
     kept = tuple(rec for rec, _ in ordered if rec is not None)

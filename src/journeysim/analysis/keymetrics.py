@@ -1,0 +1,177 @@
+"""The key metrics of a comparison: which they are, their names, units and better direction.
+
+A metric key (``quality.system``, ``time_in_system_minutes``, ``ED.wait_minutes``...,
+see :func:`journeysim.analysis.figures.replication_metrics`) holds a fraction, minutes,
+money or a count in every replication. Shown to a person, a fraction becomes a
+percent and its difference **points**; minutes become minutes, hours or days by the
+size of the figure, with the unit in the label; money carries the model's currency.
+
+Examples
+--------
+>>> d = display("time_in_system_minutes", 300.0)
+>>> d.label, d.unit, d.scale
+('time in system (h)', 'h', 0.016666666666666666)
+>>> display("quality.system", 0.044).label, direction("quality.system"), direction("cost.per_journey")
+('system quality (%)', 'higher', 'lower')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Display", "display", "direction", "key_metrics", "format_number", "Direction"]
+
+Direction = Literal["higher", "lower"]
+
+_QUEUE_SHARES = ("rejected_share", "diverted_share", "balked_share", "reneged_share")
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How one metric is shown: its label (with the unit), the unit of values and differences, the scale.
+
+    A shown value is ``raw * scale``; ``difference_unit`` is ``"pts"`` for percentages.
+    """
+
+    key: str
+    label: str
+    unit: str
+    difference_unit: str
+    scale: float
+
+
+def _is_share(key: str) -> bool:
+    return (key.startswith("quality.") or key.endswith(".quality") or key.endswith(".met")
+            or key.endswith("_share") or key.endswith(".share") or key.endswith(".utilization"))
+
+
+def _time_unit(magnitude: float) -> tuple[str, float]:
+    """Minutes below two hours, hours below two days, days beyond (by the size of the figure in minutes)."""
+    if not math.isfinite(magnitude) or magnitude < 120:
+        return "min", 1.0
+    if magnitude < 2 * 1440:
+        return "h", 1 / 60
+    return "d", 1 / 1440
+
+
+def _name(key: str) -> str:
+    """A plain name for a metric key."""
+    if key == "quality.system":
+        return "system quality"
+    if key == "elements.quality":
+        return "quality of elements only"
+    if key.startswith("quality."):
+        return f"quality of class {key[len('quality.'):]}"
+    if key.startswith("standards.") and key.endswith(".met"):
+        return f"standard {key[len('standards.'):-len('.met')]} met"
+    if key == "time_in_system_minutes":
+        return "time in system"
+    if key.endswith(".wait_minutes"):
+        return f"wait at {key[:-len('.wait_minutes')]}"
+    if key.endswith(".utilization"):
+        return f"utilisation of {key[:-len('.utilization')]}"
+    if key == "cost.per_journey":
+        return "cost per journey"
+    if key == "cost.per_defect_free_journey":
+        return "cost per defect-free journey"
+    if key.startswith("outcomes.") and key.endswith(".share"):
+        return f"outcome {key[len('outcomes.'):-len('.share')]}"
+    if key.endswith(".quality"):
+        return f"{key[:-len('.quality')]} quality"
+    for how in _QUEUE_SHARES:
+        if key.endswith("." + how):
+            return f"{how.split('_')[0]} at {key[:-len(how) - 1]}"
+    return key
+
+
+def display(key: str, magnitude: float, currency: str = "") -> Display:
+    """How to show metric ``key`` whose values are about ``magnitude`` (raw units: fraction, minutes...).
+
+    Examples
+    --------
+    >>> display("ED.wait_minutes", 45.0).label
+    'wait at ED (min)'
+    >>> display("cost.per_journey", 9000.0, "USD").label
+    'cost per journey (USD)'
+    >>> display("standards.door_to_balloon.met", 0.78).difference_unit
+    'pts'
+    """
+    name = _name(key)
+    if _is_share(key):
+        return Display(key, f"{name} (%)", "%", "pts", 100.0)
+    if key.endswith("_minutes"):
+        unit, scale = _time_unit(abs(magnitude))
+        return Display(key, f"{name} ({unit})", unit, unit, scale)
+    if key.startswith("cost."):
+        unit = currency or "money"
+        return Display(key, f"{name} ({unit})", unit, unit, 1.0)
+    return Display(key, name, "", "", 1.0)
+
+
+def direction(key: str) -> Direction | None:
+    """Which way is better for metric ``key``: ``"higher"`` (quality, standards met), ``"lower"``
+    (times, waits, costs, patients turned away or left waiting), or ``None`` where it depends
+    (utilisation, named outcomes), for the user to say.
+
+    Examples
+    --------
+    >>> direction("CCU.wait_minutes"), direction("CCU.utilization")
+    ('lower', None)
+    """
+    if key.startswith("quality.") or key.endswith(".quality") or key.endswith(".met"):
+        return "higher"
+    if (key.endswith("_minutes") or key.startswith("cost.") or key.endswith(_QUEUE_SHARES)
+            or key in ("journeys.in_progress",) or key.endswith(".waiting")):
+        return "lower"
+    return None
+
+
+def key_metrics(available: Iterable[str]) -> list[str]:
+    """The key metrics of a comparison, in order, among the ``available`` keys.
+
+    System quality, elements only, each standard, cost per journey, time in
+    system and the waits at each microsystem.
+
+    Examples
+    --------
+    >>> key_metrics(["A.wait_minutes", "time_in_system_minutes", "elements.quality", "quality.system",
+    ...              "quality.p", "standards.s.met", "A.utilization"])
+    ['quality.system', 'elements.quality', 'standards.s.met', 'time_in_system_minutes', 'A.wait_minutes']
+    """
+    keys = list(available)
+    head = [k for k in ("quality.system", "elements.quality") if k in keys]
+    standards = [k for k in keys if k.startswith("standards.") and k.endswith(".met")]
+    cost = [k for k in ("cost.per_journey",) if k in keys]
+    time = [k for k in ("time_in_system_minutes",) if k in keys]
+    waits = [k for k in keys if k.endswith(".wait_minutes")]
+    return head + standards + cost + time + waits
+
+
+def format_number(x: float | None, decimals: int, sign: bool = False) -> str:
+    """``x`` with ``decimals`` decimals and thousands separators (``n/a`` where missing).
+
+    Examples
+    --------
+    >>> format_number(1234.5, 1), format_number(0.25, 2, sign=True), format_number(None, 1)
+    ('1,234.5', '+0.25', 'n/a')
+    """
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
+
+
+def decimals_for(values: Sequence[float | None]) -> int:
+    """Decimals that show the smallest non-zero of ``values`` with two significant digits (0 to 4).
+
+    Examples
+    --------
+    >>> decimals_for([0.013, 2.5]), decimals_for([340.0]), decimals_for([0.0])
+    (3, 0, 1)
+    """
+    finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    if not finite:
+        return 1
+    return max(0, min(4, 1 - math.floor(math.log10(min(finite)))))
