@@ -16,7 +16,8 @@ stops (``end="stop"``) at the real log's last time, and the simulated cases kept
 those that start in the test part's window (so the real and simulated cases have the
 same calendar, both are cut off at the end of the extract, and the system is not
 empty when the window opens). Where the real log has completion times only, so is the
-simulated log read (:func:`~journeysim.data.logsplit.completion_only`).
+simulated log read (:func:`~journeysim.data.logsplit.completion_only`), each visit at its
+arrival: a model discovered from such a log begins a visit at the unit's event.
 """
 
 from __future__ import annotations
@@ -233,7 +234,8 @@ def fidelity(
     real_a, real_b = select_cases(real_log, np.sort(halves[:n_test // 2])), select_cases(real_log,
                                                                                           np.sort(halves[n_test // 2:]))
     window, notes = _simulated_window(real_log, scenario_or_result, cut, last, seed, warmup_days)
-    sim = window if real_log.has_starts else completion_only(window)
+    # completion-only: a discovered visit begins at its unit's event (its service is the gap to the next one)
+    sim = window if real_log.has_starts else completion_only(window, at="arrival")
     n_s = min(real_a.n_cases, sim.n_cases)
     if sim.n_cases < real_a.n_cases:
         notes.append(f"the simulation has {sim.n_cases} cases in the window, fewer than real A's {real_a.n_cases}: "
