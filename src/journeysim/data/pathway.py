@@ -214,7 +214,8 @@ def standard_cases(log: EventLog, spec: StandardSpec) -> tuple[int, int]:
     at_b = np.full(log.n_cases, np.inf)
     np.minimum.at(at_b, case[sel], t[sel])
     applies = np.isfinite(at_a) & np.isfinite(at_b)
-    return int((applies & (at_b - at_a <= spec.limit)).sum()), int(applies.sum())
+    gap = np.where(applies, at_b, 0.0) - np.where(applies, at_a, 0.0)  # no inf - inf where a case has neither
+    return int((applies & (gap <= spec.limit)).sum()), int(applies.sum())
 
 
 def defect_cases(log: EventLog, *, activity: str | None = None, column: str | None = None) -> tuple[int, int] | None:
