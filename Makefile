@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test fuzz bench browser clean
+.PHONY: demo test fuzz bench browser sepsis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: $(VENV)/.installed-test browser
 # 1,000 random scenarios and 1,000 corrupted files, where `make test` runs 25 of each (tests/test_fuzz.py; about 20 minutes).
 fuzz: $(VENV)/.installed-test
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -q
+
+# The sepsis figures of docs/discovery.md from the real log (../shared/data/sepsis.csv, or SEPSIS_LOG=path):
+# writes scenarios/sepsis_discovered.toml and docs/sepsis/fidelity.{txt,json,md} (about 15 s).
+sepsis: $(VENV)/.installed
+	$(BIN)/python docs/sepsis/reproduce.py $(if $(SEPSIS_LOG),--log $(SEPSIS_LOG))
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py

@@ -11,6 +11,9 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SHARED = ROOT.parent / "shared"  # discover_sepsis.ipynb reads ../shared/data/sepsis.csv, else tests/data's subset
+if not (SHARED / "data" / "sepsis.csv").is_file():  # a worktree of the project
+    SHARED = Path("/work/shared")
 
 # Checks appended as a last cell: they run in the notebook's own namespace, after every cell.
 CHECKS = {
@@ -33,12 +36,29 @@ assert comparison.differences[redesign.name]["CathLab.wait_minutes"]["mean"] == 
 assert log["case:concept:name"].nunique() == len(result.journeys())
 assert "Scenario differences" in Path(path).read_text()
 """,
+    "discover_sepsis.ipynb": """
+# discovered from the first 80%, measured on the last 20%, the standard and Return ER compared
+assert log.n_cases in (60, 1050) and train.n_cases == log.n_cases - math.ceil(0.2 * log.n_cases)
+assert fid.cases["training"] == train.n_cases and [r.name for r in fid.rates] == ["antibiotics_1h", "Return ER"]
+assert {"cfld", "ngram", "relative", "stay", "routing"} <= set(table.index)
+assert r.best.family in ("lognormal", "gamma", "weibull", "exponential", "normal") and len(door_to_needle) >= 20
+assert summary.journeys.completed > 0
+if log.n_cases == 1050:  # the whole log: the figures of docs/discovery.md ("The sepsis log"), seed 0
+    assert abs(table.loc["cfld", "ratio"] - 1.60) < 0.005 and table.loc["cfld", "within_2x"]
+    assert not table.loc["arrivals", "within_2x"] and not table.loc["standard:antibiotics_1h", "within_2x"]
+""",
 }
 
 
 def _run(path: Path, tmp_path: Path) -> nbformat.NotebookNode:
-    """Execute a copy of the notebook in ``tmp_path`` (beside a link to scenarios/), with the checks appended."""
+    """Execute a copy of the notebook in ``tmp_path/repo`` (beside links to scenarios/, tests/ and ../shared, when it
+    exists), with the checks appended."""
+    if SHARED.is_dir():
+        (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
+    tmp_path = tmp_path / "repo"  # the notebook's folder: beside ../shared, as a checkout is
+    tmp_path.mkdir()
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
+    (tmp_path / "tests").symlink_to(ROOT / "tests", target_is_directory=True)
     copy = tmp_path / path.name
     shutil.copy(path, copy)
     nb = nbformat.read(copy, as_version=4)
@@ -94,3 +114,13 @@ def test_executed_walkthrough_stays_small(executed):
              if "text/plain" in out.get("data", {})]
     assert max(len(text) for text in plain) < 2_000
     assert len(nbformat.writes(nb)) < 3_000_000
+
+
+def test_sepsis_notebook_draws_its_figures(executed):
+    """The sepsis notebook draws its three figures (the fit, time in system, the fidelity ratios) and shows the
+    discovery and fidelity reports as HTML."""
+    nb = executed("discover_sepsis.ipynb")
+    assert _outputs(nb, "image/png") >= 3
+    html = [out["data"]["text/html"] for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+            if "text/html" in out.get("data", {})]
+    assert any("<b>Fidelity</b>" in h for h in html)

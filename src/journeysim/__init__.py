@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .data.discover import DiscoveryReport, discover
     from .data.fit import FitResult, fit
     from .data.logs import EventLog, read_log
+    from .data.logsplit import training_part
     from .engine.records import FIELDS, Records, Table
     from .io.scenario_file import load_scenario, loads_scenario
     from .model.attributes import Bernoulli, Categorical, Numeric
@@ -102,6 +103,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "data.discover": ("DiscoveryReport", "discover"),
     "data.fit": ("FitResult", "fit"),
     "data.logs": ("EventLog", "read_log"),
+    "data.logsplit": ("training_part",),
     "engine.records": ("FIELDS", "Records", "Table"),
     "io.scenario_file": ("load_scenario", "loads_scenario"),
     "model.attributes": ("Bernoulli", "Categorical", "Numeric"),
@@ -223,6 +225,7 @@ __all__ = [
     "write_event_log",
     "EventLog",
     "read_log",
+    "training_part",
     "DiscoveryReport",
     "discover",
     "report_html",

@@ -277,6 +277,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--standard", dest="standards", action="append", default=[], metavar="SPEC",
                    help="a timeliness standard, \"NAME: A -> B <= 60 min\" (units min, h, d; repeatable): from the "
                         "first time a case reaches activity A to the first time it reaches B")
+    p.add_argument("--holdout", type=float, metavar="SHARE",
+                   help="discover from the cases before the last SHARE by start (held out for journeysim fidelity "
+                        "--holdout SHARE; default: every case)")
     p.add_argument("--json", metavar="PATH", help="write the discovery report as JSON ('-' for standard output)")
     _log_options(p)
 
@@ -851,6 +854,8 @@ def _discover(args: argparse.Namespace) -> int:
 
     if not 0 < args.capacity_quantile <= 1:
         raise JourneySimError(f"--capacity-quantile must be in (0, 1], got {args.capacity_quantile}")
+    if args.holdout is not None and not 0 < args.holdout < 1:
+        raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
     standards = parse_standards(args.standards)  # the form of each, before the log is read
     options = _log_arguments(args)
     options["attributes"] = [*(options["attributes"] or []),
@@ -858,6 +863,10 @@ def _discover(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info; discovery states its own
         log = read_log(args.log, **options)
+    if args.holdout is not None:
+        from .data.logsplit import training_part
+
+        log = training_part(log, args.holdout)
     _, report = discover(log, classes_from=args.classes_from, capacity_quantile=args.capacity_quantile,
                          name=args.name, defects=args.defects, defect_activities=args.defect_activities,
                          standards=standards)

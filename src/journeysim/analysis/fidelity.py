@@ -22,7 +22,8 @@ stops (``end="stop"``) at the real log's last time, and the simulated cases kept
 those that start between the test part's first and last case starts (so the real and simulated cases have the
 same calendar, both are cut off at the end of the extract, and the system is not
 empty when the window opens). Where the real log has completion times only, so is the
-simulated log read (:func:`~journeysim.data.logsplit.completion_only`).
+simulated log read (:func:`~journeysim.data.logsplit.completion_only`), each visit at its
+arrival: a model discovered from such a log begins a visit at the unit's event.
 """
 
 from __future__ import annotations
@@ -292,7 +293,8 @@ def fidelity(
              for h in halves]
     windows, notes = _simulated_windows(real_log, scenario_or_result, (cut, float(starts[order[-1]]), last), seed,
                                         warmup_days)
-    sims = [w if real_log.has_starts else completion_only(w) for w in windows]
+    # completion-only: a discovered visit begins at its unit's event (its service is the gap to the next one)
+    sims = [w if real_log.has_starts else completion_only(w, at="arrival") for w in windows]
     n_a, n_b = pairs[0][0].n_cases, pairs[0][1].n_cases
     if sims[0].n_cases < n_a:
         notes.append(f"the simulation has {sims[0].n_cases} cases in the window, fewer than real A's {n_a}: "

@@ -14,18 +14,22 @@ Examples
 >>> later = select_cases(log, np.array([1, 2]))
 >>> later.n_cases, later.case.tolist(), later.case_labels.tolist()
 (2, [0, 1], ['b', 'c'])
+>>> training_part(log, 0.5).case_labels.tolist()  # the last ceil(0.5 x 3) = 2 cases by start are held out
+['a']
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import JourneySimError
 from .logs import EventLog, Labelled
 
-__all__ = ["case_starts", "completion_only", "select_cases"]
+__all__ = ["case_starts", "completion_only", "held_out", "select_cases", "training_part"]
 
 
 def case_starts(log: EventLog) -> NDArray[np.float64]:
@@ -47,9 +51,46 @@ def select_cases(log: EventLog, cases: NDArray[np.int64]) -> EventLog:
                                n_events=len(rows), warnings=())
 
 
-def completion_only(log: EventLog) -> EventLog:
+def held_out(log: EventLog, holdout: float) -> NDArray[np.int64]:
+    """The codes of the test part's cases: the last ``max(2, ceil(holdout x n_cases))`` by start (ties in code
+    order), as :func:`journeysim.fidelity` holds them out; sorted."""
+    n_test = max(2, math.ceil(holdout * log.n_cases))
+    order = np.argsort(case_starts(log), kind="stable")
+    return np.sort(order[-n_test:]).astype(np.int64)
+
+
+def training_part(log: EventLog, holdout: float) -> EventLog:
+    """The log without its test part (:func:`held_out`): the cases a model is discovered from before a fidelity
+    check with the same ``holdout`` measures it on the rest. Its ``source`` says so.
+
+    Raises
+    ------
+    JourneySimError
+        If ``holdout`` is not in (0, 1) or nothing would be left to discover from.
+    """
+    if not 0 < holdout < 1:
+        raise JourneySimError(f"holdout: expected a share of cases between 0 and 1, got {holdout!r}")
+    keep = np.ones(log.n_cases, dtype=bool)
+    keep[held_out(log, holdout)] = False
+    if not keep.any():
+        raise JourneySimError(f"holdout {holdout}: {log.source} has {log.n_cases} cases, none left to discover from")
+    part = select_cases(log, np.flatnonzero(keep))
+    return dataclasses.replace(part, source=f"{log.source} (the {part.n_cases:,} cases before the last {holdout:.0%})")
+
+
+def completion_only(log: EventLog, at: str = "end") -> EventLog:
     """The log as an extract of completion times only would give it: no schedule or start times,
-    and no instance that had not completed (nor a withdrawn one)."""
+    and no instance that had not completed (nor a withdrawn one).
+
+    With ``at="arrival"`` each instance's one time is its arrival (its schedule time, else its start) instead of
+    its end, and an instance counts from its arrival: how a model discovered from a completion-only log reads
+    (its visit to a unit begins at the unit's event in the log and lasts the gap to the next event).
+    """
+    if at == "arrival":
+        arrival = np.where(np.isfinite(log.scheduled), log.scheduled, log.start)
+        log = dataclasses.replace(log, end=arrival)
+    elif at != "end":
+        raise ValueError(f"at: 'end' or 'arrival', got {at!r}")
     rows = np.flatnonzero(np.isfinite(log.end) & ~log.withdrawn)
     rows = rows[np.lexsort((log.end[rows], log.case[rows]))]
     nan = np.full(len(rows), np.nan)
