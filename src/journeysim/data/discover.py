@@ -420,7 +420,9 @@ def _withdrawn(log: EventLog, came: Arrivals, units: list[str], findings: list[F
     gone = np.flatnonzero(log.withdrawn)
     if not gone.size:
         return
-    outcomes = np.array(_outcomes(log, gone), dtype=object)
+    kept = np.zeros(log.n_cases, dtype=bool)
+    kept[log.case[~log.withdrawn]] = True
+    outcomes = np.where(kept[log.case[gone]], "went on to another unit", np.array(_outcomes(log, gone), dtype=object))
     for u in sorted(set(log.activity[gone].tolist())):
         mine = log.activity[gone] == u
         total = int((log.activity == u).sum())

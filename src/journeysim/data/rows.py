@@ -155,14 +155,18 @@ class Arrivals:
 
 
 def arrivals(log: EventLog, codes: NDArray[np.int64]) -> Arrivals:
-    """Each case's arrival (withdrawn instances included), classed by its first instance's code."""
+    """Each case's arrival (withdrawn instances included), classed by its first instance's code.
+
+    A case's entry is its first instance that was not withdrawn (a case diverted from A to B enters at B,
+    as the routing sees it), else, for a case turned away, its first instance.
+    """
     first = np.fmin(log.scheduled, np.fmin(log.start, log.end))
     idx = np.flatnonzero(np.isfinite(first))
-    idx = idx[np.lexsort((first[idx], log.case[idx]))]
+    idx = idx[np.lexsort((first[idx], log.withdrawn[idx], log.case[idx]))]  # per case, the kept rows first
     case = log.case[idx].astype(np.int64)
     heads = np.r_[True, case[1:] != case[:-1]] if case.size else np.zeros(0, bool)
-    kept = np.zeros(log.n_cases, dtype=bool)
-    kept[log.case[~log.withdrawn]] = True
     h = idx[heads]
-    return Arrivals(time=first[h], unit=log.activity[h].astype(np.int64), cls=codes[h].astype(np.int64),
-                    case=case[heads], turned_away=~kept[case[heads]], row=h.astype(np.int64))
+    start = np.full(log.n_cases, np.inf)
+    np.minimum.at(start, log.case[idx], first[idx])
+    return Arrivals(time=start[case[heads]], unit=log.activity[h].astype(np.int64), cls=codes[h].astype(np.int64),
+                    case=case[heads], turned_away=log.withdrawn[h].astype(bool), row=h.astype(np.int64))

@@ -109,10 +109,12 @@ class Nesting:
 def _holders(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArray[np.float64],
              start: NDArray[np.float64], end: NDArray[np.float64],
              allowed: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """For each row, the allowed row of the same case and another unit that holds it, starting last (-1: none)."""
+    """For each row, the allowed row of the same case and another unit that holds it, starting last, of those
+    the one ending first: the innermost (-1: none)."""
     n = case.size
     best = np.full(n, -1, dtype=np.int64)
     best_start = np.full(n, -np.inf)
+    best_end = np.full(n, np.inf)
     rows = np.arange(n)
     done = np.isfinite(first) & np.isfinite(end)
     for d in range(-_REACH, _REACH + 1):
@@ -122,9 +124,10 @@ def _holders(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArray[np
         y = x + d
         ok = (case[x] == case[y]) & (unit[x] != unit[y]) & allowed[y] & done[x] & np.isfinite(start[y])
         ok &= (start[y] <= first[x] + _TIE) & (first[x] < end[y] - _TIE) & (end[x] <= end[y] + _TIE)
-        better = ok & (start[y] > best_start[x])
+        better = ok & ((start[y] > best_start[x]) | ((start[y] == best_start[x]) & (end[y] < best_end[x])))
         best[x[better]] = y[better]
         best_start[x[better]] = start[y[better]]
+        best_end[x[better]] = end[y[better]]
     return best
 
 
