@@ -24,9 +24,8 @@ def _rate(scenario: js.Scenario, name: str) -> float:
     return next(c.rate for c in scenario.model.classes if c.name == name) * 1440
 
 
-def _export(tmp_path: Path, name: str, replications: int, seed: int = 3, **kw: float) -> js.EventLog:
-    result = js.simulate(js.load_scenario(ROOT / "scenarios" / f"{name}.toml"), replications=replications,
-                         seed=seed, **kw)
+def _export(tmp_path: Path, name: str, replications: int, seed: int = 3) -> js.EventLog:
+    result = js.simulate(js.load_scenario(ROOT / "scenarios" / f"{name}.toml"), replications=replications, seed=seed)
     return js.read_log(js.write_event_log(result, tmp_path / f"{name}.csv"))
 
 

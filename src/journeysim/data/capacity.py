@@ -70,6 +70,15 @@ def capacity(rows: Rows, u: int, q: float) -> tuple[Any, str, int]:
     """Unit ``u``'s capacity (an int or ``"unlimited"``), how it was found, and the number of instances.
 
     An instance still open counts as in service until ``rows.censor`` (its replication's last time).
+
+    Three instances of unit 0 without schedule times, two of them at once, the third still open at 30:
+
+    >>> s, e = np.array([0.0, 5.0, 20.0]), np.array([10.0, 15.0, np.nan])
+    >>> rows = Rows(unit=np.zeros(3, np.int64), case=np.arange(3), cls=np.zeros(3, np.int64), first=s, arrive=s,
+    ...             start=s, end=e, scheduled=np.full(3, np.nan), has_next=np.zeros(3, bool), index=np.arange(3),
+    ...             rep=np.zeros(3, np.int64), censor=np.full(3, 30.0))
+    >>> capacity(rows, 0, 0.99)[0], capacity(rows, 0, 0.5)[0]
+    (2, 1)
     """
     mine = (rows.unit == u) & np.isfinite(rows.start)
     s = rows.start[mine]

@@ -97,6 +97,14 @@ def service_values(rows: Rows, u: int) -> tuple[NDArray[np.float64], NDArray[np.
     """Unit ``u``'s service times, which are censored, and how they were measured ('' when none).
 
     An instance still open is censored at ``rows.censor`` (its replication's last time).
+
+    >>> s, e = np.array([0.0, 5.0]), np.array([10.0, np.nan])
+    >>> rows = Rows(unit=np.zeros(2, np.int64), case=np.arange(2), cls=np.zeros(2, np.int64), first=s, arrive=s,
+    ...             start=s, end=e, scheduled=np.full(2, np.nan), has_next=np.zeros(2, bool), index=np.arange(2),
+    ...             rep=np.zeros(2, np.int64), censor=np.array([10.0, 12.0]))
+    >>> values, censored, how = service_values(rows, 0)
+    >>> values.tolist(), censored.tolist(), how
+    ([10.0, 7.0], [False, True], 'start to end')
     """
     mine = rows.unit == u
     if rows.completion_only:
