@@ -93,7 +93,7 @@ def capacity(rows: Rows, u: int, q: float) -> tuple[Any, str, int]:
     sched = rows.scheduled[mine]
     known = np.isfinite(sched)
     n = int(s.size)
-    top = int(count.max()) if count.size else 1
+    top = max(int(count.max()), 1) if count.size else 1  # zero-length instances can dip below 0
     if known.sum() >= max(1, n // 2):
         waited = float(np.mean(s[known] - sched[known] > 1e-6))
         if waited < WAITED:
