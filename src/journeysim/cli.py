@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .data import FALSE_WORDS, TRUE_WORDS
 from .errors import JourneySimError, JourneySimWarning, Problem, ValidationError, warning_lines
 from .model.clock import DEFAULT_START
 from .run.files import folder_problems, is_stream, new_file_beside, output_problems
@@ -280,6 +281,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=float, metavar="SHARE",
                    help="discover from the cases before the last SHARE by start (held out for journeysim fidelity "
                         "--holdout SHARE; default: every case)")
+    p.add_argument("--support", default="auto", metavar="auto|none|A,B",
+                   help="support units: found by the nesting rule (auto, the default), none, or exactly the "
+                        "activities named (comma-separated)")
+    p.add_argument("--utc-offset", type=_utc_offset, metavar="+HH:MM",
+                   help="the local time of the arrival profile, e.g. +02:00 (default: the offset the timestamps "
+                        "carry, the most frequent when several; timestamps without one are taken as written)")
     p.add_argument("--json", metavar="PATH", help="write the discovery report as JSON ('-' for standard output)")
     _log_options(p)
 
@@ -300,6 +307,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="write the fidelity report as JSON ('-' for standard output)")
     _log_options(p)
     return parser
+
+
+def _utc_offset(text: str) -> float:
+    """Minutes east of UTC from ``+02:00``, ``-05:30`` or hours (``2``, ``-5.5``)."""
+    t = text.strip()
+    try:
+        if ":" in t:
+            sign = -1 if t.startswith("-") else 1
+            hours, minutes = t.lstrip("+-").split(":")
+            value = sign * (int(hours) * 60 + int(minutes))
+        else:
+            value = round(float(t) * 60)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an offset like +02:00 or -5, got {text!r}") from None
+    if not -18 * 60 <= value <= 18 * 60:
+        raise argparse.ArgumentTypeError(f"an offset from UTC is within 18 hours, got {text!r}")
+    return float(value)
 
 
 def _log_options(p: argparse.ArgumentParser) -> None:
@@ -763,8 +787,8 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-_TRUE = frozenset({"true", "yes", "1", "y", "t"})
-_FALSE = frozenset({"false", "no", "0", "n", "f", ""})
+_TRUE = TRUE_WORDS
+_FALSE = FALSE_WORDS | {""}
 
 
 def _read_fit_column(path: str, column: str, censored: str | None) -> tuple[list[float], list[bool]]:
@@ -856,20 +880,29 @@ def _discover(args: argparse.Namespace) -> int:
         raise JourneySimError(f"--capacity-quantile must be in (0, 1], got {args.capacity_quantile}")
     if args.holdout is not None and not 0 < args.holdout < 1:
         raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
-    standards = parse_standards(args.standards)  # the form of each, before the log is read
+    form: list[Problem] = []
+    try:
+        parse_standards(args.standards)  # the form of each; reported with the log's problems, if any
+    except ValidationError as err:
+        form = list(err.problems)
     options = _log_arguments(args)
     options["attributes"] = [*(options["attributes"] or []),
                              *(c for c in args.defects if c not in (options["attributes"] or []))]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info; discovery states its own
-        log = read_log(args.log, **options)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info; discovery states its own
+            log = read_log(args.log, **options)
+    except ValidationError as err:
+        raise ValidationError([*form, *err.problems]) from None
     if args.holdout is not None:
         from .data.logsplit import training_part
 
         log = training_part(log, args.holdout)
+    support = args.support if args.support in ("auto", "none") else [x.strip() for x in args.support.split(",")]
+    # discover checks the standards again, against the log, with the defects and support units: every problem
     _, report = discover(log, classes_from=args.classes_from, capacity_quantile=args.capacity_quantile,
                          name=args.name, defects=args.defects, defect_activities=args.defect_activities,
-                         standards=standards)
+                         standards=args.standards, support=support, utc_offset=args.utc_offset)
     with _Outputs() as out:
         out.add_text(args.scenario_out, report.toml)
         if args.json:

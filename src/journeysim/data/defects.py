@@ -29,14 +29,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import Problem, ValidationError
+from . import FALSE_WORDS, TRUE_WORDS
 from .logs import EventLog, Labelled
 from .report import ObservedDefect
 from .rows import Rows
 
 __all__ = ["flags", "column_defects", "activity_defects", "defect_name"]
 
-_TRUE = {"true", "yes", "y", "t", "1", "1.0"}
-_FALSE = {"false", "no", "n", "f", "0", "0.0"}
+_TRUE, _FALSE = TRUE_WORDS, FALSE_WORDS
 
 
 def defect_name(column: str) -> str:

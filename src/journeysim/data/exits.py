@@ -22,7 +22,6 @@ is what the handoffs and exits leave, and is not written; ``rejected`` and
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from numpy.typing import NDArray
 
 from ..io.scenario_writer import Commented, Table
 from .logs import Labelled
+from .report import floor4 as _floor4
 
 __all__ = ["OUTCOME", "exit_tables"]
 
@@ -40,10 +40,6 @@ _DEFAULT = "discharged"
 _NOT_EXITS = ("rejected", "left_unseen")
 
 Found = tuple[str, str, str, int, str]
-
-
-def _floor4(p: float) -> float:
-    return math.floor(p * 1e4 + 1e-9) / 1e4
 
 
 def exit_tables(outcome: Labelled, case_of_row: NDArray[np.int64], case: NDArray[np.int64], unit: NDArray[np.int64],

@@ -193,6 +193,7 @@ class TimeParser:
         self.cache: dict[str, float] = {}
         self.aware = 0  # distinct strings with an offset, and without
         self.naive = 0
+        self.offsets: dict[float, int] = {}  # UTC offset (minutes) of the distinct strings with one: how many
 
     def __call__(self, text: str) -> float:
         value = self.cache.get(text)
@@ -212,6 +213,9 @@ class TimeParser:
             self.naive += 1
             return (d - _EPOCH).total_seconds()
         self.aware += 1
+        off = d.utcoffset()
+        minutes = off.total_seconds() / 60.0 if off is not None else 0.0
+        self.offsets[minutes] = self.offsets.get(minutes, 0) + 1
         return d.timestamp()
 
 

@@ -142,6 +142,9 @@ class EventLog:
         Events read from the file (duplicates included).
     warnings : tuple of Problem
         What was repaired or is worth knowing (unsorted, duplicates, one-event cases...).
+    utc_offsets : tuple of (float, int)
+        The UTC offsets (minutes) the timestamps carry, each with how many distinct
+        timestamps carry it, the most frequent first (empty when none carries one).
     """
 
     source: str
@@ -162,6 +165,7 @@ class EventLog:
     line: NDArray[np.int64]
     n_events: int
     warnings: tuple[Problem, ...] = field(default=())
+    utc_offsets: tuple[tuple[float, int], ...] = ()
 
     def __post_init__(self) -> None:
         for value in (self.case, self.activity, self.scheduled, self.start, self.end, self.withdrawn, self.class_,
@@ -658,6 +662,7 @@ def _build(ev: RawEvents, c: _Columns, matched: tuple[NDArray[np.int64], ...], r
         end=minutes[2], withdrawn=withdrawn, class_=class_, class_labels=np.array(ev.classes.labels, dtype=object),
         resource=pick(c.resource), resource_labels=np.array(ev.resources.labels, dtype=object),
         attributes=attributes, line=c.line[head].astype(np.int64), n_events=len(ev), warnings=tuple(report.warnings),
+        utc_offsets=tuple(sorted(ev.parser.offsets.items(), key=lambda x: (-x[1], x[0]))),
     )
 
 

@@ -10,10 +10,11 @@ defect rate) are also kept as typed records: :class:`ObservedStandard`,
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Finding", "DiscoveryReport", "ObservedStandard", "ObservedDefect", "NOT_DISCOVERED"]
+__all__ = ["Finding", "DiscoveryReport", "ObservedStandard", "ObservedDefect", "NOT_DISCOVERED", "floor4"]
 
 #: what discovery does not discover (listed in every report)
 NOT_DISCOVERED = (
@@ -41,6 +42,15 @@ class Finding:
         """Plain data for JSON."""
         return {"element": self.element, "key": self.key, "value": self.value, "n": self.n, "how": self.how,
                 "thin": self.thin}
+
+
+def floor4(p: float) -> float:
+    """A probability rounded down to 4 decimals (so that shares never add up to more than 1).
+
+    >>> floor4(2 / 3), floor4(0.99999)
+    (0.6666, 0.9999)
+    """
+    return math.floor(p * 1e4 + 1e-9) / 1e4
 
 
 def _r(x: float) -> float:

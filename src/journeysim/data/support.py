@@ -14,6 +14,15 @@ instance, and it has at least :data:`MIN_INSTANCES` of them. A zero-length insta
 very end of another (a handoff without delay to a unit of no service time) starts
 at that end, so it does not count as nested.
 
+An **envelope** is an instance holding two or more instances one after another (each
+starting at or after the previous one's end) whose first starts at its start and whose
+last ends at its end, within :data:`ENVELOPE_SLACK` minutes: an encounter or a stay
+recorded around the units of the pathway. An activity whose nested instances lie mostly
+(over half) in envelopes is **not** taken as a support unit: it is the pathway inside
+the envelope. (Requests of journeysim's export are all scheduled at the start of the
+requesting visit, so several of them never follow one another.) ``support="none"``
+takes no activity as support; a list of names takes exactly those.
+
 Each support instance is then a **request** of the innermost pathway instance holding it
 (the one that started last), and the request probability of a (requesting unit, class,
 support unit) is the share of the unit's visits (those that started) holding at least one
@@ -34,28 +43,34 @@ Clinic visit (30 to 50) and another (50 to 60):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..io.scenario_writer import Commented, Table
+from .report import floor4 as _floor4
 
-__all__ = ["NESTED_SHARE", "MIN_INSTANCES", "Nesting", "find_support", "pathway_rows", "support_tables", "mark_support",
+__all__ = ["NESTED_SHARE", "MIN_INSTANCES", "ENVELOPE_SLACK", "Nesting",
+           "find_support", "pathway_rows", "support_tables", "mark_support",
            "SUPPORT_RULE"]
 
 #: share of an activity's finished instances that must lie within another activity's instance
 NESTED_SHARE = 0.95
 #: the fewest finished instances an activity needs to be called a support unit
 MIN_INSTANCES = 5
+#: how close (minutes) the held instances' first start and last end must be to an envelope's start and end
+ENVELOPE_SLACK = 1.0
 #: how far apart (in rows of the same case, sorted by time) a nested instance and its holder are looked for
 _REACH = 24
 #: times within this many minutes are equal (timestamps are kept to the millisecond)
 _TIE = 1e-3
 SUPPORT_RULE = (f"an activity is a support unit when at least {NESTED_SHARE:.0%} of its finished instances (and at "
                 f"least {MIN_INSTANCES}) lie within an instance of another activity of the same case (starting at "
-                "or after its start and before its end, ending at or before its end)")
+                "or after its start and before its end, ending at or before its end), unless most of them lie in "
+                "envelopes (instances holding two or more one after another from their start to their end: an "
+                "encounter around the pathway)")
 
 R = TypeVar("R")
 
@@ -74,11 +89,17 @@ class Nesting:
     container : ndarray of int
         For each row of a support unit, the row of the innermost pathway instance holding it
         (-1: not nested, or not a support unit's row).
+    enveloped : dict of int to float
+        For every activity with nested instances: the share of them that lie in envelopes.
+    envelopes : tuple of int
+        Activities most of whose instances holding others are envelopes.
     """
 
     units: tuple[int, ...]
     shares: dict[int, tuple[float, int]]
     container: NDArray[np.int64]
+    enveloped: dict[int, float] = field(default_factory=dict)
+    envelopes: tuple[int, ...] = ()
 
     def is_support(self, unit: NDArray[np.int64]) -> NDArray[np.bool_]:
         """True for the rows of support units."""
@@ -88,10 +109,12 @@ class Nesting:
 def _holders(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArray[np.float64],
              start: NDArray[np.float64], end: NDArray[np.float64],
              allowed: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """For each row, the allowed row of the same case and another unit that holds it, starting last (-1: none)."""
+    """For each row, the allowed row of the same case and another unit that holds it, starting last, of those
+    the one ending first: the innermost (-1: none)."""
     n = case.size
     best = np.full(n, -1, dtype=np.int64)
     best_start = np.full(n, -np.inf)
+    best_end = np.full(n, np.inf)
     rows = np.arange(n)
     done = np.isfinite(first) & np.isfinite(end)
     for d in range(-_REACH, _REACH + 1):
@@ -101,14 +124,41 @@ def _holders(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArray[np
         y = x + d
         ok = (case[x] == case[y]) & (unit[x] != unit[y]) & allowed[y] & done[x] & np.isfinite(start[y])
         ok &= (start[y] <= first[x] + _TIE) & (first[x] < end[y] - _TIE) & (end[x] <= end[y] + _TIE)
-        better = ok & (start[y] > best_start[x])
+        better = ok & ((start[y] > best_start[x]) | ((start[y] == best_start[x]) & (end[y] < best_end[x])))
         best[x[better]] = y[better]
         best_start[x[better]] = start[y[better]]
+        best_end[x[better]] = end[y[better]]
     return best
 
 
+def _envelope_rows(held_by: NDArray[np.int64], first: NDArray[np.float64], start: NDArray[np.float64],
+                   end: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """For each row, whether it is an envelope: it holds two or more rows one after another, the first
+    starting at its start and the last ending at its end (within ``ENVELOPE_SLACK``)."""
+    n = held_by.size
+    inner = np.flatnonzero(held_by >= 0)
+    out = np.zeros(n, dtype=bool)
+    if inner.size < 2:
+        return out
+    inner = inner[np.lexsort((first[inner], held_by[inner]))]
+    holder = held_by[inner]
+    same = holder[1:] == holder[:-1]
+    overlap = same & (first[inner[1:]] < end[inner[:-1]] - _TIE)
+    count = np.bincount(holder, minlength=n)
+    bad = np.zeros(n, dtype=bool)
+    bad[holder[1:][overlap]] = True
+    lo = np.full(n, np.inf)
+    hi = np.full(n, -np.inf)
+    np.minimum.at(lo, holder, first[inner])
+    np.maximum.at(hi, holder, end[inner])
+    with np.errstate(invalid="ignore"):
+        out = (count >= 2) & ~bad & (np.abs(lo - start) <= ENVELOPE_SLACK) & (np.abs(hi - end) <= ENVELOPE_SLACK)
+    return out
+
+
 def find_support(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArray[np.float64],
-                 start: NDArray[np.float64], end: NDArray[np.float64], units: Sequence[str]) -> Nesting:
+                 start: NDArray[np.float64], end: NDArray[np.float64], units: Sequence[str],
+                 support: str | Sequence[str] = "auto") -> Nesting:
     """Find the support units of a log (see the module docstring for the rule).
 
     Parameters
@@ -118,17 +168,22 @@ def find_support(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArra
     first, start, end : ndarray of float
         Each instance's first time (schedule, else start), start and end; NaN where unknown.
     units : sequence of str
-        The activity names (for their number).
+        The activity names.
+    support : "auto", "none" or sequence of str
+        Find them by the rule, take none, or take exactly the activities named.
 
     Returns
     -------
     Nesting
     """
     everyone = np.ones(case.size, dtype=bool)
-    held = _holders(case, unit, first, start, end, everyone) >= 0
+    held_by = _holders(case, unit, first, start, end, everyone)
+    held = held_by >= 0
+    envelope = _envelope_rows(held_by, first, start, end)
     finished = np.isfinite(first) & np.isfinite(end)
     shares: dict[int, tuple[float, int]] = {}
-    support = []
+    enveloped: dict[int, float] = {}
+    found = []
     for u in range(len(units)):
         mine = finished & (unit == u)
         n = int(mine.sum())
@@ -136,12 +191,24 @@ def find_support(case: NDArray[np.int64], unit: NDArray[np.int64], first: NDArra
             continue
         share = float(held[mine].mean())
         shares[u] = (share, n)
-        if n >= MIN_INSTANCES and share >= NESTED_SHARE:
-            support.append(u)
-    chosen = np.isin(unit, np.asarray(support, dtype=np.int64))
-    container = _holders(case, unit, first, start, end, ~chosen) if support else np.full(case.size, -1, np.int64)
+        nested = mine & held
+        if nested.any():
+            enveloped[u] = float(envelope[held_by[nested]].mean())
+        if n >= MIN_INSTANCES and share >= NESTED_SHARE and enveloped.get(u, 0.0) <= 0.5:
+            found.append(u)
+    holders = np.flatnonzero(held_by >= 0)
+    env_units = tuple(u for u in range(len(units))
+                      if (unit[held_by[holders]] == u).any() and envelope[held_by[holders]][unit[held_by[holders]] == u]
+                      .mean() > 0.5)
+    if isinstance(support, str) and support in ("auto", "none"):
+        chosen_units = found if support == "auto" else []
+    else:
+        chosen_units = [list(units).index(x) for x in support]
+    chosen = np.isin(unit, np.asarray(chosen_units, dtype=np.int64))
+    container = (_holders(case, unit, first, start, end, ~chosen) if chosen_units
+                 else np.full(case.size, -1, np.int64))
     container = np.where(chosen, container, -1)
-    return Nesting(tuple(support), shares, container)
+    return Nesting(tuple(chosen_units), shares, container, enveloped, env_units)
 
 
 def pathway_rows(rows: R, keep: NDArray[np.bool_]) -> R:
@@ -159,10 +226,6 @@ def _probability(counts: dict[str, tuple[int, int]], one_class: bool) -> tuple[A
     how = "; ".join(f"{k}: {hit} of {total} visits" for k, (hit, total) in counts.items() if hit > 0)
     value: Any = next(iter(probs.values())) if one_class else probs
     return value, how
-
-
-def _floor4(p: float) -> float:
-    return float(np.floor(p * 1e4 + 1e-9) / 1e4)
 
 
 def support_tables(nest: Nesting, unit: NDArray[np.int64], cls: NDArray[np.int64], start: NDArray[np.float64],

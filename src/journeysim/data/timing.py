@@ -1,7 +1,8 @@
 """Durations discovered from a log: service times and handoff delays, fitted as ``js.fit`` fits.
 
 * **Service time** of an instance: end minus start where both exist (an instance
-  still open at the end of the log is right-censored at the log's last time). In a
+  still open at the end of the log is right-censored at the log's last time; in a log
+  of several replications laid end to end, at the last time of its own replication). In a
   **completion-only** log (one timestamp per event, like the sepsis log) it is the
   **gap to the next event**: from the instance's timestamp to the case's next
   instance's timestamp; the case's last instance has a service of 0 (the patient
@@ -32,7 +33,7 @@ __all__ = ["duration", "service", "delay", "service_values", "gaps_to_next", "FI
 
 #: the most values a family is fitted to (a seeded random subsample beyond)
 FIT_AT_MOST = 20_000
-#: from this share of zeros on, the empirical distribution (bin means) is written
+#: from this share of zeros on, a mixture of a fixed 0 and the family fitted to the positive values is written
 ZERO_SHARE = 0.05
 GAP_TO_NEXT = "gap to the next event (completion times only; a case's last event: 0, the patient leaves)"
 
@@ -115,25 +116,36 @@ def gaps_to_next(rows: Rows) -> NDArray[np.float64]:
     return np.maximum(np.where(rows.has_next, nxt - rows.first, 0.0), 0.0)
 
 
-def service_values(rows: Rows, u: int, last: float) -> tuple[NDArray[np.float64], NDArray[np.bool_], str]:
-    """Unit ``u``'s service times, which are censored, and how they were measured ('' when none)."""
+def service_values(rows: Rows, u: int) -> tuple[NDArray[np.float64], NDArray[np.bool_], str]:
+    """Unit ``u``'s service times, which are censored, and how they were measured ('' when none).
+
+    An instance still open is censored at ``rows.censor`` (its replication's last time).
+
+    >>> s, e = np.array([0.0, 5.0]), np.array([10.0, np.nan])
+    >>> rows = Rows(unit=np.zeros(2, np.int64), case=np.arange(2), cls=np.zeros(2, np.int64), first=s, arrive=s,
+    ...             start=s, end=e, scheduled=np.full(2, np.nan), has_next=np.zeros(2, bool), index=np.arange(2),
+    ...             rep=np.zeros(2, np.int64), censor=np.array([10.0, 12.0]))
+    >>> values, censored, how = service_values(rows, 0)
+    >>> values.tolist(), censored.tolist(), how
+    ([10.0, 7.0], [False, True], 'start to end')
+    """
     mine = rows.unit == u
     if rows.completion_only:
         gap = gaps_to_next(rows)[mine]
         return gap, np.zeros(gap.size, bool), GAP_TO_NEXT
-    s, e = rows.start[mine], rows.end[mine]
+    s, e, last = rows.start[mine], rows.end[mine], rows.censor[mine]
     done = np.isfinite(s) & np.isfinite(e)
     open_ = np.isfinite(s) & ~np.isfinite(e)
     if not done.any():
         return np.empty(0), np.empty(0, bool), ""
-    values = np.concatenate([np.maximum(e[done] - s[done], 0.0), np.maximum(last - s[open_], 0.0)])
+    values = np.concatenate([np.maximum(e[done] - s[done], 0.0), np.maximum(last[open_] - s[open_], 0.0)])
     censored = np.r_[np.zeros(int(done.sum()), bool), np.ones(int(open_.sum()), bool)]
     return values, censored, "start to end"
 
 
-def service(rows: Rows, u: int, last: float, seed: int) -> tuple[Any, str, bool, int]:
+def service(rows: Rows, u: int, seed: int) -> tuple[Any, str, bool, int]:
     """Unit ``u``'s service distribution table, its provenance, thin data, and the number of values."""
-    values, censored, what = service_values(rows, u, last)
+    values, censored, what = service_values(rows, u)
     if not what:
         return {"dist": "fixed", "value": 0}, "no finished instance with a start time: a placeholder of 0", True, 0
     zeros = "events at one timestamp"
