@@ -26,6 +26,7 @@ def test_public_api_is_curated():
         "Bernoulli", "Categorical", "Numeric", "Condition", "DefectMultiplier",
         "fit", "FitResult",
         "fidelity", "FidelityReport", "log_distances",
+        "examples",
     ])
     for name in js.__all__:
         assert hasattr(js, name)
