@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from test_startup import HEAVY, PROBE
 
 import journeysim as js
 from journeysim import examples
@@ -112,3 +116,12 @@ def test_version_is_written_once():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "journeysim._version.__version__"}
+
+
+def test_the_command_loads_no_heavy_library(tmp_path):
+    """`journeysim examples` is a quick command: it imports neither scipy.stats, pandas, matplotlib nor simpy."""
+    for command in (["examples", "--list"], ["examples", str(tmp_path / "copies")]):
+        out = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *command],
+                             capture_output=True, text=True, check=True)
+        assert json.loads(out.stdout.splitlines()[-1]) == []
+    assert len(list((tmp_path / "copies").glob("*.toml"))) == len(examples.names())
