@@ -9,11 +9,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_startup import HEAVY, PROBE
 
 import journeysim as js
 from journeysim import examples
 from journeysim.cli import main
+from test_startup import HEAVY, PROBE
 
 ROOT = Path(__file__).parent.parent
 PACKAGE_FOLDER = ROOT / "src" / "journeysim" / "scenarios"
