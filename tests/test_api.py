@@ -27,6 +27,7 @@ def test_public_api_is_curated():
         "fit", "FitResult",
         "fidelity", "FidelityReport", "log_distances",
         "training_part",
+        "examples",
     ])
     for name in js.__all__:
         assert hasattr(js, name)

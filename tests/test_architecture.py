@@ -13,7 +13,7 @@ SRC = Path(__file__).parent.parent / "src" / "journeysim"
 #: The layers in the order data flows; a module may import its own layer and those before it.
 LAYERS = ("errors", "model", "io", "data", "engine", "run", "analysis", "outputs", "top")
 TOP_MODULES = {"journeysim", "journeysim.cli", "journeysim._moved", "journeysim.plot"}
-BOTTOM_MODULES = {"journeysim.errors", "journeysim._version"}
+BOTTOM_MODULES = {"journeysim.errors", "journeysim._version", "journeysim.examples"}
 
 
 def module_name(path: Path) -> str:

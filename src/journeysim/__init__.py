@@ -29,6 +29,7 @@ from ._version import __version__
 from .errors import JourneySimError, JourneySimWarning, Problem, SimulationError, ValidationError
 
 if TYPE_CHECKING:
+    from . import examples as examples
     from . import plot as plot
     from .analysis.comparison import Comparison, compare, sweep
     from .analysis.exact import ExactQuality, exact_quality
@@ -137,8 +138,8 @@ def __getattr__(name: str) -> object:
     """A public name, imported on first use; or an old module path (see :mod:`journeysim._moved`)."""
     if name in _WHERE:
         value = getattr(importlib.import_module(f"journeysim.{_WHERE[name]}"), name)
-    elif name == "plot":
-        value = importlib.import_module("journeysim.plot")
+    elif name in ("plot", "examples"):
+        value = importlib.import_module(f"journeysim.{name}")
     else:
         module = sys.modules.get(f"journeysim.{name}") if name in _MOVED else None
         if module is None:
@@ -235,4 +236,5 @@ __all__ = [
     "Categorical",
     "Numeric",
     "Condition",
+    "examples",
 ]

@@ -1,5 +1,5 @@
 """The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``,
-``fit``, ``log-info``, ``discover``, ``fidelity``.
+``fit``, ``log-info``, ``discover``, ``fidelity``, ``examples``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2. Output
@@ -237,6 +237,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="exact system quality from the graph, no simulation")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+
+    p = sub.add_parser("examples", help="copy the example scenarios that ship with journeysim into a folder")
+    p.add_argument("folder", nargs="?", metavar="DIR", help="the folder to copy them into (made if missing)")
+    p.add_argument("--force", action="store_true", help="overwrite example files already in DIR")
+    p.add_argument("--list", action="store_true", help="print the examples' names and where they are installed")
 
     p = sub.add_parser("fit", help="fit duration distributions to a CSV column and print the line to paste")
     p.add_argument("file", metavar="FILE.csv")
@@ -791,6 +796,29 @@ _TRUE = TRUE_WORDS
 _FALSE = FALSE_WORDS | {""}
 
 
+def _examples(args: argparse.Namespace) -> int:
+    from . import examples
+
+    if args.list:
+        for name in examples.names():
+            print(f"{name:24} {examples.path(name)}")
+        if args.folder is None:
+            return 0
+    if args.folder is None:
+        raise JourneySimError("give the folder to copy the example scenarios into, e.g. "
+                              "`journeysim examples my-examples` (or --list to see them)")
+    problems = folder_problems(args.folder, "the example scenarios")
+    if problems:
+        raise JourneySimError("\n".join(problems))
+    copied = examples.copy(args.folder, force=args.force)
+    print(f"copied {len(copied)} example scenarios into {args.folder}:")
+    for path in copied:
+        print(f"  {path}")
+    flagship = Path(args.folder) / "ami.toml"
+    print(f"try: journeysim run {flagship} --report ami.html")
+    return 0
+
+
 def _read_fit_column(path: str, column: str, censored: str | None) -> tuple[list[float], list[bool]]:
     """The column's values (and censoring flags) from a CSV file; every bad cell is reported at once."""
     import csv
@@ -946,7 +974,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
                 "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit, "log-info": _log_info,
-                "discover": _discover, "fidelity": _fidelity}
+                "discover": _discover, "fidelity": _fidelity, "examples": _examples}
     try:
         _check_outputs(args)
         with warnings.catch_warnings():
