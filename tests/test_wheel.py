@@ -63,7 +63,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     purelib = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], tmp, env)
                    .stdout.strip())
     borrowed = [p for p in dict.fromkeys([*site.getsitepackages(), sysconfig.get_path("purelib")])
-                if Path(p).is_dir() and not Path(p).resolve().is_relative_to(ROOT.resolve())]
+                if Path(p).is_dir() and not Path(p).resolve().is_relative_to((ROOT / "src").resolve())]
     (purelib / "borrowed_from_the_test_environment.pth").write_text("\n".join(borrowed) + "\n")
     _run([python, "-m", "pip", "install", "--no-deps", "--no-index", wheel], tmp, env)
 
