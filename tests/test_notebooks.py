@@ -44,8 +44,8 @@ assert {"cfld", "ngram", "relative", "stay", "routing"} <= set(table.index)
 assert r.best.family in ("lognormal", "gamma", "weibull", "exponential", "normal") and len(door_to_needle) >= 20
 assert summary.journeys.completed > 0
 if log.n_cases == 1050:  # the whole log: the figures of docs/discovery.md ("The sepsis log"), seed 0
-    assert abs(table.loc["cfld", "ratio"] - 1.60) < 0.005 and table.loc["cfld", "within_2x"]
-    assert not table.loc["arrivals", "within_2x"] and not table.loc["standard:antibiotics_1h", "within_2x"]
+    assert abs(table.loc["cfld", "ratio"] - 1.55) < 0.005 and table.loc["cfld", "within_2x"]
+    assert table["within_2x"].all()  # seed 0: every measure within 2x (docs/discovery.md, "The sepsis log")
 """,
 }
 
