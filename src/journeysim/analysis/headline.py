@@ -70,11 +70,13 @@ def percent_ci(est: Estimate) -> str:
     --------
     >>> percent_ci(Estimate(0.044, (0.038, 0.05), 20))
     '95% CI 3.8–5.0%'
-    >>> percent_ci(Estimate(0.044, (float("nan"), float("nan")), 1))
-    ''
+    >>> percent_ci(Estimate(0.044, (float("nan"), float("nan")), 1)), percent_ci(Estimate(1.0, (1.0, 1.0), 5))
+    ('', '')
     """
     lo, hi = _given(est.ci95[0]), _given(est.ci95[1])
-    return "" if lo is None or hi is None else f"95% CI {100 * lo:.1f}–{100 * hi:.1f}%"
+    if lo is None or hi is None or hi - lo < 1e-12:  # no interval, or every replication alike (0% or 100%)
+        return ""
+    return f"95% CI {100 * lo:.1f}–{100 * hi:.1f}%"
 
 
 def points(x: float | None) -> str:
@@ -98,7 +100,9 @@ def points_ci(interval: tuple[float | None, float | None] | None) -> str:
     ('95% CI -0.1 to +3.3 points', '')
     """
     lo, hi = (None, None) if interval is None else (_given(interval[0]), _given(interval[1]))
-    return "" if lo is None or hi is None else f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} points"
+    if lo is None or hi is None or hi - lo < 1e-12:  # no interval, or the same gain in every replication
+        return ""
+    return f"95% CI {100 * lo:+.1f} to {100 * hi:+.1f} points"
 
 
 _KIND_WORDS = {"patient": "the patient handed over", "information": "the information handed over",
@@ -203,7 +207,7 @@ class Headline:
 def _levers(rows: Sequence[LeverageRow], model: Model, top: int) -> tuple[Lever, ...]:
     simulated = [r for r in rows if r.method == "simulated" and _given(r.if_perfect) is not None]
     use = simulated or [r for r in rows if r.method == "exact"]  # without records: the exact gains
-    ranked = sorted(use, key=lambda r: -r.if_perfect)[:top]
+    ranked = sorted((r for r in use if r.if_perfect > 0), key=lambda r: -r.if_perfect)[:top]
     return tuple(_lever(r, model) for r in ranked)
 
 
@@ -220,24 +224,23 @@ def _quality_sentence(q: Estimate, journeys: int, replications: int) -> str:
     ci = percent_ci(q)
     tail = f" ({ci})" if ci else (" (one replication: no confidence interval)" if replications < 2 else "")
     if mean >= 1.0:
-        return f"Every one of the {journeys:,} journeys counted was free of any defect (100%){tail}."
+        return f"Every one of the {journeys:,} journeys counted was free of any defect (100%)."
     if mean <= 0.0:
-        return f"No journey was free of any defect (0.0% of {journeys:,} counted){tail}."
+        return f"None of the {journeys:,} journeys counted was free of any defect (0%)."
     return f"{percent(mean)} of journeys were free of any defect{tail}."
 
 
 def _lever_sentence(levers: Sequence[Lever], quality: float | None, has_elements: bool) -> str:
     if quality is None:
         return ""
-    if not levers:
-        return ("No element can fail and no standard is set, so there is no lever to pull." if not has_elements
-                else "")
-    top = levers[0]
-    if top.gain <= 0:
+    if not has_elements:
+        return "No element can fail and no standard is set, so there is no lever to pull."
+    if not levers:  # levers hold positive gains only
         if quality >= 1.0:
             return ""
-        return ("No single element, if it never failed, would make a journey defect-free: every defective "
-                "journey has defects in two or more places.")
+        return ("No single element, if it never failed, would make a journey free of any defect: every "
+                "defective journey has defects in two or more places.")
+    top = levers[0]
     ci = top.ci_text
     return (f"The largest gain would come from {top.name} ({points(top.gain)} {top.if_text}"
             f"{', ' + ci if ci else ''}).")
@@ -272,7 +275,7 @@ def headline(result: SimulationResult, summary: SummaryData | None = None, *, to
     levers = _levers(rows, model, top)
     q = d.quality.system.simulated
     mean = _given(q.mean) if d.journeys.completed else None
-    has_elements = bool(rows) or bool(model.standards)
+    has_elements = bool(rows) or bool(model.standards)  # something can fail, even if no fix alone helps
     exact_rows = [r for r in rows if r.method == "exact"]
     element_lever = (_lever(exact_rows[0], model) if exact_rows and levers and levers[0].method == "simulated"
                      else None)
