@@ -18,7 +18,7 @@ from journeysim.outputs.firstscreen import input_changes
 from journeysim.outputs.report import report_html
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_degenerate import MODELS  # noqa: E402
+from test_degenerate import MODELS
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
