@@ -81,7 +81,7 @@ def test_degenerate_wording_cases(degenerate):
         f"Every one of the {degenerate['no_defects'].summary().journeys.completed:,} journeys counted was free of "
         "any defect (100%). No element can fail and no standard is set, so there is no lever to pull.")
     assert headline(degenerate["no_arrivals"]).text.startswith("No journey was counted")
-    assert headline(degenerate["every_journey_defective"]).text.startswith("None of the ")
+    assert headline(degenerate["every_journey_defective"]).text.startswith("Not one of the ")
     assert "+100.0 points if it never failed" in headline(degenerate["every_journey_defective"]).text
     one = headline(degenerate["one_replication"])
     assert all(lv.ci_text == "" for lv in one.levers)  # one replication: no interval for a lever

@@ -226,7 +226,7 @@ def _quality_sentence(q: Estimate, journeys: int, replications: int) -> str:
     if mean >= 1.0:
         return f"Every one of the {journeys:,} journeys counted was free of any defect (100%)."
     if mean <= 0.0:
-        return f"None of the {journeys:,} journeys counted was free of any defect (0%)."
+        return f"Not one of the {journeys:,} journeys counted was free of any defect (0%)."
     return f"{percent(mean)} of journeys were free of any defect{tail}."
 
 
