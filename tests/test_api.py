@@ -21,7 +21,7 @@ def test_public_api_is_curated():
         "per_hour", "simulate", "summarize", "Activation", "Group", "Shift", "Standard", "Window",
         "Cost", "Frailty", "Recovery", "event_log", "write_event_log", "EventLog", "read_log",
         "discover", "DiscoveryReport", "Selection", "select_best",
-        "report_html", "write_report", "Normal", "Weibull", "Pert", "Mixture",
+        "report_html", "write_report", "headline", "Headline", "Normal", "Weibull", "Pert", "Mixture",
         "Divert",
         "Bernoulli", "Categorical", "Numeric", "Condition", "DefectMultiplier",
         "fit", "FitResult",

@@ -95,3 +95,49 @@ def test_screenshot_and_print(rendered):
     pdf = rendered["pdf"]
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     assert pdf[:5] == b"%PDF-" and pages >= 3
+
+
+def _first_screen(report: Path, shot: Path) -> dict[str, object]:
+    """Open ``report`` at 1366×768 and say where the headline and the first lever or key metric are."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            page.goto(report.as_uri(), wait_until="load")
+            boxes = {}
+            for name, selector in (("headline", "p.headline"), ("lever", "ol.levers li"),
+                                   ("changes", "table.changes tbody tr"), ("effect", "table.effects tbody tr")):
+                element = page.query_selector(selector)
+                boxes[name] = None if element is None else (element.bounding_box(), element.is_visible(),
+                                                            element.inner_text())
+            page.screenshot(path=str(shot))  # the first screen only, as a user sees it
+        finally:
+            browser.close()
+    return boxes
+
+
+def _in_view(box: object) -> bool:
+    assert box is not None
+    rect, visible, _ = box  # type: ignore[misc]
+    return bool(visible) and rect["y"] >= 0 and rect["y"] + rect["height"] <= 768 and rect["width"] > 0
+
+
+def test_flagship_headline_and_top_lever_are_on_the_first_screen(rendered, tmp_path):
+    """At 1366×768 without scrolling: the headline sentence and the largest lever are fully visible."""
+    report = Path(rendered["shot"]).with_suffix(".html")
+    boxes = _first_screen(report, tmp_path / "first.png")
+    assert _in_view(boxes["headline"]) and _in_view(boxes["lever"])
+    assert "of journeys were free of any defect" in boxes["headline"][2]  # type: ignore[index]
+    assert boxes["lever"][2].split("\n")[0].lstrip("0123456789. ") in boxes["headline"][2]  # type: ignore[index]
+
+
+def test_comparison_opens_with_what_changed_and_what_it_did(tmp_path):
+    """A comparison report's first screen shows the headline, what changed and the first key metric."""
+    report = tmp_path / "compare.html"
+    assert main(["report", str(SCENARIOS / "ami.toml"), str(SCENARIOS / "ami_handoff_redesign.toml"), "-o",
+                 str(report), "--replications", "3", "--horizon-days", "45", "--warmup-days", "5", "--workers", "1",
+                 "--quiet"]) == 0
+    boxes = _first_screen(report, tmp_path / "compare.png")
+    assert _in_view(boxes["headline"]) and _in_view(boxes["changes"]) and _in_view(boxes["effect"])
+    assert "system quality" in boxes["effect"][2]  # type: ignore[index]
+    assert "EMS->ED" in boxes["changes"][2]  # type: ignore[index]

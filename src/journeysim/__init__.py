@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .analysis.comparison import Comparison, compare, sweep
     from .analysis.exact import ExactQuality, exact_quality
     from .analysis.fidelity import FidelityReport, fidelity, log_distances
+    from .analysis.headline import Headline, headline
     from .analysis.metrics import Summary, summarize
     from .analysis.result import SimulationResult, simulate
     from .analysis.selection import Selection, select_best
@@ -125,6 +126,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "model.scenario": ("Scenario",),
     "model.traffic": ("OfferedLoad", "offered_load"),
     "outputs.eventlog": ("event_log", "write_event_log"),
+    "analysis.headline": ("Headline", "headline"),
     "outputs.report": ("report_html", "write_report"),
     "run.results": ("Provenance",),
     "run.runsize": ("RunTooLarge",),
@@ -231,6 +233,8 @@ __all__ = [
     "discover",
     "report_html",
     "write_report",
+    "headline",
+    "Headline",
     "Divert",
     "Bernoulli",
     "Categorical",

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Sequence
 from html import escape
 from typing import Any
 
-__all__ = ["CSS", "esc", "table", "section", "figure", "keyvalues"]
+__all__ = ["CSS", "esc", "table", "section", "figure", "keyvalues", "plain_input"]
 
 
 def esc(value: Any) -> str:
@@ -51,6 +51,28 @@ def figure(svg: str, caption: str, ident: str) -> str:
     return f'<figure id="fig-{esc(ident)}" class="plot">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
 
 
+def plain_input(value: Any) -> str:
+    """A model input (ByClass, distribution, steps) as short text.
+
+    Examples
+    --------
+    >>> plain_input({"patient": 0.0, "information": 0.43}), plain_input(0.25)
+    ('patient 0, information 0.43', '0.25')
+    """
+    if hasattr(value, "to_plain"):
+        value = value.to_plain()
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {plain_input(v)}" for k, v in value.items()) or "0"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(plain_input(v) for v in value)
+    if hasattr(value, "duration"):  # a Step
+        when = "" if value.when is None else f" when {value.when.text}"
+        return f"{value.name}: {plain_input(value.duration)}{when}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 CSS = """
 :root { --ink: #1b1f24; --muted: #5b6570; --rule: #d8dde3; --band: #f4f6f8; --good: #1a7f37; --bad: #b42318; }
 * { box-sizing: border-box; }
@@ -69,8 +91,28 @@ nav.toc ul { columns: 3; list-style: none; font-size: .9rem; padding-left: 1.2re
 nav.toc a { color: var(--ink); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: .7rem; margin: 1rem 0; }
 .card { background: var(--band); border-radius: 6px; padding: .7rem .9rem; }
-.card .value { font-size: 1.45rem; font-weight: 650; }
-.card .label { font-size: .82rem; color: var(--muted); }
+.card .value { font-size: 1.35rem; font-weight: 650; }
+.card .label { font-size: .8rem; color: var(--ink); font-weight: 600; }
+.card .detail { font-size: .78rem; color: var(--muted); }
+.answer { margin: .6rem 0 .4rem; }
+p.headline { font-size: 1.28rem; line-height: 1.4; margin: .2rem 0 .6rem; max-width: 62rem; }
+.grid-first { display: grid; grid-template-columns: 1.25fr 1fr; gap: 0 2rem; }
+.grid-first h3 { margin: .4rem 0 .3rem; font-size: 1rem; }
+.grid-first h3 .muted { font-weight: 400; font-size: .82rem; }
+ol.levers { list-style: none; padding: 0; margin: 0; counter-reset: lever; }
+ol.levers li { display: grid; grid-template-columns: 1fr auto; gap: 0 .6rem; padding: .25rem 0;
+               border-bottom: 1px solid var(--rule); }
+ol.levers .lever-name::before { counter-increment: lever; content: counter(lever) ". "; font-weight: 600; }
+ol.levers .lever-gain { font-weight: 650; text-align: right; font-variant-numeric: tabular-nums; }
+ol.levers .bar { grid-column: 1 / 3; height: 5px; background: var(--good); border-radius: 2px; margin: .15rem 0; }
+ol.levers .lever-ci { grid-column: 1 / 3; font-size: .78rem; color: var(--muted); }
+table.standards { margin: 0; font-size: .86rem; }
+table.standards th, table.standards td { padding: .2rem .4rem; }
+p.lever-note { font-size: .8rem; color: var(--muted); margin: .4rem 0 0; }
+table.effects tr.sure td { background: #e6f4ea; }
+table.effects tr.sure td:first-child { box-shadow: inset 3px 0 0 var(--good); }
+h2.base-title { margin-top: 1.4rem; }
+h2.base-title::before { content: none; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .86rem; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: .2rem 0; }
 th, td { padding: .28rem .5rem; border-bottom: 1px solid var(--rule); vertical-align: top; text-align: left; }
@@ -85,6 +127,7 @@ figcaption { font-size: .82rem; color: var(--muted); margin-top: .3rem; }
 .grid2 { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 0 1.2rem; }
 .warnings { background: #fdecea; border-left: 4px solid var(--bad); padding: .4rem .9rem; margin: 1rem 0; }
 .warnings p { margin: .2rem 0; }
+@media (max-width: 760px) { .grid-first { grid-template-columns: 1fr; } }
 .prompt { background: #fff8e1; border-left: 3px solid #e0a800; padding: .1rem .4rem; font-style: italic; }
 footer { margin-top: 3rem; font-size: .8rem; color: var(--muted); }
 @media print {
@@ -98,6 +141,7 @@ footer { margin-top: 3rem; font-size: .8rem; color: var(--muted); }
   section { break-before: auto; }
   a { color: inherit; text-decoration: none; }
   .grid2 { display: block; }
+  .answer { break-inside: avoid; }
 }
 @page { size: A4; margin: 14mm 12mm; }
 """

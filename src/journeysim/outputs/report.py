@@ -53,7 +53,8 @@ from ..model.mesosystem import Model
 from ..run.files import write_atomic
 from ..run.stats import Estimate
 from . import plot
-from .html import CSS, esc, figure, keyvalues, section, table
+from .firstscreen import comparison_screen, first_screen
+from .html import CSS, esc, figure, keyvalues, plain_input, section, table
 from .stress import stress_rows
 
 __all__ = ["report_html", "write_report"]
@@ -64,14 +65,14 @@ def _given(x: float | None) -> float | None:
 
 
 def _pct(est: Estimate | float | None) -> str:
-    """A share as ``"4.4%"``, or an estimate as ``"4.4% [3.8, 5.0]"``."""
+    """A share as ``"4.4%"``, or an estimate as ``"4.4% [3.8–5.0%]"`` (the unit inside the interval too)."""
     if isinstance(est, Estimate):
         mean = _given(est.mean)
         if mean is None:
             return "n/a"
         low, high = _given(est.ci95[0]), _given(est.ci95[1])
         text = f"{100 * mean:.1f}%"
-        return text if low is None or high is None else f"{text} [{100 * low:.1f}, {100 * high:.1f}]"
+        return text if low is None or high is None else f"{text} [{100 * low:.1f}–{100 * high:.1f}%]"
     est = _given(est)
     return "n/a" if est is None else f"{100 * est:.1f}%"
 
@@ -87,21 +88,6 @@ def _money_ci(est: Estimate, currency: str) -> str:
     low, high = _given(est.ci95[0]), _given(est.ci95[1])
     text = _money(est.mean, currency)
     return text if low is None or high is None else f"{text} [{low:,.0f}, {high:,.0f}]"
-
-
-def _plain(value: Any) -> str:
-    """A model input (ByClass, distribution, steps) as short text."""
-    if hasattr(value, "to_plain"):
-        value = value.to_plain()
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items()) or "0"
-    if isinstance(value, (list, tuple)):
-        return "; ".join(_plain(v) for v in value)
-    if hasattr(value, "duration"):  # a Step
-        return f"{value.name}: {_plain(value.duration)}" + ("" if value.when is None else f" when {value.when.text}")
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _mean_service(m: Microsystem) -> str:
@@ -133,31 +119,6 @@ def _warnings(d: Summary) -> str:
     return f"<div class=warnings role=alert><p><b>Warning{'s' if len(items) > 1 else ''}</b></p>{lines}</div>"
 
 
-def _cards(d: Summary) -> str:
-    def ci(est: Estimate) -> str:
-        low, high = _given(est.ci95[0]), _given(est.ci95[1])
-        return "" if low is None or high is None else f" (95% CI {100 * low:.1f} to {100 * high:.1f})"
-
-    q = d.quality.system
-    cards = [
-        (_pct(q.simulated.mean), "system quality, simulated" + ci(q.simulated)
-         + ": journeys with no defect at all"),
-        (_pct(q.analytic), "exact system quality from the graph (standards left out)" if q.analytic_unavailable is None
-         else f"exact system quality: not available, {q.analytic_unavailable}"),
-        (f"{d.journeys.completed:,}", f"journeys counted over {d.replications} replications"
-         + ("" if d.journeys.in_progress is None else
-            f"; {d.journeys.in_progress.total:,} more still in the pathway at the horizon (the run stops there)")),
-    ]
-    dep = d.dependence.pathway
-    cards.append((_pct(dep.simulated.mean), "journeys free of element defects (standards aside)"
-                  + ci(dep.simulated)))
-    if d.cost is not None:
-        cards.append((_money(d.cost.pathway.per_journey.mean, d.cost.currency), "cost per journey"))
-    return "<div class=cards>" + "".join(
-        f"<div class=card><div class=value>{esc(v)}</div><div class=label>{esc(k)}</div></div>" for v, k in cards
-    ) + "</div>"
-
-
 def _attribute(name: str, a: Attribute) -> str:
     """A patient attribute as a reader sees it: ``treatment: PCI 92%, CABG 6%``, ``diabetic: yes 30%``."""
     if isinstance(a, Categorical):
@@ -183,7 +144,7 @@ def _classes(model: Model) -> str:
 def _microsystems(model: Model) -> str:
     rows = []
     for m in model.microsystems:
-        defects = "; ".join(f"{x.name} {_plain(x.probability)}" for x in defects_of(m)) or "none"
+        defects = "; ".join(f"{x.name} {plain_input(x.probability)}" for x in defects_of(m)) or "none"
         cap = "unlimited" if m.capacity is None else str(m.capacity)
         if m.schedule:
             cap += " (weekly schedule)" if m.period_days == 7 else f" ({m.period_days}-day schedule)"
@@ -197,10 +158,10 @@ def _links(model: Model) -> str:
     links: list[Handoff | ServiceRequest] = [*model.handoffs, *model.requests]
     rows = []
     for h in links:
-        kinds = {k: _plain(v) for k, v in kinds_of(h).items()}
+        kinds = {k: plain_input(v) for k, v in kinds_of(h).items()}
         defects = "; ".join(f"{k} {v}" for k, v in kinds.items() if v not in ("0", "0.0")) or "none"
         when = getattr(h, "when", None)
-        chance = _plain(probability_of(h)) + ("" if when is None else f" when {when.text}")
+        chance = plain_input(probability_of(h)) + ("" if when is None else f" when {when.text}")
         rows.append((esc(h.label), esc(chance), esc(_minutes(h.delay.mean)), esc(defects),
                      f"<span class=source>{esc(h.reference)}</span>"))
     return table(["handoff or request", "probability", "mean delay", "defect probabilities", "source"],
@@ -210,7 +171,7 @@ def _links(model: Model) -> str:
 def _exit_inputs(model: Model) -> str:
     if not model.exits:
         return ""
-    rows = [(esc(x.source), esc(x.name), esc(_plain(x.probability)), esc(_minutes(x.delay.mean)),
+    rows = [(esc(x.source), esc(x.name), esc(plain_input(x.probability)), esc(_minutes(x.delay.mean)),
              f"<span class=source>{esc(x.reference)}</span>") for x in model.exits]
     return table(["from", "outcome", "probability", "mean delay (bed held)", "source"], rows, numeric=(), raw=True,
                  caption="Named exits (what the handoffs and named exits leave is the default exit, 'discharged')")
@@ -492,12 +453,12 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     base = results[0]
     d = summary if summary is not None else base.summary()
     name = title or base.scenario.name
-    body = [
-        f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {len(results)} scenario(s), "
-        f"{d.replications} replications, seed {esc(d.seed)}.</p></header>",
-        _warnings(d),
-        _cards(d),
-    ]
+    lede = (f"{len(results)} scenarios compared with common random numbers" if comp is not None
+            else "one scenario") + f"; {d.replications} replications, seed {esc(d.seed)}"
+    body = [f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {lede}.</p></header>"]
+    if comp is not None:  # the comparison first; then the base scenario's answer
+        body += [comparison_screen(comp), f"<h2 class=base-title>The base scenario: {esc(base.scenario.name)}</h2>"]
+    body.append(first_screen(base, d, _warnings(d)))
     sections = [
         _simulated(base, d), _quality(base, d), _standards(base, d), _leverage(base, d),
         _flow(base, d), _cost(d), _differences(comp, d) if comp is not None else "", _stress(results, d),
