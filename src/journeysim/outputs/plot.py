@@ -474,14 +474,16 @@ def cascade(
     exact = rows["exact"].to_numpy(dtype=float)
     if np.isfinite(exact).any():
         ax.plot(x, 100 * exact, "s--", color="#b2182b", markerfacecolor="none", label="exact (independent defects)")
-    ax.set_xticks(x, rows["step_label"], rotation=40, ha="right", fontsize=8)
+    steps = [_wrap(str(label).replace("->", "-> "), 24).replace("-> ", "->") for label in rows["step_label"]]
+    ax.set_xticks(x, steps, rotation=40 if len(steps) > 6 else 0, ha="right" if len(steps) > 6 else "center",
+                  fontsize=8, rotation_mode="anchor" if len(steps) > 6 else "default")
     ax.set_xlabel("step along the path: each visit (with its service requests), then each handoff")
     ax.set_ylabel("journeys still defect-free (%)")
     ax.set_ylim(0, 102)
     share = float(rows["path_share"].iloc[0])
     ax.set_title(f"Quality cascade: {name}, {share:.0%} of its journeys take this path", fontsize=11)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="lower left", fontsize=8)
     return ax
 
 
@@ -827,8 +829,24 @@ def _draw_over_time(ax: Axes, recs: list[Records], edges: np.ndarray, series: di
         ax.set_xlabel(f"simulated {name_of_unit} (line: mean of {len(recs)} replications"
                       + (f"; band: {_BANDS[band]})" if banded and band is not None else ")"))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-              ncol=1 if len(series) <= 16 else 2)
+    if len(series) <= 8:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    else:  # many microsystems: below the plot, in columns, so the plot keeps its width
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False,
+                  ncol=_legend_columns(series))
+
+
+def _legend_columns(series: dict[str, np.ndarray]) -> int:
+    """Columns of a legend below a plot 10 inches wide: as many as the longest name allows, at most 4."""
+    longest = max((len(name) for name in series), default=10)
+    return max(1, min(4, 110 // (longest + 6)))
+
+
+def _over_time_size(series: dict[str, np.ndarray]) -> tuple[float, float]:
+    """A figure size for a plot over time: taller when its legend goes below (more than 8 lines)."""
+    if len(series) <= 8:
+        return 10.0, 4.5
+    return 10.0, 4.5 + 0.17 * np.ceil((len(series) + 2) / _legend_columns(series))
 
 
 def _bin_title(edges: np.ndarray) -> str:
@@ -880,7 +898,7 @@ def utilisation(
     matplotlib.axes.Axes
     """
     recs, edges, series = _over_time(result, nodes, replication, bin_days, queue=False)
-    ax = _axes(ax, (10.0, 4.5))
+    ax = _axes(ax, _over_time_size(series))
     _draw_over_time(ax, recs, edges, series, 100.0, band, 100.0)
     ax.set_ylabel("utilisation (%)")
     ax.set_ylim(bottom=0)
@@ -926,7 +944,7 @@ def queue_length(
     recs, edges, series = _over_time(result, nodes, replication, bin_days, queue=True)
     if nodes is None:
         series = {k: v for k, v in series.items() if np.any(v > 0)}
-    ax = _axes(ax, (10.0, 4.5))
+    ax = _axes(ax, _over_time_size(series))
     _draw_over_time(ax, recs, edges, series, 1.0, band, None)
     ax.set_ylabel("patients waiting (mean)")
     ax.set_ylim(bottom=0)
