@@ -129,6 +129,17 @@ def test_over_time_percentile_band_and_one_replication():
         plot.queue_length(result, band="iqr")
 
 
+def test_bins_end_with_the_drawn_microsystems_not_with_unlimited_ones(flagship):
+    """Long stays in unlimited microsystems (cardiac rehab) do not stretch the time axis of the utilisation plot."""
+    ax = plot.utilisation(flagship)
+    drawn = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith(("_", "arrivals"))]
+    assert "CardiacRehab" not in drawn
+    visits = flagship.visits()
+    last = visits.loc[visits["node"].isin(drawn), "end"].max() / 1440
+    assert ax.get_lines()[0].get_xdata()[-1] <= last + 1
+    assert visits["end"].max() / 1440 > last + 5  # what the axis would have reached
+
+
 def test_short_runs_get_hourly_bins():
     """A one-day run is drawn in hours, not one daily point."""
     model = single_node(2, 10.0, 0.14)

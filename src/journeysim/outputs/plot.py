@@ -723,6 +723,13 @@ def _capacity_minutes(micro: Any, edges: np.ndarray) -> np.ndarray | None:
     return np.diff(at)
 
 
+def _last_time(interval: tuple[np.ndarray, np.ndarray, np.ndarray], queue: bool) -> float:
+    """When the last wait (queue) or the last busy time ends: the bins reach no further."""
+    arrival, start, end = interval
+    last = start[start > arrival] if queue else end
+    return float(last.max()) if last.size else 0.0
+
+
 def _bin_minutes(last: float) -> float:
     """Default bin width for a span of ``last`` minutes: a day, or shorter so that there are 24 bins or more."""
     for hours in (24.0, 12.0, 6.0, 4.0, 2.0, 1.0):
@@ -743,8 +750,12 @@ def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replicatio
     unknown = [n for n in chosen if n not in model.node_names]
     if unknown:
         raise JourneySimError(f"unknown microsystem(s): {', '.join(unknown)}")
-    span = max((float(one[n][2].max()) for one in intervals for n in chosen if n in one and one[n][2].size),
-               default=0.0)
+    if not queue:
+        unlimited = [n for n in chosen if any(cap is None for _, cap, _ in model.microsystem(n).segments())]
+        if unlimited and nodes is not None:
+            raise JourneySimError(f"{unlimited[0]} has unlimited capacity at times: it has no utilisation")
+        chosen = [n for n in chosen if n not in unlimited]
+    span = max((_last_time(one[n], queue) for one in intervals for n in chosen if n in one), default=0.0)
     last = max(span, max(rec.horizon for rec in recs))
     width = bin_days * 1440.0 if bin_days is not None else _bin_minutes(last)
     edges = np.arange(0.0, last + width, width)
@@ -756,10 +767,7 @@ def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replicatio
                                      (one.get(name, empty) for one in intervals)]) / width
             continue
         capacity = _capacity_minutes(model.microsystem(name), edges)
-        if capacity is None:
-            if nodes is not None:
-                raise JourneySimError(f"{name} has unlimited capacity at times: it has no utilisation")
-            continue
+        assert capacity is not None  # unlimited microsystems were left out above
         busy = np.array([np.diff(_integral(s, e, edges)) for _, s, e in (one.get(name, empty) for one in intervals)])
         with np.errstate(invalid="ignore", divide="ignore"):
             series[name] = np.where(capacity > 0, busy / capacity, np.nan)
