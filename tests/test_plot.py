@@ -92,6 +92,63 @@ def _window_mean(ax, result, name):
     return float(np.mean(values[inside]))
 
 
+def test_over_time_lines_are_the_mean_of_the_replications_within_their_band(flagship):
+    """With 2 replications that differ, the line is their average at every bin and the band holds both."""
+    two = js.simulate(flagship.scenario.with_settings(replications=2), seed=5)
+    for draw in (plot.utilisation, plot.queue_length):
+        alone = [draw(two, replication=r, nodes=["CCU"]).get_lines()[0].get_ydata() for r in (0, 1)]
+        # a replication whose last patient left earlier has fewer bins: nothing happened there after
+        width = max(len(a) for a in alone)
+        both = np.array([np.pad(a, (0, width - len(a))) for a in alone])
+        assert not np.allclose(both[0], both[1])
+        ax = draw(two, nodes=["CCU"])
+        line = ax.get_lines()[0]
+        assert line.get_label() == "CCU"
+        assert np.allclose(line.get_ydata(), both.mean(axis=0))
+        (band,) = ax.collections
+        path = band.get_paths()[0].vertices
+        n = both.shape[1]
+        low, high = path[1:n + 1, 1], path[n + 2:2 * n + 2, 1][::-1]
+        assert np.all(low <= both.min(axis=0) + 1e-9) and np.all(high >= both.max(axis=0) - 1e-9)
+        assert "band: 95% CI of the mean" in ax.get_xlabel()
+        plt.close("all")
+
+
+def test_over_time_percentile_band_and_one_replication():
+    """band='p10-p90' spans the replications' 10th to 90th percentiles; replication=0 draws no band."""
+    model = single_node(2, 10.0, 0.14)
+    result = js.simulate(model, horizon=30 * 1440, replications=5, seed=3)
+    per = np.array([plot.utilisation(result, replication=r).get_lines()[0].get_ydata() for r in range(5)])
+    ax = plot.utilisation(result, band="p10-p90")
+    vertices = ax.collections[0].get_paths()[0].vertices
+    n = per.shape[1]
+    assert np.allclose(vertices[1:n + 1, 1], np.clip(np.percentile(per, 10, axis=0), 0, 100))
+    assert "10th to 90th percentile" in ax.get_xlabel()
+    assert not plot.utilisation(result, replication=0).collections
+    with pytest.raises(js.JourneySimError, match="band must be"):
+        plot.queue_length(result, band="iqr")
+
+
+def test_bins_end_with_the_drawn_microsystems_not_with_unlimited_ones(flagship):
+    """Long stays in unlimited microsystems (cardiac rehab) do not stretch the time axis of the utilisation plot."""
+    ax = plot.utilisation(flagship)
+    drawn = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith(("_", "arrivals"))]
+    assert "CardiacRehab" not in drawn
+    visits = flagship.visits()
+    last = visits.loc[visits["node"].isin(drawn), "end"].max() / 1440
+    assert ax.get_lines()[0].get_xdata()[-1] <= last + 1
+    assert visits["end"].max() / 1440 > last + 5  # what the axis would have reached
+
+
+def test_short_runs_get_hourly_bins():
+    """A one-day run is drawn in hours, not one daily point."""
+    model = single_node(2, 10.0, 0.14)
+    result = js.simulate(model, horizon=1440.0, replications=3, seed=3)
+    ax = plot.utilisation(result)
+    assert len(ax.get_lines()[0].get_xdata()) >= 24
+    assert "hour" in ax.get_title() and "simulated hour" in ax.get_xlabel()
+
+
 def test_utilisation_and_queue_length_match_erlang_c():
     """On M/M/2 at 70% load the plotted utilisation averages 0.7 and the queue averages L_q = lambda W_q."""
     rate, service, servers = 0.14, 10.0, 2
@@ -120,20 +177,71 @@ def test_utilisation_plot_agrees_with_the_summary_under_a_weekly_schedule(flagsh
 
 
 def test_pathway_sizes_and_colours_follow_the_summary(flagship):
-    """Node areas grow with visits and node colours are the colour map at each microsystem's quality."""
+    """Clinical circles grow with visits; every node is the banded colour of its quality."""
     summary = flagship.summary()
     ax = plot.pathway(flagship, summary=summary)
-    nodes = ax.collections[0]
-    names = list(flagship.scenario.model.graph.nodes)
+    clinical, support = ax.collections[:2]
+    graph = flagship.scenario.model.graph
+    names = [n for n, kind in graph.nodes(data="kind") if kind == "clinical"]
     micro = summary.to_dict()["quality"]["microsystems"]
     visits = np.array([micro[n]["visits"] for n in names])
-    sizes = nodes.get_sizes()
+    sizes = clinical.get_sizes()
     assert len(sizes) == len(names)
     assert np.all(np.diff(sizes[np.argsort(visits)]) >= 0)
-    worst = int(np.argmin([micro[n]["quality"] for n in names]))
-    best = int(np.argmax([micro[n]["quality"] for n in names]))
-    faces = nodes.get_facecolors()
-    assert faces[worst][0] > faces[best][0]  # more red where quality is lower
+    cmap, norm = plot.quality_colours([m["quality"] for m in micro.values()])
+    faces = clinical.get_facecolors()
+    for name, face in zip(names, faces, strict=True):
+        assert np.allclose(face, cmap(norm(100 * micro[name]["quality"]))), name
+
+
+def test_support_microsystems_are_squares_of_one_small_size(flagship):
+    """Lab, Radiology and Pharmacy are drawn as dashed squares, all one size, no larger than the smallest circle."""
+    ax = plot.pathway(flagship)
+    clinical, support = ax.collections[:2]
+    graph = flagship.scenario.model.graph
+    kinds = dict(graph.nodes(data="kind"))
+    assert sorted(n for n, k in kinds.items() if k == "support") == ["Lab", "Pharmacy", "Radiology"]
+    assert len(support.get_sizes()) == 3 and len(clinical.get_sizes()) == len(kinds) - 3
+    assert np.ptp(support.get_sizes()) == 0
+    assert support.get_sizes()[0] <= clinical.get_sizes().min()
+    square, circle = (c.get_paths()[0].vertices for c in (support, clinical))
+    assert len(square) < len(circle)  # a square's path has 5 vertices, a circle's dozens
+    assert support.get_linestyle()[0][1] is not None  # dashed outline
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("support" in t for t in labels) and any("clinical" in t for t in labels)
+
+
+def test_quality_colours_separate_100_from_90_and_label_percent(flagship):
+    """100% and 90% are far apart in colour (RGB distance), 99.5% is between; the colour bar is in percent."""
+    from matplotlib.colors import to_rgba
+
+    cmap, norm = plot.quality_colours([0.85, 1.0])
+    top, ninety, near = (np.array(to_rgba(cmap(norm(v)))) for v in (100.0, 90.0, 99.5))
+    assert np.linalg.norm(top[:3] - ninety[:3]) > 0.5
+    assert np.linalg.norm(top[:3] - near[:3]) > 0.05
+    # a band keeps its colour whatever the lowest value shown
+    other_cmap, other_norm = plot.quality_colours([0.3, 1.0])
+    assert np.allclose(cmap(norm(90.0)), other_cmap(other_norm(90.0)))
+    ax = plot.pathway(flagship)
+    bar = ax.figure.axes[-1]
+    assert "%" in bar.get_ylabel()
+    ticks = [t.get_text() for t in bar.get_yticklabels()]
+    assert "100%" in ticks and "90%" in ticks
+
+
+def test_long_names_are_wrapped_and_labels_stay_readable():
+    """A name of 40 characters is broken over lines of at most 16; labels are at least 6 pt."""
+    long = [f"Department_of_{w}_and_Related_Services" for w in ("Cardiology", "Neurology", "Oncology", "Renal")]
+    model = js.Model([js.Microsystem(n, capacity=2, service=js.Exponential(10), defect=0.05) for n in long],
+                     [js.Handoff(long[0], n, probability=1 / 3) for n in long[1:]],
+                     classes=[js.PatientClass("all", entry=long[0], rate=0.05)])
+    result = js.simulate(model, horizon=5 * 1440.0, replications=2, seed=1)
+    ax = plot.pathway(result)
+    texts = [t for t in ax.texts if "Department" in t.get_text()]
+    assert len(texts) == 4
+    for text in texts:
+        assert max(len(line) for line in text.get_text().split("\n")[:-1]) <= 16
+        assert text.get_fontsize() >= 6
 
 
 def test_leverage_bars_are_the_gains_in_points(flagship):

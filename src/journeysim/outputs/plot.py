@@ -43,8 +43,9 @@ Examples
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "pathway",
+    "quality_colours",
+    "QUALITY_BANDS",
     "cascade",
     "leverage",
     "journey_times",
@@ -208,6 +211,80 @@ def _layers(graph: Any, entries: Sequence[str]) -> dict[str, int]:
     return layer
 
 
+#: Quality bands of the pathway figure, in percent: fine near 100%, where handoffs and
+#: microsystems differ in practice, coarse below. Each band keeps its colour in every figure.
+QUALITY_BANDS = (0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.9, 100.0)
+#: Their colours, red to green as ColorBrewer's RdYlGn but with the pale middle darkened to gold
+#: and yellow-green, so that a thin handoff arrow in any band stands out on white.
+_BAND_COLOURS = ("#a50026", "#d73027", "#f46d43", "#f39a32", "#d4a900", "#9fc03a", "#5cb85c", "#1a9850",
+                 "#00592e")
+
+
+def quality_colours(values: Sequence[float]) -> tuple[Any, Any]:
+    """The colour map and norm of the pathway figure for qualities ``values`` (fractions).
+
+    A banded red-yellow-green scale in percent: the bands of :data:`QUALITY_BANDS` from
+    the one holding the lowest value (90% at the highest) to 100%; 100% and 90% fall in
+    bands four apart, so they never look alike, and a band has the same colour whatever
+    the values. Returns ``(cmap, norm)``; colour a quality ``q`` with ``cmap(norm(100 * q))``.
+
+    Examples
+    --------
+    >>> cmap, norm = quality_colours([0.93, 1.0])
+    >>> [float(b) for b in norm.boundaries[:2]], cmap.N
+    ([90.0, 95.0], 5)
+    >>> cmap(norm(100.0)) != cmap(norm(99.0)) != cmap(norm(90.0))
+    True
+    """
+    import matplotlib as mpl
+
+    bands = np.array(QUALITY_BANDS)
+    palette = list(_BAND_COLOURS)
+    lowest = min([100.0 * v for v in values if np.isfinite(v)] + [90.0])
+    first = int(np.searchsorted(bands, lowest, side="right")) - 1
+    edges = bands[max(first, 0):].copy()
+    edges[-1] += 1e-9  # 100% itself falls in the top band
+    cmap = mpl.colors.ListedColormap(palette[max(first, 0):], name="journeysim_quality")
+    return cmap, mpl.colors.BoundaryNorm(edges, cmap.N)
+
+
+def _wrap(name: str, width: int = 14) -> str:
+    """A long name on several lines, broken after spaces, ``_``, ``-``, ``/`` or between camelCase words.
+
+    Examples
+    --------
+    >>> print(_wrap("CardiologyPractice"))
+    Cardiology
+    Practice
+    >>> _wrap("ED")
+    'ED'
+    """
+    if len(name) <= width:
+        return name
+    lines = [""]
+    for piece in re.split(r"(?<=[\s_\-/])|(?<=[a-z0-9])(?=[A-Z])", name):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _support_across(graph: Any, pos: dict[str, tuple[float, float]], support: Sequence[str],
+                    width: float) -> dict[str, float]:
+    """x of each support microsystem: under the microsystems that request it, kept apart."""
+    want = {}
+    for node in support:
+        users = [pos[u][0] for u, _ in graph.in_edges(node) if u in pos]
+        want[node] = float(np.mean(users)) if users else width / 2
+    order = sorted(support, key=lambda n: want[n])
+    gap = min(1.0, width / max(len(order) - 1, 1)) if width > 0 else 1.0
+    xs = [want[n] for n in order]
+    for i in range(1, len(xs)):  # push right to keep them a gap apart, then centre the row on the wishes
+        xs[i] = max(xs[i], xs[i - 1] + gap)
+    shift = float(np.mean([want[n] for n in order]) - np.mean(xs)) if xs else 0.0
+    return {n: x + shift for n, x in zip(order, xs, strict=True)}
+
+
 def _positions(graph: Any, entries: Sequence[str]) -> dict[str, tuple[float, float]]:
     layer = _layers(graph, entries)
     columns: dict[int, list[str]] = {}
@@ -220,11 +297,26 @@ def _positions(graph: Any, entries: Sequence[str]) -> dict[str, tuple[float, flo
         for i, node in enumerate(nodes):
             pos[node] = (float(x), (len(nodes) - 1) / 2 - i)
     support = [n for n, kind in graph.nodes(data="kind") if kind != "clinical"]
-    width = max(columns, default=0)
-    for i, node in enumerate(support):
-        across = width * (i + 0.5) / len(support) if len(support) > 1 else width / 2
-        pos[node] = (across, -(height + 1) / 2 - 0.6)
+    across = _support_across(graph, pos, support, float(max(columns, default=0)))
+    for node in support:
+        pos[node] = (across[node], -(height + 1) / 2 - 0.6)
     return pos
+
+
+def _points_per_unit(ax: Axes, pos: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """Roughly how many points one unit of the layout spans across and down, at the axes' size."""
+    box = ax.get_window_extent()  # in pixels, before the layout leaves room for the colour bar (~15%)
+    points = 72.0 / ax.figure.dpi * 0.85
+    xy = np.array(list(pos.values())) if pos else np.zeros((1, 2))
+    span = np.ptp(xy, axis=0) + 1.0
+    return points * box.width / span[0], points * box.height / (span[1] + 0.6)
+
+
+def _pathway_size(pos: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    """A figure size that gives every column and row of the layout room: at least 11 by 6 inches."""
+    xy = np.array(list(pos.values())) if pos else np.zeros((1, 2))
+    span = np.ptp(xy, axis=0)
+    return max(11.0, 1.1 * span[0] + 3.0), max(6.0, 1.0 * span[1] + 2.5)
 
 
 @_names_as_written
@@ -233,17 +325,22 @@ def pathway(
 ) -> Axes:
     """The mesosystem as a graph, coloured by simulated quality and sized by volume.
 
-    Clinical microsystems are laid out left to right by their handoff distance
-    from the entry microsystems; support microsystems (lab, pharmacy, ...) sit
-    in a row below, joined to the microsystems that request them by dashed
-    lines. A node's area grows with its visits and an edge's width with its
-    transfers; both are coloured by their quality (share of visits or transfers
-    without a defect), red for poor, green for perfect.
+    Clinical microsystems (circles) are laid out left to right by their handoff
+    distance from the entry microsystems; support microsystems (lab, pharmacy,
+    ...: squares with a dashed outline, all of one small size, since their
+    volume counts requests rather than patients) sit in a row below, each under
+    the microsystems that request it, joined to them by dashed lines. A
+    circle's area grows with its visits and a handoff's width with its
+    transfers. Both are coloured by their quality (share of visits or transfers
+    without a defect) on the banded percent scale of :func:`quality_colours`,
+    from red (below 50%) to dark green (99.9% to 100%). Long names are wrapped
+    and the labels shrink when the layout is crowded.
 
     Parameters
     ----------
     result : SimulationResult
     ax : matplotlib Axes, optional
+        Default: a new figure sized to the layout (at least 11 by 6 inches).
     summary : Summary, optional
         ``result.summary()``, if already computed.
 
@@ -251,61 +348,88 @@ def pathway(
     -------
     matplotlib.axes.Axes
     """
-    import matplotlib as mpl
-
     quality = _summary(result, summary).quality
     model = result.scenario.model
     graph = model.graph
     micro = {name: (m.quality, m.visits) for name, m in quality.microsystems.items()}
     links = {label: (h.quality, h.transfers) for label, h in (*quality.handoffs.items(), *quality.requests.items())}
     pos = _positions(graph, _entries(model))
+    ax = _axes(ax, _pathway_size(pos))
+    cmap, norm = quality_colours([q for q, _ in (*micro.values(), *links.values()) if q is not None])
 
-    ax = _axes(ax, (11.0, 6.0))
-    values = [q for q, _ in (*micro.values(), *links.values()) if q is not None]
-    low = min([0.5, *values])
-    cmap = mpl.colormaps["RdYlGn"]
-    norm = mpl.colors.Normalize(vmin=np.floor(low * 10) / 10, vmax=1.0)
+    def colour(q: float | None, missing: str) -> Any:
+        return cmap(norm(100.0 * q)) if q is not None else missing
+
     nodes: list[str] = list(graph.nodes)
+    support = {m.name for m in model.microsystems if m.kind != "clinical"}
+    across, down = _points_per_unit(ax, pos)
+    wrapped = {n: _wrap(n) for n in nodes}
+    longest = max((len(line) for text in wrapped.values() for line in text.split("\n")), default=1)
+    fontsize = float(np.clip(min(1.1 * across / (0.55 * max(longest, 4)), 0.2 * down), 6.0, 8.5))
+    diameter = float(np.clip(min(0.6 * across, down - 3.2 * fontsize), 8.0, 52.0))
     visits = np.array([micro.get(n, (None, 0))[1] for n in nodes], dtype=float)
-    sizes = 300 + 2400 * np.sqrt(visits / max(visits.max(), 1.0))
-    colours = [cmap(norm(q)) if (q := micro.get(n, (None, 0))[0]) is not None else "#cccccc" for n in nodes]
+    clinical_most = max([v for n, v in zip(nodes, visits, strict=True) if n not in support] + [1.0])
+    sizes = {n: (0.35 * diameter) ** 2 if n in support
+             else (diameter * (0.35 + 0.65 * np.sqrt(min(v / clinical_most, 1.0)))) ** 2
+             for n, v in zip(nodes, visits, strict=True)}
     transfers = max([n for _, n in links.values()] + [1])
     edges: list[tuple[str, str, str]] = list(graph.edges(data="kind"))
     for u, v, kind in edges:
         label = f"{u}->{v}" if kind == "handoff" else f"{u}=>{v}"
         q, moved = links.get(label, (None, 0))
         # requests are many and fan out to the support row: thin, so that the handoffs stand out
-        width = 0.6 + 6.0 * np.sqrt(moved / transfers) if kind == "handoff" else 1.0
+        width = 0.6 + 6.0 * np.sqrt(moved / transfers) if kind == "handoff" else 0.9
         ax.annotate(
             "", xy=pos[v], xytext=pos[u], zorder=1,
             arrowprops={
                 "arrowstyle": "-|>" if kind == "handoff" else "-", "lw": width,
-                "color": cmap(norm(q)) if q is not None else "#bbbbbb",
-                "linestyle": "-" if kind == "handoff" else (0, (3, 2)),
-                "connectionstyle": "arc3,rad=0.12", "shrinkA": 16, "shrinkB": 18, "mutation_scale": 14,
-                "alpha": 0.9 if kind == "handoff" else 0.55,
+                "color": colour(q, "#bbbbbb"), "linestyle": "-" if kind == "handoff" else (0, (3, 2)),
+                "connectionstyle": "arc3,rad=0.12", "shrinkA": np.sqrt(sizes[u]) / 2 + 2,
+                "shrinkB": np.sqrt(sizes[v]) / 2 + 3, "mutation_scale": 8 + width * 1.5,
+                "alpha": 0.9 if kind == "handoff" else 0.5,
             },
         )
-    xy = np.array([pos[n] for n in nodes])
-    ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=colours, edgecolors="#333333", linewidths=0.8, zorder=2)
+    for group, marker, style in (([n for n in nodes if n not in support], "o", "solid"),
+                                 ([n for n in nodes if n in support], "s", "dashed")):
+        if not group:
+            continue
+        xy = np.array([pos[n] for n in group])
+        ax.scatter(xy[:, 0], xy[:, 1], s=[sizes[n] for n in group], marker=marker, linestyles=style,
+                   c=[colour(micro.get(n, (None, 0))[0], "#cccccc") for n in group],
+                   edgecolors="#333333", linewidths=0.9, zorder=2,
+                   label="clinical microsystem (area: visits)" if marker == "o"
+                   else "support microsystem (requests; one size)")
     for n in nodes:
         q = micro.get(n, (None, 0))[0]
-        text = n if q is None else f"{n}\n{100 * q:.1f}%"
-        ax.annotate(text, pos[n], xytext=(0, -np.sqrt(sizes[nodes.index(n)]) / 2 - 4),
-                    textcoords="offset points", ha="center", va="top", fontsize=8, zorder=3,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.75})
-    colourbar = ax.figure.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7, pad=0.01)
-    colourbar.set_label("quality (% of visits / transfers without a defect)")
+        text = wrapped[n] if q is None else f"{wrapped[n]}\n{100 * q:.1f}%"
+        ax.annotate(text, pos[n], xytext=(0, -np.sqrt(sizes[n]) / 2 - 3), textcoords="offset points",
+                    ha="center", va="top", fontsize=fontsize, zorder=3, linespacing=1.05,
+                    fontstyle="italic" if n in support else "normal",
+                    bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.8})
+    bar = ax.figure.colorbar(_mappable(cmap, norm), ax=ax, shrink=0.8, pad=0.01, spacing="uniform")
+    bar.set_ticks(norm.boundaries, labels=[f"{b:g}%" for b in np.round(norm.boundaries, 6)])
+    bar.ax.tick_params(labelsize=8)
+    bar.set_label("quality: visits / transfers without a defect (%)", fontsize=9)
     classes = ", ".join(model.pathway_classes) or ", ".join(model.class_names)
     ax.set_title(f"Pathway quality: {classes}")
-    ax.set_xlabel("node size: visits; edge width: transfers; dashed: service requests to support microsystems",
+    ax.set_xlabel("circle area: visits; arrow width: transfers"
+                  + ("; dashed lines: service requests to support microsystems (squares)" if support else ""),
                   fontsize=8)
+    if support:
+        ax.legend(loc="upper left", fontsize=7, frameon=False, markerscale=0.4, handletextpad=0.3)
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ax.spines.values():
         side.set_visible(False)
-    ax.margins(0.12, 0.25)
+    ax.margins(0.08 if len(pos) > 1 else 0.5, 0.22)
     return ax
+
+
+def _mappable(cmap: Any, norm: Any) -> Any:
+    """A ScalarMappable for a colour bar (matplotlib imported here, when a plot is drawn)."""
+    import matplotlib as mpl
+
+    return mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
 
 
 # -- quality ---------------------------------------------------------------------------------
@@ -350,14 +474,16 @@ def cascade(
     exact = rows["exact"].to_numpy(dtype=float)
     if np.isfinite(exact).any():
         ax.plot(x, 100 * exact, "s--", color="#b2182b", markerfacecolor="none", label="exact (independent defects)")
-    ax.set_xticks(x, rows["step_label"], rotation=40, ha="right", fontsize=8)
+    steps = [_wrap(str(label).replace("->", "-> "), 24).replace("-> ", "->") for label in rows["step_label"]]
+    ax.set_xticks(x, steps, rotation=40 if len(steps) > 6 else 0, ha="right" if len(steps) > 6 else "center",
+                  fontsize=8, rotation_mode="anchor" if len(steps) > 6 else "default")
     ax.set_xlabel("step along the path: each visit (with its service requests), then each handoff")
     ax.set_ylabel("journeys still defect-free (%)")
     ax.set_ylim(0, 102)
     share = float(rows["path_share"].iloc[0])
     ax.set_title(f"Quality cascade: {name}, {share:.0%} of its journeys take this path", fontsize=11)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="lower left", fontsize=8)
     return ax
 
 
@@ -551,29 +677,33 @@ def _integral(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.ndarra
     return out
 
 
-def _replication(result: SimulationResult, replication: int) -> Records:
-    """The records of one replication, or a clear error naming those there are."""
+def _replications(result: SimulationResult, replication: int | None) -> list[Records]:
+    """The records to draw: every replication, or one of them (a clear error naming those there are)."""
+    if replication is None:
+        return list(result.records)
     records = {r.replication: r for r in result.records}
     if replication not in records:
         raise JourneySimError(f"no replication {replication}; the result has {', '.join(map(str, records))}")
-    return records[replication]
+    return [records[replication]]
 
 
 def _intervals(rec: Records) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per microsystem: (arrival, start, end) of every visit or served request in one replication.
 
-    In a run that stops at the horizon, what was unfinished there lasts until the horizon.
+    Read from the records' columns (no DataFrame: this runs once per replication). In a run
+    that stops at the horizon, what was unfinished there lasts until the horizon.
     """
-    visits, requests = rec.visits.to_frame(), rec.requests.to_frame()
     out = {}
-
-    def until_horizon(x: pd.Series) -> np.ndarray:
-        return x.fillna(rec.horizon).to_numpy()
-
-    for name, group in visits.groupby("node", observed=True):
-        out[str(name)] = (group["arrival"].to_numpy(), until_horizon(group["start"]), until_horizon(group["end"]))
-    for name, group in requests.groupby("target", observed=True):
-        out[str(name)] = (group["requested"].to_numpy(), until_horizon(group["start"]), until_horizon(group["end"]))
+    for table, node, arrival in ((rec.visits, "node", "arrival"), (rec.requests, "target", "requested")):
+        if not len(table):
+            continue
+        codes = np.asarray(table[node])
+        times = [np.asarray(table[col], dtype=float) for col in (arrival, "start", "end")]
+        for code, name in enumerate(table.labels[node]):
+            rows = codes == code
+            if rows.any():
+                first, start, end = (t[rows] for t in times)
+                out[name] = (first, np.nan_to_num(start, nan=rec.horizon), np.nan_to_num(end, nan=rec.horizon))
     return out
 
 
@@ -593,50 +723,143 @@ def _capacity_minutes(micro: Any, edges: np.ndarray) -> np.ndarray | None:
     return np.diff(at)
 
 
-def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replication: int, bin_days: float,
-               queue: bool) -> tuple[Records, np.ndarray, dict[str, np.ndarray]]:
+def _last_time(interval: tuple[np.ndarray, np.ndarray, np.ndarray], queue: bool) -> float:
+    """When the last wait (queue) or the last busy time ends: the bins reach no further."""
+    arrival, start, end = interval
+    last = start[start > arrival] if queue else end
+    return float(last.max()) if last.size else 0.0
+
+
+def _bin_minutes(last: float) -> float:
+    """Default bin width for a span of ``last`` minutes: a day, or shorter so that there are 24 bins or more."""
+    for hours in (24.0, 12.0, 6.0, 4.0, 2.0, 1.0):
+        if last / (hours * 60.0) >= 24:
+            return hours * 60.0
+    return 30.0
+
+
+def _over_time(result: SimulationResult, nodes: Sequence[str] | None, replication: int | None,
+               bin_days: float | None, queue: bool) -> tuple[list[Records], np.ndarray, dict[str, np.ndarray]]:
+    """Bin edges (minutes) and, per microsystem, its series in each replication: an array (replications, bins)."""
     _needs_records(result, "a plot over simulated time")
     model = result.scenario.model
-    rec = _replication(result, replication)
-    intervals = _intervals(rec)
-    chosen = list(nodes) if nodes is not None else [n for n in model.node_names if n in intervals]
+    recs = _replications(result, replication)
+    intervals = [_intervals(rec) for rec in recs]
+    seen = {name for one in intervals for name in one}
+    chosen = list(nodes) if nodes is not None else [n for n in model.node_names if n in seen]
     unknown = [n for n in chosen if n not in model.node_names]
     if unknown:
         raise JourneySimError(f"unknown microsystem(s): {', '.join(unknown)}")
-    span = max((float(intervals[n][2].max()) for n in chosen if n in intervals and intervals[n][2].size),
-               default=0.0)
-    width = bin_days * 1440.0
-    edges = np.arange(0.0, max(span, rec.horizon) + width, width)
+    if not queue:
+        unlimited = [n for n in chosen if any(cap is None for _, cap, _ in model.microsystem(n).segments())]
+        if unlimited and nodes is not None:
+            raise JourneySimError(f"{unlimited[0]} has unlimited capacity at times: it has no utilisation")
+        chosen = [n for n in chosen if n not in unlimited]
+    span = max((_last_time(one[n], queue) for one in intervals for n in chosen if n in one), default=0.0)
+    last = max(span, max(rec.horizon for rec in recs))
+    width = bin_days * 1440.0 if bin_days is not None else _bin_minutes(last)
+    edges = np.arange(0.0, last + width, width)
+    empty = (np.zeros(0),) * 3
     series = {}
     for name in chosen:
-        arrival, start, end = intervals.get(name, (np.zeros(0),) * 3)
         if queue:
-            series[name] = np.diff(_integral(arrival, start, edges)) / width
+            series[name] = np.array([np.diff(_integral(a, s, edges)) for a, s, _ in
+                                     (one.get(name, empty) for one in intervals)]) / width
             continue
         capacity = _capacity_minutes(model.microsystem(name), edges)
-        if capacity is None:
-            if nodes is not None:
-                raise JourneySimError(f"{name} has unlimited capacity at times: it has no utilisation")
-            continue
+        assert capacity is not None  # unlimited microsystems were left out above
+        busy = np.array([np.diff(_integral(s, e, edges)) for _, s, e in (one.get(name, empty) for one in intervals)])
         with np.errstate(invalid="ignore", divide="ignore"):
-            series[name] = np.where(capacity > 0, np.diff(_integral(start, end, edges)) / capacity, np.nan)
-    return rec, edges, series
+            series[name] = np.where(capacity > 0, busy / capacity, np.nan)
+    return recs, edges, series
 
 
-def _draw_over_time(ax: Axes, rec: Records, edges: np.ndarray, series: dict[str, np.ndarray],
-                    scale: float) -> None:
-    mid = (edges[:-1] + edges[1:]) / 2 / 1440.0
-    for name, values in series.items():
-        ax.plot(mid, scale * values, lw=1.2, label=_legend_name(name))
-    if rec.warmup > 0:
-        ax.axvspan(0, rec.warmup / 1440.0, color="#999999", alpha=0.15, label="warm-up")
-    ax.axvline(rec.horizon / 1440.0, color="#666666", ls=":", lw=1, label="arrivals stop")
-    busy = [np.flatnonzero(np.nan_to_num(v) > 0) for v in series.values()]
-    last = max([edges[b[-1] + 1] for b in busy if b.size] + [rec.horizon])
-    ax.set_xlim(0, 1.02 * last / 1440.0)
-    ax.set_xlabel(f"simulated day (replication {rec.replication})")
+_BANDS = {"ci95": "95% CI of the mean", "p10-p90": "10th to 90th percentile"}
+
+
+def _band(values: np.ndarray, band: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over replications (axis 0) of each bin, and the band around it (the mean itself if there is none).
+
+    ``"ci95"``: the mean plus or minus Student's t quantile times its standard error;
+    ``"p10-p90"``: the 10th and 90th percentiles of the replications' values. Bins that
+    are NaN in every replication (no server-time available) stay NaN.
+
+    Examples
+    --------
+    >>> mean, low, high = _band(np.array([[1.0, 2.0], [3.0, 2.0]]), "ci95")
+    >>> mean.tolist(), bool(low[0] < 1.0 and high[0] > 3.0), (float(low[1]), float(high[1]))
+    ([2.0, 2.0], True, (2.0, 2.0))
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN bins
+        mean = np.nanmean(values, axis=0)
+        n = values.shape[0]
+        if band is None or n < 2:
+            return mean, mean, mean
+        if band == "p10-p90":
+            low, high = np.nanpercentile(values, [10, 90], axis=0)
+            return mean, low, high
+        from scipy import stats
+
+        half = stats.t.ppf(0.975, n - 1) * np.nanstd(values, axis=0, ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def _draw_over_time(ax: Axes, recs: list[Records], edges: np.ndarray, series: dict[str, np.ndarray],
+                    scale: float, band: str | None, top: float | None) -> None:
+    import matplotlib as mpl
+
+    if band is not None and band not in _BANDS:
+        raise JourneySimError(f"band must be one of {', '.join(_BANDS)} or None, not {band!r}")
+    horizon, warmup = recs[0].horizon, recs[0].warmup
+    unit, units = _time_unit(float(edges[-1]))
+    name_of_unit = units.removesuffix("s")
+    mid = (edges[:-1] + edges[1:]) / 2 / unit
+    palette = mpl.colormaps["tab10" if len(series) <= 10 else "tab20"]
+    banded = band is not None and len(recs) > 1
+    for i, (name, values) in enumerate(series.items()):
+        mean, low, high = _band(scale * values, band if banded else None)
+        colour = palette(i % palette.N)
+        ax.plot(mid, mean, lw=1.3, color=colour, label=_legend_name(name), ls="-" if i < palette.N else "--")
+        if banded:
+            ax.fill_between(mid, np.clip(low, 0, top), np.clip(high, 0, top), color=colour, alpha=0.18, lw=0)
+    if warmup > 0:
+        ax.axvspan(0, warmup / unit, color="#999999", alpha=0.15, label="warm-up")
+    ax.axvline(horizon / unit, color="#666666", ls=":", lw=1, label="arrivals stop")
+    busy = [np.flatnonzero(np.nan_to_num(v).max(axis=0, initial=0.0) > 0) for v in series.values()]
+    last = max([edges[b[-1] + 1] for b in busy if b.size] + [horizon])
+    ax.set_xlim(0, 1.02 * last / unit)
+    if len(recs) == 1:
+        ax.set_xlabel(f"simulated {name_of_unit} (replication {recs[0].replication})")
+    else:
+        ax.set_xlabel(f"simulated {name_of_unit} (line: mean of {len(recs)} replications"
+                      + (f"; band: {_BANDS[band]})" if banded and band is not None else ")"))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    if len(series) <= 8:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    else:  # many microsystems: below the plot, in columns, so the plot keeps its width
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False,
+                  ncol=_legend_columns(series))
+
+
+def _legend_columns(series: dict[str, np.ndarray]) -> int:
+    """Columns of a legend below a plot 10 inches wide: as many as the longest name allows, at most 4."""
+    longest = max((len(name) for name in series), default=10)
+    return max(1, min(4, 110 // (longest + 6)))
+
+
+def _over_time_size(series: dict[str, np.ndarray]) -> tuple[float, float]:
+    """A figure size for a plot over time: taller when its legend goes below (more than 8 lines)."""
+    if len(series) <= 8:
+        return 10.0, 4.5
+    return 10.0, 4.5 + 0.17 * np.ceil((len(series) + 2) / _legend_columns(series))
+
+
+def _bin_title(edges: np.ndarray) -> str:
+    width = float(edges[1] - edges[0]) if edges.size > 1 else 1440.0
+    return f"{width / 1440.0:g}-day" if width >= 1440.0 else f"{width / 60.0:g}-hour"
 
 
 @_names_as_written
@@ -645,8 +868,9 @@ def utilisation(
     ax: Axes | None = None,
     *,
     nodes: Sequence[str] | None = None,
-    replication: int = 0,
-    bin_days: float = 1.0,
+    replication: int | None = None,
+    bin_days: float | None = None,
+    band: Literal["ci95", "p10-p90"] | None = "ci95",
 ) -> Axes:
     """Utilisation of each microsystem over simulated time: busy server-time over server-time available.
 
@@ -655,6 +879,13 @@ def utilisation(
     The available server-time follows the weekly schedule. Microsystems with
     unlimited capacity at any time have no utilisation and are left out.
 
+    Each line is the mean over the replications of each bin's utilisation; the
+    shaded band around it is, by default, the 95% confidence interval of that
+    mean (Student's t over the replications), or with ``band="p10-p90"`` the
+    10th to 90th percentile of the replications' values (how busy a bin can be
+    in one run). The band is clipped to 0 to 100%; the x-axis label says which
+    band is drawn.
+
     Parameters
     ----------
     result : SimulationResult
@@ -662,21 +893,24 @@ def utilisation(
     ax : matplotlib Axes, optional
     nodes : sequence of str, optional
         Default: every microsystem with finite capacity that was visited.
-    replication : int
-        Which replication's records to draw.
-    bin_days : float
-        Width of the averaging bins, in days.
+    replication : int, optional
+        Draw this replication alone (no band). Default: the mean of all.
+    bin_days : float, optional
+        Width of the averaging bins, in days. Default: one day, or a shorter
+        width (12, 6, 4, 2, 1 hours, half an hour) giving at least 24 bins.
+    band : {"ci95", "p10-p90"} or None
+        The band around the mean; ``None`` draws the mean alone.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    rec, edges, series = _over_time(result, nodes, replication, bin_days, queue=False)
-    ax = _axes(ax, (10.0, 4.5))
-    _draw_over_time(ax, rec, edges, series, 100.0)
+    recs, edges, series = _over_time(result, nodes, replication, bin_days, queue=False)
+    ax = _axes(ax, _over_time_size(series))
+    _draw_over_time(ax, recs, edges, series, 100.0, band, 100.0)
     ax.set_ylabel("utilisation (%)")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Utilisation over simulated time (mean per {bin_days:g}-day bin)", fontsize=11)
+    ax.set_title(f"Utilisation over simulated time (mean per {_bin_title(edges)} bin)", fontsize=11)
     return ax
 
 
@@ -686,10 +920,16 @@ def queue_length(
     ax: Axes | None = None,
     *,
     nodes: Sequence[str] | None = None,
-    replication: int = 0,
-    bin_days: float = 1.0,
+    replication: int | None = None,
+    bin_days: float | None = None,
+    band: Literal["ci95", "p10-p90"] | None = "ci95",
 ) -> Axes:
     """Mean number of patients (or requests) waiting for a server at each microsystem, over simulated time.
+
+    Each line is the mean over the replications of each bin's time-averaged
+    queue; the band is the 95% confidence interval of that mean (Student's t),
+    or with ``band="p10-p90"`` the 10th to 90th percentile of the replications'
+    values, clipped at 0; the x-axis label says which.
 
     Parameters
     ----------
@@ -698,23 +938,25 @@ def queue_length(
     ax : matplotlib Axes, optional
     nodes : sequence of str, optional
         Default: every microsystem where someone waited.
-    replication : int
-        Which replication's records to draw.
-    bin_days : float
-        Width of the averaging bins, in days.
+    replication : int, optional
+        Draw this replication alone (no band). Default: the mean of all.
+    bin_days : float, optional
+        Width of the averaging bins, in days; the default as for :func:`utilisation`.
+    band : {"ci95", "p10-p90"} or None
+        The band around the mean; ``None`` draws the mean alone.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    rec, edges, series = _over_time(result, nodes, replication, bin_days, queue=True)
+    recs, edges, series = _over_time(result, nodes, replication, bin_days, queue=True)
     if nodes is None:
         series = {k: v for k, v in series.items() if np.any(v > 0)}
-    ax = _axes(ax, (10.0, 4.5))
-    _draw_over_time(ax, rec, edges, series, 1.0)
+    ax = _axes(ax, _over_time_size(series))
+    _draw_over_time(ax, recs, edges, series, 1.0, band, None)
     ax.set_ylabel("patients waiting (mean)")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Queue length over simulated time (mean per {bin_days:g}-day bin)", fontsize=11)
+    ax.set_title(f"Queue length over simulated time (mean per {_bin_title(edges)} bin)", fontsize=11)
     return ax
 
 
