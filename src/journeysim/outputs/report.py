@@ -321,10 +321,11 @@ def _flow(result: SimulationResult, d: Summary) -> str:
     if result.records:
         parts.append(_fig(lambda ax: plot.journey_times(result, ax), (9, 4.2),
                           "Time in the pathway, per class (dotted: median).", "journey-times"))
+        band = "the mean of the replications; the band is the 95% CI of that mean."
         parts.append(_fig(lambda ax: plot.utilisation(result, ax), (10, 4.2),
-                          "Daily utilisation over simulated time (replication 0).", "utilisation"))
+                          f"Utilisation over simulated time: {band}", "utilisation"))
         parts.append(_fig(lambda ax: plot.queue_length(result, ax), (10, 4.2),
-                          "Daily mean queue over simulated time (replication 0).", "queues"))
+                          f"Mean queue over simulated time: {band}", "queues"))
     return section("flow", "Flow: waits, utilisation, boarding", *parts)
 
 
