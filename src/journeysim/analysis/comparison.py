@@ -43,7 +43,7 @@ from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..model.scenario import Scenario
 from ..run.stats import mean_ci
 from .figures import replication_metrics
-from .keymetrics import decimals_for, display, format_number, key_metrics
+from .keymetrics import display, key_cells, key_metrics
 from .result import SimulationResult, simulate
 from .views import comparison_html
 
@@ -216,23 +216,15 @@ def _scaled(x: float | None, scale: float) -> float | None:
 
 def _text_row(r: Mapping[str, Any]) -> str:
     """One metric of one scenario: base, value, difference with its unit, CI and variance reduction."""
-    lo, hi = r["ci95"]
-    diff = r["difference"]
-    places = decimals_for([r["base"], r["value"]])
-    places = max(places, 1) if r["unit"] == "%" else places
-    dplaces = decimals_for([diff, lo, hi, None if lo is None or hi is None else (hi - lo) / 2])
-    unit = f" {r['difference_unit']}" if r["difference_unit"] else ""
-    if diff == 0 and lo == 0 and hi == 0:  # CRN: the change leaves this metric untouched
-        shown, ci = "0" + unit, "(equal in every replication)"
+    c = key_cells(r)
+    if c.equal:
+        ci = "(equal in every replication)"
     else:
-        shown = format_number(diff, dplaces, sign=True) + unit
-        ci = "" if lo is None or hi is None else \
-            f"[{format_number(lo, dplaces, sign=True)}, {format_number(hi, dplaces, sign=True)}]"
+        ci = "" if c.low is None else f"[{c.low}, {c.high}]"
         ci += " *" if r["excludes_zero"] else ""
     vr = r["variance_reduction"]
     vr_text = "" if vr is None else f"x{vr:.1f}"
-    return (f"  {r['label']:<40} {format_number(r['base'], places):>9} {format_number(r['value'], places):>9} "
-            f"{shown:>16}  {ci:<30} {vr_text}").rstrip()
+    return f"  {r['label']:<40} {c.base:>9} {c.value:>9} {c.difference:>16}  {ci:<30} {vr_text}".rstrip()
 
 
 def compare(

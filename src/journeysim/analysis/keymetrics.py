@@ -18,11 +18,11 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Display", "display", "direction", "key_metrics", "format_number", "Direction"]
+__all__ = ["Display", "display", "direction", "key_metrics", "format_number", "Direction", "KeyCells", "key_cells"]
 
 Direction = Literal["higher", "lower"]
 
@@ -175,3 +175,42 @@ def decimals_for(values: Sequence[float | None]) -> int:
     if not finite:
         return 1
     return max(0, min(4, 1 - math.floor(math.log10(min(finite)))))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCells:
+    """A key row's numbers as ``journeysim compare`` prints them: ``base`` and ``value`` in the row's
+    unit, the signed ``difference`` with its unit, the CI's ends (``None`` without a CI), and
+    whether the two scenarios were ``equal`` in every replication (common random numbers)."""
+
+    base: str
+    value: str
+    difference: str
+    low: str | None
+    high: str | None
+    unit: str
+    equal: bool
+
+
+def key_cells(row: Mapping[str, Any]) -> KeyCells:
+    """The decimals and signs of one row of :meth:`Comparison.key_rows`, shared by every output.
+
+    Examples
+    --------
+    >>> row = {"base": 5.04, "value": 6.03, "difference": 0.99, "ci95": (0.71, 1.26), "unit": "%",
+    ...        "difference_unit": "pts"}
+    >>> key_cells(row)
+    KeyCells(base='5.0', value='6.0', difference='+0.99 pts', low='+0.71', high='+1.26', unit=' pts', equal=False)
+    """
+    lo, hi = row["ci95"]
+    diff = row["difference"]
+    places = decimals_for([row["base"], row["value"]])
+    places = max(places, 1) if row["unit"] == "%" else places
+    dplaces = decimals_for([diff, lo, hi, None if lo is None or hi is None else (hi - lo) / 2])
+    unit = f" {row['difference_unit']}" if row["difference_unit"] else ""
+    equal = diff == 0 and lo == 0 and hi == 0  # CRN: the change leaves this metric untouched
+    shown = "0" + unit if equal else format_number(diff, dplaces, sign=True) + unit
+    no_ci = lo is None or hi is None
+    return KeyCells(format_number(row["base"], places), format_number(row["value"], places), shown,
+                    None if no_ci else format_number(lo, dplaces, sign=True),
+                    None if no_ci else format_number(hi, dplaces, sign=True), unit, equal)

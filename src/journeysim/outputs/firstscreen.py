@@ -26,7 +26,7 @@ from typing import Any
 
 from ..analysis.comparison import Comparison
 from ..analysis.headline import Headline, Lever, headline, percent, percent_ci, points, target_text
-from ..analysis.keymetrics import decimals_for, format_number
+from ..analysis.keymetrics import key_cells
 from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
 from ..run.stats import Estimate
@@ -191,19 +191,10 @@ def first_screen(result: SimulationResult, summary: Summary, warnings: str = "")
 
 def _key_cells(r: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """Base, value, difference and CI of a key row, with the decimals ``journeysim compare`` prints."""
-    lo, hi = r["ci95"]
-    diff = r["difference"]
-    places = decimals_for([r["base"], r["value"]])
-    places = max(places, 1) if r["unit"] == "%" else places
-    dplaces = decimals_for([diff, lo, hi, None if lo is None or hi is None else (hi - lo) / 2])
-    unit = f" {r['difference_unit']}" if r["difference_unit"] else ""
-    if diff == 0 and lo == 0 and hi == 0:
-        shown, ci = "0" + unit, "equal in every replication"
-    else:
-        shown = format_number(diff, dplaces, sign=True) + unit
-        ci = ("no CI (one replication)" if lo is None or hi is None else
-              f"{format_number(lo, dplaces, sign=True)} to {format_number(hi, dplaces, sign=True)}{unit}")
-    return format_number(r["base"], places), format_number(r["value"], places), shown, ci
+    c = key_cells(r)
+    ci = ("equal in every replication" if c.equal else "no CI (one replication)" if c.low is None else
+          f"{c.low} to {c.high}{c.unit}")
+    return c.base, c.value, c.difference, ci
 
 
 def _effects(rows: Sequence[Mapping[str, Any]], several: bool) -> str:
