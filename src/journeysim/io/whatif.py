@@ -135,7 +135,8 @@ def _index(entries: Any, ident: Any, key: Any) -> int | None:
     return next((i for i, t in enumerate(entries) if isinstance(t, Mapping) and key(t) == ident), None)
 
 
-def _link_controls(data: Mapping[str, Any], scenario: Scenario, array: Literal["handoffs", "requests"]) -> list[Control]:
+def _link_controls(data: Mapping[str, Any], scenario: Scenario,
+                   array: Literal["handoffs", "requests"]) -> list[Control]:
     links = scenario.model.handoffs if array == "handoffs" else scenario.model.requests
     arrow = "->" if array == "handoffs" else "=>"
     out = []
@@ -314,17 +315,37 @@ def check(spec: ScenarioSpec, panel: Sequence[Control], form: Mapping[str, str])
             value = parse_input(form[c.path])
             if not _same(value, c.value):
                 changed[c.path] = value
+    paths = [c.path for c in panel]
+    problems = _problems(spec, changed)
+    if not problems:
+        return Edit(changed, scenario=build_scenario(_edited(spec, changed)))
+    by_control, general = _located(problems, paths)
+    # The library stops at the first problem of an entry and checks the run settings only once the
+    # model is valid: a change it has not spoken about yet is checked alone, so each gets its message.
+    for path, value in changed.items():
+        if path not in by_control:
+            alone, _ = _located(_problems(spec, {path: value}), paths)
+            for owner, messages in alone.items():
+                by_control.setdefault(owner, []).extend(m for m in messages if m not in by_control.get(owner, []))
+    return Edit(changed, by_control, [] if by_control else general)
+
+
+def _edited(spec: ScenarioSpec, changed: Mapping[str, Any]) -> ScenarioSpec:
     data: dict[str, Any] = copy.deepcopy(dict(spec.data))
     for path, value in changed.items():
         _set(data, path, value)
+    return ScenarioSpec(data, spec.file, spec.origins)
+
+
+def _problems(spec: ScenarioSpec, changed: Mapping[str, Any]) -> list[Problem]:
     try:
-        scenario = build_scenario(ScenarioSpec(data, spec.file, spec.origins))
+        build_scenario(_edited(spec, changed))
     except ValidationError as err:
-        return _located(changed, err.problems, [c.path for c in panel])
-    return Edit(changed, scenario=scenario)
+        return list(err.problems)
+    return []
 
 
-def _located(changed: dict[str, Any], problems: Sequence[Problem], paths: Sequence[str]) -> Edit:
+def _located(problems: Sequence[Problem], paths: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
     by_control: dict[str, list[str]] = {}
     general = []
     for p in problems:
@@ -333,7 +354,7 @@ def _located(changed: dict[str, Any], problems: Sequence[Problem], paths: Sequen
             general.append(f"{p.path}: {p.message}" if p.path else p.message)
         else:
             by_control.setdefault(owner, []).append(p.message)
-    return Edit(changed, by_control, [] if by_control else general)
+    return by_control, general
 
 
 def _value_at(data: Any, parts: Sequence[str]) -> Any:
@@ -367,9 +388,7 @@ def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, 
         The redesign's scenario name (it must differ from the base's to be compared) and description.
     """
     base = Path(spec.file).name
-    data: dict[str, Any] = copy.deepcopy(dict(spec.data))
-    for path, value in changed.items():
-        _set(data, path, value)
+    data = _edited(spec, changed).data
     scenario_keys: dict[str, Any] = {"name": name}
     if description:
         scenario_keys["description"] = description
@@ -389,11 +408,12 @@ def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, 
         if key == "defects":  # extends merges defects kind by kind: write only the kinds that changed
             kinds = dict(entry["defects"].value) if "defects" in entry else {}
             kinds[parts[3]] = data[array][i]["defects"][parts[3]]
-            value: Any = kinds
+            written: Any = kinds
         else:
-            value = data[array][i][key]
-        entry[key] = Commented(value, "; ".join(said))
-    tables = [Table("scenario", scenario_keys)] + [Table(array, keys, array=True) for (array, _), keys in entries.items()]
+            written = data[array][i][key]
+        entry[key] = Commented(written, "; ".join(said))
+    tables = [Table("scenario", scenario_keys)]
+    tables += [Table(array, keys, array=True) for (array, _), keys in entries.items()]
     header = (f"# What-if redesign of {base}, made by journeysim app: only what changed.\n"
               f"# Save it beside {base}, which it extends.\n\n")
     return header + f"extends = {toml_value(base)}\n\n" + dumps_scenario(tables)
