@@ -145,7 +145,7 @@ def page(title: str, source: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}: journeysim what-if</title><style>{CSS}{APP_CSS}</style>"
-            f'<script src="static/htmx.min.js"></script></head><body><main>'
+            f'<link rel="icon" href="data:,"><script src="static/htmx.min.js"></script></head><body><main>'
             f"<header class=report><h1>What if? {esc(title)}</h1><p class=lede>journeysim app: change the inputs of "
             f"<code>{esc(source)}</code>, run, and see what the redesign does.</p></header>"
             f'<div id="workspace">{body}</div></main></body></html>\n')
