@@ -156,7 +156,7 @@ def test_bad_input_runs_nothing(client):
     """Posting an out-of-range value returns the form with the message beside the control and no run."""
     answer = client.post("/run", content="handoffs.0.defects.information=1.5&microsystems.3.capacity=x",
                          headers={"Content-Type": "application/x-www-form-urlencoded"}).text
-    assert "Nothing ran: 2 input(s) are out of range" in answer
+    assert "Nothing ran: 2 inputs are out of range" in answer
     assert "1.5 is not a probability in [0, 1]" in answer
     assert "must be a positive integer or &#x27;unlimited&#x27;, got &#x27;x&#x27;" in answer
     assert "hx-get=\"job/" not in answer

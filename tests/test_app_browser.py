@@ -32,7 +32,7 @@ if CHROMIUM is None:
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
 
 def _free_port() -> int:

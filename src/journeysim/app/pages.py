@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 from ..analysis.comparison import Comparison
 from ..analysis.headline import percent, percent_ci, target_text
-from ..io.whatif import Control, Edit
+from ..io.whatif import Control, Edit, differs, shown
 from ..model.kinds import HANDOFF_KINDS
 from ..outputs.firstscreen import comparison_screen
 from ..outputs.html import CSS, esc
@@ -51,6 +51,7 @@ main { max-width: 1440px; }
 .progress progress { width: 100%; height: 1rem; }
 .downloads a { display: inline-block; margin: .2rem 1rem .2rem 0; font-weight: 600; }
 pre.cli { background: var(--band); padding: .5rem .7rem; font-size: .8rem; overflow-x: auto; }
+.results { position: sticky; top: 0; max-height: 100vh; overflow-y: auto; padding-top: .6rem; }
 .results figure.plot svg { max-width: 860px; }
 .empty { color: var(--muted); border: 1px dashed var(--rule); padding: 2rem; border-radius: 6px; }
 """
@@ -68,18 +69,18 @@ _GROUPS = (
 def field(c: Control, text: str, problems: Sequence[str]) -> str:
     """One control's input, its note and the library's messages about it."""
     bad = bool(problems)
-    changed = text.strip() != str(c.value)
+    changed = differs(text, c.value)
     classes = " ".join(k for k, on in (("text", c.kind == "text"), ("changed", changed and not bad)) if on)
     mode = "" if c.kind == "text" else ' inputmode="decimal"'
     errors = "".join(f'<span class="error" role="alert">{esc(m)}</span>' for m in problems)
-    note = f'<span class="note">{esc(c.note)}</span>' if c.note and c.kind != "probability" else ""
+    note = f'<span class="note">{esc(c.note)}</span>' if c.note else ""
     return (f'<input type="text" name="{esc(c.path)}" value="{esc(text)}" aria-label="{esc(c.element)} '
-            f'{esc(c.label)}" title="base: {esc(c.value)}"{mode} class="{classes}" aria-invalid="{str(bad).lower()}">'
-            f"{errors}{note}")
+            f'{esc(c.label)}" title="base: {esc(shown(c.value))}"{mode} class="{classes}" '
+            f'aria-invalid="{str(bad).lower()}">{errors}{note}')
 
 
 def _value(c: Control, form: Mapping[str, str]) -> str:
-    return form.get(c.path, str(c.value))
+    return form.get(c.path, shown(c.value))
 
 
 def _links(panel: Sequence[Control], form: Mapping[str, str], edit: Edit | None) -> str:
@@ -102,7 +103,7 @@ def _problems(edit: Edit | None, c: Control) -> list[str]:
 
 
 def _rows(panel: Sequence[Control], form: Mapping[str, str], edit: Edit | None) -> str:
-    body = "".join(f"<tr><th scope=row>{esc(c.element)}</th><td>{esc(c.label)}</td>"
+    body = "".join(f"<tr><th scope=row>{esc(c.element if c.group != 'run' else '')}</th><td>{esc(c.label)}</td>"
                    f"<td>{field(c, _value(c, form), _problems(edit, c))}</td></tr>" for c in panel)
     return f"<table><tbody>{body}</tbody></table>"
 
@@ -113,7 +114,7 @@ def _group(name: str, title: str, hint: str, is_open: bool, panel: Sequence[Cont
     if not mine:
         return ""
     bad = edit is not None and any(c.path in edit.problems for c in mine)
-    changed = sum(1 for c in mine if _value(c, form).strip() != str(c.value))
+    changed = sum(1 for c in mine if differs(_value(c, form), c.value))
     flag = f" <span class=muted>({changed} changed)</span>" if changed else ""
     inner = _links(mine, form, edit) if name in ("handoffs", "requests") else _rows(mine, form, edit)
     opened = " open" if is_open or bad or changed else ""
@@ -129,7 +130,8 @@ def workspace(panel: Sequence[Control], form: Mapping[str, str] | None = None, e
     if edit is not None and not edit.ok:
         count = sum(len(v) for v in edit.problems.values()) + len(edit.general)
         items = "".join(f"<li>{esc(m)}</li>" for m in edit.general)
-        general = (f'<div class="problems" role="alert"><b>Nothing ran: {count} input(s) are out of range.</b> '
+        what = "1 input is" if count == 1 else f"{count} inputs are"
+        general = (f'<div class="problems" role="alert"><b>Nothing ran: {what} out of range.</b> '
                    f"Each is marked next to its control.<ul>{items}</ul></div>")
     groups = "".join(_group(*g, panel, form, edit) for g in _GROUPS)
     shown = status or ('<div class="empty">Change any input on the left and press <b>Run</b>: the redesign is '

@@ -79,7 +79,7 @@ class WhatIf:
         def work(tick: Callable[[], None]) -> tuple[Comparison, str]:
             comp = compare([self.base, redesign], replications=redesign.replications, seed=redesign.seed,
                            workers=1, on_replication=lambda _: tick())
-            forest = plot.to_svg(lambda ax: plot.comparison(comp, ax), (8.0, 4.6), salt="forest")
+            forest = plot.to_svg(lambda ax: _forest(comp, ax), (8.0, 4.6), salt="forest")
             return comp, forest
 
         return work
@@ -122,6 +122,19 @@ class WhatIf:
             return Response("no such run", status_code=404)
         html = report_html(job.value[0], title=f"What if? {self.base.name}")
         return HTMLResponse(html, headers=_attachment(f"{self.source.stem}_whatif_report.html"))
+
+
+def _forest(comp: Comparison, ax: Any) -> Any:
+    """The comparison's forest plot, titled for the app (the report's title names the long base scenario)."""
+    background = {f"quality.{k.name}" for k in comp.results[0].scenario.model.classes if k.background}
+    keys = [m for m in dict.fromkeys(comp.table()["metric"]) if m not in background
+            and (m.startswith("quality.") or m == "elements.quality" or m.startswith("standards."))]
+    ax = plot.comparison(comp, ax, metrics=keys)
+    ax.set_title("Redesign minus base: paired differences with 95% CI (common random numbers)", fontsize=10)
+    legend = ax.get_legend()
+    if legend is not None:  # one redesign: the title says which
+        legend.remove()
+    return ax
 
 
 def _attachment(name: str) -> dict[str, str]:

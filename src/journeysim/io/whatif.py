@@ -63,7 +63,7 @@ from ..model.scenario import Scenario
 from .scenario_file import ScenarioSpec, build_scenario
 from .scenario_writer import Commented, Table, dumps_scenario, toml_value
 
-__all__ = ["Control", "Edit", "controls", "check", "parse_input", "redesign_toml", "problem_path"]
+__all__ = ["Control", "Edit", "controls", "check", "parse_input", "shown", "differs", "redesign_toml", "problem_path"]
 
 Group = Literal["handoffs", "requests", "capacity", "classes", "standards", "run"]
 
@@ -259,6 +259,30 @@ def parse_input(text: str) -> Any:
         return float(text)
     except ValueError:
         return text
+
+
+def shown(value: Any) -> str:
+    """A control's value as the form shows it: ``0`` rather than ``0.0``, ``0.43`` as written.
+
+    Examples
+    --------
+    >>> shown(0.0), shown(0.43), shown(30), shown("Mon-Fri"), shown(1e-05)
+    ('0', '0.43', '30', 'Mon-Fri', '1e-05')
+    """
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def differs(text: str, value: Any) -> bool:
+    """Whether a form's ``text`` means another value than ``value`` (``"0.10"`` does not differ from ``0.1``).
+
+    Examples
+    --------
+    >>> differs("0.10", 0.1), differs("0", 0.0), differs("0.2", 0.1), differs("x", 0.1)
+    (False, False, True, True)
+    """
+    return not _same(parse_input(text), value)
 
 
 def _same(a: Any, b: Any) -> bool:
