@@ -25,7 +25,7 @@ MODULES = {module_name(p): p for p in SRC.rglob("*.py")}
 
 
 def layer(module: str) -> int:
-    if module in TOP_MODULES:
+    if module in TOP_MODULES or module.startswith("journeysim.app"):  # the what-if app sits beside the CLI
         return LAYERS.index("top")
     if module in BOTTOM_MODULES:
         return LAYERS.index("errors")

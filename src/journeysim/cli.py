@@ -1,5 +1,5 @@
 """The ``journeysim`` command line: ``validate``, ``run``, ``report``, ``analyze``, ``compare``, ``sweep``, ``warmup``,
-``fit``, ``log-info``, ``discover``, ``fidelity``, ``examples``.
+``fit``, ``log-info``, ``discover``, ``fidelity``, ``examples``, ``app``.
 
 Bad input never gives a traceback: every problem is printed on its own line
 (file, line, key path, what is wrong) and the command exits with status 2. Output
@@ -242,6 +242,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", metavar="DIR", help="the folder to copy them into (made if missing)")
     p.add_argument("--force", action="store_true", help="overwrite example files already in DIR")
     p.add_argument("--list", action="store_true", help="print the examples' names and where they are installed")
+
+    p = sub.add_parser("app", help="open a what-if app of a scenario in the browser (needs journeysim[app])")
+    p.add_argument("file", metavar="FILE", help="the base scenario")
+    p.add_argument("--port", type=_number(int, 1, strict=False, what="a port number from 1 to 65535"), default=8050,
+                   help="the port to serve on (default 8050)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to serve on (default 127.0.0.1: this machine only)")
 
     p = sub.add_parser("fit", help="fit duration distributions to a CSV column and print the line to paste")
     p.add_argument("file", metavar="FILE.csv")
@@ -796,6 +803,22 @@ _TRUE = TRUE_WORDS
 _FALSE = FALSE_WORDS | {""}
 
 
+def _app(args: argparse.Namespace) -> int:
+    if args.port > 65535:
+        raise JourneySimError(f"--port must be a port number from 1 to 65535, got {args.port}")
+    try:
+        import uvicorn
+
+        from .app.server import create_app
+    except ImportError as err:
+        raise JourneySimError(f"journeysim app needs the app extra ({err.name} is missing): "
+                              'pip install "journeysim[app]"') from None
+    application = create_app(args.file)  # a scenario with problems fails here, before serving
+    print(f"journeysim app: {args.file} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    uvicorn.run(application, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _examples(args: argparse.Namespace) -> int:
     from . import examples
 
@@ -974,7 +997,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"validate": _validate, "run": _run, "analyze": _analyze, "compare": _compare,
                 "sweep": _sweep, "warmup": _warmup, "report": _report, "fit": _fit, "log-info": _log_info,
-                "discover": _discover, "fidelity": _fidelity, "examples": _examples}
+                "discover": _discover, "fidelity": _fidelity, "examples": _examples,
+                "app": _app}
     try:
         _check_outputs(args)
         with warnings.catch_warnings():

@@ -1,0 +1,451 @@
+"""What-if edits of a scenario: the inputs a person may change, checking them, and the redesign file.
+
+The what-if app (``journeysim app``) shows one control per input a leader may want to
+change, generated from a validated scenario: each handoff's (and support request's)
+defect probability by kind, the capacity of each microsystem with limited capacity
+and its shifts, the yes/no attributes of each patient class (the pre-activation of the
+flagship's cath lab is the STEMI attribute ``stemi_alert``), each standard's target,
+and the replications and seed. A control is named by its **path** in the scenario
+file's data, e.g. ``handoffs.0.defects.information``.
+
+Edited values are written into a copy of the scenario file's data and checked by the
+library's own validation (:func:`~journeysim.io.scenario_file.build_scenario`), so the
+messages are those ``journeysim validate`` prints; each problem is attached to the
+control it is about. The redesign is written as a scenario file that ``extends`` the
+base and holds only what changed (:func:`redesign_toml`).
+
+Examples
+--------
+>>> from journeysim.io.scenario_file import ScenarioSpec, build_scenario
+>>> spec = ScenarioSpec({"scenario": {"horizon_days": 1, "seed": 3},
+...                      "classes": [{"name": "p", "entry": "A", "rate_per_day": 10}],
+...                      "microsystems": [{"name": "A", "capacity": 2, "service": 5}, {"name": "B", "service": 1}],
+...                      "handoffs": [{"from": "A", "to": "B", "defects": {"information": 0.4}}]}, "base.toml")
+>>> panel = controls(spec, build_scenario(spec))
+>>> [(c.path, c.value) for c in panel][:2]
+[('handoffs.0.defects.patient', 0.0), ('handoffs.0.defects.information', 0.4)]
+>>> edit = check(spec, panel, {"handoffs.0.defects.information": "1.4", "microsystems.0.capacity": "3"})
+>>> edit.problems["handoffs.0.defects.information"]
+['1.4 is not a probability in [0, 1]']
+>>> edit = check(spec, panel, {"handoffs.0.defects.information": "0.2"})
+>>> edit.changed, edit.scenario is not None
+({'handoffs.0.defects.information': 0.2}, True)
+>>> print(redesign_toml(spec, edit.changed, name="what-if"))  # doctest: +ELLIPSIS
+# What-if redesign of base.toml, made by journeysim app: only what changed.
+# Save it beside base.toml, which it extends.
+<BLANKLINE>
+extends = "base.toml"
+<BLANKLINE>
+[scenario]
+name = "what-if"
+<BLANKLINE>
+[[handoffs]]
+from = "A"
+to = "B"
+defects = { information = 0.2 }  # information base: 0.4
+<BLANKLINE>
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import Problem, ValidationError
+from ..model.attributes import Bernoulli
+from ..model.kinds import HANDOFF_KINDS
+from ..model.scenario import Scenario
+from .scenario_file import ScenarioSpec, build_scenario
+from .scenario_writer import Commented, Table, dumps_scenario, toml_value
+
+__all__ = ["Control", "Edit", "controls", "check", "parse_input", "shown", "differs", "redesign_toml", "problem_path"]
+
+Group = Literal["handoffs", "requests", "capacity", "classes", "standards", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One input of the scenario that the what-if app lets a person change.
+
+    Attributes
+    ----------
+    path : str
+        Where the value lives in the scenario file's data, dotted, list indices as
+        numbers: ``handoffs.0.defects.information``, ``microsystems.3.schedule.0.hours``.
+    group : str
+        Which panel shows it: ``handoffs``, ``requests``, ``capacity``, ``classes``,
+        ``standards`` or ``run``.
+    element : str
+        The element it belongs to, as people read it: ``EMS -> ED``, ``CathLab``.
+    label : str
+        What the value is: ``information``, ``capacity``, ``Mon-Fri 08:00-17:00 capacity``.
+    value : float, int or str
+        The base scenario's value.
+    kind : str
+        ``probability``, ``count``, ``number`` or ``text``: how the input is drawn.
+    note : str
+        A hint shown beside it (a unit, or where an attribute is used).
+    """
+
+    path: str
+    group: Group
+    element: str
+    label: str
+    value: float | int | str
+    kind: Literal["probability", "count", "number", "text"]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """The result of checking edited inputs (:func:`check`).
+
+    Attributes
+    ----------
+    changed : dict
+        ``path -> value`` of every control whose value differs from the base.
+    problems : dict
+        ``path -> [message, ...]``: each problem the library found, on its control.
+    general : list of str
+        Problems not about one control (shown above the form).
+    scenario : Scenario or None
+        The redesign, when there is no problem.
+    """
+
+    changed: dict[str, Any]
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+    scenario: Scenario | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the redesign is valid (and so may run)."""
+        return self.scenario is not None
+
+
+def _index(entries: Any, ident: Any, key: Any) -> int | None:
+    """Index of the entry of an array of the file's data whose ``key(entry)`` is ``ident``."""
+    if not isinstance(entries, list):
+        return None
+    return next((i for i, t in enumerate(entries) if isinstance(t, Mapping) and key(t) == ident), None)
+
+
+def _link_controls(data: Mapping[str, Any], scenario: Scenario,
+                   array: Literal["handoffs", "requests"]) -> list[Control]:
+    links = scenario.model.handoffs if array == "handoffs" else scenario.model.requests
+    arrow = "->" if array == "handoffs" else "=>"
+    out = []
+    for link in links:
+        i = _index(data.get(array), (link.source, link.target), lambda t: (t.get("from"), t.get("to")))
+        if i is None:
+            continue
+        for kind in HANDOFF_KINDS:
+            p = link.defects.get(kind)
+            element = f"{link.source} {arrow} {link.target}"
+            if not p.values:
+                out.append(Control(f"{array}.{i}.defects.{kind}", array, element, kind, p.default, "probability"))
+                continue
+            for cls, v in (*p.values, ("default", p.default)):
+                out.append(Control(f"{array}.{i}.defects.{kind}.{cls}", array, element, f"{kind} ({cls})", v,
+                                   "probability"))
+    return out
+
+
+def _capacity_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Control]:
+    out = []
+    for m in scenario.model.microsystems:
+        i = _index(data.get("microsystems"), m.name, lambda t: t.get("name"))
+        if i is None or (m.capacity is None and not m.schedule):
+            continue
+        if m.capacity is not None:
+            out.append(Control(f"microsystems.{i}.capacity", "capacity", m.name, "capacity", m.capacity, "count",
+                               "outside its shifts" if m.schedule else ""))
+        for k, shift in enumerate(m.schedule):
+            raw = data["microsystems"][i]["schedule"][k]
+            when = shift.window.describe()
+            out.append(Control(f"microsystems.{i}.schedule.{k}.days", "capacity", m.name, f"shift {k + 1} days",
+                               str(raw.get("days", "")), "text", when))
+            out.append(Control(f"microsystems.{i}.schedule.{k}.hours", "capacity", m.name, f"shift {k + 1} hours",
+                               str(raw.get("hours", "")), "text"))
+            if isinstance(shift.capacity, int):
+                out.append(Control(f"microsystems.{i}.schedule.{k}.capacity", "capacity", m.name,
+                                   f"shift {k + 1} capacity", shift.capacity, "count", "0 closes it"))
+    return out
+
+
+def _uses(scenario: Scenario, attribute: str) -> str:
+    """Where a yes/no attribute is read: the activations and handoffs whose ``when`` names it."""
+    words = re.compile(rf"\b{re.escape(attribute)}\b")
+    places = [f"pre-activates {m.name} (at {a.at})" for m in scenario.model.microsystems for a in m.activation
+              if a.when is not None and words.search(a.when.text)]
+    places += [f"routes {h.source} -> {h.target}" for h in scenario.model.handoffs
+               if h.when is not None and words.search(h.when.text)]
+    return "; ".join(places)
+
+
+def _class_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Control]:
+    out = []
+    for k in scenario.model.classes:
+        i = _index(data.get("classes"), k.name, lambda t: t.get("name"))
+        if i is None:
+            continue
+        for name, a in k.attributes.items():
+            raw = data["classes"][i].get("attributes", {}).get(name)
+            if isinstance(a, Bernoulli) and isinstance(raw, Mapping) and "bernoulli" in raw:
+                out.append(Control(f"classes.{i}.attributes.{name}.bernoulli", "classes", k.name,
+                                   f"share with {name}", a.probability, "probability", _uses(scenario, name)))
+    return out
+
+
+def _standard_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Control]:
+    out = []
+    for s in scenario.model.standards:
+        i = _index(data.get("standards"), s.name, lambda t: t.get("name"))
+        if i is None:
+            continue
+        raw = data["standards"][i]
+        out.append(Control(f"standards.{i}.within", "standards", s.name, "within", raw.get("within", s.within),
+                           "number", str(raw.get("unit", "minutes"))))
+    return out
+
+
+def controls(spec: ScenarioSpec, scenario: Scenario) -> list[Control]:
+    """The controls of a scenario: every input the what-if app shows, with its base value.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec
+        The scenario file's data (``extends`` resolved), where each control's ``path`` points.
+    scenario : Scenario
+        The same scenario, validated (:func:`~journeysim.io.scenario_file.build_scenario`).
+
+    Returns
+    -------
+    list of Control
+        Handoff and request defects by kind, capacities and shifts, yes/no class
+        attributes (pre-activation), standard targets, then replications and seed.
+    """
+    data = spec.data
+    run = [Control("scenario.replications", "run", "run", "replications", scenario.replications, "count"),
+           Control("scenario.seed", "run", "run", "seed", scenario.seed if scenario.seed is not None else 0, "count",
+                   "the same seed for both: common random numbers")]
+    return (_link_controls(data, scenario, "handoffs") + _link_controls(data, scenario, "requests")
+            + _capacity_controls(data, scenario) + _class_controls(data, scenario)
+            + _standard_controls(data, scenario) + run)
+
+
+def parse_input(text: str) -> Any:
+    """A form's text as the value a scenario file would hold: an integer, a number, else the text itself.
+
+    The text is left as it is when it is not a number, so that the library's validation
+    says what is wrong with it in its own words.
+
+    Examples
+    --------
+    >>> parse_input(" 3 "), parse_input("0.25"), parse_input("1e-2"), parse_input("a lot")
+    (3, 0.25, 0.01, 'a lot')
+    """
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def shown(value: Any) -> str:
+    """A control's value as the form shows it: ``0`` rather than ``0.0``, ``0.43`` as written.
+
+    Examples
+    --------
+    >>> shown(0.0), shown(0.43), shown(30), shown("Mon-Fri"), shown(1e-05)
+    ('0', '0.43', '30', 'Mon-Fri', '1e-05')
+    """
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def differs(text: str, value: Any) -> bool:
+    """Whether a form's ``text`` means another value than ``value`` (``"0.10"`` does not differ from ``0.1``).
+
+    Examples
+    --------
+    >>> differs("0.10", 0.1), differs("0", 0.0), differs("0.2", 0.1), differs("x", 0.1)
+    (False, False, True, True)
+    """
+    return not _same(parse_input(text), value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=1e-12) if math.isfinite(float(b)) else False
+    return bool(a == b)
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at a dotted ``path`` of the file's data, making the tables on the way."""
+    parts = path.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def problem_path(path: str) -> str:
+    """A problem's key path in the dotted form of a control's path.
+
+    Examples
+    --------
+    >>> problem_path("microsystems[3] (CathLab).schedule[0].capacity")
+    'microsystems.3.schedule.0.capacity'
+    >>> problem_path("handoffs[0] (EMS -> ED).defects.information")
+    'handoffs.0.defects.information'
+    """
+    path = re.sub(r"^(\w+)\[(\d+)\] \([^)]*\)", r"\1[\2]", path)
+    return re.sub(r"\[(\d+)\]", r".\1", path)
+
+
+def _owner(path: str, paths: Sequence[str]) -> str | None:
+    """The control a problem at ``path`` is about: the same path, one inside it, or one it contains."""
+    for p in paths:
+        if path == p or path.startswith(p + ".") or p.startswith(path + "."):
+            return p
+    return None
+
+
+def check(spec: ScenarioSpec, panel: Sequence[Control], form: Mapping[str, str]) -> Edit:
+    """Apply a form's values (``path -> text``) to the scenario and validate it with the library.
+
+    Controls missing from ``form`` keep their base value. Every problem is attached
+    to its control; only when none is (an edit may upset other entries, e.g. a class
+    that fails makes every reference to it fail) are the others shown as general ones.
+
+    Returns
+    -------
+    Edit
+    """
+    changed = {}
+    for c in panel:
+        if c.path in form:
+            value = parse_input(form[c.path])
+            if not _same(value, c.value):
+                changed[c.path] = value
+    paths = [c.path for c in panel]
+    problems = _problems(spec, changed)
+    if not problems:
+        return Edit(changed, scenario=build_scenario(_edited(spec, changed)))
+    by_control, general = _located(problems, paths)
+    # The library stops at the first problem of an entry and checks the run settings only once the
+    # model is valid: a change it has not spoken about yet is checked alone, so each gets its message.
+    for path, value in changed.items():
+        if path not in by_control:
+            alone, _ = _located(_problems(spec, {path: value}), paths)
+            for owner, messages in alone.items():
+                by_control.setdefault(owner, []).extend(m for m in messages if m not in by_control.get(owner, []))
+    return Edit(changed, by_control, [] if by_control else general)
+
+
+def _edited(spec: ScenarioSpec, changed: Mapping[str, Any]) -> ScenarioSpec:
+    data: dict[str, Any] = copy.deepcopy(dict(spec.data))
+    for path, value in changed.items():
+        _set(data, path, value)
+    return ScenarioSpec(data, spec.file, spec.origins)
+
+
+def _problems(spec: ScenarioSpec, changed: Mapping[str, Any]) -> list[Problem]:
+    try:
+        build_scenario(_edited(spec, changed))
+    except ValidationError as err:
+        return list(err.problems)
+    return []
+
+
+def _located(problems: Sequence[Problem], paths: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
+    by_control: dict[str, list[str]] = {}
+    general = []
+    for p in problems:
+        owner = _owner(problem_path(p.path), paths)
+        if owner is None:
+            general.append(f"{p.path}: {p.message}" if p.path else p.message)
+        else:
+            by_control.setdefault(owner, []).append(p.message)
+    return by_control, general
+
+
+def _value_at(data: Any, parts: Sequence[str]) -> Any:
+    for part in parts:
+        data = data[int(part)] if isinstance(data, list) else data.get(part) if isinstance(data, Mapping) else None
+    return data
+
+
+def _identity(array: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys that name an entry of an array, so that ``extends`` merges the change into it."""
+    keys = ("from", "to") if array in ("handoffs", "requests") else ("name",)
+    return {k: entry[k] for k in keys}
+
+
+def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, description: str = "") -> str:
+    """A scenario file that ``extends`` the base and holds only the ``changed`` inputs.
+
+    Each changed value carries its base value in a comment. A defect kind is
+    written alone (``extends`` merges a handoff's ``defects`` by kind); another key
+    is written whole (a microsystem's ``schedule``, a class's ``attributes``).
+    Saved beside the base file, it loads with :func:`~journeysim.io.scenario_file.load_scenario`
+    and gives the app's numbers from ``journeysim compare BASE THIS --replications N --seed S``.
+
+    Parameters
+    ----------
+    spec : ScenarioSpec
+        The base scenario file's data; ``spec.file`` is the file extended.
+    changed : mapping
+        ``path -> value``, from :attr:`Edit.changed`.
+    name, description : str
+        The redesign's scenario name (it must differ from the base's to be compared) and description.
+    """
+    base = Path(spec.file).name
+    data = _edited(spec, changed).data
+    scenario_keys: dict[str, Any] = {"name": name}
+    if description:
+        scenario_keys["description"] = description
+    entries: dict[tuple[str, int], dict[str, Any]] = {}
+    notes: dict[tuple[str, int, str], list[str]] = {}
+    for path in sorted(changed, key=_order):
+        parts = path.split(".")
+        before = _value_at(spec.data, parts)
+        if parts[0] == "scenario":
+            scenario_keys[parts[1]] = Commented(changed[path], f"base: {_short(before)}")
+            continue
+        array, i, key = parts[0], int(parts[1]), parts[2]
+        entry = entries.setdefault((array, i), _identity(array, data[array][i]))
+        inner = ".".join(parts[3:])
+        said = notes.setdefault((array, i, key), [])
+        said.append(f"{inner} base: {_short(before)}" if inner else f"base: {_short(before)}")
+        if key == "defects":  # extends merges defects kind by kind: write only the kinds that changed
+            kinds = dict(entry["defects"].value) if "defects" in entry else {}
+            kinds[parts[3]] = data[array][i]["defects"][parts[3]]
+            written: Any = kinds
+        else:
+            written = data[array][i][key]
+        entry[key] = Commented(written, "; ".join(said))
+    tables = [Table("scenario", scenario_keys)]
+    tables += [Table(array, keys, array=True) for (array, _), keys in entries.items()]
+    header = (f"# What-if redesign of {base}, made by journeysim app: only what changed.\n"
+              f"# Save it beside {base}, which it extends.\n\n")
+    return header + f"extends = {toml_value(base)}\n\n" + dumps_scenario(tables)
+
+
+def _short(value: Any) -> str:
+    return "not set" if value is None else str(value)
+
+
+def _order(path: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in path.split("."))

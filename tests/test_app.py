@@ -1,0 +1,217 @@
+"""The what-if app without a browser: its controls, their checking, the redesign file, and the server's routes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from journeysim.app.jobs import Busy, Runner
+from journeysim.cli import main
+from journeysim.io.scenario_file import ScenarioSpec, build_scenario, load_scenario, read_spec
+from journeysim.io.whatif import check, controls, redesign_toml
+from journeysim.outputs.firstscreen import input_changes
+
+ROOT = Path(__file__).parent.parent
+AMI = ROOT / "scenarios" / "ami.toml"
+
+starlette = pytest.importorskip("starlette")  # the app extra (in the test extra too)
+from starlette.testclient import TestClient
+
+from journeysim.app.server import create_app
+
+
+@pytest.fixture(scope="module")
+def ami():
+    spec = read_spec(AMI)
+    return spec, build_scenario(spec)
+
+
+@pytest.fixture(scope="module")
+def panel(ami):
+    return {c.path: c for c in controls(*ami)}
+
+
+def test_controls_come_from_the_scenario(ami, panel):
+    """Every handoff has one control per defect kind at its value; capacities, shifts, pre-activation, targets, run."""
+    spec, scenario = ami
+    links = [c for c in panel.values() if c.group == "handoffs"]
+    assert len(links) == 3 * len(scenario.model.handoffs)
+    ems_ed = panel["handoffs.0.defects.information"]
+    assert (ems_ed.element, ems_ed.value) == ("EMS -> ED", 0.43)
+    assert panel["handoffs.0.defects.patient"].value == 0.0
+    assert panel["microsystems.3.capacity"].value == 1 and panel["microsystems.3.schedule.0.capacity"].value == 2
+    assert panel["microsystems.3.schedule.0.hours"].value == "08:00-17:00"
+    assert "microsystems.0.capacity" not in panel  # EMS is unlimited: nothing to change
+    alert = panel["classes.0.attributes.stemi_alert.bernoulli"]
+    assert alert.value == 0.5 and "pre-activates CathLab" in alert.note
+    assert [panel[f"standards.{i}.within"].value for i in range(6)] == [10, 90, 90, 30, 7, 30]
+    assert panel["standards.4.within"].note == "days"
+    assert (panel["scenario.replications"].value, panel["scenario.seed"].value) == (20, 2026)
+
+
+def test_out_of_range_inputs_are_the_librarys_messages_on_their_controls(ami, panel):
+    """A probability above 1, a capacity of 0, a word and a bad shift each get the library's message; no scenario."""
+    edit = check(ami[0], list(panel.values()), {
+        "handoffs.0.defects.information": "1.4", "microsystems.3.capacity": "0", "handoffs.1.defects.patient": "lots",
+        "microsystems.3.schedule.0.days": "Mon-Fro", "scenario.replications": "2.5"})
+    assert not edit.ok and edit.scenario is None and edit.general == []
+    assert edit.problems == {
+        "handoffs.0.defects.information": ["1.4 is not a probability in [0, 1]"],
+        "microsystems.3.capacity": ["must be a positive integer or 'unlimited', got 0"],
+        "handoffs.1.defects.patient": ["'lots' is not a probability in [0, 1]"],
+        "microsystems.3.schedule.0.days": ["unknown day 'Fro'; use Mon, Tue, Wed, Thu, Fri, Sat, Sun"],
+        "scenario.replications": ["must be a positive integer up to 1,000,000, got 2.5"],
+    }
+
+
+def test_an_unchanged_form_changes_nothing(ami, panel):
+    """Submitting every base value (as the page does) changes no input."""
+    edit = check(ami[0], list(panel.values()), {p: str(c.value) for p, c in panel.items()})
+    assert edit.ok and edit.changed == {}
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A folder with the base scenario, where a redesign can be saved beside it."""
+    (tmp_path / "ami.toml").write_text(AMI.read_text())
+    return tmp_path
+
+
+def test_redesign_file_holds_only_the_changes_and_loads_to_the_same_model(ami, panel, saved):
+    """The written redesign extends the base, names only what changed, and loads to the model the app ran."""
+    form = {"handoffs.0.defects.information": "0.1", "handoffs.9.defects.services": "0.2",
+            "microsystems.3.schedule.0.capacity": "3", "microsystems.5.capacity": "10",
+            "classes.0.attributes.stemi_alert.bernoulli": "0.8", "standards.1.within": "60",
+            "scenario.replications": "4"}
+    edit = check(ami[0], list(panel.values()), form)
+    assert edit.ok and edit.scenario is not None
+    text = redesign_toml(ami[0], edit.changed, name="what-if")
+    assert 'extends = "ami.toml"' in text and "OtherCardiac" not in text and "ReferringHospital" not in text
+    path = saved / "ami_whatif.toml"
+    path.write_text(text)
+    loaded = load_scenario(path)
+    assert input_changes(edit.scenario.model, loaded.model) == []
+    assert loaded.replications == 4 and loaded.seed == 2026
+    changes = {(e, f): (a, b) for e, f, a, b in input_changes(ami[1].model, loaded.model)}
+    assert changes[("handoff EMS->ED", "defects.information")] == ("0.43", "0.1")
+    assert len(changes) == 6, changes  # the six model inputs; replications is a run setting
+
+
+def test_per_class_defects_are_written_whole():
+    """A defect given per class is one control per class, and is written back as the whole per-class table."""
+    spec = ScenarioSpec({"scenario": {"horizon_days": 1, "seed": 3},
+                         "classes": [{"name": "a", "entry": "A", "rate_per_day": 5},
+                                     {"name": "b", "entry": "A", "rate_per_day": 5}],
+                         "microsystems": [{"name": "A", "service": 5}, {"name": "B", "service": 5}],
+                         "handoffs": [{"from": "A", "to": "B", "defects": {"information": {"a": 0.1, "b": 0.3}}}]},
+                        "base.toml")
+    panel = controls(spec, build_scenario(spec))
+    assert [c.path for c in panel if c.label.startswith("information")] == [
+        "handoffs.0.defects.information.a", "handoffs.0.defects.information.b", "handoffs.0.defects.information.default"]
+    edit = check(spec, panel, {"handoffs.0.defects.information.b": "0.05"})
+    text = redesign_toml(spec, edit.changed, name="x")
+    assert "defects = { information = { a = 0.1, b = 0.05 } }" in text
+
+
+def test_runner_runs_one_job_at_a_time():
+    """While a job runs, another is refused; afterwards one may start."""
+    runner = Runner()
+    gate = __import__("threading").Event()
+    first = runner.start(lambda tick: gate.wait(10), total=1)
+    with pytest.raises(Busy):
+        runner.start(lambda tick: None, total=1)
+    gate.set()
+    assert first.wait(10).state == "finished"
+    assert runner.start(lambda tick: "ok", total=1).wait(10).value == "ok"
+
+
+def _finished(client, html: str) -> str:
+    ident = html.split('hx-get="job/')[1].split('"')[0]
+    for _ in range(600):
+        page = client.get(f"/job/{ident}").text
+        if "Running" not in page:
+            return ident
+        time.sleep(0.1)
+    raise AssertionError("the run did not finish")
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(create_app(AMI))
+
+
+def test_page_has_the_controls_and_loads_htmx_from_the_package(client):
+    """The page lists the controls and loads HTMX from the app itself (no network)."""
+    page = client.get("/").text
+    assert 'aria-label="EMS -&gt; ED information"' in page and 'src="static/htmx.min.js"' in page
+    htmx = client.get("/static/htmx.min.js")
+    assert htmx.status_code == 200 and htmx.text.startswith("var htmx=")
+
+
+def test_bad_input_runs_nothing(client):
+    """Posting an out-of-range value returns the form with the message beside the control and no run."""
+    answer = client.post("/run", content="handoffs.0.defects.information=1.5&microsystems.3.capacity=x",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).text
+    assert "Nothing ran: 2 inputs are out of range" in answer
+    assert "1.5 is not a probability in [0, 1]" in answer
+    assert "must be a positive integer or &#x27;unlimited&#x27;, got &#x27;x&#x27;" in answer
+    assert "hx-get=\"job/" not in answer
+
+
+def test_a_run_shows_the_comparison_and_its_downloads_reproduce_it(client, saved, capsys):
+    """A standard's target alone: its share met rises, elements-only quality is equal in every replication (CRN),
+    and the downloaded redesign gives the same table from `journeysim compare`."""
+    answer = client.post("/run", content="standards.0.within=30&scenario.replications=2&scenario.seed=5",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).text
+    ident = _finished(client, answer)
+    shown = client.get(f"/job/{ident}").text
+    assert "door_to_ecg" in shown and "<svg" in shown and "30 min" in shown
+    assert "quality of elements only (%)</td><td class=num>" in shown
+    row = shown.split("quality of elements only (%)")[1].split("</tr>")[0]
+    assert "equal in every replication" in row
+    toml = client.get(f"/job/{ident}/redesign.toml")
+    assert toml.headers["content-disposition"] == 'attachment; filename="ami_whatif.toml"'
+    (saved / "ami_whatif.toml").write_text(toml.text)
+    report = client.get(f"/job/{ident}/report.html").text
+    assert report.startswith("<!DOCTYPE html>") and "door_to_ecg" in report
+    assert main(["compare", str(saved / "ami.toml"), str(saved / "ami_whatif.toml"), "--replications", "2",
+                 "--seed", "5", "--workers", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for label in ("system quality (%)", "standard door_to_ecg met (%)"):
+        line = next(t for t in printed.splitlines() if t.strip().startswith(label))
+        difference = line[len(line.split(" pts")[0].rsplit(" ", 1)[0]):].split(" pts")[0].strip() + " pts"
+        assert f"<b>{difference}</b>" in shown.split(label)[1].split("</tr>")[0], (label, difference)
+
+
+def test_app_needs_the_extra_and_says_how_to_install_it(tmp_path):
+    """Without Starlette or uvicorn, `journeysim app` says `pip install "journeysim[app]"` and exits with 2."""
+    code = ("import sys; sys.modules['uvicorn'] = None; from journeysim.cli import main; "
+            f"sys.exit(main(['app', {str(AMI)!r}]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2 and 'pip install "journeysim[app]"' in out.stderr and "Traceback" not in out.stderr
+
+
+def test_app_refuses_a_bad_scenario_and_a_bad_port(tmp_path, capsys):
+    """A scenario with a problem and a port out of range are status 2 with the message, before serving."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(AMI.read_text().replace("capacity = 8", "capacity = 0", 1))
+    assert main(["app", str(bad)]) == 2
+    assert "must be a positive integer or 'unlimited', got 0" in capsys.readouterr().err
+    assert main(["app", str(AMI), "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_help_and_version_do_not_load_the_app():
+    """`journeysim --help` and `--version` import neither Starlette nor uvicorn."""
+    code = ("import contextlib, io, sys; from journeysim.cli import main\n"
+            "for argv in (['--help'], ['--version'], ['app', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try: main(argv)\n"
+            "        except SystemExit: pass\n"
+            "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
