@@ -28,6 +28,9 @@ class JourneySimWarning(UserWarning):
 class Problem:
     """One thing wrong with a scenario or model.
 
+    The text is always one line: control characters in a name (a newline in a
+    key path, say) are shown escaped.
+
     Parameters
     ----------
     path : str
@@ -39,9 +42,6 @@ class Problem:
         The scenario file, when the problem came from one.
     line : int or None
         Line in ``file`` where the offending entry starts, when known.
-
-    The text is always one line: control characters in a name (a newline in a
-    key path, say) are shown escaped.
 
     Examples
     --------
