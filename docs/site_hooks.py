@@ -197,6 +197,23 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+_ROLE = re.compile(r":(?:mod|func|class|meth|data|attr|exc|obj):(?=<code>|<a )")
+_NOTEBOOK_NOTE = (
+    '<div class="admonition note"><p class="admonition-title">A notebook, shown as committed</p>'
+    "<p>The cells are shown without their outputs (<code>tests/test_notebooks.py</code> runs them). "
+    "To see the tables and figures, run it: <code>pip install jupyterlab journeysim</code>, then open "
+    "<code>notebooks/{name}</code> from a clone of the repository.</p></div>"
+)
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    """Sphinx roles in docstrings (:func:`x`) read as plain code; notebook pages say how to see their outputs."""
+    html = _ROLE.sub("", html)
+    if page.file.src_uri.startswith("tutorials/") and page.file.src_uri.endswith(".ipynb"):
+        html = _NOTEBOOK_NOTE.format(name=Path(page.file.src_uri).name) + html
+    return html
+
+
 def on_post_build(config: Any) -> None:
     if _TUTORIALS is not None:
         _TUTORIALS.cleanup()
