@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test fuzz bench browser sepsis clean
+.PHONY: demo test docs fuzz bench browser sepsis clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	# tests/test_distances.py checks journeysim's fidelity measures against log-distance-measures (Apache-2.0).
 	# It pins pandas<3 and journeysim uses pandas 3, so it is installed without its dependencies: the
 	# functions the test calls run under pandas 3, and scipy and numpy are already here.
 	$(BIN)/python -m pip install --quiet --no-deps log-distance-measures==2.2.0 jellyfish==1.3.0 pulp==3.3.2
+	touch $@
+
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
@@ -44,6 +48,11 @@ test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest
 
+# The documentation site, into site/ (mkdocs.yml; warnings are errors). `make test` builds it too
+# (tests/test_docs_site.py). Open site/index.html, or serve it with `.venv/bin/mkdocs serve`.
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # 1,000 random scenarios and 1,000 corrupted files, where `make test` runs 25 of each (tests/test_fuzz.py; about 20 minutes).
 fuzz: $(VENV)/.installed-test
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/test_fuzz.py -q
@@ -57,4 +66,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache reports
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache reports site .cache

@@ -17,16 +17,44 @@ __all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError",
 
 
 class JourneySimError(Exception):
-    """Root of every error that journeysim raises on purpose."""
+    """Root of every error that journeysim raises on purpose.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> try:
+    ...     js.loads_scenario("[scenario]")
+    ... except js.JourneySimError as err:   # every error journeysim raises on purpose
+    ...     print(type(err).__name__)
+    ValidationError
+    """
 
 
 class JourneySimWarning(UserWarning):
-    """Something a user should know about a model or a run that does not stop it (the command line prints it)."""
+    """Something a user should know about a model or a run that does not stop it (the command line prints it).
+
+    Examples
+    --------
+    A program that wants them quiet (or as errors) filters this one class:
+
+    >>> import warnings
+    >>> import journeysim as js
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("Clinic is offered more work than its servers can do", js.JourneySimWarning)
+    ...     warnings.simplefilter("ignore", js.JourneySimWarning)
+    ...     warnings.warn("not shown", js.JourneySimWarning)
+    >>> [str(w.message) for w in caught]
+    ['Clinic is offered more work than its servers can do']
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong with a scenario or model.
+
+    The text is always one line: control characters in a name (a newline in a
+    key path, say) are shown escaped.
 
     Parameters
     ----------
@@ -39,9 +67,6 @@ class Problem:
         The scenario file, when the problem came from one.
     line : int or None
         Line in ``file`` where the offending entry starts, when known.
-
-    The text is always one line: control characters in a name (a newline in a
-    key path, say) are shown escaped.
 
     Examples
     --------
@@ -100,7 +125,14 @@ class ValidationError(JourneySimError, ValueError):
 
 
 class SimulationError(JourneySimError, RuntimeError):
-    """The simulation could not be carried out as specified."""
+    """The simulation could not be carried out as specified.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> issubclass(js.SimulationError, js.JourneySimError)
+    True
+    """
 
 
 def warning_lines(warnings: Iterable[Problem]) -> list[str]:

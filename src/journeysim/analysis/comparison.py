@@ -96,6 +96,22 @@ class Comparison:
     differences : mapping
         ``differences[scenario name][metric]`` -> ``{mean, ci95, base, value,
         variance_reduction, replications}`` for every metric both scenarios have.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> def clinic(name, defect):
+    ...     model = js.Model(
+    ...         microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=defect)],
+    ...         classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ...     )
+    ...     return js.Scenario(model, name=name, horizon=2 * 1440, replications=3, seed=1)
+    >>> comparison = js.compare([clinic("base", 0.10), clinic("checklist", 0.05)])
+    >>> [r.scenario.name for r in comparison.results]
+    ['base', 'checklist']
+    >>> diff = comparison.differences["checklist"]["quality.system"]
+    >>> diff["mean"] > 0   # fewer defects: higher system quality, paired by common random numbers
+    True
     """
 
     results: tuple[SimulationResult, ...]
@@ -249,6 +265,20 @@ def compare(
     Returns
     -------
     Comparison
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> def clinic(name, defect):
+    ...     model = js.Model(
+    ...         microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=defect)],
+    ...         classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ...     )
+    ...     return js.Scenario(model, name=name, horizon=2 * 1440, replications=3, seed=1)
+    >>> comparison = js.compare([clinic("base", 0.10), clinic("checklist", 0.05)], replications=3, seed=7)
+    >>> row = comparison.key_rows(["quality.system"])[0]
+    >>> row["scenario"], row["excludes_zero"]   # the paired 95% CI of the difference excludes zero
+    ('checklist', True)
     """
     if len(scenarios) < 2:
         raise JourneySimError("compare needs a base scenario and at least one other")
@@ -296,6 +326,14 @@ def sweep(
         Tidy: one row per grid point and metric, with a column per override,
         ``metric``, ``mean``, ``ci95_low``, ``ci95_high`` and the paired
         ``difference`` from the first point with its CI and variance reduction.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> table = js.sweep(str(js.examples.path("tandem")),
+    ...                  ['microsystems["Treatment"].defect=0.05,0.01', "scenario.horizon_days=2"], replications=2)
+    >>> len(table) > 0
+    True
     """
     if isinstance(spec, str):
         spec = read_spec(spec)

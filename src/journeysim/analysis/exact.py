@@ -92,6 +92,17 @@ class ExactQuality:
         every value is then NaN. ``None`` when it is solved.
 
     Under a frailty every value is averaged over the patients' frailty.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> exact = js.exact_quality(model)
+    >>> exact.system, exact.by_class
+    (0.95, {'walk-in': 0.95})
     """
 
     system: float
@@ -156,6 +167,19 @@ def exact_quality(model: Model, scale: Scale | None = None, *, independent: bool
     Returns
     -------
     ExactQuality
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("ED", capacity=4, service=js.Exponential(60), defect=0.02),
+    ...                   js.Microsystem("Ward", capacity=20, service=js.Exponential(1440), defect=0.05)],
+    ...     handoffs=[js.Handoff("ED", "Ward", probability=0.5, defects={"information": 0.1})],
+    ...     classes=[js.PatientClass("emergency", entry="ED", rate=js.per_hour(2))],
+    ... )
+    >>> q = js.exact_quality(model).system   # 0.98 x (0.5 + 0.5 x 0.9 x 0.95)
+    >>> round(q, 6), round(0.98 * (0.5 + 0.5 * 0.9 * 0.95), 6)
+    (0.90895, 0.90895)
     """
     compiled = CompiledModel.of(model)
     solution = compiled.solve(compiled.multipliers([scale or {}]), independent=independent, detail=True)

@@ -98,6 +98,19 @@ class Summary(SummaryData):
 
     ``to_dict()`` is the ``--json`` output of ``journeysim run``; ``to_text()`` the
     text summary; the ``*_table()`` methods give DataFrames.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> summary = js.summarize(result)
+    >>> summary.quality.system.analytic, summary.quality.system.simulated.n
+    (0.95, 2)
+    >>> print(summary.to_text())  # doctest: +SKIP
     """
 
     def __repr__(self) -> str:
@@ -415,6 +428,18 @@ def summarize(result: RunResult, exact: ExactQuality | None = None) -> Summary:
     (:func:`~journeysim.analysis.exact.exact_quality`), solved here when not given.
     It is solved once per summary and shared by system quality, leverage, Six
     Sigma and dependence.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> summary = js.summarize(result)
+    >>> 0 <= summary.quality.system.simulated.mean <= 1
+    True
     """
     scenario = result.scenario
     model = scenario.model

@@ -29,7 +29,24 @@ __all__ = ["SimulationResult", "simulate"]
 @dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class SimulationResult(RunResult):
     """A simulation's records and statistics (see :class:`~journeysim.run.results.RunResult`),
-    with its summary and the exact quality of its model, each computed once."""
+    with its summary and the exact quality of its model, each computed once.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> type(result).__name__, result.provenance.replications
+    ('SimulationResult', 2)
+    >>> summary = result.summary()   # computed once, then kept
+    >>> summary is result.summary()
+    True
+    >>> result.exact().system
+    0.95
+    """
 
     _summary: Summary | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
     _exact: ExactQuality | None = dataclasses.field(default=None, init=False, repr=False, compare=False)

@@ -188,6 +188,21 @@ class Table:
     columns : mapping of str to ndarray
     labels : mapping of str to tuple of str
         For coded columns, the label of each code.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> visits = result.records[0].visits
+    >>> visits.name, len(visits) == len(visits["journey"])
+    ('visits', True)
+    >>> frame = visits.to_frame()                # pandas, coded columns as categoricals
+    >>> list(frame["node"].cat.categories)
+    ['Clinic']
     """
 
     name: str
@@ -236,6 +251,20 @@ class Records:
         and what was unfinished there is ``NaN`` (see :data:`FIELDS`).
     journeys, visits, handoffs, requests, defects, standards, activations, unserved : Table
         See :data:`FIELDS`.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> records = result.records[0]              # the first replication
+    >>> records.replication, records.end
+    (0, 'drain')
+    >>> records.journeys.name, "defect_free" in records.journeys.columns
+    ('journeys', True)
     """
 
     replication: int

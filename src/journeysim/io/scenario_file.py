@@ -1079,12 +1079,51 @@ def load_scenario(path: str | Path) -> Scenario:
     ------
     ValidationError
         Listing every problem, each with file, line (where known) and key path.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> scenario = js.load_scenario(js.examples.path("tandem"))
+    >>> scenario.name, [m.name for m in scenario.model.microsystems]
+    ('Three-step tandem pathway', ['Triage', 'Treatment', 'Discharge'])
     """
     return build_scenario(read_spec(path))
 
 
 def loads_scenario(text: str, *, name: str = "<string>") -> Scenario:
-    """Validate a scenario given as TOML text (``extends`` is not allowed here)."""
+    """Validate a scenario given as TOML text (``extends`` is not allowed here).
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> scenario = js.loads_scenario('''
+    ... [scenario]
+    ... name = "Clinic"
+    ... horizon_days = 1
+    ...
+    ... [[microsystems]]
+    ... name = "Clinic"
+    ... capacity = 2
+    ... service = { dist = "exponential", mean = 15 }
+    ... defect = 0.05
+    ...
+    ... [[classes]]
+    ... name = "walk-in"
+    ... entry = "Clinic"
+    ... rate_per_hour = 6
+    ... ''')
+    >>> scenario.name, scenario.horizon
+    ('Clinic', 1440.0)
+    >>> js.loads_scenario('''
+    ... [scenario]
+    ... name = "Clinic"
+    ... horizon = 1
+    ... ''')
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: <string>:4: scenario.horizon: unknown key; did you mean 'horizon_days'?
+    ...
+    """
     data = _parse_toml(text, name)
     if "extends" in data:
         raise ValidationError([Problem("extends", "only scenario files can extend another file", name)])

@@ -118,6 +118,16 @@ class Window:
         True: the days are days of the week (0-6), repeated in every week of a
         longer period. False: they are days of the period (0 to ``period_days - 1``),
         for a rota over more than a week.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> office_hours = js.Window("Mon-Fri", "08:00", "17:00")
+    >>> office_hours.days, office_hours.start, office_hours.end   # minutes after midnight
+    ((0, 1, 2, 3, 4), 480.0, 1020.0)
+    >>> night = js.Window("all", "22:00", "06:00")                 # past midnight
+    >>> night.start, night.end
+    (1320.0, 360.0)
     """
 
     days: tuple[int, ...]

@@ -97,6 +97,23 @@ class Model:
     ------
     ValidationError
         Listing every problem found, by key path.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("ED", capacity=4, service=js.Exponential(60), defect=0.02),
+    ...                   js.Microsystem("Ward", capacity=20, service=js.Exponential(1440))],
+    ...     handoffs=[js.Handoff("ED", "Ward", probability=0.3)],
+    ...     classes=[js.PatientClass("emergency", entry="ED", rate=js.per_hour(2))],
+    ... )
+    >>> [m.name for m in model.microsystems]
+    ['ED', 'Ward']
+    >>> js.Model(microsystems=[js.Microsystem("ED", capacity=1, service=js.Exponential(5))],
+    ...          classes=[js.PatientClass("walk-in", entry="Triage", rate=js.per_hour(1))])
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: classes[0] (walk-in).entry: ...
     """
 
     microsystems: tuple[Microsystem, ...]

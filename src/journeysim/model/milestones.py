@@ -234,6 +234,13 @@ class Group:
         For a numeric attribute: the cuts of its range, increasing; ``[65, 75]``
         makes the subgroups ``<65``, ``65-75`` (65 included, 75 not) and ``>=75``.
         A numeric attribute needs them; other kinds take none.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> channel = js.Group.by_entry("channel", {"ambulance": ["EMS"], "walk-in": ["ED"]})
+    >>> channel.by, channel.values["ambulance"]
+    ('entry', ('EMS',))
     """
 
     name: str

@@ -55,6 +55,17 @@ class DefectMultiplier:
     defects : sequence of str or None
         The defects it multiplies: a microsystem's defect names, a handoff's kinds
         (``information``, ...); ``None``: all of the element's.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> older = js.DefectMultiplier("age >= 75", 2.0)   # twice the defects for patients aged 75 or more
+    >>> older.factor, older.when.text, older.defects
+    (2.0, 'age >= 75', None)
+    >>> js.DefectMultiplier("age >= 75", -1.0)
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: factor: must be a finite number >= 0, got -1.0
     """
 
     when: Condition

@@ -102,6 +102,17 @@ class OfferedLoad:
     load : float or None
         ``erlangs / servers``, the offered load per server (``rho``); ``None``
         with unlimited capacity. At 1 or more the microsystem is unstable.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> load = js.offered_load(model)["Clinic"]   # 6 an hour x 15 minutes on 2 servers
+    >>> load.arrivals_per_day, load.erlangs, load.load
+    (144.0, 1.5, 0.75)
     """
 
     arrivals_per_day: float
@@ -283,7 +294,18 @@ def _rework_per_visit(model: Model, node: str, class_name: str, visits: dict[str
 
 
 def offered_load(model: Model) -> dict[str, OfferedLoad]:
-    """The long-run offered load of every microsystem (see the module docstring), every class included."""
+    """The long-run offered load of every microsystem (see the module docstring), every class included.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> {name: round(x.load, 2) for name, x in js.offered_load(model).items()}
+    {'Clinic': 0.75}
+    """
     visits = expected_visits(model)
     arrivals = {m.name: 0.0 for m in model.microsystems}
     work = dict(arrivals)

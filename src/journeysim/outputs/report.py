@@ -443,6 +443,18 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     -------
     str
         The HTML page.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> page = js.report_html(result, title="Clinic")
+    >>> page.startswith("<!DOCTYPE html>"), "Clinic" in page
+    (True, True)
     """
     if isinstance(source, Comparison):
         comp: Comparison | None = source
@@ -494,6 +506,20 @@ def write_report(source: SimulationResult | Comparison, path: str | Path, *, tit
 
     The page is written beside ``path`` and renamed, so a failure never leaves a
     partial file; it gets the permissions of the umask, like any new file.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = js.write_report(result, pathlib.Path(folder) / "clinic.html")
+    ...     path.name, path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    ('clinic.html', True)
     """
     out = Path(path)
     page = report_html(source, title=title, summary=summary).encode("utf-8")

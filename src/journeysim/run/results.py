@@ -67,6 +67,18 @@ class Provenance:
         ``"full"`` or ``"summary"``.
     precision : Precision or None
         How a precision target was met, when one was given.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> result = js.simulate(model, horizon=1440, replications=2, seed=1)
+    >>> p = result.provenance
+    >>> p.seed, p.replications, p.horizon   # passing seed=p.seed again reproduces every number
+    (1, 2, 1440)
     """
 
     journeysim_version: str

@@ -50,7 +50,21 @@ SECONDS_PER_VISIT = 6e-6
 
 
 class RunTooLarge(JourneySimError):
-    """The run would need more memory than allowed."""
+    """The run would need more memory than allowed.
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> model = js.Model(
+    ...     microsystems=[js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=0.05)],
+    ...     classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))],
+    ... )
+    >>> try:   # a year of journeys with full records, in at most 1 MB of memory
+    ...     js.simulate(model, horizon=365 * 1440, replications=2, max_memory=1e6)
+    ... except js.RunTooLarge as err:
+    ...     print(type(err).__name__)
+    RunTooLarge
+    """
 
 
 @dataclass(frozen=True, slots=True)
