@@ -656,10 +656,16 @@ def _load_all(files: Sequence[str]) -> list[Scenario]:
     if problems:
         raise ValidationError(problems)
     names = [s.name for s in scenarios]
+    given: set[str] = set()
     for i, (s, f) in enumerate(zip(scenarios, files)):
+        shown = s.name
         if names.count(s.name) > 1:
             shown = f"{s.name} ({Path(f).name})"
-            scenarios[i] = s.with_settings(name=shown if shown not in names else f"{shown} #{i + 1}")
+        if shown in given or (shown != s.name and shown in names):
+            shown = f"{shown} #{i + 1}"
+        given.add(shown)
+        if shown != s.name:
+            scenarios[i] = s.with_settings(name=shown)
     return scenarios
 
 
