@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import html
 import math
 from collections.abc import Callable, Sequence
@@ -44,7 +45,7 @@ from ..data.logs import EventLog
 from ..data.logsplit import case_starts, completion_only, select_cases
 from ..data.report import wilson
 from ..data.standards import StatedStandard, parse_standards
-from ..errors import JourneySimError
+from ..errors import JourneySimError, Problem, ValidationError
 from ..model.scenario import Scenario
 from ..run.results import RunResult
 from .result import simulate
@@ -279,6 +280,7 @@ def fidelity(
     if splits < 1:
         raise JourneySimError(f"splits: expected at least 1, got {splits!r}")
     specs = parse_standards(standards, [str(x) for x in real_log.activity_labels], real_log.source)
+    _check_defect_activities(defect_activities, [str(x) for x in real_log.activity_labels], real_log.source)
     rng = np.random.default_rng(seed)
     starts = case_starts(real_log)
     order = np.argsort(starts, kind="stable")
@@ -456,6 +458,25 @@ def _measures(pairs: Sequence[tuple[EventLog, EventLog]], s: EventLog, s2: Event
                            float(np.std(base, ddof=1)) if len(base) > 1 else 0.0,
                            sim[key][2] if key in sim else None))
     return out
+
+
+def _check_defect_activities(names: Sequence[str], activities: Sequence[str], source: str) -> None:
+    """Raise a ValidationError naming every defect activity not in the real log, with the closest activity.
+
+    >>> _check_defect_activities(["Surgery"], ["Surgery", "Ward"], "log.csv")
+    >>> _check_defect_activities(["Surgry"], ["Surgery", "Ward"], "log.csv")
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: log.csv: defect_activities[0]: no activity 'Surgry' in the real log; did you mean 'Surgery'?
+    """
+    problems = []
+    for i, name in enumerate(names):
+        if name not in activities:
+            close = difflib.get_close_matches(name, list(activities), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the activities are {', '.join(activities)}"
+            problems.append(Problem(f"defect_activities[{i}]", f"no activity {name!r} in the real log{hint}", source))
+    if problems:
+        raise ValidationError(problems)
 
 
 def _rate_measure(i: int, rates: Sequence[Sequence[RateCheck]], s2: dict[tuple[str, str], RateCheck]) -> Measure:
