@@ -216,3 +216,10 @@ rate_per_day = 72
     assert main(["fidelity", str(path), str(toml), "--defect-activity", "Wardd"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "did you mean 'Ward'" in err
+    single = tmp_path / "single.csv"  # one event a case: a warning on reading, and no case time to compare
+    single.write_text("case:concept:name,concept:name,time:timestamp\n"
+                      + "".join(f"c{k},Triage,2026-01-05T{8 + k:02d}:00:00\n" for k in range(6)))
+    assert main(["fidelity", str(single), str(toml), "--splits", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "nothing to measure" in err
+    assert f"1 warning reading {single}; see `journeysim log-info`" in err

@@ -912,8 +912,10 @@ def _discover(args: argparse.Namespace) -> int:
 
     if not 0 < args.capacity_quantile <= 1:
         raise JourneySimError(f"--capacity-quantile must be in (0, 1], got {args.capacity_quantile}")
-    if args.holdout is not None and not 0 < args.holdout < 1:
-        raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
+    if args.holdout is not None:
+        from .data.logsplit import check_holdout
+
+        check_holdout(args.holdout, "--holdout")
     form: list[Problem] = []
     try:
         parse_standards(args.standards)  # the form of each; reported with the log's problems, if any
@@ -950,14 +952,18 @@ def _discover(args: argparse.Namespace) -> int:
 def _fidelity(args: argparse.Namespace) -> int:
     from .analysis.fidelity import fidelity
     from .data.logs import read_log
+    from .data.logsplit import check_holdout
     from .io.scenario_file import load_scenario
 
-    if not 0 < args.holdout < 1:
-        raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
+    check_holdout(args.holdout, "--holdout")
     scenario = load_scenario(args.scenario)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info
         log = read_log(args.log, **_log_arguments(args))
+    if log.warnings:
+        n = len(log.warnings)
+        print(f"journeysim: {n} warning{'s' if n > 1 else ''} reading {args.log}; see `journeysim log-info`",
+              file=sys.stderr)
     report = fidelity(log, scenario, holdout=args.holdout, seed=args.seed, standards=args.standards,
                       defect_activities=args.defect_activities, splits=args.splits)
     if args.json:

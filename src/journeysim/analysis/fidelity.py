@@ -42,7 +42,7 @@ import numpy as np
 from ..data import distances as dist
 from ..data import pathway
 from ..data.logs import EventLog
-from ..data.logsplit import case_starts, completion_only, select_cases
+from ..data.logsplit import case_starts, check_holdout, completion_only, held_out, select_cases
 from ..data.report import wilson
 from ..data.standards import StatedStandard, parse_standards
 from ..errors import JourneySimError, Problem, ValidationError
@@ -275,8 +275,7 @@ def fidelity(
     -------
     FidelityReport
     """
-    if not 0 < holdout < 1:
-        raise JourneySimError(f"holdout: expected a share of cases between 0 and 1, got {holdout!r}")
+    check_holdout(holdout)
     if splits < 1:
         raise JourneySimError(f"splits: expected at least 1, got {splits!r}")
     specs = parse_standards(standards, [str(x) for x in real_log.activity_labels], real_log.source)
@@ -284,11 +283,11 @@ def fidelity(
     rng = np.random.default_rng(seed)
     starts = case_starts(real_log)
     order = np.argsort(starts, kind="stable")
-    n_test = max(2, math.ceil(holdout * real_log.n_cases))
+    test = held_out(real_log, holdout)
+    n_test = len(test)
     if real_log.n_cases < 4 or n_test >= real_log.n_cases:
         raise JourneySimError(f"fidelity needs a log of at least 4 cases and a training part; {real_log.source} "
                               f"has {real_log.n_cases} cases (holdout {holdout})")
-    test = np.sort(order[-n_test:])
     cut, last = float(starts[order[-n_test]]), real_log.span
     halves = [rng.permutation(test) for _ in range(splits)]
     pairs = [(select_cases(real_log, np.sort(h[:n_test // 2])), select_cases(real_log, np.sort(h[n_test // 2:])))
@@ -467,7 +466,7 @@ def _check_defect_activities(names: Sequence[str], activities: Sequence[str], so
     >>> _check_defect_activities(["Surgry"], ["Surgery", "Ward"], "log.csv")
     Traceback (most recent call last):
     ...
-    journeysim.errors.ValidationError: log.csv: defect_activities[0]: no activity 'Surgry' in the real log; did you mean 'Surgery'?
+    journeysim.errors.ValidationError: log.csv: defect_activities[0]: no activity 'Surgry' in the real log; ...
     """
     problems = []
     for i, name in enumerate(names):
