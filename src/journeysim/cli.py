@@ -209,13 +209,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--delta", type=_positive_float, metavar="D",
                    help="indifference zone of --select in the metric's shown unit: points for percentages, "
                    "minutes for times, money for costs")
-    p.add_argument("--pcs", type=_probability_open, default=0.95, metavar="P",
+    p.add_argument("--pcs", type=_probability_open, metavar="P",
                    help="probability of correct selection of --select (default 0.95)")
     p.add_argument("--direction", choices=("higher", "lower"),
                    help="whether higher or lower METRIC is better (default: by the metric)")
-    p.add_argument("--max-replications", type=_positive_int, default=1000,
+    p.add_argument("--max-replications", type=_positive_int,
                    help="at most this many replications of a scenario with --select (default 1000)")
-    p.add_argument("--batch", type=_positive_int, default=1,
+    p.add_argument("--batch", type=_positive_int,
                    help="replications added to each survivor between screenings of --select (default 1)")
 
     p = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
@@ -591,6 +591,7 @@ def _close(options: dict[str, Any]) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from .analysis.comparison import compare
+    from .analysis.selection import zone_text
 
     scenarios = _load_all(args.files)
     _check_select(args, len(scenarios))
@@ -613,7 +614,8 @@ def _compare(args: argparse.Namespace) -> int:
         print(comparison.to_text(args.metric))
         if selection is not None:
             print(f"\nRanking and selection (KN, common random numbers; indifference zone "
-                  f"{args.delta:g}, P(correct selection) >= {args.pcs:g})")
+                  f"{zone_text(args.select, selection.delta, selection.currency)}, "
+                  f"P(correct selection) >= {args.pcs:g})")
             print(selection.to_text())
     return 0
 
@@ -627,10 +629,16 @@ def _check_select(args: argparse.Namespace, k: int) -> None:
         if args.delta is None:
             problems.append(Problem("--delta", "--select needs an indifference zone, e.g. --delta 1 "
                                     "(points for a percentage, minutes for a time)"))
-    elif args.delta is not None or args.direction is not None:
-        problems.append(Problem("--select", "--delta and --direction apply to --select METRIC; give it"))
+    else:
+        given = [f"--{name.replace('_', '-')}" for name in ("delta", "direction", "pcs", "max_replications", "batch")
+                 if getattr(args, name) is not None]
+        if given:
+            problems.append(Problem("--select", f"{', '.join(given)} apply to --select METRIC; give it"))
     if problems:
         raise ValidationError(problems)
+    args.pcs = 0.95 if args.pcs is None else args.pcs  # the defaults the help states
+    args.max_replications = 1000 if args.max_replications is None else args.max_replications
+    args.batch = 1 if args.batch is None else args.batch
 
 
 def _select(comparison: Any, args: argparse.Namespace, options: dict[str, Any]) -> Any:
