@@ -154,3 +154,17 @@ def test_cli_warmup(capsys):
     assert main(["warmup", str(SCENARIOS / "clinic_mmc.toml"), "--replications", "2", "--quiet"]) == 0
     assert "suggested warm-up" in capsys.readouterr().out
     assert main(["warmup", str(SCENARIOS / "clinic_mmc.toml"), "--node", "Nope", "--quiet"]) == 2
+
+
+def test_an_unchanged_metric_with_one_replication_reads_zero_not_plus_zero():
+    """One replication (no CI) and a difference of exactly 0: the row is equal ("0 h"), not "+0.0 h"; a zero-width
+    CI at 0 is equal too, and a nonzero difference without a CI is not."""
+    from journeysim.analysis.keymetrics import key_cells
+
+    row = {"base": 5.04, "value": 5.04, "difference": 0.0, "ci95": [None, None], "unit": "h", "difference_unit": "h"}
+    cells = key_cells(row)
+    assert cells.equal and cells.difference == "0 h" and cells.low is None
+    assert key_cells({**row, "ci95": [0.0, 0.0]}).equal
+    moved = key_cells({**row, "value": 5.1, "difference": 0.06})
+    assert not moved.equal and moved.difference.startswith("+0.06")
+    assert not key_cells({**row, "ci95": [-0.1, 0.1]}).equal  # a mean of 0 over replications that differ
