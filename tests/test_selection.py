@@ -112,8 +112,10 @@ def test_select_best_checks_its_input():
         select_best([tandem("a", {}, 1), tandem("b", {"A": 0.1}, 1)], "quality.sytem", delta=0)
     text = str(err.value)
     assert "three or more" in text and "quality.sytem" in text and "valid keys" in text and "indifference" in text
-    with pytest.raises(ValidationError, match="higher or lower"):
-        select_best([tandem(n, {}, 1) for n in "abc"], "A.in_service", delta=1.0)
+    from journeysim.analysis.selection import _check
+
+    with pytest.raises(ValidationError, match="higher or lower"):  # a metric with no better way, e.g. utilisation
+        _check("A.utilization", ["A.utilization"], 1.0, 0.95, None, 3, 5, 100)
 
 
 def test_display_units():
