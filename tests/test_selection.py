@@ -169,7 +169,7 @@ def test_cli_compare_bad_metric_and_select_need(tmp_path, capsys):
     for extra in (["--pcs", "0.9"], ["--max-replications", "50"], ["--batch", "2"]):
         assert main(["compare", *files, "--quiet", "--replications", "2", "--json", str(out), *extra]) == 2
         err = capsys.readouterr().err
-        assert f"{extra[0]} apply to --select METRIC" in err and "Traceback" not in err
+        assert f"{extra[0]} applies to --select METRIC" in err and "Traceback" not in err
         assert not out.exists()
 
 

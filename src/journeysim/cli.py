@@ -633,7 +633,8 @@ def _check_select(args: argparse.Namespace, k: int) -> None:
         given = [f"--{name.replace('_', '-')}" for name in ("delta", "direction", "pcs", "max_replications", "batch")
                  if getattr(args, name) is not None]
         if given:
-            problems.append(Problem("--select", f"{', '.join(given)} apply to --select METRIC; give it"))
+            verb = "applies" if len(given) == 1 else "apply"
+            problems.append(Problem("--select", f"{', '.join(given)} {verb} to --select METRIC; give it"))
     if problems:
         raise ValidationError(problems)
     args.pcs = 0.95 if args.pcs is None else args.pcs  # the defaults the help states
