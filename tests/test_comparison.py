@@ -95,8 +95,9 @@ def test_cli_compare_json_has_differences(tmp_path, capsys):
     out = tmp_path / "c.json"
     code = main(["compare", str(SCENARIOS / "tandem.toml"), str(SCENARIOS / "tandem.toml"), "--quiet",
                  "--replications", "2", "--workers", "1", "--json", str(out)])
-    assert code == 2  # two scenarios with the same name cannot be compared
-    assert "names must differ" in capsys.readouterr().err
+    assert code == 0  # the same file twice: named apart by file name and position
+    names = [s["name"] if isinstance(s, dict) and "name" in s else s for s in json.loads(out.read_text())["scenarios"]]
+    assert len(set(map(str, names))) == 2
     code = main(["compare", str(SCENARIOS / "ami.toml"), str(SCENARIOS / "ami_handoff_redesign.toml"),
                  "--quiet", "--replications", "3", "--workers", "1", "--json", str(out)])
     assert code == 0
@@ -104,6 +105,17 @@ def test_cli_compare_json_has_differences(tmp_path, capsys):
     assert len(d["scenarios"]) == 2
     diff = d["differences"]["AMI pathway: structured handovers"]["quality.system"]
     assert set(diff) >= {"mean", "ci95", "variance_reduction"}
+
+
+def test_load_all_names_apart_same_file_twice():
+    """Two files with the same scenario name and file name get distinct names (" #2" on the second)."""
+    from journeysim.cli import _load_all
+
+    path = str(SCENARIOS / "tandem.toml")
+    names = [s.name for s in _load_all([path, path, path])]
+    assert len(set(names)) == 3
+    assert names[0].endswith("(tandem.toml)")
+    assert names[1].endswith("(tandem.toml) #2") and names[2].endswith("(tandem.toml) #3")
 
 
 def test_cli_sweep_and_bad_set(tmp_path, capsys):
@@ -142,3 +154,17 @@ def test_cli_warmup(capsys):
     assert main(["warmup", str(SCENARIOS / "clinic_mmc.toml"), "--replications", "2", "--quiet"]) == 0
     assert "suggested warm-up" in capsys.readouterr().out
     assert main(["warmup", str(SCENARIOS / "clinic_mmc.toml"), "--node", "Nope", "--quiet"]) == 2
+
+
+def test_an_unchanged_metric_with_one_replication_reads_zero_not_plus_zero():
+    """One replication (no CI) and a difference of exactly 0: the row is equal ("0 h"), not "+0.0 h"; a zero-width
+    CI at 0 is equal too, and a nonzero difference without a CI is not."""
+    from journeysim.analysis.keymetrics import key_cells
+
+    row = {"base": 5.04, "value": 5.04, "difference": 0.0, "ci95": [None, None], "unit": "h", "difference_unit": "h"}
+    cells = key_cells(row)
+    assert cells.equal and cells.difference == "0 h" and cells.low is None
+    assert key_cells({**row, "ci95": [0.0, 0.0]}).equal
+    moved = key_cells({**row, "value": 5.1, "difference": 0.06})
+    assert not moved.equal and moved.difference.startswith("+0.06")
+    assert not key_cells({**row, "ci95": [-0.1, 0.1]}).equal  # a mean of 0 over replications that differ

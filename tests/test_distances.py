@@ -202,3 +202,28 @@ def test_renaming_an_activity_gives_the_known_control_flow_distance(pairs):
     # padded 3-grams: a trace of length k has k + 2; those holding a B change: 3 of AB's 4, 5 of ABBB's 6
     grams, changed = sum(len(t) + 2 for t in traces), 3 + 5
     assert d.n_gram_distance(log, renamed) == pytest.approx(2 * changed / (2 * grams))
+
+
+TIME_EMDS = ["absolute_event_distance", "case_arrival_distance", "relative_event_distance",
+             "cycle_time_distance", "work_in_progress_distance"]
+
+
+def test_zero_duration_and_empty_logs_give_zero_or_a_clear_error():
+    """Every case of zero duration leaves no work in progress: 0 between two such logs, a JourneySimError
+    (not scipy's ValueError) against a log with work; an empty log likewise for every time EMD."""
+    from journeysim.errors import JourneySimError
+
+    rng = np.random.default_rng(3)
+    log = make_log(["AB", "ABC", "A"], [0, 30, 90], rng)
+    flat = dataclasses.replace(log, start=np.full_like(log.start, 60.0), end=np.full_like(log.end, 60.0))
+    assert d.work_in_progress_distance(flat, flat) == 0.0
+    assert d.cycle_time_distance(flat, flat) == 0.0
+    with pytest.raises(JourneySimError, match="nothing to measure"):
+        d.work_in_progress_distance(log, flat)
+    with pytest.raises(JourneySimError, match="first log"):
+        d.work_in_progress_distance(flat, log)
+    empty = make_log([], [], rng)
+    for m in TIME_EMDS:
+        assert getattr(d, m)(empty, empty) == 0.0, m
+        with pytest.raises(JourneySimError):
+            getattr(d, m)(log, empty)

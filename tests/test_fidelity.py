@@ -124,6 +124,8 @@ def test_a_result_is_accepted_and_bad_arguments_are_errors(real):
         js.fidelity(log, scenario, holdout=1.0)
     with pytest.raises(JourneySimError, match="standard"):
         js.fidelity(log, scenario, standards=["no arrow <= 5 min"])
+    with pytest.raises(JourneySimError, match="no activity 'Wrd' in the real log; did you mean 'Ward'"):
+        js.fidelity(log, scenario, defect_activities=["Wrd"])  # misspelt: not a silent rate of 0
 
 
 def _by_hand_log() -> js.EventLog:
@@ -211,3 +213,13 @@ rate_per_day = 72
     assert main(["fidelity", str(path), str(toml), "--standard", "nonsense"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "standard" in err
+    assert main(["fidelity", str(path), str(toml), "--defect-activity", "Wardd"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "did you mean 'Ward'" in err
+    single = tmp_path / "single.csv"  # one event a case: a warning on reading, and no case time to compare
+    single.write_text("case:concept:name,concept:name,time:timestamp\n"
+                      + "".join(f"c{k},Triage,2026-01-05T{8 + k:02d}:00:00\n" for k in range(6)))
+    assert main(["fidelity", str(single), str(toml), "--splits", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "nothing to measure" in err
+    assert f"1 warning reading {single}; see `journeysim log-info`" in err

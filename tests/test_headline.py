@@ -89,6 +89,71 @@ def test_degenerate_wording_cases(degenerate):
     assert not never.standards[0].reached
 
 
+def test_no_lever_reason_is_the_headlines_and_the_first_screens(tmp_path):
+    """Nothing can fail but a standard that is always met: the first screen gives the same reason as the headline,
+    not "no element can fail and no standard is set"."""
+    path = tmp_path / "std_met.toml"
+    path.write_text(textwrap.dedent("""\
+        [scenario]
+        name = "one unit, standard always met"
+        horizon_days = 5
+        replications = 3
+        seed = 1
+        [[classes]]
+        name = "p"
+        entry = "Clinic"
+        rate_per_hour = 1
+        [[microsystems]]
+        name = "Clinic"
+        capacity = 5
+        service = { dist = "exponential", mean = 10 }
+        defect = 0
+        [[standards]]
+        name = "week"
+        from = "start"
+        to = "end"
+        within = 1000
+        """))
+    result = js.simulate(js.load_scenario(path))
+    h = headline(result)
+    assert not h.levers and h.no_lever_reason.startswith("Every journey counted was free of any defect")
+    page = report_html(result)
+    assert h.no_lever_reason in page and "no element can fail" not in page.lower()
+
+
+def test_no_lever_reason_without_elements_matches_the_sentence(degenerate):
+    """With nothing that can fail, the reason and the headline's sentence are the same words."""
+    h = headline(degenerate["no_defects"])
+    assert h.no_lever_reason and h.no_lever_reason in h.text and h.no_lever_reason in report_html(
+        degenerate["no_defects"])
+
+
+def test_a_zero_width_interval_over_many_replications_is_not_one_replication():
+    """A lever or card whose interval has zero width over 5 replications says so; one replication says no CI."""
+    from journeysim.analysis.headline import Lever
+    from journeysim.outputs.firstscreen import _estimate_detail, _lever_item
+    from journeysim.run.stats import Estimate
+
+    lever = Lever("A", "care in A", "simulated", 0.1, (0.1, 0.1))
+    assert "the same in every replication" in _lever_item(lever, 0.1, 5)
+    assert "one replication: no CI" in _lever_item(Lever("A", "care in A", "simulated", 0.1, None), 0.1, 1)
+    assert _estimate_detail(Estimate(1.0, (1.0, 1.0), 5), 5) == "the same in every replication"
+    assert _estimate_detail(Estimate(float("nan"), (float("nan"), float("nan")), 5), 5) == "no CI"
+
+
+def test_one_replication_labels_the_quality_interval_as_wilson(degenerate):
+    """With one replication system quality's interval is a Wilson interval over journeys (the levers have none):
+    the headline sentence and the cards say so."""
+    from journeysim.outputs.firstscreen import _estimate_detail
+
+    result = degenerate["one_replication"]
+    h = headline(result)
+    assert h.replications == 1 and percent_ci(h.quality)
+    assert f"({percent_ci(h.quality)}, Wilson interval over journeys; one replication)" in h.text
+    assert _estimate_detail(h.quality, 1).endswith("Wilson interval over journeys; one replication")
+    assert "Wilson interval over journeys; one replication" in report_html(result).split('<section id="simulated"')[0]
+
+
 def test_input_changes_show_values_before_and_after():
     """The comparison's 'what changed' names each changed input with both values; sources are left out."""
     base = js.load_scenario(SCENARIOS / "ami.toml").model

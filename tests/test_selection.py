@@ -47,7 +47,7 @@ def test_kn_probability_of_correct_selection_in_the_slippage_configuration(batch
     correct = 0
     for _ in range(macro):
         out = kim_nelson(more(list(range(4)), 0, 10), more, alpha=0.05, delta=delta, batch=batch)
-        assert out.reason in ("one survivor", "identical") and out.survivors
+        assert out.reason in ("one survivor", "identical", "tie") and out.survivors
         correct += out.survivors == [2]
     assert correct / macro >= binomial_floor(0.95, macro)
 
@@ -83,7 +83,7 @@ def test_select_best_probability_of_correct_selection_on_a_simulated_pathway():
         alternatives = [tandem("B worse", {"B": 0.13}, m), tandem("best", {"A": 0.10}, m),
                         tandem("A worse", {"A": 0.13}, m), tandem("C worse", {"C": 0.13}, m)]
         s = select_best(alternatives, "quality.system", delta=0.03, records="summary", batch=2)
-        assert s.reason in ("one survivor", "identical")
+        assert s.reason in ("one survivor", "identical", "tie")
         correct += s.best == "best"
     assert correct / macro >= binomial_floor(0.95, macro)
 
@@ -112,8 +112,10 @@ def test_select_best_checks_its_input():
         select_best([tandem("a", {}, 1), tandem("b", {"A": 0.1}, 1)], "quality.sytem", delta=0)
     text = str(err.value)
     assert "three or more" in text and "quality.sytem" in text and "valid keys" in text and "indifference" in text
-    with pytest.raises(ValidationError, match="higher or lower"):
-        select_best([tandem(n, {}, 1) for n in "abc"], "A.in_service", delta=1.0)
+    from journeysim.analysis.selection import _check
+
+    with pytest.raises(ValidationError, match="higher or lower"):  # a metric with no better way, e.g. utilisation
+        _check("A.utilization", ["A.utilization"], 1.0, 0.95, None, 3, 5, 100)
 
 
 def test_display_units():
@@ -164,6 +166,20 @@ def test_cli_compare_bad_metric_and_select_need(tmp_path, capsys):
     assert main(["compare", *files, "--quiet", "--select", "quality.system"]) == 2
     err = capsys.readouterr().err
     assert "three or more" in err and "--delta" in err
+    for extra in (["--pcs", "0.9"], ["--max-replications", "50"], ["--batch", "2"]):
+        assert main(["compare", *files, "--quiet", "--replications", "2", "--json", str(out), *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"{extra[0]} applies to --select METRIC" in err and "Traceback" not in err
+        assert not out.exists()
+
+
+def test_an_unknown_select_metric_is_the_only_problem():
+    """An unknown metric is not also asked whether higher or lower is better."""
+    from journeysim.analysis.selection import _check
+
+    with pytest.raises(js.ValidationError) as err:
+        _check("nope", ["quality.system"], 0.01, 0.95, None, 3, 5, 100)
+    assert "'nope' is not a metric" in str(err.value) and "higher or lower" not in str(err.value)
 
 
 def test_cli_compare_select(tmp_path, capsys):
@@ -182,3 +198,40 @@ def test_cli_compare_select(tmp_path, capsys):
     base = js.load_scenario(SCENARIOS / "tandem.toml").name
     assert sel["best"] == base and sel["delta"] == pytest.approx(0.05)
     assert "Best by system quality" in text and base in text
+    assert "indifference zone 5 pts," in text  # the zone in the unit it was given in
+
+
+def _selection(metric: str, delta: float, means: dict, reason: str, replications: int = 10):
+    from journeysim.analysis.selection import Selection
+
+    names = tuple(means)
+    best = names[0] if reason == "one survivor" else None
+    survivors = (best,) if best else names[:2]
+    return Selection(metric, "lower", delta, 0.95, 10, 1000, 1, names, best, survivors, {},
+                     dict.fromkeys(names, replications), means, reason, 10.0)
+
+
+def test_the_zone_is_stated_in_the_unit_it_was_given_in():
+    """--select time_in_system_minutes --delta 2 on means of hours: the zone reads 2 min, not 0.033 h."""
+    s = _selection("time_in_system_minutes", 2.0, {"a": 300.0, "b": 320.0, "c": 330.0}, "one survivor")
+    assert "by 2 min or more" in s.statement() and "0.033" not in s.statement()
+    s = _selection("time_in_system_minutes", 2.0, {"a": 300.0, "b": 300.0, "c": 330.0}, "maximum")
+    assert "indifference zone of 2 min" in s.statement()
+
+
+def test_a_tie_with_varying_replications_is_not_called_identical():
+    """KN's region closes with the survivors' means equal: 'identical' only when every replication is the same."""
+    first = np.array([[1.0, 3.0], [3.0, 1.0], [0.0, 0.0]])  # a and b: means 2 and 2, paired differences -2, +2
+
+    def more(alive, start, stop):
+        raise AssertionError("the region is closed after the first stage")
+
+    out = kim_nelson(first, more, alpha=0.05, delta=1e6)
+    assert sorted(out.survivors) == [0, 1] and out.reason == "tie"
+    same = kim_nelson(np.array([[1.0, 3.0], [1.0, 3.0], [0.0, 0.0]]), more, alpha=0.05, delta=1e6)
+    assert sorted(same.survivors) == [0, 1] and same.reason == "identical"
+    text = _selection("quality.system", 0.01, {"a": 0.5, "b": 0.5, "c": 0.4}, "tie", 2).statement()
+    assert "the same mean over 2 replications" in text and "could not separate" in text
+    assert "same value in every replication" not in text
+    assert "same value in every replication" in _selection("quality.system", 0.01, {"a": 0.5, "b": 0.5, "c": 0.4},
+                                                            "identical").statement()

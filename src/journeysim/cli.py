@@ -209,13 +209,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--delta", type=_positive_float, metavar="D",
                    help="indifference zone of --select in the metric's shown unit: points for percentages, "
                    "minutes for times, money for costs")
-    p.add_argument("--pcs", type=_probability_open, default=0.95, metavar="P",
+    p.add_argument("--pcs", type=_probability_open, metavar="P",
                    help="probability of correct selection of --select (default 0.95)")
     p.add_argument("--direction", choices=("higher", "lower"),
                    help="whether higher or lower METRIC is better (default: by the metric)")
-    p.add_argument("--max-replications", type=_positive_int, default=1000,
+    p.add_argument("--max-replications", type=_positive_int,
                    help="at most this many replications of a scenario with --select (default 1000)")
-    p.add_argument("--batch", type=_positive_int, default=1,
+    p.add_argument("--batch", type=_positive_int,
                    help="replications added to each survivor between screenings of --select (default 1)")
 
     p = sub.add_parser("sweep", help="run a grid of parameter values with common random numbers")
@@ -598,6 +598,7 @@ def _close(options: dict[str, Any]) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from .analysis.comparison import compare
+    from .analysis.selection import zone_text
 
     scenarios = _load_all(args.files)
     _check_select(args, len(scenarios))
@@ -620,7 +621,8 @@ def _compare(args: argparse.Namespace) -> int:
         print(comparison.to_text(args.metric))
         if selection is not None:
             print(f"\nRanking and selection (KN, common random numbers; indifference zone "
-                  f"{args.delta:g}, P(correct selection) >= {args.pcs:g})")
+                  f"{zone_text(args.select, selection.delta, selection.currency)}, "
+                  f"P(correct selection) >= {args.pcs:g})")
             print(selection.to_text())
     return 0
 
@@ -634,10 +636,17 @@ def _check_select(args: argparse.Namespace, k: int) -> None:
         if args.delta is None:
             problems.append(Problem("--delta", "--select needs an indifference zone, e.g. --delta 1 "
                                     "(points for a percentage, minutes for a time)"))
-    elif args.delta is not None or args.direction is not None:
-        problems.append(Problem("--select", "--delta and --direction apply to --select METRIC; give it"))
+    else:
+        given = [f"--{name.replace('_', '-')}" for name in ("delta", "direction", "pcs", "max_replications", "batch")
+                 if getattr(args, name) is not None]
+        if given:
+            verb = "applies" if len(given) == 1 else "apply"
+            problems.append(Problem("--select", f"{', '.join(given)} {verb} to --select METRIC; give it"))
     if problems:
         raise ValidationError(problems)
+    args.pcs = 0.95 if args.pcs is None else args.pcs  # the defaults the help states
+    args.max_replications = 1000 if args.max_replications is None else args.max_replications
+    args.batch = 1 if args.batch is None else args.batch
 
 
 def _select(comparison: Any, args: argparse.Namespace, options: dict[str, Any]) -> Any:
@@ -663,10 +672,16 @@ def _load_all(files: Sequence[str]) -> list[Scenario]:
     if problems:
         raise ValidationError(problems)
     names = [s.name for s in scenarios]
+    given: set[str] = set()
     for i, (s, f) in enumerate(zip(scenarios, files)):
+        shown = s.name
         if names.count(s.name) > 1:
             shown = f"{s.name} ({Path(f).name})"
-            scenarios[i] = s.with_settings(name=shown if shown not in names else f"{shown} #{i + 1}")
+        if shown in given or (shown != s.name and shown in names):
+            shown = f"{shown} #{i + 1}"
+        given.add(shown)
+        if shown != s.name:
+            scenarios[i] = s.with_settings(name=shown)
     return scenarios
 
 
@@ -929,8 +944,10 @@ def _discover(args: argparse.Namespace) -> int:
 
     if not 0 < args.capacity_quantile <= 1:
         raise JourneySimError(f"--capacity-quantile must be in (0, 1], got {args.capacity_quantile}")
-    if args.holdout is not None and not 0 < args.holdout < 1:
-        raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
+    if args.holdout is not None:
+        from .data.logsplit import check_holdout
+
+        check_holdout(args.holdout, "--holdout")
     form: list[Problem] = []
     try:
         parse_standards(args.standards)  # the form of each; reported with the log's problems, if any
@@ -967,14 +984,18 @@ def _discover(args: argparse.Namespace) -> int:
 def _fidelity(args: argparse.Namespace) -> int:
     from .analysis.fidelity import fidelity
     from .data.logs import read_log
+    from .data.logsplit import check_holdout
     from .io.scenario_file import load_scenario
 
-    if not 0 < args.holdout < 1:
-        raise JourneySimError(f"--holdout must be between 0 and 1, got {args.holdout}")
+    check_holdout(args.holdout, "--holdout")
     scenario = load_scenario(args.scenario)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JourneySimWarning)  # summarised by log-info
         log = read_log(args.log, **_log_arguments(args))
+    if log.warnings:
+        n = len(log.warnings)
+        print(f"journeysim: {n} warning{'s' if n > 1 else ''} reading {args.log}; see `journeysim log-info`",
+              file=sys.stderr)
     report = fidelity(log, scenario, holdout=args.holdout, seed=args.seed, standards=args.standards,
                       defect_activities=args.defect_activities, splits=args.splits)
     if args.json:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import html
 import math
 from collections.abc import Callable, Sequence
@@ -41,10 +42,10 @@ import numpy as np
 from ..data import distances as dist
 from ..data import pathway
 from ..data.logs import EventLog
-from ..data.logsplit import case_starts, completion_only, select_cases
+from ..data.logsplit import case_starts, check_holdout, completion_only, held_out, select_cases
 from ..data.report import wilson
 from ..data.standards import StatedStandard, parse_standards
-from ..errors import JourneySimError
+from ..errors import JourneySimError, Problem, ValidationError
 from ..model.scenario import Scenario
 from ..run.results import RunResult
 from .result import simulate
@@ -274,19 +275,19 @@ def fidelity(
     -------
     FidelityReport
     """
-    if not 0 < holdout < 1:
-        raise JourneySimError(f"holdout: expected a share of cases between 0 and 1, got {holdout!r}")
+    check_holdout(holdout)
     if splits < 1:
         raise JourneySimError(f"splits: expected at least 1, got {splits!r}")
     specs = parse_standards(standards, [str(x) for x in real_log.activity_labels], real_log.source)
+    _check_defect_activities(defect_activities, [str(x) for x in real_log.activity_labels], real_log.source)
     rng = np.random.default_rng(seed)
     starts = case_starts(real_log)
     order = np.argsort(starts, kind="stable")
-    n_test = max(2, math.ceil(holdout * real_log.n_cases))
+    test = held_out(real_log, holdout)
+    n_test = len(test)
     if real_log.n_cases < 4 or n_test >= real_log.n_cases:
         raise JourneySimError(f"fidelity needs a log of at least 4 cases and a training part; {real_log.source} "
                               f"has {real_log.n_cases} cases (holdout {holdout})")
-    test = np.sort(order[-n_test:])
     cut, last = float(starts[order[-n_test]]), real_log.span
     halves = [rng.permutation(test) for _ in range(splits)]
     pairs = [(select_cases(real_log, np.sort(h[:n_test // 2])), select_cases(real_log, np.sort(h[n_test // 2:])))
@@ -456,6 +457,25 @@ def _measures(pairs: Sequence[tuple[EventLog, EventLog]], s: EventLog, s2: Event
                            float(np.std(base, ddof=1)) if len(base) > 1 else 0.0,
                            sim[key][2] if key in sim else None))
     return out
+
+
+def _check_defect_activities(names: Sequence[str], activities: Sequence[str], source: str) -> None:
+    """Raise a ValidationError naming every defect activity not in the real log, with the closest activity.
+
+    >>> _check_defect_activities(["Surgery"], ["Surgery", "Ward"], "log.csv")
+    >>> _check_defect_activities(["Surgry"], ["Surgery", "Ward"], "log.csv")
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.ValidationError: log.csv: defect_activities[0]: no activity 'Surgry' in the real log; ...
+    """
+    problems = []
+    for i, name in enumerate(names):
+        if name not in activities:
+            close = difflib.get_close_matches(name, list(activities), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the activities are {', '.join(activities)}"
+            problems.append(Problem(f"defect_activities[{i}]", f"no activity {name!r} in the real log{hint}", source))
+    if problems:
+        raise ValidationError(problems)
 
 
 def _rate_measure(i: int, rates: Sequence[Sequence[RateCheck]], s2: dict[tuple[str, str], RateCheck]) -> Measure:

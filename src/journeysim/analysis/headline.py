@@ -42,8 +42,8 @@ from .leverage import LeverageRow
 from .result import SimulationResult
 from .summary import StandardResult, SummaryData
 
-__all__ = ["Headline", "Lever", "StandardMet", "headline", "element_name", "percent", "percent_ci", "points",
-           "points_ci", "standard_text", "target_text"]
+__all__ = ["Headline", "Lever", "StandardMet", "headline", "element_name", "percent", "percent_ci", "ci_label",
+           "points", "points_ci", "standard_text", "target_text"]
 
 
 def _given(x: float | None) -> float | None:
@@ -193,6 +193,9 @@ class Headline:
         the levers are simulated (else it is among them); ``None`` without an exact solve.
     standards : tuple of StandardMet
         Every standard, in the scenario's order.
+    no_lever_reason : str
+        Why there is no lever, in one sentence (the headline's own words where it says it);
+        ``""`` when there are levers.
 
     Examples
     --------
@@ -214,6 +217,7 @@ class Headline:
     levers: tuple[Lever, ...]
     standards: tuple[StandardMet, ...]
     element_lever: Lever | None = None
+    no_lever_reason: str = ""
 
 
 def _levers(rows: Sequence[LeverageRow], model: Model, top: int) -> tuple[Lever, ...]:
@@ -234,7 +238,8 @@ def _quality_sentence(q: Estimate, journeys: int, replications: int) -> str:
         return ("No journey was counted (none arrived after the warm-up and ended before the run stopped), "
                 "so quality is undefined: lengthen the horizon or raise the arrival rate.")
     ci = percent_ci(q)
-    tail = f" ({ci})" if ci else (" (one replication: no confidence interval)" if replications < 2 else "")
+    tail = f" ({ci_label(ci, replications)})" if ci else (" (one replication: no confidence interval)"
+                                                         if replications < 2 else "")
     if mean >= 1.0:
         return f"Every one of the {journeys:,} journeys counted was free of any defect (100%)."
     if mean <= 0.0:
@@ -242,16 +247,35 @@ def _quality_sentence(q: Estimate, journeys: int, replications: int) -> str:
     return f"{percent(mean)} of journeys were free of any defect{tail}."
 
 
+def ci_label(ci: str, replications: int) -> str:
+    """A share's CI text labelled with its kind where it is not across replications: with one
+    replication it is the Wilson interval over the journeys (:func:`~journeysim.run.stats.proportion_ci`).
+
+    Examples
+    --------
+    >>> ci_label("95% CI 3.8–5.0%", 1), ci_label("95% CI 3.8–5.0%", 5)
+    ('95% CI 3.8–5.0%, Wilson interval over journeys; one replication', '95% CI 3.8–5.0%')
+    """
+    return f"{ci}, Wilson interval over journeys; one replication" if ci and replications < 2 else ci
+
+
+def _no_lever_reason(quality: float | None, has_elements: bool) -> str:
+    """Why no lever would raise quality, in one sentence."""
+    if not has_elements:
+        return "No element can fail and no standard is set, so there is no lever to pull."
+    if quality is None:
+        return "No journey was counted, so no lever can be measured."
+    if quality >= 1.0:
+        return "Every journey counted was free of any defect, so there is nothing for a lever to gain."
+    return ("No single element, if it never failed, would make a journey free of any defect: every "
+            "defective journey has defects in two or more places.")
+
+
 def _lever_sentence(levers: Sequence[Lever], quality: float | None, has_elements: bool) -> str:
     if quality is None:
         return ""
-    if not has_elements:
-        return "No element can fail and no standard is set, so there is no lever to pull."
-    if not levers:  # levers hold positive gains only
-        if quality >= 1.0:
-            return ""
-        return ("No single element, if it never failed, would make a journey free of any defect: every "
-                "defective journey has defects in two or more places.")
+    if not levers:  # levers hold positive gains only; the quality sentence already says 100%
+        return "" if has_elements and quality >= 1.0 else _no_lever_reason(quality, has_elements)
     top = levers[0]
     ci = top.ci_text
     return (f"The largest gain would come from {top.name} ({points(top.gain)} {top.if_text}"
@@ -311,7 +335,7 @@ def headline(result: SimulationResult, summary: SummaryData | None = None, *, to
                  _element_sentence(element_lever, levers, exact) if mean is not None else ""]
     standards = tuple(StandardMet(name, s.target_minutes, s.met, s.applies) for name, s in d.standards.items())
     return Headline(" ".join(s for s in sentences if s), q, d.journeys.completed, d.replications, levers,
-                    standards, element_lever)
+                    standards, element_lever, "" if levers else _no_lever_reason(mean, has_elements))
 
 
 def standard_text(s: StandardMet | StandardResult, name: str | None = None) -> str:

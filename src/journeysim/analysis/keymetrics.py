@@ -208,7 +208,8 @@ def key_cells(row: Mapping[str, Any]) -> KeyCells:
     places = max(places, 1) if row["unit"] == "%" else places
     dplaces = decimals_for([diff, lo, hi, None if lo is None or hi is None else (hi - lo) / 2])
     unit = f" {row['difference_unit']}" if row["difference_unit"] else ""
-    equal = diff == 0 and lo == 0 and hi == 0  # CRN: the change leaves this metric untouched
+    # CRN: the change leaves this metric untouched (a zero-width CI at 0, or one replication's difference of 0)
+    equal = diff == 0 and ((lo == 0 and hi == 0) or (lo is None and hi is None))
     shown = "0" + unit if equal else format_number(diff, dplaces, sign=True) + unit
     no_ci = lo is None or hi is None
     return KeyCells(format_number(row["base"], places), format_number(row["value"], places), shown,

@@ -48,7 +48,7 @@ from .figures import replication_metrics
 from .keymetrics import Direction, direction, display, format_number
 from .result import SimulationResult, simulate
 
-__all__ = ["KNOutcome", "Selection", "kim_nelson", "kn_constants", "select_best"]
+__all__ = ["KNOutcome", "Selection", "kim_nelson", "kn_constants", "select_best", "zone_text"]
 
 Floats = NDArray[np.float64]
 #: ``more(alive, start, stop)``: values of replications ``start .. stop - 1`` of each alternative in ``alive``,
@@ -85,7 +85,9 @@ class KNOutcome:
     means : list of float
         Each alternative's mean over its replications (as given: larger is better).
     reason : str
-        ``"one survivor"``, ``"identical"`` (survivors equal in every replication) or ``"maximum"``.
+        ``"one survivor"``, ``"identical"`` (survivors equal in every replication), ``"tie"``
+        (the continuation region closed with the survivors' means equal, though replications differ)
+        or ``"maximum"``.
     eta, h2 : float
         The constants of the continuation region.
     """
@@ -138,7 +140,8 @@ def kim_nelson(
             reason = "one survivor"
             break
         if all(w[i, m] == 0.0 for i in alive for m in alive if m != i):
-            reason = "identical"  # the region has closed and the survivors' means are equal
+            # the region has closed and the survivors' means are equal: alike in every replication, or a tie
+            reason = "identical" if np.all(data[alive, :r] == data[alive[0], :r]) else "tie"
             break
         if r >= max_replications:
             reason = "maximum"
@@ -155,6 +158,19 @@ def kim_nelson(
             counts[i] = r
     final = [float(np.mean(data[i, :counts[i]])) for i in range(k)]
     return KNOutcome(alive, eliminated, counts, final, reason, eta, h2)
+
+
+def zone_text(metric: str, delta: float, currency: str = "") -> str:
+    """The indifference zone ``delta`` (raw units) in the unit it is given in on the command line: points for a
+    share, minutes for a time, whatever the size of the metric's values.
+
+    Examples
+    --------
+    >>> zone_text("time_in_system_minutes", 2.0), zone_text("quality.system", 0.005)
+    ('2 min', '0.5 pts')
+    """
+    d = display(metric, 0.0, currency)
+    return f"{format_number(delta * d.scale, 3).rstrip('0').rstrip('.')} {d.difference_unit}".rstrip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +208,7 @@ class Selection:
     def statement(self) -> str:
         """One plain sentence: the best, or why the procedure could not name one."""
         d = display(self.metric, max(abs(v) for v in self.means.values()), self.currency)
-        zone = f"{format_number(self.delta * d.scale, 3).rstrip('0').rstrip('.')} {d.difference_unit}".rstrip()
+        zone = zone_text(self.metric, self.delta, self.currency)
         better = "higher" if self.direction == "higher" else "lower"
         if self.best is not None:
             return (f"Best by {d.label} ({better} is better): {self.best}, with probability of correct selection "
@@ -201,6 +217,11 @@ class Selection:
         if self.reason == "identical":
             return (f"No single best by {d.label}: {', '.join(self.survivors)} give the same value in every "
                     "replication.")
+        if self.reason == "tie":
+            n = max(self.replications[name] for name in self.survivors)
+            return (f"No single best by {d.label}: {', '.join(self.survivors)} have the same mean over {n} "
+                    "replications and the procedure could not separate them (their replications differ; "
+                    "accept any of them as equivalent, or choose by another metric).")
         return (f"No best named by {d.label}: after {self.max_replications} replications each, "
                 f"{', '.join(self.survivors)} are still within the indifference zone of {zone} of one another "
                 "(raise --max-replications, or accept any of them as equivalent).")
@@ -254,7 +275,7 @@ def _check(metric: str, available: Sequence[str], delta: float, pcs: float, way:
     if max_replications < n0:
         problems.append(Problem("max_replications", f"must be at least the first stage ({n0}), got {max_replications}"))
     chosen = way if way is not None else direction(metric)
-    if chosen not in ("higher", "lower"):
+    if chosen not in ("higher", "lower") and metric in available:  # an unknown metric is problem enough
         problems.append(Problem("direction", f"say whether higher or lower {metric} is better "
                                 "(direction='higher' or 'lower'; --direction on the command line)"))
     if problems:

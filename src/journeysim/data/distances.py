@@ -65,6 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import JourneySimError
 from .logs import EventLog
 
 __all__ = [
@@ -137,9 +138,25 @@ def _instants(log: EventLog | Instants) -> Instants:
 
 
 def _wasserstein(u: NDArray[np.int64], v: NDArray[np.int64]) -> float:
+    """1-Wasserstein distance of two samples; 0.0 when both are empty, a JourneySimError when one is
+    (log-distance-measures 2.2.0 raises there: the distance is undefined)."""
     from scipy.stats import wasserstein_distance
 
+    if not _comparable(len(u), len(v)):
+        return 0.0
     return float(wasserstein_distance(u, v))
+
+
+def _comparable(size_a: float, size_b: float) -> bool:
+    """Whether two samples of these sizes (or weight totals) can be compared: False when both are
+    empty (their distance is 0.0); a JourneySimError when only one is."""
+    if size_a > 0 and size_b > 0:
+        return True
+    if size_a > 0 or size_b > 0:
+        side = "first" if size_a <= 0 else "second"
+        raise JourneySimError(f"the {side} log has nothing to measure (no events, or every case has zero duration), "
+                              "so its distance to the other log is undefined")
+    return False
 
 
 def _shared_codes(a: Instants, b: Instants) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
@@ -311,7 +328,7 @@ def _n_grams(codes: NDArray[np.int64], bounds: NDArray[np.int64], n: int) -> NDA
 
 
 def _floor(t: NDArray[np.int64], unit: int) -> int:
-    return int(np.min(t) // unit * unit)
+    return int(np.min(t) // unit * unit) if len(t) else 0
 
 
 def absolute_event_distance(log_a: EventLog | Instants, log_b: EventLog | Instants) -> float:
@@ -369,6 +386,8 @@ def cycle_time_distance(log_a: EventLog | Instants, log_b: EventLog | Instants, 
     ``bin_minutes`` above the shortest duration of either log."""
     a, b = _instants(log_a), _instants(log_b)
     ca, cb = a.case_end() - a.case_start(), b.case_end() - b.case_start()
+    if not _comparable(len(ca), len(cb)):
+        return 0.0
     low = int(np.min(np.concatenate([ca, cb])))
     width = round(bin_minutes * _US_PER_MINUTE)
     return _wasserstein((ca - low) // width, (cb - low) // width)
@@ -388,6 +407,8 @@ def work_in_progress_distance(log_a: EventLog | Instants, log_b: EventLog | Inst
     from scipy.stats import wasserstein_distance
 
     a, b = _instants(log_a), _instants(log_b)
+    if not _comparable(len(a.start), len(b.start)):
+        return 0.0
     zero = _floor(np.concatenate([a.start, b.start]), _US_PER_DAY)
     last = int(np.max(np.concatenate([a.end, b.end])))
     top = -(-(last - zero) // _US_PER_DAY) * _US_PER_DAY
@@ -395,7 +416,10 @@ def work_in_progress_distance(log_a: EventLog | Instants, log_b: EventLog | Inst
     n_windows = -(-top // width)
     keys_a, wip_a = _wip(a, zero, width, n_windows)
     keys_b, wip_b = _wip(b, zero, width, n_windows)
-    distance = float(wasserstein_distance(keys_a, keys_b, np.floor(wip_a * 100), np.floor(wip_b * 100)))
+    weights_a, weights_b = np.floor(wip_a * 100), np.floor(wip_b * 100)
+    if not _comparable(float(weights_a.sum()), float(weights_b.sum())):
+        return 0.0
+    distance = float(wasserstein_distance(keys_a, keys_b, weights_a, weights_b))
     top_key = max(int(keys_a.max(initial=0)), int(keys_b.max(initial=0)))
     return distance / top_key if top_key > 0 else distance
 

@@ -59,6 +59,19 @@ def held_out(log: EventLog, holdout: float) -> NDArray[np.int64]:
     return np.sort(order[-n_test:]).astype(np.int64)
 
 
+def check_holdout(holdout: float, name: str = "holdout") -> None:
+    """Raise a JourneySimError unless ``holdout`` (a share of cases) is in (0, 1); ``name`` names it.
+
+    >>> check_holdout(0.2)
+    >>> check_holdout(1.0, "--holdout")
+    Traceback (most recent call last):
+    ...
+    journeysim.errors.JourneySimError: --holdout: expected a share of cases between 0 and 1, got 1.0
+    """
+    if not 0 < holdout < 1:
+        raise JourneySimError(f"{name}: expected a share of cases between 0 and 1, got {holdout!r}")
+
+
 def training_part(log: EventLog, holdout: float) -> EventLog:
     """The log without its test part (:func:`held_out`): the cases a model is discovered from before a fidelity
     check with the same ``holdout`` measures it on the rest. Its ``source`` says so.
@@ -68,8 +81,7 @@ def training_part(log: EventLog, holdout: float) -> EventLog:
     JourneySimError
         If ``holdout`` is not in (0, 1) or nothing would be left to discover from.
     """
-    if not 0 < holdout < 1:
-        raise JourneySimError(f"holdout: expected a share of cases between 0 and 1, got {holdout!r}")
+    check_holdout(holdout)
     keep = np.ones(log.n_cases, dtype=bool)
     keep[held_out(log, holdout)] = False
     if not keep.any():

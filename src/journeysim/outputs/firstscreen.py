@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..analysis.comparison import Comparison
-from ..analysis.headline import Headline, Lever, headline, percent, percent_ci, points, target_text
+from ..analysis.headline import Headline, Lever, ci_label, headline, percent, percent_ci, points, target_text
 from ..analysis.keymetrics import key_cells
 from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
@@ -95,18 +95,18 @@ def input_changes(base: Any, other: Any) -> list[tuple[str, str, str, str]]:
 # -- one scenario --------------------------------------------------------------------------------
 
 
-def _lever_item(lever: Lever, width: float) -> str:
+def _lever_item(lever: Lever, width: float, replications: int) -> str:
     share = 0.0 if width <= 0 else max(0.0, min(1.0, lever.gain / width))
-    ci = lever.ci_text
+    ci = lever.ci_text or ("one replication: no CI" if replications < 2 else "the same in every replication")
     return (f"<li><span class=lever-name>{esc(lever.name)}</span>"
             f"<span class=lever-gain>{esc(points(lever.gain))}</span>"
             f"<span class=bar style=\"width:{100 * share:.0f}%\"></span>"
-            f"<span class=lever-ci>{esc(ci) if ci else 'one replication: no CI'}</span></li>")
+            f"<span class=lever-ci>{esc(ci)}</span></li>")
 
 
 def _levers(h: Headline) -> str:
     if not h.levers:
-        return "<p class=muted>No lever: no element can fail and no standard is set.</p>"
+        return f"<p class=muted>{esc(h.no_lever_reason)}</p>"
     width = max((lv.gain for lv in h.levers), default=0.0)
     note = ""
     if h.element_lever is not None and h.element_lever.element not in {lv.element for lv in h.levers}:
@@ -114,7 +114,7 @@ def _levers(h: Headline) -> str:
         note = (f"<p class=lever-note>Not in this list: {esc(e.name)}, {esc(points(e.gain))} of element quality "
                 f"(exact). The journeys it would fix mostly also miss a standard or have another defect, so "
                 f"few become free of any defect.</p>")
-    return "<ol class=levers>" + "".join(_lever_item(lv, width) for lv in h.levers) + "</ol>" + note
+    return "<ol class=levers>" + "".join(_lever_item(lv, width, h.replications) for lv in h.levers) + "</ol>" + note
 
 
 def _standards(h: Headline) -> str:
@@ -141,7 +141,12 @@ def _card(value: str, label: str, detail: str = "") -> str:
 
 def _estimate_detail(est: Estimate, replications: int) -> str:
     ci = percent_ci(est)
-    return ci if ci else ("one replication: no CI" if replications < 2 else "no CI")
+    if ci:
+        return ci_label(ci, replications)
+    lo, hi = est.ci95
+    if replications >= 2 and lo == hi:  # zero width (nan, undefined, is never equal)
+        return "the same in every replication"
+    return "one replication: no CI" if replications < 2 else "no CI"
 
 
 def _cards(d: Summary, h: Headline) -> str:
