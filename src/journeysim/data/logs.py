@@ -103,6 +103,19 @@ Attribute = NDArray[np.float64] | Labelled
 class EventLog:
     """An event log as numpy columns, one row per activity instance.
 
+    Examples
+    --------
+    Usually read from a file (:func:`read_log`); built by hand here, one patient's two visits:
+
+    >>> import datetime as dt
+    >>> nan = np.full(2, np.nan)
+    >>> log = EventLog("by hand", dt.datetime(2026, 1, 5, 8), np.array([0, 0], np.int32), np.array(["p1"], object),
+    ...                np.array([0, 1], np.int32), np.array(["ED", "Ward"], object), nan, np.array([0.0, 60]),
+    ...                np.array([45.0, 600]), np.zeros(2, bool), np.full(2, -1, np.int32), np.array([], object),
+    ...                np.full(2, -1, np.int32), np.array([], object), {}, np.arange(2), 4)
+    >>> log.n_cases, len(log), log.activity_counts(), log.span
+    (1, 2, {'ED': 1, 'Ward': 1}, 600.0)
+
     Rows are sorted by case, then by the instance's first time; cases are numbered in
     the order of their first event. Times are minutes from :attr:`origin`, NaN where the
     log does not have them. The arrays are read-only.
@@ -364,7 +377,18 @@ def read_log(
 
     Examples
     --------
-    See the module's docstring.
+    A log of completion times only (one timestamp per event); the module's docstring reads
+    one with start and complete events.
+
+    >>> import tempfile, pathlib
+    >>> rows = ["case,activity,time", "p1,ED,2026-01-05 08:00", "p1,Ward,2026-01-05 09:30",
+    ...         "p2,ED,2026-01-05 08:20", "p2,Ward,2026-01-05 11:00"]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "log.csv"
+    ...     _ = path.write_text(chr(10).join(rows))
+    ...     log = read_log(path, case="case", activity="activity", timestamp="time")
+    >>> log.n_cases, log.has_starts, log.end.tolist()
+    (2, False, [0.0, 90.0, 20.0, 180.0])
     """
     roles = Roles(case=case, activity=activity, timestamp=timestamp, start=start, end=end, lifecycle=lifecycle,
                   class_=class_, resource=resource, instance=instance, attributes=_names(attributes))

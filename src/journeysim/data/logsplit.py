@@ -80,6 +80,19 @@ def training_part(log: EventLog, holdout: float) -> EventLog:
     ------
     JourneySimError
         If ``holdout`` is not in (0, 1) or nothing would be left to discover from.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> nan = np.full(4, np.nan)
+    >>> log = EventLog("x", dt.datetime(2026, 1, 5), np.arange(4, dtype=np.int32),
+    ...                np.array(["a", "b", "c", "d"], object), np.zeros(4, np.int32), np.array(["ED"], object), nan,
+    ...                np.array([0.0, 10, 20, 30]), np.array([5.0, 15, 25, 35]), np.zeros(4, bool),
+    ...                np.full(4, -1, np.int32), np.array([], object), np.full(4, -1, np.int32),
+    ...                np.array([], object), {}, np.arange(4), 4)
+    >>> part = training_part(log, 0.5)
+    >>> part.case_labels.tolist(), part.source
+    (['a', 'b'], 'x (the 2 cases before the last 50%)')
     """
     check_holdout(holdout)
     keep = np.ones(log.n_cases, dtype=bool)

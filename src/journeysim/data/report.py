@@ -139,7 +139,28 @@ def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
 @dataclass(frozen=True, slots=True)
 class DiscoveryReport:
     """What :func:`~journeysim.data.discover.discover` found, element by element, and the
-    scenario file it wrote (``toml``), with the observed standards, defect rates and flags."""
+    scenario file it wrote (``toml``), with the observed standards, defect rates and flags.
+
+    Shows itself as a table in Jupyter; ``to_text()`` and ``to_dict()`` (strict JSON).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, warnings
+    >>> import journeysim as js
+    >>> model = js.Model([js.Microsystem("Triage", capacity=2, service=js.Exponential(10)),
+    ...                   js.Microsystem("Treat", capacity=3, service=js.Exponential(30))],
+    ...                  handoffs=[js.Handoff("Triage", "Treat", probability=0.7)],
+    ...                  classes=[js.PatientClass("walk-in", entry="Triage", rate=js.per_hour(4))])
+    >>> run = js.simulate(model, horizon=20 * 1440, replications=1, seed=3)
+    >>> with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")                  # the log's warnings: see log.warnings
+    ...     log = js.read_log(js.write_event_log(run, pathlib.Path(tmp) / "clinic.csv"))
+    >>> scenario, report = js.discover(log, name="clinic")
+    >>> report.units, report.classes, len(report.findings) > 0
+    (('Triage', 'Treat'), ('walk-in',), True)
+    >>> scenario.model.handoffs[0].source, scenario.model.handoffs[0].target
+    ('Triage', 'Treat')
+    """
 
     source: str
     n_cases: int
