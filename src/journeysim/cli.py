@@ -202,7 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(p)
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
     p.add_argument("--metric", action="append", metavar="KEY",
-                   help="show this metric instead of the key metrics (repeat for several; e.g. CCU.utilization)")
+                   help="show this metric instead of the key metrics (repeat for several; e.g. CCU.utilisation)")
     p.add_argument("--select", metavar="METRIC",
                    help="with 3 or more scenarios (the base among them), select the best by METRIC "
                    "with the KN procedure (adds replications)")

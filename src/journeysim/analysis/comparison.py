@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import JourneySimError, Problem, ValidationError
+from ..errors import JourneySimError, Problem, ValidationError, renamed_key
 from ..io.overrides import Override, parse_override, sweep_specs
 from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..model.scenario import Scenario
@@ -164,6 +164,7 @@ class Comparison:
         """
         valid = self.metric_keys()
         if metrics:
+            metrics = [renamed_key(m) for m in metrics]
             bad = [m for m in metrics if m not in valid]
             if bad:
                 raise ValidationError([Problem("metric", f"{m!r} is not a metric of these scenarios") for m in bad]

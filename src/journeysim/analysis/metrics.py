@@ -158,7 +158,7 @@ class Summary(SummaryData):
                     "quality": self.quality.microsystems[name].quality,
                     "wait_min": plain(m.wait_minutes.mean),
                     "sojourn_min": plain(m.sojourn_minutes.mean),
-                    "utilization": plain(m.utilization.mean),
+                    "utilisation": plain(m.utilisation.mean),
                     # the shares turned away or lost, only where a microsystem can lose patients
                     **{f"{how}_share": plain(u.share.mean) for how, u in m.unserved.items()},
                 }
@@ -350,7 +350,7 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
     """Flow at each microsystem: arrivals, waits, utilisation, offered load, boarding, activation."""
     visits, arrivals, waits = reps.visits(), reps.arrivals_per_day(), reps.wait_minutes()
     sojourns, support_waits = reps.per_visit("sojourn_sum"), reps.per_visit("support_wait_sum")
-    holds, busy, utilization = reps.per_visit("hold_sum"), reps.busy_servers(), reps.utilization()
+    holds, busy, utilisation = reps.per_visit("hold_sum"), reps.busy_servers(), reps.utilisation()
     stopped = reps.stopped
     in_service, waiting = (reps.in_service(), reps.waiting()) if stopped else (None, None)
     out = {}
@@ -365,7 +365,7 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
             support_wait_minutes=mean_ci(support_waits[:, i]),
             hold_minutes=mean_ci(holds[:, i]),
             busy_servers=mean_ci(busy[:, i]),
-            utilization=mean_ci(utilization[:, i]),
+            utilisation=mean_ci(utilisation[:, i]),
             offered_load=load[m.name].load,
             offered_erlangs=load[m.name].erlangs,
             boarding=_boarding(reps, i),

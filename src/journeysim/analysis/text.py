@@ -236,7 +236,7 @@ def _microsystems(d: SummaryData) -> list[str]:
            f"{'util':>7} {'offered':>8}"]
     for name, m in d.microsystems.items():
         qm = d.quality.microsystems[name]
-        util = _given(m.utilization.mean)
+        util = _given(m.utilisation.mean)
         out.append(
             f"  {name:<20} {m.kind:<8} {_capacity(m):>9} {qm.visits:>8} {_pct(qm.quality):>8} "
             f"{_minutes(m.wait_minutes.mean):>10} {_minutes(m.sojourn_minutes.mean):>10} "

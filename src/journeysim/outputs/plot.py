@@ -52,7 +52,7 @@ import pandas as pd
 
 from ..analysis.result import SimulationResult
 from ..engine.records import Records
-from ..errors import JourneySimError
+from ..errors import JourneySimError, renamed_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -964,7 +964,7 @@ def queue_length(
 
 
 def _is_share(metric: str) -> bool:
-    return metric.endswith((".met", ".quality", ".utilization")) or metric.startswith("quality.")
+    return metric.endswith((".met", ".quality", ".utilisation")) or metric.startswith("quality.")
 
 
 @_names_as_written
@@ -992,7 +992,7 @@ def comparison(
         chosen = [m for m in dict.fromkeys(table["metric"])
                   if m.startswith("quality.") or m == "elements.quality" or m.startswith("standards.")]
     else:
-        chosen = list(metrics)
+        chosen = [renamed_key(m) for m in metrics]
         unknown = [m for m in chosen if m not in set(table["metric"])]
         if unknown:
             raise JourneySimError(f"unknown metric(s): {', '.join(unknown)}")

@@ -301,7 +301,7 @@ def _flow(result: SimulationResult, d: Summary) -> str:
     for name, m in d.microsystems.items():
         board = m.boarding
         rows.append((name, "unlimited" if m.capacity is None else str(m.capacity), f"{m.visits:,}",
-                     _ci(m.wait_minutes), _ci(m.sojourn_minutes), _pct(m.utilization), _pct(m.offered_load),
+                     _ci(m.wait_minutes), _ci(m.sojourn_minutes), _pct(m.utilisation), _pct(m.offered_load),
                      _pct(board.share_of_visits) if board is not None else ""))
     parts.append(table(["microsystem", "capacity", "visits", "wait, min (95% CI)", "time there, min",
                         "utilisation", "offered load", "boarded"], rows,
