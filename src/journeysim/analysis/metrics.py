@@ -146,7 +146,14 @@ class Summary(SummaryData):
         ).set_index("class")
 
     def microsystem_table(self) -> pd.DataFrame:
-        """Visits, quality, waits, sojourn and utilisation per microsystem."""
+        """Visits, quality, waits, sojourn and utilisation per microsystem.
+
+        ``visits`` are all visits that arrived in the window ``[warmup, horizon)``, whichever journey
+        (JSON ``microsystems.<node>.visits``, the report's "all visits in the window");
+        ``visits_by_counted_journeys`` those of the counted journeys (JSON
+        ``quality.microsystems.<node>.visits``, the command line's ``visits``), whose ``quality`` this
+        is. Shares (``quality``, ``utilisation``, ``*_share``) are fractions, not percent.
+        """
         rows = []
         for name, m in self.microsystems.items():
             rows.append(
@@ -155,6 +162,7 @@ class Summary(SummaryData):
                     "kind": m.kind,
                     "capacity": "unlimited" if m.capacity is None else m.capacity,
                     "visits": m.visits,
+                    "visits_by_counted_journeys": self.quality.microsystems[name].visits,
                     "quality": self.quality.microsystems[name].quality,
                     "wait_min": plain(m.wait_minutes.mean),
                     "sojourn_min": plain(m.sojourn_minutes.mean),

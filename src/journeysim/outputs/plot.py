@@ -412,7 +412,7 @@ def pathway(
     bar.set_label("quality: visits / transfers without a defect (%)", fontsize=9)
     classes = ", ".join(model.pathway_classes) or ", ".join(model.class_names)
     ax.set_title(f"Pathway quality: {classes}")
-    ax.set_xlabel("circle area: visits; arrow width: transfers"
+    ax.set_xlabel("circle area: visits by counted journeys; arrow width: transfers"
                   + ("; dashed lines: service requests to support microsystems (squares)" if support else ""),
                   fontsize=8)
     if support:
