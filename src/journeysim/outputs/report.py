@@ -259,7 +259,7 @@ def _standards(result: SimulationResult, d: Summary) -> str:
                    caption="Timeliness standards" + (" (a journey whose standard was still open at the horizon is "
                                                      "neither met nor missed)" if stopped else ""))]
     if result.records:
-        figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax), (6.4, 3.6),
+        figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax, summary=d), (6.4, 3.6),
                      f"{name}: the interval's distribution and its target.", f"std-{name}")
                 for name in d.standards]
         parts.append("<div class=grid2>" + "".join(figs) + "</div>")
