@@ -130,7 +130,12 @@ class Comparison:
         return "\n".join(lines) + "\n  .table() for every metric>"
 
     def table(self) -> pd.DataFrame:
-        """The differences as a tidy DataFrame: one row per scenario and metric."""
+        """The differences as a tidy DataFrame: one row per scenario and metric.
+
+        Values are in the metric's raw unit: shares (quality, standards met, utilisation) as
+        fractions (0.044, not 4.4%), times in minutes, costs in the scenario's currency;
+        :meth:`key_rows` gives them in the units shown (percent, points).
+        """
         rows = []
         for name, metrics in self.differences.items():
             for metric, d in metrics.items():
@@ -326,7 +331,8 @@ def sweep(
     pandas.DataFrame
         Tidy: one row per grid point and metric, with a column per override,
         ``metric``, ``mean``, ``ci95_low``, ``ci95_high`` and the paired
-        ``difference`` from the first point with its CI and variance reduction.
+        ``difference`` from the first point with its CI and variance reduction, in the
+        metric's raw unit: shares as fractions (0.044, not 4.4%), times in minutes.
 
     Examples
     --------

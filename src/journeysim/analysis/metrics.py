@@ -129,7 +129,7 @@ class Summary(SummaryData):
         return self.to_dict()
 
     def quality_table(self) -> pd.DataFrame:
-        """System quality per class, simulated and exact."""
+        """System quality per class, simulated and exact, as fractions (0.044, not 4.4%)."""
         q = self.quality
         rows: list[tuple[str, SystemQuality | ClassQuality]] = [("all", q.system), *q.by_class.items()]
         return pd.DataFrame(
@@ -174,7 +174,7 @@ class Summary(SummaryData):
         return pd.DataFrame(rows).set_index("microsystem")
 
     def handoff_table(self) -> pd.DataFrame:
-        """Transfers and quality per handoff and kind (requests included, as ``A=>B``)."""
+        """Transfers and quality per handoff and kind (requests included, as ``A=>B``), as fractions."""
         rows = []
         for links in (self.quality.handoffs, self.quality.requests):
             for label, h in links.items():
@@ -185,7 +185,8 @@ class Summary(SummaryData):
         return pd.DataFrame(rows).set_index("handoff") if rows else pd.DataFrame()
 
     def standards_table(self) -> pd.DataFrame:
-        """Each timeliness standard: target, journeys it applied to, share met with its CI, median interval."""
+        """Each timeliness standard: target, journeys it applied to, share met (a fraction) with its CI, median
+        interval."""
         rows = [
             {"standard": name, "target_min": s.target_minutes, "applies": s.applies,
              "met": plain(s.met.mean), "ci95_low": plain(s.met.ci95[0]), "ci95_high": plain(s.met.ci95[1]),
