@@ -31,7 +31,7 @@ class _Tables(HTMLParser):
         self.section = ""
         self.tables: list[dict] = []
         self.text: list[str] = []
-        self._head = False
+        self._head = self._caption = False
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self.feed(page)
@@ -41,7 +41,9 @@ class _Tables(HTMLParser):
         if tag == "section":
             self.section = dict(attrs).get("id") or ""
         elif tag == "table":
-            self.tables.append({"section": self.section, "header": [], "rows": []})
+            self.tables.append({"section": self.section, "caption": "", "header": [], "rows": []})
+        elif tag == "caption":
+            self._caption = True
         elif tag == "thead":
             self._head = True
         elif tag == "tr":
@@ -55,6 +57,8 @@ class _Tables(HTMLParser):
             self._cell = None
         elif tag == "thead":
             self._head = False
+        elif tag == "caption":
+            self._caption = False
         elif tag == "tr" and self._row is not None and self.tables:
             if self._head:
                 self.tables[-1]["header"] = self._row
@@ -64,6 +68,8 @@ class _Tables(HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+        if self._caption and self.tables:
+            self.tables[-1]["caption"] += data
         if self._cell is not None:
             self._cell.append(data)
 
@@ -132,8 +138,10 @@ def test_cost_per_journey_is_one_number(flagship):
 def test_visits_per_microsystem_are_labelled_and_agree(flagship):
     d = flagship["json"]
     page = flagship["html"]
-    flow = page.table("flow", "microsystem", "visits by counted journeys")
-    counted, window = page.column(flow, "visits by counted journeys"), page.column(flow, "all visits in the window")
+    flow = page.table("flow", "microsystem", "counted visits")
+    counted, window = page.column(flow, "counted visits"), page.column(flow, "all visits")
+    assert "counted visits: visits by counted journeys" in flow["caption"]
+    assert "all visits: all visits in the window" in flow["caption"]
     text_rows = {m.group(1): int(m.group(2)) for m in re.finditer(
         r"^  (\w+)\s+(?:clinical|support)\s+\S+\s+(\d+) ", flagship["text"], re.M)}
     assert "visits by counted journeys" in flagship["text"]

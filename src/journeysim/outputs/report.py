@@ -305,14 +305,15 @@ def _flow(result: SimulationResult, d: Summary) -> str:
                      f"{d.quality.microsystems[name].visits:,}", f"{m.visits:,}",
                      _ci(m.wait_minutes), _ci(m.sojourn_minutes), _pct(m.utilisation), _pct(m.offered_load),
                      _pct(board.share_of_visits) if board is not None else ""))
-    parts.append(table(["microsystem", "capacity", "visits by counted journeys", "all visits in the window",
+    parts.append(table(["microsystem", "capacity", "counted visits", "all visits",
                         "wait, min (95% CI)", "time there, min", "utilisation", "offered load",
                         "boarded"], rows,
-                       caption="Flow through each microsystem (visits by counted journeys: the visits of the "
-                               "journeys that arrived after the warm-up, followed to their end, as in quality and "
-                               "the command line's table; all visits in the window: every visit that arrived in "
-                               "[warm-up, horizon), whichever journey, as waits and utilisation use; offered load: "
-                               "the work offered per server, from the traffic equations; 100% or more is unstable)"))
+                       caption="Flow through each microsystem (counted visits: visits by counted journeys, "
+                               "the visits of the journeys that arrived after the warm-up, followed to their end, "
+                               "as in quality and the command line's table; all visits: all visits in the window, "
+                               "every visit that arrived in [warm-up, horizon), whichever journey, as waits and "
+                               "utilisation use; offered load: the work offered per server, from the traffic "
+                               "equations; 100% or more is unstable)"))
     if stopped:
         census = [(name, _count(m.in_service), _count(m.waiting)) for name, m in d.microsystems.items()]
         parts.append(table(["microsystem", "in service", "waiting"], census,
