@@ -150,7 +150,7 @@ def test_run_json_has_the_documented_keys(tmp_path, capsys):
     h = d["quality"]["handoffs"]["ED->Ward"]
     assert set(h) >= {"transfers", "quality", "by_kind"} and set(h["by_kind"]) == {"patient", "information", "services"}
     m = d["microsystems"]["Ward"]
-    for key in ("wait_minutes", "sojourn_minutes", "utilization"):
+    for key in ("wait_minutes", "sojourn_minutes", "utilisation"):
         assert set(m[key]) == {"mean", "ci95"}
     assert m["visits"] > 0
 

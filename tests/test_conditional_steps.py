@@ -138,7 +138,7 @@ def test_simulated_utilisation_matches_the_offered_load():
     model = lab_model(capacity=4, rate=1 / 30)
     expected = offered_load(model)["Lab"].load
     result = js.simulate(model, horizon=60 * 1440.0, replications=4, seed=3)
-    u = result.summary().to_dict()["microsystems"]["Lab"]["utilization"]
+    u = result.summary().to_dict()["microsystems"]["Lab"]["utilisation"]
     half = (u["ci95"][1] - u["ci95"][0]) / 2
     assert abs(u["mean"] - expected) < max(2 * half, 0.02), (u, expected)
 

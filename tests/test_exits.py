@@ -36,7 +36,7 @@ def test_exit_delay_counts_as_service_for_the_queue():
     second = 2 * work**2 + 2 * work * hold + hold**2  # E[(X + h)^2] for X ~ Exp(mean 6)
     rho = rate * mean_s
     pk_wait = rate * second / (2 * (1 - rho))
-    assert m["utilization"]["mean"] == pytest.approx(rho, rel=0.03)
+    assert m["utilisation"]["mean"] == pytest.approx(rho, rel=0.03)
     assert m["hold_minutes"]["mean"] == pytest.approx(hold)
     low, high = m["wait_minutes"]["ci95"]
     assert low - 0.1 * pk_wait <= pk_wait <= high + 0.1 * pk_wait

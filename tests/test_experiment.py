@@ -163,7 +163,7 @@ def test_summary_mode_matches_full_mode():
     assert s["quality"] == full["quality"]
     assert s["journeys"]["completed"] == full["journeys"]["completed"]
     for node in full["microsystems"]:
-        for key in ("wait_minutes", "sojourn_minutes", "utilization"):
+        for key in ("wait_minutes", "sojourn_minutes", "utilisation"):
             assert s["microsystems"][node][key]["mean"] == pytest.approx(full["microsystems"][node][key]["mean"], rel=1e-9)
     tis_s, tis_f = s["journeys"]["time_in_system_minutes"], full["journeys"]["time_in_system_minutes"]
     assert tis_s["mean"] == pytest.approx(tis_f["mean"], rel=1e-9)

@@ -59,7 +59,7 @@ def test_offered_load_of_an_mmc_queue_is_lambda_over_c_mu():
     assert load.load == pytest.approx(10 / 60 * 15 / 3)
     assert load.erlangs == pytest.approx(2.5) and load.servers == 3 and load.arrivals_per_day == pytest.approx(240)
     result = js.simulate(model, horizon=40 * 1440.0, warmup=1440.0, replications=8, seed=3)
-    util = replication_metrics(result)["Clinic.utilization"]
+    util = replication_metrics(result)["Clinic.utilisation"]
     low, high = ci99(util)
     assert low < load.load < high
 

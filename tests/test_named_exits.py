@@ -112,7 +112,7 @@ def test_the_bed_is_held_during_a_named_exit_delay(share, exit_delay):
     expected = rate * (service + share * delay + (1 - share) * exit_delay) / servers
     assert js.offered_load(model)["Ward"].load == pytest.approx(expected)
     res = js.simulate(model, horizon=200_000.0, warmup=1_000.0, replications=4, seed=5)
-    util = res.summary().microsystems["Ward"].utilization
+    util = res.summary().microsystems["Ward"].utilisation
     low, high = util.ci95
     assert low <= expected <= high or abs(util.mean - expected) < 0.01, (util, expected)
     assert abs(util.mean - expected) < 0.02

@@ -171,8 +171,8 @@ def test_utilisation_plot_agrees_with_the_summary_under_a_weekly_schedule(flagsh
     expected = one.summary().to_dict()["microsystems"]
     ax = plot.utilisation(one)
     for name in ("CCU", "Telemetry"):
-        assert _window_mean(ax, one, name) / 100 == pytest.approx(expected[name]["utilization"]["mean"], rel=1e-6)
-    assert _window_mean(ax, one, "CathLab") / 100 == pytest.approx(expected["CathLab"]["utilization"]["mean"],
+        assert _window_mean(ax, one, name) / 100 == pytest.approx(expected[name]["utilisation"]["mean"], rel=1e-6)
+    assert _window_mean(ax, one, "CathLab") / 100 == pytest.approx(expected["CathLab"]["utilisation"]["mean"],
                                                                    rel=0.05)
 
 

@@ -182,7 +182,7 @@ def test_background_class_is_left_out_of_pathway_quality():
     assert s["quality"]["by_class"]["other"]["simulated"]["mean"] == 1.0
     assert s["quality"]["by_class"]["other"]["background"] is True
     # the background class still loads the CCU: utilisation = (0.05 + 0.1) * 10 / 2
-    assert s["microsystems"]["CCU"]["utilization"]["mean"] == pytest.approx(0.75, rel=0.05)
+    assert s["microsystems"]["CCU"]["utilisation"]["mean"] == pytest.approx(0.75, rel=0.05)
     with pytest.raises(js.ValidationError, match="background"):
         js.Model(model.microsystems, classes=[js.PatientClass("x", entry="CCU", rate=1, background=True)])
 

@@ -52,7 +52,7 @@ def test_mmc_wait_in_summary_json(tmp_path):
     low, high = m["wait_minutes"]["ci95"]
     exact = mmc_wait(1.0, 1.5, 2)
     assert abs(m["wait_minutes"]["mean"] - exact) < 3 * (high - low)
-    assert m["utilization"]["mean"] == pytest.approx(0.75, rel=0.02)
+    assert m["utilisation"]["mean"] == pytest.approx(0.75, rel=0.02)
 
 
 def test_jackson_tandem_time_in_system():

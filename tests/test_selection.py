@@ -115,7 +115,7 @@ def test_select_best_checks_its_input():
     from journeysim.analysis.selection import _check
 
     with pytest.raises(ValidationError, match="higher or lower"):  # a metric with no better way, e.g. utilisation
-        _check("A.utilization", ["A.utilization"], 1.0, 0.95, None, 3, 5, 100)
+        _check("A.utilisation", ["A.utilisation"], 1.0, 0.95, None, 3, 5, 100)
 
 
 def test_display_units():
@@ -149,7 +149,7 @@ def test_cli_compare_table_units_metric_and_json(tmp_path, capsys):
     assert row["difference"] == pytest.approx(100 * raw) and row["difference"] > 5
     assert f"{row['difference']:+.2f} pts" in text or f"{row['difference']:+.1f} pts" in text
     assert main(["compare", *files, "--quiet", "--replications", "2", "--workers", "1",
-                 "--metric", "CCU.utilization", "--metric", "time_in_system_minutes"]) == 0
+                 "--metric", "CCU.utilisation", "--metric", "time_in_system_minutes"]) == 0
     text = capsys.readouterr().out
     assert "utilisation of CCU (%)" in text and "system quality" not in text
 

@@ -49,7 +49,7 @@ def test_single_server_utilisation_in_a_stopped_run_is_rho():
     s = js.simulate(model, horizon=60_000, warmup=5_000, replications=8, seed=3, end="stop").summary()
     # one replication's utilisation has a standard deviation of about 0.013 (measured), so the mean of 8 is
     # within about 0.005 of rho: 0.02 is four standard errors
-    assert s.microsystems["A"].utilization.mean == pytest.approx(0.7, abs=0.02)
+    assert s.microsystems["A"].utilisation.mean == pytest.approx(0.7, abs=0.02)
 
 
 # -- counts ------------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_each_definition_matches_the_case_computed_by_hand(clinic):
     s = result.summary()
     a = s.microsystems["A"]
     assert a.wait_minutes.mean == pytest.approx(want["wait"])
-    assert a.utilization.mean == pytest.approx(want["busy"])
+    assert a.utilisation.mean == pytest.approx(want["busy"])
     assert s.journeys.time_in_system.estimate.mean == pytest.approx(want["time_in_system"])
     assert s.journeys.completed == want["completed"]
     assert s.journeys.in_progress is not None and s.journeys.in_progress.total == want["in_progress"]

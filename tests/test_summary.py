@@ -136,7 +136,7 @@ def test_to_dict_is_the_json_of_the_attributes(run):
     assert s.data == d and s.data is not s.data
     assert d["quality"]["system"]["simulated"]["mean"] == s.quality.system.simulated.mean
     assert d["quality"]["handoffs"]["A->B"]["recovery"]["caught"] == s.quality.handoffs["A->B"].recovery.caught
-    assert d["microsystems"]["A"]["utilization"]["ci95"] == list(s.microsystems["A"].utilization.ci95)
+    assert d["microsystems"]["A"]["utilisation"]["ci95"] == list(s.microsystems["A"].utilisation.ci95)
     assert d["microsystems"]["A"]["schedule"][1] == {"from_minute_of_week": 480.0, "capacity": 3}
     assert d["standards"]["a_to_b"]["from"] == list(s.standards["a_to_b"].start)
     assert [r["element"] for r in d["quality"]["leverage"]] == [r.element for r in s.quality.leverage]
@@ -150,8 +150,8 @@ def test_comparisons_and_the_summary_share_one_utilisation(run):
     capacity averaged over the week (not over the capacity outside the shifts)."""
     a = run.scenario.model.microsystem("A")
     assert a.mean_capacity != a.capacity
-    per_rep = replication_metrics(run)["A.utilization"]
-    assert np.mean(per_rep) == pytest.approx(run.summary().microsystems["A"].utilization.mean, rel=1e-12)
+    per_rep = replication_metrics(run)["A.utilisation"]
+    assert np.mean(per_rep) == pytest.approx(run.summary().microsystems["A"].utilisation.mean, rel=1e-12)
     busy = np.array([s.busy_time[0] for s in run.stats]) / (run.scenario.horizon - run.scenario.warmup)
     assert per_rep == pytest.approx(busy / a.mean_capacity, rel=1e-12)
 

@@ -202,7 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(p)
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
     p.add_argument("--metric", action="append", metavar="KEY",
-                   help="show this metric instead of the key metrics (repeat for several; e.g. CCU.utilization)")
+                   help="show this metric instead of the key metrics (repeat for several; e.g. CCU.utilisation)")
     p.add_argument("--select", metavar="METRIC",
                    help="with 3 or more scenarios (the base among them), select the best by METRIC "
                    "with the KN procedure (adds replications)")
@@ -706,6 +706,8 @@ def _sweep(args: argparse.Namespace) -> int:
     if "-" not in (args.json, args.csv):
         keys = [o.path for o in overrides]
         shown = table[table["metric"].str.startswith("quality.")]
+        print("Quality as fractions, as in --csv and --json (0.0440 is 4.40%; the difference 0.0085 is "
+              "+0.85 points)")
         print(shown.to_string(index=False, columns=[*keys, "metric", "mean", "ci95_low", "ci95_high", "difference"],
                               float_format=lambda x: f"{x:.4f}", na_rep="n/a"))
     return 0

@@ -9,11 +9,13 @@ with the key path where it was found.
 from __future__ import annotations
 
 import unicodedata
+import warnings as _warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError", "SimulationError", "warning_lines"]
+__all__ = ["JourneySimError", "JourneySimWarning", "Problem", "ValidationError", "SimulationError", "warning_lines",
+           "renamed", "renamed_attribute", "renamed_key"]
 
 
 class JourneySimError(Exception):
@@ -147,3 +149,72 @@ def warning_lines(warnings: Iterable[Problem]) -> list[str]:
     """
     lines = [f"  {w.path + ': ' if w.path else ''}{w.message}" for w in warnings]
     return ["Warnings:", *lines, ""] if lines else []
+
+
+#: The release in which the deprecated spellings kept by :func:`renamed` stop working.
+RENAMED_UNTIL = "0.3"
+
+#: Old metric-key endings and their new ones (``CCU.utilization`` is ``CCU.utilisation``).
+RENAMED_KEY_ENDINGS: dict[str, str] = {".utilization": ".utilisation"}
+
+
+def renamed(old: str, new: str, stacklevel: int = 3) -> None:
+    """Warn, with a :class:`DeprecationWarning` naming the new name, that ``old`` is now ``new``.
+
+    The one place where journeysim's renamed names (attributes, methods, keyword
+    arguments, metric keys) say so; each old name works for one more release.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     renamed("utilization", "utilisation")
+    >>> caught[0].category.__name__, str(caught[0].message)
+    ('DeprecationWarning', 'utilization is now utilisation; the old name works until journeysim 0.3')
+    """
+    _warnings.warn(f"{old} is now {new}; the old name works until journeysim {RENAMED_UNTIL}",
+                   DeprecationWarning, stacklevel=stacklevel)
+
+
+def renamed_attribute(old: str, new: str) -> Any:
+    """A read-only property ``old`` that warns (:func:`renamed`) and returns attribute ``new``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> class Flow:
+    ...     utilisation = 0.7
+    ...     utilization = renamed_attribute("utilization", "utilisation")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     Flow().utilization
+    0.7
+    >>> caught[0].category.__name__
+    'DeprecationWarning'
+    """
+    def get(self: Any) -> Any:
+        renamed(f"{type(self).__name__}.{old}", f"{type(self).__name__}.{new}")
+        return getattr(self, new)
+    return property(get, doc=f"Deprecated: use ``{new}`` (this name works until journeysim {RENAMED_UNTIL}).")
+
+
+def renamed_key(key: str) -> str:
+    """A metric key in its current spelling, warning (:func:`renamed`) when it was spelled the old way.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> renamed_key("CCU.wait_minutes")
+    'CCU.wait_minutes'
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     renamed_key("CCU.utilization")
+    'CCU.utilisation'
+    """
+    for old, new in RENAMED_KEY_ENDINGS.items():
+        if key.endswith(old):
+            now = key[: -len(old)] + new
+            renamed(key, now, stacklevel=4)
+            return now
+    return key

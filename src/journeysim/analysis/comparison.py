@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import JourneySimError, Problem, ValidationError
+from ..errors import JourneySimError, Problem, ValidationError, renamed_key
 from ..io.overrides import Override, parse_override, sweep_specs
 from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..model.scenario import Scenario
@@ -130,7 +130,12 @@ class Comparison:
         return "\n".join(lines) + "\n  .table() for every metric>"
 
     def table(self) -> pd.DataFrame:
-        """The differences as a tidy DataFrame: one row per scenario and metric."""
+        """The differences as a tidy DataFrame: one row per scenario and metric.
+
+        Values are in the metric's raw unit: shares (quality, standards met, utilisation) as
+        fractions (0.044, not 4.4%), times in minutes, costs in the scenario's currency;
+        :meth:`key_rows` gives them in the units shown (percent, points).
+        """
         rows = []
         for name, metrics in self.differences.items():
             for metric, d in metrics.items():
@@ -164,6 +169,7 @@ class Comparison:
         """
         valid = self.metric_keys()
         if metrics:
+            metrics = [renamed_key(m) for m in metrics]
             bad = [m for m in metrics if m not in valid]
             if bad:
                 raise ValidationError([Problem("metric", f"{m!r} is not a metric of these scenarios") for m in bad]
@@ -325,7 +331,8 @@ def sweep(
     pandas.DataFrame
         Tidy: one row per grid point and metric, with a column per override,
         ``metric``, ``mean``, ``ci95_low``, ``ci95_high`` and the paired
-        ``difference`` from the first point with its CI and variance reduction.
+        ``difference`` from the first point with its CI and variance reduction, in the
+        metric's raw unit: shares as fractions (0.044, not 4.4%), times in minutes.
 
     Examples
     --------

@@ -17,7 +17,7 @@ Examples
 >>> model = Model([Microsystem("A", capacity=2, service=Exponential(5), defect=0.1)],
 ...               classes=[PatientClass("p", entry="A", rate=0.1)])
 >>> reps = Replications.of(simulate(model, horizon=5_000, replications=2, seed=1))
->>> reps.quality(reps.pathway).per_replication().shape, reps.utilization().shape
+>>> reps.quality(reps.pathway).per_replication().shape, reps.utilisation().shape
 ((2,), (2, 1))
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..engine.aggregate import ReplicationStats
+from ..errors import renamed
 from ..model.kinds import HANDOFF_KINDS, INFORMATION, code
 from ..model.mesosystem import Model
 from ..model.queues import UNSERVED
@@ -221,13 +222,18 @@ class Replications:
         """Mean number of busy servers in the flow window, per replication and microsystem."""
         return self.stack("busy_time") / self.span
 
-    def utilization(self) -> Floats:
+    def utilisation(self) -> Floats:
         """Busy servers over the capacity averaged over the schedule's period (``nan`` where it is ever unlimited)."""
         busy = self.busy_servers()
         caps = [m.mean_capacity for m in self.model.microsystems]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.stack([busy[:, i] / cap if cap is not None else np.full(len(self.stats), math.nan)
                              for i, cap in enumerate(caps)], axis=1)
+
+    def utilization(self) -> Floats:
+        """Deprecated: :meth:`utilisation` (this name works until journeysim 0.3)."""
+        renamed("Replications.utilization", "Replications.utilisation")
+        return self.utilisation()
 
     def in_service(self) -> Floats:
         """Visits (and requests served) in service at the horizon of a stopped run: ``[replication, node]``."""
@@ -327,7 +333,7 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     """Per-replication values of the main metrics, for paired comparisons.
 
     Keys: ``quality.system``, ``quality.<class>``, ``time_in_system_minutes``,
-    ``<node>.wait_minutes``, ``<node>.utilization`` (finite capacity only),
+    ``<node>.wait_minutes``, ``<node>.utilisation`` (finite capacity only),
     ``<handoff>.quality``, ``<request>.quality``, ``standards.<name>.met``, ``elements.quality`` (the
     share of journeys free of element defects, standards aside), with costs ``cost.per_journey`` and
     ``cost.per_defect_free_journey``, with named exits ``outcomes.<name>.share``, with queue rules
@@ -346,7 +352,7 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     ...               classes=[PatientClass("p", entry="A", rate=0.1)])
     >>> m = replication_metrics(simulate(model, horizon=5_000, replications=2, seed=1))
     >>> sorted(m)[:3], m["quality.system"].shape
-    (['A.utilization', 'A.wait_minutes', 'elements.quality'], (2,))
+    (['A.utilisation', 'A.wait_minutes', 'elements.quality'], (2,))
     """
     reps = Replications.of(result)
     model = reps.model
@@ -361,11 +367,11 @@ def replication_metrics(result: RunResult) -> dict[str, Floats]:
     for k, name in enumerate(model.class_names):
         out[f"quality.{name}"] = reps.quality([k]).per_replication()
     out["time_in_system_minutes"] = reps.time_in_system(pathway)
-    waits, utilization = reps.wait_minutes(), reps.utilization()
+    waits, utilisation = reps.wait_minutes(), reps.utilisation()
     for i, m in enumerate(model.microsystems):
         out[f"{m.name}.wait_minutes"] = waits[:, i]
         if m.mean_capacity is not None:
-            out[f"{m.name}.utilization"] = utilization[:, i]
+            out[f"{m.name}.utilisation"] = utilisation[:, i]
     for e, h in enumerate(model.handoffs):
         out[f"{h.label}.quality"] = reps.handoff_quality(e).per_replication()
     for e, r in enumerate(model.requests):

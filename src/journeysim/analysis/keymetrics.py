@@ -45,7 +45,7 @@ class Display:
 
 def _is_share(key: str) -> bool:
     return (key.startswith("quality.") or key.endswith(".quality") or key.endswith(".met")
-            or key.endswith("_share") or key.endswith(".share") or key.endswith(".utilization"))
+            or key.endswith("_share") or key.endswith(".share") or key.endswith(".utilisation"))
 
 
 def _time_unit(magnitude: float) -> tuple[str, float]:
@@ -71,8 +71,8 @@ def _name(key: str) -> str:
         return "time in system"
     if key.endswith(".wait_minutes"):
         return f"wait at {key[:-len('.wait_minutes')]}"
-    if key.endswith(".utilization"):
-        return f"utilisation of {key[:-len('.utilization')]}"
+    if key.endswith(".utilisation"):
+        return f"utilisation of {key[:-len('.utilisation')]}"
     if key == "cost.per_journey":
         return "cost per journey"
     if key == "cost.per_defect_free_journey":
@@ -118,7 +118,7 @@ def direction(key: str) -> Direction | None:
 
     Examples
     --------
-    >>> direction("CCU.wait_minutes"), direction("CCU.utilization")
+    >>> direction("CCU.wait_minutes"), direction("CCU.utilisation")
     ('lower', None)
     """
     if key.startswith("quality.") or key.endswith(".quality") or key.endswith(".met"):
@@ -138,7 +138,7 @@ def key_metrics(available: Iterable[str]) -> list[str]:
     Examples
     --------
     >>> key_metrics(["A.wait_minutes", "time_in_system_minutes", "elements.quality", "quality.system",
-    ...              "quality.p", "standards.s.met", "A.utilization"])
+    ...              "quality.p", "standards.s.met", "A.utilisation"])
     ['quality.system', 'elements.quality', 'standards.s.met', 'time_in_system_minutes', 'A.wait_minutes']
     """
     keys = list(available)

@@ -129,7 +129,7 @@ class Summary(SummaryData):
         return self.to_dict()
 
     def quality_table(self) -> pd.DataFrame:
-        """System quality per class, simulated and exact."""
+        """System quality per class, simulated and exact, as fractions (0.044, not 4.4%)."""
         q = self.quality
         rows: list[tuple[str, SystemQuality | ClassQuality]] = [("all", q.system), *q.by_class.items()]
         return pd.DataFrame(
@@ -146,7 +146,14 @@ class Summary(SummaryData):
         ).set_index("class")
 
     def microsystem_table(self) -> pd.DataFrame:
-        """Visits, quality, waits, sojourn and utilisation per microsystem."""
+        """Visits, quality, waits, sojourn and utilisation per microsystem.
+
+        ``visits`` are all visits that arrived in the window ``[warmup, horizon)``, whichever journey
+        (JSON ``microsystems.<node>.visits``, the report's "all visits in the window");
+        ``visits_by_counted_journeys`` those of the counted journeys (JSON
+        ``quality.microsystems.<node>.visits``, the command line's ``visits``), whose ``quality`` this
+        is. Shares (``quality``, ``utilisation``, ``*_share``) are fractions, not percent.
+        """
         rows = []
         for name, m in self.microsystems.items():
             rows.append(
@@ -155,10 +162,11 @@ class Summary(SummaryData):
                     "kind": m.kind,
                     "capacity": "unlimited" if m.capacity is None else m.capacity,
                     "visits": m.visits,
+                    "visits_by_counted_journeys": self.quality.microsystems[name].visits,
                     "quality": self.quality.microsystems[name].quality,
                     "wait_min": plain(m.wait_minutes.mean),
                     "sojourn_min": plain(m.sojourn_minutes.mean),
-                    "utilization": plain(m.utilization.mean),
+                    "utilisation": plain(m.utilisation.mean),
                     # the shares turned away or lost, only where a microsystem can lose patients
                     **{f"{how}_share": plain(u.share.mean) for how, u in m.unserved.items()},
                 }
@@ -166,7 +174,7 @@ class Summary(SummaryData):
         return pd.DataFrame(rows).set_index("microsystem")
 
     def handoff_table(self) -> pd.DataFrame:
-        """Transfers and quality per handoff and kind (requests included, as ``A=>B``)."""
+        """Transfers and quality per handoff and kind (requests included, as ``A=>B``), as fractions."""
         rows = []
         for links in (self.quality.handoffs, self.quality.requests):
             for label, h in links.items():
@@ -177,7 +185,8 @@ class Summary(SummaryData):
         return pd.DataFrame(rows).set_index("handoff") if rows else pd.DataFrame()
 
     def standards_table(self) -> pd.DataFrame:
-        """Each timeliness standard: target, journeys it applied to, share met with its CI, median interval."""
+        """Each timeliness standard: target, journeys it applied to, share met (a fraction) with its CI, median
+        interval."""
         rows = [
             {"standard": name, "target_min": s.target_minutes, "applies": s.applies,
              "met": plain(s.met.mean), "ci95_low": plain(s.met.ci95[0]), "ci95_high": plain(s.met.ci95[1]),
@@ -350,7 +359,7 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
     """Flow at each microsystem: arrivals, waits, utilisation, offered load, boarding, activation."""
     visits, arrivals, waits = reps.visits(), reps.arrivals_per_day(), reps.wait_minutes()
     sojourns, support_waits = reps.per_visit("sojourn_sum"), reps.per_visit("support_wait_sum")
-    holds, busy, utilization = reps.per_visit("hold_sum"), reps.busy_servers(), reps.utilization()
+    holds, busy, utilisation = reps.per_visit("hold_sum"), reps.busy_servers(), reps.utilisation()
     stopped = reps.stopped
     in_service, waiting = (reps.in_service(), reps.waiting()) if stopped else (None, None)
     out = {}
@@ -365,7 +374,7 @@ def _microsystems(reps: Replications, load: dict[str, OfferedLoad]) -> dict[str,
             support_wait_minutes=mean_ci(support_waits[:, i]),
             hold_minutes=mean_ci(holds[:, i]),
             busy_servers=mean_ci(busy[:, i]),
-            utilization=mean_ci(utilization[:, i]),
+            utilisation=mean_ci(utilisation[:, i]),
             offered_load=load[m.name].load,
             offered_erlangs=load[m.name].erlangs,
             boarding=_boarding(reps, i),

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import JourneySimError, Problem, ValidationError
+from ..errors import JourneySimError, Problem, ValidationError, renamed_key
 from ..model.scenario import Scenario
 from .figures import replication_metrics
 from .keymetrics import Direction, direction, display, format_number
@@ -341,6 +341,7 @@ def select_best(
     """
     from .comparison import Comparison
 
+    metric = renamed_key(metric)
     if isinstance(scenarios, Comparison):
         results: list[SimulationResult] = list(scenarios.results)
         alternatives = [r.scenario for r in results]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import Problem
+from ..errors import Problem, renamed_attribute
 from ..run.results import Provenance
 from ..run.stats import Estimate
 from .costs import CostResult
@@ -429,8 +429,9 @@ class MicrosystemResult:
     visits : int
     arrivals_per_day, wait_minutes, sojourn_minutes, support_wait_minutes, hold_minutes : Estimate
     busy_servers : Estimate
-    utilization : Estimate
-        Busy servers over the capacity averaged over the week (``nan`` if ever unlimited).
+    utilisation : Estimate
+        Busy servers over the capacity averaged over the week, a fraction (``nan`` if ever unlimited).
+        ``utilization`` is a deprecated alias until journeysim 0.3.
     offered_load : float or None
         Work offered per server, from the traffic equations (``None`` if unlimited).
     offered_erlangs : float
@@ -455,7 +456,7 @@ class MicrosystemResult:
     support_wait_minutes: Estimate
     hold_minutes: Estimate
     busy_servers: Estimate
-    utilization: Estimate
+    utilisation: Estimate
     offered_load: float | None
     offered_erlangs: float
     boarding: Boarding | None = None
@@ -467,6 +468,8 @@ class MicrosystemResult:
     reneged: Unserved | None = None
     in_service: Estimate | None = None
     waiting: Estimate | None = None
+
+    utilization = renamed_attribute("utilization", "utilisation")
 
     @property
     def unserved(self) -> dict[str, Unserved]:
@@ -483,7 +486,8 @@ class MicrosystemResult:
             "arrivals_per_day": self.arrivals_per_day.to_dict(), "wait_minutes": self.wait_minutes.to_dict(),
             "sojourn_minutes": self.sojourn_minutes.to_dict(),
             "support_wait_minutes": self.support_wait_minutes.to_dict(), "hold_minutes": self.hold_minutes.to_dict(),
-            "busy_servers": self.busy_servers.to_dict(), "utilization": self.utilization.to_dict(),
+            "busy_servers": self.busy_servers.to_dict(), "utilisation": self.utilisation.to_dict(),
+            "utilization": self.utilisation.to_dict(),  # the old key, for one release (docs/results.md)
             "offered_load": self.offered_load, "offered_erlangs": self.offered_erlangs,
         }
         if self.boarding is not None:

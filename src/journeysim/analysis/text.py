@@ -230,18 +230,20 @@ def _quality(d: SummaryData) -> list[str]:
 
 def _microsystems(d: SummaryData) -> list[str]:
     window = "steady state" if d.end == "drain" else "inside the window, to the horizon"
-    out = ["", f"Microsystems (visits and quality: counted journeys; waits and utilisation: {window}; "
+    out = ["", f"Microsystems (visits and quality: by counted journeys; waits and utilisation: {window}; "
                "offered: load per server from the traffic equations)",
            f"  {'name':<20} {'kind':<8} {'cap':>9} {'visits':>8} {'quality':>8} {'wait':>10} {'sojourn':>10} "
            f"{'util':>7} {'offered':>8}"]
     for name, m in d.microsystems.items():
         qm = d.quality.microsystems[name]
-        util = _given(m.utilization.mean)
+        util = _given(m.utilisation.mean)
         out.append(
             f"  {name:<20} {m.kind:<8} {_capacity(m):>9} {qm.visits:>8} {_pct(qm.quality):>8} "
             f"{_minutes(m.wait_minutes.mean):>10} {_minutes(m.sojourn_minutes.mean):>10} "
             f"{'' if util is None else _pct(util):>7} {_pct(m.offered_load):>8}"
         )
+    out.append("  visits: visits by counted journeys (all visits in the window, whichever journey, are "
+               "microsystems.<node>.visits in the JSON)")
     return out
 
 

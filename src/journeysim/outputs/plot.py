@@ -52,7 +52,7 @@ import pandas as pd
 
 from ..analysis.result import SimulationResult
 from ..engine.records import Records
-from ..errors import JourneySimError
+from ..errors import JourneySimError, renamed_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -412,7 +412,7 @@ def pathway(
     bar.set_label("quality: visits / transfers without a defect (%)", fontsize=9)
     classes = ", ".join(model.pathway_classes) or ", ".join(model.class_names)
     ax.set_title(f"Pathway quality: {classes}")
-    ax.set_xlabel("circle area: visits; arrow width: transfers"
+    ax.set_xlabel("circle area: visits by counted journeys; arrow width: transfers"
                   + ("; dashed lines: service requests to support microsystems (squares)" if support else ""),
                   fontsize=8)
     if support:
@@ -612,8 +612,12 @@ def _standard_intervals(result: SimulationResult, name: str) -> tuple[np.ndarray
 
 
 @_names_as_written
-def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bins: int = 40) -> Axes:
+def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bins: int = 40,
+             summary: Summary | None = None) -> Axes:
     """Distribution of one timeliness standard's interval, with its target line and the share met.
+
+    The title's share met is the summary's (the mean of the replications' shares, as the text,
+    the JSON and the report's table give it), not the journeys pooled across replications.
 
     Parameters
     ----------
@@ -623,6 +627,8 @@ def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bin
         The standard, e.g. ``"door_to_balloon"``.
     ax : matplotlib Axes, optional
     bins : int
+    summary : Summary, optional
+        ``result.summary()`` if already computed (it is computed otherwise).
 
     Returns
     -------
@@ -633,7 +639,8 @@ def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bin
     if name not in targets:
         raise JourneySimError(f"no standard {name!r}; the scenario has {', '.join(targets) or 'none'}")
     target = float(targets[name].within)
-    minutes, met_share, judged = _standard_intervals(result, name)
+    minutes, _, judged = _standard_intervals(result, name)
+    met_share = _summary(result, summary).standards[name].met.mean
     ax = _axes(ax)
     if minutes.size == 0:
         return _nothing(ax, f"{name}: n/a", f"no counted journey reached the end of standard {name!r}")
@@ -651,7 +658,7 @@ def standard(result: SimulationResult, name: str, ax: Axes | None = None, *, bin
     ax.axvline(target / scale, color="#333333", ls="--", lw=1.5, label=f"target {target / scale:g} {unit}")
     ax.set_xlabel(f"{name.replace('_', ' ')} interval ({unit}; the last bin holds the slowest 2%)")
     ax.set_ylabel("journeys")
-    ax.set_title(f"{name}: {met_share:.1%} met (n={judged:,}, median {np.median(minutes) / scale:.1f} {unit})",
+    ax.set_title(f"{name}: {100 * met_share:.1f}% met (n={judged:,}, median {np.median(minutes) / scale:.1f} {unit})",
                  fontsize=11)
     ax.legend(fontsize=8)
     return ax
@@ -964,7 +971,7 @@ def queue_length(
 
 
 def _is_share(metric: str) -> bool:
-    return metric.endswith((".met", ".quality", ".utilization")) or metric.startswith("quality.")
+    return metric.endswith((".met", ".quality", ".utilisation")) or metric.startswith("quality.")
 
 
 @_names_as_written
@@ -992,7 +999,7 @@ def comparison(
         chosen = [m for m in dict.fromkeys(table["metric"])
                   if m.startswith("quality.") or m == "elements.quality" or m.startswith("standards.")]
     else:
-        chosen = list(metrics)
+        chosen = [renamed_key(m) for m in metrics]
         unknown = [m for m in chosen if m not in set(table["metric"])]
         if unknown:
             raise JourneySimError(f"unknown metric(s): {', '.join(unknown)}")

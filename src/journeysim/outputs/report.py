@@ -195,7 +195,8 @@ def _simulated(result: SimulationResult, summary: Summary) -> str:
         parts.append(f"<p>{esc(sc.description)}</p>")
     parts.append(_fig(lambda ax: plot.pathway(result, ax, summary=summary), (11, 6.2),
                       "The mesosystem: clinical microsystems left to right from the entries, support microsystems "
-                      "below; colour is simulated quality, node size visits, edge width transfers.", "pathway"))
+                      "below; colour is simulated quality, node size visits by counted journeys, edge width "
+                      "transfers.", "pathway"))
     parts += [_classes(model), _microsystems(model), _links(model), _exit_inputs(model), _standard_inputs(model)]
     settings = [
         ("horizon", f"{sc.horizon / 1440:g} days of arrivals per replication; "
@@ -258,7 +259,7 @@ def _standards(result: SimulationResult, d: Summary) -> str:
                    caption="Timeliness standards" + (" (a journey whose standard was still open at the horizon is "
                                                      "neither met nor missed)" if stopped else ""))]
     if result.records:
-        figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax), (6.4, 3.6),
+        figs = [_fig(lambda ax, n=name: plot.standard(result, n, ax, summary=d), (6.4, 3.6),
                      f"{name}: the interval's distribution and its target.", f"std-{name}")
                 for name in d.standards]
         parts.append("<div class=grid2>" + "".join(figs) + "</div>")
@@ -300,13 +301,19 @@ def _flow(result: SimulationResult, d: Summary) -> str:
     rows = []
     for name, m in d.microsystems.items():
         board = m.boarding
-        rows.append((name, "unlimited" if m.capacity is None else str(m.capacity), f"{m.visits:,}",
-                     _ci(m.wait_minutes), _ci(m.sojourn_minutes), _pct(m.utilization), _pct(m.offered_load),
+        rows.append((name, "unlimited" if m.capacity is None else str(m.capacity),
+                     f"{d.quality.microsystems[name].visits:,}", f"{m.visits:,}",
+                     _ci(m.wait_minutes), _ci(m.sojourn_minutes), _pct(m.utilisation), _pct(m.offered_load),
                      _pct(board.share_of_visits) if board is not None else ""))
-    parts.append(table(["microsystem", "capacity", "visits", "wait, min (95% CI)", "time there, min",
-                        "utilisation", "offered load", "boarded"], rows,
-                       caption="Flow through each microsystem (offered load: the work offered per server, from the "
-                               "traffic equations; 100% or more is unstable)"))
+    parts.append(table(["microsystem", "capacity", "counted visits", "all visits",
+                        "wait, min (95% CI)", "time there, min", "utilisation", "offered load",
+                        "boarded"], rows,
+                       caption="Flow through each microsystem (counted visits: visits by counted journeys, "
+                               "the visits of the journeys that arrived after the warm-up, followed to their end, "
+                               "as in quality and the command line's table; all visits: all visits in the window, "
+                               "every visit that arrived in [warm-up, horizon), whichever journey, as waits and "
+                               "utilisation use; offered load: the work offered per server, from the traffic "
+                               "equations; 100% or more is unstable)"))
     if stopped:
         census = [(name, _count(m.in_service), _count(m.waiting)) for name, m in d.microsystems.items()]
         parts.append(table(["microsystem", "in service", "waiting"], census,
