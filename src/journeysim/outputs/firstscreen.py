@@ -208,7 +208,8 @@ def _wide_cell(r: Mapping[str, Any]) -> str:
     _, value, diff, ci = _key_cells(r)
     cls = "num sure" if r["excludes_zero"] else "num"
     return (f"<td class=\"{cls}\" data-scenario=\"{esc(r['scenario'])}\" data-key=\"{esc(r['key'])}\">"
-            f"<span class=val>{esc(value)}</span> <b class=diff>{esc(diff)}</b><br><span class=ci>{esc(ci)}</span></td>")
+            f"<span class=val>{esc(value)}</span> <b class=diff>{esc(diff)}</b><br>"
+            f"<span class=ci>{esc(ci)}</span></td>")
 
 
 def _effects_wide(rows: Sequence[Mapping[str, Any]], which: str) -> str:
@@ -219,8 +220,9 @@ def _effects_wide(rows: Sequence[Mapping[str, Any]], which: str) -> str:
     body = []
     for key in dict.fromkeys(r["key"] for r in rows):
         mine = {r["scenario"]: r for r in rows if r["key"] == key}
-        first = mine[names[0]]
-        body.append(f"<tr><td>{esc(first['label'])}</td><td class=num>{esc(_key_cells(first)[0])}</td>"
+        # each cell has the decimals journeysim compare prints for that redesign; the base, the most of them
+        base = max((_key_cells(mine[n])[0] for n in names), key=lambda t: len(t.partition(".")[2]))
+        body.append(f"<tr><td>{esc(mine[names[0]]['label'])}</td><td class=num>{esc(base)}</td>"
                     + "".join(_wide_cell(mine[n]) for n in names) + "</tr>")
     return (f"<table class=\"effects wide\"><caption>What it did: {which}, each redesign's value and paired "
             f"difference from the base with common random numbers, and its 95% CI (highlighted: the CI excludes "
@@ -231,13 +233,13 @@ def _effects(rows: Sequence[Mapping[str, Any]], several: bool, chosen: bool = Fa
     which = "the metrics chosen" if chosen else "the key metrics"
     if several:
         return _effects_wide(rows, which)
-    head = ("<tr>" + ("<th>scenario</th>" if several else "") + "<th>metric</th><th class=num>base</th>"
+    head = ("<tr><th>metric</th><th class=num>base</th>"
             "<th class=num>redesign</th><th class=num>difference</th><th class=num>95% CI</th></tr>")
     body = []
     for r in rows:
         base, value, diff, ci = _key_cells(r)
         cls = " class=sure" if r["excludes_zero"] else ""
-        body.append(f"<tr{cls} data-scenario=\"{esc(r['scenario'])}\" data-key=\"{esc(r['key'])}\">" + (f"<td>{esc(r['scenario'])}</td>" if several else "")
+        body.append(f"<tr{cls} data-scenario=\"{esc(r['scenario'])}\" data-key=\"{esc(r['key'])}\">"
                     + f"<td>{esc(r['label'])}</td><td class=num>{esc(base)}</td><td class=num>{esc(value)}</td>"
                     f"<td class=num><b>{esc(diff)}</b></td><td class=num>{esc(ci)}</td></tr>")
     return (f"<table class=effects><caption>What it did: {which}, paired differences from the base with common "
@@ -295,7 +297,7 @@ def comparison_text(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen:
 def comparison_sentences(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen: bool = False) -> list[str]:
     """:func:`comparison_text`'s sentences, one per redesign."""
     out = []
-    quality = [r for r in rows if r["key"] == "quality.system"]
+    quality: Sequence[Mapping[str, Any]] = [r for r in rows if r["key"] == "quality.system"]
     if not quality and "quality.system" in comp.metric_keys():
         quality = comp.key_rows(["quality.system"])
     what = "metrics shown" if chosen else "key metrics"
@@ -382,9 +384,10 @@ def selection_text(s: Selection) -> str:
     survivors = ", ".join(s.survivors)
     if s.reason == "maximum":
         return (f"No alternative selected: the procedure stopped at the maximum of {s.max_replications:,} "
-                f"replications each ({total:,} in all) with {survivors} still within an indifference zone of "
-                f"{_zone_words(s)} of one another by {_metric_name(s)}. Accept any of them as equivalent, or "
-                f"run more replications (--max-replications).")
+                f"replications each ({total:,} in all) before it could tell which of {survivors} is the best by "
+                f"{_metric_name(s)} with probability ≥ {s.pcs:.0%} of correct selection within an indifference "
+                f"zone of {_zone_words(s)}. Run more replications (--max-replications), widen the zone, or "
+                "accept any of them as equivalent.")
     if s.reason == "identical":
         return (f"No single best by {_metric_name(s)}: {survivors} give the same value in every replication "
                 f"({total:,} replications in all; {procedure}).")

@@ -527,7 +527,8 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
                  "which added replications to the alternatives still in")
     body = [f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {lede}.</p></header>"]
     if comp is not None:  # the comparison first; then the base scenario's answer
-        body += [comparison_screen(comp, metrics, selection), f"<h2 class=base-title>The base scenario: {esc(base.scenario.name)}</h2>"]
+        body += [comparison_screen(comp, metrics, selection),
+                 f"<h2 class=base-title>The base scenario: {esc(base.scenario.name)}</h2>"]
     body.append(first_screen(base, d, _warnings(d)))
     sections = [
         _simulated(base, d), _quality(base, d), _standards(base, d), _leverage(base, d),
