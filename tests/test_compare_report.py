@@ -198,7 +198,7 @@ def test_a_stop_at_the_maximum_says_so_with_the_survivors(tmp_path, capsys):
     (["--title", "T"], "--title"),
 ])
 def test_bad_input_leaves_no_report(tmp_path, capsys, extra, message):
-    files = [str(TANDEM), str(_variant(tmp_path, 4))] + ([] if extra[0] != "--select" else [])
+    files = [str(TANDEM), str(_variant(tmp_path, 4))]
     report = tmp_path / "bad.html"
     args = ["compare", *files, *FAST, *extra] + ([] if extra[0] == "--title" else ["--report", str(report)])
     assert main(args) == 2

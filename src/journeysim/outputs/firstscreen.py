@@ -424,7 +424,8 @@ def selection_screen(s: Selection) -> str:
                     f"<td class=num>{esc(ci)}</td><td class=num>{s.replications[n]:,}</td>"
                     f"<td>{esc(_outcome(s, n))}</td></tr>")
     caption = (f"The alternatives by {d.label}: each mean over its own replications (the first {s.first_stage:,} "
-               "are the comparison below; KN added more to those still in), with its 95% CI")
+               "are the comparison below; KN added more to those still in), with its own 95% CI (KN judges the "
+               "paired differences, which common random numbers make much narrower)")
     return (f"<div class=answer><p class=headline>{esc(selection_text(s))}</p>"
             f"<table class=selection><caption>{esc(caption)}</caption><thead><tr><th>alternative</th>"
             f"<th class=num>mean</th><th class=num>95% CI</th><th class=num>replications</th><th>outcome</th>"
