@@ -200,7 +200,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare scenarios with common random numbers; select the best")
     p.add_argument("files", nargs="+", metavar="FILE", help="the base scenario first, then the others")
     _run_options(p)
+    _days_options(p)
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for standard output)")
+    p.add_argument("--report", metavar="PATH",
+                   help="write this comparison (and the selection, with --select) as a self-contained HTML report")
+    p.add_argument("--title", help="title of the --report (default: the base scenario's name)")
     p.add_argument("--metric", action="append", metavar="KEY",
                    help="show this metric instead of the key metrics (repeat for several; e.g. CCU.utilisation)")
     p.add_argument("--select", metavar="METRIC",
@@ -600,8 +604,10 @@ def _compare(args: argparse.Namespace) -> int:
     from .analysis.comparison import compare
     from .analysis.selection import zone_text
 
-    scenarios = _load_all(args.files)
+    scenarios = [_with_days(s, args) for s in _load_all(args.files)]
     _check_select(args, len(scenarios))
+    if args.title is not None and not args.report:
+        raise ValidationError([Problem("--title", "applies to --report PATH; give it")])
     options = _executor_options(args)
     selection = None
     try:
@@ -611,12 +617,17 @@ def _compare(args: argparse.Namespace) -> int:
             selection = _select(comparison, args, options)
     finally:
         _close(options)
-    if args.json:
-        payload = comparison.to_dict(args.metric)
-        if selection is not None:
-            payload["selection"] = selection.to_dict()
-        with _Outputs() as out:
+    with _Outputs() as out:
+        if args.json:
+            payload = comparison.to_dict(args.metric)
+            if selection is not None:
+                payload["selection"] = selection.to_dict()
             out.add_json(args.json, payload)
+        if args.report:
+            from .outputs.report import write_report
+
+            out.add(args.report, lambda tmp: write_report(comparison, tmp, title=args.title, metrics=args.metric,
+                                                          selection=selection))
     if args.json != "-":
         print(comparison.to_text(args.metric))
         if selection is not None:
@@ -624,6 +635,8 @@ def _compare(args: argparse.Namespace) -> int:
                   f"{zone_text(args.select, selection.delta, selection.currency)}, "
                   f"P(correct selection) >= {args.pcs:g})")
             print(selection.to_text())
+        if args.report:
+            print(f"\nReport written to {Path(args.report).resolve()}")
     return 0
 
 

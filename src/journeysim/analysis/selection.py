@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 
 from ..errors import JourneySimError, Problem, ValidationError, renamed_key
 from ..model.scenario import Scenario
+from ..run.stats import mean_ci
 from .figures import replication_metrics
 from .keymetrics import Direction, direction, display, format_number
 from .result import SimulationResult, simulate
@@ -90,6 +91,8 @@ class KNOutcome:
         or ``"maximum"``.
     eta, h2 : float
         The constants of the continuation region.
+    ci95 : list of (float, float)
+        Each alternative's Student-t 95% CI of its mean over its replications (``nan`` with one).
     """
 
     survivors: list[int]
@@ -99,6 +102,7 @@ class KNOutcome:
     reason: str
     eta: float
     h2: float
+    ci95: list[tuple[float, float]] = field(default_factory=list)
 
 
 def kim_nelson(
@@ -157,7 +161,8 @@ def kim_nelson(
         for i in alive:
             counts[i] = r
     final = [float(np.mean(data[i, :counts[i]])) for i in range(k)]
-    return KNOutcome(alive, eliminated, counts, final, reason, eta, h2)
+    intervals = [mean_ci(data[i, :counts[i]]).ci95 for i in range(k)]
+    return KNOutcome(alive, eliminated, counts, final, reason, eta, h2, intervals)
 
 
 def zone_text(metric: str, delta: float, currency: str = "") -> str:
@@ -204,6 +209,8 @@ class Selection:
     reason: str
     h2: float
     currency: str = ""
+    #: each scenario's 95% CI of its mean over its replications (metric units; empty when not given)
+    ci95: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def statement(self) -> str:
         """One plain sentence: the best, or why the procedure could not name one."""
@@ -253,9 +260,17 @@ class Selection:
             "survivors": list(self.survivors),
             "reason": self.reason,
             "statement": self.statement(),
-            "alternatives": [{"name": n, "mean": self.means[n], "replications": self.replications[n],
+            "alternatives": [{"name": n, "mean": self.means[n], "ci95": _plain_ci(self.ci95.get(n)),
+                              "replications": self.replications[n],
                               "eliminated_after": self.eliminated.get(n)} for n in self.names],
         }
+
+
+def _plain_ci(ci: tuple[float, float] | None) -> list[float | None]:
+    """A CI for JSON: ``[low, high]`` with ``None`` where it is missing (one replication)."""
+    if ci is None:
+        return [None, None]
+    return [float(x) if math.isfinite(x) else None for x in ci]
 
 
 def _check(metric: str, available: Sequence[str], delta: float, pcs: float, way: str | None,
@@ -387,4 +402,5 @@ def select_best(
         replications=dict(zip(names, out.replications)),
         means={n: sign * m for n, m in zip(names, out.means)},
         reason=out.reason, h2=out.h2, currency=alternatives[0].model.currency if alternatives else "",
+        ci95={n: (min(sign * lo, sign * hi), max(sign * lo, sign * hi)) for n, (lo, hi) in zip(names, out.ci95)},
     )

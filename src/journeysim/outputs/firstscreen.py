@@ -26,13 +26,14 @@ from typing import Any
 
 from ..analysis.comparison import Comparison
 from ..analysis.headline import Headline, Lever, ci_label, headline, percent, percent_ci, points, target_text
-from ..analysis.keymetrics import key_cells
+from ..analysis.keymetrics import decimals_for, display, format_number, key_cells
 from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
+from ..analysis.selection import Selection
 from ..run.stats import Estimate
 from .html import esc, plain_input
 
-__all__ = ["first_screen", "comparison_screen", "input_changes"]
+__all__ = ["first_screen", "comparison_screen", "input_changes", "selection_screen", "selection_text"]
 
 _LONG = 90
 
@@ -202,22 +203,75 @@ def _key_cells(r: Mapping[str, Any]) -> tuple[str, str, str, str]:
     return c.base, c.value, c.difference, ci
 
 
-def _effects(rows: Sequence[Mapping[str, Any]], several: bool) -> str:
-    head = ("<tr>" + ("<th>scenario</th>" if several else "") + "<th>metric</th><th class=num>base</th>"
+def _wide_cell(r: Mapping[str, Any]) -> str:
+    """One redesign's value, difference and CI of one metric, in a cell of the table of several redesigns."""
+    _, value, diff, ci = _key_cells(r)
+    cls = "num sure" if r["excludes_zero"] else "num"
+    return (f"<td class=\"{cls}\" data-scenario=\"{esc(r['scenario'])}\" data-key=\"{esc(r['key'])}\">"
+            f"<span class=val>{esc(value)}</span> <b class=diff>{esc(diff)}</b><br>"
+            f"<span class=ci>{esc(ci)}</span></td>")
+
+
+def _effects_wide(rows: Sequence[Mapping[str, Any]], which: str) -> str:
+    """Several redesigns: a row per metric, a column per redesign (value, difference and its CI)."""
+    names = list(dict.fromkeys(r["scenario"] for r in rows))
+    head = ("<tr><th>metric</th><th class=num>base</th>"
+            + "".join(f"<th class=num>{esc(n)}</th>" for n in names) + "</tr>")
+    body = []
+    for key in dict.fromkeys(r["key"] for r in rows):
+        mine = {r["scenario"]: r for r in rows if r["key"] == key}
+        # each cell has the decimals journeysim compare prints for that redesign; the base, the most of them
+        base = max((_key_cells(mine[n])[0] for n in names), key=lambda t: len(t.partition(".")[2]))
+        body.append(f"<tr><td>{esc(mine[names[0]]['label'])}</td><td class=num>{esc(base)}</td>"
+                    + "".join(_wide_cell(mine[n]) for n in names) + "</tr>")
+    return (f"<table class=\"effects wide\"><caption>What it did: {which}, each redesign's value and paired "
+            f"difference from the base with common random numbers, and its 95% CI (highlighted: the CI excludes "
+            f"0)</caption><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _effects(rows: Sequence[Mapping[str, Any]], several: bool, chosen: bool = False) -> str:
+    which = "the metrics chosen" if chosen else "the key metrics"
+    if several:
+        return _effects_wide(rows, which)
+    head = ("<tr><th>metric</th><th class=num>base</th>"
             "<th class=num>redesign</th><th class=num>difference</th><th class=num>95% CI</th></tr>")
     body = []
     for r in rows:
         base, value, diff, ci = _key_cells(r)
         cls = " class=sure" if r["excludes_zero"] else ""
-        body.append(f"<tr{cls}>" + (f"<td>{esc(r['scenario'])}</td>" if several else "")
+        body.append(f"<tr{cls} data-scenario=\"{esc(r['scenario'])}\" data-key=\"{esc(r['key'])}\">"
                     + f"<td>{esc(r['label'])}</td><td class=num>{esc(base)}</td><td class=num>{esc(value)}</td>"
                     f"<td class=num><b>{esc(diff)}</b></td><td class=num>{esc(ci)}</td></tr>")
-    return (f"<table class=effects><caption>What it did: paired differences from the base with common random "
-            f"numbers (highlighted: the 95% CI excludes 0)</caption><thead>{head}</thead><tbody>{''.join(body)}"
+    return (f"<table class=effects><caption>What it did: {which}, paired differences from the base with common "
+            f"random numbers (highlighted: the 95% CI excludes 0)</caption><thead>{head}</thead><tbody>{''.join(body)}"
             "</tbody></table>")
 
 
+def _changes_wide(comp: Comparison) -> str:
+    """Several redesigns: a row per changed input, a column per redesign (blank where it is as in the base)."""
+    base = comp.results[0].scenario
+    names = [r.scenario.name for r in comp.results[1:]]
+    found = {r.scenario.name: {(e, f): (a, b) for e, f, a, b in input_changes(base.model, r.scenario.model)}
+             for r in comp.results[1:]}
+    keys = list(dict.fromkeys(k for n in names for k in found[n]))
+    if not keys:
+        return ("<p>No input of the model differs from the base in any redesign (only the run settings or the "
+                "names).</p>")
+    body = []
+    for e, f in keys:
+        before = next(found[n][(e, f)][0] for n in names if (e, f) in found[n])
+        cells = "".join(f"<td><b>{esc(found[n][(e, f)][1])}</b></td>" if (e, f) in found[n] else
+                        "<td class=muted>as base</td>" for n in names)
+        body.append(f"<tr><td>{esc(e)}</td><td>{esc(f)}</td><td>{esc(before)}</td>{cells}</tr>")
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
+    return (f"<table class=\"changes wide\"><caption>What changed: every input that differs from the base, "
+            f"by redesign</caption><thead><tr><th>element</th><th>input</th><th>base</th>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
 def _changes(comp: Comparison) -> str:
+    if len(comp.results) > 2:
+        return _changes_wide(comp)
     base = comp.results[0].scenario
     parts = []
     for r in comp.results[1:]:
@@ -234,12 +288,22 @@ def _changes(comp: Comparison) -> str:
     return "".join(parts)
 
 
-def comparison_text(comp: Comparison, rows: Sequence[Mapping[str, Any]]) -> str:
-    """One sentence per redesign: its effect on system quality, then the key metrics that changed beyond chance."""
+def comparison_text(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen: bool = False) -> str:
+    """One sentence per redesign: its effect on system quality, then the metrics of ``rows`` that changed beyond
+    chance (``chosen``: the rows are metrics the user chose, not the key metrics)."""
+    return " ".join(comparison_sentences(comp, rows, chosen))
+
+
+def comparison_sentences(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen: bool = False) -> list[str]:
+    """:func:`comparison_text`'s sentences, one per redesign."""
     out = []
+    quality: Sequence[Mapping[str, Any]] = [r for r in rows if r["key"] == "quality.system"]
+    if not quality and "quality.system" in comp.metric_keys():
+        quality = comp.key_rows(["quality.system"])
+    what = "metrics shown" if chosen else "key metrics"
     for name in comp.differences:
         mine = [r for r in rows if r["scenario"] == name]
-        q = next((r for r in mine if r["key"] == "quality.system"), None)
+        q = next((r for r in quality if r["scenario"] == name), None)
         sure = [r for r in mine if r["excludes_zero"]]
         if q is None or q["difference"] is None:
             effect = "could not be compared on system quality (no journey counted)"
@@ -256,18 +320,114 @@ def comparison_text(comp: Comparison, rows: Sequence[Mapping[str, Any]]) -> str:
         elif sure:
             named = ", ".join(f"{r['label'].rsplit(' (', 1)[0]} {_key_cells(r)[2]}" for r in sure
                               if r["key"] != "quality.system")
-            tail = (f"{len(sure)} of {len(mine)} key metrics changed beyond chance"
+            tail = (f"{len(sure)} of {len(mine)} {what} changed beyond chance"
                     + (f": {named}" if named else ""))
         else:
-            tail = f"none of the {len(mine)} key metrics changed beyond chance"
+            tail = f"none of the {len(mine)} {what} changed beyond chance"
         out.append(f"{name} {effect}; {tail}.")
-    return " ".join(out)
+    return out
 
 
-def comparison_screen(comp: Comparison) -> str:
-    """What changed (the inputs) and what it did (every key metric's paired difference with its CI)."""
-    rows = comp.key_rows()
+def comparison_screen(comp: Comparison, metrics: Sequence[str] | None = None,
+                      selection: Selection | None = None) -> str:
+    """What changed (the inputs) and what it did (every key metric's paired difference with its CI).
+
+    ``metrics`` chooses the metrics of *what it did* (as ``journeysim compare --metric`` does);
+    a ``selection`` of the same scenarios leads the screen (:func:`selection_screen`).
+    """
+    rows = comp.key_rows(metrics)
     several = len(comp.results) > 2
-    return (f"<div class=answer><p class=headline>{esc(comparison_text(comp, rows))}</p>"
-            f"{_changes(comp)}{_effects(rows, several)}</div>")
+    lead = selection_screen(selection) if selection is not None else ""
+    sentences = comparison_sentences(comp, rows, chosen=bool(metrics))
+    said = (f"<p class=headline>{esc(sentences[0])}</p>" if len(sentences) == 1 else
+            "<ul class=redesigns>" + "".join(f"<li>{esc(t)}</li>" for t in sentences) + "</ul>")
+    return (f"{lead}<div class=answer>{said}"
+            f"{_changes(comp)}{_effects(rows, several, chosen=bool(metrics))}</div>")
+
+
+# -- a selection ----------------------------------------------------------------------------------------
+
+
+def _zone_words(s: Selection) -> str:
+    """The indifference zone in words, in the unit it is given in: ``1 point``, ``0.5 points``, ``30 min``."""
+    d = display(s.metric, 0.0, s.currency)
+    value = format_number(s.delta * d.scale, 3).rstrip("0").rstrip(".")
+    if d.difference_unit == "pts":
+        return f"{value} point{'' if value == '1' else 's'}"
+    return f"{value} {d.difference_unit}".rstrip()
+
+
+def _metric_name(s: Selection) -> str:
+    """The metric's plain name, without its unit: ``system quality``."""
+    return display(s.metric, 0.0, s.currency).label.rsplit(" (", 1)[0]
+
+
+def selection_text(s: Selection) -> str:
+    """The selection's outcome in one or two plain sentences, from :class:`~journeysim.analysis.selection.Selection`.
+
+    Examples
+    --------
+    >>> from journeysim.analysis.selection import Selection
+    >>> s = Selection("quality.system", "higher", 0.01, 0.95, 10, 1000, 1, ("base", "a", "b"), "b", ("b",),
+    ...               {"base": 10, "a": 14}, {"base": 10, "a": 14, "b": 14}, {"base": 0.80, "a": 0.85, "b": 0.87},
+    ...               "one survivor", 10.16)
+    >>> selection_text(s)[:105]
+    'Selected: b, the best by system quality with probability ≥ 95% of correct selection within an indifference'
+    """
+    total = sum(s.replications.values())
+    procedure = "KN ranking and selection with common random numbers"
+    better = "higher" if s.direction == "higher" else "lower"
+    if s.best is not None:
+        return (f"Selected: {s.best}, the best by {_metric_name(s)} ({better} is better) with probability "
+                f"≥ {s.pcs:.0%} of correct selection within an indifference zone of {_zone_words(s)}, "
+                f"after {total:,} replications in all ({procedure}).")
+    survivors = ", ".join(s.survivors)
+    if s.reason == "maximum":
+        return (f"No alternative selected: the procedure stopped at the maximum of {s.max_replications:,} "
+                f"replications each ({total:,} in all) before it could tell which of {survivors} is the best by "
+                f"{_metric_name(s)} with probability ≥ {s.pcs:.0%} of correct selection within an indifference "
+                f"zone of {_zone_words(s)}. Run more replications (--max-replications), widen the zone, or "
+                "accept any of them as equivalent.")
+    if s.reason == "identical":
+        return (f"No single best by {_metric_name(s)}: {survivors} give the same value in every replication "
+                f"({total:,} replications in all; {procedure}).")
+    return (f"No single best by {_metric_name(s)}: {survivors} have the same mean and the procedure could not "
+            f"separate them ({total:,} replications in all; {procedure}). Accept any of them as equivalent, "
+            f"or choose by another metric.")
+
+
+def _outcome(s: Selection, name: str) -> str:
+    if name == s.best:
+        return "selected"
+    if name in s.eliminated:
+        return f"eliminated after {s.eliminated[name]:,} replications"
+    return "not separated: still in at the end" if s.reason != "maximum" else "not separated: still in at the maximum"
+
+
+def selection_screen(s: Selection) -> str:
+    """The selection's outcome (:func:`selection_text`) and a table of the alternatives: mean with its 95% CI,
+    replications used, and when each was eliminated or that it was selected."""
+    d = display(s.metric, max((abs(v) for v in s.means.values()), default=0.0), s.currency)
+    shown = [s.means[n] * d.scale for n in s.names]
+    places = decimals_for(shown)
+    places = max(places, 1) if d.unit == "%" else places
+    unit = d.unit if d.unit in ("%",) else (f" {d.unit}" if d.unit else "")
+    rows = []
+    for n in s.names:
+        lo, hi = s.ci95.get(n, (float("nan"), float("nan")))
+        ci = ("no CI" if not (_finite(lo) and _finite(hi)) else
+              f"{format_number(lo * d.scale, places)} to {format_number(hi * d.scale, places)}{unit}")
+        cls = " class=selected" if n == s.best else ""
+        base = " <span class=muted>(base)</span>" if n == s.names[0] else ""
+        rows.append(f"<tr{cls}><td>{esc(n)}{base}</td>"
+                    f"<td class=num><b>{esc(format_number(s.means[n] * d.scale, places) + unit)}</b></td>"
+                    f"<td class=num>{esc(ci)}</td><td class=num>{s.replications[n]:,}</td>"
+                    f"<td>{esc(_outcome(s, n))}</td></tr>")
+    caption = (f"The alternatives by {d.label}: each mean over its own replications (the first {s.first_stage:,} "
+               "are the comparison below; KN added more to those still in), with its own 95% CI (KN judges the "
+               "paired differences, which common random numbers make much narrower)")
+    return (f"<div class=answer><p class=headline>{esc(selection_text(s))}</p>"
+            f"<table class=selection><caption>{esc(caption)}</caption><thead><tr><th>alternative</th>"
+            f"<th class=num>mean</th><th class=num>95% CI</th><th class=num>replications</th><th>outcome</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 

@@ -111,6 +111,13 @@ table.standards th, table.standards td { padding: .2rem .4rem; }
 p.lever-note { font-size: .8rem; color: var(--muted); margin: .4rem 0 0; }
 table.effects tr.sure td { background: #e6f4ea; }
 table.effects tr.sure td:first-child { box-shadow: inset 3px 0 0 var(--good); }
+table.selection tr.selected td { background: #e6f4ea; font-weight: 600; }
+table.selection tr.selected td:first-child { box-shadow: inset 3px 0 0 var(--good); }
+ul.redesigns { font-size: 1.05rem; line-height: 1.4; margin: .2rem 0 .6rem; padding-left: 1.2rem; max-width: 62rem; }
+ul.redesigns li { margin: .15rem 0; }
+table.effects td.sure { background: #e6f4ea; }
+table.wide td .ci { font-size: .78rem; color: var(--muted); }
+table.wide td .val { color: var(--muted); }
 h2.base-title { margin-top: 1.4rem; }
 h2.base-title::before { content: none; }
 table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .86rem; width: 100%; }

@@ -42,9 +42,11 @@ import pandas as pd
 from .._version import __version__
 from ..analysis.built import defects_of, kinds_of, probability_of
 from ..analysis.comparison import Comparison
+from ..analysis.keymetrics import display
 from ..analysis.leverage import LeverageRow
 from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
+from ..analysis.selection import Selection
 from ..analysis.text import _ci, _minutes, _num
 from ..errors import JourneySimError
 from ..model.attributes import Attribute, Bernoulli, Categorical, Numeric
@@ -432,8 +434,24 @@ def _stress(results: Sequence[SimulationResult], summary: Summary) -> str:
     )
 
 
+def _check_selection(comp: Comparison | None, selection: Selection | None) -> None:
+    """A selection belongs in the report of the comparison of the same scenarios, in the same order."""
+    if selection is None:
+        return
+    if not isinstance(selection, Selection):
+        raise JourneySimError(f"selection= needs a Selection from journeysim.select_best, "
+                              f"got {type(selection).__name__}")
+    if comp is None:
+        raise JourneySimError("a selection is reported with the Comparison of its scenarios, not with one result")
+    names = tuple(r.scenario.name for r in comp.results)
+    if tuple(selection.names) != names:
+        raise JourneySimError(f"the selection is of {list(selection.names)}, but the comparison is of {list(names)}; "
+                              "select from the same comparison (js.select_best(comparison, ...))")
+
+
 def report_html(source: SimulationResult | Comparison, *, title: str | None = None,
-                summary: Summary | None = None) -> str:
+                summary: Summary | None = None, metrics: Sequence[str] | None = None,
+                selection: Selection | None = None) -> str:
     """The report as one self-contained HTML page.
 
     Parameters
@@ -445,11 +463,25 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
         Default: the (base) scenario's name.
     summary : Summary, optional
         The base result's summary, if already computed.
+    metrics : sequence of str, optional
+        The metrics of a comparison's *what it did* table (default: the key metrics), as
+        ``journeysim compare --metric`` chooses them.
+    selection : Selection, optional
+        A :func:`journeysim.select_best` of the comparison's scenarios: the first screen then
+        leads with the alternative selected, its probability of correct selection and
+        indifference zone, and each alternative's mean, replications and elimination.
 
     Returns
     -------
     str
         The HTML page.
+
+    Raises
+    ------
+    JourneySimError
+        When ``selection`` is not of the comparison's scenarios, or comes without a comparison.
+    ValidationError
+        When a metric is not a metric of the comparison.
 
     Examples
     --------
@@ -462,6 +494,18 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     >>> page = js.report_html(result, title="Clinic")
     >>> page.startswith("<!DOCTYPE html>"), "Clinic" in page
     (True, True)
+
+    The report of a selection leads with the alternative selected:
+
+    >>> def clinic(defect):
+    ...     model = js.Model([js.Microsystem("Clinic", capacity=1, service=js.Exponential(5), defect=defect)],
+    ...                      classes=[js.PatientClass("p", entry="Clinic", rate=0.1)])
+    ...     return js.Scenario(model, name=f"defect {defect}", horizon=3_000, replications=10, seed=3)
+    >>> comparison = js.compare([clinic(0.3), clinic(0.1), clinic(0.2)])
+    >>> selection = js.select_best(comparison, "quality.system", delta=0.05)
+    >>> page = js.report_html(comparison, selection=selection)
+    >>> "Selected: defect 0.1, the best by system quality" in page
+    True
     """
     if isinstance(source, Comparison):
         comp: Comparison | None = source
@@ -470,14 +514,21 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
         comp, results = None, (source,)
     else:
         raise JourneySimError(f"a report needs a SimulationResult or a Comparison, got {type(source).__name__}")
+    _check_selection(comp, selection)
+    if comp is not None and metrics:
+        comp.key_rows(metrics)  # an unknown metric fails here, listing the valid ones
     base = results[0]
     d = summary if summary is not None else base.summary()
     name = title or base.scenario.name
     lede = (f"{len(results)} scenarios compared with common random numbers" if comp is not None
             else "one scenario") + f"; {d.replications} replications, seed {esc(d.seed)}"
+    if selection is not None:
+        lede += (f"; then ranked by {esc(display(selection.metric, 0.0).label.rsplit(' (', 1)[0])} with KN, "
+                 "which added replications to the alternatives still in")
     body = [f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {lede}.</p></header>"]
     if comp is not None:  # the comparison first; then the base scenario's answer
-        body += [comparison_screen(comp), f"<h2 class=base-title>The base scenario: {esc(base.scenario.name)}</h2>"]
+        body += [comparison_screen(comp, metrics, selection),
+                 f"<h2 class=base-title>The base scenario: {esc(base.scenario.name)}</h2>"]
     body.append(first_screen(base, d, _warnings(d)))
     sections = [
         _simulated(base, d), _quality(base, d), _standards(base, d), _leverage(base, d),
@@ -508,8 +559,12 @@ def _titles(sections: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def write_report(source: SimulationResult | Comparison, path: str | Path, *, title: str | None = None,
-                 summary: Summary | None = None) -> Path:
+                 summary: Summary | None = None, metrics: Sequence[str] | None = None,
+                 selection: Selection | None = None) -> Path:
     """Write :func:`report_html` to ``path`` (UTF-8) and return the path.
+
+    ``metrics`` and ``selection`` are :func:`report_html`'s: the metrics of a comparison's
+    *what it did* table, and a :func:`journeysim.select_best` of its scenarios to lead with.
 
     The page is written beside ``path`` and renamed, so a failure never leaves a
     partial file; it gets the permissions of the umask, like any new file.
@@ -529,7 +584,7 @@ def write_report(source: SimulationResult | Comparison, path: str | Path, *, tit
     ('clinic.html', True)
     """
     out = Path(path)
-    page = report_html(source, title=title, summary=summary).encode("utf-8")
+    page = report_html(source, title=title, summary=summary, metrics=metrics, selection=selection).encode("utf-8")
     try:
         write_atomic(out, lambda fh: fh.write(page))
     except OSError as err:
