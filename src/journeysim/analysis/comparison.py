@@ -43,7 +43,7 @@ from ..io.scenario_file import ScenarioSpec, build_scenario, read_spec
 from ..model.scenario import Scenario
 from ..run.stats import mean_ci
 from .figures import replication_metrics
-from .keymetrics import display, key_cells, key_metrics
+from .keymetrics import decimals_for, display, key_cells, key_metrics
 from .result import SimulationResult, simulate
 from .views import comparison_html
 
@@ -158,8 +158,9 @@ class Comparison:
         One row per scenario and metric: ``scenario``, ``key``, ``label`` (with the unit),
         ``unit``, ``difference_unit`` (``pts`` for percentages), and ``base``, ``value``,
         ``difference``, ``ci95`` and ``variance_reduction`` with values scaled to the unit
-        (percent, minutes/hours/days by magnitude, money), ``excludes_zero`` where the CI does.
-        Key metrics: system quality, elements only, each standard, cost per journey, time in
+        (percent, minutes/hours/days by magnitude, money), ``excludes_zero`` where the CI does,
+        and ``decimals``: the places every scenario's value of the metric is shown with (one per
+        metric, so the base reads the same beside every redesign). Key metrics: system quality, elements only, each standard, cost per journey, time in
         system, the waits (those not zero in every scenario).
 
         Raises
@@ -178,10 +179,11 @@ class Comparison:
         else:
             keys = [k for k in key_metrics(valid) if not self._zero_wait(k)]
         currency = self.results[0].scenario.model.currency
-        rows = []
+        rows: list[dict[str, Any]] = []
         for key in keys:
             first = next(iter(self.differences.values()))[key]
             shown = display(key, abs(first["base"] or 0.0), currency)
+            mine = len(rows)
             for name, metrics_of in self.differences.items():
                 d = metrics_of[key]
                 scale = shown.scale
@@ -194,6 +196,9 @@ class Comparison:
                     "excludes_zero": lo is not None and hi is not None and (lo > 0 or hi < 0),
                     "variance_reduction": d["variance_reduction"], "replications": d["replications"],
                 })
+            places = decimals_for([v for r in rows[mine:] for v in (r["base"], r["value"])])
+            for r in rows[mine:]:
+                r["decimals"] = max(places, 1) if shown.unit == "%" else places
         return rows
 
     def _zero_wait(self, key: str) -> bool:

@@ -204,8 +204,10 @@ def key_cells(row: Mapping[str, Any]) -> KeyCells:
     """
     lo, hi = row["ci95"]
     diff = row["difference"]
-    places = decimals_for([row["base"], row["value"]])
-    places = max(places, 1) if row["unit"] == "%" else places
+    places = row.get("decimals")  # one per metric across the scenarios, from Comparison.key_rows
+    if places is None:
+        places = decimals_for([row["base"], row["value"]])
+        places = max(places, 1) if row["unit"] == "%" else places
     dplaces = decimals_for([diff, lo, hi, None if lo is None or hi is None else (hi - lo) / 2])
     unit = f" {row['difference_unit']}" if row["difference_unit"] else ""
     # CRN: the change leaves this metric untouched (a zero-width CI at 0, or one replication's difference of 0)

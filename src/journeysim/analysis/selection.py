@@ -229,9 +229,10 @@ class Selection:
             return (f"No single best by {d.label}: {', '.join(self.survivors)} have the same mean over {n} "
                     "replications and the procedure could not separate them (their replications differ; "
                     "accept any of them as equivalent, or choose by another metric).")
-        return (f"No best named by {d.label}: after {self.max_replications} replications each, "
-                f"{', '.join(self.survivors)} are still within the indifference zone of {zone} of one another "
-                "(raise --max-replications, or accept any of them as equivalent).")
+        return (f"No best named by {d.label}: the procedure stopped at {self.max_replications} replications "
+                f"each before it could tell {', '.join(self.survivors)} apart at probability {self.pcs:.0%} "
+                f"with an indifference zone of {zone} (raise --max-replications or --delta, or choose among "
+                "them by another metric).")
 
     def to_text(self) -> str:
         """The statement and a line per scenario: its mean, replications and when it was eliminated."""

@@ -220,8 +220,7 @@ def _effects_wide(rows: Sequence[Mapping[str, Any]], which: str) -> str:
     body = []
     for key in dict.fromkeys(r["key"] for r in rows):
         mine = {r["scenario"]: r for r in rows if r["key"] == key}
-        # each cell has the decimals journeysim compare prints for that redesign; the base, the most of them
-        base = max((_key_cells(mine[n])[0] for n in names), key=lambda t: len(t.partition(".")[2]))
+        base = _key_cells(mine[names[0]])[0]  # one number of decimals per metric (Comparison.key_rows)
         body.append(f"<tr><td>{esc(mine[names[0]]['label'])}</td><td class=num>{esc(base)}</td>"
                     + "".join(_wide_cell(mine[n]) for n in names) + "</tr>")
     return (f"<table class=\"effects wide\"><caption>What it did: {which}, each redesign's value and paired "
