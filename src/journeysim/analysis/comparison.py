@@ -160,8 +160,9 @@ class Comparison:
         ``difference``, ``ci95`` and ``variance_reduction`` with values scaled to the unit
         (percent, minutes/hours/days by magnitude, money), ``excludes_zero`` where the CI does,
         and ``decimals``: the places every scenario's value of the metric is shown with (one per
-        metric, so the base reads the same beside every redesign). Key metrics: system quality, elements only, each standard, cost per journey, time in
-        system, the waits (those not zero in every scenario).
+        metric, so the base reads the same beside every redesign). Key metrics: system quality,
+        elements only, each standard, cost per journey, time in system, the waits (those not zero
+        in every scenario).
 
         Raises
         ------
