@@ -335,3 +335,42 @@ def test_help_and_version_do_not_load_the_app():
             "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_service_routing_and_cost_controls_run_and_reproduce_on_another_scenario(tmp_path, capsys):
+    """readmission_loop: the lab 20% faster and more ED patients admitted; the page lists the new groups,
+    the downloaded redesign holds only those changes, validates, and `journeysim compare` prints the app's numbers."""
+    source = ROOT / "scenarios" / "readmission_loop.toml"
+    (tmp_path / source.name).write_text(source.read_text())
+    client = TestClient(create_app(tmp_path / source.name))
+    page = client.get("/").text
+    for group in ("group-service", "group-routing"):
+        assert f'<details id="{group}">' in page  # collapsed until something in it changes
+    answer = client.post("/run", content="microsystems.3.service=0.8&handoffs.0.probability=0.72&"
+                                         "scenario.replications=2&scenario.seed=7",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).text
+    ident = _finished(client, answer)
+    shown = client.get(f"/job/{ident}").text
+    toml = client.get(f"/job/{ident}/redesign.toml").text
+    assert "median = 40, log_sd = 0.4" in toml and "probability = 0.72  # base: 0.6" in toml
+    assert toml.count("[[") == 2 and "Clinic" not in toml
+    (tmp_path / "readmission_loop_whatif.toml").write_text(toml)
+    assert main(["validate", str(tmp_path / "readmission_loop_whatif.toml")]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / source.name), str(tmp_path / "readmission_loop_whatif.toml"),
+                 "--replications", "2", "--seed", "7", "--workers", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for label in ("system quality (%)", "time in system (d)"):
+        line = next(t for t in printed.splitlines() if t.strip().startswith(label))
+        difference = line.split()[len(label.split()) + 2]
+        assert f"<b>{difference}" in shown.split(label)[1].split("</tr>")[0], (label, difference, line)
+
+
+def test_an_invalid_routing_sum_posted_to_the_app_runs_nothing(client):
+    """The sum over 1 comes back next to the routing control that made it, in its collapsed group opened."""
+    answer = client.post("/run", content="handoffs.4.probability.STEMI=0.95",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).text
+    assert "Nothing ran: 1 input is out of range" in answer and 'hx-get="job/' not in answer
+    assert '<details open id="group-routing">' in answer
+    field = answer.split('name="handoffs.4.probability.STEMI"')[1].split("</td>")[0]
+    assert 'aria-invalid="true"' in field and "add up to 1.0777 &gt; 1 for class &#x27;STEMI&#x27;" in field

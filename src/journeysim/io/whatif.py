@@ -631,7 +631,8 @@ def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, 
         inner = ".".join(parts[3:])
         said = notes.setdefault((array, i, key), [])
         if is_scale(path):
-            said.append(f"{inner + ' ' if inner else ''}× {shown(changed[path])} of the base")
+            was = "" if isinstance(before, list) else f": {toml_value(before)}"
+            said.append(f"{inner + ' ' if inner else ''}× {shown(changed[path])} of the base{was}")
         else:
             said.append(f"{inner} base: {_short(before)}" if inner else f"base: {_short(before)}")
         if key == "defects":  # extends merges defects kind by kind: write only the kinds that changed
