@@ -232,6 +232,7 @@ def test_flagship_new_controls(panel):
     assert "microsystems.4.service" not in panel  # CardiacSurgery takes no time: nothing to scale
     assert panel["handoffs.11.probability.STEMI"].value == 0.845
     assert panel["handoffs.1.probability.STEMI"].note == "when stemi_alert"
+    assert (panel["handoffs.4.probability.NSTEMI"].label, panel["handoffs.4.probability.NSTEMI"].note) == ("NSTEMI", "")
     assert panel["exits.0.probability.NSTEMI"].element == "CCU: exit death"
     assert panel["microsystems.3.cost.per_visit"].note == "USD per visit"
     assert "handoffs.0.probability.default" not in panel  # the file states no default

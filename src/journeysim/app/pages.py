@@ -39,7 +39,7 @@ main { max-width: 1440px; }
                   border-radius: 3px; text-align: right; font-variant-numeric: tabular-nums; }
 .controls input.text { width: 7.5rem; text-align: left; }
 .controls tr.section th { padding-top: .5rem; border-bottom: 1px solid var(--rule); color: var(--muted);
-                          font-size: .78rem; text-transform: uppercase; letter-spacing: .03em; }
+                          font-size: .8rem; }
 .controls input.changed { background: #fff8e1; border-color: #e0a800; }
 .controls input[aria-invalid=true] { border: 2px solid var(--bad); background: #fdecea; }
 .controls .error { display: block; color: var(--bad); font-size: .76rem; max-width: 16rem; }

@@ -324,12 +324,15 @@ def _service_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Contr
 
 def _probability_controls(path: str, element: str, p: Any, section: str, note: str = "", *,
                           stated: bool = False) -> list[Control]:
-    """One control for a probability given for all classes, or one per class (and the default, if stated)."""
+    """One control for a probability given for all classes, or one per class (and the default, if stated).
+
+    The label is the class (``all classes`` for one number); the note is shown on the first only.
+    """
     if not p.values:
-        return [Control(path, "routing", element, "probability", p.default, "probability", note, section)]
+        return [Control(path, "routing", element, "all classes", p.default, "probability", note, section)]
     default = (("default", p.default),) if stated else ()
-    return [Control(f"{path}.{cls}", "routing", element, f"probability ({cls})", v, "probability", note, section)
-            for cls, v in (*p.values, *default)]
+    return [Control(f"{path}.{cls}", "routing", element, str(cls), v, "probability", note if k == 0 else "", section)
+            for k, (cls, v) in enumerate((*p.values, *default))]
 
 
 def _default(data: Mapping[str, Any], array: str, i: int) -> bool:
