@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from journeysim.analysis.result import simulate
 from journeysim.app.jobs import Busy, Runner
 from journeysim.cli import main
 from journeysim.io.scenario_file import ScenarioSpec, build_scenario, load_scenario, read_spec
@@ -117,6 +118,126 @@ def test_per_class_defects_are_written_whole():
     assert "defects = { information = { a = 0.1, b = 0.05 } }" in text
 
 
+def _two_step(service, probability=0.3, cost=None):
+    """A pathway A -> B (probability ``probability``), B unlimited; A's service is ``service``."""
+    a = {"name": "A", "service": service, **({"cost": cost} if cost else {})}
+    return ScenarioSpec({"scenario": {"horizon_days": 20, "seed": 11, "replications": 10},
+                         "classes": [{"name": "p", "entry": "A", "rate_per_day": 40}],
+                         "microsystems": [a, {"name": "B", "service": 30}],
+                         "handoffs": [{"from": "A", "to": "B", "probability": probability}]}, "base.toml")
+
+
+@pytest.mark.parametrize("service", [{"dist": "exponential", "mean": 12}, 12,
+                                     {"dist": "lognormal", "median": 9, "log_sd": 0.7, "unit": "minutes"}])
+def test_a_service_factor_scales_the_simulated_service_time(service):
+    """Known truth: × 2 on an unlimited microsystem's service doubles its mean time there (sojourn = service),
+    for a fixed, an exponential and a lognormal time; the control says the base mean."""
+    spec = _two_step(service)
+    base = build_scenario(spec)
+    panel = controls(spec, base)
+    factor = next(c for c in panel if c.path == "microsystems.0.service")
+    assert (factor.kind, factor.value, factor.group) == ("factor", 1.0, "service")
+    assert factor.note == ("mean 12 min" if service != {"dist": "lognormal", "median": 9, "log_sd": 0.7,
+                                                          "unit": "minutes"} else "mean 11.5 min")
+    edit = check(spec, panel, {"microsystems.0.service": "2"})
+    assert edit.ok and edit.scenario is not None
+    assert edit.scenario.model.microsystems[0].service.mean == pytest.approx(2 * base.model.microsystems[0].service.mean)
+    results = [simulate(s) for s in (base, edit.scenario)]
+    means = [r.summary().microsystems["A"].sojourn_minutes for r in results]
+    assert means[1].mean / means[0].mean == pytest.approx(2.0, rel=1e-9)  # common random numbers: the same draws × 2
+    truth = 2 * base.model.microsystems[0].service.mean
+    assert abs(means[1].mean - truth) < 4 * means[1].half_width + 1e-9, (means[1], truth)
+
+
+def test_a_factor_that_is_not_positive_is_shown_on_its_control_and_runs_nothing():
+    spec = _two_step({"dist": "exponential", "mean": 12})
+    panel = controls(spec, build_scenario(spec))
+    for text in ("0", "-1", "fast", "inf"):
+        edit = check(spec, panel, {"microsystems.0.service": text, "handoffs.0.defects.information": "0.2"})
+        assert not edit.ok and list(edit.problems) == ["microsystems.0.service"], text
+        assert "is not a factor > 0" in edit.problems["microsystems.0.service"][0]
+
+
+def test_steps_and_per_class_services_are_scaled_whole_and_written_as_an_ordinary_scenario(ami, panel, saved):
+    """CathLab's room time 20% shorter: each step's median × 0.8 (log_sd kept); the file is plain TOML that validates."""
+    edit = check(ami[0], list(panel.values()), {"microsystems.3.steps": "0.8",
+                                                 "microsystems.5.service_by_class.OtherCardiac": "1.5"})
+    assert edit.ok and edit.scenario is not None
+    lab = edit.scenario.model.microsystems[3]
+    base_lab = ami[1].model.microsystems[3]
+    for new, old in zip(lab.service, base_lab.service, strict=True):
+        assert new.duration.mean == pytest.approx(0.8 * old.duration.mean) and new.when == old.when
+    assert panel["microsystems.3.steps"].note.startswith("steps arrival_to_device")
+    text = redesign_toml(ami[0], edit.changed, name="what-if")
+    assert "median = 24, log_sd = 0.3" in text and "× 0.8 of the base" in text
+    assert 'OtherCardiac = { dist = "lognormal", median = 3, log_sd = 0.7, unit = "days" }' in text
+    assert "per_visit" not in text and "[[handoffs]]" not in text
+    (saved / "ami_whatif.toml").write_text(text)
+    loaded = load_scenario(saved / "ami_whatif.toml")
+    assert input_changes(edit.scenario.model, loaded.model) == []
+    changed = {f for _, f, _, _ in input_changes(ami[1].model, loaded.model)}
+    assert changed and all("service" in f or "step" in f for f in changed), changed
+
+
+def test_a_routing_change_moves_the_visit_share():
+    """Known truth: A -> B at 0.3, then 0.6: the share of A's patients that visit B follows (binomial CI)."""
+    spec = _two_step(5, probability=0.3)
+    base = build_scenario(spec)
+    panel = controls(spec, base)
+    assert [(c.path, c.value, c.section) for c in panel if c.group == "routing"] == [
+        ("handoffs.0.probability", 0.3, "A")]
+    edit = check(spec, panel, {"handoffs.0.probability": "0.6"})
+    assert edit.ok and edit.scenario is not None
+    for scenario, p in ((base, 0.3), (edit.scenario, 0.6)):
+        flows = simulate(scenario).summary().microsystems
+        share = flows["B"].visits / flows["A"].visits
+        n = flows["A"].visits
+        assert abs(share - p) < 4 * (p * (1 - p) / n) ** 0.5, (share, p, n)
+    assert "probability = 0.6  # base: 0.3" in redesign_toml(spec, edit.changed, name="x")
+
+
+def test_a_routing_sum_over_one_is_shown_next_to_the_changed_controls_and_runs_nothing(ami, panel):
+    """CathLab -> CCU raised for STEMI makes CCU + Telemetry exceed 1: the library's message is on that control."""
+    edit = check(ami[0], list(panel.values()), {"handoffs.4.probability.STEMI": "0.95"})
+    assert not edit.ok and edit.scenario is None and edit.general == []
+    assert list(edit.problems) == ["handoffs.4.probability.STEMI"]
+    assert "add up to 1.0777 > 1 for class 'STEMI'" in edit.problems["handoffs.4.probability.STEMI"][0]
+    edit = check(ami[0], list(panel.values()), {"handoffs.9.probability.NSTEMI": "1.2"})
+    assert edit.problems == {"handoffs.9.probability.NSTEMI": ["1.2 is not a probability in [0, 1]"]}
+    edit = check(ami[0], list(panel.values()), {"exits.0.probability.STEMI": "0.2"})  # death + CCU -> Telemetry
+    assert list(edit.problems) == ["exits.0.probability.STEMI"] and "add up to 1.139 > 1" in \
+        edit.problems["exits.0.probability.STEMI"][0]
+
+
+def test_costs_are_the_ones_the_file_states_and_change_the_cost_per_journey():
+    """Known truth: A's only cost is per visit and every journey visits A once: cost per journey = that cost."""
+    spec = _two_step(5, cost={"per_visit": 100})
+    base = build_scenario(spec)
+    panel = controls(spec, base)
+    assert [(c.path, c.value) for c in panel if c.group == "costs"] == [("microsystems.0.cost.per_visit", 100)]
+    edit = check(spec, panel, {"microsystems.0.cost.per_visit": "250"})
+    assert edit.ok and edit.scenario is not None
+    cost = simulate(edit.scenario).summary().cost
+    assert cost is not None and cost.pathway.per_journey.mean == pytest.approx(250.0)
+    text = redesign_toml(spec, edit.changed, name="x")
+    assert "cost = { per_visit = 250 }  # per_visit base: 100" in text
+    edit = check(spec, panel, {"microsystems.0.cost.per_visit": "-5"})
+    assert list(edit.problems) == ["microsystems.0.cost.per_visit"]
+
+
+def test_flagship_new_controls(panel):
+    """The flagship's service times, routing and costs: per microsystem, per class where the file sets them."""
+    assert panel["microsystems.3.steps"].label == "steps ×"
+    assert panel["microsystems.5.service_by_class.OtherCardiac"].label == "service time × (OtherCardiac)"
+    assert "microsystems.4.service" not in panel  # CardiacSurgery takes no time: nothing to scale
+    assert panel["handoffs.11.probability.STEMI"].value == 0.845
+    assert panel["handoffs.1.probability.STEMI"].note == "when stemi_alert"
+    assert (panel["handoffs.4.probability.NSTEMI"].label, panel["handoffs.4.probability.NSTEMI"].note) == ("NSTEMI", "")
+    assert panel["exits.0.probability.NSTEMI"].element == "CCU: exit death"
+    assert panel["microsystems.3.cost.per_visit"].note == "USD per visit"
+    assert "handoffs.0.probability.default" not in panel  # the file states no default
+
+
 def test_runner_runs_one_job_at_a_time():
     """While a job runs, another is refused; afterwards one may start."""
     runner = Runner()
@@ -215,3 +336,42 @@ def test_help_and_version_do_not_load_the_app():
             "print(sorted(m for m in ('starlette', 'uvicorn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_service_routing_and_cost_controls_run_and_reproduce_on_another_scenario(tmp_path, capsys):
+    """readmission_loop: the lab 20% faster and more ED patients admitted; the page lists the new groups,
+    the downloaded redesign holds only those changes, validates, and `journeysim compare` prints the app's numbers."""
+    source = ROOT / "scenarios" / "readmission_loop.toml"
+    (tmp_path / source.name).write_text(source.read_text())
+    client = TestClient(create_app(tmp_path / source.name))
+    page = client.get("/").text
+    for group in ("group-service", "group-routing"):
+        assert f'<details id="{group}">' in page  # collapsed until something in it changes
+    answer = client.post("/run", content="microsystems.3.service=0.8&handoffs.0.probability=0.72&"
+                                         "scenario.replications=2&scenario.seed=7",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).text
+    ident = _finished(client, answer)
+    shown = client.get(f"/job/{ident}").text
+    toml = client.get(f"/job/{ident}/redesign.toml").text
+    assert "median = 40, log_sd = 0.4" in toml and "probability = 0.72  # base: 0.6" in toml
+    assert toml.count("[[") == 2 and "Clinic" not in toml
+    (tmp_path / "readmission_loop_whatif.toml").write_text(toml)
+    assert main(["validate", str(tmp_path / "readmission_loop_whatif.toml")]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / source.name), str(tmp_path / "readmission_loop_whatif.toml"),
+                 "--replications", "2", "--seed", "7", "--workers", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    for label in ("system quality (%)", "time in system (d)"):
+        line = next(t for t in printed.splitlines() if t.strip().startswith(label))
+        difference = line.split()[len(label.split()) + 2]
+        assert f"<b>{difference}" in shown.split(label)[1].split("</tr>")[0], (label, difference, line)
+
+
+def test_an_invalid_routing_sum_posted_to_the_app_runs_nothing(client):
+    """The sum over 1 comes back next to the routing control that made it, in its collapsed group opened."""
+    answer = client.post("/run", content="handoffs.4.probability.STEMI=0.95",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}).text
+    assert "Nothing ran: 1 input is out of range" in answer and 'hx-get="job/' not in answer
+    assert '<details open id="group-routing">' in answer
+    field = answer.split('name="handoffs.4.probability.STEMI"')[1].split("</td>")[0]
+    assert 'aria-invalid="true"' in field and "add up to 1.0777 &gt; 1 for class &#x27;STEMI&#x27;" in field

@@ -38,6 +38,8 @@ main { max-width: 1440px; }
 .controls input { width: 5.2rem; font: inherit; padding: .12rem .3rem; border: 1px solid #aab3bd;
                   border-radius: 3px; text-align: right; font-variant-numeric: tabular-nums; }
 .controls input.text { width: 7.5rem; text-align: left; }
+.controls tr.section th { padding-top: .5rem; border-bottom: 1px solid var(--rule); color: var(--muted);
+                          font-size: .8rem; }
 .controls input.changed { background: #fff8e1; border-color: #e0a800; }
 .controls input[aria-invalid=true] { border: 2px solid var(--bad); background: #fdecea; }
 .controls .error { display: block; color: var(--bad); font-size: .76rem; max-width: 16rem; }
@@ -62,6 +64,11 @@ _GROUPS = (
     ("capacity", "Capacity and shifts", "servers or beds; shifts replace the capacity in their hours", True),
     ("classes", "Patient attributes", "share of each class with a yes/no attribute (pre-activation)", True),
     ("standards", "Standard targets", "time allowed by each timeliness standard", False),
+    ("service", "Service times", "× 1 keeps a microsystem's time; 0.8 makes every duration of it 20% shorter, "
+     "1.5 half as long again (the distribution's shape is kept)", False),
+    ("routing", "Routing", "probability of each way out of a microsystem (per class where the file gives one); "
+     "what remains below 1 leaves the pathway", False),
+    ("costs", "Costs", "each cost the scenario states", False),
     ("run", "Run", "replications of each scenario, and the root seed", True),
 )
 
@@ -103,9 +110,18 @@ def _problems(edit: Edit | None, c: Control) -> list[str]:
 
 
 def _rows(panel: Sequence[Control], form: Mapping[str, str], edit: Edit | None) -> str:
-    body = "".join(f"<tr><th scope=row>{esc(c.element if c.group != 'run' else '')}</th><td>{esc(c.label)}</td>"
-                   f"<td>{field(c, _value(c, form), _problems(edit, c))}</td></tr>" for c in panel)
-    return f"<table><tbody>{body}</tbody></table>"
+    body = []
+    section, element = "", ""
+    for c in panel:
+        if c.section and c.section != section and c.group in ("routing", "costs"):
+            title = f"out of {c.section}" if c.group == "routing" else c.section
+            body.append(f'<tr class="section"><th colspan=3>{esc(title)}</th></tr>')
+            section, element = c.section, ""
+        who = "" if c.group == "run" or c.element == element else c.element
+        element = c.element
+        body.append(f"<tr><th scope=row>{esc(who)}</th><td>{esc(c.label)}</td>"
+                    f"<td>{field(c, _value(c, form), _problems(edit, c))}</td></tr>")
+    return f"<table><tbody>{''.join(body)}</tbody></table>"
 
 
 def _group(name: str, title: str, hint: str, is_open: bool, panel: Sequence[Control], form: Mapping[str, str],

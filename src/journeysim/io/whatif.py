@@ -57,15 +57,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import Problem, ValidationError
+from ..model._problems import is_number
 from ..model.attributes import Bernoulli
+from ..model.distributions import FORMS
 from ..model.kinds import HANDOFF_KINDS
 from ..model.scenario import Scenario
 from .scenario_file import ScenarioSpec, build_scenario
 from .scenario_writer import Commented, Table, dumps_scenario, toml_value
 
-__all__ = ["Control", "Edit", "controls", "check", "parse_input", "shown", "differs", "redesign_toml", "problem_path"]
+__all__ = ["Control", "Edit", "controls", "check", "parse_input", "shown", "differs", "redesign_toml", "problem_path",
+           "scaled", "is_scale"]
 
-Group = Literal["handoffs", "requests", "capacity", "classes", "standards", "run"]
+Group = Literal["handoffs", "requests", "capacity", "service", "routing", "classes", "costs", "standards", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +81,8 @@ class Control:
         Where the value lives in the scenario file's data, dotted, list indices as
         numbers: ``handoffs.0.defects.information``, ``microsystems.3.schedule.0.hours``.
     group : str
-        Which panel shows it: ``handoffs``, ``requests``, ``capacity``, ``classes``,
-        ``standards`` or ``run``.
+        Which panel shows it: ``handoffs``, ``requests``, ``capacity``, ``service``,
+        ``routing``, ``classes``, ``costs``, ``standards`` or ``run``.
     element : str
         The element it belongs to, as people read it: ``EMS -> ED``, ``CathLab``.
     label : str
@@ -87,9 +90,13 @@ class Control:
     value : float, int or str
         The base scenario's value.
     kind : str
-        ``probability``, ``count``, ``number`` or ``text``: how the input is drawn.
+        ``probability``, ``count``, ``number``, ``text`` or ``factor``: how the input
+        is drawn. A ``factor`` (service times) multiplies the durations found at
+        ``path``; its base value is 1 (see :func:`scaled`).
     note : str
         A hint shown beside it (a unit, or where an attribute is used).
+    section : str
+        The microsystem a service time, routing choice or cost is listed under.
     """
 
     path: str
@@ -97,8 +104,9 @@ class Control:
     element: str
     label: str
     value: float | int | str
-    kind: Literal["probability", "count", "number", "text"]
+    kind: Literal["probability", "count", "number", "text", "factor"]
     note: str = ""
+    section: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +222,175 @@ def _standard_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Cont
     return out
 
 
+_SCALED = re.compile(r"^microsystems\.\d+\.(service|steps|(service|steps)_by_class\.[^.]+)$")
+
+
+def is_scale(path: str) -> bool:
+    """Whether a control's ``path`` holds a service time, whose control is a factor (:func:`scaled`).
+
+    Examples
+    --------
+    >>> is_scale("microsystems.3.steps"), is_scale("microsystems.5.service_by_class.NSTEMI")
+    (True, True)
+    >>> is_scale("microsystems.3.capacity"), is_scale("handoffs.0.delay")
+    (False, False)
+    """
+    return _SCALED.match(path) is not None
+
+
+def _round(x: float) -> float | int:
+    """A number as a scenario file writes it (6 significant digits), so the app runs what the file holds."""
+    y = float(f"{x:.6g}")
+    return int(y) if isinstance(x, int) and y.is_integer() else y
+
+
+def scaled(value: Any, factor: float) -> Any:
+    """A service time of the scenario file's data with every duration multiplied by ``factor``.
+
+    ``value`` is what the file holds: a number of minutes, a distribution table, or a
+    list of steps. Only the duration parameters are scaled: those a time ``unit``
+    scales too (not ``log_sd``, a gamma's or Weibull's ``shape``, a PERT's ``lambda``
+    or a mixture's ``weights``), so the result is the distribution of ``factor × X``,
+    exactly, for every distribution: its mean, median and every quantile are
+    multiplied by ``factor`` and its shape is kept. Numbers are rounded to the 6
+    significant digits a written scenario file keeps.
+
+    Examples
+    --------
+    >>> scaled({"dist": "lognormal", "median": 70, "log_sd": 0.45}, 0.8)
+    {'dist': 'lognormal', 'median': 56.0, 'log_sd': 0.45}
+    >>> scaled([{"name": "a", "dist": "exponential", "mean": 10, "unit": "hours"}, 5], 2)
+    [{'name': 'a', 'dist': 'exponential', 'mean': 20, 'unit': 'hours'}, 10]
+    >>> gamma = {"dist": "gamma", "shape": 2, "scale": 3}
+    >>> scaled({"dist": "mixture", "weights": [8, 2], "components": [1, gamma]}, 1.5)
+    {'dist': 'mixture', 'weights': [8, 2], 'components': [1.5, {'dist': 'gamma', 'shape': 2, 'scale': 4.5}]}
+    """
+    if is_number(value):
+        return _round(value * factor)
+    if isinstance(value, list):
+        return [scaled(v, factor) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    params = {k for k in value if k not in ("dist", "unit", "name", "when")}
+    form = next((f for f in FORMS.get(str(value.get("dist")), ()) if set(f.params) == params), None)
+    if form is None:  # not a valid distribution: left for the library's validation to describe
+        return dict(value)
+    out = dict(value)
+    for key in params:
+        if key in form.nested:
+            out[key] = [scaled(v, factor) for v in value[key]]
+        elif key not in form.unitless:
+            out[key] = scaled(value[key], factor)
+    return out
+
+
+def _minutes(x: float) -> str:
+    if x >= 2 * 1440:
+        return f"{x / 1440:.3g} days"
+    if x >= 120:
+        return f"{x / 60:.3g} h"
+    return f"{x:.3g} min"
+
+
+def _service_note(service: Any) -> str:
+    """The base mean of a service time, or its steps' names and mean sum."""
+    if isinstance(service, tuple):
+        names = " + ".join(st.name for st in service)
+        conditional = any(st.when is not None for st in service)
+        total = sum(st.duration.mean for st in service)
+        return f"steps {names}" + ("" if conditional else f"; mean {_minutes(total)}")
+    return f"mean {_minutes(service.mean)}"
+
+
+def _service_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Control]:
+    out = []
+    for m in scenario.model.microsystems:
+        i = _index(data.get("microsystems"), m.name, lambda t: t.get("name"))
+        if i is None:
+            continue
+        raw = data["microsystems"][i]
+        keys = [("steps" if "steps" in raw else "service", "", m.service)]
+        keys += [(f"{key}.{cls}", f" ({cls})", m.service_by_class[cls])
+                 for key in ("service_by_class", "steps_by_class")
+                 for cls in (raw.get(key) or {}) if cls in m.service_by_class]
+        for key, who, service in keys:
+            if _service_note(service) == "mean 0 min":  # a zero-time boundary: nothing to scale
+                continue
+            label = ("steps" if key.startswith("steps") else "service time") + f" ×{who}"
+            out.append(Control(f"microsystems.{i}.{key}", "service", m.name, label, 1.0, "factor",
+                               _service_note(service), m.name))
+    return out
+
+
+def _probability_controls(path: str, element: str, p: Any, section: str, note: str = "", *,
+                          stated: bool = False) -> list[Control]:
+    """One control for a probability given for all classes, or one per class (and the default, if stated).
+
+    The label is the class (``all classes`` for one number); the note is shown on the first only.
+    """
+    if not p.values:
+        return [Control(path, "routing", element, "all classes", p.default, "probability", note, section)]
+    default = (("default", p.default),) if stated else ()
+    return [Control(f"{path}.{cls}", "routing", element, str(cls), v, "probability", note if k == 0 else "", section)
+            for k, (cls, v) in enumerate((*p.values, *default))]
+
+
+def _default(data: Mapping[str, Any], array: str, i: int) -> bool:
+    """Whether entry ``i`` of ``array`` states a ``default`` in its per-class ``probability`` table."""
+    p = data[array][i].get("probability")
+    return isinstance(p, Mapping) and "default" in p
+
+
+def _routing_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Control]:
+    model = scenario.model
+    out = []
+    for m in model.microsystems:
+        for h in (h for h in model.handoffs if h.source == m.name):
+            i = _index(data.get("handoffs"), (h.source, h.target), lambda t: (t.get("from"), t.get("to")))
+            if i is not None:
+                when = f"when {h.when.text}" if h.when is not None else ""
+                out += _probability_controls(f"handoffs.{i}.probability", f"{h.source} -> {h.target}",
+                                             h.probability, m.name, when, stated=_default(data, "handoffs", i))
+        for x in (x for x in model.exits if x.source == m.name):
+            i = _index(data.get("exits"), (x.source, x.name), lambda t: (t.get("from"), t.get("name")))
+            if i is not None:
+                out += _probability_controls(f"exits.{i}.probability", f"{x.source}: exit {x.name}", x.probability,
+                                             m.name, stated=_default(data, "exits", i))
+        for r in (r for r in model.requests if r.source == m.name):
+            i = _index(data.get("requests"), (r.source, r.target), lambda t: (t.get("from"), t.get("to")))
+            if i is not None:
+                out += _probability_controls(f"requests.{i}.probability", f"{r.source} => {r.target}",
+                                             r.probability, m.name, "share of visits making the request",
+                                             stated=_default(data, "requests", i))
+    return out
+
+
+def _cost_controls(data: Mapping[str, Any], scenario: Scenario) -> list[Control]:
+    unit = scenario.model.currency or "cost"
+    out = []
+    for array, name in (("microsystems", lambda t: str(t.get("name"))),
+                        ("handoffs", lambda t: f"{t.get('from')} -> {t.get('to')}"),
+                        ("requests", lambda t: f"{t.get('from')} => {t.get('to')}")):
+        for i, t in enumerate(data.get(array) or []):
+            cost = t.get("cost") if isinstance(t, Mapping) else None
+            if not isinstance(cost, Mapping):
+                continue
+            section = str(t.get("name") if array == "microsystems" else t.get("from"))
+            use = {"microsystems": "visit", "handoffs": "transfer", "requests": "request"}[array]
+            for key, note in (("per_visit", f"{unit} per {use}"), ("per_minute", f"{unit} per minute")):
+                if key in cost:
+                    out.append(Control(f"{array}.{i}.cost.{key}", "costs", name(t), key.replace("_", " "),
+                                       cost[key], "number", note, section))
+            for defect, v in (cost.get("defects") or {}).items():
+                out.append(Control(f"{array}.{i}.cost.defects.{defect}", "costs", name(t), f"defect {defect}", v,
+                                   "number", f"{unit} per defect", section))
+    for i, t in enumerate(data.get("standards") or []):
+        if isinstance(t, Mapping) and "cost" in t:
+            out.append(Control(f"standards.{i}.cost", "costs", str(t.get("name")), "per miss", t["cost"], "number",
+                               f"{unit} per journey that misses it", "standards"))
+    return out
+
+
 def controls(spec: ScenarioSpec, scenario: Scenario) -> list[Control]:
     """The controls of a scenario: every input the what-if app shows, with its base value.
 
@@ -227,15 +404,19 @@ def controls(spec: ScenarioSpec, scenario: Scenario) -> list[Control]:
     Returns
     -------
     list of Control
-        Handoff and request defects by kind, capacities and shifts, yes/no class
-        attributes (pre-activation), standard targets, then replications and seed.
+        Handoff and request defects by kind, capacities and shifts, service times
+        (a factor per microsystem, and per class where the file sets them per class),
+        routing probabilities (handoffs, named exits and requests, per class where
+        given), yes/no class attributes (pre-activation), the costs the file states,
+        standard targets, then replications and seed.
     """
     data = spec.data
     run = [Control("scenario.replications", "run", "run", "replications", scenario.replications, "count"),
            Control("scenario.seed", "run", "run", "seed", scenario.seed if scenario.seed is not None else 0, "count",
                    "the same seed for both: common random numbers")]
     return (_link_controls(data, scenario, "handoffs") + _link_controls(data, scenario, "requests")
-            + _capacity_controls(data, scenario) + _class_controls(data, scenario)
+            + _capacity_controls(data, scenario) + _service_controls(data, scenario)
+            + _routing_controls(data, scenario) + _class_controls(data, scenario) + _cost_controls(data, scenario)
             + _standard_controls(data, scenario) + run)
 
 
@@ -334,21 +515,26 @@ def check(spec: ScenarioSpec, panel: Sequence[Control], form: Mapping[str, str])
     Edit
     """
     changed = {}
+    factors: dict[str, list[str]] = {}
     for c in panel:
         if c.path in form:
             value = parse_input(form[c.path])
-            if not _same(value, c.value):
+            if c.kind == "factor" and not (is_number(value) and 0 < value < math.inf):
+                factors[c.path] = [f"{value!r} is not a factor > 0 (1 keeps the base; 0.8 is 20% shorter)"]
+            elif not _same(value, c.value):
                 changed[c.path] = value
+    if factors:  # a factor the library cannot judge: it never reaches the file's data
+        return Edit(changed, factors)
     paths = [c.path for c in panel]
     problems = _problems(spec, changed)
     if not problems:
         return Edit(changed, scenario=build_scenario(_edited(spec, changed)))
-    by_control, general = _located(problems, paths)
+    by_control, general = _located(problems, paths, _routes(spec, panel, changed))
     # The library stops at the first problem of an entry and checks the run settings only once the
     # model is valid: a change it has not spoken about yet is checked alone, so each gets its message.
     for path, value in changed.items():
         if path not in by_control:
-            alone, _ = _located(_problems(spec, {path: value}), paths)
+            alone, _ = _located(_problems(spec, {path: value}), paths, _routes(spec, panel, {path: value}))
             for owner, messages in alone.items():
                 by_control.setdefault(owner, []).extend(m for m in messages if m not in by_control.get(owner, []))
     return Edit(changed, by_control, [] if by_control else general)
@@ -357,7 +543,7 @@ def check(spec: ScenarioSpec, panel: Sequence[Control], form: Mapping[str, str])
 def _edited(spec: ScenarioSpec, changed: Mapping[str, Any]) -> ScenarioSpec:
     data: dict[str, Any] = copy.deepcopy(dict(spec.data))
     for path, value in changed.items():
-        _set(data, path, value)
+        _set(data, path, scaled(_value_at(data, path.split(".")), value) if is_scale(path) else value)
     return ScenarioSpec(data, spec.file, spec.origins)
 
 
@@ -369,15 +555,34 @@ def _problems(spec: ScenarioSpec, changed: Mapping[str, Any]) -> list[Problem]:
     return []
 
 
-def _located(problems: Sequence[Problem], paths: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
+def _routes(spec: ScenarioSpec, panel: Sequence[Control], changed: Mapping[str, Any]) -> dict[str, list[str]]:
+    """``microsystems.I -> [path, ...]``: the routing controls out of each microsystem that a sum problem is shown on.
+
+    The library names the microsystem when the probabilities out of it add up to more
+    than 1: the message goes to the ones of its routing controls that changed (else to all).
+    """
+    names = {str(t.get("name")): f"microsystems.{i}" for i, t in enumerate(spec.data.get("microsystems") or [])
+             if isinstance(t, Mapping)}
+    out: dict[str, list[str]] = {}
+    for c in panel:
+        if c.group == "routing" and c.section in names and not c.path.startswith("requests."):
+            out.setdefault(names[c.section], []).append(c.path)
+    return {node: [p for p in paths if p in changed] or paths for node, paths in out.items()}
+
+
+def _located(problems: Sequence[Problem], paths: Sequence[str],
+             routes: Mapping[str, Sequence[str]] | None = None) -> tuple[dict[str, list[str]], list[str]]:
     by_control: dict[str, list[str]] = {}
     general = []
     for p in problems:
-        owner = _owner(problem_path(p.path), paths)
-        if owner is None:
+        where = problem_path(p.path)
+        sums = where.count(".") == 1 and "add up to" in p.message  # probabilities out of a microsystem
+        owners = list((routes or {}).get(where, [])) if sums else []
+        owner = _owner(where, paths)
+        for o in owners or ([] if owner is None else [owner]):
+            by_control.setdefault(o, []).append(p.message)
+        if not owners and owner is None:
             general.append(f"{p.path}: {p.message}" if p.path else p.message)
-        else:
-            by_control.setdefault(owner, []).append(p.message)
     return by_control, general
 
 
@@ -389,7 +594,7 @@ def _value_at(data: Any, parts: Sequence[str]) -> Any:
 
 def _identity(array: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """The keys that name an entry of an array, so that ``extends`` merges the change into it."""
-    keys = ("from", "to") if array in ("handoffs", "requests") else ("name",)
+    keys = ("from", "to") if array in ("handoffs", "requests") else ("from", "name") if array == "exits" else ("name",)
     return {k: entry[k] for k in keys}
 
 
@@ -428,7 +633,11 @@ def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, 
         entry = entries.setdefault((array, i), _identity(array, data[array][i]))
         inner = ".".join(parts[3:])
         said = notes.setdefault((array, i, key), [])
-        said.append(f"{inner} base: {_short(before)}" if inner else f"base: {_short(before)}")
+        if is_scale(path):
+            was = "" if isinstance(before, list) else f": {toml_value(before)}"
+            said.append(f"{inner + ' ' if inner else ''}× {shown(changed[path])} of the base{was}")
+        else:
+            said.append(f"{inner} base: {_short(before)}" if inner else f"base: {_short(before)}")
         if key == "defects":  # extends merges defects kind by kind: write only the kinds that changed
             kinds = dict(entry["defects"].value) if "defects" in entry else {}
             kinds[parts[3]] = data[array][i]["defects"][parts[3]]
