@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -97,7 +98,8 @@ async def _execute(path: Path, repo: Path, checks: str | None) -> Any:
     if checks is not None:
         nb.cells.append(nbformat.v4.new_code_cell(checks))
     client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(repo)}})
-    await client.async_execute(env=_kernel_env())
+    # the kernel's own log ("Kernel is running over TCP without encryption") is not the notebook's output
+    await client.async_execute(env=_kernel_env(), stderr=subprocess.DEVNULL)
     return nb
 
 

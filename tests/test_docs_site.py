@@ -129,7 +129,9 @@ def site(tmp_path_factory, request):
     notebooks, _ = request.getfixturevalue("executed_notebooks")
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JOURNEYSIM_EXECUTED_NOTEBOOKS": str(notebooks)}
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"),
+    # not -q: it silences the warnings before --strict counts them (mkdocs 1.6), so a page missing from the nav
+    # would pass here and fail `make docs`
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
                            "-d", str(out / "site")], cwd=out, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
     return out / "site"
