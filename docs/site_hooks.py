@@ -2,8 +2,11 @@
 
 Three things are made at build time, so that they cannot drift from the code:
 
-* the tutorials: ``notebooks/*.ipynb`` become ``tutorials/NAME.ipynb`` pages (mkdocs-jupyter renders
-  them as committed, without running them: ``tests/test_notebooks.py`` runs them);
+* the tutorials: ``notebooks/*.ipynb`` (committed without outputs) are run against this checkout's code
+  by docs/run_notebooks.py, and the executed copies become ``tutorials/NAME.ipynb`` pages with their
+  tables, printed text and figures (mkdocs-jupyter renders them with ``execute: false``). When
+  ``JOURNEYSIM_EXECUTED_NOTEBOOKS`` names a folder of executed notebooks (``make test`` runs them once,
+  for tests/test_notebooks.py, and hands them over), those are rendered instead of running them again;
 * the command line: the ``<!-- journeysim-cli -->`` marker in ``docs/cli.md`` becomes the ``--help``
   of ``journeysim`` and of every subcommand, taken from the argparse parser itself;
 * the Python API: ``api/*.md``, one page per layer, with a mkdocstrings block for each name in
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import re
 import shutil
@@ -30,10 +34,15 @@ from typing import Any
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
+# docs/ is on sys.path while mkdocs loads this file
+from run_notebooks import ENV as EXECUTED_ENV
+from run_notebooks import execute_all
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 CLI_MARKER = "<!-- journeysim-cli -->"
 HELP_WIDTH = "100"
+log = logging.getLogger("mkdocs.plugins.journeysim")
 _TUTORIALS: tempfile.TemporaryDirectory[str] | None = None
 
 #: API pages: (file, title, what it holds, the top-level modules whose public names it documents)
@@ -181,6 +190,20 @@ def _outside_link(page_src: str, repo_url: str) -> Any:
 
 # ---------------------------------------------------------------- the hooks
 
+def _executed_notebooks(run_in: Path) -> Path:
+    """The folder of the executed notebooks: ``$JOURNEYSIM_EXECUTED_NOTEBOOKS``, else run them now into ``run_in``."""
+    given = os.environ.get(EXECUTED_ENV)
+    if given:
+        folder = Path(given)
+        missing = [p.name for p in NOTEBOOKS.glob("*.ipynb") if not (folder / p.name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"{EXECUTED_ENV}={given} lacks the executed {', '.join(missing)}")
+        return folder
+    log.info("Running the notebooks for the tutorials (docs/run_notebooks.py)")
+    execute_all(run_in)
+    return run_in
+
+
 @event_priority(100)  # before mkdocs-jupyter's on_files, which turns .ipynb files into notebook pages
 def on_files(files: Files, config: Any) -> Files:
     # mkdocs-jupyter wraps each notebook's File and reads it from src_dir / src_uri, so the notebooks are
@@ -188,8 +211,9 @@ def on_files(files: Files, config: Any) -> Files:
     global _TUTORIALS
     _TUTORIALS = tempfile.TemporaryDirectory(prefix="journeysim-docs-")
     (Path(_TUTORIALS.name) / "tutorials").mkdir()
+    executed = _executed_notebooks(Path(_TUTORIALS.name) / "run")
     for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
-        shutil.copyfile(notebook, Path(_TUTORIALS.name) / "tutorials" / notebook.name)
+        shutil.copyfile(executed / notebook.name, Path(_TUTORIALS.name) / "tutorials" / notebook.name)
         files.append(File(f"tutorials/{notebook.name}", _TUTORIALS.name, config["site_dir"],
                           config["use_directory_urls"]))
     for path, text in api_pages().items():
@@ -199,18 +223,21 @@ def on_files(files: Files, config: Any) -> Files:
 
 _ROLE = re.compile(r":(?:mod|func|class|meth|data|attr|exc|obj):(?=<code>|<a )")
 _NOTEBOOK_NOTE = (
-    '<div class="admonition note"><p class="admonition-title">A notebook, shown as committed</p>'
-    "<p>The cells are shown without their outputs (<code>tests/test_notebooks.py</code> runs them). "
-    "To see the tables and figures, run it: <code>pip install jupyterlab journeysim</code>, then open "
-    "<code>notebooks/{name}</code> from a clone of the repository.</p></div>"
+    '<div class="admonition note"><p class="admonition-title">A notebook, run when this site was built</p>'
+    "<p>The tables, printed text and figures below come from running <code>notebooks/{name}</code> with "
+    "journeysim {version} when this site was built. To run it yourself: <code>pip install jupyterlab "
+    "journeysim</code>, then open <code>notebooks/{name}</code> from a clone of the repository.</p></div>"
 )
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
-    """Sphinx roles in docstrings (:func:`x`) read as plain code; notebook pages say how to see their outputs."""
+    """Sphinx roles in docstrings (:func:`x`) read as plain code; notebook pages say where their outputs come from."""
     html = _ROLE.sub("", html)
     if page.file.src_uri.startswith("tutorials/") and page.file.src_uri.endswith(".ipynb"):
-        html = _NOTEBOOK_NOTE.format(name=Path(page.file.src_uri).name) + html
+        _sys_path()
+        from journeysim import __version__
+
+        html = _NOTEBOOK_NOTE.format(name=Path(page.file.src_uri).name, version=__version__) + html
     return html
 
 

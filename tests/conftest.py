@@ -59,3 +59,22 @@ def umask(request):
     old = os.umask(mask)
     yield file_mode, folder_mode
     os.umask(old)
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory):
+    """The notebooks of notebooks/, each run once per test session by docs/run_notebooks.py, with the checks of
+    tests/test_notebooks.py appended: ``(folder, {name: executed notebook})``. tests/test_notebooks.py reads the
+    notebooks; tests/test_docs_site.py renders the folder's copies (without the checks) on the tutorial pages."""
+    import importlib.util
+    from pathlib import Path
+
+    from test_notebooks import CHECKS  # tests/ is on sys.path (pytest's rootdir conftest)
+
+    spec = importlib.util.spec_from_file_location(
+        "run_notebooks", Path(__file__).resolve().parent.parent / "docs" / "run_notebooks.py")
+    assert spec is not None and spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    folder = tmp_path_factory.mktemp("notebooks")
+    return folder, runner.execute_all(folder, checks=CHECKS)

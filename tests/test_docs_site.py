@@ -119,15 +119,19 @@ def test_the_examples_check_can_fail():
 # ---------------------------------------------------------------- the site
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site built by ``mkdocs build --strict`` into a temporary folder."""
+def site(tmp_path_factory, request):
+    """The site built by ``mkdocs build --strict`` into a temporary folder. Its tutorials are the notebooks as
+    run once for this test session (tests/conftest.py), handed to docs/site_hooks.py so it need not run them."""
     if importlib.util.find_spec("mkdocs") is None:
         if os.environ.get("CI"):
             raise RuntimeError("mkdocs is missing: `make test` installs the docs extra (pip install -e '.[docs]')")
         pytest.skip("the docs extra is not installed (pip install -e '.[docs]'; make test installs it)")
+    notebooks, _ = request.getfixturevalue("executed_notebooks")
     out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"),
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "JOURNEYSIM_EXECUTED_NOTEBOOKS": str(notebooks)}
+    # not -q: it silences the warnings before --strict counts them (mkdocs 1.6), so a page missing from the nav
+    # would pass here and fail `make docs`
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
                            "-d", str(out / "site")], cwd=out, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
     return out / "site"
@@ -155,6 +159,29 @@ def test_the_notebooks_are_rendered(site):
         assert "jupyter-wrapper" in page, notebook.name
         # the first code cell is on the page (highlighted, so compare its identifiers)
         assert all(word in page for word in re.findall(r"[A-Za-z_]{4,}", line)), (notebook.name, line)
+
+
+#: a figure, printed text and a table each tutorial page must show (outputs of the run at build time)
+TUTORIAL_OUTPUTS = {
+    "quickstart": ("AMI pathway: mid-size 24/7 PCI centre - 13 microsystems", "gain in system quality"),
+    "ami_walkthrough": ("Journeys free of element defects:", "System quality by class"),
+    "discover_sepsis": ("antibiotics_1h:", "<b>Fidelity</b>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TUTORIAL_OUTPUTS))
+def test_the_tutorials_show_their_outputs(site, name):
+    """Each tutorial page shows the notebook as run when the site was built: printed text, tables and (where
+    the notebook plots) figures as embedded PNG images; no standard-error output (warnings, progress bars)."""
+    page = (site / "tutorials" / name / "index.html").read_text()
+    for text in TUTORIAL_OUTPUTS[name]:
+        assert text in page, (name, text)
+    assert "<table" in page and "jp-OutputArea-output" in page, name
+    if name != "quickstart":  # the quick start draws no figure
+        assert len(re.findall(r"<img [^>]*src=\"data:image/png;base64,", page)) >= 3, name
+    assert not re.search(r'<div [^>]*data-mime-type="application/vnd.jupyter.stderr"', page), name
+    assert "Kernel is running" not in page, name
+    assert "run when this site was built" in page and f"journeysim {js.__version__}" in page, name
 
 
 def test_the_cli_page_is_every_commands_help(site):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SHARED = ROOT.parent / "shared"  # discover_sepsis.ipynb reads ../shared/data/sepsis.csv, else tests/data's subset
-if not (SHARED / "data" / "sepsis.csv").is_file():  # a worktree of the project
-    SHARED = Path("/work/shared")
+# discover_sepsis.ipynb reads ../shared/data/sepsis.csv beside the checkout, else tests/data's 60-case subset
 
-# Checks appended as a last cell: they run in the notebook's own namespace, after every cell.
+# Checks appended as a last cell: they run in the notebook's own namespace, after every cell. A notebook without
+# an entry here runs without checks (and test_notebook_runs_top_to_bottom fails for it).
 CHECKS = {
     "quickstart.ipynb": """
 table = summary.quality_table()
@@ -50,34 +47,13 @@ if log.n_cases == 1050:  # the whole log: the figures of docs/discovery.md ("The
 }
 
 
-def _run(path: Path, tmp_path: Path) -> nbformat.NotebookNode:
-    """Execute a copy of the notebook in ``tmp_path/repo`` (beside links to scenarios/, tests/ and ../shared, when it
-    exists), with the checks appended."""
-    if SHARED.is_dir():
-        (tmp_path / "shared").symlink_to(SHARED, target_is_directory=True)
-    tmp_path = tmp_path / "repo"  # the notebook's folder: beside ../shared, as a checkout is
-    tmp_path.mkdir()
-    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
-    (tmp_path / "tests").symlink_to(ROOT / "tests", target_is_directory=True)
-    copy = tmp_path / path.name
-    shutil.copy(path, copy)
-    nb = nbformat.read(copy, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(CHECKS[path.name]))
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    return nb
-
-
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Each notebook executed once, on first use."""
-    cache: dict[str, nbformat.NotebookNode] = {}
-
-    def get(name: str) -> nbformat.NotebookNode:
-        if name not in cache:
-            cache[name] = _run(ROOT / "notebooks" / name, tmp_path_factory.mktemp(name.split(".")[0]))
-        return cache[name]
-
-    return get
+def executed(executed_notebooks):
+    """The notebook of that name as executed, with its checks cell: every notebook runs once per test session
+    (tests/conftest.py, docs/run_notebooks.py), in a folder laid out as a checkout, and the site build
+    (tests/test_docs_site.py) renders the same run."""
+    _folder, notebooks = executed_notebooks
+    return notebooks.__getitem__
 
 
 def _outputs(nb: nbformat.NotebookNode, mime: str) -> int:
@@ -92,6 +68,35 @@ def test_notebook_runs_top_to_bottom(path, executed):
     errors = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
               if out.output_type == "error"]
     assert errors == []
+    assert nb.cells[-1].source == CHECKS[path.name] and nb.cells[-1].execution_count, "the checks ran last"
+
+
+def test_the_sites_copies_are_the_same_run_without_the_checks(executed_notebooks):
+    """The tutorial pages show each notebook as run for these tests: its outputs, without the checks cell, without
+    standard-error output, and without the temporary folder it ran in."""
+    folder, notebooks = executed_notebooks
+    for path in NOTEBOOKS:
+        run, shown = notebooks[path.name], nbformat.read(folder / path.name, as_version=4)
+        committed = nbformat.read(path, as_version=4)
+        assert [c.source for c in shown.cells] == [c.source for c in committed.cells], path.name
+        ran = [c for c in run.cells if c.cell_type == "code"][:-1]  # without the checks
+        for c_run, c_shown in zip(ran, [c for c in shown.cells if c.cell_type == "code"], strict=True):
+            kept = [out for out in c_run.outputs if out.get("name") != "stderr"]
+            assert [out.output_type for out in c_shown.outputs] == [out.output_type for out in kept], path.name
+            assert [out.get("data", {}).get("image/png") for out in c_shown.outputs] == \
+                [out.get("data", {}).get("image/png") for out in kept], path.name
+        assert sum(len(c.outputs) for c in shown.cells if c.cell_type == "code") >= 5, path.name
+        text = nbformat.writes(shown)
+        assert str(folder) not in text and '"name": "stderr"' not in text, path.name
+    assert "../shared/data/sepsis.csv" in nbformat.writes(nbformat.read(folder / "discover_sepsis.ipynb", 4)) \
+        or not (folder / "shared").exists()
+
+
+def test_committed_notebooks_have_no_outputs():
+    """The notebooks are committed without outputs (small diffs, never a stale figure): the site shows them run."""
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert all(not c.outputs and c.execution_count is None for c in nb.cells if c.cell_type == "code"), path.name
 
 
 def test_walkthrough_shows_html_tables_and_plots(executed):
