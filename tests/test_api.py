@@ -144,3 +144,11 @@ def test_records_doc_lists_every_field():
         assert f"## `{table}`" in text
         for name in fields:
             assert f"| `{name}` |" in text, f"{table}.{name}: run python docs/gen_records.py"
+
+
+def test_simulate_given_a_file_name_says_to_load_it():
+    """A path is not a model: the error names the file and the function that loads it (not 'needs horizon=')."""
+    import journeysim as js
+
+    with pytest.raises(TypeError, match="load_scenario"):
+        js.simulate(js.examples.path("tandem"))

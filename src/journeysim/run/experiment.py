@@ -155,11 +155,17 @@ def _quality_half_width(stats: Iterable[ReplicationStats], pathway: list[int]) -
 
 
 def _progress(total: int, enabled: bool | None, label: str) -> Any:
-    from tqdm.auto import tqdm
+    from importlib.util import find_spec
 
+    from tqdm.auto import tqdm
+    from tqdm.std import tqdm as text_bar
+
+    # a notebook widget needs ipywidgets; without it tqdm.auto warns "IProgress not found" on every run,
+    # so the plain text bar is used instead
+    bar = tqdm if find_spec("ipywidgets") is not None else text_bar
     # disable=None lets tqdm stay quiet when standard error is not a terminal
-    return tqdm(total=total, desc=label, unit="rep", disable=None if enabled is None else not enabled,
-                file=sys.stderr, leave=False)
+    return bar(total=total, desc=label, unit="rep", disable=None if enabled is None else not enabled,
+               file=sys.stderr, leave=False)
 
 
 def run_experiment(
@@ -189,6 +195,9 @@ def run_experiment(
     """
     if isinstance(target, Scenario):
         scenario = target
+    elif isinstance(target, (str, os.PathLike)):
+        raise TypeError(f"simulate takes a Scenario or a Model, not the file name {os.fspath(target)!r}: "
+                        "load it first with journeysim.load_scenario(path)")
     elif horizon is None:
         raise TypeError("simulating a bare model needs horizon= (minutes)")
     else:
