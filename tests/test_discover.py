@@ -248,3 +248,35 @@ def test_a_constant_rate_over_a_window_of_uneven_weekdays_gets_no_weekday_profil
     path = js.write_event_log(result, tmp_path / "log.csv")
     scenario, _ = js.discover(js.read_log(path))
     assert scenario.model.classes[0].profile is None
+
+
+def test_report_html_is_grouped_and_folds_long_explanations() -> None:
+    """Jupyter's view: a table per kind of element, every finding in it once, long 'how' texts folded, and
+    more than 12 handoffs folded under their count (the sepsis log's 109 made a page 12,000 px tall)."""
+    from html.parser import HTMLParser
+
+    from journeysim.data.report import Finding
+
+    long_how = "n=500, gamma (AIC weight 0.9); gap to the next event (completion times only; a long explanation)"
+    findings = [Finding("class walk-in", "rate_per_day", "12.0", 500, "n=500 cases over 42 days"),
+                Finding("microsystem Desk", "service", "dist=gamma", 500, long_how),
+                *(Finding(f"handoff Desk -> Room{i}", "probability", "{'walk-in': 0.05}", 25, f"25 of 500 to Room{i}")
+                  for i in range(20))]
+    report = DiscoveryReport(source="clinic.csv", n_cases=500, n_instances=1500, span_days=42.0,
+                             units=("Desk",), classes=("walk-in",), findings=tuple(findings), toml="")
+    page = report._repr_html_()
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            self.rows += tag == "tr"
+
+    cells = Cells()
+    cells.feed(page)
+    assert cells.rows == len(findings) + 3  # a header row per table: classes, microsystems, handoffs
+    assert "<summary><b>Handoffs</b> (20)</summary>" in page
+    assert "<details><summary>n=500, gamma</summary>" in page and long_how.replace("'", "&#x27;") in page
+    assert "<summary>n=500 cases" not in page  # a short text stays as it is

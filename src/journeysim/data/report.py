@@ -224,17 +224,44 @@ class DiscoveryReport:
         return "\n".join(out)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(f.element)}</td><td>{html.escape(f.key)}</td><td><code>{html.escape(f.value)}"
-            f"</code></td><td>{f.n:,}</td><td>{html.escape(f.how)}{' <b>thin data</b>' if f.thin else ''}</td></tr>"
-            for f in self.findings)
+        kinds = [("class", "Patient classes"), ("microsystem", "Microsystems"), ("standard", "Standards"),
+                 ("handoff", "Handoffs")]  # the first word of each finding's element
+        sections = []
+        for kind, title in kinds:
+            mine = [f for f in self.findings if f.element.split(" ", 1)[0] == kind]
+            if mine:
+                sections.append(_findings_table(title, kind, mine, folded=kind == "handoff" and len(mine) > 12))
+        others = [f for f in self.findings if f.element.split(" ", 1)[0] not in {k for k, _ in kinds}]
+        if others:
+            sections.append(_findings_table("Other findings", "element", others, folded=False))
         observed = "".join(f"<li>{html.escape(x.strip())}</li>" for x in self._observed_lines())
         flags = "".join(f"<li><b>{html.escape(x)}</b></li>" for x in self.flags)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in (*self.notes, *self.not_discovered))
         return (f"<p><b>Discovered from {html.escape(self.source)}</b>: {self.n_cases:,} cases, "
                 f"{self.n_instances:,} activity instances over {self.span_days:.1f} days</p>"
-                "<table><tr><th>element</th><th>key</th><th>value</th><th>n</th><th>how</th></tr>"
-                f"{rows}</table>"
+                + "".join(sections)
                 + (f"<p>Observed in the log:</p><ul>{observed}</ul>" if observed else "")
                 + (f"<p>Flags:</p><ul>{flags}</ul>" if flags else "")
                 + f"<p>Notes and what is not discovered yet:</p><ul>{notes}</ul>")
+
+
+def _how(text: str, width: int = 70) -> str:
+    """How a number was found, in HTML: its first clause, and the rest folded when it is long."""
+    cut = min((k for k in (text.find("; "), text.find(" (")) if k > 0), default=len(text))
+    if len(text) <= width or cut >= len(text):
+        return html.escape(text)
+    return f"<details><summary>{html.escape(text[:cut])}</summary>{html.escape(text)}</details>"
+
+
+def _findings_table(title: str, kind: str, findings: list[Finding], *, folded: bool) -> str:
+    """One kind of finding as a table (element without its kind, key, value, n, how); folded when long."""
+    rows = "".join(
+        f"<tr><td>{html.escape(f.element.split(' ', 1)[-1])}</td><td>{html.escape(f.key)}</td>"
+        f"<td><code>{html.escape(f.value)}</code></td><td>{f.n:,}</td>"
+        f"<td>{_how(f.how)}{' <b>thin data</b>' if f.thin else ''}</td></tr>"
+        for f in findings)
+    table = (f"<table><tr><th>{html.escape(kind)}</th><th>key</th><th>value</th>"
+             f"<th>n</th><th>how</th></tr>{rows}</table>")
+    if folded:
+        return f"<details><summary><b>{html.escape(title)}</b> ({len(findings):,})</summary>{table}</details>"
+    return f"<p><b>{html.escape(title)}</b></p>{table}"
