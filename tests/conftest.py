@@ -47,6 +47,39 @@ def ci99(values) -> tuple[float, float]:
     return x.mean() - half, x.mean() + half
 
 
+#: test files that share one expensive run through a session-scoped fixture (the notebooks, executed once,
+#: and the documentation site built from the executed copies): under pytest-xdist they run on one worker
+SHARED_RUN = {"test_notebooks.py", "test_docs_site.py"}
+_WIDER = {"module", "class", "package"}
+
+
+def _group(item: pytest.Item) -> str | None:
+    """The pytest-xdist group of a test: one for the notebooks and the site, its file's for a test that uses a
+    module-scoped fixture of its file (so the fixture is computed once, on one worker), else none."""
+    path = item.path
+    if path.name in SHARED_RUN:
+        return "notebooks-and-site"
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:  # a doctest
+        return None
+    for name in info.names_closure:
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            if fixturedef.scope in _WIDER and fixturedef.baseid == item.nodeid.split("::")[0]:
+                return path.name
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test``: ``-n auto --dist loadgroup``), keep each shared expensive run on one
+    worker; without xdist (``pytest tests/test_x.py``, ``-p no:xdist``) nothing changes."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture
 def tandem():
     return tandem_model()
