@@ -43,13 +43,14 @@ browser:
 	  >/dev/null; } || echo "warning: could not install chromium; the browser test needs it"
 
 # The type check and the linter run first and fail the build (settings in pyproject.toml). pytest runs on
-# every core (pytest-xdist; tests/conftest.py keeps the tests that share an expensive run on one worker);
+# every core (pytest-xdist; tests/conftest.py runs each test file on one worker,
+# the notebooks and the site together, so an expensive shared fixture is computed once);
 # PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-test browser
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 # The documentation site, into site/ (mkdocs.yml; warnings are errors). `make test` builds it too
 # (tests/test_docs_site.py). Open site/index.html, or serve it with `.venv/bin/mkdocs serve`.
