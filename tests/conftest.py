@@ -65,6 +65,7 @@ def scope_of(nodeid: str) -> str:
     return "notebooks and site" if path.endswith(SHARED_RUN) else path
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: without it installed, never called
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """``--dist loadscope`` with the scopes of :func:`scope_of` (pytest-xdist's ``xdist_group`` marks do not reach
     the test ids under pytest 9, so the grouping is done here). Only called when xdist distributes."""
