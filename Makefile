@@ -42,11 +42,15 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
 	  >/dev/null; } || echo "warning: could not install chromium; the browser test needs it"
 
-# The type check and the linter run first and fail the build (settings in pyproject.toml).
+# The type check and the linter run first and fail the build (settings in pyproject.toml). pytest runs on
+# every core (pytest-xdist; tests/conftest.py runs each test file on one worker,
+# the notebooks and the site together, so an expensive shared fixture is computed once);
+# PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-test browser
 	$(BIN)/mypy
 	$(BIN)/ruff check src tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 # The documentation site, into site/ (mkdocs.yml; warnings are errors). It runs the notebooks first, so the
 # tutorials show this code's outputs (docs/run_notebooks.py; about a minute). `make test` builds it too

@@ -47,6 +47,39 @@ def ci99(values) -> tuple[float, float]:
     return x.mean() - half, x.mean() + half
 
 
+#: test files that share one expensive run through a session-scoped fixture (the notebooks, executed once,
+#: and the documentation site built from the executed copies): under pytest-xdist they run on one worker
+SHARED_RUN = ("test_notebooks.py", "test_docs_site.py")
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit of work of a test under ``make test`` (pytest-xdist, ``--dist loadscope``): its file, so a file's
+    module-scoped fixtures are computed once, on one worker; the notebooks and the site share one.
+
+    >>> scope_of("tests/test_docs_site.py::test_key_pages_exist[index.html]")
+    'notebooks and site'
+    >>> scope_of("tests/test_roundtrip.py::test_service_medians_within_10_percent[EMS]")
+    'tests/test_roundtrip.py'
+    """
+    path = nodeid.split("::", 1)[0]
+    return "notebooks and site" if path.endswith(SHARED_RUN) else path
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: without it installed, never called
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadscope`` with the scopes of :func:`scope_of` (pytest-xdist's ``xdist_group`` marks do not reach
+    the test ids under pytest 9, so the grouping is done here). Only called when xdist distributes."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return FileScheduling(config, log)
+
+
 @pytest.fixture
 def tandem():
     return tandem_model()

@@ -219,7 +219,8 @@ def damerau_levenshtein(a: NDArray[np.int64], len_a: NDArray[np.int64], b: NDArr
     cost 1, a substring edited any number of times after a transposition (Lowrance and
     Wagner's algorithm, as ``jellyfish.damerau_levenshtein_distance``). Rows are padded
     to a common length: row ``p`` of ``a`` is ``a[p, :len_a[p]]``; symbols are 0 to
-    ``alphabet - 1``. One pass of the table per cell, vectorised over the pairs.
+    ``alphabet - 1``. One pass of the table per anti-diagonal (each cell needs only earlier ones),
+    vectorised over the pairs and the diagonal's cells.
 
     Examples
     --------
@@ -238,19 +239,23 @@ def damerau_levenshtein(a: NDArray[np.int64], len_a: NDArray[np.int64], b: NDArr
     d[:, 0, :], d[:, :, 0] = big, big
     d[:, 1, 1:] = np.arange(lb + 1)
     d[:, 1:, 1] = np.arange(la + 1)
-    last_row = np.zeros((n, alphabet + 2), dtype=np.int64)  # the last row of a holding each symbol, so far
-    for i in range(1, la + 1):
-        ai = a[:, i - 1]
-        last_col = np.zeros(n, dtype=np.int64)  # the last column of b matching a[i], so far in this row
-        for j in range(1, lb + 1):
-            bj = b[:, j - 1]
-            k, l_ = last_row[rows, bj], last_col
-            match = ai == bj
-            best = np.minimum(d[:, i, j] + ~match, np.minimum(d[:, i + 1, j], d[:, i, j + 1]) + 1)
-            swap = d[rows, k, l_] + (i - k - 1) + 1 + (j - l_ - 1)
-            d[:, i + 1, j + 1] = np.minimum(best, swap)
-            last_col = np.where(match, j, last_col)
-        last_row[rows, ai] = i
+    if la == 0 or lb == 0:
+        return d[rows, len_a + 1, len_b + 1].astype(np.int64)
+    match = a[:, :, None] == b[:, None, :]  # match[:, i - 1, j - 1]: a's i-th symbol is b's j-th
+    i_of = np.arange(1, la + 1, dtype=np.int32)[None, :, None]
+    j_of = np.arange(1, lb + 1, dtype=np.int32)[None, None, :]
+    # the last row k < i whose symbol is b's j-th, and the last column l < j whose symbol is a's i-th (0: none)
+    last_row = np.zeros((n, la, lb), dtype=np.int32)
+    last_row[:, 1:] = np.maximum.accumulate(np.where(match, i_of, 0), axis=1)[:, :-1]
+    last_col = np.zeros((n, la, lb), dtype=np.int32)
+    last_col[:, :, 1:] = np.maximum.accumulate(np.where(match, j_of, 0), axis=2)[:, :, :-1]
+    for diagonal in range(2, la + lb + 1):  # the cells (i, j) with i + j = diagonal need only earlier diagonals
+        i = np.arange(max(1, diagonal - lb), min(la, diagonal - 1) + 1)
+        j = diagonal - i
+        k, l_ = last_row[:, i - 1, j - 1], last_col[:, i - 1, j - 1]
+        best = np.minimum(d[:, i, j] + ~match[:, i - 1, j - 1], np.minimum(d[:, i + 1, j], d[:, i, j + 1]) + 1)
+        swap = d[rows[:, None], k, l_] + (i - k - 1) + 1 + (j - l_ - 1)
+        d[:, i + 1, j + 1] = np.minimum(best, swap)
     return d[rows, len_a + 1, len_b + 1].astype(np.int64)
 
 
