@@ -178,7 +178,7 @@ def test_comparison_report_opens_with_changes_and_key_metrics():
     for r in rows:
         assert r["label"].replace("(", "").split(" ")[0] in first
     sure = sum(r["excludes_zero"] for r in rows)
-    assert first.count("<tr class=sure>") == sure
+    assert first.count("<tr class=sure ") == sure
     assert f"{sure} of {len(rows)} key metrics changed beyond chance" in first
 
 

@@ -370,8 +370,10 @@ def selection_text(s: Selection) -> str:
     >>> s = Selection("quality.system", "higher", 0.01, 0.95, 10, 1000, 1, ("base", "a", "b"), "b", ("b",),
     ...               {"base": 10, "a": 14}, {"base": 10, "a": 14, "b": 14}, {"base": 0.80, "a": 0.85, "b": 0.87},
     ...               "one survivor", 10.16)
-    >>> selection_text(s)[:105]
-    'Selected: b, the best by system quality with probability ≥ 95% of correct selection within an indifference'
+    >>> print(selection_text(s))
+    Selected: b, the best by system quality (higher is better) with probability ≥ 95% of correct selection
+    within an indifference zone of 1 point, after 38 replications in all (KN ranking and selection with
+    common random numbers).
     """
     total = sum(s.replications.values())
     procedure = "KN ranking and selection with common random numbers"
