@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -155,7 +156,120 @@ def test_a_factor_that_is_not_positive_is_shown_on_its_control_and_runs_nothing(
     for text in ("0", "-1", "fast", "inf"):
         edit = check(spec, panel, {"microsystems.0.service": text, "handoffs.0.defects.information": "0.2"})
         assert not edit.ok and list(edit.problems) == ["microsystems.0.service"], text
-        assert "is not a factor > 0" in edit.problems["microsystems.0.service"][0]
+        assert "is not a factor from 1e-06 to 1e+06" in edit.problems["microsystems.0.service"][0]
+
+
+CLINIC = """
+[scenario]
+name = "clinic"
+horizon_days = 5
+replications = 2
+seed = 3
+
+[[classes]]
+name = "walkin"
+entry = "A"
+rate_per_day = 20
+
+[[classes]]
+name = "referral"
+entry = "A"
+rate_per_day = 10
+
+[[microsystems]]
+name = "A"
+capacity = 2
+service = { dist = "exponential", mean = 12.3456789 }
+cost = { per_visit = 100 }
+
+[[microsystems]]
+name = "B"
+service = 30
+
+[[microsystems]]
+name = "C"
+service = 5
+
+[[handoffs]]
+from = "A"
+to = "B"
+probability = { walkin = 0.3, referral = 0.6 }
+
+[[handoffs]]
+from = "B"
+to = "C"
+
+[[exits]]
+from = "A"
+name = "admitted"
+probability = 0.1
+"""
+
+
+@pytest.fixture()
+def clinic(tmp_path):
+    """A clinic whose A has per-class handoffs and a named exit, B -> C at its default probability."""
+    (tmp_path / "clinic.toml").write_text(CLINIC)
+    spec = read_spec(tmp_path / "clinic.toml")
+    return spec, controls(spec, build_scenario(spec))
+
+
+def test_a_sum_with_named_exits_is_shown_on_the_routing_control_that_changed(clinic):
+    """The library names A's first exit when handoffs and exits out of A exceed 1: the message goes to the
+    changed control(s) among A's routing controls, not to the untouched exit."""
+    spec, panel = clinic
+    edit = check(spec, panel, {"handoffs.0.probability.walkin": "0.95"})
+    assert not edit.ok and edit.general == []
+    assert list(edit.problems) == ["handoffs.0.probability.walkin"]
+    assert "add up to 1.05 > 1 for class 'walkin'" in edit.problems["handoffs.0.probability.walkin"][0]
+    edit = check(spec, panel, {"handoffs.0.probability.walkin": "0.85", "exits.0.probability": "0.2"})
+    assert sorted(edit.problems) == ["exits.0.probability", "handoffs.0.probability.walkin"]
+    edit = check(spec, panel, {"exits.0.probability": "0.5"})  # referral: 0.6 + 0.5
+    assert list(edit.problems) == ["exits.0.probability"] and "for class 'referral'" in \
+        edit.problems["exits.0.probability"][0]
+
+
+def test_every_problem_is_shown_at_once_with_an_invalid_factor(clinic):
+    """A factor out of range does not hide the library's messages on the other controls."""
+    spec, panel = clinic
+    edit = check(spec, panel, {"microsystems.0.service": "0", "exits.0.probability": "1.5",
+                               "microsystems.0.cost.per_visit": "-1"})
+    assert not edit.ok and edit.scenario is None
+    assert sorted(edit.problems) == ["exits.0.probability", "microsystems.0.cost.per_visit", "microsystems.0.service"]
+    assert edit.problems["exits.0.probability"] == ["1.5 is not a probability in [0, 1]"]
+
+
+def test_factor_bounds_and_a_factor_that_changes_nothing(clinic):
+    """A factor is a number from 1e-6 to 1e6; one whose scaled times round back to the base (12 digits) is no
+    change; a small one that moves them is, and the app runs what it wrote."""
+    spec, panel = clinic
+    for text in ("1e-320", "1e-7", "1e7", "nan"):
+        edit = check(spec, panel, {"microsystems.0.service": text})
+        assert not edit.ok and list(edit.problems) == ["microsystems.0.service"], text
+    for text in ("1e-6", "1e6"):
+        assert check(spec, panel, {"microsystems.0.service": text}).ok, text
+    edit = check(spec, panel, {"microsystems.0.service": "1.0000000000001", "microsystems.1.service": "1.00000000000001"})
+    assert edit.ok and edit.changed == {}
+    edit = check(spec, panel, {"microsystems.0.service": "1.0000001"})
+    assert edit.ok and edit.scenario is not None and edit.changed == {"microsystems.0.service": 1.0000001}
+    assert edit.scenario.model.microsystems[0].service.mean == pytest.approx(12.3456789 * 1.0000001, rel=1e-11)
+
+
+def test_the_redesign_file_holds_typed_values_exactly_and_reloads_to_the_model_that_ran(clinic, tmp_path):
+    """Typed values are written in full (not to 6 digits); a routing probability left at its default says so."""
+    spec, panel = clinic
+    edit = check(spec, panel, {"microsystems.0.cost.per_visit": "1234567.89",
+                               "handoffs.0.probability.walkin": "0.1234567", "handoffs.1.probability": "0.987654321",
+                               "microsystems.0.service": "0.8"})
+    assert edit.ok and edit.scenario is not None
+    text = redesign_toml(spec, edit.changed, name="what-if")
+    assert "per_visit = 1234567.89" in text and "walkin = 0.1234567" in text
+    assert "probability = 0.987654321  # base: 1 (default)" in text and "not set" not in text
+    assert "mean = 9.87654312 }" in text and "× 0.8 of the base" in text  # a scaled time, as the app ran it
+    (tmp_path / "what-if.toml").write_text(text)
+    loaded = load_scenario(tmp_path / "what-if.toml")
+    assert loaded.model == dataclasses.replace(edit.scenario.model, name=loaded.model.name)
+    assert (loaded.replications, loaded.seed) == (edit.scenario.replications, edit.scenario.seed)
 
 
 def test_steps_and_per_class_services_are_scaled_whole_and_written_as_an_ordinary_scenario(ami, panel, saved):

@@ -239,8 +239,8 @@ def is_scale(path: str) -> bool:
 
 
 def _round(x: float) -> float | int:
-    """A number as a scenario file writes it (6 significant digits), so the app runs what the file holds."""
-    y = float(f"{x:.6g}")
+    """A scaled number to 12 significant digits: 0.8 × 30 is 24, not 24.000000000000004; the app runs it as rounded."""
+    y = float(f"{x:.12g}")
     return int(y) if isinstance(x, int) and y.is_integer() else y
 
 
@@ -252,8 +252,10 @@ def scaled(value: Any, factor: float) -> Any:
     scales too (not ``log_sd``, a gamma's or Weibull's ``shape``, a PERT's ``lambda``
     or a mixture's ``weights``), so the result is the distribution of ``factor × X``,
     exactly, for every distribution: its mean, median and every quantile are
-    multiplied by ``factor`` and its shape is kept. Numbers are rounded to the 6
-    significant digits a written scenario file keeps.
+    multiplied by ``factor`` and its shape is kept. Numbers are rounded to 12
+    significant digits, which drops the noise of binary arithmetic (0.8 × 30 is 24)
+    and keeps what a person typed; the app runs the rounded numbers, and the
+    redesign file holds them exactly.
 
     Examples
     --------
@@ -514,30 +516,58 @@ def check(spec: ScenarioSpec, panel: Sequence[Control], form: Mapping[str, str])
     -------
     Edit
     """
-    changed = {}
-    factors: dict[str, list[str]] = {}
-    for c in panel:
-        if c.path in form:
-            value = parse_input(form[c.path])
-            if c.kind == "factor" and not (is_number(value) and 0 < value < math.inf):
-                factors[c.path] = [f"{value!r} is not a factor > 0 (1 keeps the base; 0.8 is 20% shorter)"]
-            elif not _same(value, c.value):
-                changed[c.path] = value
-    if factors:  # a factor the library cannot judge: it never reaches the file's data
-        return Edit(changed, factors)
+    changed, factors = _read(spec, panel, form)
     paths = [c.path for c in panel]
     problems = _problems(spec, changed)
-    if not problems:
+    if not problems and not factors:
         return Edit(changed, scenario=build_scenario(_edited(spec, changed)))
     by_control, general = _located(problems, paths, _routes(spec, panel, changed))
     # The library stops at the first problem of an entry and checks the run settings only once the
     # model is valid: a change it has not spoken about yet is checked alone, so each gets its message.
     for path, value in changed.items():
-        if path not in by_control:
+        if path not in by_control and problems:
             alone, _ = _located(_problems(spec, {path: value}), paths, _routes(spec, panel, {path: value}))
             for owner, messages in alone.items():
                 by_control.setdefault(owner, []).extend(m for m in messages if m not in by_control.get(owner, []))
+    for path, messages in factors.items():  # a factor the library cannot judge: it never reaches the file's data
+        by_control.setdefault(path, []).extend(messages)
     return Edit(changed, by_control, [] if by_control else general)
+
+
+#: The factors a service time may be multiplied by: positive, and neither so small nor so large that
+#: the durations leave the range of numbers a scenario file and the clock of a run hold meaningfully.
+FACTOR_RANGE = (1e-6, 1e6)
+
+
+def _read(spec: ScenarioSpec, panel: Sequence[Control],
+          form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The form's values that differ from the base (``path -> value``), and the factors out of range.
+
+    A factor that leaves the scenario's data as it is (1.0000001 on 70 minutes, which a
+    scenario file writes as 70) is no change.
+    """
+    changed: dict[str, Any] = {}
+    factors: dict[str, list[str]] = {}
+    low, high = FACTOR_RANGE
+    for c in panel:
+        if c.path not in form:
+            continue
+        value = parse_input(form[c.path])
+        if c.kind == "factor":
+            if not (is_number(value) and low <= value <= high):
+                factors[c.path] = [f"{value!r} is not a factor from {low:g} to {high:g} "
+                                   "(1 keeps the base; 0.8 is 20% shorter)"]
+            elif _moves(spec, c.path, value):
+                changed[c.path] = value
+        elif not _same(value, c.value):
+            changed[c.path] = value
+    return changed, factors
+
+
+def _moves(spec: ScenarioSpec, path: str, factor: float) -> bool:
+    """Whether multiplying the service time at ``path`` by ``factor`` changes what the file holds."""
+    before = _value_at(spec.data, path.split("."))
+    return bool(scaled(before, factor) != before)
 
 
 def _edited(spec: ScenarioSpec, changed: Mapping[str, Any]) -> ScenarioSpec:
@@ -556,10 +586,12 @@ def _problems(spec: ScenarioSpec, changed: Mapping[str, Any]) -> list[Problem]:
 
 
 def _routes(spec: ScenarioSpec, panel: Sequence[Control], changed: Mapping[str, Any]) -> dict[str, list[str]]:
-    """``microsystems.I -> [path, ...]``: the routing controls out of each microsystem that a sum problem is shown on.
+    """``path -> [path, ...]``: the routing controls out of a microsystem that a sum problem at ``path`` is shown on.
 
-    The library names the microsystem when the probabilities out of it add up to more
-    than 1: the message goes to the ones of its routing controls that changed (else to all).
+    The library names the microsystem (``microsystems.I``) when the handoffs out of it
+    add up to more than 1, and the first named exit out of it (``exits.J.probability``)
+    when the handoffs and named exits together do. Either message goes to the routing
+    controls out of that microsystem that changed (to all of them when none did).
     """
     names = {str(t.get("name")): f"microsystems.{i}" for i, t in enumerate(spec.data.get("microsystems") or [])
              if isinstance(t, Mapping)}
@@ -567,7 +599,12 @@ def _routes(spec: ScenarioSpec, panel: Sequence[Control], changed: Mapping[str, 
     for c in panel:
         if c.group == "routing" and c.section in names and not c.path.startswith("requests."):
             out.setdefault(names[c.section], []).append(c.path)
-    return {node: [p for p in paths if p in changed] or paths for node, paths in out.items()}
+    routes = {node: [p for p in paths if p in changed] or paths for node, paths in out.items()}
+    for j, x in enumerate(spec.data.get("exits") or []):
+        node = names.get(str(x.get("from"))) if isinstance(x, Mapping) else None
+        if node in routes:
+            routes[f"exits.{j}.probability"] = routes[node]
+    return routes
 
 
 def _located(problems: Sequence[Problem], paths: Sequence[str],
@@ -576,7 +613,7 @@ def _located(problems: Sequence[Problem], paths: Sequence[str],
     general = []
     for p in problems:
         where = problem_path(p.path)
-        sums = where.count(".") == 1 and "add up to" in p.message  # probabilities out of a microsystem
+        sums = "add up to" in p.message  # probabilities out of a microsystem
         owners = list((routes or {}).get(where, [])) if sums else []
         owner = _owner(where, paths)
         for o in owners or ([] if owner is None else [owner]):
@@ -623,21 +660,23 @@ def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, 
         scenario_keys["description"] = description
     entries: dict[tuple[str, int], dict[str, Any]] = {}
     notes: dict[tuple[str, int, str], list[str]] = {}
+    defaults = _defaults(spec, changed)
     for path in sorted(changed, key=_order):
         parts = path.split(".")
         before = _value_at(spec.data, parts)
         if parts[0] == "scenario":
-            scenario_keys[parts[1]] = Commented(changed[path], f"base: {_short(before)}")
+            scenario_keys[parts[1]] = Commented(changed[path], f"base: {_short(before, defaults.get(path))}")
             continue
         array, i, key = parts[0], int(parts[1]), parts[2]
         entry = entries.setdefault((array, i), _identity(array, data[array][i]))
         inner = ".".join(parts[3:])
         said = notes.setdefault((array, i, key), [])
         if is_scale(path):
-            was = "" if isinstance(before, list) else f": {toml_value(before)}"
+            was = "" if isinstance(before, list) else f": {toml_value(before, exact=True)}"
             said.append(f"{inner + ' ' if inner else ''}× {shown(changed[path])} of the base{was}")
         else:
-            said.append(f"{inner} base: {_short(before)}" if inner else f"base: {_short(before)}")
+            base_value = _short(before, defaults.get(path))
+            said.append(f"{inner} base: {base_value}" if inner else f"base: {base_value}")
         if key == "defects":  # extends merges defects kind by kind: write only the kinds that changed
             kinds = dict(entry["defects"].value) if "defects" in entry else {}
             kinds[parts[3]] = data[array][i]["defects"][parts[3]]
@@ -649,11 +688,25 @@ def redesign_toml(spec: ScenarioSpec, changed: Mapping[str, Any], *, name: str, 
     tables += [Table(array, keys, array=True) for (array, _), keys in entries.items()]
     header = (f"# What-if redesign of {base}, made by journeysim app: only what changed.\n"
               f"# Save it beside {base}, which it extends.\n\n")
-    return header + f"extends = {toml_value(base)}\n\n" + dumps_scenario(tables)
+    return header + f"extends = {toml_value(base)}\n\n" + dumps_scenario(tables, exact=True)
 
 
-def _short(value: Any) -> str:
-    return "not set" if value is None else str(value)
+def _defaults(spec: ScenarioSpec, changed: Mapping[str, Any]) -> dict[str, Any]:
+    """``path -> value`` the base runs with, for the changed inputs the file leaves at their default.
+
+    A seed the file does not set has no default value (each run draws its own), so it is left out.
+    """
+    unset = {p for p in changed if p != "scenario.seed" and _value_at(spec.data, p.split(".")) is None}
+    if not unset:
+        return {}
+    return {c.path: c.value for c in controls(spec, build_scenario(spec)) if c.path in unset}
+
+
+def _short(value: Any, default: Any = None) -> str:
+    """A base value for a comment: as the file gives it, else the default the base runs with."""
+    if value is not None:
+        return str(value)
+    return "not set" if default is None else f"{shown(default)} (default)"
 
 
 def _order(path: str) -> tuple[Any, ...]:
