@@ -84,8 +84,11 @@ _US_PER_MINUTE = 60_000_000
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-#: Cells of one batch of the Damerau-Levenshtein table (int32): about 64 MB.
-_DL_CELLS = 1 << 24
+#: Memory for one batch of Damerau-Levenshtein tables, and what a cell of them takes: the table (int32, 4
+#: bytes), the matches (1) and the last matching row and column (int16, 2 + 2), and the diagonals' temporaries.
+#: Measured with tracemalloc: a full batch, 645 pairs of 100-symbol traces (6.7 million cells), peaks at 63 MB.
+_DL_BYTES = 64 << 20
+_DL_BYTES_PER_CELL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +245,7 @@ def damerau_levenshtein(a: NDArray[np.int64], len_a: NDArray[np.int64], b: NDArr
     if la == 0 or lb == 0:
         return d[rows, len_a + 1, len_b + 1].astype(np.int64)
     match = a[:, :, None] == b[:, None, :]  # match[:, i - 1, j - 1]: a's i-th symbol is b's j-th
-    i_of = np.arange(1, la + 1, dtype=np.int32)[None, :, None]
-    j_of = np.arange(1, lb + 1, dtype=np.int32)[None, None, :]
-    # the last row k < i whose symbol is b's j-th, and the last column l < j whose symbol is a's i-th (0: none)
-    last_row = np.zeros((n, la, lb), dtype=np.int32)
-    last_row[:, 1:] = np.maximum.accumulate(np.where(match, i_of, 0), axis=1)[:, :-1]
-    last_col = np.zeros((n, la, lb), dtype=np.int32)
-    last_col[:, :, 1:] = np.maximum.accumulate(np.where(match, j_of, 0), axis=2)[:, :, :-1]
+    last_row, last_col = _last_matches(match)
     for diagonal in range(2, la + lb + 1):  # the cells (i, j) with i + j = diagonal need only earlier diagonals
         i = np.arange(max(1, diagonal - lb), min(la, diagonal - 1) + 1)
         j = diagonal - i
@@ -257,6 +254,24 @@ def damerau_levenshtein(a: NDArray[np.int64], len_a: NDArray[np.int64], b: NDArr
         swap = d[rows[:, None], k, l_] + (i - k - 1) + 1 + (j - l_ - 1)
         d[:, i + 1, j + 1] = np.minimum(best, swap)
     return d[rows, len_a + 1, len_b + 1].astype(np.int64)
+
+
+def _last_matches(match: NDArray[np.bool_]) -> tuple[NDArray[np.integer], NDArray[np.integer]]:
+    """For each cell (i, j) of the table, the last row k < i whose symbol is b's j-th (``last_row[:, i - 1, j - 1]``)
+    and the last column l < j whose symbol is a's i-th (``last_col[:, i - 1, j - 1]``); 0 where there is none.
+
+    Held in the smallest integer type that holds the lengths and accumulated in place, so that the
+    two tables take 4 bytes a cell (``_DL_BYTES_PER_CELL``).
+    """
+    n, la, lb = match.shape
+    kind = np.int16 if max(la, lb) < np.iinfo(np.int16).max else np.int32
+    last_row = np.zeros((n, la + 1, lb), dtype=kind)  # row m + 1: the last match among rows 1..m + 1
+    np.multiply(match, np.arange(1, la + 1, dtype=kind)[None, :, None], out=last_row[:, 1:])
+    np.maximum.accumulate(last_row[:, 1:], axis=1, out=last_row[:, 1:])
+    last_col = np.zeros((n, la, lb + 1), dtype=kind)
+    np.multiply(match, np.arange(1, lb + 1, dtype=kind)[None, None, :], out=last_col[:, :, 1:])
+    np.maximum.accumulate(last_col[:, :, 1:], axis=2, out=last_col[:, :, 1:])
+    return last_row, last_col
 
 
 def _dl_matrix(var_a: list[tuple[int, ...]], var_b: list[tuple[int, ...]], alphabet: int) -> NDArray[np.float64]:
@@ -269,11 +284,22 @@ def _dl_matrix(var_a: list[tuple[int, ...]], var_b: list[tuple[int, ...]], alpha
         for gb in _length_groups(lb):
             ia, ib = np.repeat(ga, len(gb)), np.tile(gb, len(ga))
             wa, wb = int(la[ga].max()), int(lb[gb].max())
-            step = max(1, _DL_CELLS // ((wa + 2) * (wb + 2)))
+            step = _dl_batch(wa, wb)
             for s in range(0, len(ia), step):
                 pa, pb = ia[s:s + step], ib[s:s + step]
                 out[pa, pb] = damerau_levenshtein(pad_a[pa, :wa], la[pa], pad_b[pb, :wb], lb[pb], alphabet)
     return out
+
+
+def _dl_batch(la: int, lb: int) -> int:
+    """How many pairs of traces of lengths up to ``la`` and ``lb`` one batch takes (``_DL_BYTES``).
+
+    Examples
+    --------
+    >>> _dl_batch(100, 100), _dl_batch(5, 3), _dl_batch(10_000, 10_000)
+    (645, 191739, 1)
+    """
+    return max(1, _DL_BYTES // (_DL_BYTES_PER_CELL * (la + 2) * (lb + 2)))
 
 
 def _padded(variants: list[tuple[int, ...]], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
