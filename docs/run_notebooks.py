@@ -34,6 +34,23 @@ ENV = "JOURNEYSIM_EXECUTED_NOTEBOOKS"
 TIMEOUT = 600  # seconds per cell
 
 
+#: The whole sepsis log (1,050 cases), read from beside the checkout, and the 60-case subset shipped with the
+#: tests that the notebooks reading it fall back to; the site's copy of such a notebook says which it ran on
+#: in its metadata (``METADATA``), and docs/site_hooks.py writes that on the page.
+SEPSIS_LOG = "../shared/data/sepsis.csv"
+SEPSIS_SUBSET = "tests/data/sepsis_60.csv"
+READS_SEPSIS = ("discover_sepsis.ipynb",)
+METADATA = "journeysim_log"
+
+
+def log_used(name: str, shared: Path | None) -> str | None:
+    """The sepsis log notebook ``name`` runs on (``SEPSIS_LOG`` when ``shared`` holds it, else ``SEPSIS_SUBSET``),
+    or None for a notebook that reads none."""
+    if name not in READS_SEPSIS:
+        return None
+    return SEPSIS_LOG if shared is not None and (shared / "data" / "sepsis.csv").is_file() else SEPSIS_SUBSET
+
+
 def shared_folder() -> Path | None:
     """``../shared`` beside the checkout (the whole sepsis log); in a worktree of the project, /work/shared."""
     for shared in (ROOT.parent / "shared", Path("/work/shared")):
@@ -140,8 +157,13 @@ def execute_all(out: Path, checks: Mapping[str, str] | None = None,
         if isinstance(nb, BaseException):
             raise RuntimeError(f"notebooks/{name} failed") from nb
     executed: dict[str, Any] = done
+    shared = shared_folder()
     for name, nb in executed.items():
-        nbformat.write(for_the_site(nb, name in checks, out), out / name)
+        site = for_the_site(nb, name in checks, out)
+        used = log_used(name, shared)
+        if used is not None:
+            site.metadata[METADATA] = used
+        nbformat.write(site, out / name)
     return executed
 
 

@@ -36,7 +36,7 @@ from mkdocs.structure.files import File, Files
 
 # docs/ is on sys.path while mkdocs loads this file
 from run_notebooks import ENV as EXECUTED_ENV
-from run_notebooks import execute_all
+from run_notebooks import METADATA, SEPSIS_LOG, SEPSIS_SUBSET, execute_all
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -226,8 +226,31 @@ _NOTEBOOK_NOTE = (
     '<div class="admonition note"><p class="admonition-title">A notebook, run when this site was built</p>'
     "<p>The tables, printed text and figures below come from running <code>notebooks/{name}</code> with "
     "journeysim {version} when this site was built. To run it yourself: <code>pip install jupyterlab "
-    "journeysim</code>, then open <code>notebooks/{name}</code> from a clone of the repository.</p></div>"
+    "journeysim</code>, then open <code>notebooks/{name}</code> from a clone of the repository.</p>{data}</div>"
 )
+_DATA_NOTE = {
+    SEPSIS_LOG: f"<p>It ran on the whole sepsis log, <code>{SEPSIS_LOG}</code> (1,050 cases).</p>",
+    SEPSIS_SUBSET: f"<p><strong>It ran on the 60-case subset <code>{SEPSIS_SUBSET}</code>, because "
+                   f"<code>{SEPSIS_LOG}</code> was absent when this site was built: the numbers below differ from "
+                   "the text, which describes the whole log of 1,050 cases.</strong></p>",
+}
+
+
+def notebook_note(name: str, version: str, log: str | None = None) -> str:
+    """The note above a tutorial page: run when the site was built, with which journeysim, and on which log
+    (``log``: run_notebooks.SEPSIS_LOG or SEPSIS_SUBSET, from the executed notebook's metadata; None: no log)."""
+    return _NOTEBOOK_NOTE.format(name=name, version=version, data=_DATA_NOTE.get(log or "", ""))
+
+
+def _log_of(page: Any) -> str | None:
+    """The log the page's executed notebook says it ran on (run_notebooks.METADATA), if any."""
+    import json
+
+    try:
+        meta = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, TypeError):
+        return None
+    return meta.get(METADATA) if isinstance(meta.get(METADATA), str) else None
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
@@ -237,7 +260,7 @@ def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
         _sys_path()
         from journeysim import __version__
 
-        html = _NOTEBOOK_NOTE.format(name=Path(page.file.src_uri).name, version=__version__) + html
+        html = notebook_note(Path(page.file.src_uri).name, __version__, _log_of(page)) + html
     return html
 
 

@@ -213,3 +213,45 @@ def test_links_out_of_docs_point_to_the_repository(site):
     page = (site / "discovery" / "index.html").read_text()
     assert "../notebooks/" not in page
     assert 'href="../tutorials/discover_sepsis/' in page
+
+
+def _hooks():
+    pytest.importorskip("mkdocs")
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        spec = importlib.util.spec_from_file_location("site_hooks_for_test", ROOT / "docs" / "site_hooks.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    return module
+
+
+def test_the_sepsis_tutorial_says_which_log_it_ran_on(tmp_path):
+    """Without ../shared/data/sepsis.csv the notebook runs on the 60-case subset: its page says so plainly."""
+    hooks = _hooks()
+    run = sys.modules["run_notebooks"]
+    assert run.log_used("discover_sepsis.ipynb", None) == "tests/data/sepsis_60.csv"
+    assert run.log_used("discover_sepsis.ipynb", tmp_path) == "tests/data/sepsis_60.csv"  # no sepsis.csv in it
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sepsis.csv").write_text("x")
+    assert run.log_used("discover_sepsis.ipynb", tmp_path) == "../shared/data/sepsis.csv"
+    assert run.log_used("quickstart.ipynb", tmp_path) is None
+    subset = hooks.notebook_note("discover_sepsis.ipynb", "1.0", "tests/data/sepsis_60.csv")
+    assert "ran on the 60-case subset <code>tests/data/sepsis_60.csv</code>" in subset
+    assert "<code>../shared/data/sepsis.csv</code> was absent" in subset and "numbers below differ" in subset
+    whole = hooks.notebook_note("discover_sepsis.ipynb", "1.0", "../shared/data/sepsis.csv")
+    assert "whole sepsis log, <code>../shared/data/sepsis.csv</code> (1,050 cases)" in whole
+    assert "subset" not in whole
+    plain = hooks.notebook_note("quickstart.ipynb", "1.0")
+    assert "sepsis" not in plain and "run when this site was built" in plain and "journeysim 1.0" in plain
+
+    class Page:  # the executed notebook's metadata is what the page reads
+        class file:
+            abs_src_path = str(tmp_path / "nb.ipynb")
+
+    (tmp_path / "nb.ipynb").write_text('{"cells": [], "metadata": {"journeysim_log": "tests/data/sepsis_60.csv"}}')
+    assert hooks._log_of(Page) == "tests/data/sepsis_60.csv"
+    (tmp_path / "nb.ipynb").write_text('{"cells": [], "metadata": {}}')
+    assert hooks._log_of(Page) is None
