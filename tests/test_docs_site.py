@@ -182,6 +182,7 @@ def test_the_tutorials_show_their_outputs(site, name):
     assert not re.search(r'<div [^>]*data-mime-type="application/vnd.jupyter.stderr"', page), name
     assert "Kernel is running" not in page, name
     assert "run when this site was built" in page and f"journeysim {js.__version__}" in page, name
+    assert ("It ran on the " in page) == (name == "discover_sepsis"), name  # which sepsis log (whole or subset)
 
 
 def test_the_cli_page_is_every_commands_help(site):
