@@ -150,3 +150,29 @@ def test_the_headline_says_raised_only_beyond_chance_and_lists_every_metric_that
 
 def test_the_zone_reads_in_points():
     assert zone_text("quality.system", 0.01) == "1 point" and zone_text("quality.system", 0.005) == "0.5 points"
+
+
+def test_the_report_says_kn_added_replications_only_when_it_did(tmp_path):
+    """Three clinics far apart (defects 0.3, 0.1, 0.2) and a wide zone: KN decides on the first stage, and the
+    report's lede says no replications were added."""
+    import journeysim as js
+
+    def clinic(defect: float) -> js.Scenario:
+        model = js.Model([js.Microsystem("Clinic", capacity=1, service=js.Exponential(5), defect=defect)],
+                         classes=[js.PatientClass("p", entry="Clinic", rate=0.1)])
+        return js.Scenario(model, name=f"defect {defect}", horizon=3_000, replications=10, seed=3)
+
+    comparison = js.compare([clinic(0.3), clinic(0.1), clinic(0.2)])
+    selection = js.select_best(comparison, "quality.system", delta=0.05)
+    assert set(selection.replications.values()) == {10}
+    page = js.report_html(comparison, selection=selection)
+    assert "added replications" not in page and "no replications were added" in page
+
+
+def test_an_empty_output_path_is_named_as_such(tmp_path, capsys):
+    from journeysim.cli import main
+
+    tandem = str(Path(__file__).parent.parent / "scenarios" / "tandem.toml")
+    assert main(["compare", tandem, tandem, "--report", "", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--report: the path is empty" in err and ": : cannot write" not in err

@@ -389,6 +389,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         path = getattr(args, dest, None)
         if path is None or (path == "-" and dest in ("json", "csv")):
             continue
+        if not str(path).strip():
+            problems.append(f"{option}: the path is empty; give the file {what} goes to")
+            continue
         if dest == "checkpoint":
             problems += folder_problems(path, what)
         elif dest == "events":

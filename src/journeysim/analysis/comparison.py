@@ -226,7 +226,8 @@ class Comparison:
     def to_text(self, metrics: Sequence[str] | None = None) -> str:
         """The key metrics (or ``metrics``) of each scenario against the base, as a table for the terminal."""
         base = self.results[0]
-        lines = [f"Base: {base.scenario.name}  ({len(base.stats)} replications, seed {base.provenance.seed}, "
+        n = len(base.stats)
+        lines = [f"Base: {base.scenario.name}  ({n} replication{'s' if n != 1 else ''}, seed {base.provenance.seed}, "
                  "common random numbers)",
                  "Quality of elements only: journeys free of element defects, standards aside. "
                  "Other metrics: --metric KEY (metrics= in Python)."]

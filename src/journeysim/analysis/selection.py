@@ -210,9 +210,10 @@ class Selection:
 
     Examples
     --------
-    >>> s = Selection("quality.system", "higher", 0.01, 0.95, 10, 1000, 1, ("a", "b", "c"), "b", ("b",),
-    ...               {"a": 10, "c": 14}, {"a": 10, "b": 14, "c": 14}, {"a": 0.80, "b": 0.85, "c": 0.83},
-    ...               "one survivor", 10.16)
+    >>> s = Selection(metric="quality.system", direction="higher", delta=0.01, pcs=0.95, first_stage=10,
+    ...               max_replications=1000, seed=1, names=("a", "b", "c"), best="b", survivors=("b",),
+    ...               eliminated={"a": 10, "c": 14}, replications={"a": 10, "b": 14, "c": 14},
+    ...               means={"a": 0.80, "b": 0.85, "c": 0.83}, reason="one survivor", h2=10.16)
     >>> s.statement()[:70]
     'Best by system quality (%) (higher is better): b, with probability of '
     """

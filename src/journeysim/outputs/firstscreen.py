@@ -341,6 +341,17 @@ def comparison_screen(comp: Comparison, metrics: Sequence[str] | None = None,
 
     ``metrics`` chooses the metrics of *what it did* (as ``journeysim compare --metric`` does);
     a ``selection`` of the same scenarios leads the screen (:func:`selection_screen`).
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> def clinic(name, defect):
+    ...     model = js.Model([js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=defect)],
+    ...                      classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))])
+    ...     return js.Scenario(model, name=name, horizon=2 * 1440, replications=3, seed=7)
+    >>> page = comparison_screen(js.compare([clinic("base", 0.10), clinic("checklist", 0.05)]))
+    >>> "checklist raised system quality by" in page, "What changed" in page
+    (True, True)
     """
     rows = comp.key_rows(metrics)
     several = len(comp.results) > 2
@@ -409,7 +420,21 @@ def _outcome(s: Selection, name: str) -> str:
 
 def selection_screen(s: Selection) -> str:
     """The selection's outcome (:func:`selection_text`) and a table of the alternatives: mean with its 95% CI,
-    replications used, and when each was eliminated or that it was selected."""
+    replications used, and when each was eliminated or that it was selected.
+
+    Means and CIs have the unit and decimals of the command line's table (:meth:`Selection.shown`).
+
+    Examples
+    --------
+    >>> from journeysim.analysis.selection import Selection
+    >>> s = Selection(metric="time_in_system_minutes", direction="lower", delta=2.0, pcs=0.95, first_stage=10,
+    ...               max_replications=1000, seed=1, names=("base", "a", "b"), best="b", survivors=("b",),
+    ...               eliminated={"base": 10, "a": 10}, replications={"base": 10, "a": 10, "b": 10},
+    ...               means={"base": 148.8, "a": 145.2, "b": 142.2}, reason="one survivor", h2=10.16)
+    >>> page = selection_screen(s)
+    >>> "<b>2.48 h</b>" in page, "<b>2.37 h</b>" in page, "KN needed no more" in page
+    (True, True, True)
+    """
     d, places = s.shown()  # the decimals and unit the CLI's table prints
     unit = d.unit if d.unit in ("%",) else (f" {d.unit}" if d.unit else "")
     rows = []
