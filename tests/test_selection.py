@@ -198,7 +198,7 @@ def test_cli_compare_select(tmp_path, capsys):
     base = js.load_scenario(SCENARIOS / "tandem.toml").name
     assert sel["best"] == base and sel["delta"] == pytest.approx(0.05)
     assert "Best by system quality" in text and base in text
-    assert "indifference zone 5 pts," in text  # the zone in the unit it was given in
+    assert "indifference zone 5 points," in text  # the zone in the unit it was given in
 
 
 def _selection(metric: str, delta: float, means: dict, reason: str, replications: int = 10):

@@ -389,6 +389,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         path = getattr(args, dest, None)
         if path is None or (path == "-" and dest in ("json", "csv")):
             continue
+        if not str(path).strip():
+            problems.append(f"{option}: the path is empty; give the file {what} goes to")
+            continue
         if dest == "checkpoint":
             problems += folder_problems(path, what)
         elif dest == "events":
@@ -602,7 +605,7 @@ def _close(options: dict[str, Any]) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from .analysis.comparison import compare
-    from .analysis.selection import zone_text
+    from .analysis.selection import pcs_text, zone_text
 
     scenarios = [_with_days(s, args) for s in _load_all(args.files)]
     _check_select(args, len(scenarios))
@@ -633,7 +636,7 @@ def _compare(args: argparse.Namespace) -> int:
         if selection is not None:
             print(f"\nRanking and selection (KN, common random numbers; indifference zone "
                   f"{zone_text(args.select, selection.delta, selection.currency)}, "
-                  f"P(correct selection) >= {args.pcs:g})")
+                  f"P(correct selection) ≥ {pcs_text(selection.pcs)})")
             print(selection.to_text())
         if args.report:
             print(f"\nReport written to {Path(args.report).resolve()}")

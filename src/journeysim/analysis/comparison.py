@@ -62,27 +62,42 @@ def paired_difference(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
     >>> d = paired_difference(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.4, 3.6]))
     >>> round(d["mean"], 3), d["variance_reduction"] > 10
     (0.5, True)
+
+    A difference that is the same in every replication has a CI of no width and no variance reduction:
+
+    >>> d = paired_difference(np.array([100.1, 70.3, 90.7]), np.array([80.1, 50.3, 70.7]))
+    >>> d["mean"], d["ci95"], d["variance_reduction"]
+    (-20.0, [-20.0, -20.0], None)
     """
     keep = np.isfinite(base) & np.isfinite(other)
     b, o = base[keep], other[keep]
     d = o - b
     est = mean_ci(d)
+    mean, ci = _num(est.mean), [_num(est.ci95[0]), _num(est.ci95[1])]
     reduction = math.nan
-    if d.size >= 2:
+    if d.size >= 2 and _constant(d, b, o):
+        # the same difference in every replication (up to rounding): a CI of no width, no variance reduction
+        mean = _num(float(d[0]))
+        ci = [mean, mean]
+    elif d.size >= 2:
         var_d = float(np.var(d, ddof=1))
         var_ind = float(np.var(b, ddof=1) + np.var(o, ddof=1))
         if var_d > 0:
             reduction = var_ind / var_d
-        elif var_ind > 0:
-            reduction = math.inf
     return {
-        "mean": _num(est.mean),
-        "ci95": [_num(est.ci95[0]), _num(est.ci95[1])],
+        "mean": mean,
+        "ci95": ci,
         "base": _num(float(np.mean(b))) if b.size else None,
         "value": _num(float(np.mean(o))) if o.size else None,
         "variance_reduction": None if not math.isfinite(reduction) else reduction,
         "replications": int(d.size),
     }
+
+
+def _constant(d: np.ndarray, b: np.ndarray, o: np.ndarray) -> bool:
+    """Whether the paired differences ``d = o - b`` are equal but for the rounding of the subtraction."""
+    size = max(float(np.max(np.abs(b))), float(np.max(np.abs(o))), 1e-300)
+    return bool(float(np.ptp(d)) <= 64 * float(np.finfo(float).eps) * size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +226,8 @@ class Comparison:
     def to_text(self, metrics: Sequence[str] | None = None) -> str:
         """The key metrics (or ``metrics``) of each scenario against the base, as a table for the terminal."""
         base = self.results[0]
-        lines = [f"Base: {base.scenario.name}  ({len(base.stats)} replications, seed {base.provenance.seed}, "
+        n = len(base.stats)
+        lines = [f"Base: {base.scenario.name}  ({n} replication{'s' if n != 1 else ''}, seed {base.provenance.seed}, "
                  "common random numbers)",
                  "Quality of elements only: journeys free of element defects, standards aside. "
                  "Other metrics: --metric KEY (metrics= in Python)."]
@@ -247,11 +263,13 @@ def _text_row(r: Mapping[str, Any]) -> str:
     c = key_cells(r)
     if c.equal:
         ci = "(equal in every replication)"
+    elif c.same:
+        ci = "(the same in every replication)"
     else:
         ci = "" if c.low is None else f"[{c.low}, {c.high}]"
         ci += " *" if r["excludes_zero"] else ""
     vr = r["variance_reduction"]
-    vr_text = "" if vr is None else f"x{vr:.1f}"
+    vr_text = "" if vr is None or c.same else f"x{vr:.1f}"
     return f"  {r['label']:<40} {c.base:>9} {c.value:>9} {c.difference:>16}  {ci:<30} {vr_text}".rstrip()
 
 

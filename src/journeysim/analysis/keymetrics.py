@@ -157,9 +157,13 @@ def format_number(x: float | None, decimals: int, sign: bool = False) -> str:
     --------
     >>> format_number(1234.5, 1), format_number(0.25, 2, sign=True), format_number(None, 1)
     ('1,234.5', '+0.25', 'n/a')
+    >>> format_number(-0.0, 2), format_number(-0.001, 2)   # no negative zero
+    ('0.00', '0.00')
     """
     if x is None or not math.isfinite(x):
         return "n/a"
+    if round(x, decimals) == 0:
+        x = 0.0  # -0.0, or a small negative that rounds to zero: "0.00", not "-0.00"
     return f"{x:+,.{decimals}f}" if sign else f"{x:,.{decimals}f}"
 
 
@@ -181,7 +185,9 @@ def decimals_for(values: Sequence[float | None]) -> int:
 class KeyCells:
     """A key row's numbers as ``journeysim compare`` prints them: ``base`` and ``value`` in the row's
     unit, the signed ``difference`` with its unit, the CI's ends (``None`` without a CI), and
-    whether the two scenarios were ``equal`` in every replication (common random numbers)."""
+    whether the two scenarios were ``equal`` in every replication (common random numbers), and
+    whether the difference was the ``same`` in every replication (zero or not: a CI of no width,
+    so no CI and no variance reduction is shown)."""
 
     base: str
     value: str
@@ -190,6 +196,7 @@ class KeyCells:
     high: str | None
     unit: str
     equal: bool
+    same: bool = False
 
 
 def key_cells(row: Mapping[str, Any]) -> KeyCells:
@@ -200,7 +207,10 @@ def key_cells(row: Mapping[str, Any]) -> KeyCells:
     >>> row = {"base": 5.04, "value": 6.03, "difference": 0.99, "ci95": (0.71, 1.26), "unit": "%",
     ...        "difference_unit": "pts"}
     >>> key_cells(row)
-    KeyCells(base='5.0', value='6.0', difference='+0.99 pts', low='+0.71', high='+1.26', unit=' pts', equal=False)
+    KeyCells(base='5.0', value='6.0', difference='+0.99 pts', low='+0.71', high='+1.26', unit=' pts', equal=False,
+             same=False)
+    >>> key_cells({**row, "difference": -20.0, "ci95": (-20.0, -20.0)}).difference   # the same in every replication
+    '-20 pts'
     """
     lo, hi = row["ci95"]
     diff = row["difference"]
@@ -212,8 +222,17 @@ def key_cells(row: Mapping[str, Any]) -> KeyCells:
     unit = f" {row['difference_unit']}" if row["difference_unit"] else ""
     # CRN: the change leaves this metric untouched (a zero-width CI at 0, or one replication's difference of 0)
     equal = diff == 0 and ((lo == 0 and hi == 0) or (lo is None and hi is None))
+    # a CI of no width: the difference is the same in every replication (a constant cost per journey...)
+    same = diff is not None and lo is not None and lo == hi
+    if same and diff != 0:
+        dplaces = _exact_places(diff)
     shown = "0" + unit if equal else format_number(diff, dplaces, sign=True) + unit
     no_ci = lo is None or hi is None
     return KeyCells(format_number(row["base"], places), format_number(row["value"], places), shown,
                     None if no_ci else format_number(lo, dplaces, sign=True),
-                    None if no_ci else format_number(hi, dplaces, sign=True), unit, equal)
+                    None if no_ci else format_number(hi, dplaces, sign=True), unit, equal, same)
+
+
+def _exact_places(x: float) -> int:
+    """The fewest decimals (0 to 4) that show ``x`` exactly, or 4."""
+    return next((p for p in range(4) if abs(round(x, p) - x) <= 1e-9 * max(1.0, abs(x))), 4)

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,10 +47,10 @@ from ..errors import JourneySimError, Problem, ValidationError, renamed_key
 from ..model.scenario import Scenario
 from ..run.stats import mean_ci
 from .figures import replication_metrics
-from .keymetrics import Direction, direction, display, format_number
+from .keymetrics import Direction, Display, decimals_for, direction, display, format_number
 from .result import SimulationResult, simulate
 
-__all__ = ["KNOutcome", "Selection", "kim_nelson", "kn_constants", "select_best", "zone_text"]
+__all__ = ["KNOutcome", "Selection", "kim_nelson", "kn_constants", "pcs_text", "select_best", "zone_text"]
 
 Floats = NDArray[np.float64]
 #: ``more(alive, start, stop)``: values of replications ``start .. stop - 1`` of each alternative in ``alive``,
@@ -171,11 +172,34 @@ def zone_text(metric: str, delta: float, currency: str = "") -> str:
 
     Examples
     --------
-    >>> zone_text("time_in_system_minutes", 2.0), zone_text("quality.system", 0.005)
-    ('2 min', '0.5 pts')
+    >>> zone_text("time_in_system_minutes", 2.0), zone_text("quality.system", 0.005), zone_text("quality.system", 0.01)
+    ('2 min', '0.5 points', '1 point')
     """
     d = display(metric, 0.0, currency)
-    return f"{format_number(delta * d.scale, 3).rstrip('0').rstrip('.')} {d.difference_unit}".rstrip()
+    value = format_number(delta * d.scale, 3).rstrip("0").rstrip(".")
+    if d.difference_unit == "pts":
+        return f"{value} point{'' if value == '1' else 's'}"
+    return f"{value} {d.difference_unit}".rstrip()
+
+
+def pcs_text(pcs: float) -> str:
+    """A probability of correct selection as a percentage, never rounded up: 0.999 is 99.9%, not 100%.
+
+    Examples
+    --------
+    >>> pcs_text(0.95), pcs_text(0.999), pcs_text(0.9995), pcs_text(0.99999999)
+    ('95%', '99.9%', '99.95%', '99.9999%')
+    """
+    percent = 100.0 * pcs
+    for places in range(5):
+        if abs(round(percent, places) - percent) <= 1e-9:
+            return f"{percent:.{places}f}%"
+    return f"{math.floor(percent * 10_000) / 10_000:.4f}%"
+
+
+def _zero(x: float) -> float:
+    """``x`` without a negative zero (``-0.0 + 0.0`` is ``0.0``)."""
+    return x + 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +210,10 @@ class Selection:
 
     Examples
     --------
-    >>> s = Selection("quality.system", "higher", 0.01, 0.95, 10, 1000, 1, ("a", "b", "c"), "b", ("b",),
-    ...               {"a": 10, "c": 14}, {"a": 10, "b": 14, "c": 14}, {"a": 0.80, "b": 0.85, "c": 0.83},
-    ...               "one survivor", 10.16)
+    >>> s = Selection(metric="quality.system", direction="higher", delta=0.01, pcs=0.95, first_stage=10,
+    ...               max_replications=1000, seed=1, names=("a", "b", "c"), best="b", survivors=("b",),
+    ...               eliminated={"a": 10, "c": 14}, replications={"a": 10, "b": 14, "c": 14},
+    ...               means={"a": 0.80, "b": 0.85, "c": 0.83}, reason="one survivor", h2=10.16)
     >>> s.statement()[:70]
     'Best by system quality (%) (higher is better): b, with probability of '
     """
@@ -214,12 +239,12 @@ class Selection:
 
     def statement(self) -> str:
         """One plain sentence: the best, or why the procedure could not name one."""
-        d = display(self.metric, max(abs(v) for v in self.means.values()), self.currency)
+        d = self.shown()[0]
         zone = zone_text(self.metric, self.delta, self.currency)
         better = "higher" if self.direction == "higher" else "lower"
         if self.best is not None:
             return (f"Best by {d.label} ({better} is better): {self.best}, with probability of correct selection "
-                    f"at least {self.pcs:.0%} if it is better than every other by {zone} or more "
+                    f"at least {pcs_text(self.pcs)} if it is better than every other by {zone} or more "
                     f"(KN, {sum(self.replications.values())} replications in all).")
         if self.reason == "identical":
             return (f"No single best by {d.label}: {', '.join(self.survivors)} give the same value in every "
@@ -230,18 +255,41 @@ class Selection:
                     "replications and the procedure could not separate them (their replications differ; "
                     "accept any of them as equivalent, or choose by another metric).")
         return (f"No best named by {d.label}: the procedure stopped at {self.max_replications} replications "
-                f"each before it could tell {', '.join(self.survivors)} apart at probability {self.pcs:.0%} "
+                f"each before it could tell {', '.join(self.survivors)} apart at probability {pcs_text(self.pcs)} "
                 f"with an indifference zone of {zone} (raise --max-replications or --delta, or choose among "
                 "them by another metric).")
 
+    def shown(self) -> tuple[Display, int]:
+        """How the means are shown (the CLI's table and the report's): the unit and the decimals.
+
+        At least 2 decimals, and enough to tell the means apart and to resolve the indifference
+        zone; a time in hours or days that would need more than 2 is shown in minutes.
+        """
+        means = [v for v in self.means.values() if math.isfinite(v)]
+        magnitude = max((abs(v) for v in means), default=0.0)
+        d = display(self.metric, magnitude, self.currency)
+        places = self._places(d, means)
+        if d.unit in ("h", "d") and places > 2:
+            d = display(self.metric, 0.0, self.currency)  # minutes
+            places = self._places(d, means)
+        return d, places
+
+    def _places(self, d: Display, means: Sequence[float]) -> int:
+        shown = sorted({round(v * d.scale, 12) for v in means})
+        gaps = [b - a for a, b in itertools.pairwise(shown) if b - a > 0]
+        needs = [2, decimals_for(shown)]
+        needs += [-math.floor(math.log10(x) + 1e-9) for x in (min(gaps, default=0.0), self.delta * d.scale)
+                  if x > 0 and math.isfinite(x)]
+        return max(0, min(4, max(needs)))
+
     def to_text(self) -> str:
         """The statement and a line per scenario: its mean, replications and when it was eliminated."""
-        d = display(self.metric, max(abs(v) for v in self.means.values()), self.currency)
+        d, places = self.shown()
         lines = [self.statement(), f"  {'scenario':<44} {d.label:>28}  replications  status"]
         for name in self.names:
             status = ("best" if name == self.best else
                       f"eliminated after {self.eliminated[name]}" if name in self.eliminated else "not separated")
-            lines.append(f"  {name:<44} {format_number(self.means[name] * d.scale, 2):>28}  "
+            lines.append(f"  {name:<44} {format_number(self.means[name] * d.scale, places):>28}  "
                          f"{self.replications[name]:>12}  {status}")
         return "\n".join(lines)
 
@@ -261,7 +309,7 @@ class Selection:
             "survivors": list(self.survivors),
             "reason": self.reason,
             "statement": self.statement(),
-            "alternatives": [{"name": n, "mean": self.means[n], "ci95": _plain_ci(self.ci95.get(n)),
+            "alternatives": [{"name": n, "mean": _zero(self.means[n]), "ci95": _plain_ci(self.ci95.get(n)),
                               "replications": self.replications[n],
                               "eliminated_after": self.eliminated.get(n)} for n in self.names],
         }
@@ -271,7 +319,7 @@ def _plain_ci(ci: tuple[float, float] | None) -> list[float | None]:
     """A CI for JSON: ``[low, high]`` with ``None`` where it is missing (one replication)."""
     if ci is None:
         return [None, None]
-    return [float(x) if math.isfinite(x) else None for x in ci]
+    return [_zero(float(x)) if math.isfinite(x) else None for x in ci]
 
 
 def _check(metric: str, available: Sequence[str], delta: float, pcs: float, way: str | None,
@@ -401,7 +449,8 @@ def select_best(
         survivors=tuple(names[i] for i in out.survivors),
         eliminated={names[i]: r for i, r in out.eliminated.items()},
         replications=dict(zip(names, out.replications)),
-        means={n: sign * m for n, m in zip(names, out.means)},
+        means={n: _zero(sign * m) for n, m in zip(names, out.means)},
         reason=out.reason, h2=out.h2, currency=alternatives[0].model.currency if alternatives else "",
-        ci95={n: (min(sign * lo, sign * hi), max(sign * lo, sign * hi)) for n, (lo, hi) in zip(names, out.ci95)},
+        ci95={n: (_zero(min(sign * lo, sign * hi)), _zero(max(sign * lo, sign * hi)))
+              for n, (lo, hi) in zip(names, out.ci95)},
     )

@@ -26,10 +26,10 @@ from typing import Any
 
 from ..analysis.comparison import Comparison
 from ..analysis.headline import Headline, Lever, ci_label, headline, percent, percent_ci, points, target_text
-from ..analysis.keymetrics import decimals_for, display, format_number, key_cells
+from ..analysis.keymetrics import display, format_number, key_cells
 from ..analysis.metrics import Summary
 from ..analysis.result import SimulationResult
-from ..analysis.selection import Selection
+from ..analysis.selection import Selection, pcs_text, zone_text
 from ..run.stats import Estimate
 from .html import esc, plain_input
 
@@ -198,8 +198,8 @@ def first_screen(result: SimulationResult, summary: Summary, warnings: str = "")
 def _key_cells(r: Mapping[str, Any]) -> tuple[str, str, str, str]:
     """Base, value, difference and CI of a key row, with the decimals ``journeysim compare`` prints."""
     c = key_cells(r)
-    ci = ("equal in every replication" if c.equal else "no CI (one replication)" if c.low is None else
-          f"{c.low} to {c.high}{c.unit}")
+    ci = ("equal in every replication" if c.equal else "the same in every replication" if c.same else
+          "no CI (one replication)" if c.low is None else f"{c.low} to {c.high}{c.unit}")
     return c.base, c.value, c.difference, ci
 
 
@@ -287,14 +287,9 @@ def _changes(comp: Comparison) -> str:
     return "".join(parts)
 
 
-def comparison_text(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen: bool = False) -> str:
+def _comparison_sentences(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen: bool = False) -> list[str]:
     """One sentence per redesign: its effect on system quality, then the metrics of ``rows`` that changed beyond
     chance (``chosen``: the rows are metrics the user chose, not the key metrics)."""
-    return " ".join(comparison_sentences(comp, rows, chosen))
-
-
-def comparison_sentences(comp: Comparison, rows: Sequence[Mapping[str, Any]], chosen: bool = False) -> list[str]:
-    """:func:`comparison_text`'s sentences, one per redesign."""
     out = []
     quality: Sequence[Mapping[str, Any]] = [r for r in rows if r["key"] == "quality.system"]
     if not quality and "quality.system" in comp.metric_keys():
@@ -304,27 +299,40 @@ def comparison_sentences(comp: Comparison, rows: Sequence[Mapping[str, Any]], ch
         mine = [r for r in rows if r["scenario"] == name]
         q = next((r for r in quality if r["scenario"] == name), None)
         sure = [r for r in mine if r["excludes_zero"]]
-        if q is None or q["difference"] is None:
-            effect = "could not be compared on system quality (no journey counted)"
-        else:
-            _, _, diff, ci = _key_cells(q)
-            verb = "raised" if q["difference"] > 0 else "lowered" if q["difference"] < 0 else "left"
-            effect = (f"{verb} system quality by {diff.lstrip('+-')}" if verb != "left" else
-                      "left system quality unchanged")
-            effect += "" if ci.startswith(("no CI", "equal")) else f" (95% CI {ci})"
-        effect += " against the base"
+        effect = "could not be compared on system quality (no journey counted) against the base" if q is None \
+            or q["difference"] is None else _quality_effect(q)
         has_ci = any(r["ci95"][0] is not None for r in mine)
         if not has_ci:
             tail = "one replication: no confidence intervals"
         elif sure:
-            named = ", ".join(f"{r['label'].rsplit(' (', 1)[0]} {_key_cells(r)[2]}" for r in sure
-                              if r["key"] != "quality.system")
-            tail = (f"{len(sure)} of {len(mine)} {what} changed beyond chance"
-                    + (f": {named}" if named else ""))
+            named = ", ".join(f"{r['label'].rsplit(' (', 1)[0]} {_key_cells(r)[2]}" for r in sure)
+            tail = f"{len(sure)} of {_count(len(mine), what)} changed beyond chance: {named}"
         else:
-            tail = f"none of the {len(mine)} {what} changed beyond chance"
+            tail = ("the 1 metric shown did not change beyond chance" if len(mine) == 1 and chosen else
+                    "the key metric did not change beyond chance" if len(mine) == 1 else
+                    f"none of the {len(mine)} {what} changed beyond chance")
         out.append(f"{name} {effect}; {tail}.")
     return out
+
+
+def _count(n: int, what: str) -> str:
+    """``6 key metrics``, ``1 key metric``."""
+    return f"{n} {what}" if n != 1 else f"{n} {what.replace('metrics', 'metric')}"
+
+
+def _quality_effect(q: Mapping[str, Any]) -> str:
+    """What a redesign did to system quality against the base: raised or lowered it where the CI excludes 0,
+    else changed it within chance (or left it unchanged: equal in every replication)."""
+    _, _, diff, ci = _key_cells(q)
+    if ci.startswith("equal"):
+        return "left system quality unchanged against the base"
+    if q["excludes_zero"]:
+        verb = "raised" if q["difference"] > 0 else "lowered"
+        shown = f"({ci})" if ci.startswith("the same") else f"(95% CI {ci})"
+        return f"{verb} system quality by {diff.lstrip('+-')} {shown} against the base"
+    if ci.startswith("no CI"):  # one replication: the sentence says there is no CI
+        return f"changed system quality by {diff} against the base"
+    return f"changed system quality by {diff} against the base, within chance (95% CI {ci})"
 
 
 def comparison_screen(comp: Comparison, metrics: Sequence[str] | None = None,
@@ -333,11 +341,22 @@ def comparison_screen(comp: Comparison, metrics: Sequence[str] | None = None,
 
     ``metrics`` chooses the metrics of *what it did* (as ``journeysim compare --metric`` does);
     a ``selection`` of the same scenarios leads the screen (:func:`selection_screen`).
+
+    Examples
+    --------
+    >>> import journeysim as js
+    >>> def clinic(name, defect):
+    ...     model = js.Model([js.Microsystem("Clinic", capacity=2, service=js.Exponential(15), defect=defect)],
+    ...                      classes=[js.PatientClass("walk-in", entry="Clinic", rate=js.per_hour(6))])
+    ...     return js.Scenario(model, name=name, horizon=2 * 1440, replications=3, seed=7)
+    >>> page = comparison_screen(js.compare([clinic("base", 0.10), clinic("checklist", 0.05)]))
+    >>> "checklist raised system quality by" in page, "What changed" in page
+    (True, True)
     """
     rows = comp.key_rows(metrics)
     several = len(comp.results) > 2
     lead = selection_screen(selection) if selection is not None else ""
-    sentences = comparison_sentences(comp, rows, chosen=bool(metrics))
+    sentences = _comparison_sentences(comp, rows, chosen=bool(metrics))
     said = (f"<p class=headline>{esc(sentences[0])}</p>" if len(sentences) == 1 else
             "<ul class=redesigns>" + "".join(f"<li>{esc(t)}</li>" for t in sentences) + "</ul>")
     return (f"{lead}<div class=answer>{said}"
@@ -345,15 +364,6 @@ def comparison_screen(comp: Comparison, metrics: Sequence[str] | None = None,
 
 
 # -- a selection ----------------------------------------------------------------------------------------
-
-
-def _zone_words(s: Selection) -> str:
-    """The indifference zone in words, in the unit it is given in: ``1 point``, ``0.5 points``, ``30 min``."""
-    d = display(s.metric, 0.0, s.currency)
-    value = format_number(s.delta * d.scale, 3).rstrip("0").rstrip(".")
-    if d.difference_unit == "pts":
-        return f"{value} point{'' if value == '1' else 's'}"
-    return f"{value} {d.difference_unit}".rstrip()
 
 
 def _metric_name(s: Selection) -> str:
@@ -367,9 +377,10 @@ def selection_text(s: Selection) -> str:
     Examples
     --------
     >>> from journeysim.analysis.selection import Selection
-    >>> s = Selection("quality.system", "higher", 0.01, 0.95, 10, 1000, 1, ("base", "a", "b"), "b", ("b",),
-    ...               {"base": 10, "a": 14}, {"base": 10, "a": 14, "b": 14}, {"base": 0.80, "a": 0.85, "b": 0.87},
-    ...               "one survivor", 10.16)
+    >>> s = Selection(metric="quality.system", direction="higher", delta=0.01, pcs=0.95, first_stage=10,
+    ...               max_replications=1000, seed=1, names=("base", "a", "b"), best="b", survivors=("b",),
+    ...               eliminated={"base": 10, "a": 14}, replications={"base": 10, "a": 14, "b": 14},
+    ...               means={"base": 0.80, "a": 0.85, "b": 0.87}, reason="one survivor", h2=10.16)
     >>> print(selection_text(s))
     Selected: b, the best by system quality (higher is better) with probability ≥ 95% of correct selection
     within an indifference zone of 1 point, after 38 replications in all (KN ranking and selection with
@@ -380,15 +391,17 @@ def selection_text(s: Selection) -> str:
     better = "higher" if s.direction == "higher" else "lower"
     if s.best is not None:
         return (f"Selected: {s.best}, the best by {_metric_name(s)} ({better} is better) with probability "
-                f"≥ {s.pcs:.0%} of correct selection within an indifference zone of {_zone_words(s)}, "
+                f"≥ {pcs_text(s.pcs)} of correct selection within an indifference zone of "
+                f"{zone_text(s.metric, s.delta, s.currency)}, "
                 f"after {total:,} replications in all ({procedure}).")
     survivors = ", ".join(s.survivors)
     if s.reason == "maximum":
         return (f"No alternative selected: the procedure stopped at the maximum of {s.max_replications:,} "
                 f"replications each ({total:,} in all) before it could tell which of {survivors} is the best by "
-                f"{_metric_name(s)} with probability ≥ {s.pcs:.0%} of correct selection within an indifference "
-                f"zone of {_zone_words(s)}. Run more replications (--max-replications), widen the zone, or "
-                "accept any of them as equivalent.")
+                f"{_metric_name(s)} with probability ≥ {pcs_text(s.pcs)} of correct selection within an "
+                f"indifference zone of {zone_text(s.metric, s.delta, s.currency)}. They are not shown to be within "
+                "the zone of each other: raise --max-replications or --delta, or choose among them by another "
+                "metric.")
     if s.reason == "identical":
         return (f"No single best by {_metric_name(s)}: {survivors} give the same value in every replication "
                 f"({total:,} replications in all; {procedure}).")
@@ -407,11 +420,22 @@ def _outcome(s: Selection, name: str) -> str:
 
 def selection_screen(s: Selection) -> str:
     """The selection's outcome (:func:`selection_text`) and a table of the alternatives: mean with its 95% CI,
-    replications used, and when each was eliminated or that it was selected."""
-    d = display(s.metric, max((abs(v) for v in s.means.values()), default=0.0), s.currency)
-    shown = [s.means[n] * d.scale for n in s.names]
-    places = decimals_for(shown)
-    places = max(places, 1) if d.unit == "%" else places
+    replications used, and when each was eliminated or that it was selected.
+
+    Means and CIs have the unit and decimals of the command line's table (:meth:`Selection.shown`).
+
+    Examples
+    --------
+    >>> from journeysim.analysis.selection import Selection
+    >>> s = Selection(metric="time_in_system_minutes", direction="lower", delta=2.0, pcs=0.95, first_stage=10,
+    ...               max_replications=1000, seed=1, names=("base", "a", "b"), best="b", survivors=("b",),
+    ...               eliminated={"base": 10, "a": 10}, replications={"base": 10, "a": 10, "b": 10},
+    ...               means={"base": 148.8, "a": 145.2, "b": 142.2}, reason="one survivor", h2=10.16)
+    >>> page = selection_screen(s)
+    >>> "<b>2.48 h</b>" in page, "<b>2.37 h</b>" in page, "KN needed no more" in page
+    (True, True, True)
+    """
+    d, places = s.shown()  # the decimals and unit the CLI's table prints
     unit = d.unit if d.unit in ("%",) else (f" {d.unit}" if d.unit else "")
     rows = []
     for n in s.names:
@@ -424,9 +448,11 @@ def selection_screen(s: Selection) -> str:
                     f"<td class=num><b>{esc(format_number(s.means[n] * d.scale, places) + unit)}</b></td>"
                     f"<td class=num>{esc(ci)}</td><td class=num>{s.replications[n]:,}</td>"
                     f"<td>{esc(_outcome(s, n))}</td></tr>")
+    added = ("; KN added more to those still in" if any(r > s.first_stage for r in s.replications.values()) else
+             "; KN needed no more")
     caption = (f"The alternatives by {d.label}: each mean over its own replications (the first {s.first_stage:,} "
-               "are the comparison below; KN added more to those still in), with its own 95% CI (KN judges the "
-               "paired differences, which common random numbers make much narrower)")
+               f"are the comparison below{added}), with its own 95% CI (KN judges the paired differences, which "
+               "common random numbers make much narrower)")
     return (f"<div class=answer><p class=headline>{esc(selection_text(s))}</p>"
             f"<table class=selection><caption>{esc(caption)}</caption><thead><tr><th>alternative</th>"
             f"<th class=num>mean</th><th class=num>95% CI</th><th class=num>replications</th><th>outcome</th>"

@@ -521,10 +521,13 @@ def report_html(source: SimulationResult | Comparison, *, title: str | None = No
     d = summary if summary is not None else base.summary()
     name = title or base.scenario.name
     lede = (f"{len(results)} scenarios compared with common random numbers" if comp is not None
-            else "one scenario") + f"; {d.replications} replications, seed {esc(d.seed)}"
+            else "one scenario") + (f"; {d.replications} replication{'s' if d.replications != 1 else ''}, "
+                                    f"seed {esc(d.seed)}")
     if selection is not None:
-        lede += (f"; then ranked by {esc(display(selection.metric, 0.0).label.rsplit(' (', 1)[0])} with KN, "
-                 "which added replications to the alternatives still in")
+        grew = any(r > selection.first_stage for r in selection.replications.values())
+        lede += (f"; then ranked by {esc(display(selection.metric, 0.0).label.rsplit(' (', 1)[0])} with KN"
+                 + (", which added replications to the alternatives still in" if grew else
+                    " (the first stage was enough: no replications were added)"))
     body = [f"<header class=report><h1>{esc(name)}</h1><p class=lede>journeysim report: {lede}.</p></header>"]
     if comp is not None:  # the comparison first; then the base scenario's answer
         body += [comparison_screen(comp, metrics, selection),
