@@ -43,6 +43,7 @@ from ..data import distances as dist
 from ..data import pathway
 from ..data.logs import EventLog
 from ..data.logsplit import case_starts, check_holdout, completion_only, held_out, select_cases
+from ..data.replications import REPLICATION, end_to_end
 from ..data.report import wilson
 from ..data.standards import StatedStandard, parse_standards
 from ..errors import JourneySimError, Problem, ValidationError
@@ -320,6 +321,7 @@ def fidelity(
         scenario_or_result = Scenario(scenario_or_result, name="model")
     if splits < 1:
         raise JourneySimError(f"splits: expected at least 1, got {splits!r}")
+    real_log, laid_note = _laid(real_log)
     specs = parse_standards(standards, [str(x) for x in real_log.activity_labels], real_log.source)
     _check_defect_activities(defect_activities, [str(x) for x in real_log.activity_labels], real_log.source)
     rng = np.random.default_rng(seed)
@@ -336,6 +338,8 @@ def fidelity(
              for h in halves]
     windows, notes = _simulated_windows(real_log, scenario_or_result, (cut, float(starts[order[-1]]), last), seed,
                                         warmup_days)
+    if laid_note:
+        notes.insert(0, laid_note)
     # completion-only: a discovered visit begins at its unit's event (its service is the gap to the next one)
     sims = [w if real_log.has_starts else completion_only(w, at="arrival") for w in windows]
     n_a, n_b = pairs[0][0].n_cases, pairs[0][1].n_cases
@@ -363,6 +367,19 @@ def fidelity(
         cases={"training": real_log.n_cases - n_test, "test": n_test, "a": n_a, "b": n_b,
                "simulated": sims[0].n_cases, "s": sim_s.n_cases, "s2": 0 if sim_s2 is None else sim_s2.n_cases},
         measures=tuple(measures), rates=tuple(rates[0]), routing=routing, notes=tuple(notes), splits=splits)
+
+
+def _laid(log: EventLog) -> tuple[EventLog, str | None]:
+    """A log of several replications laid end to end, as :func:`journeysim.discover` lays them
+    (:mod:`journeysim.data.replications`), without its replication column (its times are laid out already), and
+    a note saying so; the log itself and None for a log of one replication."""
+    laid = end_to_end(log)
+    if laid.note is None:
+        return log, None
+    attributes = {k: v for k, v in laid.log.attributes.items() if k != REPLICATION}
+    note = (f"the real log: {laid.note}; the test part is the last part of that timeline, and the simulation "
+            "covers the same window (one continuous run, where each real replication started empty)")
+    return dataclasses.replace(laid.log, attributes=attributes), note
 
 
 def _draw(log: EventLog, n: int, rng: np.random.Generator) -> EventLog:

@@ -36,7 +36,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO
 
@@ -510,6 +510,9 @@ def _read_xes(raw: IO[bytes], source: str, roles: Roles, parser: TimeParser) -> 
     """
     given = set(roles.named())
     roles = resolve(roles, [], source, known=False)
+    # journeysim's export (trace attributes ``outcome``, ``replication``): read where the log has them
+    extras = tuple(a for a in EXPORT_ATTRIBUTES if a not in roles.attributes)
+    roles = replace(roles, attributes=(*roles.attributes, *extras))
     events = RawEvents(source, roles, parser, xes=True)
     seen: set[str] = set()
     trace: dict[str, str] = {}
@@ -548,6 +551,17 @@ def _read_xes(raw: IO[bytes], source: str, roles: Roles, parser: TimeParser) -> 
     if number and missing:
         raise ValidationError(Problem(role, f"no attribute {c!r} in any trace or event; the log has "
                                       f"{_listed(sorted(seen))}", source) for role, c in missing)
+    return _without(events, [a for a in extras if a not in seen])
+
+
+def _without(events: RawEvents, absent: Sequence[str]) -> RawEvents:
+    """The events without the attribute columns ``absent`` (export attributes the log does not have)."""
+    if not absent:
+        return events
+    keep = [i for i, a in enumerate(events.roles.attributes) if a not in absent]
+    events.roles = replace(events.roles, attributes=tuple(events.roles.attributes[i] for i in keep))
+    events.values = [events.values[i] for i in keep]
+    events.attribute = [events.attribute[i] for i in keep]
     return events
 
 

@@ -239,6 +239,15 @@ class EventLog:
                 f"{len(self):,} activity instances{kind}, {self.n_activities} activities, "
                 f"{self.origin:%Y-%m-%d %H:%M} to {self.last:%Y-%m-%d %H:%M}{warned})")
 
+    @property
+    def replications(self) -> int:
+        """The number of simulation replications the log holds: the distinct values of its
+        ``case:replication`` column (journeysim's export), 1 without one."""
+        column = self.attributes.get("case:replication")
+        if column is None or isinstance(column, Labelled):
+            return 1
+        return max(1, int(np.unique(column[np.isfinite(column)]).size))
+
     def to_dict(self) -> dict[str, Any]:
         """The summary as plain data (for JSON): counts, time span, activities, warnings."""
         return {
@@ -251,6 +260,7 @@ class EventLog:
             "first": self.origin.isoformat(),
             "last": self.last.isoformat(),
             "span_days": self.span / 1440,
+            "replications": self.replications,
             "classes": [str(x) for x in self.class_labels],
             "resources": len(self.resource_labels),
             "attributes": {k: "number" if not isinstance(v, Labelled) else "name" for k, v in self.attributes.items()},
@@ -267,6 +277,9 @@ class EventLog:
                  f"  classes: {', '.join(map(str, self.class_labels)) or 'none'}; resources: "
                  f"{len(self.resource_labels):,}; attributes: {', '.join(self.attributes) or 'none'}",
                  f"  {self.n_activities} activities (activity instances):"]
+        if self.replications > 1:
+            lines.insert(3, f"  {self.replications} replications (case:replication), each from the same time 0, "
+                            "overlapping in time: discover and fidelity lay them end to end")
         lines += [f"    {name:<32} {n:>9,}" for name, n in self.activity_counts().items()]
         if self.warnings:
             lines += ["Warnings:", *(f"  {w}" for w in self.warnings)]

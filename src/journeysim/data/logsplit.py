@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from ..errors import JourneySimError
 from .logs import EventLog, Labelled
+from .replications import end_to_end
 
 __all__ = ["case_starts", "completion_only", "held_out", "select_cases", "training_part"]
 
@@ -53,9 +54,11 @@ def select_cases(log: EventLog, cases: NDArray[np.int64]) -> EventLog:
 
 def held_out(log: EventLog, holdout: float) -> NDArray[np.int64]:
     """The codes of the test part's cases: the last ``max(2, ceil(holdout x n_cases))`` by start (ties in code
-    order), as :func:`journeysim.fidelity` holds them out; sorted."""
+    order), as :func:`journeysim.fidelity` holds them out; sorted. A log of several replications
+    (``case:replication``) is ordered by start with its replications laid end to end
+    (:func:`~journeysim.data.replications.end_to_end`), so the test part is the last replications' cases."""
     n_test = max(2, math.ceil(holdout * log.n_cases))
-    order = np.argsort(case_starts(log), kind="stable")
+    order = np.argsort(case_starts(end_to_end(log).log), kind="stable")
     return np.sort(order[-n_test:]).astype(np.int64)
 
 

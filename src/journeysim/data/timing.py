@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import JourneySimError, ValidationError
-from .fit import SMALL_SAMPLE, FitResult, fit
+from .fit import SMALL_SAMPLE, FamilyFit, FitResult, fit
 from .rows import Rows
 
 __all__ = ["duration", "service", "delay", "service_values", "gaps_to_next", "FIT_AT_MOST", "ZERO_SHARE"]
@@ -45,7 +45,28 @@ def _fit_text(r: FitResult, n: int, sub: bool) -> str:
     weight = "" if b.weight is None else f" (AIC weight {b.weight:.2f})"
     cens = f" ({r.n_censored} censored)" if r.n_censored else ""
     picked = f", fitted on a seeded random {r.n}" if sub else ""
-    return f"n={n}{cens}, {b.family}{weight}{ci}{picked}"
+    return f"n={n}{cens}, {b.family}{weight}{ci}{picked}{_truncated(b)}"
+
+
+def _truncated(b: FamilyFit) -> str:
+    """For a normal whose truncation at 0 matters (its parent puts 1% or more below 0), what the distribution
+    is once truncated: its ``mean`` and ``sd`` are the parent normal's, and may read oddly (a negative mean).
+
+    >>> _truncated(FamilyFit("normal", {"mean": -68.1, "sd": 310.6}))
+    "; truncated at 0 (mean and sd are the untruncated normal's, 59% of it below 0): median 186, mean 224.6"
+    >>> _truncated(FamilyFit("normal", {"mean": 60.0, "sd": 10.0}))
+    ''
+    """
+    if b.family != "normal":
+        return ""
+    from scipy.stats import norm
+
+    below = float(norm.cdf(0.0, b.params["mean"], b.params["sd"]))
+    if below < 0.01:
+        return ""
+    d = b.frozen()
+    return (f"; truncated at 0 (mean and sd are the untruncated normal's, {below:.0%} of it below 0): "
+            f"median {float(d.median()):.4g}, mean {float(d.mean()):.4g}")
 
 
 def _sig(x: float) -> float:
@@ -73,7 +94,9 @@ def duration(values: NDArray[np.float64], censored: NDArray[np.bool_], what: str
         return ({"dist": "empirical", "values": vals}, f"n={n} {what}, empirical (thin data: n < {SMALL_SAMPLE})",
                 True)
     zero = (values <= 0.0) & ~censored
-    if zero.mean() >= ZERO_SHARE and not zero.all():
+    if zero.all():
+        return {"dist": "fixed", "value": 0}, f"n={n}, {what}: all {n:,} values are 0: fixed 0", False
+    if zero.mean() >= ZERO_SHARE:
         k = int(zero.sum())
         pos, phow, pthin = duration(values[~zero], censored[~zero], "positive values", seed, stream)
         return ({"dist": "mixture", "components": [0, pos], "weights": [k, n - k]},
