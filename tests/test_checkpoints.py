@@ -172,8 +172,12 @@ def test_ctrl_c_on_the_command_line_exits_130_and_the_run_resumes(tmp_path):
     args = [sys.executable, "-m", "journeysim.cli", "run", str(TANDEM), "--horizon-days", "500", "--replications", "6",
             "--workers", "2", "--quiet"]
     ck = tmp_path / "ck"
-    proc = subprocess.Popen([*args, "--checkpoint", str(ck)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    # as from a terminal: Ctrl-C neither ignored nor blocked, whatever this test process inherited or a library
+    # did to it (a child inherits both; then Python installs no KeyboardInterrupt and the run finishes with 0)
+    terminal = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); os.execv(sys.executable, sys.argv[1:])")
+    proc = subprocess.Popen([sys.executable, "-c", terminal, *args, "--checkpoint", str(ck)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.time() + 120
         # interrupt at the first finished replication: the others take seconds more (a replication of 500 days
