@@ -281,3 +281,12 @@ def test_every_link_opens_a_file_from_disk(site):
     assert not broken, f"links that do not open a file from disk: {broken[:10]}"
     index = site / "index.html"
     assert "getting-started.html" in _local_links(index)
+
+
+def test_select_best_says_first_that_delta_is_a_fraction_where_the_cli_takes_points():
+    """`js.select_best(..., delta=0.5)` is 50 points of a share, where `--delta 0.5` is half a point: the docstring
+    says so before its parameters, with the two spelled side by side."""
+    doc = inspect.getdoc(js.select_best) or ""
+    first = doc.split("Parameters")[0]
+    assert "a share is a fraction" in first and "delta=0.005" in first and "--delta 0.5" in first
+    assert ">>> s.delta" in doc
