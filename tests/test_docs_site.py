@@ -290,3 +290,41 @@ def test_select_best_says_first_that_delta_is_a_fraction_where_the_cli_takes_poi
     first = doc.split("Parameters")[0]
     assert "a share is a fraction" in first and "delta=0.005" in first and "--delta 0.5" in first
     assert ">>> s.delta" in doc
+
+
+def test_the_readme_fit_example_prints_the_line_the_readme_shows(tmp_path, monkeypatch, capsys):
+    """The README's `journeysim fit` line, run as written on a column of lognormal stays, prints the scenario line
+    the README quotes (its key was `service` without `--key exit_delay`)."""
+    import shlex
+
+    import numpy as np
+
+    from journeysim.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if line.startswith("journeysim fit "))
+    shown = re.search(r"`(\w+) = \{ dist = ", readme[readme.index("`journeysim fit` fits"):])
+    assert shown is not None
+    rng = np.random.default_rng(1)
+    rows = [f"{x:.3f},{'yes' if c else 'no'}" for x, c in zip(rng.lognormal(1.06, 0.79, 300), rng.random(300) < 0.1)]
+    (tmp_path / "stays.csv").write_text("ward_hours,still_in\n" + "\n".join(rows) + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(shlex.split(command.split("#")[0])[1:]) == 0
+    assert re.search(rf"^{shown.group(1)} = \{{ dist = ", capsys.readouterr().out, re.M)
+
+
+def test_the_readme_names_only_output_options_that_run_has():
+    """The README's output-files paragraph: every option it names is `run`'s, or `-o` (report, discover, ...), or
+    says whose it is (`sweep`'s `--csv`: it read as if `run` had a --csv)."""
+    from journeysim.cli import _parser
+
+    readme = (ROOT / "README.md").read_text()
+    paragraph = readme[readme.index("Output files ("):]
+    paragraph = paragraph[:paragraph.index(")")]
+    sub = next(a for a in _parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    run = {option for action in sub.choices["run"]._actions for option in action.option_strings}
+    for option in re.findall(r"`(-[\w-]+)`", paragraph):
+        whose = [name for name, command in sub.choices.items()
+                 if option in {o for action in command._actions for o in action.option_strings}]
+        assert whose, option
+        assert option in run or option == "-o" or any(f"`{name}`'s `{option}`" in paragraph for name in whose), option
