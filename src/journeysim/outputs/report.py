@@ -277,14 +277,14 @@ def _leverage(result: SimulationResult, summary: Summary) -> str:
     simulated = [r for r in everything if r.method == "simulated"]
     exact = {r.element: r for r in everything if r.method == "exact"}
     standards = bool(result.scenario.model.standards)
-    aside = ", standards aside" if standards else ""
     rows: list[tuple[str, ...]]
     if simulated:
         rows = [(r.element, _pct(r.if_perfect), ci(r), _pct(r.if_halved),
                  _pct(exact[r.element].if_perfect) if r.element in exact else "n/a",
                  _pct(exact[r.element].if_halved) if r.element in exact else "n/a") for r in simulated[:12]]
-        head = ["element", "gain if perfect", "95% CI", "gain if halved",
-                f"exact, elements only{aside}: if perfect", "if halved"]
+        only = " (elements only)" if standards else ""
+        head = ["element", "gain if perfect", "95% CI", "gain if halved", f"exact if perfect{only}",
+                f"exact if halved{only}"]
         scale = (" in quality of elements only (standards aside): another scale, larger where the journeys an "
                  "element would fix also miss a standard") if standards else ""
         about = ("<p>The gain in system quality if one element were perfect, or its defects halved, ranked by the "
