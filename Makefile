@@ -54,8 +54,9 @@ test: $(VENV)/.installed-test browser
 
 # The documentation site, into site/ (mkdocs.yml; warnings are errors). It runs the notebooks first, so the
 # tutorials show this code's outputs (docs/run_notebooks.py; about a minute). `make test` builds it too
-# (tests/test_docs_site.py), from the notebooks tests/test_notebooks.py ran. Open site/index.html, or serve it
-# with `.venv/bin/mkdocs serve` (which runs the notebooks again at each rebuild).
+# (tests/test_docs_site.py), from the notebooks tests/test_notebooks.py ran. Open site/index.html (pages and links
+# work from disk; search needs a server: `python -m http.server -d site`), or serve it with `.venv/bin/mkdocs serve`
+# (which runs the notebooks again at each rebuild).
 docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 

@@ -440,6 +440,20 @@ def test_app_refuses_a_bad_scenario_and_a_bad_port(tmp_path, capsys):
     assert "--port" in capsys.readouterr().err
 
 
+def test_app_on_a_port_in_use_says_so_in_one_line_before_the_url(capsys):
+    """A taken port: one clear line and status 2, not the URL followed by uvicorn's raw Errno 98 and status 3."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["app", str(AMI), "--port", str(port)]) == 2
+    out = capsys.readouterr()
+    assert out.err.strip() == f"journeysim: port {port} on 127.0.0.1 is in use: choose another with --port"
+    assert "http://" not in out.out and "Errno" not in out.err
+
+
 def test_help_and_version_do_not_load_the_app():
     """`journeysim --help` and `--version` import neither Starlette nor uvicorn."""
     code = ("import contextlib, io, sys; from journeysim.cli import main\n"

@@ -39,10 +39,16 @@ def test_replications_of_a_run_that_stops_recover_the_capacities(tmp_path: Path)
 
 
 def test_concurrency_is_not_added_across_replications_and_the_load_uses_the_arrival_window(tmp_path: Path) -> None:
-    """readmission_loop's Ward (24 beds) is overloaded: its drain after each replication is long. The counts of
-    replications do not add up (24, not 3 x 24), and the offered load over the arrival window flags it."""
-    truth = js.load_scenario(ROOT / "scenarios" / "readmission_loop.toml")
-    found, report = js.discover(_export(tmp_path, "readmission_loop", 3))
+    """readmission_loop with its Ward cut from 80 beds to 24 is overloaded (offered load 2.7): its drain after each
+    replication is long. The counts of replications do not add up (24, not 3 x 24), and the offered load over the
+    arrival window flags it."""
+    text = (ROOT / "scenarios" / "readmission_loop.toml").read_text()
+    assert "capacity = 80  #" in text
+    variant = tmp_path / "overloaded.toml"
+    variant.write_text(text.replace("capacity = 80  #", "capacity = 24  #", 1))
+    truth = js.load_scenario(variant)
+    result = js.simulate(truth, replications=3, seed=3)
+    found, report = js.discover(js.read_log(js.write_event_log(result, tmp_path / "overloaded.csv")))
     got, want = _capacities(found), _capacities(truth)
     assert got["Ward"] == want["Ward"] and got["Lab"] == want["Lab"] and got["ED"] == want["ED"]
     assert any(f.startswith("Ward:") and "UNSTABLE" in f for f in report.flags)

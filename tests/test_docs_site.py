@@ -138,12 +138,12 @@ def site(tmp_path_factory, request):
 
 
 @pytest.mark.parametrize("page", [
-    "index.html", "getting-started/index.html",
-    "tutorials/quickstart/index.html", "tutorials/ami_walkthrough/index.html",
-    "tutorials/discover_sepsis/index.html",
-    "howto/redesign-a-handoff/index.html", "howto/compare-and-select/index.html", "howto/dask/index.html",
-    "howto/fit-and-discover/index.html",
-    "scenarios/index.html", "results/index.html", "records/index.html", "cli/index.html", "api/index.html",
+    "index.html", "getting-started.html",
+    "tutorials/quickstart.html", "tutorials/ami_walkthrough.html",
+    "tutorials/discover_sepsis.html",
+    "howto/redesign-a-handoff.html", "howto/compare-and-select.html", "howto/dask.html",
+    "howto/fit-and-discover.html",
+    "scenarios.html", "results.html", "records.html", "cli.html", "api/index.html",
 ])
 def test_key_pages_exist(site, page):
     assert (site / page).is_file()
@@ -153,7 +153,7 @@ def test_the_notebooks_are_rendered(site):
     import json
 
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
-        page = (site / "tutorials" / notebook.stem / "index.html").read_text()
+        page = (site / "tutorials" / f"{notebook.stem}.html").read_text()
         first = next(c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code")
         line = next(x for x in first["source"] if x.strip() and "(" in x).strip()
         assert "jupyter-wrapper" in page, notebook.name
@@ -173,7 +173,7 @@ TUTORIAL_OUTPUTS = {
 def test_the_tutorials_show_their_outputs(site, name):
     """Each tutorial page shows the notebook as run when the site was built: printed text, tables and (where
     the notebook plots) figures as embedded PNG images; no standard-error output (warnings, progress bars)."""
-    page = (site / "tutorials" / name / "index.html").read_text()
+    page = (site / "tutorials" / f"{name}.html").read_text()
     for text in TUTORIAL_OUTPUTS[name]:
         assert text in page, (name, text)
     assert "<table" in page and "jp-OutputArea-output" in page, name
@@ -188,7 +188,7 @@ def test_the_tutorials_show_their_outputs(site, name):
 def test_the_cli_page_is_every_commands_help(site):
     from journeysim.cli import _parser
 
-    page = (site / "cli" / "index.html").read_text()
+    page = (site / "cli.html").read_text()
     sub = next(a for a in _parser()._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, command in sub.choices.items():
         assert f"journeysim {name}" in page, name
@@ -199,7 +199,7 @@ def test_the_cli_page_is_every_commands_help(site):
 
 
 def test_every_public_name_is_on_an_api_page(site):
-    pages = "".join(p.read_text() for p in (site / "api").glob("*/index.html"))
+    pages = "".join(p.read_text() for p in (site / "api").glob("*.html"))
     where = {name: f"journeysim.{module}" for module, names in js._LAZY.items() for name in names}
     for name in js.__all__:
         if name == "__version__":
@@ -211,9 +211,9 @@ def test_every_public_name_is_on_an_api_page(site):
 
 def test_links_out_of_docs_point_to_the_repository(site):
     """docs/discovery.md links ../notebooks/discover_sepsis.ipynb (right on GitHub): on the site, the tutorial."""
-    page = (site / "discovery" / "index.html").read_text()
+    page = (site / "discovery.html").read_text()
     assert "../notebooks/" not in page
-    assert 'href="../tutorials/discover_sepsis/' in page
+    assert 'href="tutorials/discover_sepsis.html' in page
 
 
 def _hooks():
@@ -256,3 +256,75 @@ def test_the_sepsis_tutorial_says_which_log_it_ran_on(tmp_path):
     assert hooks._log_of(Page) == "tests/data/sepsis_60.csv"
     (tmp_path / "nb.ipynb").write_text('{"cells": [], "metadata": {}}')
     assert hooks._log_of(Page) is None
+
+
+def _local_links(page: Path) -> list[str]:
+    """The links of a page that stay on the site (no scheme, no bare anchor)."""
+    hrefs = re.findall(r'<a [^>]*href="([^"]*)"', page.read_text(encoding="utf-8"))
+    return [h.split("#")[0] for h in hrefs if h and not h.startswith(("#", "mailto:")) and "://" not in h]
+
+
+def test_every_link_opens_a_file_from_disk(site):
+    """README says to open site/index.html: over file:// a link to ``getting-started/`` shows a folder listing
+    (no web server serves its index.html), so every link between pages must name an .html file that exists
+    (mkdocs.yml: use_directory_urls: false)."""
+    pages = sorted(p for p in site.rglob("*.html") if p.name != "404.html")  # the 404 page is for servers only
+    assert len(pages) > 20
+    broken = []
+    for page in pages:
+        for href in _local_links(page):
+            if not href:
+                continue
+            target = (page.parent / href).resolve()
+            if not target.is_file():
+                broken.append(f"{page.relative_to(site)} -> {href}")
+    assert not broken, f"links that do not open a file from disk: {broken[:10]}"
+    index = site / "index.html"
+    assert "getting-started.html" in _local_links(index)
+
+
+def test_select_best_says_first_that_delta_is_a_fraction_where_the_cli_takes_points():
+    """`js.select_best(..., delta=0.5)` is 50 points of a share, where `--delta 0.5` is half a point: the docstring
+    says so before its parameters, with the two spelled side by side."""
+    doc = inspect.getdoc(js.select_best) or ""
+    first = doc.split("Parameters")[0]
+    assert "a share is a fraction" in first and "delta=0.005" in first and "--delta 0.5" in first
+    assert ">>> s.delta" in doc
+
+
+def test_the_readme_fit_example_prints_the_line_the_readme_shows(tmp_path, monkeypatch, capsys):
+    """The README's `journeysim fit` line, run as written on a column of lognormal stays, prints the scenario line
+    the README quotes (its key was `service` without `--key exit_delay`)."""
+    import shlex
+
+    import numpy as np
+
+    from journeysim.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if line.startswith("journeysim fit "))
+    shown = re.search(r"`(\w+) = \{ dist = ", readme[readme.index("`journeysim fit` fits"):])
+    assert shown is not None
+    rng = np.random.default_rng(1)
+    rows = [f"{x:.3f},{'yes' if c else 'no'}" for x, c in zip(rng.lognormal(1.06, 0.79, 300), rng.random(300) < 0.1)]
+    (tmp_path / "stays.csv").write_text("ward_hours,still_in\n" + "\n".join(rows) + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(shlex.split(command.split("#")[0])[1:]) == 0
+    assert re.search(rf"^{shown.group(1)} = \{{ dist = ", capsys.readouterr().out, re.M)
+
+
+def test_the_readme_names_only_output_options_that_run_has():
+    """The README's output-files paragraph: every option it names is `run`'s, or `-o` (report, discover, ...), or
+    says whose it is (`sweep`'s `--csv`: it read as if `run` had a --csv)."""
+    from journeysim.cli import _parser
+
+    readme = (ROOT / "README.md").read_text()
+    paragraph = readme[readme.index("Output files ("):]
+    paragraph = paragraph[:paragraph.index(")")]
+    sub = next(a for a in _parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    run = {option for action in sub.choices["run"]._actions for option in action.option_strings}
+    for option in re.findall(r"`(-[\w-]+)`", paragraph):
+        whose = [name for name, command in sub.choices.items()
+                 if option in {o for action in command._actions for o in action.option_strings}]
+        assert whose, option
+        assert option in run or option == "-o" or any(f"`{name}`'s `{option}`" in paragraph for name in whose), option

@@ -91,3 +91,52 @@ def test_leverage_of_standards_is_simulated_and_in_the_summary():
     assert values == sorted(values, reverse=True)
     assert {r["method"] for r in summary["quality"]["leverage"]} == {"exact", "simulated"}
     json.dumps(summary)  # JSON-ready
+
+
+def _where_to_work(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Where to work next"))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))
+    return lines[start:end]
+
+
+def test_where_to_work_next_ranks_by_the_simulated_gain_with_the_exact_one_beside_it():
+    """As the report: levers ranked by the simulated gain in system quality (standards included); the exact gain in
+    quality of elements only (standards aside) on its own scale beside it, never ranked in the same list. On the
+    flagship, Telemetry->CardiologyPractice:information is +14 points exact but about +1 simulated."""
+    from journeysim.analysis.text import render
+
+    result = js.simulate(js.load_scenario(js.examples.path("ami")), replications=3, seed=1)
+    rows = result.summary().quality.leverage
+    simulated = [r for r in rows if r.method == "simulated"]
+    exact = {r.element: r for r in rows if r.method == "exact"}
+    block = _where_to_work(render(result.summary()))
+    assert "ranked by the simulated gain in system quality" in "\n".join(block)
+    assert "exact, elements only" in block[4] and "standards aside" in "\n".join(block[:4])
+    table = block[5:5 + 8]
+    assert [line.split()[0] for line in table] == [r.element for r in simulated[:8]]
+    for line, r in zip(table, simulated):
+        assert line.split()[1] == f"{100 * r.if_perfect:+.2f}"  # the simulated gain first
+        if r.element in exact:  # the exact gains last
+            e = exact[r.element]
+            assert line.split()[-3:] == [f"{100 * e.if_perfect:+.2f}", "/", f"{100 * e.if_halved:+.2f}"]
+        else:
+            assert line.rstrip().endswith("n/a (a standard)")
+    top_exact = next(iter(exact.values()))
+    telemetry = next(line for line in table if line.split()[0] == top_exact.element)
+    assert float(telemetry.split()[1]) < 100 * top_exact.if_perfect / 3  # the two scales differ a lot here
+
+
+def test_where_to_work_next_without_standards_or_records():
+    """A model without standards has one scale (no 'standards aside'); a run without journeys ranks the exact gains,
+    and says so."""
+    from journeysim.analysis.text import render
+
+    tandem = js.simulate(js.load_scenario(js.examples.path("tandem")), replications=2, seed=1)
+    block = "\n".join(_where_to_work(render(tandem.summary())))
+    assert "standards" not in block and "ranked by the simulated gain" in block
+    summary_only = js.simulate(js.load_scenario(js.examples.path("ami")), replications=2, seed=1, records="summary")
+    block_lines = _where_to_work(render(summary_only.summary()))
+    assert "exact gain in quality of elements only (standards aside)" in block_lines[1]
+    top = summary_only.summary().quality.leverage[0]
+    assert block_lines[2].split()[:2] == [top.element, f"{100 * top.if_perfect:+.2f}"]

@@ -129,3 +129,12 @@ def test_sepsis_notebook_draws_its_figures(executed):
     html = [out["data"]["text/html"] for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
             if "text/html" in out.get("data", {})]
     assert any("<b>Fidelity</b>" in h for h in html)
+
+
+def test_walkthrough_standards_table_reads_without_scientific_notation(executed):
+    """The standards table showed its targets and medians as 1.01e+04 and 9.35e+04 minutes: they read in minutes,
+    hours or days, and the shares in percent."""
+    nb = executed("ami_walkthrough.ipynb")
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "standards_table()" in c.source)
+    html = next(out["data"]["text/html"] for out in cell.outputs if "text/html" in out.get("data", {}))
+    assert "e+0" not in html and "7.0 d" in html and "30.0 d" in html and "met %" in html

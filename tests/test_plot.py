@@ -245,13 +245,24 @@ def test_long_names_are_wrapped_and_labels_stay_readable():
 
 
 def test_leverage_bars_are_the_gains_in_points(flagship):
-    """The tornado's longest bar is the top element's gain if perfect, in percentage points."""
+    """The tornado's bars are the simulated gains in system quality, ranked as the report ranks its levers; the exact
+    gains in quality of elements only (standards aside: another scale) are markers beside them, not bars."""
     summary = flagship.summary()
-    top = summary.to_dict()["quality"]["leverage"][0]
+    rows = summary.to_dict()["quality"]["leverage"]
+    simulated = [r for r in rows if r["method"] == "simulated"][:5]
+    exact = {r["element"]: r["if_perfect"] for r in rows if r["method"] == "exact"}
     ax = plot.leverage(flagship, top=5, summary=summary)
-    widths = sorted((p.get_width() for p in ax.patches), reverse=True)
     assert len(ax.patches) == 10
-    assert widths[0] == pytest.approx(100 * top["if_perfect"])
+    widths = [p.get_width() for p in ax.patches[:5]]  # the if-perfect bars, top row first
+    assert widths == pytest.approx([100 * r["if_perfect"] for r in simulated])
+    assert [t.get_text().removesuffix(" (standard)") for t in ax.get_yticklabels()] == [r["element"] for r in simulated]
+    from matplotlib.collections import PathCollection
+
+    markers = [x for c in ax.collections if isinstance(c, PathCollection) for x in c.get_offsets()[:, 0]]
+    expected = [100 * exact[r["element"]] for r in simulated if r["element"] in exact]
+    assert expected and sorted(markers) == pytest.approx(sorted(expected))
+    assert "simulated, standards included" in ax.get_xlabel()
+    assert max(exact.values()) > max(r["if_perfect"] for r in simulated)  # why they must not share one ranking
 
 
 def test_standard_plot_counts_the_counted_journeys_and_marks_the_target(flagship):

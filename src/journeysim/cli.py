@@ -847,9 +847,30 @@ def _app(args: argparse.Namespace) -> int:
         raise JourneySimError(f"journeysim app needs the app extra ({err.name} is missing): "
                               'pip install "journeysim[app]"') from None
     application = create_app(args.file)  # a scenario with problems fails here, before serving
+    _check_port(args.host, args.port)
     print(f"journeysim app: {args.file} at http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
     uvicorn.run(application, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port that is taken (or an address this machine cannot serve on) in one line, before the app's URL
+    is printed: binding a socket as uvicorn will (SO_REUSEADDR) tells it at once."""
+    import errno
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise JourneySimError(f"--host {host}: not an address of this machine ({err.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise JourneySimError(f"port {port} on {host} is in use: choose another with --port") from None
+            raise JourneySimError(f"cannot serve on {host}:{port}: {err.strerror}") from None
 
 
 def _examples(args: argparse.Namespace) -> int:

@@ -362,6 +362,11 @@ def select_best(
 ) -> Selection:
     """Select the best of three or more scenarios by ``metric`` with KN and common random numbers.
 
+    **``delta`` is in the metric's own units, as the Python results hold them: a share is a fraction.** For
+    ``quality.system``, ``delta=0.005`` is half a point, the command line's ``--delta 0.5``; ``delta=0.5``
+    here would be 50 points, and every scenario would be "indifferent". A time is in minutes, as on the
+    command line (``delta=5`` is 5 minutes).
+
     Parameters
     ----------
     scenarios : sequence of Scenario, or a Comparison
@@ -370,8 +375,9 @@ def select_best(
     metric : str
         A key of :func:`~journeysim.analysis.figures.replication_metrics`, e.g. ``"quality.system"``.
     delta : float
-        Indifference zone in the metric's units (a fraction for a share: 0.01 is one point;
-        minutes for a time): differences smaller than this do not matter.
+        Indifference zone in the metric's units (a fraction for a share: 0.01 is one point, where the
+        command line's ``--delta`` takes points; minutes for a time): differences smaller than this do
+        not matter.
     pcs : float
         Probability of correct selection to guarantee (``1 - alpha``).
     direction : {"higher", "lower"}, optional
@@ -399,9 +405,11 @@ def select_best(
     ...     model = js.Model([js.Microsystem("Clinic", capacity=1, service=js.Exponential(5), defect=defect)],
     ...                      classes=[js.PatientClass("p", entry="Clinic", rate=0.1)])
     ...     return js.Scenario(model, name=f"defect {defect}", horizon=3_000, replications=10, seed=3)
-    >>> s = select_best([clinic(0.3), clinic(0.1), clinic(0.2)], "quality.system", delta=0.05)
+    >>> s = select_best([clinic(0.3), clinic(0.1), clinic(0.2)], "quality.system", delta=0.05)  # 5 points
     >>> s.best, s.reason
     ('defect 0.1', 'one survivor')
+    >>> s.delta  # a fraction: `journeysim compare ... --select quality.system --delta 5` is the same
+    0.05
     """
     from .comparison import Comparison
 

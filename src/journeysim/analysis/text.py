@@ -87,14 +87,52 @@ def _standards(standards: Mapping[str, StandardResult]) -> list[str]:
     return out
 
 
-def _leverage(rows: Sequence[LeverageRow], top: int = 8) -> list[str]:
+def _pts(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:+.2f}"
+
+
+def _leverage(rows: Sequence[LeverageRow], top: int = 8, *, standards: bool = False) -> list[str]:
+    """Where to work next, as the report ranks it: by the simulated gain in system quality (standards included),
+    with the exact gain (quality of elements only, standards aside) beside it on its own scale; without
+    simulated rows (summary records), by the exact gain, labelled so. ``standards``: the model sets some."""
     if not rows:
         return []
-    out = ["",
-           f"Where to work next: gain in system quality if the element were perfect / half as defective (top {top})",
-           "  (exact: solved on the graph, without standards; simulated: from these journeys, standards included)"]
-    for r in rows[:top]:
-        out.append(f"  {r.element:<44} {r.method:<9} +{100 * r.if_perfect:5.2f} pts / +{100 * r.if_halved:5.2f} pts")
+    exact = {r.element: r for r in rows if r.method == "exact"}
+    simulated = [r for r in rows if r.method == "simulated" and _given(r.if_perfect) is not None]
+    head = f"Where to work next (top {top}): gain in points if the element never failed / were half as defective"
+    if not simulated:
+        what = "quality of elements only (standards aside)" if standards else "system quality"
+        out = ["", head, f"  exact gain in {what}, solved on the graph"]
+        out += [f"  {r.element:<44} {_pts(r.if_perfect):>7} / {_pts(r.if_halved):>7}"
+                for r in list(exact.values())[:top]]
+        return out
+    if standards:
+        about = ["  ranked by the simulated gain in system quality (these journeys, standards included; 95% CI);",
+                 "  beside it the exact gain in quality of elements only (the graph, standards aside): another",
+                 "  scale, larger where the journeys an element would fix also miss a standard"]
+        exact_title = "exact, elements only"
+    else:
+        about = ["  ranked by the simulated gain in system quality (these journeys; 95% CI); beside it the exact",
+                 "  gain solved on the graph"]
+        exact_title = "exact"
+    cells = []
+    for r in simulated[:top]:
+        low, high = r.ci95_if_perfect or (None, None)
+        ci = f" [{_pts(low)}, {_pts(high)}]" if low is not None and high is not None else ""
+        e = exact.get(r.element)
+        beside = (f"{_pts(e.if_perfect):>7} / {_pts(e.if_halved):>7}" if e is not None
+                  else "n/a (a standard)" if exact and standards else "n/a")
+        cells.append((r.element, f"{_pts(r.if_perfect)}{ci} / {_pts(r.if_halved)}", beside))
+    width = max(len("simulated"), *(len(c[1]) for c in cells))
+    out = ["", head, *about, f"  {'element':<44} {'simulated':<{width}}   {exact_title}"]
+    out += [f"  {name:<44} {sim:<{width}}   {beside}" for name, sim, beside in cells]
+    shown = {r.element for r in simulated[:top]}
+    best = next(iter(exact.values()), None)
+    if best is not None and best.if_perfect > 0 and best.element not in shown:
+        sim_row = next((r for r in simulated if r.element == best.element), None)
+        out.append(f"  Not in this list: {best.element}, {_pts(best.if_perfect)} points of quality of elements only "
+                   f"(exact) but {_pts(None if sim_row is None else sim_row.if_perfect)} of system quality "
+                   "(simulated): the journeys it would fix mostly also miss a standard or have another defect.")
     return out
 
 
@@ -290,7 +328,7 @@ def render(d: SummaryData) -> str:
         *_quality(d),
         *_dependence(d.dependence),
         *_standards(d.standards),
-        *_leverage(d.quality.leverage),
+        *_leverage(d.quality.leverage, standards=bool(d.standards)),
         *_six_sigma(d.six_sigma),
         *_cost(d.cost),
         *_microsystems(d),

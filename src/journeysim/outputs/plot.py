@@ -43,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec
@@ -493,8 +494,11 @@ def leverage(
 ) -> Axes:
     """Tornado of leverage: the gain in system quality if each element were perfect or half as defective.
 
-    Bars are in percentage points of system quality; simulated gains (standards)
-    carry their 95% CI.
+    As the report ranks levers: by the simulated gain in system quality (from the recorded journeys,
+    standards included), with its 95% CI; the exact gain of each element in quality of elements only
+    (solved on the graph, standards aside) is marked beside it on its own scale, not ranked with it
+    (it is larger where the journeys an element would fix also miss a standard). Without simulated
+    gains (``records="summary"``) the bars are the exact gains, labelled so.
 
     Parameters
     ----------
@@ -509,7 +513,10 @@ def leverage(
     -------
     matplotlib.axes.Axes
     """
-    rows = _summary(result, summary).quality.leverage[:top]
+    everything = _summary(result, summary).quality.leverage
+    simulated = [r for r in everything if r.method == "simulated" and math.isfinite(r.if_perfect)]
+    exact = {r.element: r for r in everything if r.method == "exact"}
+    rows = (simulated or list(exact.values()))[:top]
     ax = _axes(ax, (9.0, 0.9 + 0.38 * max(len(rows), 1)))
     title = "Leverage: what fixing each element would add to system quality"
     if not rows:
@@ -524,10 +531,24 @@ def leverage(
         if low is not None and high is not None:
             ax.errorbar(perfect[i], y[i], xerr=[[perfect[i] - 100 * low], [100 * high - perfect[i]]],
                         color="#333333", capsize=3, lw=1)
-    labels = [f"{r.element}{' (simulated)' if r.method == 'simulated' else ''}" for r in rows]
+    standards = {st.name for st in result.scenario.model.standards}
+    if simulated:
+        beside = [(y[i], 100 * exact[r.element].if_perfect) for i, r in enumerate(rows) if r.element in exact]
+        if beside:
+            ax.scatter([x for _, x in beside], [yy for yy, _ in beside], marker="D", facecolors="none",
+                       edgecolors="#b2182b", zorder=3,
+                       label="exact, elements only (standards aside): another scale" if standards else "exact")
+        xlabel = "gain in system quality (percentage points; simulated" + (", standards included)" if standards
+                                                                            else ")")
+    else:
+        xlabel = ("gain in quality of elements only (percentage points; exact, standards aside)" if standards
+                  else "gain in system quality (percentage points; exact)")
+        if standards:
+            title = "Leverage: what fixing each element would add to quality of elements only"
+    labels = [f"{r.element}{' (standard)' if r.element in standards else ''}" for r in rows]
     ax.set_yticks(y, labels, fontsize=8)
     ax.axvline(0, color="#333333", lw=0.8)
-    ax.set_xlabel("gain in system quality (percentage points)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("element (microsystem, handoff:kind, request, standard)", fontsize=8)
     ax.set_title(title, fontsize=11)
     ax.grid(axis="x", alpha=0.3)

@@ -273,14 +273,36 @@ def _leverage(result: SimulationResult, summary: Summary) -> str:
         low, high = r.ci95_if_perfect or (None, None)
         return "" if low is None or high is None else f"[{100 * low:.1f}, {100 * high:.1f}]"
 
-    rows = [(r.element, r.method, _pct(r.if_perfect), _pct(r.if_halved), ci(r))
-            for r in summary.quality.leverage[:12]]
+    everything = summary.quality.leverage
+    simulated = [r for r in everything if r.method == "simulated"]
+    exact = {r.element: r for r in everything if r.method == "exact"}
+    standards = bool(result.scenario.model.standards)
+    rows: list[tuple[str, ...]]
+    if simulated:
+        rows = [(r.element, _pct(r.if_perfect), ci(r), _pct(r.if_halved),
+                 _pct(exact[r.element].if_perfect) if r.element in exact else "n/a",
+                 _pct(exact[r.element].if_halved) if r.element in exact else "n/a") for r in simulated[:12]]
+        only = " (elements only)" if standards else ""
+        head = ["element", "gain if perfect", "95% CI", "gain if halved", f"exact if perfect{only}",
+                f"exact if halved{only}"]
+        scale = (" in quality of elements only (standards aside): another scale, larger where the journeys an "
+                 "element would fix also miss a standard") if standards else ""
+        about = ("<p>The gain in system quality if one element were perfect, or its defects halved, ranked by the "
+                 "gain simulated from these journeys (standards included, with its 95% CI). Beside it, the exact "
+                 f"gain solved from the graph{scale}.</p>")
+        numeric: tuple[int, ...] = (1, 2, 3, 4, 5)
+    else:
+        rows = [(r.element, _pct(r.if_perfect), _pct(r.if_halved)) for r in list(exact.values())[:12]]
+        head = ["element", "gain if perfect (exact)", "gain if halved (exact)"]
+        about = ("<p>The exact gain in " + ("quality of elements only (standards aside)" if standards
+                                             else "system quality")
+                 + " if one element were perfect, or its defects halved, solved from the graph, largest first "
+                 "(this run kept no journeys to simulate the gains from).</p>")
+        numeric = (1, 2)
     parts = [
-        "<p>The gain in system quality if one element were perfect, or its defects halved, largest first. "
-        "Exact gains are solved from the graph; standards and load-dependent defects are counted from the "
-        "simulated journeys, with a 95% CI.</p>",
+        about,
         _fig(lambda ax: plot.leverage(result, ax, summary=summary), (9, 5.2), "Leverage ranking.", "leverage"),
-        table(["element", "method", "gain if perfect", "gain if halved", "95% CI (perfect)"], rows, numeric=(2, 3, 4)),
+        table(head, rows, numeric=numeric),
     ]
     return section("leverage", "Leverage: where to act", *parts)
 
