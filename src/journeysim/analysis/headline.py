@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from ..model.mesosystem import Model
 from ..run.stats import Estimate
-from .leverage import LeverageRow
+from .leverage import LeverageRow, by_method
 from .result import SimulationResult
 from .summary import StandardResult, SummaryData
 
@@ -221,8 +221,8 @@ class Headline:
 
 
 def _levers(rows: Sequence[LeverageRow], model: Model, top: int) -> tuple[Lever, ...]:
-    simulated = [r for r in rows if r.method == "simulated" and _given(r.if_perfect) is not None]
-    use = simulated or [r for r in rows if r.method == "exact"]  # without records: the exact gains
+    simulated, exact = by_method(rows)
+    use = simulated or list(exact.values())  # without records: the exact gains
     ranked = sorted((r for r in use if r.if_perfect > 0), key=lambda r: -r.if_perfect)[:top]
     return tuple(_lever(r, model) for r in ranked)
 
@@ -326,7 +326,7 @@ def headline(result: SimulationResult, summary: SummaryData | None = None, *, to
     q = d.quality.system.simulated
     mean = _given(q.mean) if d.journeys.completed else None
     has_elements = bool(rows) or bool(model.standards)  # something can fail, even if no fix alone helps
-    exact_rows = [r for r in rows if r.method == "exact"]
+    exact_rows = list(by_method(rows)[1].values())
     element_lever = (_lever(exact_rows[0], model) if exact_rows and levers and levers[0].method == "simulated"
                      else None)
     exact = _given(d.quality.system.analytic) if d.quality.system.analytic_unavailable is None else None

@@ -50,7 +50,7 @@ from .compiled import CompiledModel
 from .exact import ExactQuality, exact_quality
 from .figures import Floats, as_floats, as_ints, plain
 
-__all__ = ["LeverageRow", "exact_leverage_rows", "simulated_leverage_rows", "leverage_rows",
+__all__ = ["LeverageRow", "exact_leverage_rows", "simulated_leverage_rows", "leverage_rows", "by_method",
            "exact_leverage", "simulated_leverage", "leverage"]
 
 Interval = tuple[float | None, float | None]
@@ -195,6 +195,26 @@ def _simulated_row(label: str, perfect: Floats, halved: Floats) -> LeverageRow:
     p, h = mean_ci(perfect), mean_ci(halved)
     return LeverageRow(label, "simulated", p.mean, h.mean, (plain(p.ci95[0]), plain(p.ci95[1])),
                        (plain(h.ci95[0]), plain(h.ci95[1])))
+
+
+def by_method(rows: Sequence[LeverageRow]) -> tuple[list[LeverageRow], dict[str, LeverageRow]]:
+    """The simulated rows whose gain could be estimated, and the exact rows by element, each in ``rows``' order.
+
+    Every view of leverage (text, headline, plot) ranks by the simulated gain and shows
+    the exact gain of the same element beside it, or falls back on the exact rows alone.
+
+    Examples
+    --------
+    >>> rows = [LeverageRow("A->B:information", "exact", 0.14, 0.06),
+    ...         LeverageRow("A->B:information", "simulated", 0.01, 0.004, (0.0, 0.02), (0.0, 0.01)),
+    ...         LeverageRow("C", "simulated", float("nan"), float("nan"))]
+    >>> simulated, exact = by_method(rows)
+    >>> [r.element for r in simulated], exact["A->B:information"].if_perfect
+    (['A->B:information'], 0.14)
+    """
+    simulated = [r for r in rows if r.method == "simulated" and r.if_perfect is not None
+                 and np.isfinite(r.if_perfect)]
+    return simulated, {r.element: r for r in rows if r.method == "exact"}
 
 
 def leverage_rows(result: RunResult, exact: ExactQuality | None = None) -> tuple[LeverageRow, ...]:

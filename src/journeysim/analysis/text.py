@@ -10,7 +10,7 @@ from ..model.kinds import HANDOFF_KINDS
 from ..run.stats import Estimate
 from .costs import CostResult
 from .dependence import DependenceResult
-from .leverage import LeverageRow
+from .leverage import LeverageRow, by_method
 from .sixsigma import SixSigmaResult
 from .summary import ClassQuality, LinkQuality, MicrosystemResult, StandardResult, SummaryData, SystemQuality
 
@@ -97,8 +97,7 @@ def _leverage(rows: Sequence[LeverageRow], top: int = 8, *, standards: bool = Fa
     simulated rows (summary records), by the exact gain, labelled so. ``standards``: the model sets some."""
     if not rows:
         return []
-    exact = {r.element: r for r in rows if r.method == "exact"}
-    simulated = [r for r in rows if r.method == "simulated" and _given(r.if_perfect) is not None]
+    simulated, exact = by_method(rows)
     head = f"Where to work next (top {top}): gain in points if the element never failed / were half as defective"
     if not simulated:
         what = "quality of elements only (standards aside)" if standards else "system quality"

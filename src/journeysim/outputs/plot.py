@@ -43,7 +43,6 @@ Examples
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec
 import numpy as np
 import pandas as pd
 
+from ..analysis.leverage import by_method
 from ..analysis.result import SimulationResult
 from ..engine.records import Records
 from ..errors import JourneySimError, renamed_key
@@ -514,8 +514,7 @@ def leverage(
     matplotlib.axes.Axes
     """
     everything = _summary(result, summary).quality.leverage
-    simulated = [r for r in everything if r.method == "simulated" and math.isfinite(r.if_perfect)]
-    exact = {r.element: r for r in everything if r.method == "exact"}
+    simulated, exact = by_method(everything)
     rows = (simulated or list(exact.values()))[:top]
     ax = _axes(ax, (9.0, 0.9 + 0.38 * max(len(rows), 1)))
     title = "Leverage: what fixing each element would add to system quality"
